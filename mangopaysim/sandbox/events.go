@@ -1,0 +1,43 @@
+package sandbox
+
+import "strings"
+
+// Event is an entry of the Events API. Note ResourceId with one s, unlike
+// the webhook's RessourceId.
+type Event struct {
+	ResourceID string `json:"ResourceId"`
+	EventType  string `json:"EventType"`
+	Date       int64  `json:"Date"`
+}
+
+func (s *Sandbox) listEvents(req apiRequest) reply {
+	q := req.r.URL.Query()
+	types := splitList(q.Get("EventType"))
+	before, errB := optUnix(q.Get("BeforeDate"))
+	after, errA := optUnix(q.Get("AfterDate"))
+	if errB != nil || errA != nil {
+		return s.paramError(map[string]string{"BeforeDate/AfterDate": "Dates must be Unix timestamps in seconds."})
+	}
+	s.mu.Lock()
+	items := []Event{}
+	for _, e := range s.st.events {
+		if len(types) > 0 && !containsFold(types, e.EventType) {
+			continue
+		}
+		if (before != nil && e.Date >= *before) || (after != nil && e.Date <= *after) {
+			continue
+		}
+		items = append(items, e)
+	}
+	s.mu.Unlock()
+	return listReply(items, req.r, s)
+}
+
+func containsFold(list []string, v string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, v) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,178 @@
+package sandbox
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// hostedPrefix is where HostedUrl pages live, mirroring
+// https://user-verification.sandbox.mangopay.com/<24-hex>?sessionId=<24-hex>&redirectURL=<ReturnUrl>.
+const hostedPrefix = "/idv/"
+
+// scaPath is where PendingUserAction.RedirectUrl links point.
+const scaPath = "/sca"
+
+//go:embed hosted.html
+var hostedHTML string
+
+var hostedTmpl = template.Must(template.New("hosted").Parse(hostedHTML))
+
+// clientHex is the fixed first path segment of this client's HostedUrls.
+func (s *Sandbox) clientHex() string {
+	sum := sha256.Sum256([]byte(s.cfg.ClientID))
+	return hex.EncodeToString(sum[:12])
+}
+
+type hostedCheck struct {
+	Type      string
+	Label     string
+	DependsOn string
+	Reasons   []string
+}
+
+type hostedPage struct {
+	SessionKey string
+	SessionID  string
+	UserKind   string
+	Status     string
+	ReturnURL  string
+	ExpiresAt  string
+	Open       bool
+	Submitted  bool
+	Message    string
+	Checks     []hostedCheck
+	SubmitURL  string
+}
+
+var checkLabels = map[string]string{
+	CheckIdentityDocument: "Identity document and liveness (IDENTITY_DOCUMENT_VERIFICATION)",
+	CheckNameMatch:        "Name on the ID matches the user (IDV_NAME_MATCH_CHECK)",
+	CheckAge:              "Age check (IDV_AGE_CHECK)",
+	CheckBusiness:         "Business registry and KYB documents (BUSINESS_VERIFICATION)",
+	CheckBusinessName:     "Business name matches the registry (BUSINESS_NAME_MATCH)",
+	CheckBusinessInsights: "Business insights (BUSINESS_INSIGHTS_MATCH)",
+}
+
+func (s *Sandbox) serveHosted(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, hostedPrefix)
+	clientPart, action, _ := strings.Cut(rest, "/")
+	if clientPart != s.clientHex() {
+		http.NotFound(w, r)
+		return
+	}
+	switch {
+	case action == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		s.renderHosted(w, r.URL.Query().Get("sessionId"), http.StatusOK, "")
+	case action == "submit" && r.Method == http.MethodPost:
+		s.submitHosted(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+func (s *Sandbox) renderHosted(w http.ResponseWriter, key string, status int, msg string) {
+	s.mu.Lock()
+	ss, found := s.st.sessionsByKey[key]
+	if !found {
+		s.mu.Unlock()
+		http.Error(w, "This verification link is not valid.", http.StatusNotFound)
+		return
+	}
+	u := s.st.users[ss.UserID]
+	page := hostedPage{
+		SessionKey: key, SessionID: ss.ID, UserKind: u.kind(), Status: ss.Status, ReturnURL: ss.ReturnURL,
+		ExpiresAt: time.Unix(ss.CreationDate, 0).Add(sessionLifetime).UTC().Format(time.RFC1123),
+		Open:      ss.Status == "PENDING" && !ss.submitted, Submitted: ss.submitted, Message: msg,
+		SubmitURL: hostedPrefix + s.clientHex() + "/submit",
+	}
+	s.mu.Unlock()
+	for _, t := range checksFor(page.UserKind) {
+		page.Checks = append(page.Checks, hostedCheck{Type: t, Label: checkLabels[t], DependsOn: dependsOn[t], Reasons: refusalReasons[t]})
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := hostedTmpl.Execute(w, page); err != nil {
+		s.log.Error("render hosted page", "err", err)
+	}
+}
+
+// submitHosted takes the form: one select per check ("check.<TYPE>") and a
+// reason per refused check ("reason.<TYPE>"), then redirects to the ReturnUrl
+// before the outcome is known, as the real page does.
+func (s *Sandbox) submitHosted(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "invalid form", http.StatusBadRequest)
+		return
+	}
+	key := r.PostForm.Get("sessionId")
+	s.mu.Lock()
+	ss, found := s.st.sessionsByKey[key]
+	var id, returnURL, kind string
+	if found {
+		id, returnURL, kind = ss.ID, ss.ReturnURL, s.st.users[ss.UserID].kind()
+	}
+	s.mu.Unlock()
+	if !found {
+		http.Error(w, "This verification link is not valid.", http.StatusNotFound)
+		return
+	}
+	choices := map[string]Choice{}
+	for _, t := range checksFor(kind) {
+		st := r.PostForm.Get("check." + t)
+		if st == "" {
+			continue
+		}
+		c := Choice{Status: st}
+		if st == refused {
+			c.Reason = r.PostForm.Get("reason." + t)
+		}
+		choices[t] = c
+	}
+	if err := s.SubmitOutcome(id, choices); err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, ErrWrongState) {
+			status = http.StatusConflict
+		}
+		s.renderHosted(w, key, status, err.Error())
+		return
+	}
+	http.Redirect(w, r, returnURL, http.StatusSeeOther)
+}
+
+// serveSCA stands in for Mangopay's SCA enrolment page: opening the link
+// completes the enrolment, activates the user and sends the user on to the
+// ReturnUrl the platform appended, if any.
+func (s *Sandbox) serveSCA(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	s.mu.Lock()
+	userID, found := s.st.scaTokens[tok]
+	if found {
+		delete(s.st.scaTokens, tok)
+		if u := s.st.users[userID]; u != nil && u.UserStatus == "PENDING_USER_ACTION" {
+			u.UserStatus = "ACTIVE"
+			now := s.clock.Now().Unix()
+			u.TermsAndConditionsAcceptedDate = &now
+			s.emitLocked("USER_ACCOUNT_ACTIVATED", u.ID)
+		}
+	}
+	s.mu.Unlock()
+	if !found {
+		http.Error(w, "This SCA link is not valid or was already used.", http.StatusNotFound)
+		return
+	}
+	if ret := r.URL.Query().Get("ReturnUrl"); ret != "" && (strings.HasPrefix(ret, "http://") || strings.HasPrefix(ret, "https://")) {
+		http.Redirect(w, r, ret, http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("SCA enrolment completed (simulated). The user is now ACTIVE.\n"))
+}

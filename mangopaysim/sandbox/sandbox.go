@@ -1,0 +1,201 @@
+// Package sandbox is a faithful, in-memory stand-in for Mangopay's Sandbox:
+// the REST API v2.01 endpoints kycflow uses (OAuth, users, IDV sessions, KYC
+// documents, hooks, events, idempotent responses), the hosted verification
+// page behind each HostedUrl, webhook delivery with Mangopay's retry schedule,
+// and a control API under /_sim/ for tests and demos (outcomes, reviews,
+// downgrades, a movable clock, fault injection).
+//
+// The wire format follows ../shared/reference/mangopay-api.md; where the
+// documentation pages disagree the later source wins and both spellings are
+// tolerated. Everything lives in memory and is safe for concurrent use.
+package sandbox
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults shared with the rest of kycflow so that a local stack works with no
+// settings at all.
+const (
+	DefaultAddr     = "127.0.0.1:8090"
+	DefaultClientID = "kycflow-dev"
+	DefaultAPIKey   = "kycflow-dev-api-key"
+)
+
+// Config configures a Sandbox. The zero value of every field is a usable
+// default.
+type Config struct {
+	// ClientID and APIKey are the platform credentials accepted at
+	// POST /v2.01/oauth/token.
+	ClientID string
+	APIKey   string
+	// PublicURL is the base of the HostedUrl and SCA links handed out, e.g.
+	// http://127.0.0.1:8090.
+	PublicURL string
+	// Settings are the behaviour switches also reachable at /_sim/settings.
+	Settings Settings
+	// AllowRemoteControl lets non-loopback clients use /_sim/ (containers).
+	AllowRemoteControl bool
+	// WebhookClient sends webhook deliveries; its timeout is overridden by
+	// Settings.WebhookTimeout.
+	WebhookClient *http.Client
+	// Now replaces the real clock underneath the simulated one (tests).
+	Now func() time.Time
+	// Seed makes generated IDs and fault draws reproducible (0: time-based).
+	Seed   uint64
+	Logger *slog.Logger
+}
+
+// Settings are the Sandbox behaviours a test or an operator may change at run
+// time.
+type Settings struct {
+	// IdvActivated is false to answer IDV calls with Mangopay's 403 "feature
+	// not activated" problem body.
+	IdvActivated bool `json:"IdvActivated"`
+	// ReturnURLMaxLength bounds ReturnUrl on IDV creation. The newest page
+	// says 50, an older one 500.
+	ReturnURLMaxLength int `json:"ReturnUrlMaxLength"`
+	// OutcomeDelaySeconds is how long after submission an IDV outcome lands.
+	OutcomeDelaySeconds float64 `json:"OutcomeDelaySeconds"`
+	// KycProcessingDelaySeconds is how long a submitted KYC document waits
+	// before its Sandbox Tag rule is applied.
+	KycProcessingDelaySeconds float64 `json:"KycProcessingDelaySeconds"`
+	// TokenTTLSeconds is the OAuth token lifetime (Sandbox: 1200).
+	TokenTTLSeconds int `json:"TokenTtlSeconds"`
+	// RateLimits are the calls allowed per window (15 min, 30 min, 1 h, 24 h).
+	RateLimits [4]int `json:"RateLimits"`
+	// RateLimitEnforced answers 429 once a window is exhausted.
+	RateLimitEnforced bool `json:"RateLimitEnforced"`
+	// WebhookTimeoutSeconds is how long a delivery may take before it counts
+	// as failed (Mangopay: 2 s).
+	WebhookTimeoutSeconds float64 `json:"WebhookTimeoutSeconds"`
+}
+
+// DefaultSettings are those of Mangopay's Sandbox as documented in November
+// 2026.
+func DefaultSettings() Settings {
+	return Settings{
+		IdvActivated:              true,
+		ReturnURLMaxLength:        50,
+		OutcomeDelaySeconds:       2,
+		KycProcessingDelaySeconds: 6,
+		TokenTTLSeconds:           1200,
+		RateLimits:                [4]int{2300, 4500, 8800, 105600},
+		RateLimitEnforced:         true,
+		WebhookTimeoutSeconds:     2,
+	}
+}
+
+// Sandbox is the simulator. Use Handler to serve it and Close to stop its
+// background work.
+type Sandbox struct {
+	cfg    Config
+	log    *slog.Logger
+	clock  *clock
+	sched  *scheduler
+	ids    *idSource
+	api    router[apiFunc]
+	ctl    router[ctlFunc]
+	hooksC *http.Client
+
+	mu       sync.Mutex
+	settings Settings
+	faults   Faults
+	st       *state
+	limits   rateWindows
+
+	deliveries sync.WaitGroup
+	sem        chan struct{}
+}
+
+// New returns a running Sandbox.
+func New(cfg Config) *Sandbox {
+	if cfg.ClientID == "" {
+		cfg.ClientID = DefaultClientID
+	}
+	if cfg.APIKey == "" {
+		cfg.APIKey = DefaultAPIKey
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + DefaultAddr
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.Settings == (Settings{}) {
+		cfg.Settings = DefaultSettings()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = uint64(time.Now().UnixNano())
+	}
+	hc := cfg.WebhookClient
+	if hc == nil {
+		hc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second}}
+	}
+	clk := newClock(cfg.Now)
+	s := &Sandbox{
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "mangopaysim"),
+		clock:    clk,
+		sched:    newScheduler(clk),
+		ids:      newIDSource(cfg.Seed),
+		hooksC:   hc,
+		settings: cfg.Settings,
+		st:       newState(),
+		sem:      make(chan struct{}, 32),
+	}
+	s.routes()
+	return s
+}
+
+// ClientID returns the platform ClientId the Sandbox accepts.
+func (s *Sandbox) ClientID() string { return s.cfg.ClientID }
+
+// Now returns the simulated time.
+func (s *Sandbox) Now() time.Time { return s.clock.Now() }
+
+// Close stops the scheduler and waits for in-flight webhook deliveries.
+func (s *Sandbox) Close() {
+	s.sched.Close()
+	s.deliveries.Wait()
+}
+
+// currentSettings returns a copy of the settings.
+func (s *Sandbox) currentSettings() Settings {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.settings
+}
+
+func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+// Handler serves the API, the hosted pages and the control API.
+func (s *Sandbox) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+func (s *Sandbox) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	switch {
+	case hasPrefixFold(path, "/v2.01/"):
+		s.serveAPI(w, r)
+	case strings.HasPrefix(path, "/_sim/"):
+		s.serveControl(w, r)
+	case strings.HasPrefix(path, hostedPrefix):
+		s.serveHosted(w, r)
+	case path == scaPath:
+		s.serveSCA(w, r)
+	case path == "/" || path == "/healthz":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("mangopaysim: Mangopay Sandbox simulator for API v2.01 (client " + s.cfg.ClientID + ")\n"))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
