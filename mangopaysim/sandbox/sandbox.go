@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -109,6 +110,7 @@ type Sandbox struct {
 	limits   rateWindows
 
 	deliveries sync.WaitGroup
+	inflight   atomic.Int64 // deliveries started and not yet logged
 	sem        chan struct{}
 }
 
@@ -163,6 +165,18 @@ func (s *Sandbox) Now() time.Time { return s.clock.Now() }
 func (s *Sandbox) Close() {
 	s.sched.Close()
 	s.deliveries.Wait()
+}
+
+// Settle runs every task that is due and waits until no webhook delivery is
+// in flight, so a test can assert that nothing more was sent.
+func (s *Sandbox) Settle() {
+	for {
+		s.sched.RunDue()
+		if s.inflight.Load() == 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // currentSettings returns a copy of the settings.

@@ -12,6 +12,11 @@ import (
 type scheduler struct {
 	clock *clock
 
+	// runMu serialises task execution so that RunDue called after an
+	// advance returns only once every due task, including one the loop had
+	// already picked up, has run.
+	runMu sync.Mutex
+
 	mu    sync.Mutex
 	tasks taskHeap
 	seq   uint64
@@ -75,6 +80,8 @@ func (s *scheduler) Reset() {
 // control API calls it after advancing the clock so the effects of an advance
 // are visible in its response.
 func (s *scheduler) RunDue() {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
 	for {
 		s.mu.Lock()
 		if len(s.tasks) == 0 || s.tasks[0].due.After(s.clock.Now()) {

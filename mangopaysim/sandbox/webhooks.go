@@ -91,8 +91,10 @@ func (s *Sandbox) deliver(hookID string, ev Event, attempt int, dup bool) {
 	s.mu.Unlock()
 
 	s.deliveries.Add(1)
+	s.inflight.Add(1)
 	go func() {
 		defer s.deliveries.Done()
+		defer s.inflight.Add(-1)
 		s.sem <- struct{}{}
 		code, err := s.send(target, timeout)
 		<-s.sem
