@@ -18,7 +18,7 @@ import (
 
 // simEnv is a Sandbox served over real HTTP on loopback, with a token.
 type simEnv struct {
-	t   *testing.T
+	t   testing.TB
 	sim *sandbox.Sandbox
 	srv *httptest.Server
 	tok string
@@ -34,7 +34,7 @@ func fastSettings() sandbox.Settings {
 	return set
 }
 
-func newEnv(t *testing.T, set sandbox.Settings) *simEnv {
+func newEnv(t testing.TB, set sandbox.Settings) *simEnv {
 	t.Helper()
 	e := &simEnv{t: t}
 	// The handler is wrapped so the Sandbox can learn its own URL for HostedUrl links.
