@@ -112,8 +112,7 @@ func (s *Sandbox) issueToken(r *http.Request, body []byte) reply {
 	if !valid {
 		return oauthErr(http.StatusUnauthorized, "invalid_client", "The authorization header was malformed or not recognized")
 	}
-	if subtle.ConstantTimeCompare([]byte(id), []byte(s.cfg.ClientID)) != 1 ||
-		subtle.ConstantTimeCompare([]byte(key), []byte(s.cfg.APIKey)) != 1 {
+	if !s.credentialsMatch(id, key) {
 		return oauthErr(http.StatusUnauthorized, "invalid_client", "The client credentials are invalid")
 	}
 	form, err := url.ParseQuery(string(body))
@@ -127,6 +126,19 @@ func (s *Sandbox) issueToken(r *http.Request, body []byte) reply {
 	s.st.putToken(tok, s.clock.Now().Add(time.Duration(ttl)*time.Second))
 	s.mu.Unlock()
 	return ok(map[string]any{"access_token": tok, "token_type": "bearer", "expires_in": ttl})
+}
+
+// credentialsMatch compares in constant time. RFC 6749 has clients
+// form-encode the credentials before Basic encoding (golang.org/x/oauth2
+// does), while most SDKs send them raw: both are accepted.
+func (s *Sandbox) credentialsMatch(id, key string) bool {
+	eq := func(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+	if eq(id, s.cfg.ClientID) && eq(key, s.cfg.APIKey) {
+		return true
+	}
+	uid, err1 := url.QueryUnescape(id)
+	ukey, err2 := url.QueryUnescape(key)
+	return err1 == nil && err2 == nil && eq(uid, s.cfg.ClientID) && eq(ukey, s.cfg.APIKey)
 }
 
 func basicAuth(h string) (id, key string, ok bool) {
