@@ -1,6 +1,16 @@
 package sandbox
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
+
+// eventsWindow is how far back the Events API reaches (45 days).
+const eventsWindow = 45 * 24 * time.Hour
+
+// eventsPruneAt is the number of kept events past which older ones are
+// dropped.
+const eventsPruneAt = 10_000
 
 // Event is an entry of the Events API. Note ResourceId with one s, unlike
 // the webhook's RessourceId.
@@ -18,9 +28,13 @@ func (s *Sandbox) listEvents(req apiRequest) reply {
 	if errB != nil || errA != nil {
 		return s.paramError(map[string]string{"BeforeDate/AfterDate": "Dates must be Unix timestamps in seconds."})
 	}
+	oldest := s.clock.Now().Add(-eventsWindow).Unix()
 	s.mu.Lock()
 	items := []Event{}
 	for _, e := range s.st.events {
+		if e.Date < oldest {
+			continue
+		}
 		if len(types) > 0 && !containsFold(types, e.EventType) {
 			continue
 		}

@@ -14,6 +14,10 @@ var idemKeyRe = regexp.MustCompile(`^[A-Za-z0-9-]{16,36}$`)
 // idemWindow is how long a key blocks reuse and its response can be read back.
 const idemWindow = 24 * time.Hour
 
+// idemPruneAt is the number of remembered keys past which expired ones are
+// dropped, so long runs stay in bounded memory.
+const idemPruneAt = 10_000
+
 // idemEntry remembers the first call made with a key.
 type idemEntry struct {
 	at       time.Time
@@ -42,6 +46,13 @@ func (s *Sandbox) idempotent(req apiRequest, h apiFunc) reply {
 	if e, seen := s.st.idem[key]; seen && now.Sub(e.at) < idemWindow {
 		s.mu.Unlock()
 		return s.errorReply(http.StatusConflict, typeIdemConflict, "A resource has already been created with this Idempotency Key", nil)
+	}
+	if len(s.st.idem) >= idemPruneAt {
+		for k, old := range s.st.idem {
+			if old.done && now.Sub(old.at) >= idemWindow {
+				delete(s.st.idem, k)
+			}
+		}
 	}
 	e := &idemEntry{at: now, url: s.cfg.PublicURL + req.r.URL.RequestURI()}
 	s.st.idem[key] = e

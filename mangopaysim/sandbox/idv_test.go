@@ -318,3 +318,12 @@ func TestDowngrade(t *testing.T) {
 	assert.Equal(t, userID, events[1]["ResourceId"])
 	assert.Equal(t, http.StatusNotFound, e.ctl("POST", "/_sim/users/user_m_nope/downgrade", nil).status)
 }
+
+func TestEventsAPIWindow(t *testing.T) {
+	e := newEnv(t, fastSettings())
+	e.session(e.natural())
+	require.Len(t, e.api("GET", "/events", nil).list(), 1)
+	e.sim.Advance(45*24*time.Hour + time.Minute)
+	e.tok = e.token()
+	assert.Empty(t, e.api("GET", "/events", nil).list(), "the Events API reaches back 45 days")
+}

@@ -54,6 +54,13 @@ func (s *Sandbox) emitLocked(eventType, resourceID string) {
 	now := s.clock.Now()
 	ev := Event{ResourceID: resourceID, EventType: eventType, Date: now.Unix()}
 	s.st.events = append(s.st.events, ev)
+	if len(s.st.events) >= eventsPruneAt && now.Sub(time.Unix(s.st.events[0].Date, 0)) > eventsWindow {
+		cut := 0
+		for cut < len(s.st.events) && now.Sub(time.Unix(s.st.events[cut].Date, 0)) > eventsWindow {
+			cut++
+		}
+		s.st.events = append([]Event(nil), s.st.events[cut:]...)
+	}
 	h, found := s.st.hookByEvent[eventType]
 	if !found || h.Status != "ENABLED" || h.Validity != "VALID" {
 		return
