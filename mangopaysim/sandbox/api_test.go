@@ -128,13 +128,13 @@ func TestUserCreation(t *testing.T) {
 	with := func(m map[string]any, key string, v any) map[string]any { m[key] = v; return m }
 
 	tests := []struct {
-		name      string
-		path      string
-		body      any
-		status    int
-		errType   string
-		errField  string
-		check     func(t *testing.T, u map[string]any)
+		name     string
+		path     string
+		body     any
+		status   int
+		errType  string
+		errField string
+		check    func(t *testing.T, u map[string]any)
 	}{
 		{name: "natural owner with SCA bypass", path: "/sca/users/natural", body: naturalOwner(), status: 200, check: func(t *testing.T, u map[string]any) {
 			assert.Equal(t, "ACTIVE", u["UserStatus"])

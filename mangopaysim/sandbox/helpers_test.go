@@ -152,7 +152,9 @@ func legalOwner(kind string) map[string]any {
 	}
 }
 
-func (e *simEnv) natural() string { return e.mustID(e.api("POST", "/sca/users/natural", naturalOwner())) }
+func (e *simEnv) natural() string {
+	return e.mustID(e.api("POST", "/sca/users/natural", naturalOwner()))
+}
 
 func (e *simEnv) legal(kind string) string {
 	return e.mustID(e.api("POST", "/sca/users/legal", legalOwner(kind)))
