@@ -170,14 +170,14 @@ func (s *Sandbox) authorized(r *http.Request) bool {
 func (s *Sandbox) pageParams(r *http.Request) (page, perPage int, bad reply, ok bool) {
 	q := r.URL.Query()
 	page, perPage = 1, 10
-	if v := q.Get("page"); v != "" {
+	if v := queryFold(q, "page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			return 0, 0, s.paramError(map[string]string{"page": "page must be a positive integer"}), false
 		}
 		page = n
 	}
-	if v := q.Get("per_page"); v != "" {
+	if v := queryFold(q, "per_page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
 			return 0, 0, s.paramError(map[string]string{"per_page": "per_page must be an integer between 1 and 100"}), false
@@ -185,6 +185,20 @@ func (s *Sandbox) pageParams(r *http.Request) (page, perPage int, bad reply, ok 
 		perPage = n
 	}
 	return page, perPage, reply{}, true
+}
+
+// queryFold reads a query parameter whatever its case: the docs write
+// page/per_page while the Node SDK sends Page/Per_Page and sort/Sort.
+func queryFold(q url.Values, name string) string {
+	if v := q.Get(name); v != "" {
+		return v
+	}
+	for k, vs := range q {
+		if strings.EqualFold(k, name) && len(vs) > 0 {
+			return vs[0]
+		}
+	}
+	return ""
 }
 
 // paginate slices items for the requested page and sets Mangopay's
@@ -209,7 +223,7 @@ func listReply[T any](items []T, r *http.Request, s *Sandbox) reply {
 	if !ok {
 		return bad
 	}
-	if strings.HasSuffix(strings.ToUpper(r.URL.Query().Get("Sort")), ":DESC") {
+	if strings.HasSuffix(strings.ToUpper(queryFold(r.URL.Query(), "Sort")), ":DESC") {
 		rev := make([]T, len(items))
 		for i, it := range items {
 			rev[len(items)-1-i] = it

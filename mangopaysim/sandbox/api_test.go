@@ -198,6 +198,11 @@ func TestUserCreation(t *testing.T) {
 		assert.Nil(t, sca["PendingUserAction"], "the view never returns the SCA link")
 		legacy := e.api("GET", "/users/"+id, nil).json()
 		assert.Equal(t, "Alex", legacy["LegalRepresentativeFirstName"])
+		for path, want := range map[string]int{
+			"/sca/users/legal/" + id: 200, "/users/legal/" + id: 200, "/sca/users/natural/" + id: 404, "/users/natural/" + id: 404,
+		} {
+			assert.Equal(t, want, e.api("GET", path, nil).status, "typed getter %s", path)
+		}
 		res := e.api("GET", "/users/user_m_unknown", nil)
 		assert.Equal(t, http.StatusNotFound, res.status)
 		assert.Equal(t, "ressource_not_found", res.json()["Type"])
@@ -291,6 +296,7 @@ func TestPagination(t *testing.T) {
 		{"?page=3", 200, 0},
 		{"?page=1&per_page=5", 200, 5},
 		{"?per_page=100", 200, 12},
+		{"?Page=2&Per_Page=5", 200, 5}, // the Node SDK's spelling
 		{"?per_page=101", 400, 0},
 		{"?page=0", 400, 0},
 		{"?page=x", 400, 0},

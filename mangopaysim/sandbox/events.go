@@ -22,9 +22,9 @@ type Event struct {
 
 func (s *Sandbox) listEvents(req apiRequest) reply {
 	q := req.r.URL.Query()
-	types := splitList(q.Get("EventType"))
-	before, errB := optUnix(q.Get("BeforeDate"))
-	after, errA := optUnix(q.Get("AfterDate"))
+	types := splitList(queryFold(q, "EventType"))
+	before, errB := optUnix(queryFold(q, "BeforeDate"))
+	after, errA := optUnix(queryFold(q, "AfterDate"))
 	if errB != nil || errA != nil {
 		return s.paramError(map[string]string{"BeforeDate/AfterDate": "Dates must be Unix timestamps in seconds."})
 	}

@@ -105,9 +105,6 @@ func (s *Sandbox) updateHook(req apiRequest) reply {
 	if b.Validity != nil && *b.Validity != "VALID" {
 		fe["Validity"] = "The Validity field can only be set to VALID."
 	}
-	if b.EventType != nil {
-		fe["EventType"] = "The EventType of a hook cannot be changed."
-	}
 	fe.maxLen("Tag", b.Tag, 255)
 	if len(fe) > 0 {
 		return s.paramError(fe)
@@ -118,6 +115,10 @@ func (s *Sandbox) updateHook(req apiRequest) reply {
 	h, found := s.st.hooks[id]
 	if !found {
 		return s.notFound("Hook", id)
+	}
+	// SDKs send the whole hook back; only a different EventType is an error.
+	if b.EventType != nil && *b.EventType != h.EventType {
+		return s.paramError(map[string]string{"EventType": "The EventType of a hook cannot be changed."})
 	}
 	if b.URL != nil {
 		h.URL = *b.URL // the failure counter is kept: a new Url does not reset it

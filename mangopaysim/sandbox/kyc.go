@@ -278,10 +278,10 @@ func (s *Sandbox) getUserDoc(req apiRequest) reply {
 
 func (s *Sandbox) listDocs(req apiRequest) reply {
 	q := req.r.URL.Query()
-	statuses := splitList(q.Get("Status"))
-	types := splitList(q.Get("Type"))
-	before, errB := optUnix(q.Get("BeforeDate"))
-	after, errA := optUnix(q.Get("AfterDate"))
+	statuses := splitList(queryFold(q, "Status"))
+	types := splitList(queryFold(q, "Type"))
+	before, errB := optUnix(queryFold(q, "BeforeDate"))
+	after, errA := optUnix(queryFold(q, "AfterDate"))
 	if errB != nil || errA != nil {
 		return s.paramError(map[string]string{"BeforeDate/AfterDate": "Dates must be Unix timestamps in seconds."})
 	}

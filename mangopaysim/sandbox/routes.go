@@ -10,8 +10,13 @@ func (s *Sandbox) routes() {
 	a.add(http.MethodPost, "/users/legal", s.createLegalUser(false))
 	a.add(http.MethodPost, "/sca/users/natural", s.createNaturalUser(true))
 	a.add(http.MethodPost, "/sca/users/legal", s.createLegalUser(true))
-	a.add(http.MethodGet, "/users/{userId}", s.getUser(false))
-	a.add(http.MethodGet, "/sca/users/{userId}", s.getUser(true))
+	a.add(http.MethodGet, "/users/{userId}", s.getUser(false, ""))
+	a.add(http.MethodGet, "/sca/users/{userId}", s.getUser(true, ""))
+	// The SDKs' typed getters.
+	a.add(http.MethodGet, "/users/natural/{userId}", s.getUser(false, "NATURAL"))
+	a.add(http.MethodGet, "/users/legal/{userId}", s.getUser(false, "LEGAL"))
+	a.add(http.MethodGet, "/sca/users/natural/{userId}", s.getUser(true, "NATURAL"))
+	a.add(http.MethodGet, "/sca/users/legal/{userId}", s.getUser(true, "LEGAL"))
 
 	a.add(http.MethodPost, "/users/{userId}/identity-verifications", s.createSession)
 	a.add(http.MethodGet, "/users/{userId}/identity-verifications", s.listSessions)

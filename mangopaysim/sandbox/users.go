@@ -485,14 +485,17 @@ func (u *user) view(sca bool, redirect string) any {
 	}
 }
 
-func (s *Sandbox) getUser(sca bool) apiFunc {
+// getUser serves the user views; personType, when set, restricts the
+// endpoint to natural or legal users as the typed getters do.
+func (s *Sandbox) getUser(sca bool, personType string) apiFunc {
+	kind := map[string]string{"": "User", "NATURAL": "UserNatural", "LEGAL": "UserLegal"}[personType]
 	return func(req apiRequest) reply {
 		id := req.p["userId"]
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		u, found := s.st.users[id]
-		if !found {
-			return s.notFound("User", id)
+		if !found || (personType != "" && u.PersonType != personType) {
+			return s.notFound(kind, id)
 		}
 		return ok(u.view(sca, ""))
 	}

@@ -46,6 +46,9 @@ func TestHooksAPI(t *testing.T) {
 	assert.Equal(t, "https://example.com/new", upd.json()["Url"])
 	assert.Equal(t, 400, e.api("PUT", "/hooks/"+id, map[string]any{"Validity": "INVALID"}).status)
 	assert.Equal(t, 400, e.api("PUT", "/hooks/"+id, map[string]any{"EventType": "KYC_FAILED"}).status)
+	echoed := e.api("PUT", "/hooks/"+id, map[string]any{"EventType": "IDENTITY_VERIFICATION_VALIDATED", "Url": "https://example.com/v2", "Status": "ENABLED", "Validity": "VALID"})
+	require.Equal(t, 200, echoed.status, "SDKs send the whole hook back: %s", echoed.body)
+	assert.Equal(t, "https://example.com/v2", echoed.json()["Url"])
 	assert.Equal(t, 404, e.api("GET", "/hooks/hook_m_nope", nil).status)
 }
 
