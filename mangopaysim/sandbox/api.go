@@ -87,7 +87,7 @@ func (s *Sandbox) dispatchAPI(r *http.Request, body []byte) reply {
 		// Tokens are bound to one ClientId.
 		return s.invalidCredentials()
 	}
-	h, p, matched, found := s.api.match(r.Method, "/"+strings.Join(segs[2:], "/"))
+	h, p, pattern, matched, found := s.api.match(r.Method, "/"+strings.Join(segs[2:], "/"))
 	if !matched {
 		if found {
 			return s.errorReply(http.StatusMethodNotAllowed, typeOther, "The requested resource does not support http method '"+r.Method+"'.", nil)
@@ -95,6 +95,9 @@ func (s *Sandbox) dispatchAPI(r *http.Request, body []byte) reply {
 		return s.errorReply(http.StatusNotFound, typeNotFound, "The ressource does not exist",
 			map[string]string{"RessourceNotFound": "No endpoint matches " + r.Method + " " + r.URL.Path})
 	}
+	s.mu.Lock()
+	s.calls[r.Method+" "+pattern]++
+	s.mu.Unlock()
 	req := apiRequest{r: r, p: p, body: body}
 	if r.Method == http.MethodPost {
 		return s.idempotent(req, h)

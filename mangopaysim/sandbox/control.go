@@ -29,7 +29,7 @@ func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request) {
 		writeJSON(http.StatusForbidden, ctlError{"the control API only answers loopback clients"})
 		return
 	}
-	h, p, matched, found := s.ctl.match(r.Method, r.URL.Path)
+	h, p, _, matched, found := s.ctl.match(r.Method, r.URL.Path)
 	if !matched {
 		if found {
 			writeJSON(http.StatusMethodNotAllowed, ctlError{r.Method + " is not allowed on " + r.URL.Path})
@@ -347,5 +347,6 @@ func (s *Sandbox) Reset() {
 	s.st = newState()
 	s.faults = Faults{}
 	s.limits = rateWindows{}
+	s.calls = map[string]int{}
 	s.mu.Unlock()
 }

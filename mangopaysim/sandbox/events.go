@@ -55,3 +55,11 @@ func containsFold(list []string, v string) bool {
 	}
 	return false
 }
+
+// EventLog returns every event emitted so far, oldest first: what Mangopay
+// would have notified. Tests replay it as webhooks.
+func (s *Sandbox) EventLog() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Event(nil), s.st.events...)
+}

@@ -10,6 +10,7 @@ type router[H any] struct {
 }
 
 type route[H any] struct {
+	pattern  string
 	method   string
 	segments []string // "{name}" captures a segment
 	handle   H
@@ -19,7 +20,7 @@ type route[H any] struct {
 type params map[string]string
 
 func (rt *router[H]) add(method, pattern string, h H) {
-	rt.routes = append(rt.routes, route[H]{method: method, segments: split(pattern), handle: h})
+	rt.routes = append(rt.routes, route[H]{pattern: pattern, method: method, segments: split(pattern), handle: h})
 }
 
 func split(path string) []string {
@@ -32,7 +33,7 @@ func split(path string) []string {
 
 // match finds the route for r. found reports whether the path exists at all,
 // so that a wrong method can be told apart from an unknown path.
-func (rt *router[H]) match(method, path string) (h H, p params, matched, found bool) {
+func (rt *router[H]) match(method, path string) (h H, p params, pattern string, matched, found bool) {
 	segs := split(path)
 	for _, ro := range rt.routes {
 		cand, ok := ro.bind(segs)
@@ -41,10 +42,10 @@ func (rt *router[H]) match(method, path string) (h H, p params, matched, found b
 		}
 		found = true
 		if ro.method == method {
-			return ro.handle, cand, true, true
+			return ro.handle, cand, ro.pattern, true, true
 		}
 	}
-	return h, nil, false, found
+	return h, nil, "", false, found
 }
 
 func (ro route[H]) bind(segs []string) (params, bool) {

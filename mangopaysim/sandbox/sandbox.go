@@ -12,6 +12,7 @@ package sandbox
 
 import (
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -108,6 +109,7 @@ type Sandbox struct {
 	faults   Faults
 	st       *state
 	limits   rateWindows
+	calls    map[string]int // authenticated API calls by route, for measurements
 
 	deliveries sync.WaitGroup
 	inflight   atomic.Int64 // deliveries started and not yet logged
@@ -149,6 +151,7 @@ func New(cfg Config) *Sandbox {
 		hooksC:   hc,
 		settings: cfg.Settings,
 		st:       newState(),
+		calls:    map[string]int{},
 		sem:      make(chan struct{}, 32),
 	}
 	s.routes()
@@ -165,6 +168,15 @@ func (s *Sandbox) Now() time.Time { return s.clock.Now() }
 func (s *Sandbox) Close() {
 	s.sched.Close()
 	s.deliveries.Wait()
+}
+
+// APICalls returns how many authenticated API calls each route received
+// (e.g. "GET /identity-verifications/{id}"), token requests excluded. It is
+// how kycflow measures the Mangopay calls each onboarding path costs.
+func (s *Sandbox) APICalls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.calls)
 }
 
 // Settle runs every task that is due and waits until no webhook delivery is

@@ -1,0 +1,189 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/mangopay"
+)
+
+// Limits checked by the validators, before anything reaches history.
+const (
+	maxReturnURL = 500
+	maxTag       = 255
+	maxPages     = 5
+	maxReason    = 500
+)
+
+// DocumentTypes are the KYC document types submit-document accepts.
+var DocumentTypes = []string{"IDENTITY_PROOF", "REGISTRATION_PROOF", "ARTICLES_OF_ASSOCIATION", "SHAREHOLDER_DECLARATION", "ADDRESS_PROOF"}
+
+func (w *onboarding) view() StateView {
+	v := StateView{
+		UserID: w.st.UserID, UserType: w.st.UserType, Status: w.st.Status, Reason: w.st.Reason, Attempt: w.st.Attempt,
+		Documents: w.st.Documents, History: w.st.History, UpdatedAt: rfc3339(w.st.UpdatedAt),
+	}
+	if s := w.st.Session; s != nil {
+		v.IdvSessionID, v.HostedURL, v.ExpiresAt, v.Checks = s.IdvSessionID, s.HostedURL, rfc3339(s.ExpiresAt), s.Checks
+	}
+	if w.st.ReviewSince != nil {
+		v.ReviewSince = rfc3339(*w.st.ReviewSince)
+	}
+	return v
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// ValidateReturnURL checks a ReturnUrl the way the update validator does.
+func ValidateReturnURL(raw string) error {
+	if len(raw) > maxReturnURL {
+		return fmt.Errorf("ReturnUrl is longer than %d characters", maxReturnURL)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("ReturnUrl must be an absolute http or https URL")
+	}
+	return nil
+}
+
+func (w *onboarding) validateEnsureSession(req EnsureSessionRequest) error {
+	if req.ReturnURL != "" {
+		if err := ValidateReturnURL(req.ReturnURL); err != nil {
+			return err
+		}
+	} else if w.st.ReturnURL == "" {
+		return errors.New("ReturnUrl is required")
+	}
+	if len(req.Tag) > maxTag {
+		return fmt.Errorf("Tag is longer than %d characters", maxTag)
+	}
+	return nil
+}
+
+// ensureSession gives the current usable session, or opens a new attempt
+// when the last one ended in a state that allows it (expired, or refused
+// with attempts left: the user is back, so the backoff is skipped).
+func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionRequest) (EnsureSessionResult, error) {
+	if req.ReturnURL != "" {
+		w.st.ReturnURL = req.ReturnURL
+	}
+	if req.Tag != "" {
+		w.st.Tag = req.Tag
+	}
+	settled := func() bool {
+		return !w.creating && w.st.Status != StatusStarting && w.st.Status != StatusOutOfDate && !w.st.WantSession
+	}
+	if err := workflow.Await(ctx, settled); err != nil {
+		return EnsureSessionResult{}, err
+	}
+	if w.st.Status == StatusExpired || w.st.Status == StatusRefused {
+		w.st.WantSession = true
+		w.poke()
+		if err := workflow.Await(ctx, settled); err != nil {
+			return EnsureSessionResult{}, err
+		}
+	}
+	r := EnsureSessionResult{UserID: w.st.UserID, Status: w.st.Status, Reason: w.st.Reason, Attempt: w.st.Attempt}
+	if s := w.st.Session; s != nil {
+		r.IdvSessionID = s.IdvSessionID
+		if w.st.Status == StatusAwaitingUser {
+			r.HostedURL, r.ExpiresAt = s.HostedURL, rfc3339(s.ExpiresAt)
+		}
+	}
+	return r, nil
+}
+
+func (w *onboarding) validateSubmitDocument(req SubmitDocumentRequest) error {
+	if !slices.Contains(DocumentTypes, req.Type) {
+		return fmt.Errorf("Type must be one of %v", DocumentTypes)
+	}
+	if len(req.Pages) == 0 || len(req.Pages) > maxPages {
+		return fmt.Errorf("a document needs 1 to %d pages, got %d", maxPages, len(req.Pages))
+	}
+	for i, k := range req.Pages {
+		if !claimcheck.IsKey(k) {
+			return fmt.Errorf("Pages[%d] is not a claim-check key", i)
+		}
+	}
+	if len(req.Tag) > maxTag {
+		return fmt.Errorf("Tag is longer than %d characters", maxTag)
+	}
+	if w.st.Status == StatusStarting || w.st.Status.Final() {
+		return fmt.Errorf("documents cannot be submitted while the onboarding is %s", w.st.Status)
+	}
+	return nil
+}
+
+// submitDocument creates a KYC document, uploads its pages from the
+// claim-check store and submits it. The outcome arrives later by webhook.
+func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequest) (SubmitDocumentResult, error) {
+	info := workflow.GetInfo(ctx)
+	key := mangopay.DeriveIdempotencyKey(info.WorkflowExecution.ID, info.FirstRunID, "kyc-document", workflow.GetCurrentUpdateInfo(ctx).ID)
+	var created activities.CreateDocumentResult
+	err := workflow.ExecuteActivity(mangopayCtx(ctx, "create KYC document"), a.CreateDocument, activities.CreateDocumentInput{
+		UserID: w.st.UserID, Type: req.Type, Tag: req.Tag, IdempotencyKey: key,
+	}).Get(ctx, &created)
+	if err != nil {
+		return SubmitDocumentResult{}, fmt.Errorf("create KYC document: %s", errMessage(err))
+	}
+	w.st.Documents = append(w.st.Documents, Document{KycDocumentID: created.DocumentID, Type: req.Type, Status: created.Status, CreatedAt: workflow.Now(ctx)})
+	doc := func() *Document {
+		return &w.st.Documents[slices.IndexFunc(w.st.Documents, func(d Document) bool { return d.KycDocumentID == created.DocumentID })]
+	}
+
+	uploadCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+		Summary:             fmt.Sprintf("upload %d page(s)", len(req.Pages)),
+	})
+	if err := workflow.ExecuteActivity(uploadCtx, a.UploadPages, activities.UploadPagesInput{
+		UserID: w.st.UserID, DocumentID: created.DocumentID, PageKeys: req.Pages,
+	}).Get(ctx, nil); err != nil {
+		return SubmitDocumentResult{}, fmt.Errorf("upload pages of %s: %s", created.DocumentID, errMessage(err))
+	}
+	var submitted activities.DocumentResult
+	if err := workflow.ExecuteActivity(mangopayCtx(ctx, "submit KYC document"), a.SubmitDocument, activities.SubmitDocumentInput{
+		UserID: w.st.UserID, DocumentID: created.DocumentID,
+	}).Get(ctx, &submitted); err != nil {
+		return SubmitDocumentResult{}, fmt.Errorf("submit %s: %s", created.DocumentID, errMessage(err))
+	}
+	d := doc()
+	if d.Status == created.Status { // a webhook may already have moved it on
+		d.Status = submitted.Status
+	}
+	w.notifyDocument(ctx, *d)
+	return SubmitDocumentResult{KycDocumentID: d.KycDocumentID, Status: d.Status}, nil
+}
+
+func validateCancel(req CancelRequest) error {
+	if len(req.Reason) > maxReason {
+		return fmt.Errorf("Reason is longer than %d characters", maxReason)
+	}
+	return nil
+}
+
+// cancel ends the onboarding; the workflow completes once handlers finish.
+func (w *onboarding) cancel(ctx workflow.Context, req CancelRequest) (StateView, error) {
+	if !w.st.Status.Final() {
+		reason := req.Reason
+		if reason == "" {
+			reason = "cancelled by the platform"
+		}
+		w.setStatus(ctx, StatusCancelled, reason)
+	}
+	return w.view(), nil
+}

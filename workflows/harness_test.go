@@ -1,0 +1,322 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/internal/redistest"
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/routing"
+	"github.com/kycflow/kycflow/workflows"
+)
+
+// harness runs the real workflow with the real activities against the
+// in-process Mangopay simulator and Redis, in Temporal's time-skipping test
+// environment. Webhooks are replayed from the simulator's own event log, so
+// the workflow sees what Mangopay would have sent.
+type harness struct {
+	t        *testing.T
+	env      *testsuite.TestWorkflowEnvironment
+	sim      *sandbox.Sandbox
+	mp       *mangopay.Client
+	pages    *claimcheck.Store
+	platform *platformSink
+	userID   string
+	replayed int // events of the simulator's log already signalled
+
+	activities map[string]int
+	timers     int
+	signals    int
+	updates    int
+	upserts    int
+	sa         map[string]any // latest value of each search attribute
+	baseline   int            // Mangopay calls made by the test's own setup
+}
+
+const returnURL = "https://platform.example/kyc/done"
+
+func newHarness(t *testing.T, userKind string) *harness {
+	t.Helper()
+	set := sandbox.DefaultSettings()
+	set.OutcomeDelaySeconds, set.KycProcessingDelaySeconds, set.RateLimitEnforced = 0, 0, false
+	var handler http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	sim := sandbox.New(sandbox.Config{PublicURL: srv.URL, Settings: set, Seed: 1})
+	handler = sim.Handler()
+	t.Cleanup(func() { srv.Close(); sim.Close() })
+	mp, err := mangopay.New(mangopay.Config{BaseURL: srv.URL, ClientID: sim.ClientID(), APIKey: sandbox.DefaultAPIKey})
+	require.NoError(t, err)
+
+	rdb := redistest.New(t)
+	h := &harness{t: t, sim: sim, mp: mp, pages: claimcheck.NewStore(rdb, 0, 0), platform: newPlatformSink(t), activities: map[string]int{}}
+	acts := &activities.Activities{
+		Mangopay: mp, Index: routing.NewIndex(rdb, 0), Pages: h.pages,
+		Notifier: &notify.Notifier{URL: h.platform.srv.URL, Secret: platformSecret},
+	}
+	h.userID = h.createUser(userKind)
+
+	h.env = (&testsuite.WorkflowTestSuite{}).NewTestWorkflowEnvironment()
+	h.env.RegisterWorkflow(workflows.KYCOnboarding)
+	h.env.RegisterActivity(acts)
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.WorkflowID(h.userID), TaskQueue: workflows.TaskQueue})
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		h.activities[info.ActivityType.Name]++
+	})
+	h.env.SetOnTimerScheduledListener(func(string, time.Duration) { h.timers++ })
+	h.sa = map[string]any{}
+	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
+		h.upserts++
+		sa := args.Get(0).(temporal.SearchAttributes)
+		for _, k := range []temporal.SearchAttributeKeyKeyword{workflows.SearchAttrStatus, workflows.SearchAttrUserID, workflows.SearchAttrSessionID, workflows.SearchAttrUserType} {
+			if v, ok := sa.GetKeyword(k); ok {
+				h.sa[k.GetName()] = v
+			}
+		}
+		if v, ok := sa.GetInt64(workflows.SearchAttrAttempt); ok {
+			h.sa[workflows.SearchAttrAttempt.GetName()] = v
+		}
+	})
+	h.baseline = h.mangopayCalls()
+	return h
+}
+
+// createUser makes an OWNER of the given kind (NATURAL or a LegalPersonType),
+// or a PAYER for "PAYER".
+func (h *harness) createUser(kind string) string {
+	ctx := context.Background()
+	birthday := mangopay.Timestamp(652117514)
+	switch kind {
+	case "NATURAL", "PAYER":
+		p := &mangopay.CreateNaturalUserParams{
+			FirstName: "Alex", LastName: "Smith", Email: "alex+accept@example.com", UserCategory: mangopay.UserCategoryOwner,
+			TermsAndConditionsAccepted: true, Birthday: &birthday, Nationality: "FR", CountryOfResidence: "FR",
+		}
+		if kind == "PAYER" {
+			p.UserCategory, p.Birthday, p.Nationality, p.CountryOfResidence = mangopay.UserCategoryPayer, nil, "", ""
+		}
+		u, err := h.mp.CreateNaturalUserSCA(ctx, p)
+		require.NoError(h.t, err)
+		return u.ID
+	default:
+		u, err := h.mp.CreateLegalUserSCA(ctx, &mangopay.CreateLegalUserParams{
+			Name: "Alex Smith Services", LegalPersonType: mangopay.LegalPersonType(kind), Email: "contact@example.com",
+			UserCategory: mangopay.UserCategoryOwner, TermsAndConditionsAccepted: true, CompanyNumber: "123456789",
+			LegalRepresentative: &mangopay.LegalRepresentative{
+				FirstName: "Alex", LastName: "Smith", Birthday: &birthday, Nationality: "FR", CountryOfResidence: "FR", Email: "alex+accept@example.com",
+			},
+			HeadquartersAddress: &mangopay.Address{AddressLine1: "3 rue de la Cité", City: "Paris", PostalCode: "75004", Country: "FR"},
+		})
+		require.NoError(h.t, err)
+		return u.ID
+	}
+}
+
+// at runs fn at workflow time d after the start.
+func (h *harness) at(d time.Duration, fn func()) { h.env.RegisterDelayedCallback(fn, d) }
+
+// ensure sends ensure-session at d; the result lands in the returned value.
+func (h *harness) ensure(d time.Duration, req workflows.EnsureSessionRequest) *updateResult[workflows.EnsureSessionResult] {
+	res := &updateResult[workflows.EnsureSessionResult]{}
+	h.at(d, func() { h.update(workflows.UpdateEnsureSession, res, req) })
+	return res
+}
+
+type updateResult[T any] struct {
+	done     bool
+	rejected error
+	err      error
+	value    T
+}
+
+func (h *harness) update(name string, out any, arg any) {
+	h.updates++
+	var mu sync.Mutex
+	cb := &testsuite.TestUpdateCallback{
+		OnReject: func(err error) { mu.Lock(); defer mu.Unlock(); setRejected(out, err) },
+		OnComplete: func(v any, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			setComplete(out, v, err)
+		},
+	}
+	h.env.UpdateWorkflow(name, "", cb, arg)
+}
+
+func setRejected(out any, err error) {
+	switch r := out.(type) {
+	case *updateResult[workflows.EnsureSessionResult]:
+		r.done, r.rejected = true, err
+	case *updateResult[workflows.SubmitDocumentResult]:
+		r.done, r.rejected = true, err
+	case *updateResult[workflows.StateView]:
+		r.done, r.rejected = true, err
+	}
+}
+
+func setComplete(out any, v any, err error) {
+	switch r := out.(type) {
+	case *updateResult[workflows.EnsureSessionResult]:
+		r.done, r.err = true, err
+		if err == nil {
+			r.value = v.(workflows.EnsureSessionResult)
+		}
+	case *updateResult[workflows.SubmitDocumentResult]:
+		r.done, r.err = true, err
+		if err == nil {
+			r.value = v.(workflows.SubmitDocumentResult)
+		}
+	case *updateResult[workflows.StateView]:
+		r.done, r.err = true, err
+		if err == nil {
+			r.value = v.(workflows.StateView)
+		}
+	}
+}
+
+// signal sends one mangopay-event.
+func (h *harness) signal(eventType, resourceID string) {
+	h.signals++
+	ev := workflows.MangopayEvent{EventType: eventType, ResourceID: resourceID, Date: h.env.Now().Unix()}
+	ev.EventKey = ev.Key()
+	h.env.SignalWorkflow(workflows.SignalMangopayEvent, ev)
+}
+
+// deliver signals every event the simulator emitted since the last call,
+// as the webhook bridge would.
+func (h *harness) deliver() {
+	log := h.sim.EventLog()
+	for _, ev := range log[h.replayed:] {
+		if !slices.Contains(workflows.HookEventTypes, ev.EventType) {
+			continue // kycflow registers no hook for it: Mangopay sends nothing
+		}
+		h.signals++
+		h.env.SignalWorkflow(workflows.SignalMangopayEvent, workflows.MangopayEvent{
+			EventType: ev.EventType, ResourceID: ev.ResourceID, Date: ev.Date,
+			EventKey: ev.EventType + "|" + ev.ResourceID + "|" + itoa(ev.Date),
+		})
+	}
+	h.replayed = len(log)
+}
+
+// skipEvents marks the simulator's events so far as not to be delivered
+// (webhooks lost).
+func (h *harness) skipEvents() { h.replayed = len(h.sim.EventLog()) }
+
+// decide gives the current session an outcome in the simulator.
+func (h *harness) decide(choices map[string]sandbox.Choice) {
+	require.NoError(h.t, h.sim.SubmitOutcome(h.state().IdvSessionID, choices))
+}
+
+func (h *harness) state() workflows.StateView {
+	v, err := h.env.QueryWorkflow(workflows.QueryState)
+	require.NoError(h.t, err)
+	var s workflows.StateView
+	require.NoError(h.t, v.Get(&s))
+	return s
+}
+
+// cancel ends the workflow at d through the cancel update.
+func (h *harness) cancel(d time.Duration) {
+	res := &updateResult[workflows.StateView]{}
+	h.at(d, func() { h.update(workflows.UpdateCancel, res, workflows.CancelRequest{Reason: "test over"}) })
+}
+
+func (h *harness) run(cfg workflows.Config) {
+	h.env.ExecuteWorkflow(workflows.KYCOnboarding, workflows.Input{UserID: h.userID, ReturnURL: returnURL, Config: cfg})
+	require.True(h.t, h.env.IsWorkflowCompleted(), "the workflow should have completed")
+}
+
+func (h *harness) result() workflows.Result {
+	var r workflows.Result
+	require.NoError(h.t, h.env.GetWorkflowResult(&r))
+	return r
+}
+
+// mangopayCalls counts the simulator's authenticated API calls made by the
+// workflow (the test's own setup excluded).
+func (h *harness) mangopayCalls() int {
+	n := -h.baseline
+	for _, c := range h.sim.APICalls() {
+		n += c
+	}
+	return n
+}
+
+// actions estimates Temporal billable actions: the start, each update,
+// signal, activity attempt, timer and search-attribute upsert.
+func (h *harness) actions() int {
+	n := 1 + h.updates + h.signals + h.timers + h.upserts
+	for _, c := range h.activities {
+		n += c
+	}
+	return n
+}
+
+func (h *harness) sessions() []mangopay.IdentityVerification {
+	list, _, err := h.mp.ListIdentityVerifications(context.Background(), h.userID, &mangopay.ListOptions{PerPage: 100})
+	require.NoError(h.t, err)
+	return list
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// platformSink is the platform's webhook endpoint: it verifies signatures
+// and records event types in order.
+type platformSink struct {
+	mu    sync.Mutex
+	srv   *httptest.Server
+	types []string
+	ids   map[string]bool
+}
+
+var platformSecret = []byte("platform-test-secret")
+
+func newPlatformSink(t *testing.T) *platformSink {
+	p := &platformSink{ids: map[string]bool{}}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := notify.Verify(platformSecret, r.Header.Get(notify.SignatureHeader), body, time.Now(), notify.DefaultTolerance); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		var ev notify.Event
+		if err := json.Unmarshal(body, &ev); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		p.mu.Lock()
+		if !p.ids[ev.ID] {
+			p.ids[ev.ID] = true
+			p.types = append(p.types, ev.Type)
+		}
+		p.mu.Unlock()
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func (p *platformSink) events() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.types...)
+}

@@ -1,0 +1,73 @@
+// Package workflows holds kycflow's onboarding workflow: one durable
+// KYCOnboarding execution per Mangopay user (ID kyc-<UserId>) that takes the
+// user from signup to verified and keeps them there, plus the names other
+// programs use to talk to it (task queue, signal, updates, query, search
+// attributes).
+package workflows
+
+import (
+	"go.temporal.io/sdk/temporal"
+)
+
+// Names other programs, operators and tests rely on.
+const (
+	TaskQueue            = "kyc-onboarding"
+	WorkflowType         = "KYCOnboarding"
+	SignalMangopayEvent  = "mangopay-event"
+	UpdateEnsureSession  = "ensure-session"
+	UpdateSubmitDocument = "submit-document"
+	UpdateCancel         = "cancel"
+	QueryState           = "state"
+)
+
+// Search attributes, registered by the dev stack and by compose. They hold
+// IDs and statuses only: Temporal stores them unencrypted.
+var (
+	SearchAttrStatus    = temporal.NewSearchAttributeKeyKeyword("KycStatus")
+	SearchAttrUserID    = temporal.NewSearchAttributeKeyKeyword("MangopayUserId")
+	SearchAttrSessionID = temporal.NewSearchAttributeKeyKeyword("IdvSessionId")
+	SearchAttrAttempt   = temporal.NewSearchAttributeKeyInt64("KycAttempt")
+	SearchAttrUserType  = temporal.NewSearchAttributeKeyKeyword("KycUserType")
+)
+
+// HookEventTypes are the Mangopay webhooks kycflow subscribes to: the
+// outcomes of IDV sessions, downgrades and KYC document outcomes.
+// IDENTITY_VERIFICATION_PENDING (the workflow created the session itself)
+// and USER_KYC_REGULAR (it follows IDENTITY_VERIFICATION_VALIDATED) would only
+// cost signals.
+var HookEventTypes = []string{
+	"IDENTITY_VERIFICATION_VALIDATED",
+	"IDENTITY_VERIFICATION_FAILED",
+	"IDENTITY_VERIFICATION_INCONCLUSIVE",
+	"IDENTITY_VERIFICATION_OUTDATED",
+	"IDENTITY_VERIFICATION_EXPIRED",
+	"USER_KYC_LIGHT",
+	"KYC_SUCCEEDED",
+	"KYC_FAILED",
+	"KYC_OUTDATED",
+}
+
+// WorkflowID is the ID of a user's onboarding.
+func WorkflowID(userID string) string { return "kyc-" + userID }
+
+// Status is where an onboarding stands (the KycStatus search attribute).
+type Status string
+
+// Statuses.
+const (
+	StatusStarting     Status = "STARTING"
+	StatusAwaitingUser Status = "AWAITING_USER"
+	StatusInReview     Status = "IN_REVIEW"
+	StatusVerified     Status = "VERIFIED"
+	StatusRefused      Status = "REFUSED"
+	StatusExpired      Status = "EXPIRED"
+	StatusOutOfDate    Status = "OUT_OF_DATE"
+	StatusFailed       Status = "FAILED"
+	StatusNotEligible  Status = "NOT_ELIGIBLE"
+	StatusCancelled    Status = "CANCELLED"
+)
+
+// Final reports whether the onboarding is over: the workflow completes.
+func (s Status) Final() bool {
+	return s == StatusFailed || s == StatusNotEligible || s == StatusCancelled
+}

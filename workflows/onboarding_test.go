@@ -1,0 +1,62 @@
+package workflows_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/workflows"
+)
+
+var (
+	validated    = map[string]sandbox.Choice{}
+	faceMismatch = map[string]sandbox.Choice{sandbox.CheckIdentityDocument: {Status: "REFUSED", Reason: "FACE_MATCH_FAIL"}}
+	falsified    = map[string]sandbox.Choice{sandbox.CheckIdentityDocument: {Status: "REFUSED", Reason: "DOCUMENT_FALSIFIED"}}
+	businessKO   = map[string]sandbox.Choice{sandbox.CheckBusiness: {Status: "REFUSED"}}
+)
+
+func TestNaturalHappyPath(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	ensured := h.ensure(0, workflows.EnsureSessionRequest{ReturnURL: returnURL})
+	var during workflows.StateView
+	h.at(time.Minute, func() {
+		during = h.state()
+		h.decide(validated)
+		h.deliver() // IDENTITY_VERIFICATION_VALIDATED
+	})
+	var after workflows.StateView
+	var calls, actions int
+	h.at(2*time.Minute, func() { after, calls, actions = h.state(), h.mangopayCalls(), h.actions() })
+	h.cancel(3 * time.Minute)
+	h.run(workflows.Config{})
+
+	require.True(t, ensured.done)
+	require.NoError(t, ensured.err)
+	got := ensured.value
+	assert.Equal(t, workflows.StatusAwaitingUser, got.Status)
+	assert.Equal(t, 1, got.Attempt)
+	assert.Contains(t, got.HostedURL, "/idv/")
+	assert.NotEmpty(t, got.IdvSessionID)
+	_, err := time.Parse(time.RFC3339, got.ExpiresAt)
+	assert.NoError(t, err, "ExpiresAt is RFC 3339")
+
+	assert.Equal(t, workflows.StatusAwaitingUser, during.Status)
+	assert.Equal(t, workflows.StatusVerified, after.Status)
+	assert.Equal(t, "NATURAL", after.UserType)
+	assert.Len(t, h.sessions(), 1)
+
+	// Targets: at most 3 Mangopay calls and 12 billable actions.
+	t.Logf("happy path: %d Mangopay calls %v, %d actions (activities %v, %d timers, %d signals, %d updates, %d upserts)",
+		calls, h.sim.APICalls(), actions, h.activities, h.timers, h.signals, h.updates, h.upserts)
+	assert.LessOrEqual(t, calls, 3)
+	assert.LessOrEqual(t, actions, 12)
+	assert.Equal(t, []string{"onboarding.awaiting_user", "onboarding.verified", "onboarding.cancelled"}, h.platform.events())
+
+	assert.Equal(t, map[string]any{
+		"KycStatus": "CANCELLED", "MangopayUserId": h.userID, "IdvSessionId": got.IdvSessionID,
+		"KycAttempt": int64(1), "KycUserType": "NATURAL",
+	}, h.sa)
+}

@@ -1,0 +1,208 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/kycflow/kycflow/activities"
+)
+
+// Input starts an onboarding. State is set only when the workflow continues
+// as new.
+type Input struct {
+	UserID    string `json:"UserId"`
+	ReturnURL string `json:"ReturnUrl"`
+	Tag       string `json:"Tag,omitempty"`
+	Config    Config `json:"Config"`
+	State     *State `json:"State,omitempty"`
+}
+
+// Config tunes the workflow; zero fields take the defaults.
+type Config struct {
+	// ReconcileSchedule spaces out the re-reads of a pending session, as
+	// delays after the previous read; the last one repeats.
+	ReconcileSchedule []time.Duration `json:"ReconcileSchedule,omitempty"`
+	// ReviewReconcileInterval spaces out re-reads during manual review.
+	ReviewReconcileInterval time.Duration `json:"ReviewReconcileInterval,omitempty"`
+	// ReviewOverdueAfter marks a review as overdue in the Web UI.
+	ReviewOverdueAfter time.Duration `json:"ReviewOverdueAfter,omitempty"`
+	// MaxAttempts caps consecutive refused sessions before FAILED.
+	MaxAttempts int `json:"MaxAttempts,omitempty"`
+	// RetryBackoff is the wait before the first retry after a refusal; it
+	// doubles for each further one. A user coming back (ensure-session)
+	// skips it.
+	RetryBackoff time.Duration `json:"RetryBackoff,omitempty"`
+	// SessionLifetime is how long a HostedUrl can be submitted.
+	SessionLifetime time.Duration `json:"SessionLifetime,omitempty"`
+	// MaxDedupeKeys bounds the remembered webhook keys.
+	MaxDedupeKeys int `json:"MaxDedupeKeys,omitempty"`
+	// MaxHistoryEvents continues as new past this history length even if
+	// the server has not suggested it (0: only when suggested).
+	MaxHistoryEvents int `json:"MaxHistoryEvents,omitempty"`
+}
+
+// DefaultConfig is used for every zero field of Input.Config.
+func DefaultConfig() Config {
+	return Config{
+		ReconcileSchedule:       []time.Duration{15 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour},
+		ReviewReconcileInterval: 12 * time.Hour,
+		ReviewOverdueAfter:      5 * 24 * time.Hour,
+		MaxAttempts:             3,
+		RetryBackoff:            time.Minute,
+		SessionLifetime:         7 * 24 * time.Hour,
+		MaxDedupeKeys:           1000,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if len(c.ReconcileSchedule) == 0 {
+		c.ReconcileSchedule = d.ReconcileSchedule
+	}
+	if c.ReviewReconcileInterval <= 0 {
+		c.ReviewReconcileInterval = d.ReviewReconcileInterval
+	}
+	if c.ReviewOverdueAfter <= 0 {
+		c.ReviewOverdueAfter = d.ReviewOverdueAfter
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = d.MaxAttempts
+	}
+	if c.RetryBackoff <= 0 {
+		c.RetryBackoff = d.RetryBackoff
+	}
+	if c.SessionLifetime <= 0 {
+		c.SessionLifetime = d.SessionLifetime
+	}
+	if c.MaxDedupeKeys <= 0 {
+		c.MaxDedupeKeys = d.MaxDedupeKeys
+	}
+	return c
+}
+
+// MangopayEvent is the mangopay-event signal: a webhook, as a hint.
+type MangopayEvent struct {
+	EventType  string `json:"EventType"`
+	ResourceID string `json:"ResourceId"`
+	Date       int64  `json:"Date"`
+	EventKey   string `json:"EventKey"`
+}
+
+// Key is the deduplication key EventType|ResourceId|Date.
+func (e MangopayEvent) Key() string {
+	return e.EventType + "|" + e.ResourceID + "|" + itoa(e.Date)
+}
+
+// EnsureSessionRequest is the ensure-session update's argument. ReturnUrl
+// and Tag apply to the next session created.
+type EnsureSessionRequest struct {
+	ReturnURL string `json:"ReturnUrl,omitempty"`
+	Tag       string `json:"Tag,omitempty"`
+}
+
+// EnsureSessionResult is the ensure-session update's answer.
+type EnsureSessionResult struct {
+	UserID       string `json:"UserId"`
+	Status       Status `json:"Status"`
+	Reason       string `json:"Reason,omitempty"`
+	IdvSessionID string `json:"IdvSessionId,omitempty"`
+	HostedURL    string `json:"HostedUrl,omitempty"`
+	ExpiresAt    string `json:"ExpiresAt,omitempty"`
+	Attempt      int    `json:"Attempt"`
+}
+
+// SubmitDocumentRequest is the submit-document update's argument: pages are
+// claim-check keys, never bytes.
+type SubmitDocumentRequest struct {
+	Type  string   `json:"Type"`
+	Pages []string `json:"Pages"`
+	Tag   string   `json:"Tag,omitempty"`
+}
+
+// SubmitDocumentResult is the submit-document update's answer.
+type SubmitDocumentResult struct {
+	KycDocumentID string `json:"KycDocumentId"`
+	Status        string `json:"Status"`
+}
+
+// CancelRequest is the cancel update's argument.
+type CancelRequest struct {
+	Reason string `json:"Reason,omitempty"`
+}
+
+// Session is the current IDV session.
+type Session struct {
+	IdvSessionID string                    `json:"IdvSessionId"`
+	HostedURL    string                    `json:"HostedUrl"`
+	Status       string                    `json:"Status"` // Mangopay's
+	CreatedAt    time.Time                 `json:"CreatedAt"`
+	ExpiresAt    time.Time                 `json:"ExpiresAt"`
+	Checks       []activities.CheckSummary `json:"Checks,omitempty"`
+}
+
+// AttemptRecord is a past session.
+type AttemptRecord struct {
+	Attempt      int       `json:"Attempt"`
+	IdvSessionID string    `json:"IdvSessionId"`
+	Status       string    `json:"Status"`
+	Reasons      []string  `json:"Reasons,omitempty"`
+	CreatedAt    time.Time `json:"CreatedAt"`
+	EndedAt      time.Time `json:"EndedAt"`
+}
+
+// Document is a KYC document sent through submit-document.
+type Document struct {
+	KycDocumentID     string    `json:"KycDocumentId"`
+	Type              string    `json:"Type"`
+	Status            string    `json:"Status"`
+	RefusedReasonType string    `json:"RefusedReasonType,omitempty"`
+	CreatedAt         time.Time `json:"CreatedAt"`
+}
+
+// State is everything the workflow knows. It is carried across
+// continue-as-new, dedupe keys and unprocessed events included.
+type State struct {
+	UserID          string          `json:"UserId"`
+	UserType        string          `json:"UserType,omitempty"`
+	Status          Status          `json:"Status"`
+	Reason          string          `json:"Reason,omitempty"`
+	Attempt         int             `json:"Attempt"`
+	Refusals        int             `json:"Refusals"`
+	ReturnURL       string          `json:"ReturnUrl"`
+	Tag             string          `json:"Tag,omitempty"`
+	Session         *Session        `json:"Session,omitempty"`
+	History         []AttemptRecord `json:"History,omitempty"`
+	Documents       []Document      `json:"Documents,omitempty"`
+	ReviewSince     *time.Time      `json:"ReviewSince,omitempty"`
+	NextReconcileAt time.Time       `json:"NextReconcileAt"`
+	ReconcileStep   int             `json:"ReconcileStep"`
+	RetryAt         time.Time       `json:"RetryAt"`
+	WantSession     bool            `json:"WantSession,omitempty"`
+	SeenEvents      []string        `json:"SeenEvents,omitempty"`
+	PendingEvents   []MangopayEvent `json:"PendingEvents,omitempty"`
+	UpdatedAt       time.Time       `json:"UpdatedAt"`
+}
+
+// StateView is the state query's answer.
+type StateView struct {
+	UserID       string                    `json:"UserId"`
+	UserType     string                    `json:"UserType,omitempty"`
+	Status       Status                    `json:"Status"`
+	Reason       string                    `json:"Reason,omitempty"`
+	Attempt      int                       `json:"Attempt"`
+	IdvSessionID string                    `json:"IdvSessionId,omitempty"`
+	HostedURL    string                    `json:"HostedUrl,omitempty"`
+	ExpiresAt    string                    `json:"ExpiresAt,omitempty"`
+	Checks       []activities.CheckSummary `json:"Checks,omitempty"`
+	ReviewSince  string                    `json:"ReviewSince,omitempty"`
+	Documents    []Document                `json:"Documents,omitempty"`
+	History      []AttemptRecord           `json:"History,omitempty"`
+	UpdatedAt    string                    `json:"UpdatedAt"`
+}
+
+// Result is the workflow's result when the onboarding ends.
+type Result struct {
+	UserID  string `json:"UserId"`
+	Status  Status `json:"Status"`
+	Reason  string `json:"Reason,omitempty"`
+	Attempt int    `json:"Attempt"`
+}
