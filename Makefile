@@ -1,8 +1,14 @@
 # kycflow build and test entry points. `make dev` runs it locally, `make test`
 # runs every test; both install what they need.
 
+SHELL     := bash
 GO        ?= go
 SIM_ADDR  ?= 127.0.0.1:8090
+
+# Tests use a real Redis wherever REDIS_URL is set; point them at the local
+# one when it answers (they use an embedded miniredis otherwise).
+REDIS_URL ?= $(shell (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && echo redis://127.0.0.1:6379/0)
+export REDIS_URL
 
 .PHONY: test unit-test dev sim bench vet fmt-check
 

@@ -131,8 +131,17 @@ func (h *harness) createUser(kind string) string {
 	}
 }
 
-// at runs fn at workflow time d after the start.
-func (h *harness) at(d time.Duration, fn func()) { h.env.RegisterDelayedCallback(fn, d) }
+// at runs fn at workflow time d after the start, with the simulator's clock
+// first brought level with the workflow's: time-skipping moves only the
+// latter, and Mangopay's dates (CreationDate, expiry) must agree with it.
+func (h *harness) at(d time.Duration, fn func()) {
+	h.env.RegisterDelayedCallback(func() {
+		if lag := h.env.Now().Sub(h.sim.Now()); lag > 0 {
+			h.sim.Advance(lag)
+		}
+		fn()
+	}, d)
+}
 
 // ensure sends ensure-session at d; the result lands in the returned value.
 func (h *harness) ensure(d time.Duration, req workflows.EnsureSessionRequest) *updateResult[workflows.EnsureSessionResult] {
