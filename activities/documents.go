@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -75,7 +74,9 @@ func (a *Activities) UploadPages(ctx context.Context, in UploadPagesInput) (Uplo
 			return UploadPagesResult{}, err
 		}
 		err = a.Mangopay.AddKYCDocumentPage(ctx, in.UserID, in.DocumentID, &mangopay.AddKYCDocumentPageParams{
-			File: data, IdempotencyKey: mangopay.DeriveIdempotencyKey(in.DocumentID, "page", strconv.Itoa(i)),
+			// Keyed on the claim key: stable across retries, distinct for
+			// every page, whatever batch it comes in.
+			File: data, IdempotencyKey: mangopay.DeriveIdempotencyKey(in.DocumentID, in.PageKeys[i]),
 		})
 		if err != nil {
 			return UploadPagesResult{}, mangopayError("add kyc page", err)
@@ -107,9 +108,12 @@ type DocumentResult struct {
 // lost response finds the document already submitted and reports it.
 func (a *Activities) SubmitDocument(ctx context.Context, in SubmitDocumentInput) (DocumentResult, error) {
 	d, err := a.Mangopay.SubmitKYCDocument(ctx, in.UserID, in.DocumentID, &mangopay.SubmitKYCDocumentParams{})
-	if err != nil && mangopay.IsPermanent(err) {
+	var apiErr *mangopay.Error
+	if errors.As(err, &apiErr) && apiErr.Type == mangopay.ErrTypeParamError {
+		// Mangopay refuses to submit a document twice: if this user's
+		// document has moved on, an earlier try went through.
 		cur, getErr := a.Mangopay.GetKYCDocument(ctx, in.DocumentID)
-		if getErr == nil && cur.Status.Normalize() != mangopay.KYCDocumentCreated {
+		if getErr == nil && cur.UserID == in.UserID && cur.Status.Normalize() != mangopay.KYCDocumentCreated {
 			return documentResult(cur), nil
 		}
 	}

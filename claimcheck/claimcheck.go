@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -82,8 +83,10 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	return b, nil
 }
 
-// Delete removes pages; missing keys are not an error.
+// Delete removes pages; missing keys are not an error. Anything that is not
+// a claim key is left alone, so a bad input cannot delete other data.
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
+	keys = slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return !IsKey(k) })
 	if len(keys) == 0 {
 		return nil
 	}

@@ -54,6 +54,10 @@ type Notifier struct {
 	Now func() time.Time
 }
 
+// ErrNoSecret is returned by Send and Verify without a signing secret:
+// notifications are never sent or accepted unsigned.
+var ErrNoSecret = errors.New("notify: no signing secret configured")
+
 // ErrRejected is wrapped by Send when the platform answers 4xx: a retry
 // would get the same answer.
 var ErrRejected = errors.New("notify: platform rejected the event")
@@ -66,6 +70,9 @@ func (n *Notifier) Enabled() bool { return n != nil && n.URL != "" }
 func (n *Notifier) Send(ctx context.Context, ev Event) error {
 	if !n.Enabled() {
 		return errors.New("notify: no platform webhook URL configured")
+	}
+	if len(n.Secret) == 0 {
+		return ErrNoSecret
 	}
 	body, err := json.Marshal(ev)
 	if err != nil {
@@ -82,10 +89,13 @@ func (n *Notifier) Send(ctx context.Context, ev Event) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(EventIDHeader, ev.ID)
 	req.Header.Set(SignatureHeader, Sign(n.Secret, now(), body))
-	hc := n.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
+	hc := http.Client{Timeout: 10 * time.Second}
+	if n.HTTP != nil {
+		hc = *n.HTTP
 	}
+	// A redirect would turn the signed POST into a GET without a body: the
+	// platform has not accepted the event, so it is a (retryable) failure.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	res, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("notify: post: %w", err)
@@ -141,6 +151,9 @@ func Verify(secret []byte, header string, body []byte, now time.Time, tolerance 
 		case "v1":
 			sigs = append(sigs, v)
 		}
+	}
+	if len(secret) == 0 {
+		return ErrNoSecret
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil || len(sigs) == 0 {

@@ -117,6 +117,9 @@ func (w *onboarding) validateSubmitDocument(req SubmitDocumentRequest) error {
 		if !claimcheck.IsKey(k) {
 			return fmt.Errorf("Pages[%d] is not a claim-check key", i)
 		}
+		if slices.Index(req.Pages, k) != i {
+			return fmt.Errorf("Pages[%d] repeats an earlier page", i)
+		}
 	}
 	if len(req.Tag) > maxTag {
 		return fmt.Errorf("Tag is longer than %d characters", maxTag)
