@@ -10,11 +10,22 @@ SIM_ADDR  ?= 127.0.0.1:8090
 REDIS_URL ?= $(shell (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && echo redis://127.0.0.1:6379/0)
 export REDIS_URL
 
-.PHONY: test unit-test dev sim bench vet fmt-check
+# Tools the build installs itself, into a git-ignored folder.
+TOOLS         := $(CURDIR)/.tools/bin
+WORKFLOWCHECK := $(TOOLS)/workflowcheck
 
-## test: vet, format check, then all tests with the race detector
-test: fmt-check vet
+.PHONY: test unit-test dev sim bench vet fmt-check workflowcheck
+
+## test: format check, vet, workflow determinism check, then all tests with the race detector
+test: fmt-check vet workflowcheck
 	$(GO) test -race -count=1 ./...
+
+$(WORKFLOWCHECK):
+	GOBIN=$(TOOLS) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
+
+## workflowcheck: Temporal's static check for non-determinism in workflow code
+workflowcheck: $(WORKFLOWCHECK)
+	$(WORKFLOWCHECK) -config workflowcheck.yaml ./workflows/
 
 unit-test:
 	$(GO) test -race -count=1 -short ./...
