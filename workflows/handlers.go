@@ -84,6 +84,9 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 		w.st.Tag = req.Tag
 	}
 	settled := func() bool {
+		if w.st.Status.Final() {
+			return true // whatever was pending, nothing more will happen
+		}
 		return !w.creating && w.st.Status != StatusStarting && w.st.Status != StatusOutOfDate && !w.st.WantSession
 	}
 	if err := workflow.Await(ctx, settled); err != nil {

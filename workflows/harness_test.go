@@ -79,6 +79,9 @@ func newHarness(t *testing.T, userKind string) *harness {
 	h.env.RegisterWorkflow(workflows.KYCOnboarding)
 	h.env.RegisterActivity(acts)
 	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.WorkflowID(h.userID), TaskQueue: workflows.TaskQueue})
+	// A scenario whose workflow never ends fails at this (skipped) time
+	// instead of polling forever.
+	h.env.SetWorkflowRunTimeout(400 * 24 * time.Hour)
 	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		h.activities[info.ActivityType.Name]++
 	})

@@ -145,9 +145,9 @@ func (w *onboarding) preflight(ctx workflow.Context) {
 
 // createSession opens the next attempt.
 func (w *onboarding) createSession(ctx workflow.Context) {
+	w.st.WantSession = false // taken care of, whatever the outcome
 	if w.st.ReturnURL == "" {
 		// Only an ensure-session call can tell where to send the user back.
-		w.st.WantSession = false
 		w.setStatus(ctx, StatusExpired, "waiting for ensure-session with a ReturnUrl")
 		return
 	}
@@ -185,7 +185,6 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 		IdvSessionID: res.SessionID, HostedURL: res.HostedURL, Status: res.Status,
 		CreatedAt: created, ExpiresAt: created.Add(w.cfg.SessionLifetime),
 	}
-	w.st.WantSession = false
 	w.st.ReviewSince = nil
 	w.st.ReconcileStep = 0
 	w.st.NextReconcileAt = now.Add(w.cfg.ReconcileSchedule[0])

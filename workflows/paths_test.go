@@ -472,3 +472,21 @@ func TestCarriedStateDrivesTheNextRun(t *testing.T) {
 	assert.Equal(t, 2, after.Attempt)
 	assert.Equal(t, 1, h.activities["ReadUser"], "no new preflight: one read, for the downgrade")
 }
+
+func TestEnsureSessionReturnsWhenTheNewAttemptFails(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	h.at(time.Minute, func() { h.decide(faceMismatch); h.deliver() })
+	h.at(2*time.Minute, func() {
+		// Mangopay turns the feature off before the user comes back.
+		set := sandbox.DefaultSettings()
+		set.IdvActivated, set.RateLimitEnforced = false, false
+		require.NoError(t, h.sim.SetSettings(set))
+	})
+	again := h.ensure(3*time.Minute, workflows.EnsureSessionRequest{})
+	h.run(workflows.Config{RetryBackoff: time.Hour})
+	require.True(t, again.done, "the update must not hang")
+	require.NoError(t, again.err)
+	assert.Equal(t, workflows.StatusNotEligible, again.value.Status)
+	assert.Equal(t, workflows.StatusNotEligible, h.result().Status)
+}
