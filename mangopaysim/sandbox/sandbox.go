@@ -18,14 +18,16 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kycflow/kycflow/mangopay"
 )
 
 // Defaults shared with the rest of kycflow so that a local stack works with no
 // settings at all.
 const (
 	DefaultAddr     = "127.0.0.1:8090"
-	DefaultClientID = "kycflow-dev"
-	DefaultAPIKey   = "kycflow-dev-api-key"
+	DefaultClientID = mangopay.DevClientID
+	DefaultAPIKey   = mangopay.DevAPIKey
 )
 
 // Config configures a Sandbox. The zero value of every field is a usable

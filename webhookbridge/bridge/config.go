@@ -1,0 +1,89 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Config is the bridge's configuration, from the environment.
+type Config struct {
+	PathToken        string   // WEBHOOK_PATH_TOKEN
+	APIToken         string   // PLATFORM_API_TOKEN
+	PublicAddr       string   // BRIDGE_PUBLIC_ADDR
+	InternalAddr     string   // BRIDGE_INTERNAL_ADDR
+	PublicURL        string   // BRIDGE_PUBLIC_URL: how Mangopay reaches the public listener
+	TrustedProxies   []string // BRIDGE_TRUSTED_PROXIES, comma-separated
+	RedisURL         string   // REDIS_URL
+	RestartReturnURL string   // BRIDGE_RESTART_RETURN_URL
+}
+
+// Development defaults: they make the local stack work with no settings and
+// must be replaced in production (the README says how).
+const (
+	DevPathToken = "dev-webhook-path-token"
+	DevAPIToken  = "dev-platform-api-token"
+)
+
+// LoadConfig reads the configuration through getenv (os.Getenv).
+func LoadConfig(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		PathToken:        get("WEBHOOK_PATH_TOKEN", DevPathToken),
+		APIToken:         get("PLATFORM_API_TOKEN", DevAPIToken),
+		PublicAddr:       get("BRIDGE_PUBLIC_ADDR", ":8080"),
+		InternalAddr:     get("BRIDGE_INTERNAL_ADDR", "127.0.0.1:8081"),
+		RedisURL:         get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RestartReturnURL: get("BRIDGE_RESTART_RETURN_URL", ""),
+	}
+	c.PublicURL = get("BRIDGE_PUBLIC_URL", "http://"+loopbackFor(c.PublicAddr))
+	if v := get("BRIDGE_TRUSTED_PROXIES", ""); v != "" {
+		for p := range strings.SplitSeq(v, ",") {
+			c.TrustedProxies = append(c.TrustedProxies, strings.TrimSpace(p))
+		}
+	}
+	var errs []error
+	if len(c.PathToken) < 16 || !validResourceID(c.PathToken) {
+		errs = append(errs, errors.New("WEBHOOK_PATH_TOKEN must be 16 to 128 of A-Z, a-z, 0-9, _ and -"))
+	}
+	if len(c.APIToken) < 16 {
+		errs = append(errs, errors.New("PLATFORM_API_TOKEN must be at least 16 characters"))
+	}
+	for name, addr := range map[string]string{"BRIDGE_PUBLIC_ADDR": c.PublicAddr, "BRIDGE_INTERNAL_ADDR": c.InternalAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q is not host:port", name, addr))
+		}
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("BRIDGE_PUBLIC_URL %q is not an http(s) URL", c.PublicURL))
+	}
+	if c.RestartReturnURL != "" {
+		if u, err := url.Parse(c.RestartReturnURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("BRIDGE_RESTART_RETURN_URL %q is not an http(s) URL", c.RestartReturnURL))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// WebhookURL is the URL to register at Mangopay.
+func (c Config) WebhookURL() string {
+	return strings.TrimRight(c.PublicURL, "/") + "/webhooks/mangopay/" + c.PathToken
+}
+
+func loopbackFor(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

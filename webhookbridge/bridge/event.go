@@ -1,0 +1,124 @@
+// Package bridge is kycflow's webhook bridge: the public intake that keeps
+// Mangopay's webhooks durably in a Redis stream before answering, the
+// forwarder that routes them to onboarding workflows as signals, the
+// platform's internal API, and the operator commands (hook registration,
+// dead letters). The webhookbridge command wires it to its configuration.
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/kycflow/kycflow/workflows"
+)
+
+// Errors of ParseWebhook.
+var (
+	// ErrPing is the Dashboard's test notification (empty RessourceId): it
+	// gets a 200 and is not forwarded.
+	ErrPing = errors.New("ping: empty RessourceId")
+	// ErrBadWebhook wraps every validation failure.
+	ErrBadWebhook = errors.New("invalid webhook")
+)
+
+// Bounds of a webhook's parameters.
+const (
+	maxEventType  = 100
+	maxResourceID = 128
+)
+
+// earliestDate rejects dates before Mangopay existed in its current form;
+// latestSkew tolerates clocks a little ahead of ours.
+var (
+	earliestDate = time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	latestSkew   = 24 * time.Hour
+)
+
+// ParseWebhook validates the query of a Mangopay webhook:
+// EventType=<TYPE>&RessourceId=<id>&Date=<unix>. ResourceId (one s) is
+// accepted too. now bounds the date.
+func ParseWebhook(q url.Values, now time.Time) (workflows.MangopayEvent, error) {
+	var ev workflows.MangopayEvent
+	eventType, err := single(q, "EventType")
+	if err != nil {
+		return ev, err
+	}
+	rid, err := single(q, "RessourceId")
+	if err != nil {
+		return ev, err
+	}
+	alt, err := single(q, "ResourceId")
+	if err != nil {
+		return ev, err
+	}
+	switch {
+	case rid == "":
+		rid = alt
+	case alt != "" && alt != rid:
+		return ev, fmt.Errorf("%w: RessourceId and ResourceId disagree", ErrBadWebhook)
+	}
+	if rid == "" {
+		return ev, ErrPing
+	}
+	if !validEventType(eventType) {
+		return ev, fmt.Errorf("%w: EventType must be 3 to %d of A-Z, 0-9 and _, starting with a letter", ErrBadWebhook, maxEventType)
+	}
+	if !validResourceID(rid) {
+		return ev, fmt.Errorf("%w: RessourceId must be 1 to %d of A-Z, a-z, 0-9, _ and -", ErrBadWebhook, maxResourceID)
+	}
+	rawDate, err := single(q, "Date")
+	if err != nil {
+		return ev, err
+	}
+	date, err := strconv.ParseInt(rawDate, 10, 64)
+	if err != nil {
+		return ev, fmt.Errorf("%w: Date must be a Unix timestamp in seconds", ErrBadWebhook)
+	}
+	if date < earliestDate || date > now.Add(latestSkew).Unix() {
+		return ev, fmt.Errorf("%w: Date %d is out of range", ErrBadWebhook, date)
+	}
+	ev = workflows.MangopayEvent{EventType: eventType, ResourceID: rid, Date: date}
+	ev.EventKey = ev.Key()
+	return ev, nil
+}
+
+// single returns a parameter given at most once.
+func single(q url.Values, name string) (string, error) {
+	vs := q[name]
+	switch len(vs) {
+	case 0:
+		return "", nil
+	case 1:
+		return vs[0], nil
+	}
+	return "", fmt.Errorf("%w: %s is given %d times", ErrBadWebhook, name, len(vs))
+}
+
+func validEventType(s string) bool {
+	if len(s) < 3 || len(s) > maxEventType || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func validResourceID(s string) bool {
+	if len(s) == 0 || len(s) > maxResourceID {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,349 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/kycflow/kycflow/workflows"
+)
+
+// Signaler is the part of the Temporal client the forwarder uses.
+type Signaler interface {
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
+	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
+		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
+}
+
+var _ Signaler = client.Client(nil)
+
+// Forwarder reads the webhook stream as a member of the consumer group and
+// signals each event to its user's onboarding workflow. Entries are
+// acknowledged only once handled: signalled, dropped as a duplicate,
+// recorded as unroutable, or dead-lettered.
+type Forwarder struct {
+	RDB      redis.UniversalClient
+	Temporal Signaler
+	Resolver *Resolver
+	Metrics  *Metrics
+	Logger   *slog.Logger
+	// Consumer names this bridge in the group (unique per process).
+	Consumer string
+	// DedupeTTL remembers forwarded event keys for Mangopay's whole retry
+	// window (3 days and an hour).
+	DedupeTTL time.Duration
+	// MaxAttempts dead-letters an entry after this many failures that are
+	// not Temporal or Redis outages.
+	MaxAttempts int
+	// ClaimIdle is how long an entry may sit unacknowledged with a consumer
+	// before another bridge claims it (the owner crashed).
+	ClaimIdle time.Duration
+	// Concurrency is how many entries are handled at once.
+	Concurrency int
+	// RestartReturnURL is the ReturnUrl of an onboarding restarted by a
+	// downgrade webhook; empty, the workflow waits for ensure-session.
+	RestartReturnURL string
+
+	// Done is closed when Run has returned (graceful shutdown waits on it).
+	Done chan struct{}
+}
+
+// Forwarder defaults.
+const (
+	DefaultDedupeTTL   = 3*24*time.Hour + 2*time.Hour
+	DefaultMaxAttempts = 10
+	DefaultClaimIdle   = 30 * time.Second
+	DefaultConcurrency = 32
+	readBatch          = 200
+	readBlock          = time.Second
+	maxBackoff         = 30 * time.Second
+)
+
+func (f *Forwarder) defaults() {
+	if f.DedupeTTL <= 0 {
+		f.DedupeTTL = DefaultDedupeTTL
+	}
+	if f.MaxAttempts <= 0 {
+		f.MaxAttempts = DefaultMaxAttempts
+	}
+	if f.ClaimIdle <= 0 {
+		f.ClaimIdle = DefaultClaimIdle
+	}
+	if f.Concurrency <= 0 {
+		f.Concurrency = DefaultConcurrency
+	}
+	if f.Logger == nil {
+		f.Logger = slog.Default()
+	}
+	if f.Done == nil {
+		f.Done = make(chan struct{})
+	}
+}
+
+// Run forwards until ctx ends. Outages (Redis, Temporal, Mangopay) are
+// waited out with backoff; the events stay in the stream meanwhile.
+func (f *Forwarder) Run(ctx context.Context) error {
+	f.defaults()
+	defer close(f.Done)
+	backoff := 100 * time.Millisecond
+	pending := true // start with our own unacknowledged entries (a restart)
+	var lastClaim time.Time
+	for ctx.Err() == nil {
+		if err := f.ensureGroup(ctx); err != nil {
+			f.Logger.Warn("webhook stream unavailable", "error", err)
+			sleep(ctx, backoff)
+			backoff = min(backoff*2, maxBackoff)
+			continue
+		}
+		if time.Since(lastClaim) >= f.ClaimIdle/2 {
+			lastClaim = time.Now()
+			if n := f.claimStale(ctx); n > 0 {
+				pending = true
+			}
+		}
+		start, block := ">", readBlock
+		if pending {
+			start, block = "0", -1 // our pending entries, without waiting
+		}
+		res, err := f.RDB.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: GroupName, Consumer: f.Consumer, Streams: []string{StreamKey, start}, Count: readBatch, Block: block,
+		}).Result()
+		if errors.Is(err, redis.Nil) || (err == nil && (len(res) == 0 || len(res[0].Messages) == 0)) {
+			pending = false
+			continue
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				f.Logger.Warn("read webhook stream", "error", err)
+				sleep(ctx, backoff)
+				backoff = min(backoff*2, maxBackoff)
+			}
+			continue
+		}
+		if f.handleBatch(ctx, res[0].Messages) {
+			backoff = 100 * time.Millisecond
+			continue
+		}
+		// Something is down: retry our pending entries after a pause.
+		pending = true
+		sleep(ctx, backoff)
+		backoff = min(backoff*2, maxBackoff)
+	}
+	return nil
+}
+
+func (f *Forwarder) ensureGroup(ctx context.Context) error {
+	err := f.RDB.XGroupCreateMkStream(ctx, StreamKey, GroupName, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("create consumer group: %w", err)
+	}
+	return nil
+}
+
+// claimStale takes over entries another consumer left unacknowledged for
+// ClaimIdle (it crashed or was killed).
+func (f *Forwarder) claimStale(ctx context.Context) int {
+	msgs, _, err := f.RDB.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+		Stream: StreamKey, Group: GroupName, Consumer: f.Consumer, MinIdle: f.ClaimIdle, Start: "0-0", Count: readBatch,
+	}).Result()
+	if err != nil {
+		if ctx.Err() == nil {
+			f.Logger.Warn("claim stale webhooks", "error", err)
+		}
+		return 0
+	}
+	if len(msgs) > 0 {
+		f.Logger.Info("claimed webhooks left by another bridge", "count", len(msgs))
+	}
+	return len(msgs)
+}
+
+// handleBatch handles entries concurrently and acknowledges the handled
+// ones. It reports false when some must be retried later.
+func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) bool {
+	var (
+		mu   sync.Mutex
+		done []string
+		ok   = true
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, f.Concurrency)
+	)
+	for _, m := range msgs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			handled := f.handle(ctx, m)
+			mu.Lock()
+			if handled {
+				done = append(done, m.ID)
+			} else {
+				ok = false
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(done) > 0 {
+		pipe := f.RDB.Pipeline()
+		pipe.XAck(ctx, StreamKey, GroupName, done...)
+		pipe.HDel(ctx, attemptsKey, done...)
+		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
+			// Unacknowledged entries come back; the dedupe keys drop them then.
+			f.Logger.Warn("acknowledge webhooks", "error", err)
+			return false
+		}
+	}
+	return ok
+}
+
+// handle returns true when the entry is done with (it may be acked).
+func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
+	ev, received, err := decodeEntry(m)
+	if err != nil {
+		return f.deadLetter(ctx, m, err)
+	}
+	log := f.Logger.With("event_type", ev.EventType, "resource_id", ev.ResourceID, "entry", m.ID)
+	seenKey := seenPrefix + ev.EventKey
+	seen, err := f.RDB.Exists(ctx, seenKey).Result()
+	if err != nil {
+		return false
+	}
+	if seen > 0 {
+		f.Metrics.Duplicates.Inc()
+		return true
+	}
+	userID, err := f.Resolver.UserFor(ctx, ev)
+	switch {
+	case errors.Is(err, ErrUnroutable):
+		log.Info("webhook not routable", "reason", err.Error())
+		return f.unrouted(ctx, m, err.Error())
+	case err != nil:
+		log.Warn("resolve webhook", "error", err)
+		return f.failed(ctx, m, err)
+	}
+	err = f.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(userID), "", workflows.SignalMangopayEvent, ev)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		if !restartable(ev.EventType) {
+			log.Info("webhook for a user without onboarding", "user_id", userID)
+			return f.unrouted(ctx, m, "no onboarding for user "+userID)
+		}
+		err = f.restart(ctx, userID, ev)
+		if err == nil {
+			log.Info("onboarding restarted by a downgrade", "user_id", userID)
+			f.Metrics.Restarted.Inc()
+		}
+	}
+	if err != nil {
+		if transient(err) {
+			log.Warn("temporal unavailable: webhook kept for later", "error", err)
+			return false
+		}
+		return f.failed(ctx, m, err)
+	}
+	if err := f.RDB.Set(ctx, seenKey, "1", f.DedupeTTL).Err(); err != nil {
+		log.Warn("remember forwarded webhook", "error", err) // the workflow dedupes too
+	}
+	f.Metrics.Forwarded.Inc()
+	if !received.IsZero() {
+		f.Metrics.ForwardLag.Observe(time.Since(received).Seconds())
+	}
+	return true
+}
+
+// restartable events restart a user's onboarding when none runs: a verified
+// user downgraded months later must be verified again.
+func restartable(eventType string) bool {
+	return eventType == "IDENTITY_VERIFICATION_OUTDATED" || eventType == "USER_KYC_LIGHT"
+}
+
+func (f *Forwarder) restart(ctx context.Context, userID string, ev workflows.MangopayEvent) error {
+	_, err := f.Temporal.SignalWithStartWorkflow(ctx, workflows.WorkflowID(userID), workflows.SignalMangopayEvent, ev,
+		client.StartWorkflowOptions{
+			ID: workflows.WorkflowID(userID), TaskQueue: workflows.TaskQueue,
+			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+			TypedSearchAttributes: temporal.NewSearchAttributes(
+				workflows.SearchAttrUserID.ValueSet(userID), workflows.SearchAttrStatus.ValueSet(string(workflows.StatusStarting)),
+			),
+			StaticSummary: "KYC/KYB onboarding of Mangopay user " + userID + " (restarted by " + ev.EventType + ")",
+		},
+		workflows.WorkflowType, workflows.Input{UserID: userID, ReturnURL: f.RestartReturnURL})
+	return err
+}
+
+// failed counts a failure that is not an outage; past MaxAttempts the entry
+// goes to the dead-letter stream.
+func (f *Forwarder) failed(ctx context.Context, m redis.XMessage, cause error) bool {
+	if transient(cause) {
+		return false
+	}
+	n, err := f.RDB.HIncrBy(ctx, attemptsKey, m.ID, 1).Result()
+	if err != nil || n < int64(f.MaxAttempts) {
+		return false
+	}
+	return f.deadLetter(ctx, m, cause)
+}
+
+func (f *Forwarder) deadLetter(ctx context.Context, m redis.XMessage, cause error) bool {
+	vals := copyValues(m, fError, cause.Error(), fOrigID, m.ID)
+	if err := f.RDB.XAdd(ctx, &redis.XAddArgs{Stream: DeadLetterKey, MaxLen: streamMaxLen, Approx: true, Values: vals}).Err(); err != nil {
+		return false
+	}
+	f.Metrics.DeadLettered.Inc()
+	f.Logger.Error("webhook dead-lettered", "entry", m.ID, "error", cause.Error())
+	return true
+}
+
+func (f *Forwarder) unrouted(ctx context.Context, m redis.XMessage, reason string) bool {
+	vals := copyValues(m, fError, reason, fOrigID, m.ID)
+	if err := f.RDB.XAdd(ctx, &redis.XAddArgs{Stream: UnroutedKey, MaxLen: 100_000, Approx: true, Values: vals}).Err(); err != nil {
+		return false
+	}
+	f.Metrics.Unrouted.Inc()
+	return true
+}
+
+func copyValues(m redis.XMessage, extra ...string) []any {
+	vals := make([]any, 0, 2*len(m.Values)+len(extra))
+	for _, k := range []string{fEventType, fResourceID, fDate, fReceived} {
+		if v, ok := m.Values[k]; ok {
+			vals = append(vals, k, v)
+		}
+	}
+	for _, e := range extra {
+		vals = append(vals, e)
+	}
+	return vals
+}
+
+// transient reports outages worth waiting out rather than counting as a
+// failure of the event itself.
+func transient(err error) bool {
+	var unavailable *serviceerror.Unavailable
+	var exhausted *serviceerror.ResourceExhausted
+	var deadline *serviceerror.DeadlineExceeded
+	var canceled *serviceerror.Canceled
+	return errors.As(err, &unavailable) || errors.As(err, &exhausted) || errors.As(err, &deadline) ||
+		errors.As(err, &canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		isNetError(err) || errors.Is(err, redis.ErrClosed)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

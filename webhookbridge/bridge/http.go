@@ -1,0 +1,381 @@
+package bridge
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+
+	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/workflows"
+)
+
+// Bridge serves the public webhook intake and the platform's internal API.
+type Bridge struct {
+	Store    *Store
+	RDB      redis.UniversalClient
+	Temporal client.Client
+	Pages    *claimcheck.Store
+	Metrics  *Metrics
+	Logger   *slog.Logger
+	// PathToken is the secret last segment of the webhook URL.
+	PathToken string
+	// APIToken is the platform API's bearer token.
+	APIToken string
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []string
+	// Now is the clock (tests); time.Now when nil.
+	Now func() time.Time
+}
+
+// appendTimeout keeps the answer well inside Mangopay's 2 s.
+const appendTimeout = 1500 * time.Millisecond
+
+func (b *Bridge) now() time.Time {
+	if b.Now != nil {
+		return b.Now()
+	}
+	return time.Now()
+}
+
+func (b *Bridge) engine() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.ContextWithFallback = true
+	if err := r.SetTrustedProxies(b.TrustedProxies); err != nil {
+		b.Logger.Error("invalid trusted proxies; trusting none", "error", err)
+		_ = r.SetTrustedProxies(nil)
+	}
+	r.Use(requestID(), accessLog(b.Logger), gin.CustomRecovery(func(c *gin.Context, rec any) {
+		b.Logger.Error("panic in handler", "route", c.FullPath(), "panic", rec, "request_id", c.GetString(ctxRequestID))
+		c.AbortWithStatusJSON(http.StatusInternalServerError, apiError{Error: "internal error"})
+	}))
+	r.HandleMethodNotAllowed = true
+	return r
+}
+
+// PublicRouter is what Mangopay reaches: the webhook endpoint and a health
+// check.
+func (b *Bridge) PublicRouter() *gin.Engine {
+	r := b.engine()
+	r.GET("/webhooks/mangopay/:token", b.webhook)
+	r.POST("/webhooks/mangopay/:token", b.webhook)
+	r.GET("/healthz", healthz)
+	return r
+}
+
+func healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"Status": "ok"}) }
+
+// webhook stores a Mangopay notification before answering 200.
+func (b *Bridge) webhook(c *gin.Context) {
+	if subtle.ConstantTimeCompare([]byte(c.Param("token")), []byte(b.PathToken)) != 1 {
+		b.Metrics.Received.WithLabelValues(resultBadToken).Inc()
+		c.AbortWithStatus(http.StatusNotFound)
+		return
+	}
+	now := b.now()
+	ev, err := ParseWebhook(c.Request.URL.Query(), now)
+	switch {
+	case errors.Is(err, ErrPing):
+		b.Metrics.Received.WithLabelValues(resultPing).Inc()
+		c.String(http.StatusOK, "OK")
+		return
+	case err != nil:
+		b.Metrics.Received.WithLabelValues(resultRejected).Inc()
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: err.Error()})
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), appendTimeout)
+	defer cancel()
+	if err := b.Store.Append(ctx, ev, now); err != nil {
+		// Not stored, not acknowledged: Mangopay will retry.
+		b.Metrics.Received.WithLabelValues(resultUnavailable).Inc()
+		b.Logger.Error("webhook not stored", "event_type", ev.EventType, "error", err)
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "temporarily unable to store the webhook"})
+		return
+	}
+	b.Metrics.Received.WithLabelValues(resultStored).Inc()
+	c.String(http.StatusOK, "OK")
+}
+
+// apiError is every error body: a message and, for validation errors, the
+// field at fault.
+type apiError struct {
+	Error string `json:"Error"`
+	Field string `json:"Field,omitempty"`
+}
+
+const ctxRequestID = "request_id"
+
+// requestID keeps a sane incoming X-Request-Id or makes one.
+func requestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-Id")
+		if len(id) == 0 || len(id) > 64 || !validResourceID(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Set(ctxRequestID, id)
+		c.Header("X-Request-Id", id)
+		c.Next()
+	}
+}
+
+// accessLog logs the route template, never the path: the webhook path
+// carries the secret token and platform paths carry user IDs.
+func accessLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http request",
+			slog.String("method", c.Request.Method), slog.String("route", route), slog.Int("status", c.Writer.Status()),
+			slog.Duration("duration", time.Since(start)), slog.String("request_id", c.GetString(ctxRequestID)))
+	}
+}
+
+// InternalRouter is the platform's API (bearer token) plus health, readiness
+// and metrics.
+func (b *Bridge) InternalRouter() *gin.Engine {
+	r := b.engine()
+	r.GET("/healthz", healthz)
+	r.GET("/readyz", b.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(b.Metrics.Registry, promhttp.HandlerOpts{})))
+	v1 := r.Group("/v1", b.authenticate, b.countRoute)
+	v1.POST("/onboardings", b.createOnboarding)
+	v1.GET("/onboardings/:userId", b.getOnboarding)
+	v1.POST("/onboardings/:userId/documents", b.submitDocument)
+	v1.POST("/onboardings/:userId/cancel", b.cancelOnboarding)
+	return r
+}
+
+func (b *Bridge) authenticate(c *gin.Context) {
+	scheme, tok, _ := strings.Cut(c.GetHeader("Authorization"), " ")
+	if !strings.EqualFold(scheme, "bearer") || subtle.ConstantTimeCompare([]byte(tok), []byte(b.APIToken)) != 1 {
+		c.Header("WWW-Authenticate", `Bearer realm="kycflow"`)
+		c.AbortWithStatusJSON(http.StatusUnauthorized, apiError{Error: "a valid bearer token is required"})
+		return
+	}
+	c.Next()
+}
+
+func (b *Bridge) countRoute(c *gin.Context) {
+	c.Next()
+	b.Metrics.HTTP.WithLabelValues(c.FullPath(), strconv.Itoa(c.Writer.Status())).Inc()
+}
+
+func (b *Bridge) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	status, out := http.StatusOK, gin.H{"Redis": "ok", "Temporal": "ok"}
+	if err := b.RDB.Ping(ctx).Err(); err != nil {
+		status, out["Redis"] = http.StatusServiceUnavailable, err.Error()
+	}
+	if _, err := b.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		status, out["Temporal"] = http.StatusServiceUnavailable, err.Error()
+	}
+	c.JSON(status, out)
+}
+
+// createOnboardingBody is POST /v1/onboardings.
+type createOnboardingBody struct {
+	UserID    string `json:"UserId"`
+	ReturnURL string `json:"ReturnUrl"`
+	Tag       string `json:"Tag"`
+}
+
+func (b *Bridge) createOnboarding(c *gin.Context) {
+	var body createOnboardingBody
+	if !decodeJSON(c, &body) {
+		return
+	}
+	if !validResourceID(body.UserID) {
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "UserId must be a Mangopay user id (1 to 128 of A-Z, a-z, 0-9, _ and -)", Field: "UserId"})
+		return
+	}
+	if err := workflows.ValidateReturnURL(body.ReturnURL); err != nil {
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: err.Error(), Field: "ReturnUrl"})
+		return
+	}
+	if len(body.Tag) > 255 {
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "Tag is longer than 255 characters", Field: "Tag"})
+		return
+	}
+	res, err := workflows.EnsureSession(c.Request.Context(), b.Temporal, body.UserID, workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag})
+	if err != nil {
+		b.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+func (b *Bridge) getOnboarding(c *gin.Context) {
+	userID, ok := pathUser(c)
+	if !ok {
+		return
+	}
+	st, err := workflows.GetState(c.Request.Context(), b.Temporal, userID)
+	if err != nil {
+		b.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, st)
+}
+
+// Document upload limits: Mangopay takes at most 5 pages of about 7 MB.
+const (
+	maxPages      = 5
+	maxUploadBody = maxPages*claimcheck.DefaultMaxSize + 1<<20
+)
+
+func (b *Bridge) submitDocument(c *gin.Context) {
+	userID, ok := pathUser(c)
+	if !ok {
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxUploadBody)
+	if err := c.Request.ParseMultipartForm(8 << 20); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, apiError{Error: "the upload is larger than 5 pages of 7 MB", Field: "Pages"})
+			return
+		}
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "expected a multipart/form-data body: " + err.Error()})
+		return
+	}
+	defer func() { _ = c.Request.MultipartForm.RemoveAll() }()
+	form := c.Request.MultipartForm
+	typ := first(form.Value["Type"])
+	files := form.File["Pages"]
+	switch {
+	case typ == "":
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "Type is required", Field: "Type"})
+		return
+	case len(files) == 0 || len(files) > maxPages:
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "send 1 to 5 files in the Pages field", Field: "Pages"})
+		return
+	}
+	var keys []string
+	cleanup := func() { _ = b.Pages.Delete(context.WithoutCancel(c.Request.Context()), keys...) }
+	for _, fh := range files {
+		if fh.Size > claimcheck.DefaultMaxSize {
+			cleanup()
+			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, apiError{Error: "a page is larger than 7 MB", Field: "Pages"})
+			return
+		}
+		f, err := fh.Open()
+		if err != nil {
+			cleanup()
+			c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "unreadable page", Field: "Pages"})
+			return
+		}
+		data, err := io.ReadAll(io.LimitReader(f, claimcheck.DefaultMaxSize+1))
+		_ = f.Close()
+		if err != nil {
+			cleanup()
+			c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "unreadable page", Field: "Pages"})
+			return
+		}
+		key, err := b.Pages.Put(c.Request.Context(), data)
+		if err != nil {
+			cleanup()
+			if errors.Is(err, claimcheck.ErrTooLarge) {
+				c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, apiError{Error: err.Error(), Field: "Pages"})
+				return
+			}
+			c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "cannot store the pages right now"})
+			return
+		}
+		keys = append(keys, key)
+	}
+	res, err := workflows.SubmitDocument(c.Request.Context(), b.Temporal, userID, workflows.SubmitDocumentRequest{
+		Type: typ, Pages: keys, Tag: first(form.Value["Tag"]),
+	})
+	if err != nil {
+		cleanup()
+		b.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+type cancelBody struct {
+	Reason string `json:"Reason"`
+}
+
+func (b *Bridge) cancelOnboarding(c *gin.Context) {
+	userID, ok := pathUser(c)
+	if !ok {
+		return
+	}
+	var body cancelBody
+	if c.Request.ContentLength != 0 && !decodeJSON(c, &body) {
+		return
+	}
+	st, err := workflows.Cancel(c.Request.Context(), b.Temporal, userID, workflows.CancelRequest{Reason: body.Reason})
+	if err != nil {
+		b.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, st)
+}
+
+// fail maps the workflow helpers' errors to statuses.
+func (b *Bridge) fail(c *gin.Context, err error) {
+	switch {
+	case errors.Is(err, workflows.ErrNoOnboarding):
+		c.AbortWithStatusJSON(http.StatusNotFound, apiError{Error: "no onboarding for this user"})
+	case errors.Is(err, workflows.ErrRejected):
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, apiError{Error: err.Error()})
+	case errors.Is(err, workflows.ErrTemporalUnavailable), errors.Is(err, context.DeadlineExceeded):
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "Temporal is unavailable; try again"})
+	default:
+		b.Logger.Error("platform API call failed", "route", c.FullPath(), "error", err, "request_id", c.GetString(ctxRequestID))
+		c.AbortWithStatusJSON(http.StatusBadGateway, apiError{Error: "the onboarding service failed: " + err.Error()})
+	}
+}
+
+func pathUser(c *gin.Context) (string, bool) {
+	id := c.Param("userId")
+	if !validResourceID(id) {
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "the user id in the path is not a Mangopay user id", Field: "UserId"})
+		return "", false
+	}
+	return id, true
+}
+
+// decodeJSON reads a bounded, strict JSON body, answering 400 itself.
+func decodeJSON(c *gin.Context, v any) bool {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields() // a misspelt field is an error, not an ignored value
+	if err := dec.Decode(v); err != nil {
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "invalid JSON body: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+func first(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}

@@ -1,0 +1,178 @@
+// Command webhookbridge runs kycflow's webhook bridge: Mangopay's webhooks on
+// the public listener, the platform's API on the internal one, and the
+// forwarder that signals onboarding workflows. Subcommands serve the
+// operator:
+//
+//	webhookbridge                       serve (the default)
+//	webhookbridge hooks                 register or repair kycflow's hooks at Mangopay
+//	webhookbridge dead-letters          list the dead letters
+//	webhookbridge dead-letters replay ID...   put dead letters back on the stream
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/routing"
+	"github.com/kycflow/kycflow/webhookbridge/bridge"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "webhookbridge:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	cfg, err := bridge.LoadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, logger)
+	case "hooks":
+		return hooks(ctx, cfg)
+	case "dead-letters":
+		return deadLetters(ctx, cfg, args)
+	default:
+		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters)", cmd)
+	}
+}
+
+func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
+	rdb, err := redisClient(cfg)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	mp, err := mangopayClient(logger)
+	if err != nil {
+		return err
+	}
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return fmt.Errorf("temporal client options: %w", err)
+	}
+	opts.Logger = tlog.NewStructuredLogger(logger)
+	// Dial lazily: the bridge must take webhooks even while Temporal is away.
+	tc, err := client.NewLazyClient(opts)
+	if err != nil {
+		return fmt.Errorf("temporal client: %w", err)
+	}
+	defer tc.Close()
+
+	metrics := bridge.NewMetrics(mp)
+	host, _ := os.Hostname()
+	b := &bridge.Bridge{
+		Store: bridge.NewStore(rdb), RDB: rdb, Temporal: tc, Pages: claimcheck.NewStore(rdb, 0, 0),
+		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, APIToken: cfg.APIToken, TrustedProxies: cfg.TrustedProxies,
+	}
+	fwd := &bridge.Forwarder{
+		RDB: rdb, Temporal: tc, Resolver: &bridge.Resolver{Index: routing.NewIndex(rdb, 0), Mangopay: mp},
+		Metrics: metrics, Logger: logger, Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()), RestartReturnURL: cfg.RestartReturnURL,
+	}
+	publicLn, err := net.Listen("tcp", cfg.PublicAddr)
+	if err != nil {
+		return fmt.Errorf("public listener: %w", err)
+	}
+	internalLn, err := net.Listen("tcp", cfg.InternalAddr)
+	if err != nil {
+		return fmt.Errorf("internal listener: %w", err)
+	}
+	logger.Info("webhook bridge listening", "public", publicLn.Addr().String(), "internal", internalLn.Addr().String(),
+		"webhook_route", "/webhooks/mangopay/<WEBHOOK_PATH_TOKEN>")
+	if cfg.PathToken == bridge.DevPathToken || cfg.APIToken == bridge.DevAPIToken {
+		logger.Warn("development tokens in use: set WEBHOOK_PATH_TOKEN and PLATFORM_API_TOKEN in production")
+	}
+	return b.Serve(ctx, publicLn, internalLn, fwd)
+}
+
+func hooks(ctx context.Context, cfg bridge.Config) error {
+	mp, err := mangopayClient(slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	reports, err := bridge.RegisterHooks(ctx, mp, cfg.WebhookURL())
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "EVENT TYPE\tHOOK\tACTION\tSTATUS\tVALIDITY")
+	for _, r := range reports {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.EventType, r.HookID, r.Action, r.Status, r.Validity)
+	}
+	_ = w.Flush()
+	return err
+}
+
+func deadLetters(ctx context.Context, cfg bridge.Config, args []string) error {
+	rdb, err := redisClient(cfg)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	if len(args) == 0 || args[0] == "list" {
+		dls, err := bridge.ListDeadLetters(ctx, rdb, 1000)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tEVENT TYPE\tRESOURCE\tDATE\tERROR")
+		for _, d := range dls {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.EventType, d.ResourceID, d.Date, d.Error)
+		}
+		return w.Flush()
+	}
+	if args[0] != "replay" || len(args) < 2 {
+		return errors.New("usage: webhookbridge dead-letters [list | replay ID...]")
+	}
+	n, err := bridge.ReplayDeadLetters(ctx, rdb, args[1:]...)
+	fmt.Printf("replayed %d dead letter(s)\n", n)
+	return err
+}
+
+func redisClient(cfg bridge.Config) (*redis.Client, error) {
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	return redis.NewClient(opts), nil
+}
+
+func mangopayClient(logger *slog.Logger) (*mangopay.Client, error) {
+	mc, err := mangopay.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	mc.Logger = logger
+	return mangopay.New(mc)
+}
+
+// newLogger writes JSON unless LOG_FORMAT=text.
+func newLogger() *slog.Logger {
+	if os.Getenv("LOG_FORMAT") == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+}
