@@ -47,3 +47,18 @@ sim:
 ## bench: simulator and client benchmarks
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3s ./mangopaysim/... ./mangopay/...
+
+.PHONY: temporal-cli record-histories
+
+## temporal-cli: the Temporal CLI (dev server) in .tools/bin, from the Go proxy
+## (v1.5.1 is the last release `go install` can build)
+temporal-cli:
+	@if [ ! -x $(TOOLS)/temporal ]; then \
+		echo "installing the Temporal CLI v1.5.1 into .tools/bin (takes a few minutes the first time)"; \
+		GOBIN=$(TOOLS) $(GO) install github.com/temporalio/cli/cmd/temporal@v1.5.1; \
+	fi
+
+## record-histories: run every onboarding path on a dev server; rewrite
+## workflows/testdata/histories (replayed by `make test`) and its MEASUREMENTS.md
+record-histories: temporal-cli
+	KYCFLOW_RECORD_HISTORIES=1 $(GO) test -count=1 -run TestRecordHistories -v ./workflows/
