@@ -67,6 +67,7 @@ type Client struct {
 	clientID string
 	http     *http.Client
 	log      *slog.Logger
+	observe  func(method, route string, status int, d time.Duration)
 	auth     *authenticator
 	limits   *rateLimitRecorder
 }
@@ -98,6 +99,7 @@ func New(cfg Config) (*Client, error) {
 		clientID: cfg.ClientID,
 		http:     hc,
 		log:      logger,
+		observe:  cfg.Observe,
 		limits:   limits,
 	}
 	c.auth = newAuthenticator(cfg.BaseURL+"/"+APIVersion+"/oauth/token", cfg.ClientID, cfg.APIKey, hc, logger)
@@ -250,6 +252,9 @@ func (c *Client) roundTrip(ctx context.Context, ep *endpoint, body []byte, token
 // logRequest writes the debug record of one HTTP exchange. It never logs
 // bodies or headers.
 func (c *Client) logRequest(ctx context.Context, ep *endpoint, status int, d time.Duration, attempt int, err error) {
+	if c.observe != nil {
+		c.observe(ep.method, ep.tmpl, status, d)
+	}
 	if !c.log.Enabled(ctx, slog.LevelDebug) {
 		return
 	}

@@ -48,6 +48,10 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger receives one debug record per HTTP exchange. Nil discards.
 	Logger *slog.Logger
+	// Observe, when set, is called after every API exchange (metrics). It
+	// gets the route template (no IDs), the status (0 for a transport
+	// error) and the duration. It must be quick and safe for concurrent use.
+	Observe func(method, route string, status int, d time.Duration)
 }
 
 // LogValue implements slog.LogValuer so a Config can be logged without its

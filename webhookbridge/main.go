@@ -22,10 +22,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/contrib/envconfig"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/internal/logsetup"
+	"github.com/kycflow/kycflow/internal/temporalconn"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
@@ -43,7 +43,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger()
+	logger := logsetup.New(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -73,11 +73,10 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	opts, err := envconfig.LoadDefaultClientOptions()
+	opts, err := temporalconn.Options(logger)
 	if err != nil {
-		return fmt.Errorf("temporal client options: %w", err)
+		return err
 	}
-	opts.Logger = tlog.NewStructuredLogger(logger)
 	// Dial lazily: the bridge must take webhooks even while Temporal is away.
 	tc, err := client.NewLazyClient(opts)
 	if err != nil {
@@ -167,12 +166,4 @@ func mangopayClient(logger *slog.Logger) (*mangopay.Client, error) {
 	}
 	mc.Logger = logger
 	return mangopay.New(mc)
-}
-
-// newLogger writes JSON unless LOG_FORMAT=text.
-func newLogger() *slog.Logger {
-	if os.Getenv("LOG_FORMAT") == "text" {
-		return slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
 }

@@ -1,0 +1,124 @@
+// Command starter starts a user's onboarding, or finds the running one, and
+// prints the HostedUrl to send the user to:
+//
+//	go run ./starter --user-id user_m_01J... --return-url https://platform.example/kyc/done [--tag T] [--json]
+//
+// Signup flows written in Go call workflows.EnsureSession, the same code.
+// Exit codes: 0 a usable session (or already verified), 2 bad input, 3
+// Temporal unreachable, 4 the user cannot be verified (unknown, not
+// eligible), 5 the onboarding failed or was cancelled.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/kycflow/kycflow/internal/logsetup"
+	"github.com/kycflow/kycflow/internal/temporalconn"
+	"github.com/kycflow/kycflow/workflows"
+)
+
+// exitError carries the exit code of a failure.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+
+func main() {
+	err := run(os.Args[1:], os.Stdout)
+	var ee exitError
+	switch {
+	case errors.As(err, &ee):
+		fmt.Fprintln(os.Stderr, "starter:", ee.err)
+		os.Exit(ee.code)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "starter:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
+	userID := fs.String("user-id", "", "Mangopay user id (required)")
+	returnURL := fs.String("return-url", "", "where the hosted page sends the user back (required)")
+	tag := fs.String("tag", "", "custom data stored on the IDV session (at most 255 characters)")
+	asJSON := fs.Bool("json", false, "print the whole result as JSON")
+	timeout := fs.Duration("timeout", time.Minute, "how long to wait for the session")
+	if err := fs.Parse(args); err != nil {
+		return exitError{2, err}
+	}
+	if *userID == "" {
+		return exitError{2, errors.New("--user-id is required")}
+	}
+	if err := workflows.ValidateReturnURL(*returnURL); err != nil {
+		return exitError{2, fmt.Errorf("--return-url: %w", err)}
+	}
+	if len(*tag) > 255 {
+		return exitError{2, errors.New("--tag is longer than 255 characters")}
+	}
+
+	opts, err := temporalconn.Options(logsetup.New(func(k string) string {
+		if k == "LOG_LEVEL" && os.Getenv(k) == "" {
+			return "warn" // keep the output to the answer
+		}
+		return os.Getenv(k)
+	}))
+	if err != nil {
+		return exitError{2, err}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	tc, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return exitError{3, fmt.Errorf("cannot reach Temporal at %s: %w", hostPort(opts), err)}
+	}
+	defer tc.Close()
+
+	res, err := workflows.EnsureSession(ctx, tc, *userID, workflows.EnsureSessionRequest{ReturnURL: *returnURL, Tag: *tag})
+	switch {
+	case errors.Is(err, workflows.ErrTemporalUnavailable):
+		return exitError{3, err}
+	case errors.Is(err, workflows.ErrRejected):
+		return exitError{2, err}
+	case err != nil:
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	}
+	switch res.Status {
+	case workflows.StatusNotEligible:
+		return exitError{4, fmt.Errorf("user %s cannot be verified: %s", *userID, res.Reason)}
+	case workflows.StatusFailed, workflows.StatusCancelled:
+		return exitError{5, fmt.Errorf("the onboarding of %s is %s: %s", *userID, res.Status, res.Reason)}
+	}
+	if !*asJSON {
+		if res.HostedURL != "" {
+			fmt.Fprintln(out, res.HostedURL)
+		} else {
+			fmt.Fprintf(out, "%s (attempt %d): no session to open\n", res.Status, res.Attempt)
+		}
+	}
+	return nil
+}
+
+func hostPort(o client.Options) string {
+	if o.HostPort == "" {
+		return client.DefaultHostPort
+	}
+	return o.HostPort
+}

@@ -1,0 +1,183 @@
+// Package kycworker runs kycflow's Temporal worker: the onboarding workflow
+// and its activities on the kyc-onboarding task queue, plus a small HTTP
+// listener for health and Prometheus metrics (the SDK's and Mangopay's
+// calls). The worker command wires it to its environment; the dev stack
+// runs it in-process.
+package kycworker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/uber-go/tally/v4"
+	tallyprom "github.com/uber-go/tally/v4/prometheus"
+	"go.temporal.io/sdk/client"
+	sdktally "go.temporal.io/sdk/contrib/tally"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/routing"
+	"github.com/kycflow/kycflow/workflows"
+)
+
+// Config is the worker's own configuration (Temporal and Mangopay have
+// theirs).
+type Config struct {
+	HTTPAddr              string // WORKER_HTTP_ADDR: health and metrics
+	RedisURL              string // REDIS_URL
+	PlatformWebhookURL    string // PLATFORM_WEBHOOK_URL: empty, notifications are logged and skipped
+	PlatformWebhookSecret string // PLATFORM_WEBHOOK_SECRET: required with a URL
+}
+
+// LoadConfig reads the configuration through getenv.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	get := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		HTTPAddr:              get("WORKER_HTTP_ADDR", "127.0.0.1:9091"),
+		RedisURL:              get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		PlatformWebhookURL:    get("PLATFORM_WEBHOOK_URL", ""),
+		PlatformWebhookSecret: getenv("PLATFORM_WEBHOOK_SECRET"),
+	}
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("WORKER_HTTP_ADDR %q is not host:port", c.HTTPAddr))
+	}
+	if c.PlatformWebhookURL != "" {
+		u, err := url.Parse(c.PlatformWebhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("PLATFORM_WEBHOOK_URL %q is not an http(s) URL", c.PlatformWebhookURL))
+		}
+		if len(c.PlatformWebhookSecret) < 16 {
+			errs = append(errs, errors.New("PLATFORM_WEBHOOK_SECRET must be at least 16 characters when PLATFORM_WEBHOOK_URL is set"))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// Metrics holds the worker's Prometheus registry: the SDK's metrics (set
+// MetricsHandler on the client options before dialling) and Mangopay calls.
+type Metrics struct {
+	Registry       *prometheus.Registry
+	MetricsHandler client.MetricsHandler
+	mangopayCalls  *prometheus.HistogramVec
+	scopeCloser    interface{ Close() error }
+}
+
+// NewMetrics builds the registry and the SDK's metrics handler.
+func NewMetrics() (*Metrics, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reporter := tallyprom.NewReporter(tallyprom.Options{Registerer: reg})
+	scope, closer := tally.NewRootScope(tally.ScopeOptions{
+		CachedReporter: reporter, Separator: tallyprom.DefaultSeparator, SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
+	}, time.Second)
+	m := &Metrics{
+		Registry:       reg,
+		MetricsHandler: sdktally.NewMetricsHandler(sdktally.NewPrometheusNamingScope(scope)),
+		mangopayCalls: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "kycflow_mangopay_request_duration_seconds", Help: "Mangopay API calls by method, route template and status.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"method", "route", "status"}),
+		scopeCloser: closer,
+	}
+	reg.MustRegister(m.mangopayCalls)
+	return m, nil
+}
+
+// ObserveMangopay is a mangopay.Config.Observe function.
+func (m *Metrics) ObserveMangopay(method, route string, status int, d time.Duration) {
+	m.mangopayCalls.WithLabelValues(method, route, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// Close flushes the SDK metrics scope.
+func (m *Metrics) Close() error { return m.scopeCloser.Close() }
+
+// Deps are what the worker runs on.
+type Deps struct {
+	Temporal client.Client
+	Redis    redis.UniversalClient
+	Mangopay *mangopay.Client
+	Notifier *notify.Notifier
+	Metrics  *Metrics
+	Logger   *slog.Logger
+}
+
+// Activities builds the activities from the dependencies.
+func (d Deps) Activities() *activities.Activities {
+	return &activities.Activities{
+		Mangopay: d.Mangopay, Index: routing.NewIndex(d.Redis, 0), Pages: claimcheck.NewStore(d.Redis, 0, 0),
+		Notifier: d.Notifier, Logger: d.Logger,
+	}
+}
+
+// Register puts the workflow and activities on a worker.
+func Register(w worker.Registry, acts *activities.Activities) {
+	w.RegisterWorkflowWithOptions(workflows.KYCOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowType})
+	w.RegisterActivity(acts)
+}
+
+// Run polls the task queue and serves health and metrics on httpLn until ctx
+// ends, then stops gracefully: in-flight activities get their
+// WorkerStopTimeout to finish.
+func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
+	w := worker.New(d.Temporal, workflows.TaskQueue, worker.Options{WorkerStopTimeout: 20 * time.Second})
+	Register(w, d.Activities())
+	var started atomic.Bool
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
+		if !started.Load() {
+			http.Error(rw, "worker not started", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = rw.Write([]byte("ok\n"))
+	})
+	if d.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 1)
+	go func() {
+		if err := srv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	if err := w.Start(); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("start worker: %w", err)
+	}
+	started.Store(true)
+	d.Logger.Info("worker polling", "task_queue", workflows.TaskQueue, "http", httpLn.Addr().String())
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	d.Logger.Info("worker stopping")
+	started.Store(false)
+	w.Stop()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return errors.Join(err, srv.Shutdown(sctx))
+}

@@ -1,0 +1,82 @@
+// Command worker runs kycflow's Temporal worker: the KYCOnboarding workflow
+// and its activities on the kyc-onboarding task queue. Configuration is
+// environment only; see the README.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+
+	"github.com/kycflow/kycflow/internal/logsetup"
+	"github.com/kycflow/kycflow/internal/temporalconn"
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/worker/kycworker"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	logger := logsetup.New(os.Getenv)
+	cfg, err := kycworker.LoadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	metrics, err := kycworker.NewMetrics()
+	if err != nil {
+		return err
+	}
+	defer metrics.Close()
+
+	opts, err := temporalconn.Options(logger)
+	if err != nil {
+		return err
+	}
+	opts.MetricsHandler = metrics.MetricsHandler
+	tc, err := client.Dial(opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
+	}
+	defer tc.Close()
+
+	ropts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(ropts)
+	defer rdb.Close()
+
+	mc, err := mangopay.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	mc.Logger, mc.Observe = logger, metrics.ObserveMangopay
+	mp, err := mangopay.New(mc)
+	if err != nil {
+		return err
+	}
+	logger.Info("mangopay target", "config", mc)
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("WORKER_HTTP_ADDR: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return kycworker.Run(ctx, kycworker.Deps{
+		Temporal: tc, Redis: rdb, Mangopay: mp, Metrics: metrics, Logger: logger,
+		Notifier: &notify.Notifier{URL: cfg.PlatformWebhookURL, Secret: []byte(cfg.PlatformWebhookSecret)},
+	}, ln)
+}
