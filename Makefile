@@ -37,8 +37,9 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-## dev: run the local stack (today: the Mangopay Sandbox simulator)
-dev: sim
+## dev: the whole system locally on embedded defaults (installs the Temporal CLI the first time)
+dev: temporal-cli
+	$(GO) run ./devstack
 
 ## sim: the Mangopay Sandbox simulator on $(SIM_ADDR)
 sim:
