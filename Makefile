@@ -10,15 +10,18 @@ SIM_ADDR  ?= 127.0.0.1:8090
 REDIS_URL ?= $(shell (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && echo redis://127.0.0.1:6379/0)
 export REDIS_URL
 
-# Tools the build installs itself, into a git-ignored folder.
-TOOLS         := $(CURDIR)/.tools/bin
+# Tools the build installs itself, into a git-ignored folder (CI points TOOLS
+# at a cache outside its fresh clone). Tests find the CLI through TEMPORAL_CLI.
+TOOLS         ?= $(CURDIR)/.tools/bin
 WORKFLOWCHECK := $(TOOLS)/workflowcheck
+export TEMPORAL_CLI ?= $(TOOLS)/temporal
 
 .PHONY: test unit-test dev sim bench vet fmt-check workflowcheck
 
-## test: format check, vet, workflow determinism check, then all tests with the race detector
-test: fmt-check vet workflowcheck
-	$(GO) test -race -count=1 ./...
+## test: format check, vet, workflow determinism check, then every test (unit and
+## end-to-end, on a real Temporal dev server) with the race detector
+test: fmt-check vet workflowcheck temporal-cli
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 $(WORKFLOWCHECK):
 	GOBIN=$(TOOLS) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
@@ -51,11 +54,11 @@ bench:
 
 .PHONY: temporal-cli record-histories
 
-## temporal-cli: the Temporal CLI (dev server) in .tools/bin, from the Go proxy
+## temporal-cli: the Temporal CLI (dev server) in $(TOOLS), from the Go proxy
 ## (v1.5.1 is the last release `go install` can build)
 temporal-cli:
 	@if [ ! -x $(TOOLS)/temporal ]; then \
-		echo "installing the Temporal CLI v1.5.1 into .tools/bin (takes a few minutes the first time)"; \
+		echo "installing the Temporal CLI v1.5.1 into $(TOOLS) (takes a few minutes the first time)"; \
 		GOBIN=$(TOOLS) $(GO) install github.com/temporalio/cli/cmd/temporal@v1.5.1; \
 	fi
 
