@@ -27,6 +27,7 @@ import (
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/temporalconn"
 	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
 )
@@ -84,11 +85,18 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 	}
 	defer tc.Close()
 
+	codec, err := payloadcodec.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
 	metrics := bridge.NewMetrics(mp)
 	host, _ := os.Hostname()
 	b := &bridge.Bridge{
 		Store: bridge.NewStore(rdb), RDB: rdb, Temporal: tc, Pages: claimcheck.NewStore(rdb, 0, 0),
 		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, APIToken: cfg.APIToken, TrustedProxies: cfg.TrustedProxies,
+	}
+	if codec != nil {
+		b.Codec = payloadcodec.Handler(codec, cfg.CodecOrigins, cfg.CodecToken)
 	}
 	fwd := &bridge.Forwarder{
 		RDB: rdb, Temporal: tc, Resolver: &bridge.Resolver{Index: routing.NewIndex(rdb, 0), Mangopay: mp},
@@ -152,11 +160,7 @@ func deadLetters(ctx context.Context, cfg bridge.Config, args []string) error {
 }
 
 func redisClient(cfg bridge.Config) (*redis.Client, error) {
-	opts, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		return nil, fmt.Errorf("REDIS_URL: %w", err)
-	}
-	return redis.NewClient(opts), nil
+	return bridge.NewRedisClient(cfg.RedisURL)
 }
 
 func mangopayClient(logger *slog.Logger) (*mangopay.Client, error) {

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -59,4 +61,20 @@ func TestNaturalHappyPath(t *testing.T) {
 		"KycStatus": "CANCELLED", "MangopayUserId": h.userID, "IdvSessionId": got.IdvSessionID,
 		"KycAttempt": int64(1), "KycUserType": "NATURAL",
 	}, h.sa)
+}
+
+func TestHappyPathWithEncryptedPayloads(t *testing.T) {
+	codec, err := payloadcodec.New([][]byte{bytes.Repeat([]byte{7}, 32)})
+	require.NoError(t, err)
+	h := newHarness(t, "NATURAL")
+	h.env.SetDataConverter(codec.DataConverter())
+	ensured := h.ensure(0, workflows.EnsureSessionRequest{})
+	h.at(time.Minute, func() { h.decide(validated); h.deliver() })
+	var after workflows.StateView
+	h.at(2*time.Minute, func() { after = h.state() })
+	h.cancel(3 * time.Minute)
+	h.run(workflows.Config{})
+	require.NoError(t, ensured.err)
+	assert.Equal(t, workflows.StatusAwaitingUser, ensured.value.Status)
+	assert.Equal(t, workflows.StatusVerified, after.Status)
 }

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Config is the bridge's configuration, from the environment.
@@ -18,6 +20,8 @@ type Config struct {
 	TrustedProxies   []string // BRIDGE_TRUSTED_PROXIES, comma-separated
 	RedisURL         string   // REDIS_URL
 	RestartReturnURL string   // BRIDGE_RESTART_RETURN_URL
+	CodecOrigins     []string // CODEC_ALLOWED_ORIGINS: Web UI origins allowed to call /codec
+	CodecToken       string   // CODEC_SERVER_TOKEN: bearer token for /codec, optional
 }
 
 // Development defaults: they make the local stack work with no settings and
@@ -44,6 +48,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RestartReturnURL: get("BRIDGE_RESTART_RETURN_URL", ""),
 	}
 	c.PublicURL = get("BRIDGE_PUBLIC_URL", "http://"+loopbackFor(c.PublicAddr))
+	for o := range strings.SplitSeq(get("CODEC_ALLOWED_ORIGINS", "http://127.0.0.1:8233,http://localhost:8233"), ",") {
+		c.CodecOrigins = append(c.CodecOrigins, strings.TrimRight(strings.TrimSpace(o), "/"))
+	}
+	c.CodecToken = strings.TrimSpace(getenv("CODEC_SERVER_TOKEN"))
 	if v := get("BRIDGE_TRUSTED_PROXIES", ""); v != "" {
 		for p := range strings.SplitSeq(v, ",") {
 			c.TrustedProxies = append(c.TrustedProxies, strings.TrimSpace(p))
@@ -64,12 +72,63 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("BRIDGE_PUBLIC_URL %q is not an http(s) URL", c.PublicURL))
 	}
+	if err := checkRedisURL(c.RedisURL); err != nil {
+		errs = append(errs, err)
+	}
+	for _, p := range c.TrustedProxies {
+		if !validProxy(p) {
+			errs = append(errs, fmt.Errorf("BRIDGE_TRUSTED_PROXIES: %q is not an IP address or CIDR range", p))
+		}
+	}
 	if c.RestartReturnURL != "" {
 		if u, err := url.Parse(c.RestartReturnURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("BRIDGE_RESTART_RETURN_URL %q is not an http(s) URL", c.RestartReturnURL))
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// checkRedisURL rejects what redis.ParseURL rejects, without quoting the
+// URL itself: it may carry a password.
+func checkRedisURL(raw string) error {
+	_, err := redis.ParseURL(raw)
+	if err == nil {
+		return nil
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return errors.New("REDIS_URL is not a valid URL (redis://[:password@]host:port/db or rediss://...)")
+	}
+	return fmt.Errorf("REDIS_URL is not a valid redis:// or rediss:// URL: %w", err)
+}
+
+// validProxy accepts what gin's SetTrustedProxies accepts: an IP address or
+// a CIDR range. Gin would otherwise fail at startup and the bridge would
+// trust no proxy, with only a log line to say so.
+func validProxy(p string) bool {
+	if strings.Contains(p, "/") {
+		_, _, err := net.ParseCIDR(p)
+		return err == nil
+	}
+	return net.ParseIP(p) != nil
+}
+
+// NewRedisClient connects to the Redis at rawURL (REDIS_URL) as the bridge
+// needs it: with context deadlines honoured, so that a Redis that hangs
+// cannot hold a webhook's answer past the intake's append timeout (go-redis
+// ignores them by default and waits out its own 5 s read timeout, past
+// Mangopay's 2 s). The URL's own options (pool_size, read_timeout, ...)
+// apply otherwise.
+func NewRedisClient(rawURL string) (*redis.Client, error) {
+	if err := checkRedisURL(rawURL); err != nil {
+		return nil, err
+	}
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, errors.New("REDIS_URL is not a valid URL")
+	}
+	opts.ContextTimeoutEnabled = true
+	return redis.NewClient(opts), nil
 }
 
 // WebhookURL is the URL to register at Mangopay.

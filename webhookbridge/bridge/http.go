@@ -37,6 +37,9 @@ type Bridge struct {
 	APIToken string
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []string
+	// Codec, when set, is served at /codec/ on the internal listener so the
+	// Temporal Web UI can show encrypted payloads (payloadcodec.Handler).
+	Codec http.Handler
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 }
@@ -158,6 +161,11 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", b.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(b.Metrics.Registry, promhttp.HandlerOpts{})))
+	if b.Codec != nil {
+		codec := gin.WrapH(http.StripPrefix("/codec", b.Codec))
+		r.POST("/codec/:op", codec)
+		r.OPTIONS("/codec/:op", codec)
+	}
 	v1 := r.Group("/v1", b.authenticate, b.countRoute)
 	v1.POST("/onboardings", b.createOnboarding)
 	v1.GET("/onboardings/:userId", b.getOnboarding)
