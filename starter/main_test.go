@@ -1,0 +1,45 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestBadInputAndUnreachableTemporal(t *testing.T) {
+	// A port where nothing listens: Temporal is unreachable.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	t.Setenv("TEMPORAL_ADDRESS", dead)
+
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantMsg  string
+	}{
+		{"no user", []string{"--return-url", "https://p.example/done"}, 2, "--user-id is required"},
+		{"no return url", []string{"--user-id", "user_m_1"}, 2, "--return-url"},
+		{"relative return url", []string{"--user-id", "user_m_1", "--return-url", "/done"}, 2, "absolute http or https URL"},
+		{"javascript url", []string{"--user-id", "user_m_1", "--return-url", "javascript:alert(1)"}, 2, "absolute http or https URL"},
+		{"unknown flag", []string{"--user", "x"}, 2, "flag provided but not defined"},
+		{"temporal unreachable", []string{"--user-id", "user_m_1", "--return-url", "https://p.example/done", "--timeout", "3s"}, 3, "cannot reach Temporal at " + dead},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := run(tt.args, &out)
+			var ee exitError
+			require.True(t, errors.As(err, &ee), "got %v", err)
+			assert.Equal(t, tt.wantCode, ee.code)
+			assert.Contains(t, ee.Error(), tt.wantMsg)
+			assert.Empty(t, out.String(), "nothing on stdout when it fails")
+		})
+	}
+}

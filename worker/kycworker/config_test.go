@@ -1,0 +1,44 @@
+package kycworker_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kycflow/kycflow/worker/kycworker"
+)
+
+func TestLoadConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+		check   func(t *testing.T, c kycworker.Config)
+	}{
+		{name: "defaults", env: nil, check: func(t *testing.T, c kycworker.Config) {
+			assert.Equal(t, "127.0.0.1:9091", c.HTTPAddr)
+			assert.Equal(t, "redis://127.0.0.1:6379/0", c.RedisURL)
+			assert.Empty(t, c.PlatformWebhookURL, "notifications are off until configured")
+		}},
+		{name: "platform webhook", env: map[string]string{"PLATFORM_WEBHOOK_URL": "https://p.example/kyc", "PLATFORM_WEBHOOK_SECRET": "0123456789abcdef"}},
+		{name: "webhook without secret", env: map[string]string{"PLATFORM_WEBHOOK_URL": "https://p.example/kyc"}, wantErr: "PLATFORM_WEBHOOK_SECRET"},
+		{name: "short secret", env: map[string]string{"PLATFORM_WEBHOOK_URL": "https://p.example/kyc", "PLATFORM_WEBHOOK_SECRET": "short"}, wantErr: "at least 16"},
+		{name: "webhook not a URL", env: map[string]string{"PLATFORM_WEBHOOK_URL": "p.example", "PLATFORM_WEBHOOK_SECRET": "0123456789abcdef"}, wantErr: "PLATFORM_WEBHOOK_URL"},
+		{name: "bad address", env: map[string]string{"WORKER_HTTP_ADDR": "9091"}, wantErr: "WORKER_HTTP_ADDR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := kycworker.LoadConfig(func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			if tt.check != nil {
+				tt.check(t, c)
+			}
+		})
+	}
+}
