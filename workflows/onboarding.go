@@ -17,6 +17,14 @@ import (
 	"github.com/kycflow/kycflow/notify"
 )
 
+// Change IDs of workflow.GetVersion: each names a change to the workflow's
+// commands that running onboardings must replay around.
+const (
+	// changeDowngradeRereadsSession: a USER_KYC_LIGHT downgrade re-reads the
+	// session before archiving it.
+	changeDowngradeRereadsSession = "downgrade-rereads-session"
+)
+
 // a is how the workflow names activities; the worker registers the real one.
 var a *activities.Activities
 
@@ -451,6 +459,14 @@ func (w *onboarding) userEvent(ctx workflow.Context, ev MangopayEvent) {
 		}
 		if u.KYCLevel == string(mangopay.KYCLevelLight) {
 			w.st.Refusals = 0
+			// The session's own webhook may come later and would then be
+			// ignored: record now what Mangopay says of it (OUT_OF_DATE), so
+			// the history of attempts is right whichever webhook comes first.
+			if workflow.GetVersion(ctx, changeDowngradeRereadsSession, workflow.DefaultVersion, 1) >= 1 && w.st.Session != nil {
+				if res, ok := w.readSession(ctx); ok {
+					w.st.Session.Status, w.st.Session.Checks = res.Status, res.Checks
+				}
+			}
 			w.setStatus(ctx, StatusOutOfDate, "KYC downgraded by Mangopay (KYCLevel LIGHT): a new session is needed")
 		}
 	case ev.EventType == string(mangopay.EventUserKYCRegular) && w.st.Session != nil &&

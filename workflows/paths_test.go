@@ -490,3 +490,26 @@ func TestEnsureSessionReturnsWhenTheNewAttemptFails(t *testing.T) {
 	assert.Equal(t, workflows.StatusNotEligible, again.value.Status)
 	assert.Equal(t, workflows.StatusNotEligible, h.result().Status)
 }
+
+func TestDowngradeUserEventFirstRecordsOutOfDate(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	h.at(time.Minute, func() { h.decide(validated); h.deliver() })
+	var renewed workflows.StateView
+	h.at(30*24*time.Hour, func() {
+		require.NoError(t, h.sim.Downgrade(h.userID))
+		id := h.state().IdvSessionID
+		// The user's webhook first, the session's after (the bridge forwards concurrently).
+		h.signal("USER_KYC_LIGHT", h.userID)
+		h.signal("IDENTITY_VERIFICATION_OUTDATED", id)
+		h.skipEvents()
+	})
+	h.at(30*24*time.Hour+time.Minute, func() { renewed = h.state() })
+	h.cancel(31 * 24 * time.Hour)
+	h.run(workflows.Config{})
+	assert.Equal(t, workflows.StatusAwaitingUser, renewed.Status)
+	assert.Equal(t, 2, renewed.Attempt)
+	require.Len(t, renewed.History, 1)
+	assert.Equal(t, "OUT_OF_DATE", renewed.History[0].Status, "the archived session shows what Mangopay says of it")
+	assert.Len(t, h.sessions(), 2, "one new session, not two")
+}
