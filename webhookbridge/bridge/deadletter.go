@@ -48,9 +48,13 @@ func ReplayDeadLetters(ctx context.Context, rdb redis.UniversalClient, ids ...st
 			return replayed, fmt.Errorf("%w: %s", ErrNoSuchDeadLetter, id)
 		}
 		vals := copyValues(msgs[0])
+		s := func(k string) string { v, _ := msgs[0].Values[k].(string); return v }
 		pipe := rdb.TxPipeline()
 		pipe.XAdd(ctx, &redis.XAddArgs{Stream: StreamKey, MaxLen: streamMaxLen, Approx: true, Values: vals})
 		pipe.XDel(ctx, DeadLetterKey, id)
+		// An operator's replay is forwarded even if a dedupe key of the
+		// event survived.
+		pipe.Del(ctx, seenPrefix+s(fEventType)+"|"+s(fResourceID)+"|"+s(fDate))
 		if _, err := pipe.Exec(ctx); err != nil {
 			return replayed, fmt.Errorf("replay dead letter %s: %w", id, err)
 		}

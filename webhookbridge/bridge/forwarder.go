@@ -215,11 +215,11 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 	}
 	log := f.Logger.With("event_type", ev.EventType, "resource_id", ev.ResourceID, "entry", m.ID)
 	seenKey := seenPrefix + ev.EventKey
-	seen, err := f.RDB.Exists(ctx, seenKey).Result()
+	mine, err := f.claim(ctx, seenKey, m.ID)
 	if err != nil {
 		return false
 	}
-	if seen > 0 {
+	if !mine {
 		f.Metrics.Duplicates.Inc()
 		return true
 	}
@@ -227,17 +227,17 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 	switch {
 	case errors.Is(err, ErrUnroutable):
 		log.Info("webhook not routable", "reason", err.Error())
-		return f.unrouted(ctx, m, err.Error())
+		return f.release(ctx, seenKey, f.unrouted(ctx, m, err.Error()))
 	case err != nil:
 		log.Warn("resolve webhook", "error", err)
-		return f.failed(ctx, m, err)
+		return f.release(ctx, seenKey, f.failed(ctx, m, err))
 	}
 	err = f.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(userID), "", workflows.SignalMangopayEvent, ev)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		if !restartable(ev.EventType) {
 			log.Info("webhook for a user without onboarding", "user_id", userID)
-			return f.unrouted(ctx, m, "no onboarding for user "+userID)
+			return f.release(ctx, seenKey, f.unrouted(ctx, m, "no onboarding for user "+userID))
 		}
 		err = f.restart(ctx, userID, ev)
 		if err == nil {
@@ -248,18 +248,47 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 	if err != nil {
 		if transient(err) {
 			log.Warn("temporal unavailable: webhook kept for later", "error", err)
-			return false
+			return false // the claim stays: this entry is retried, its duplicates are not
 		}
-		return f.failed(ctx, m, err)
+		return f.release(ctx, seenKey, f.failed(ctx, m, err))
 	}
-	if err := f.RDB.Set(ctx, seenKey, "1", f.DedupeTTL).Err(); err != nil {
-		log.Warn("remember forwarded webhook", "error", err) // the workflow dedupes too
-	}
+	// The claim stays for DedupeTTL: it is the record that ev was forwarded.
 	f.Metrics.Forwarded.Inc()
 	if !received.IsZero() {
 		f.Metrics.ForwardLag.Observe(time.Since(received).Seconds())
 	}
 	return true
+}
+
+// claim makes entry id the one that forwards the event whose dedupe key is
+// key, unless another entry with the same key (a duplicate delivery, maybe
+// handled by another bridge at this very moment) holds it: then it returns
+// false. Checking and marking in one step matters: duplicates arrive
+// together and are handled concurrently. The holder itself gets true again
+// when its entry is retried (after an outage, or claimed from a crashed
+// bridge).
+func (f *Forwarder) claim(ctx context.Context, key, id string) (bool, error) {
+	ok, err := f.RDB.SetNX(ctx, key, id, f.DedupeTTL).Result()
+	if err != nil || ok {
+		return ok, err
+	}
+	holder, err := f.RDB.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) { // released meanwhile
+		return f.RDB.SetNX(ctx, key, id, f.DedupeTTL).Result()
+	}
+	return holder == id, err
+}
+
+// release gives up the claim of an entry that is done with but was not
+// forwarded (unroutable, dead-lettered), so that a later delivery of the
+// same event, or its replay, is forwarded rather than dropped.
+func (f *Forwarder) release(ctx context.Context, key string, done bool) bool {
+	if done {
+		if err := f.RDB.Del(ctx, key).Err(); err != nil {
+			f.Logger.Warn("release webhook dedupe key", "error", err)
+		}
+	}
+	return done
 }
 
 // restartable events restart a user's onboarding when none runs: a verified

@@ -1,0 +1,105 @@
+package bridge_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kycflow/kycflow/webhookbridge/bridge"
+)
+
+// env is a getenv over a map.
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// bridgeFields keeps the settings of the intake, the forwarder and the
+// platform API, the ones these tests are about; the codec server's
+// settings (CodecOrigins, CodecToken) are left out.
+func bridgeFields(c bridge.Config) bridge.Config {
+	return bridge.Config{
+		PathToken: c.PathToken, APIToken: c.APIToken, PublicAddr: c.PublicAddr, InternalAddr: c.InternalAddr,
+		PublicURL: c.PublicURL, TrustedProxies: c.TrustedProxies, RedisURL: c.RedisURL, RestartReturnURL: c.RestartReturnURL,
+	}
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	got, err := bridge.LoadConfig(env(nil))
+	require.NoError(t, err, "no settings at all must work (devstack)")
+	want := bridge.Config{
+		PathToken: bridge.DevPathToken, APIToken: bridge.DevAPIToken,
+		PublicAddr: ":8080", InternalAddr: "127.0.0.1:8081",
+		PublicURL: "http://127.0.0.1:8080", RedisURL: "redis://127.0.0.1:6379/0",
+	}
+	assert.Equal(t, want, bridgeFields(got))
+	assert.Equal(t, "http://127.0.0.1:8080/webhooks/mangopay/"+bridge.DevPathToken, got.WebhookURL())
+}
+
+func TestLoadConfigSettings(t *testing.T) {
+	got, err := bridge.LoadConfig(env(map[string]string{
+		"WEBHOOK_PATH_TOKEN":        "  " + testPathToken + "  ",
+		"PLATFORM_API_TOKEN":        testAPIToken,
+		"BRIDGE_PUBLIC_ADDR":        "0.0.0.0:9080",
+		"BRIDGE_INTERNAL_ADDR":      "127.0.0.1:9081",
+		"BRIDGE_PUBLIC_URL":         "https://hooks.platform.example/",
+		"BRIDGE_TRUSTED_PROXIES":    "10.0.0.0/8, 192.168.1.1",
+		"REDIS_URL":                 "rediss://:secret@redis.internal:6380/2",
+		"BRIDGE_RESTART_RETURN_URL": "https://platform.example/kyc/again",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, bridge.Config{
+		PathToken: testPathToken, APIToken: testAPIToken, PublicAddr: "0.0.0.0:9080", InternalAddr: "127.0.0.1:9081",
+		PublicURL: "https://hooks.platform.example/", TrustedProxies: []string{"10.0.0.0/8", "192.168.1.1"},
+		RedisURL: "rediss://:secret@redis.internal:6380/2", RestartReturnURL: "https://platform.example/kyc/again",
+	}, bridgeFields(got))
+	assert.Equal(t, "https://hooks.platform.example/webhooks/mangopay/"+testPathToken, got.WebhookURL())
+
+	t.Run("public URL follows a wildcard public address", func(t *testing.T) {
+		got, err := bridge.LoadConfig(env(map[string]string{"BRIDGE_PUBLIC_ADDR": "[::]:7000"}))
+		require.NoError(t, err)
+		assert.Equal(t, "http://127.0.0.1:7000", got.PublicURL)
+	})
+}
+
+func TestLoadConfigRejects(t *testing.T) {
+	tests := []struct {
+		name  string
+		vars  map[string]string
+		wants []string // parts of the error message
+		never string   // must not appear in the message (a secret)
+	}{
+		{name: "path token too short", vars: map[string]string{"WEBHOOK_PATH_TOKEN": "short"}, wants: []string{"WEBHOOK_PATH_TOKEN"}},
+		{name: "path token too long", vars: map[string]string{"WEBHOOK_PATH_TOKEN": strings.Repeat("t", 129)}, wants: []string{"WEBHOOK_PATH_TOKEN"}},
+		{name: "path token unsafe in a URL", vars: map[string]string{"WEBHOOK_PATH_TOKEN": "0123456789abcdef/../x"}, wants: []string{"WEBHOOK_PATH_TOKEN"}, never: "0123456789abcdef"},
+		{name: "API token too short", vars: map[string]string{"PLATFORM_API_TOKEN": "tiny-secret"}, wants: []string{"PLATFORM_API_TOKEN"}, never: "tiny-secret"},
+		{name: "public address without port", vars: map[string]string{"BRIDGE_PUBLIC_ADDR": "8080"}, wants: []string{"BRIDGE_PUBLIC_ADDR", "host:port"}},
+		{name: "internal address without port", vars: map[string]string{"BRIDGE_INTERNAL_ADDR": "localhost"}, wants: []string{"BRIDGE_INTERNAL_ADDR", "host:port"}},
+		{name: "public URL not http", vars: map[string]string{"BRIDGE_PUBLIC_URL": "ftp://hooks.example"}, wants: []string{"BRIDGE_PUBLIC_URL"}},
+		{name: "public URL without host", vars: map[string]string{"BRIDGE_PUBLIC_URL": "https://"}, wants: []string{"BRIDGE_PUBLIC_URL"}},
+		{name: "public URL relative", vars: map[string]string{"BRIDGE_PUBLIC_URL": "hooks.example/x"}, wants: []string{"BRIDGE_PUBLIC_URL"}},
+		{name: "restart return URL not http", vars: map[string]string{"BRIDGE_RESTART_RETURN_URL": "javascript:alert(1)"}, wants: []string{"BRIDGE_RESTART_RETURN_URL"}},
+		{name: "redis URL without scheme", vars: map[string]string{"REDIS_URL": "127.0.0.1:6379"}, wants: []string{"REDIS_URL"}},
+		{name: "redis URL of another scheme", vars: map[string]string{"REDIS_URL": "http://127.0.0.1:6379/0"}, wants: []string{"REDIS_URL"}},
+		{name: "redis URL with a bad database", vars: map[string]string{"REDIS_URL": "redis://127.0.0.1:6379/zero"}, wants: []string{"REDIS_URL"}},
+		{name: "redis URL unparsable, password kept out", vars: map[string]string{"REDIS_URL": "redis://:hunter2 x@127.0.0.1:6379/0"}, wants: []string{"REDIS_URL"}, never: "hunter2"},
+		{name: "trusted proxy not an IP", vars: map[string]string{"BRIDGE_TRUSTED_PROXIES": "proxy.internal"}, wants: []string{"BRIDGE_TRUSTED_PROXIES", "proxy.internal"}},
+		{name: "trusted proxies with an empty entry", vars: map[string]string{"BRIDGE_TRUSTED_PROXIES": "10.0.0.1,"}, wants: []string{"BRIDGE_TRUSTED_PROXIES"}},
+		{name: "trusted proxy bad CIDR", vars: map[string]string{"BRIDGE_TRUSTED_PROXIES": "10.0.0.0/33"}, wants: []string{"BRIDGE_TRUSTED_PROXIES", "10.0.0.0/33"}},
+		{name: "every error reported at once", vars: map[string]string{"WEBHOOK_PATH_TOKEN": "x", "PLATFORM_API_TOKEN": "y", "BRIDGE_PUBLIC_ADDR": "z", "REDIS_URL": "w"},
+			wants: []string{"WEBHOOK_PATH_TOKEN", "PLATFORM_API_TOKEN", "BRIDGE_PUBLIC_ADDR", "REDIS_URL"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := bridge.LoadConfig(env(tt.vars))
+			require.Error(t, err, "LoadConfig(%v) should fail", tt.vars)
+			for _, w := range tt.wants {
+				assert.Contains(t, err.Error(), w)
+			}
+			if tt.never != "" {
+				assert.NotContains(t, err.Error(), tt.never, "a secret leaked into the error")
+			}
+		})
+	}
+}

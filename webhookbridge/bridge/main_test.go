@@ -1,0 +1,350 @@
+package bridge_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/internal/devtemporal"
+	"github.com/kycflow/kycflow/internal/redistest"
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/routing"
+	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/workflows"
+)
+
+// Redis for the bridge's tests.
+//
+// The bridge uses fixed key names (bridge.StreamKey, DeadLetterKey,
+// UnroutedKey, its consumer group, its attempts hash), as production needs:
+// every bridge must meet on the same stream. Unique keys (redistest.Unique)
+// therefore cannot keep these tests apart from other runs against a shared
+// Redis, and the tests need an empty stream to count what a forwarder did.
+// So, against a real Redis (REDIS_URL), they use a database of their own,
+// bridgeTestDB, which no other package touches and which they FLUSHDB
+// before each test. Two runs of this package at once (two engineers, two
+// worktrees, a benchmark next to `make test`) would still flush each
+// other's streams, so the first test to need Redis takes a lock key in that
+// database for the whole run and later runs wait for it. Tests that touch
+// Redis never call t.Parallel. Without REDIS_URL the tests share one
+// embedded miniredis, flushed the same way.
+const bridgeTestDB = 9
+
+// Lock on bridgeTestDB, held while this test binary runs.
+const (
+	lockKey     = "kycflow:bridge-tests:lock"
+	lockTTL     = 30 * time.Second
+	lockWait    = 5 * time.Minute
+	lockRefresh = 10 * time.Second
+)
+
+var (
+	// flushKeepingLock empties the database unless another run owns it.
+	flushKeepingLock = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('FLUSHDB')
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`)
+	refreshLock = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`)
+	releaseLock = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
+)
+
+// shared is the state the package's tests share: one Redis client (and
+// its lock) and, once a test asks for it, the Temporal dev server with a
+// worker running the real workflow and activities against the simulator.
+var shared struct {
+	redisOnce sync.Once
+	rdb       *redis.Client
+	mr        *miniredis.Miniredis
+	lockToken string
+	stopLock  context.CancelFunc
+	redisErr  error
+
+	devOnce sync.Once
+	dev     *devEnv
+	devErr  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if d := shared.dev; d != nil {
+		d.close()
+	}
+	if shared.rdb != nil {
+		if shared.stopLock != nil {
+			shared.stopLock()
+			// Leave the database empty, then let the next run in.
+			_ = flushKeepingLock.Run(context.Background(), shared.rdb, []string{lockKey}, shared.lockToken, lockTTL.Milliseconds()).Err()
+			_ = releaseLock.Run(context.Background(), shared.rdb, []string{lockKey}, shared.lockToken).Err()
+		}
+		_ = shared.rdb.Close()
+	}
+	if shared.mr != nil {
+		shared.mr.Close()
+	}
+	os.Exit(code)
+}
+
+// realRedis reports whether the tests run against the server at REDIS_URL.
+func realRedis() bool { return os.Getenv(redistest.EnvURL) != "" }
+
+// newRedis returns the package's Redis client with an empty database. It is
+// taken lazily, so that `go test -fuzz` workers (which run TestMain too but
+// never touch Redis) do not contend for the lock.
+func newRedis(t testing.TB) *redis.Client {
+	t.Helper()
+	shared.redisOnce.Do(func() { shared.redisErr = openRedis() })
+	require.NoError(t, shared.redisErr)
+	ctx := context.Background()
+	if shared.mr != nil {
+		shared.mr.FlushAll()
+		return shared.rdb
+	}
+	ok, err := flushKeepingLock.Run(ctx, shared.rdb, []string{lockKey}, shared.lockToken, lockTTL.Milliseconds()).Int()
+	require.NoError(t, err, "flush the bridge tests' Redis database")
+	require.Equal(t, 1, ok, "lost the lock on Redis DB %d to another run of the bridge tests", bridgeTestDB)
+	return shared.rdb
+}
+
+func openRedis() error {
+	url := os.Getenv(redistest.EnvURL)
+	if url == "" {
+		mr, err := miniredis.Run()
+		if err != nil {
+			return fmt.Errorf("start miniredis: %w", err)
+		}
+		shared.mr = mr
+		shared.rdb = redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		return nil
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return fmt.Errorf("%s is set but cannot be parsed", redistest.EnvURL) // it may hold a password
+	}
+	opts.DB = bridgeTestDB
+	rdb := redis.NewClient(opts)
+	var tok [16]byte
+	_, _ = rand.Read(tok[:])
+	token := hex.EncodeToString(tok[:])
+	deadline := time.Now().Add(lockWait)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		got, err := rdb.SetNX(ctx, lockKey, token, lockTTL).Result()
+		cancel()
+		if err != nil {
+			_ = rdb.Close()
+			return fmt.Errorf("redis at %s (DB %d) is unreachable: %w", opts.Addr, bridgeTestDB, err)
+		}
+		if got {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = rdb.Close()
+			return fmt.Errorf("another run of the bridge tests has held Redis DB %d for over %s (key %s)", bridgeTestDB, lockWait, lockKey)
+		}
+		time.Sleep(200 * time.Millisecond) // waiting for the other run, not asserting
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	go func() {
+		tick := time.NewTicker(lockRefresh)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				_ = refreshLock.Run(ctx, rdb, []string{lockKey}, token, lockTTL.Milliseconds()).Err()
+			}
+		}
+	}()
+	shared.rdb, shared.lockToken, shared.stopLock = rdb, token, stop
+	return nil
+}
+
+// quietLogger drops the bridge's logs unless BRIDGE_TEST_LOG is set.
+func quietLogger() *slog.Logger {
+	if os.Getenv("BRIDGE_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Tokens of the bridges under test.
+const (
+	testPathToken = "test-path-token-0123456789"
+	testAPIToken  = "test-api-token-0123456789abcdef"
+)
+
+// newSim starts a simulator of its own with instant outcomes and no rate
+// limit, and a Mangopay client for it.
+func newSim(t testing.TB) (*sandbox.Sandbox, *mangopay.Client, string) {
+	t.Helper()
+	sim, mp, url, closeFn := startSim()
+	t.Cleanup(closeFn)
+	return sim, mp, url
+}
+
+func startSim() (*sandbox.Sandbox, *mangopay.Client, string, func()) {
+	set := sandbox.DefaultSettings()
+	set.OutcomeDelaySeconds, set.KycProcessingDelaySeconds, set.RateLimitEnforced = 0, 1, false
+	var handler http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	sim := sandbox.New(sandbox.Config{PublicURL: srv.URL, Settings: set, Seed: 1, Logger: quietLogger()})
+	handler = sim.Handler()
+	mp, err := mangopay.New(mangopay.Config{BaseURL: srv.URL, ClientID: sim.ClientID(), APIKey: sandbox.DefaultAPIKey, Logger: quietLogger()})
+	if err != nil {
+		panic(err) // static configuration
+	}
+	return sim, mp, srv.URL, func() { srv.Close(); sim.Close() }
+}
+
+// createUser makes a natural OWNER user at the simulator.
+func createUser(t testing.TB, mp *mangopay.Client) string {
+	t.Helper()
+	birthday := mangopay.Timestamp(652117514)
+	u, err := mp.CreateNaturalUserSCA(context.Background(), &mangopay.CreateNaturalUserParams{
+		FirstName: "Alex", LastName: "Smith", Email: "alex+accept@example.com", UserCategory: mangopay.UserCategoryOwner,
+		TermsAndConditionsAccepted: true, Birthday: &birthday, Nationality: "FR", CountryOfResidence: "FR",
+	})
+	require.NoError(t, err)
+	return u.ID
+}
+
+// devEnv is a Temporal dev server with a worker running the real
+// KYCOnboarding workflow and activities against a simulator, sharing the
+// package's Redis. One serves every test of the package that needs it.
+type devEnv struct {
+	srv      *testsuite.DevServer
+	c        client.Client
+	w        worker.Worker
+	sim      *sandbox.Sandbox
+	mp       *mangopay.Client
+	simURL   string
+	closeSim func()
+	rdb      *redis.Client
+	pages    *claimcheck.Store
+	index    *routing.Index
+	log      *syncBuffer
+}
+
+func (d *devEnv) close() {
+	d.w.Stop()
+	d.c.Close()
+	if err := d.srv.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "stop dev server: %v\n", err)
+	}
+	d.closeSim()
+}
+
+// requireDev returns the shared dev environment, starting it on first use.
+// It skips, saying why, in -short mode and when the Temporal CLI is not
+// installed; any other failure to start is a test failure.
+func requireDev(t testing.TB) *devEnv {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a Temporal dev server: skipped in -short mode")
+	}
+	if _, err := devtemporal.CLIPath(); errors.Is(err, devtemporal.ErrNoCLI) {
+		t.Skipf("needs a Temporal dev server: %v", err)
+	}
+	rdb := newRedis(t) // the database is flushed for this test
+	shared.devOnce.Do(func() { shared.dev, shared.devErr = startDev(rdb) })
+	if errors.Is(shared.devErr, devtemporal.ErrNoCLI) {
+		t.Skipf("needs a Temporal dev server: %v", shared.devErr)
+	}
+	require.NoError(t, shared.devErr, "start the Temporal dev server")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("dev server output so far:\n%s", shared.dev.log)
+		}
+	})
+	return shared.dev
+}
+
+func startDev(rdb *redis.Client) (*devEnv, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	d := &devEnv{rdb: rdb, log: &syncBuffer{}}
+	sdkLog := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(d.log, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	srv, err := devtemporal.Start(ctx, devtemporal.Options{Logger: sdkLog, Stdout: d.log, Stderr: d.log})
+	if err != nil {
+		return nil, err
+	}
+	d.srv, d.c = srv, srv.Client()
+	d.sim, d.mp, d.simURL, d.closeSim = startSim()
+	d.pages = claimcheck.NewStore(rdb, 0, 0)
+	d.index = routing.NewIndex(rdb, 0)
+	d.w = worker.New(d.c, workflows.TaskQueue, worker.Options{})
+	d.w.RegisterWorkflowWithOptions(workflows.KYCOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowType})
+	d.w.RegisterActivity(&activities.Activities{Mangopay: d.mp, Index: d.index, Pages: d.pages, Logger: quietLogger()})
+	if err := d.w.Start(); err != nil {
+		d.c.Close()
+		_ = srv.Stop()
+		d.closeSim()
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	return d, nil
+}
+
+// syncBuffer collects a process's output.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+var _ io.Writer = (*syncBuffer)(nil)
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
+
+// newBridge returns a bridge on rdb with the test tokens and fresh metrics.
+func newBridge(rdb redis.UniversalClient, tc client.Client) *bridge.Bridge {
+	return &bridge.Bridge{
+		Store: bridge.NewStore(rdb), RDB: rdb, Temporal: tc, Pages: claimcheck.NewStore(rdb, 0, 0),
+		Metrics: bridge.NewMetrics(nil), Logger: quietLogger(), PathToken: testPathToken, APIToken: testAPIToken,
+	}
+}
+
+// newTextLogger logs everything to w.
+func newTextLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// quietSDKLogger is quietLogger for the Temporal SDK.
+func quietSDKLogger() tlog.Logger { return tlog.NewStructuredLogger(quietLogger()) }
