@@ -48,16 +48,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RestartReturnURL: get("BRIDGE_RESTART_RETURN_URL", ""),
 	}
 	c.PublicURL = get("BRIDGE_PUBLIC_URL", "http://"+loopbackFor(c.PublicAddr))
-	for o := range strings.SplitSeq(get("CODEC_ALLOWED_ORIGINS", "http://127.0.0.1:8233,http://localhost:8233"), ",") {
-		c.CodecOrigins = append(c.CodecOrigins, strings.TrimRight(strings.TrimSpace(o), "/"))
-	}
+	origins, originsErr := parseOrigins(get("CODEC_ALLOWED_ORIGINS", "http://127.0.0.1:8233,http://localhost:8233"))
+	c.CodecOrigins = origins
 	c.CodecToken = strings.TrimSpace(getenv("CODEC_SERVER_TOKEN"))
 	if v := get("BRIDGE_TRUSTED_PROXIES", ""); v != "" {
 		for p := range strings.SplitSeq(v, ",") {
 			c.TrustedProxies = append(c.TrustedProxies, strings.TrimSpace(p))
 		}
 	}
-	var errs []error
+	errs := []error{originsErr}
 	if len(c.PathToken) < 16 || !validResourceID(c.PathToken) {
 		errs = append(errs, errors.New("WEBHOOK_PATH_TOKEN must be 16 to 128 of A-Z, a-z, 0-9, _ and -"))
 	}
@@ -145,4 +144,18 @@ func loopbackFor(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// parseOrigins reads a comma-separated list of web origins (scheme://host[:port]).
+func parseOrigins(v string) ([]string, error) {
+	var out []string
+	for o := range strings.SplitSeq(v, ",") {
+		o = strings.TrimRight(strings.TrimSpace(o), "/")
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+			return nil, fmt.Errorf("CODEC_ALLOWED_ORIGINS: %q is not an origin (scheme://host[:port])", o)
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }

@@ -87,6 +87,8 @@ func TestLoadConfigRejects(t *testing.T) {
 		{name: "trusted proxy not an IP", vars: map[string]string{"BRIDGE_TRUSTED_PROXIES": "proxy.internal"}, wants: []string{"BRIDGE_TRUSTED_PROXIES", "proxy.internal"}},
 		{name: "trusted proxies with an empty entry", vars: map[string]string{"BRIDGE_TRUSTED_PROXIES": "10.0.0.1,"}, wants: []string{"BRIDGE_TRUSTED_PROXIES"}},
 		{name: "trusted proxy bad CIDR", vars: map[string]string{"BRIDGE_TRUSTED_PROXIES": "10.0.0.0/33"}, wants: []string{"BRIDGE_TRUSTED_PROXIES", "10.0.0.0/33"}},
+		{name: "codec origin with a path", vars: map[string]string{"CODEC_ALLOWED_ORIGINS": "http://127.0.0.1:8233/ui"}, wants: []string{"CODEC_ALLOWED_ORIGINS"}},
+		{name: "codec origin without scheme", vars: map[string]string{"CODEC_ALLOWED_ORIGINS": "127.0.0.1:8233"}, wants: []string{"CODEC_ALLOWED_ORIGINS"}},
 		{name: "every error reported at once", vars: map[string]string{"WEBHOOK_PATH_TOKEN": "x", "PLATFORM_API_TOKEN": "y", "BRIDGE_PUBLIC_ADDR": "z", "REDIS_URL": "w"},
 			wants: []string{"WEBHOOK_PATH_TOKEN", "PLATFORM_API_TOKEN", "BRIDGE_PUBLIC_ADDR", "REDIS_URL"}},
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -56,6 +57,8 @@ type Forwarder struct {
 
 	// Done is closed when Run has returned (graceful shutdown waits on it).
 	Done chan struct{}
+
+	poisoned atomic.Int64 // entries of the current batch that failed on their own
 }
 
 // Forwarder defaults.
@@ -97,8 +100,12 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	defer close(f.Done)
 	backoff := 100 * time.Millisecond
 	pending := true // start with our own unacknowledged entries (a restart)
-	var lastClaim time.Time
+	var lastClaim, retryAt time.Time
+	entryBackoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
+		if !retryAt.IsZero() && !time.Now().Before(retryAt) {
+			pending, retryAt = true, time.Time{}
+		}
 		if err := f.ensureGroup(ctx); err != nil {
 			f.Logger.Warn("webhook stream unavailable", "error", err)
 			sleep(ctx, backoff)
@@ -130,14 +137,26 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		if f.handleBatch(ctx, res[0].Messages) {
+		failures, poisoned := f.handleBatch(ctx, res[0].Messages)
+		switch {
+		case failures == 0:
 			backoff = 100 * time.Millisecond
-			continue
+			if pending {
+				entryBackoff = 100 * time.Millisecond // the retried entries went through
+			}
+		case failures == poisoned:
+			// Only entries failing on their own: retry them later, on
+			// their own schedule, and keep forwarding new webhooks
+			// meanwhile instead of stalling behind them.
+			pending = false
+			retryAt = time.Now().Add(entryBackoff)
+			entryBackoff = min(entryBackoff*2, maxBackoff)
+		default:
+			// Something is down: retry our pending entries after a pause.
+			pending = true
+			sleep(ctx, backoff)
+			backoff = min(backoff*2, maxBackoff)
 		}
-		// Something is down: retry our pending entries after a pause.
-		pending = true
-		sleep(ctx, backoff)
-		backoff = min(backoff*2, maxBackoff)
 	}
 	return nil
 }
@@ -169,12 +188,13 @@ func (f *Forwarder) claimStale(ctx context.Context) int {
 }
 
 // handleBatch handles entries concurrently and acknowledges the handled
-// ones. It reports false when some must be retried later.
-func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) bool {
+// ones. It reports how many must be retried later, and how many of those
+// failed on their own (poison candidates) rather than for an outage.
+func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (failures, poisoned int) {
+	f.poisoned.Store(0)
 	var (
 		mu   sync.Mutex
 		done []string
-		ok   = true
 		wg   sync.WaitGroup
 		sem  = make(chan struct{}, f.Concurrency)
 	)
@@ -188,7 +208,7 @@ func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) bool
 			if handled {
 				done = append(done, m.ID)
 			} else {
-				ok = false
+				failures++
 			}
 			mu.Unlock()
 		}()
@@ -201,10 +221,10 @@ func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) bool
 		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
 			// Unacknowledged entries come back; the dedupe keys drop them then.
 			f.Logger.Warn("acknowledge webhooks", "error", err)
-			return false
+			return failures + 1, 0
 		}
 	}
-	return ok
+	return failures, int(f.poisoned.Load())
 }
 
 // handle returns true when the entry is done with (it may be acked).
@@ -318,7 +338,11 @@ func (f *Forwarder) failed(ctx context.Context, m redis.XMessage, cause error) b
 		return false
 	}
 	n, err := f.RDB.HIncrBy(ctx, attemptsKey, m.ID, 1).Result()
-	if err != nil || n < int64(f.MaxAttempts) {
+	if err != nil {
+		return false
+	}
+	if n < int64(f.MaxAttempts) {
+		f.poisoned.Add(1) // this entry's own failure, not an outage
 		return false
 	}
 	return f.deadLetter(ctx, m, cause)

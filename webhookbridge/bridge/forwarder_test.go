@@ -619,3 +619,31 @@ func TestForwarderRedisDown(t *testing.T) {
 	require.Eventually(t, func() bool { return strings.Count(logs.String(), "webhook stream unavailable") >= 2 }, waitFor, tick,
 		"the forwarder retries")
 }
+
+// TestForwarderPoisonDoesNotStallNewWebhooks: an entry that keeps failing on
+// its own is retried on its own schedule while later webhooks go through.
+func TestForwarderPoisonDoesNotStallNewWebhooks(t *testing.T) {
+	e := newForwarderEnv(t)
+	tc := newFakeTemporal()
+	tc.poison["kyc-u_bad"] = serviceerror.NewInvalidArgument("test: payload rejected")
+	f := e.forwarder("a", tc, nil)
+	f.MaxAttempts = 1000 // it stays pending for the whole test
+	startForwarder(t, f)
+	bad := e.append("USER_KYC_LIGHT", "u_bad")
+	require.Eventually(t, func() bool {
+		tc.mu.Lock()
+		defer tc.mu.Unlock()
+		return tc.perKey[bad.EventKey] >= 2
+	}, waitFor, tick, "the poisoned entry is being retried")
+
+	var good []workflows.MangopayEvent
+	for i := range 20 {
+		good = append(good, e.append("USER_KYC_LIGHT", "u_good_"+strconv.Itoa(i)))
+	}
+	require.Eventually(t, func() bool { return len(tc.signalled()) == 20 }, waitFor, tick,
+		"new webhooks are forwarded while the poisoned one waits for its next retry")
+	for _, g := range good {
+		assert.Equal(t, 1, tc.signalled()[g.EventKey])
+	}
+	assert.Equal(t, int64(1), e.pending(), "only the poisoned entry is left")
+}

@@ -166,7 +166,7 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 		r.POST("/codec/:op", codec)
 		r.OPTIONS("/codec/:op", codec)
 	}
-	v1 := r.Group("/v1", b.authenticate, b.countRoute)
+	v1 := r.Group("/v1", b.countRoute, b.authenticate, deadline(apiTimeout))
 	v1.POST("/onboardings", b.createOnboarding)
 	v1.GET("/onboardings/:userId", b.getOnboarding)
 	v1.POST("/onboardings/:userId/documents", b.submitDocument)
@@ -182,6 +182,19 @@ func (b *Bridge) authenticate(c *gin.Context) {
 		return
 	}
 	c.Next()
+}
+
+// apiTimeout bounds a platform API call: a hung Temporal gets a 503, not a
+// request that never ends.
+const apiTimeout = 30 * time.Second
+
+func deadline(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
 }
 
 func (b *Bridge) countRoute(c *gin.Context) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
@@ -93,6 +94,9 @@ func TestInternalAPIAuthentication(t *testing.T) {
 			})
 		}
 	}
+	t.Run("refusals are counted", func(t *testing.T) {
+		assert.Equal(t, float64(len(auths)), testutil.ToFloat64(b.Metrics.HTTP.WithLabelValues("/v1/onboardings", "401")))
+	})
 	t.Run("scheme is case-insensitive", func(t *testing.T) {
 		req := httptest.NewRequest(http.MethodGet, "/v1/onboardings/bad.id", nil)
 		req.Header.Set("Authorization", "bearer "+testAPIToken)
