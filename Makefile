@@ -58,8 +58,8 @@ bench:
 ## (v1.5.1 is the last release `go install` can build)
 temporal-cli:
 	@if [ ! -x $(TOOLS)/temporal ]; then \
-		echo "installing the Temporal CLI v1.5.1 into $(TOOLS) (takes a few minutes the first time)"; \
-		GOBIN=$(TOOLS) $(GO) install github.com/temporalio/cli/cmd/temporal@v1.5.1; \
+		echo "installing the Temporal CLI v1.5.1 into $(TOOLS): a few minutes the first time$(if $(CI),, (each package is listed as it builds))"; \
+		GOBIN=$(TOOLS) $(GO) install $(if $(CI),,-v) github.com/temporalio/cli/cmd/temporal@v1.5.1; \
 	fi
 
 ## record-histories: run every onboarding path on a dev server; rewrite
