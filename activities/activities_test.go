@@ -2,8 +2,6 @@ package activities_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -23,6 +21,7 @@ import (
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/internal/redistest"
+	"github.com/kycflow/kycflow/internal/simtest"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
@@ -51,24 +50,14 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	set := sandbox.DefaultSettings()
-	set.OutcomeDelaySeconds, set.KycProcessingDelaySeconds = 0, 0
-	set.RateLimitEnforced = false
-	var h http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	// A random seed keeps the simulator's ids (and so the routing keys)
-	// apart from those of concurrent runs sharing a real Redis.
-	var seed [8]byte
-	_, _ = rand.Read(seed[:])
-	sim := sandbox.New(sandbox.Config{APIKey: sandbox.DefaultAPIKey, PublicURL: srv.URL, Settings: set, Seed: binary.LittleEndian.Uint64(seed[:]) | 1})
-	h = sim.Handler()
-	t.Cleanup(func() { srv.Close(); sim.Close() })
-	client, err := mangopay.New(mangopay.Config{BaseURL: srv.URL, ClientID: sim.ClientID(), APIKey: sandbox.DefaultAPIKey})
-	require.NoError(t, err)
+	// simtest seeds the simulator at random: its ids (and so the routing
+	// keys) stay apart from those of concurrent runs sharing a real Redis.
+	s := simtest.Start(t, sandbox.Config{Settings: simtest.FastSettings()})
+	sim, srvURL, client := s.Sandbox, s.URL, s.Client
 
 	rdb := redistest.New(t)
 	hr := &harness{
-		sim: sim, url: srv.URL, client: client, rdb: rdb,
+		sim: sim, url: srvURL, client: client, rdb: rdb,
 		index: routing.NewIndex(rdb, 0), pages: claimcheck.NewStore(rdb, 0, 0),
 	}
 	hr.acts = &activities.Activities{Mangopay: client, Index: hr.index, Pages: hr.pages}
@@ -120,16 +109,11 @@ func (h *harness) faults(t *testing.T, f sandbox.Faults) {
 	t.Cleanup(func() { h.sim.SetFaults(sandbox.Faults{}) })
 }
 
-func ts(v int64) *mangopay.Timestamp { t := mangopay.Timestamp(v); return &t }
-
 func (h *harness) naturalUser(t *testing.T, category mangopay.UserCategory) string {
 	t.Helper()
-	p := &mangopay.CreateNaturalUserParams{
-		FirstName: "Alex", LastName: "Smith", Email: "alex+accept@example.com", UserCategory: category,
-		TermsAndConditionsAccepted: true, Birthday: ts(652117514), Nationality: "FR", CountryOfResidence: "FR",
-	}
+	p := simtest.NaturalOwner()
 	if category == mangopay.UserCategoryPayer {
-		p.Birthday, p.Nationality, p.CountryOfResidence = nil, "", ""
+		p = simtest.NaturalPayer()
 	}
 	u, err := h.client.CreateNaturalUserSCA(context.Background(), p)
 	require.NoError(t, err)
@@ -139,15 +123,7 @@ func (h *harness) naturalUser(t *testing.T, category mangopay.UserCategory) stri
 
 func (h *harness) legalUser(t *testing.T, kind mangopay.LegalPersonType) string {
 	t.Helper()
-	u, err := h.client.CreateLegalUserSCA(context.Background(), &mangopay.CreateLegalUserParams{
-		Name: "Alex Smith Services", LegalPersonType: kind, Email: "contact@example.com",
-		UserCategory: mangopay.UserCategoryOwner, TermsAndConditionsAccepted: true, CompanyNumber: "123456789",
-		LegalRepresentative: &mangopay.LegalRepresentative{
-			FirstName: "Alex", LastName: "Smith", Birthday: ts(652117514), Nationality: "FR", CountryOfResidence: "FR",
-			Email: "alex+accept@example.com",
-		},
-		HeadquartersAddress: &mangopay.Address{AddressLine1: "3 rue de la Cité", City: "Paris", PostalCode: "75004", Country: "FR"},
-	})
+	u, err := h.client.CreateLegalUserSCA(context.Background(), simtest.LegalOwner(kind))
 	require.NoError(t, err)
 	h.remember(u.ID)
 	return u.ID

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kycflow/kycflow/internal/simtest"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 )
@@ -28,38 +28,14 @@ type simHarness struct {
 
 func newSimHarness(t *testing.T, apiKey string) *simHarness {
 	t.Helper()
-	set := sandbox.DefaultSettings()
-	set.OutcomeDelaySeconds, set.KycProcessingDelaySeconds = 0, 0
-	set.RateLimitEnforced = false
-	var h http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	sim := sandbox.New(sandbox.Config{APIKey: apiKey, PublicURL: srv.URL, Settings: set, Seed: 7})
-	h = sim.Handler()
-	t.Cleanup(func() { srv.Close(); sim.Close() })
-	c, err := mangopay.New(mangopay.Config{BaseURL: srv.URL, ClientID: sim.ClientID(), APIKey: apiKey})
-	require.NoError(t, err)
-	return &simHarness{sim: sim, url: srv.URL, client: c}
+	s := simtest.Start(t, sandbox.Config{APIKey: apiKey, Settings: simtest.FastSettings()})
+	return &simHarness{sim: s.Sandbox, url: s.URL, client: s.Client}
 }
 
-func ts(v int64) *mangopay.Timestamp { t := mangopay.Timestamp(v); return &t }
-
-func naturalOwnerParams() *mangopay.CreateNaturalUserParams {
-	return &mangopay.CreateNaturalUserParams{
-		FirstName: "Alex", LastName: "Smith", Email: "alex+accept@example.com", UserCategory: mangopay.UserCategoryOwner,
-		TermsAndConditionsAccepted: true, Birthday: ts(652117514), Nationality: "FR", CountryOfResidence: "FR",
-	}
-}
+func naturalOwnerParams() *mangopay.CreateNaturalUserParams { return simtest.NaturalOwner() }
 
 func legalOwnerParams(kind mangopay.LegalPersonType) *mangopay.CreateLegalUserParams {
-	return &mangopay.CreateLegalUserParams{
-		Name: "Alex Smith Services", LegalPersonType: kind, Email: "contact@example.com",
-		UserCategory: mangopay.UserCategoryOwner, TermsAndConditionsAccepted: true, CompanyNumber: "123456789",
-		LegalRepresentative: &mangopay.LegalRepresentative{
-			FirstName: "Alex", LastName: "Smith", Birthday: ts(652117514), Nationality: "FR", CountryOfResidence: "FR",
-			Email: "alex+accept@example.com",
-		},
-		HeadquartersAddress: &mangopay.Address{AddressLine1: "3 rue de la Cité", City: "Paris", PostalCode: "75004", Country: "FR"},
-	}
+	return simtest.LegalOwner(kind)
 }
 
 func mangoErr(t *testing.T, err error) *mangopay.Error {

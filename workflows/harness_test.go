@@ -23,6 +23,7 @@ import (
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/internal/redistest"
+	"github.com/kycflow/kycflow/internal/simtest"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
@@ -57,15 +58,8 @@ const returnURL = "https://platform.example/kyc/done"
 
 func newHarness(t *testing.T, userKind string) *harness {
 	t.Helper()
-	set := sandbox.DefaultSettings()
-	set.OutcomeDelaySeconds, set.KycProcessingDelaySeconds, set.RateLimitEnforced = 0, 0, false
-	var handler http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	sim := sandbox.New(sandbox.Config{PublicURL: srv.URL, Settings: set, Seed: 1})
-	handler = sim.Handler()
-	t.Cleanup(func() { srv.Close(); sim.Close() })
-	mp, err := mangopay.New(mangopay.Config{BaseURL: srv.URL, ClientID: sim.ClientID(), APIKey: sandbox.DefaultAPIKey})
-	require.NoError(t, err)
+	s := simtest.Start(t, sandbox.Config{Settings: simtest.FastSettings()})
+	sim, mp := s.Sandbox, s.Client
 
 	rdb := redistest.New(t)
 	h := &harness{t: t, sim: sim, mp: mp, pages: claimcheck.NewStore(rdb, 0, 0), platform: newPlatformSink(t), activities: map[string]int{}}
@@ -107,31 +101,18 @@ func newHarness(t *testing.T, userKind string) *harness {
 // or a PAYER for "PAYER".
 func (h *harness) createUser(kind string) string {
 	ctx := context.Background()
-	birthday := mangopay.Timestamp(652117514)
+	var u *mangopay.User
+	var err error
 	switch kind {
-	case "NATURAL", "PAYER":
-		p := &mangopay.CreateNaturalUserParams{
-			FirstName: "Alex", LastName: "Smith", Email: "alex+accept@example.com", UserCategory: mangopay.UserCategoryOwner,
-			TermsAndConditionsAccepted: true, Birthday: &birthday, Nationality: "FR", CountryOfResidence: "FR",
-		}
-		if kind == "PAYER" {
-			p.UserCategory, p.Birthday, p.Nationality, p.CountryOfResidence = mangopay.UserCategoryPayer, nil, "", ""
-		}
-		u, err := h.mp.CreateNaturalUserSCA(ctx, p)
-		require.NoError(h.t, err)
-		return u.ID
+	case "NATURAL":
+		u, err = h.mp.CreateNaturalUserSCA(ctx, simtest.NaturalOwner())
+	case "PAYER":
+		u, err = h.mp.CreateNaturalUserSCA(ctx, simtest.NaturalPayer())
 	default:
-		u, err := h.mp.CreateLegalUserSCA(ctx, &mangopay.CreateLegalUserParams{
-			Name: "Alex Smith Services", LegalPersonType: mangopay.LegalPersonType(kind), Email: "contact@example.com",
-			UserCategory: mangopay.UserCategoryOwner, TermsAndConditionsAccepted: true, CompanyNumber: "123456789",
-			LegalRepresentative: &mangopay.LegalRepresentative{
-				FirstName: "Alex", LastName: "Smith", Birthday: &birthday, Nationality: "FR", CountryOfResidence: "FR", Email: "alex+accept@example.com",
-			},
-			HeadquartersAddress: &mangopay.Address{AddressLine1: "3 rue de la Cité", City: "Paris", PostalCode: "75004", Country: "FR"},
-		})
-		require.NoError(h.t, err)
-		return u.ID
+		u, err = h.mp.CreateLegalUserSCA(ctx, simtest.LegalOwner(mangopay.LegalPersonType(kind)))
 	}
+	require.NoError(h.t, err)
+	return u.ID
 }
 
 // at runs fn at workflow time d after the start, with the simulator's clock

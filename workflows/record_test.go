@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,7 +26,7 @@ import (
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/internal/devtemporal"
 	"github.com/kycflow/kycflow/internal/redistest"
-	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/internal/simtest"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/routing"
@@ -196,16 +194,10 @@ func TestRecordHistories(t *testing.T) {
 	c := srv.Client()
 
 	// The simulator, as in harness: outcomes land at once, no rate limit.
-	set := sandbox.DefaultSettings()
-	set.OutcomeDelaySeconds, set.RateLimitEnforced = 0, false
+	set := simtest.FastSettings()
 	set.KycProcessingDelaySeconds = kycProcessingDelay.Seconds()
-	var handler http.Handler
-	simSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	sim := sandbox.New(sandbox.Config{PublicURL: simSrv.URL, Settings: set, Seed: 1})
-	handler = sim.Handler()
-	t.Cleanup(func() { simSrv.Close(); sim.Close() })
-	mp, err := mangopay.New(mangopay.Config{BaseURL: simSrv.URL, ClientID: sim.ClientID(), APIKey: sandbox.DefaultAPIKey})
-	require.NoError(t, err)
+	simS := simtest.Start(t, sandbox.Config{Settings: set})
+	sim, mp := simS.Sandbox, simS.Client
 	rdb := redistest.New(t)
 	pages := claimcheck.NewStore(rdb, 0, 0)
 	platform := newPlatformSink(t)
