@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -37,25 +38,157 @@ const (
 	fOrigID     = "id"
 )
 
-// Store appends webhooks to the stream.
+// Batching of appends: concurrent Appends share one pipelined round trip.
+const (
+	// maxBatch bounds the XADDs sent in one pipeline.
+	maxBatch = 256
+	// undeadlinedTimeout bounds a batch holding an append whose context has
+	// no deadline, as the client's own read timeout would have.
+	undeadlinedTimeout = 5 * time.Second
+)
+
+// ErrStoreClosed is returned by Append after Close.
+var ErrStoreClosed = errors.New("store is closed")
+
+// Store appends webhooks to the stream. Concurrent Appends are batched: a
+// flusher goroutine, started when the first append is queued and gone as
+// soon as the queue is empty, sends what is queued as one pipeline. Each
+// Append still waits for its own XADD, or for its context to end.
 type Store struct {
 	rdb redis.UniversalClient
+
+	mu      sync.Mutex
+	queue   []*appendReq
+	running bool // a flusher is draining queue
+	closed  bool
+	flusher sync.WaitGroup
+}
+
+// appendReq is one queued Append. done is buffered so that the flusher
+// never blocks on a caller that has given up.
+type appendReq struct {
+	ctx  context.Context
+	args redis.XAddArgs
+	done chan error
 }
 
 // NewStore returns a store on rdb.
 func NewStore(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
 
 // Append makes the event durable. Only after it returns nil may the webhook
-// be acknowledged to Mangopay.
+// be acknowledged to Mangopay. It returns an error once ctx ends, even if the
+// XADD is still in flight: the entry may then be stored anyway, which only
+// means a duplicate (Mangopay retries; the forwarder dedupes).
 func (s *Store) Append(ctx context.Context, ev workflows.MangopayEvent, received time.Time) error {
-	err := s.rdb.XAdd(ctx, &redis.XAddArgs{
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store webhook: %w", err)
+	}
+	r := &appendReq{ctx: ctx, done: make(chan error, 1), args: redis.XAddArgs{
 		Stream: StreamKey, MaxLen: streamMaxLen, Approx: true,
 		Values: []string{fEventType, ev.EventType, fResourceID, ev.ResourceID, fDate, strconv.FormatInt(ev.Date, 10), fReceived, strconv.FormatInt(received.UnixMilli(), 10)},
-	}).Err()
+	}}
+	if err := s.enqueue(r); err != nil {
+		return fmt.Errorf("store webhook: %w", err)
+	}
+	var err error
+	select {
+	case err = <-r.done:
+	case <-ctx.Done():
+		select {
+		case err = <-r.done: // finished at the same moment: believe the result
+		default:
+			err = ctx.Err()
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("store webhook: %w", err)
 	}
 	return nil
+}
+
+// enqueue queues r and starts a flusher if none runs.
+func (s *Store) enqueue(r *appendReq) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrStoreClosed
+	}
+	s.queue = append(s.queue, r)
+	if !s.running {
+		s.running = true
+		s.flusher.Go(s.flush)
+	}
+	return nil
+}
+
+// Close stops accepting appends and waits for the batch in flight, if any
+// (at most its callers' latest deadline). A Store needs no Close to free its
+// goroutine: the flusher exits whenever the queue is empty.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.flusher.Wait()
+	return nil
+}
+
+// flush sends the queue in batches until it is empty.
+func (s *Store) flush() {
+	batch := make([]*appendReq, 0, maxBatch)
+	for {
+		s.mu.Lock()
+		n := 0
+		for n < len(s.queue) && len(batch) < maxBatch {
+			r := s.queue[n]
+			n++
+			if err := r.ctx.Err(); err != nil {
+				r.done <- err // its caller has gone or is going: do not send it
+				continue
+			}
+			batch = append(batch, r)
+		}
+		rest := copy(s.queue, s.queue[n:])
+		clear(s.queue[rest:])
+		s.queue = s.queue[:rest]
+		if len(batch) == 0 && len(s.queue) == 0 {
+			s.running = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		if len(batch) > 0 {
+			s.write(batch)
+		}
+		clear(batch)
+		batch = batch[:0]
+	}
+}
+
+// write sends batch as one pipeline, bounded by the latest of its callers'
+// deadlines (so a hung Redis cannot hold the flusher forever), and hands
+// each caller its own XADD's result.
+func (s *Store) write(batch []*appendReq) {
+	var deadline time.Time
+	for _, r := range batch {
+		d, ok := r.ctx.Deadline()
+		if !ok {
+			d = time.Now().Add(undeadlinedTimeout)
+		}
+		if d.After(deadline) {
+			deadline = d
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	cmds := make([]*redis.StringCmd, len(batch))
+	pipe := s.rdb.Pipeline()
+	for i, r := range batch {
+		cmds[i] = pipe.XAdd(ctx, &r.args)
+	}
+	_, _ = pipe.Exec(ctx) // each command carries its own error
+	for i, r := range batch {
+		r.done <- cmds[i].Err()
+	}
 }
 
 // decodeEntry reads a stream entry back into an event.
