@@ -191,16 +191,22 @@ func (e *env) newLegalUser(t *testing.T, kind mangopay.LegalPersonType) string {
 // into out.
 func (e *env) api(t *testing.T, method, path string, body any, out any) {
 	t.Helper()
+	e.jsonCall(t, method, e.s.BridgeInternalURL+path, true, body, out)
+}
+
+// jsonCall sends body as JSON and decodes a 200 answer into out.
+func (e *env) jsonCall(t *testing.T, method, rawURL string, auth bool, body, out any) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		require.NoError(t, err)
 		rd = bytes.NewReader(b)
 	}
-	res := e.do(t, method, e.s.BridgeInternalURL+path, "application/json", rd, true)
-	require.Equal(t, http.StatusOK, res.status, "%s %s: %s", method, path, res.body)
+	res := e.do(t, method, rawURL, "application/json", rd, auth)
+	require.Equal(t, http.StatusOK, res.status, "%s %s: %s", method, rawURL, res.body)
 	if out != nil {
-		require.NoError(t, json.Unmarshal(res.body, out), "%s %s: decode %s", method, path, res.body)
+		require.NoError(t, json.Unmarshal(res.body, out), "%s %s: decode %s", method, rawURL, res.body)
 	}
 }
 
@@ -457,17 +463,7 @@ func parseHostedForm(t *testing.T, page []byte) hostedForm {
 // sim calls the control API and decodes a 200 answer into out.
 func (e *env) sim(t *testing.T, method, path string, body any, out any) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		require.NoError(t, err)
-		rd = bytes.NewReader(b)
-	}
-	res := e.do(t, method, e.s.SimURL+path, "application/json", rd, false)
-	require.Equal(t, http.StatusOK, res.status, "%s %s: %s", method, path, res.body)
-	if out != nil {
-		require.NoError(t, json.Unmarshal(res.body, out), "%s %s: decode %s", method, path, res.body)
-	}
+	e.jsonCall(t, method, e.s.SimURL+path, false, body, out)
 }
 
 // setFaults replaces the simulator's faults until the test ends, then puts

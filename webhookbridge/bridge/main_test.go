@@ -2,8 +2,6 @@ package bridge_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -52,29 +50,6 @@ import (
 // embedded miniredis, flushed the same way.
 const bridgeTestDB = 9
 
-// Lock on bridgeTestDB, held while this test binary runs.
-const (
-	lockKey     = "kycflow:bridge-tests:lock"
-	lockTTL     = 30 * time.Second
-	lockWait    = 5 * time.Minute
-	lockRefresh = 10 * time.Second
-)
-
-var (
-	// flushKeepingLock empties the database unless another run owns it.
-	flushKeepingLock = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('FLUSHDB')
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1`)
-	refreshLock = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`)
-	releaseLock = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`)
-)
-
 // shared is the state the package's tests share: one Redis client (and
 // its lock) and, once a test asks for it, the Temporal dev server with a
 // worker running the real workflow and activities against the simulator.
@@ -82,8 +57,7 @@ var shared struct {
 	redisOnce sync.Once
 	rdb       *redis.Client
 	mr        *miniredis.Miniredis
-	lockToken string
-	stopLock  context.CancelFunc
+	locked    *redistest.Exclusive // bridgeTestDB, held for the run
 	redisErr  error
 
 	devOnce sync.Once
@@ -96,14 +70,8 @@ func TestMain(m *testing.M) {
 	if d := shared.dev; d != nil {
 		d.close()
 	}
-	if shared.rdb != nil {
-		if shared.stopLock != nil {
-			shared.stopLock()
-			// Leave the database empty, then let the next run in.
-			_ = flushKeepingLock.Run(context.Background(), shared.rdb, []string{lockKey}, shared.lockToken, lockTTL.Milliseconds()).Err()
-			_ = releaseLock.Run(context.Background(), shared.rdb, []string{lockKey}, shared.lockToken).Err()
-		}
-		_ = shared.rdb.Close()
+	if shared.locked != nil {
+		shared.locked.Release() // empty, then let the next run in
 	}
 	if shared.mr != nil {
 		shared.mr.Close()
@@ -126,9 +94,7 @@ func newRedis(t testing.TB) *redis.Client {
 		shared.mr.FlushAll()
 		return shared.rdb
 	}
-	ok, err := flushKeepingLock.Run(ctx, shared.rdb, []string{lockKey}, shared.lockToken, lockTTL.Milliseconds()).Int()
-	require.NoError(t, err, "flush the bridge tests' Redis database")
-	require.Equal(t, 1, ok, "lost the lock on Redis DB %d to another run of the bridge tests", bridgeTestDB)
+	require.NoError(t, shared.locked.Flush(ctx), "flush the bridge tests' Redis database")
 	return shared.rdb
 }
 
@@ -143,47 +109,11 @@ func openRedis() error {
 		shared.rdb = redis.NewClient(&redis.Options{Addr: mr.Addr()})
 		return nil
 	}
-	opts, err := redis.ParseURL(url)
+	x, err := redistest.LockDB(context.Background(), url, bridgeTestDB, "bridge-tests", 5*time.Minute)
 	if err != nil {
-		return fmt.Errorf("%s is set but cannot be parsed", redistest.EnvURL) // it may hold a password
+		return err
 	}
-	opts.DB = bridgeTestDB
-	rdb := redis.NewClient(opts)
-	var tok [16]byte
-	_, _ = rand.Read(tok[:])
-	token := hex.EncodeToString(tok[:])
-	deadline := time.Now().Add(lockWait)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		got, err := rdb.SetNX(ctx, lockKey, token, lockTTL).Result()
-		cancel()
-		if err != nil {
-			_ = rdb.Close()
-			return fmt.Errorf("redis at %s (DB %d) is unreachable: %w", opts.Addr, bridgeTestDB, err)
-		}
-		if got {
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = rdb.Close()
-			return fmt.Errorf("another run of the bridge tests has held Redis DB %d for over %s (key %s)", bridgeTestDB, lockWait, lockKey)
-		}
-		time.Sleep(200 * time.Millisecond) // waiting for the other run, not asserting
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	go func() {
-		tick := time.NewTicker(lockRefresh)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				_ = refreshLock.Run(ctx, rdb, []string{lockKey}, token, lockTTL.Milliseconds()).Err()
-			}
-		}
-	}()
-	shared.rdb, shared.lockToken, shared.stopLock = rdb, token, stop
+	shared.locked, shared.rdb = x, x.Client
 	return nil
 }
 
