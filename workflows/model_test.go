@@ -175,7 +175,7 @@ type model struct {
 	updates  []*modelUpdate
 	updSeq   int
 	inFlight []*sentSignal // signals sent since the last step
-	logSeen  int                       // simulator events already offered
+	logSeen  int           // simulator events already offered
 
 	final           workflows.Status // the first final status seen
 	cancelRequested bool
