@@ -23,7 +23,7 @@ type modelAction struct {
 
 var modelActions = []modelAction{
 	{"ensure-session", 12, (*model).actEnsure},
-	{"login storm", 2, (*model).actEnsureStorm},
+	{"login storm", 4, (*model).actEnsureStorm},
 	{"submit-document", 5, (*model).actSubmit},
 	{"cancel", 1, (*model).actCancel},
 	{"outcome", 16, (*model).actOutcome},
@@ -110,7 +110,7 @@ func (m *model) actEnsure() {
 
 // actEnsureStorm: a platform that calls ensure-session on every login.
 func (m *model) actEnsureStorm() {
-	n := 5 + m.rng.IntN(16)
+	n := 5 + m.rng.IntN(36)
 	for range n {
 		m.update(workflows.UpdateEnsureSession, workflows.EnsureSessionRequest{})
 	}
@@ -344,8 +344,13 @@ func (m *model) actFaults() {
 	case r < 91:
 		status := []int{401, 403}[m.rng.IntN(2)]
 		name, f.APIErrorRate, f.APIErrorStatus = fmt.Sprintf("credentials (%d) 30%%", status), 0.3, status
-	default:
+	case r < 95:
 		name, set.IdvActivated = "IDV feature not activated", false
+	default:
+		// The platform's webhook endpoint is down, for up to a day.
+		window = time.Duration(10+m.rng.IntN(1800)) * time.Minute
+		name = "platform down"
+		m.sink.down.Store(true)
 	}
 	m.setFaults(f, set)
 	m.faultsUntil = m.env.Now().Add(window)
@@ -356,6 +361,7 @@ func (m *model) clearFaults() {
 	set := m.simSettings()
 	set.IdvActivated = true
 	m.setFaults(sandbox.Faults{}, set)
+	m.sink.down.Store(false)
 	if !m.faultsUntil.IsZero() {
 		m.logf("faults cleared")
 	}

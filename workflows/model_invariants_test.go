@@ -80,11 +80,11 @@ func (m *model) checkFinal(s workflows.Status) {
 }
 
 func (m *model) reason() string {
-	if m.view != nil {
-		return m.view.Reason
-	}
 	if m.result != nil {
 		return m.result.Reason
+	}
+	if m.view != nil {
+		return m.view.Reason
 	}
 	return ""
 }
@@ -159,14 +159,22 @@ func finalReason(iv *mangopay.IdentityVerification) bool {
 	return false
 }
 
-// checkNotifications: the platform never hears of a change after a final
-// status.
+// checkNotifications: the platform hears of status changes in the order
+// they happened, and of no change after a final status.
 func (m *model) checkNotifications() {
 	var final string
+	var last time.Time
+	var lastType string
 	for _, ev := range m.sink.all() {
 		if !strings.HasPrefix(ev.Type, "onboarding.") {
 			continue
 		}
+		if ev.OccurredAt.Before(last) {
+			m.fail("the platform was told %s (of %s) after %s (of %s): notifications out of order",
+				ev.Type, fmtSince(ev.OccurredAt.Sub(modelStart)), lastType, fmtSince(last.Sub(modelStart)))
+			return
+		}
+		last, lastType = ev.OccurredAt, ev.Type
 		if final != "" && ev.Type != final {
 			m.fail("the platform was told %s after %s", ev.Type, final)
 			return
@@ -185,9 +193,14 @@ func (m *model) checkSessions(v workflows.StateView) {
 		known[h.IdvSessionID] = true
 	}
 	pending := 0
+	creating := m.runningSince("CreateSession")
 	for _, s := range m.simSessions() {
 		if s.Status == mangopay.IdentityVerificationPending {
 			pending++
+		}
+		if !known[s.ID] && !creating.IsZero() && !s.CreationDate.Time().Before(creating.Truncate(time.Second)) {
+			creating = time.Time{} // the running CreateSession made it; it may be retrying
+			continue
 		}
 		if !known[s.ID] {
 			m.fail("Mangopay has session %s (%s) that the workflow does not know (status %s)", s.ID, s.Status, v.Status)
@@ -199,11 +212,28 @@ func (m *model) checkSessions(v workflows.StateView) {
 	for _, d := range v.Documents {
 		m.knownDocs[d.KycDocumentID] = true
 	}
+	creating = m.runningSince("CreateDocument")
 	for _, d := range m.simDocs() {
+		if !m.knownDocs[d.ID] && !creating.IsZero() && !d.CreationDate.Time().Before(creating.Truncate(time.Second)) {
+			creating = time.Time{}
+			continue
+		}
 		if !m.knownDocs[d.ID] {
 			m.fail("Mangopay has KYC document %s (%s) that the workflow does not know", d.ID, d.Status)
 		}
 	}
+}
+
+// runningSince tells when the earliest running activity of that name
+// started (zero: none runs).
+func (m *model) runningSince(name string) time.Time {
+	var at time.Time
+	for _, a := range m.running {
+		if a.name == name && (at.IsZero() || a.since.Before(at)) {
+			at = a.since
+		}
+	}
+	return at
 }
 
 // checkUpdates: every update completes or is rejected in bounded time.
@@ -284,25 +314,35 @@ func (m *model) checkAgreement() {
 		return ""
 	}
 	cur := status(v.IdvSessionID)
+	// A user can also become REGULAR through KYC documents alone, which
+	// the workflow does not follow: only a VALIDATED session counts here.
+	var validated string
+	for _, s := range m.simSessions() {
+		if s.Status.Normalize() == mangopay.IdentityVerificationValidated {
+			validated = s.ID
+		}
+	}
 	bad := ""
-	switch v.Status {
-	case workflows.StatusAwaitingUser:
+	switch {
+	case u.KYCLevel == mangopay.KYCLevelRegular && validated != "" && v.Status != workflows.StatusVerified && !v.Status.Final():
+		bad = "Mangopay says session " + validated + " is VALIDATED and the user REGULAR"
+	case v.Status == workflows.StatusAwaitingUser:
 		if cur != mangopay.IdentityVerificationPending {
 			bad = "the current session is " + string(cur)
 		}
-	case workflows.StatusInReview:
+	case v.Status == workflows.StatusInReview:
 		if cur != mangopay.IdentityVerificationReview {
 			bad = "the current session is " + string(cur)
 		}
-	case workflows.StatusVerified:
+	case v.Status == workflows.StatusVerified:
 		if u.KYCLevel != mangopay.KYCLevelRegular || (v.IdvSessionID != "" && cur != mangopay.IdentityVerificationValidated) {
 			bad = "the user is " + string(u.KYCLevel) + " and the current session " + string(cur)
 		}
-	case workflows.StatusExpired:
+	case v.Status == workflows.StatusExpired:
 		if cur != mangopay.IdentityVerificationExpired {
 			bad = "Mangopay says the current session is " + string(cur)
 		}
-	case workflows.StatusRefused, workflows.StatusOutOfDate, workflows.StatusStarting:
+	case v.Status == workflows.StatusRefused, v.Status == workflows.StatusOutOfDate, v.Status == workflows.StatusStarting:
 		bad = "a quiet onboarding does not stay " + string(v.Status) + " (current session " + string(cur) + ")"
 	}
 	if bad != "" {

@@ -23,8 +23,11 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/activities"
@@ -186,6 +189,9 @@ type model struct {
 	simSet          sandbox.Settings // the simulator's settings now
 	knownDocs       map[string]bool
 
+	running map[string]runningActivity // by activity id, in this run
+	debug   bool                       // KYCFLOW_MODEL_DEBUG: activity failures in the trace
+
 	// Counters for the per-day and per-run bounds.
 	mpAttempts []time.Time // Mangopay activity attempts
 	timers     []time.Time
@@ -197,6 +203,13 @@ type model struct {
 	violation string
 	result    *workflows.Result
 	runErr    error
+}
+
+// runningActivity is an activity started and not completed: between
+// retries a step may see its effects at Mangopay before the workflow does.
+type runningActivity struct {
+	name  string
+	since time.Time
 }
 
 type callSample struct {
@@ -227,7 +240,7 @@ type modelUpdate struct {
 func (u *modelUpdate) settled() bool { return u.done || u.rejected }
 
 func newModel(t *testing.T, seed uint64, steps int) *model {
-	m := &model{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, seed*0x9E3779B97F4A7C15+1)), steps: steps, knownDocs: map[string]bool{}}
+	m := &model{t: t, seed: seed, debug: os.Getenv("KYCFLOW_MODEL_DEBUG") != "", rng: rand.New(rand.NewPCG(seed, seed*0x9E3779B97F4A7C15+1)), steps: steps, knownDocs: map[string]bool{}}
 	set := simtest.FastSettings()
 	// Outcomes and KYC processing land on the model's clock, so a session
 	// can be submitted and still PENDING at its expiry.
@@ -323,6 +336,8 @@ func (m *model) runEnv(start time.Time) (next *workflows.Input, end time.Time) {
 	env := suite.NewTestWorkflowEnvironment()
 	m.env = env
 	m.hist = histCount{}
+	m.running = map[string]runningActivity{}
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&modelRetries{}}})
 	env.SetStartTime(start)
 	env.SetTestTimeout(2 * time.Minute)
 	env.SetWorkflowRunTimeout(10 * 365 * 24 * time.Hour)
@@ -331,6 +346,13 @@ func (m *model) runEnv(start time.Time) (next *workflows.Input, end time.Time) {
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		m.activityStarted(info)
 	})
+	env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, err error) {
+		delete(m.running, info.ActivityID)
+		if err != nil && m.debug {
+			m.logf("activity %s attempt %d failed: %v", info.ActivityType.Name, info.Attempt, err)
+		}
+	})
+	env.SetOnActivityCanceledListener(func(info *activity.Info) { delete(m.running, info.ActivityID) })
 	env.SetOnTimerScheduledListener(func(string, time.Duration) {
 		m.timers = append(m.timers, env.Now())
 		m.hist.timers++
@@ -490,6 +512,7 @@ func (m *model) activityStarted(info *activity.Info) {
 	if info.Attempt <= 1 {
 		m.hist.acts++
 		m.noteHistory()
+		m.running[info.ActivityID] = runningActivity{name: info.ActivityType.Name, since: m.env.Now()}
 	}
 	if info.ActivityType.Name == "NotifyPlatform" {
 		return
@@ -594,11 +617,16 @@ type modelSink struct {
 	srv    *httptest.Server
 	events []notify.Event
 	ids    map[string]bool
+	down   atomic.Bool // the platform answers 503
 }
 
 func newModelSink(t *testing.T) *modelSink {
 	p := &modelSink{ids: map[string]bool{}}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.down.Load() {
+			http.Error(w, "platform down", http.StatusServiceUnavailable)
+			return
+		}
 		body, _ := io.ReadAll(r.Body)
 		if err := notify.Verify(modelSecret, r.Header.Get(notify.SignatureHeader), body, time.Now(), notify.DefaultTolerance); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
@@ -624,4 +652,50 @@ func (p *modelSink) all() []notify.Event {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]notify.Event(nil), p.events...)
+}
+
+// modelRetries lifts a limit of the test environment: it caps retry
+// policies that allow unlimited attempts (MaximumAttempts 0, what the
+// workflow uses for Mangopay) at 10 attempts, where the server retries
+// until the activity succeeds. The interceptor gives such policies a cap
+// that a seed never reaches, so a long fault is retried as in production
+// instead of failing the activity.
+type modelRetries struct {
+	interceptor.WorkerInterceptorBase
+}
+
+const modelUnlimitedAttempts = 1_000_000
+
+func (*modelRetries) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	in := &modelRetriesInbound{}
+	in.Next = next
+	return in
+}
+
+type modelRetriesInbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+}
+
+func (i *modelRetriesInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
+	out := &modelRetriesOutbound{}
+	out.Next = outbound
+	return i.Next.Init(out)
+}
+
+type modelRetriesOutbound struct {
+	interceptor.WorkflowOutboundInterceptorBase
+}
+
+func (o *modelRetriesOutbound) ExecuteActivity(ctx workflow.Context, activityType string, args ...any) workflow.Future {
+	opts := workflow.GetActivityOptions(ctx)
+	rp := temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 100 * time.Second}
+	if opts.RetryPolicy != nil {
+		rp = *opts.RetryPolicy
+	}
+	if rp.MaximumAttempts == 0 {
+		rp.MaximumAttempts = modelUnlimitedAttempts
+		opts.RetryPolicy = &rp
+		ctx = workflow.WithActivityOptions(ctx, opts)
+	}
+	return o.Next.ExecuteActivity(ctx, activityType, args...)
 }
