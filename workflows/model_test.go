@@ -52,7 +52,7 @@ import (
 // Environment (or the -model.* flags):
 //
 //	KYCFLOW_MODEL_SEED=N       run only seed N (replay)
-//	KYCFLOW_MODEL_SEEDS=N      how many seeds (default 240, 40 under -short)
+//	KYCFLOW_MODEL_SEEDS=N      how many seeds (default 300, 40 under -short)
 //	KYCFLOW_MODEL_SEED_BASE=N  first seed (default 1: CI runs the same seeds)
 //	KYCFLOW_MODEL_STEPS=N      random steps per seed (default 30)
 const (
@@ -124,7 +124,7 @@ func modelSettings(t *testing.T) (seeds []uint64, steps int) {
 	if one != 0 {
 		return []uint64{one}, steps
 	}
-	def := 240
+	def := 300
 	if testing.Short() {
 		def = 40
 	}
