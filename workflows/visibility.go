@@ -15,6 +15,11 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 	if w.st.Status == s && w.st.Reason == reason {
 		return
 	}
+	if w.v1 && w.st.Status.Final() {
+		// A final status is never left, whatever finishes after it.
+		w.logger.Info("status change after a final status ignored", "status", string(w.st.Status), "ignored", string(s))
+		return
+	}
 	w.st.Status, w.st.Reason, w.st.UpdatedAt = s, reason, workflow.Now(ctx)
 	w.logger.Info("onboarding status changed", "status", string(s), "attempt", w.st.Attempt)
 	updates := []temporal.SearchAttributeUpdate{
