@@ -71,8 +71,8 @@ type onboarding struct {
 	// accessDenied says why session creation waits (Mangopay denies
 	// kycflow access); ensure-session answers with it instead of waiting.
 	accessDenied string
-	wake      workflow.Settable
-	saUserSet bool
+	wake         workflow.Settable
+	saUserSet    bool
 	// The pending timer of waitUntil, kept across wake-ups.
 	timer       workflow.Future
 	timerAt     time.Time

@@ -222,8 +222,8 @@ type State struct {
 	// Outbox holds the platform notifications not delivered yet, oldest
 	// first: they are sent one at a time, in order, and carried across
 	// continue-as-new.
-	Outbox []notify.Event `json:"Outbox,omitempty"`
-	UpdatedAt       time.Time       `json:"UpdatedAt"`
+	Outbox    []notify.Event `json:"Outbox,omitempty"`
+	UpdatedAt time.Time      `json:"UpdatedAt"`
 }
 
 // StateView is the state query's answer.
