@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"time"
 
@@ -13,14 +12,6 @@ import (
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/mangopay"
-)
-
-// Limits checked by the validators, before anything reaches history.
-const (
-	maxReturnURL = 500
-	maxTag       = 255
-	maxPages     = 5
-	maxReason    = 500
 )
 
 // DocumentTypes are the KYC document types submit-document accepts.
@@ -47,18 +38,6 @@ func rfc3339(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// ValidateReturnURL checks a ReturnUrl the way the update validator does.
-func ValidateReturnURL(raw string) error {
-	if len(raw) > maxReturnURL {
-		return fmt.Errorf("ReturnUrl is longer than %d characters", maxReturnURL)
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errors.New("ReturnUrl must be an absolute http or https URL")
-	}
-	return nil
-}
-
 func (w *onboarding) validateEnsureSession(req EnsureSessionRequest) error {
 	if req.ReturnURL != "" {
 		if err := ValidateReturnURL(req.ReturnURL); err != nil {
@@ -67,16 +46,14 @@ func (w *onboarding) validateEnsureSession(req EnsureSessionRequest) error {
 	} else if w.st.ReturnURL == "" {
 		return errors.New("ReturnUrl is required")
 	}
-	if len(req.Tag) > maxTag {
-		return fmt.Errorf("Tag is longer than %d characters", maxTag)
-	}
-	return nil
+	return ValidateTag(req.Tag)
 }
 
 // ensureSession gives the current usable session, or opens a new attempt
 // when the last one ended in a state that allows it (expired, or refused
 // with attempts left: the user is back, so the backoff is skipped).
 func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionRequest) (EnsureSessionResult, error) {
+	defer w.handlerDone()
 	if req.ReturnURL != "" {
 		w.st.ReturnURL = req.ReturnURL
 	}
@@ -86,6 +63,9 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 	settled := func() bool {
 		if w.st.Status.Final() {
 			return true // whatever was pending, nothing more will happen
+		}
+		if w.accessDenied != "" {
+			return true // the answer is that it waits; the platform hears when it goes on
 		}
 		return !w.creating && w.st.Status != StatusStarting && w.st.Status != StatusOutOfDate && !w.st.WantSession
 	}
@@ -100,6 +80,9 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 		}
 	}
 	r := EnsureSessionResult{UserID: w.st.UserID, Status: w.st.Status, Reason: w.st.Reason, Attempt: w.st.Attempt}
+	if w.accessDenied != "" {
+		r.Reason = w.accessDenied
+	}
 	if s := w.st.Session; s != nil {
 		r.IdvSessionID = s.IdvSessionID
 		if w.st.Status == StatusAwaitingUser {
@@ -113,8 +96,8 @@ func (w *onboarding) validateSubmitDocument(req SubmitDocumentRequest) error {
 	if !slices.Contains(DocumentTypes, req.Type) {
 		return fmt.Errorf("Type must be one of %v", DocumentTypes)
 	}
-	if len(req.Pages) == 0 || len(req.Pages) > maxPages {
-		return fmt.Errorf("a document needs 1 to %d pages, got %d", maxPages, len(req.Pages))
+	if len(req.Pages) == 0 || len(req.Pages) > MaxPages {
+		return fmt.Errorf("a document needs 1 to %d pages, got %d", MaxPages, len(req.Pages))
 	}
 	for i, k := range req.Pages {
 		if !claimcheck.IsKey(k) {
@@ -124,8 +107,8 @@ func (w *onboarding) validateSubmitDocument(req SubmitDocumentRequest) error {
 			return fmt.Errorf("Pages[%d] repeats an earlier page", i)
 		}
 	}
-	if len(req.Tag) > maxTag {
-		return fmt.Errorf("Tag is longer than %d characters", maxTag)
+	if err := ValidateTag(req.Tag); err != nil {
+		return err
 	}
 	if w.st.Status == StatusStarting || w.st.Status.Final() {
 		return fmt.Errorf("documents cannot be submitted while the onboarding is %s", w.st.Status)
@@ -136,8 +119,18 @@ func (w *onboarding) validateSubmitDocument(req SubmitDocumentRequest) error {
 // submitDocument creates a KYC document, uploads its pages from the
 // claim-check store and submits it. The outcome arrives later by webhook.
 func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequest) (SubmitDocumentResult, error) {
+	defer w.handlerDone()
 	info := workflow.GetInfo(ctx)
-	key := mangopay.DeriveIdempotencyKey(info.WorkflowExecution.ID, info.FirstRunID, "kyc-document", workflow.GetCurrentUpdateInfo(ctx).ID)
+	updateID := workflow.GetCurrentUpdateInfo(ctx).ID
+	if w.v1 {
+		// The platform's retry (same Idempotency-Key, so the same update ID)
+		// of a submission an earlier run already took.
+		if i := slices.IndexFunc(w.st.Documents, func(d Document) bool { return d.RequestID == updateID }); i >= 0 {
+			d := w.st.Documents[i]
+			return SubmitDocumentResult{KycDocumentID: d.KycDocumentID, Status: d.Status}, nil
+		}
+	}
+	key := mangopay.DeriveIdempotencyKey(info.WorkflowExecution.ID, info.FirstRunID, "kyc-document", updateID)
 	var created activities.CreateDocumentResult
 	err := workflow.ExecuteActivity(mangopayCtx(ctx, "create KYC document"), a.CreateDocument, activities.CreateDocumentInput{
 		UserID: w.st.UserID, Type: req.Type, Tag: req.Tag, IdempotencyKey: key,
@@ -145,7 +138,11 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 	if err != nil {
 		return SubmitDocumentResult{}, fmt.Errorf("create KYC document: %s", errMessage(err))
 	}
-	w.st.Documents = append(w.st.Documents, Document{KycDocumentID: created.DocumentID, Type: req.Type, Status: created.Status, CreatedAt: workflow.Now(ctx)})
+	doc0 := Document{KycDocumentID: created.DocumentID, Type: req.Type, Status: created.Status, CreatedAt: workflow.Now(ctx)}
+	if w.v1 {
+		doc0.RequestID = updateID
+	}
+	w.st.Documents = append(w.st.Documents, doc0)
 	doc := func() *Document {
 		return &w.st.Documents[slices.IndexFunc(w.st.Documents, func(d Document) bool { return d.KycDocumentID == created.DocumentID })]
 	}
@@ -175,15 +172,25 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 	return SubmitDocumentResult{KycDocumentID: d.KycDocumentID, Status: d.Status}, nil
 }
 
+// handlerDone wakes the main loop when an update handler ends, so that it
+// can continue as new (the server's updates-per-run cap) or act on what the
+// handler changed.
+func (w *onboarding) handlerDone() {
+	if w.v1 {
+		w.poke()
+	}
+}
+
 func validateCancel(req CancelRequest) error {
-	if len(req.Reason) > maxReason {
-		return fmt.Errorf("Reason is longer than %d characters", maxReason)
+	if len(req.Reason) > MaxReason {
+		return fmt.Errorf("Reason is longer than %d characters", MaxReason)
 	}
 	return nil
 }
 
 // cancel ends the onboarding; the workflow completes once handlers finish.
 func (w *onboarding) cancel(ctx workflow.Context, req CancelRequest) (StateView, error) {
+	defer w.handlerDone()
 	if !w.st.Status.Final() {
 		reason := req.Reason
 		if reason == "" {

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/kycflow/kycflow/internal/simtest"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/workflows"
@@ -40,8 +41,8 @@ func TestReconciliationIsSpacedOut(t *testing.T) {
 	h.at(32*time.Hour, func() { reads = h.sim.APICalls()["GET /identity-verifications/{id}"] })
 	h.cancel(33 * time.Hour)
 	h.run(workflows.Config{})
-	// At 15 min, then 1 h, 6 h and 24 h after the previous poll: four polls by 32 hours.
-	assert.Equal(t, 4, reads)
+	// At 15 min, then 6 h and 48 h after the previous poll: two polls by 32 hours.
+	assert.Equal(t, 2, reads)
 }
 
 func TestDuplicateOutOfOrderAndForgedWebhooks(t *testing.T) {
@@ -207,7 +208,8 @@ func TestExpiryThenEnsureSessionOpensANewOne(t *testing.T) {
 	h := newHarness(t, "NATURAL")
 	first := h.ensure(0, workflows.EnsureSessionRequest{})
 	var expired workflows.StateView
-	h.at(7*24*time.Hour+time.Minute, func() { expired = h.state() })
+	// Declared EXPIRED once the grace period after the 7 days is over.
+	h.at(7*24*time.Hour+time.Hour+time.Minute, func() { expired = h.state() })
 	again := h.ensure(8*24*time.Hour, workflows.EnsureSessionRequest{ReturnURL: "https://platform.example/back"})
 	h.cancel(9 * 24 * time.Hour)
 	h.run(workflows.Config{})
@@ -314,21 +316,16 @@ func TestEnsureSessionValidation(t *testing.T) {
 }
 
 func TestNotEligible(t *testing.T) {
+	// Hosted KYC not activated for the client is not the user's problem: see
+	// TestCredentialAndPermissionErrorsWait.
 	for _, tc := range []struct {
 		name, kind, reason string
-		featureOff         bool
 	}{
-		{"payer", "PAYER", "only OWNER users", false},
-		{"partnership", "PARTNERSHIP", "PARTNERSHIP", false},
-		{"feature not activated", "NATURAL", "not activated", true},
+		{"payer", "PAYER", "only OWNER users"},
+		{"partnership", "PARTNERSHIP", "PARTNERSHIP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, tc.kind)
-			if tc.featureOff {
-				set := sandbox.DefaultSettings()
-				set.IdvActivated, set.RateLimitEnforced = false, false
-				require.NoError(t, h.sim.SetSettings(set))
-			}
 			ensured := h.ensure(0, workflows.EnsureSessionRequest{})
 			h.run(workflows.Config{})
 			res := h.result()
@@ -473,22 +470,30 @@ func TestCarriedStateDrivesTheNextRun(t *testing.T) {
 	assert.Equal(t, 1, h.activities["ReadUser"], "no new preflight: one read, for the downgrade")
 }
 
-func TestEnsureSessionReturnsWhenTheNewAttemptFails(t *testing.T) {
+func TestEnsureSessionReturnsWhileMangopayDeniesAccess(t *testing.T) {
 	h := newHarness(t, "NATURAL")
 	h.ensure(0, workflows.EnsureSessionRequest{})
 	h.at(time.Minute, func() { h.decide(faceMismatch); h.deliver() })
 	h.at(2*time.Minute, func() {
 		// Mangopay turns the feature off before the user comes back.
-		set := sandbox.DefaultSettings()
-		set.IdvActivated, set.RateLimitEnforced = false, false
+		set := simtest.FastSettings()
+		set.IdvActivated = false
 		require.NoError(t, h.sim.SetSettings(set))
 	})
 	again := h.ensure(3*time.Minute, workflows.EnsureSessionRequest{})
+	h.at(3*time.Hour, func() { require.NoError(t, h.sim.SetSettings(simtest.FastSettings())) })
+	var after workflows.StateView
+	h.at(5*time.Hour, func() { after = h.state() })
+	h.cancel(6 * time.Hour)
 	h.run(workflows.Config{RetryBackoff: time.Hour})
 	require.True(t, again.done, "the update must not hang")
 	require.NoError(t, again.err)
-	assert.Equal(t, workflows.StatusNotEligible, again.value.Status)
-	assert.Equal(t, workflows.StatusNotEligible, h.result().Status)
+	assert.Equal(t, workflows.StatusRefused, again.value.Status)
+	assert.Contains(t, again.value.Reason, "Mangopay denies kycflow access")
+	assert.Empty(t, again.value.HostedURL)
+	// Once Mangopay activates the feature again, the onboarding carries on.
+	assert.Equal(t, workflows.StatusAwaitingUser, after.Status)
+	assert.Equal(t, 2, after.Attempt)
 }
 
 func TestDowngradeUserEventFirstRecordsOutOfDate(t *testing.T) {

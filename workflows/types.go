@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/notify"
 )
 
 // Input starts an onboarding. State is set only when the workflow continues
@@ -38,25 +39,57 @@ type Config struct {
 	// MaxHistoryEvents continues as new past this history length even if
 	// the server has not suggested it (0: only when suggested).
 	MaxHistoryEvents int `json:"MaxHistoryEvents,omitempty"`
+	// ExpiryGrace is how long after a session's 7 days a still-PENDING
+	// session is declared EXPIRED: Mangopay keeps a session submitted in
+	// the last minutes PENDING while it processes it.
+	ExpiryGrace time.Duration `json:"ExpiryGrace,omitempty"`
+	// MaxRetryBackoff caps the doubling wait between refused attempts.
+	MaxRetryBackoff time.Duration `json:"MaxRetryBackoff,omitempty"`
+	// FinalNotifyWait is how long a finished onboarding waits for its
+	// last platform notifications before it completes.
+	FinalNotifyWait time.Duration `json:"FinalNotifyWait,omitempty"`
 }
 
 // DefaultConfig is used for every zero field of Input.Config.
 func DefaultConfig() Config {
 	return Config{
-		ReconcileSchedule:       []time.Duration{15 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour},
+		// Webhooks are the primary channel; these reads are the net for a
+		// lost one, spaced out so that an abandoned session costs few calls.
+		ReconcileSchedule:       []time.Duration{15 * time.Minute, 6 * time.Hour, 48 * time.Hour},
 		ReviewReconcileInterval: 12 * time.Hour,
 		ReviewOverdueAfter:      5 * 24 * time.Hour,
 		MaxAttempts:             3,
 		RetryBackoff:            time.Minute,
 		SessionLifetime:         7 * 24 * time.Hour,
 		MaxDedupeKeys:           1000,
+		ExpiryGrace:             time.Hour,
+		MaxRetryBackoff:         24 * time.Hour,
+		FinalNotifyWait:         10 * time.Minute,
 	}
 }
 
-func (c Config) withDefaults() Config {
+// reconcileScheduleBefore is the reconciliation schedule of runs before
+// changeLongLived.
+var reconcileScheduleBefore = []time.Duration{15 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour}
+
+// withDefaults fills the zero fields; v1 tells whether the run has
+// changeLongLived (older runs keep their schedule).
+func (c Config) withDefaults(v1 bool) Config {
 	d := DefaultConfig()
+	if !v1 {
+		d.ReconcileSchedule = reconcileScheduleBefore
+	}
 	if len(c.ReconcileSchedule) == 0 {
 		c.ReconcileSchedule = d.ReconcileSchedule
+	}
+	if c.ExpiryGrace <= 0 {
+		c.ExpiryGrace = d.ExpiryGrace
+	}
+	if c.MaxRetryBackoff <= 0 {
+		c.MaxRetryBackoff = d.MaxRetryBackoff
+	}
+	if c.FinalNotifyWait <= 0 {
+		c.FinalNotifyWait = d.FinalNotifyWait
 	}
 	if c.ReviewReconcileInterval <= 0 {
 		c.ReviewReconcileInterval = d.ReviewReconcileInterval
@@ -116,6 +149,10 @@ type SubmitDocumentRequest struct {
 	Type  string   `json:"Type"`
 	Pages []string `json:"Pages"`
 	Tag   string   `json:"Tag,omitempty"`
+	// IdempotencyKey is the platform's key for this submission (the HTTP
+	// Idempotency-Key header): SubmitDocument uses it as the update's ID.
+	// It never reaches the workflow's input.
+	IdempotencyKey string `json:"-"`
 }
 
 // SubmitDocumentResult is the submit-document update's answer.
@@ -156,6 +193,9 @@ type Document struct {
 	Status            string    `json:"Status"`
 	RefusedReasonType string    `json:"RefusedReasonType,omitempty"`
 	CreatedAt         time.Time `json:"CreatedAt"`
+	// RequestID is the submit-document update's ID (the platform's
+	// Idempotency-Key): a retry with the same one gets this document.
+	RequestID string `json:"RequestId,omitempty"`
 }
 
 // State is everything the workflow knows. It is carried across
@@ -179,7 +219,11 @@ type State struct {
 	WantSession     bool            `json:"WantSession,omitempty"`
 	SeenEvents      []string        `json:"SeenEvents,omitempty"`
 	PendingEvents   []MangopayEvent `json:"PendingEvents,omitempty"`
-	UpdatedAt       time.Time       `json:"UpdatedAt"`
+	// Outbox holds the platform notifications not delivered yet, oldest
+	// first: they are sent one at a time, in order, and carried across
+	// continue-as-new.
+	Outbox    []notify.Event `json:"Outbox,omitempty"`
+	UpdatedAt time.Time      `json:"UpdatedAt"`
 }
 
 // StateView is the state query's answer.
@@ -205,4 +249,7 @@ type Result struct {
 	Status  Status `json:"Status"`
 	Reason  string `json:"Reason,omitempty"`
 	Attempt int    `json:"Attempt"`
+	// Undelivered lists the platform notifications still undelivered
+	// when the onboarding completed.
+	Undelivered []notify.Event `json:"Undelivered,omitempty"`
 }

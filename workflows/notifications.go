@@ -1,0 +1,95 @@
+package workflows
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/notify"
+)
+
+func (w *onboarding) notifyStatus(ctx workflow.Context) {
+	ev := notify.Event{
+		Type: "onboarding." + strings.ToLower(string(w.st.Status)), UserID: w.st.UserID, Status: string(w.st.Status),
+		Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx),
+	}
+	if s := w.st.Session; s != nil {
+		ev.IdvSessionID = s.IdvSessionID
+		ev.Reasons = reasonTypes(s.Checks)
+		if w.st.Status == StatusAwaitingUser {
+			ev.HostedURL, ev.ExpiresAt = s.HostedURL, s.ExpiresAt.UTC().Format(time.RFC3339)
+			if len(w.st.History) > 0 {
+				ev.Reasons = w.st.History[len(w.st.History)-1].Reasons // why a new attempt
+			}
+		}
+	}
+	w.send(ctx, ev, ev.Type, strconv.Itoa(w.st.Attempt), ev.IdvSessionID, w.st.Reason)
+}
+
+func (w *onboarding) notifyDocument(ctx workflow.Context, d Document) {
+	ev := notify.Event{
+		Type: "document." + strings.ToLower(d.Status), UserID: w.st.UserID, Status: d.Status, DocumentID: d.KycDocumentID,
+		OccurredAt: workflow.Now(ctx),
+	}
+	if d.RefusedReasonType != "" {
+		ev.Reasons = []string{d.RefusedReasonType}
+	}
+	w.send(ctx, ev, ev.Type, d.KycDocumentID)
+}
+
+// send notifies the platform in the background: a platform that is down
+// must not hold the onboarding up. The event id is derived from the
+// workflow, so Temporal's retries (and a resend from the next run) reach the
+// platform with the same id. Since changeLongLived events queue in the
+// outbox and go out one at a time, in order.
+func (w *onboarding) send(ctx workflow.Context, ev notify.Event, idParts ...string) {
+	info := workflow.GetInfo(ctx)
+	ev.ID = mangopay.DeriveIdempotencyKey(append([]string{info.WorkflowExecution.ID, info.FirstRunID}, idParts...)...)
+	if w.v1 {
+		w.st.Outbox = append(w.st.Outbox, ev)
+		w.startSender(ctx)
+		return
+	}
+	w.notifying++
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		defer func() { w.notifying-- }()
+		w.deliver(gctx, ev)
+	})
+}
+
+// startSender starts the goroutine that empties the outbox, unless it runs.
+func (w *onboarding) startSender(ctx workflow.Context) {
+	if w.sending || len(w.st.Outbox) == 0 {
+		return
+	}
+	w.sending = true
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		defer func() { w.sending = false }()
+		for len(w.st.Outbox) > 0 {
+			w.deliver(gctx, w.st.Outbox[0])
+			if gctx.Err() != nil {
+				return // the run is ending: the event stays for the next one
+			}
+			w.st.Outbox = w.st.Outbox[1:]
+		}
+	})
+}
+
+// deliver runs the notification activity; after its schedule-to-close the
+// event is given up (logged), and the platform reconciles through the API.
+func (w *onboarding) deliver(ctx workflow.Context, ev notify.Event) {
+	opts := workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 72 * time.Hour,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute},
+		Summary:                "notify platform: " + ev.Type,
+	}
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.NotifyPlatform, activities.NotifyInput{Event: ev}).Get(ctx, nil); err != nil && ctx.Err() == nil {
+		w.logger.Warn("platform notification failed", "event_type", ev.Type, "event_id", ev.ID, "error", errMessage(err))
+	}
+}
