@@ -147,6 +147,11 @@ func (m *model) actSubmit() {
 }
 
 func (m *model) actCancel() {
+	if m.rng.Float64() < 0.6 {
+		// Keep most onboardings alive to the quiet comparison.
+		m.logf("cancel: not this time")
+		return
+	}
 	if m.rng.Float64() < 0.2 {
 		m.logf("cancelled from Temporal (Web UI)")
 		m.cancelRequested, m.temporalCancel = true, true
@@ -354,6 +359,13 @@ func (m *model) actFaults() {
 	}
 	m.setFaults(f, set)
 	m.faultsUntil = m.env.Now().Add(window)
+	until := m.faultsUntil
+	m.env.RegisterDelayedCallback(func() {
+		if m.faultsUntil.Equal(until) {
+			m.syncSim()
+			m.clearFaults()
+		}
+	}, window)
 	m.logf("faults: %s for %v", name, window)
 }
 
@@ -386,14 +398,14 @@ func (m *model) actSuggestCAN() {
 // inFlightAction acts while an activity is running: the moments that
 // scripted tests never reach.
 func (m *model) inFlightAction(activity string) {
-	switch r := m.rng.IntN(10); {
+	switch r := m.rng.IntN(40); {
 	case r < 2:
 		m.logf("while %s runs:", activity)
 		m.cancel("cancelled while " + activity + " ran")
-	case r < 6:
+	case r < 19:
 		u := m.update(workflows.UpdateEnsureSession, workflows.EnsureSessionRequest{})
 		m.logf("while %s runs: ensure-session %s", activity, u.id)
-	case r < 7:
+	case r < 20:
 		m.logf("while %s runs: cancelled from Temporal", activity)
 		m.cancelRequested, m.temporalCancel = true, true
 		m.env.CancelWorkflow()

@@ -241,8 +241,8 @@ func (m *model) checkUpdates() {
 	now := m.env.Now()
 	for _, u := range m.updates {
 		if !u.settled() && now.Sub(u.sentAt) > updateBound {
-			m.fail("update %s (%s) sent at %s has not completed after %v (workflow %s)",
-				u.id, u.name, fmtSince(u.sentAt.Sub(modelStart)), now.Sub(u.sentAt).Round(time.Minute), m.statusNow())
+			m.fail("update %s (%s) sent at %s has not completed after %v (accepted: %v; workflow %s)",
+				u.id, u.name, fmtSince(u.sentAt.Sub(modelStart)), now.Sub(u.sentAt).Round(time.Minute), u.accepted, m.statusNow())
 		}
 	}
 }
@@ -359,7 +359,19 @@ func (m *model) checkAgreement() {
 			m.fail("quiet, the workflow says document %s is %s but Mangopay says %s", d.KycDocumentID, d.Status, doc.Status)
 		}
 	}
-	m.logf("quiet: workflow %s agrees with Mangopay (user %s, session %s)", v.Status, u.KYCLevel, cur)
+	// The platform was up through the quiet time: it knows the status.
+	var told string
+	for _, ev := range m.sink.all() {
+		if strings.HasPrefix(ev.Type, "onboarding.") {
+			told = ev.Status
+		}
+	}
+	if told != string(v.Status) {
+		m.fail("quiet, the workflow says %s but the platform was last told %q", v.Status, told)
+		return
+	}
+	m.agreed = true
+	m.logf("quiet: workflow %s agrees with Mangopay (user %s, session %s) and the platform", v.Status, u.KYCLevel, cur)
 }
 
 // endChecks runs once the workflow has ended.

@@ -81,13 +81,18 @@ func TestModel(t *testing.T) {
 	seeds, steps := modelSettings(t)
 	t.Logf("model test: %d seed(s) from %d, %d steps each; replay one with %s=<seed>", len(seeds), seeds[0], steps, envModelSeed)
 	var ran, failed atomic.Int64
-	t.Cleanup(func() { t.Logf("model test: %d seed(s) ran, %d failed", ran.Load(), failed.Load()) })
+	stats := &modelStats{ends: map[string]int{}}
+	t.Cleanup(func() {
+		t.Logf("model test: %d seed(s) ran, %d failed", ran.Load(), failed.Load())
+		t.Logf("model test: %s", stats)
+	})
 	for _, seed := range seeds {
 		t.Run("seed="+strconv.FormatUint(seed, 10), func(t *testing.T) {
 			t.Parallel()
 			m := newModel(t, seed, steps)
 			m.run()
 			ran.Add(1)
+			stats.add(m)
 			if m.violation != "" {
 				failed.Add(1)
 				t.Logf("model trace of seed %d:\n%s", seed, strings.Join(m.trace, "\n"))
@@ -134,6 +139,42 @@ func modelSettings(t *testing.T) (seeds []uint64, steps int) {
 		seeds = append(seeds, base+uint64(i))
 	}
 	return seeds, steps
+}
+
+// modelStats sums up what the seeds exercised.
+type modelStats struct {
+	mu                                            sync.Mutex
+	ends                                          map[string]int
+	agreed, runs, updates, signals, inflight, can int
+	simDays                                       float64
+}
+
+func (s *modelStats) add(m *model) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	end := string(m.final)
+	if m.violation != "" {
+		end = "violation"
+	}
+	s.ends[end]++
+	if m.agreed {
+		s.agreed++
+	}
+	s.runs += m.runs
+	s.can += m.runs - 1
+	s.updates += len(m.updates)
+	s.signals += len(m.stimuli) - len(m.updates)
+	s.inflight += m.inflight
+	if len(m.runAt) > 0 && len(m.stimuli) > 0 {
+		s.simDays += m.stimuli[len(m.stimuli)-1].Sub(modelStart).Hours() / 24
+	}
+}
+
+func (s *modelStats) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return fmt.Sprintf("ended %v; quiet comparison held in %d; %d runs (%d continue-as-new); %d updates, %d signals, %d actions while an activity ran; %.0f simulated days",
+		s.ends, s.agreed, s.runs, s.can, s.updates, s.signals, s.inflight, s.simDays)
 }
 
 // modelAbort stops a seed's test environment at its first violation.
@@ -199,6 +240,9 @@ type model struct {
 	callSample []callSample
 	hist       histCount
 
+	agreed    bool // the quiet comparison ran and held
+	inflight  int  // actions taken while an activity ran
+	traceMu   sync.Mutex
 	trace     []string
 	violation string
 	result    *workflows.Result
@@ -272,7 +316,8 @@ func newModel(t *testing.T, seed uint64, steps int) *model {
 		Logger:   slog.New(slog.DiscardHandler),
 	}
 
-	m.kind = []string{"NATURAL", "NATURAL", "NATURAL", "BUSINESS", "SOLETRADER", "ORGANIZATION", "PAYER"}[m.rng.IntN(7)]
+	kinds := []string{"NATURAL", "NATURAL", "NATURAL", "NATURAL", "NATURAL", "BUSINESS", "BUSINESS", "SOLETRADER", "SOLETRADER", "ORGANIZATION", "ORGANIZATION", "PAYER"}
+	m.kind = kinds[m.rng.IntN(len(kinds))]
 	m.userID = m.createUser(m.kind)
 	m.other = m.createUser("NATURAL")
 	m.cfg = workflows.Config{
@@ -332,7 +377,18 @@ func (m *model) run() {
 // continue-as-new.
 func (m *model) runEnv(start time.Time) (next *workflows.Input, end time.Time) {
 	suite := &testsuite.WorkflowTestSuite{}
-	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
+	logger := slog.New(slog.DiscardHandler)
+	if m.debug {
+		logger = slog.New(slog.NewTextHandler(&modelLogWriter{m}, &slog.HandlerOptions{
+			ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+				if a.Key == slog.TimeKey {
+					return slog.Attr{}
+				}
+				return a
+			},
+		}))
+	}
+	suite.SetLogger(tlog.NewStructuredLogger(logger))
 	env := suite.NewTestWorkflowEnvironment()
 	m.env = env
 	m.hist = histCount{}
@@ -520,7 +576,8 @@ func (m *model) activityStarted(info *activity.Info) {
 	now := m.env.Now()
 	m.mpAttempts = append(m.mpAttempts, now)
 	m.checkHotLoop(now)
-	if m.phase == phaseRandom && m.rng.Float64() < 0.12 {
+	if m.phase == phaseRandom && info.Attempt <= 1 && m.rng.Float64() < 0.12 {
+		m.inflight++
 		m.inFlightAction(info.ActivityType.Name)
 	}
 }
@@ -589,7 +646,20 @@ func (m *model) logf(format string, args ...any) {
 	if m.env != nil {
 		at = fmtSince(m.env.Now().Sub(modelStart)) + " "
 	}
+	m.traceMu.Lock()
+	defer m.traceMu.Unlock()
 	m.trace = append(m.trace, at+fmt.Sprintf(format, args...))
+}
+
+// modelLogWriter puts the workflow's and activities' logs in the trace
+// (KYCFLOW_MODEL_DEBUG=1).
+type modelLogWriter struct{ m *model }
+
+func (w *modelLogWriter) Write(p []byte) (int, error) {
+	w.m.traceMu.Lock()
+	defer w.m.traceMu.Unlock()
+	w.m.trace = append(w.m.trace, "    log: "+strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // fail records the first violation and stops the seed.
