@@ -359,14 +359,22 @@ func (m *model) actFaults() {
 	}
 	m.setFaults(f, set)
 	m.faultsUntil = m.env.Now().Add(window)
+	m.armFaultsEnd()
+	m.logf("faults: %s for %v", name, window)
+}
+
+// armFaultsEnd ends the faults on time in the current run's environment.
+func (m *model) armFaultsEnd() {
 	until := m.faultsUntil
+	if until.IsZero() {
+		return
+	}
 	m.env.RegisterDelayedCallback(func() {
 		if m.faultsUntil.Equal(until) {
 			m.syncSim()
 			m.clearFaults()
 		}
-	}, window)
-	m.logf("faults: %s for %v", name, window)
+	}, max(until.Sub(m.env.Now()), time.Millisecond))
 }
 
 func (m *model) clearFaults() {

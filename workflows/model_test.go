@@ -446,6 +446,7 @@ func (m *model) runEnv(start time.Time) (next *workflows.Input, end time.Time) {
 		}, 0)
 	}
 	m.schedule()
+	m.armFaultsEnd()
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
