@@ -27,6 +27,7 @@ const (
 // checkStep runs at every step, when no activity is in flight.
 func (m *model) checkStep() {
 	v := m.query()
+	m.seen[v.Status] = true
 	if m.view == nil || m.view.Status != v.Status || m.view.IdvSessionID != v.IdvSessionID {
 		m.logf("workflow: %s attempt %d session %s (%s)", v.Status, v.Attempt, v.IdvSessionID, v.Reason)
 	}

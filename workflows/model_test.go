@@ -81,7 +81,7 @@ func TestModel(t *testing.T) {
 	seeds, steps := modelSettings(t)
 	t.Logf("model test: %d seed(s) from %d, %d steps each; replay one with %s=<seed>", len(seeds), seeds[0], steps, envModelSeed)
 	var ran, failed atomic.Int64
-	stats := &modelStats{ends: map[string]int{}}
+	stats := &modelStats{ends: map[string]int{}, seen: map[string]int{}}
 	t.Cleanup(func() {
 		t.Logf("model test: %d seed(s) ran, %d failed", ran.Load(), failed.Load())
 		t.Logf("model test: %s", stats)
@@ -144,7 +144,7 @@ func modelSettings(t *testing.T) (seeds []uint64, steps int) {
 // modelStats sums up what the seeds exercised.
 type modelStats struct {
 	mu                                            sync.Mutex
-	ends                                          map[string]int
+	ends, seen                                    map[string]int
 	agreed, runs, updates, signals, inflight, can int
 	simDays                                       float64
 }
@@ -157,6 +157,9 @@ func (s *modelStats) add(m *model) {
 		end = "violation"
 	}
 	s.ends[end]++
+	for st := range m.seen {
+		s.seen[string(st)]++
+	}
 	if m.agreed {
 		s.agreed++
 	}
@@ -173,8 +176,8 @@ func (s *modelStats) add(m *model) {
 func (s *modelStats) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return fmt.Sprintf("ended %v; quiet comparison held in %d; %d runs (%d continue-as-new); %d updates, %d signals, %d actions while an activity ran; %.0f simulated days",
-		s.ends, s.agreed, s.runs, s.can, s.updates, s.signals, s.inflight, s.simDays)
+	return fmt.Sprintf("ended %v; seeds that saw each status %v; quiet comparison held in %d; %d runs (%d continue-as-new); %d updates, %d signals, %d actions while an activity ran; %.0f simulated days",
+		s.ends, s.seen, s.agreed, s.runs, s.can, s.updates, s.signals, s.inflight, s.simDays)
 }
 
 // modelAbort stops a seed's test environment at its first violation.
@@ -240,8 +243,9 @@ type model struct {
 	callSample []callSample
 	hist       histCount
 
-	agreed    bool // the quiet comparison ran and held
-	inflight  int  // actions taken while an activity ran
+	agreed    bool                      // the quiet comparison ran and held
+	seen      map[workflows.Status]bool // statuses seen at steps
+	inflight  int                       // actions taken while an activity ran
 	traceMu   sync.Mutex
 	trace     []string
 	violation string
@@ -284,7 +288,7 @@ type modelUpdate struct {
 func (u *modelUpdate) settled() bool { return u.done || u.rejected }
 
 func newModel(t *testing.T, seed uint64, steps int) *model {
-	m := &model{t: t, seed: seed, debug: os.Getenv("KYCFLOW_MODEL_DEBUG") != "", rng: rand.New(rand.NewPCG(seed, seed*0x9E3779B97F4A7C15+1)), steps: steps, knownDocs: map[string]bool{}}
+	m := &model{t: t, seed: seed, debug: os.Getenv("KYCFLOW_MODEL_DEBUG") != "", rng: rand.New(rand.NewPCG(seed, seed*0x9E3779B97F4A7C15+1)), steps: steps, knownDocs: map[string]bool{}, seen: map[workflows.Status]bool{}}
 	set := simtest.FastSettings()
 	// Outcomes and KYC processing land on the model's clock, so a session
 	// can be submitted and still PENDING at its expiry.
