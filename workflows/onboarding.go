@@ -198,10 +198,9 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 		// attempt and per onboarding.
 		IdempotencyKey: mangopay.DeriveIdempotencyKey(info.WorkflowExecution.ID, info.FirstRunID, "idv-session", strconv.Itoa(attempt)),
 	}
-	// Since changeLongLived the Redis index is written by its own activity:
-	// a Redis outage must not hold the Mangopay call, nor retry it past
-	// Mangopay's 24-hour idempotency window.
-	in.SkipIndex = w.v1
+	// Since changeLongLived a Redis outage never fails (and so never
+	// repeats) the Mangopay call: the index is retried on its own.
+	in.IndexBestEffort = w.v1
 	var res activities.CreateSessionResult
 	var err error
 	if w.v1 {
@@ -243,7 +242,7 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	w.st.ReconcileStep = 0
 	w.st.NextReconcileAt = now.Add(w.cfg.ReconcileSchedule[0])
 	w.setStatus(ctx, StatusAwaitingUser, "")
-	if w.v1 {
+	if w.v1 && !res.Indexed {
 		w.indexSession(ctx, res.SessionID)
 	}
 }

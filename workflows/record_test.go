@@ -160,6 +160,11 @@ var recordScenarios = []recordScenario{
 		r.ensureSession(workflows.EnsureSessionRequest{})
 		r.cancel()
 	}},
+	{name: "abandoned-session-expired", kind: "NATURAL", cfg: workflows.Config{SessionLifetime: 3 * time.Second, ExpiryGrace: time.Second}, run: func(r *recording) {
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		r.waitStatus(workflows.StatusExpired) // the user never came back
+		r.cancel()
+	}},
 	{name: "cancelled-from-temporal", kind: "NATURAL", run: func(r *recording) {
 		r.ensureSession(workflows.EnsureSessionRequest{})
 		// An operator cancels it in the Web UI or with the CLI.
@@ -203,9 +208,16 @@ var recordScenarios = []recordScenario{
 		r.decide(validated)
 		r.deliver()
 		r.waitStatus(workflows.StatusVerified)
-		// Past 40 events the VERIFIED onboarding continues as new; the
-		// downgrade then happens in a later run.
-		r.waitFor("a second run", func(workflows.StateView) bool { return r.continuedAsNew() })
+		// Past 40 events the VERIFIED onboarding continues as new, next
+		// time its loop wakes (a webhook; since long-lived-fixes, any
+		// update too); the downgrade then happens in a later run.
+		r.waitFor("a second run", func(workflows.StateView) bool {
+			if r.continuedAsNew() {
+				return true
+			}
+			r.signal(workflows.MangopayEvent{EventType: "KYC_SUCCEEDED", ResourceID: "kyc_m_unknown", Date: time.Now().UnixNano()})
+			return false
+		})
 		require.NoError(r.t, r.sim.Downgrade(r.userID))
 		r.deliver()
 		r.waitFor("attempt 2 awaiting the user", func(v workflows.StateView) bool {
@@ -419,6 +431,13 @@ func (r *recording) deliverOnly(types ...string) {
 	r.delivered = len(log)
 }
 
+// signal sends one webhook as the bridge would.
+func (r *recording) signal(ev workflows.MangopayEvent) {
+	r.t.Helper()
+	ev.EventKey = ev.Key()
+	require.NoError(r.t, r.c.SignalWorkflow(r.ctx, r.workflowID, "", workflows.SignalMangopayEvent, ev))
+}
+
 // continuedAsNew reports whether the onboarding's latest run is not its
 // first one.
 func (r *recording) continuedAsNew() bool {
@@ -546,6 +565,9 @@ func countActions(h *historypb.History, by map[string]int) {
 			by["timers"]++
 		case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
 			by["upserts"]++
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			// Version markers (workflow.GetVersion): counted, to be safe.
+			by["markers"]++
 		}
 	}
 }
