@@ -324,7 +324,15 @@ const (
 const (
 	EventUserKYCRegular EventType = "USER_KYC_REGULAR"
 	EventUserKYCLight   EventType = "USER_KYC_LIGHT"
+	// EventUserKYCRenewalRequired is sent 90 days before a user's
+	// KycRenewalDeadline (see Client.GetRegulatoryStatus); its resource is the
+	// user.
+	EventUserKYCRenewalRequired EventType = "USER_KYC_RENEWAL_REQUIRED"
+	// EventUserKYCRenewal is how one reference note shortens
+	// USER_KYC_RENEWAL_REQUIRED; the SDKs and release notes spell it in full.
+	// Kept so that code written against it still compiles.
 	EventUserKYCRenewal EventType = "USER_KYC_RENEWAL"
+	// EventUserKYCRenewed says the user completed their KYC renewal.
 	EventUserKYCRenewed EventType = "USER_KYC_RENEWED"
 )
 

@@ -269,10 +269,7 @@ func (s *Sandbox) landLocked(ss *session, res resolved) {
 // verifyUserLocked overwrites the verified data and raises the KYC level.
 func (s *Sandbox) verifyUserLocked(u *user, checks []check) {
 	applyVerifiedData(u, checks)
-	if u.KYCLevel != "REGULAR" {
-		u.KYCLevel = "REGULAR"
-		s.emitLocked("USER_KYC_REGULAR", u.ID)
-	}
+	s.verifiedLocked(u)
 }
 
 // DecideReview ends the manual review of a session in REVIEW. A validation
@@ -331,6 +328,13 @@ func (s *Sandbox) Downgrade(userID string) error {
 	if u.KYCLevel != "REGULAR" {
 		return fmt.Errorf("%w: user %s has KYCLevel %s; only a REGULAR user can be downgraded", ErrWrongState, userID, u.KYCLevel)
 	}
+	s.downgradeLocked(u)
+	return nil
+}
+
+// downgradeLocked makes a REGULAR user LIGHT and outdates what was verified.
+func (s *Sandbox) downgradeLocked(u *user) {
+	userID := u.ID
 	now := s.clock.Now().Unix()
 	for _, ss := range s.st.userSessions[userID] {
 		if ss.Status == validated {
@@ -351,5 +355,4 @@ func (s *Sandbox) Downgrade(userID string) error {
 	}
 	u.KYCLevel = "LIGHT"
 	s.emitLocked("USER_KYC_LIGHT", u.ID)
-	return nil
 }

@@ -250,8 +250,7 @@ func (s *Sandbox) processDoc(id string) {
 	s.emitLocked("KYC_SUCCEEDED", d.ID)
 	// A validated identity proof is all a natural user needs to be REGULAR.
 	if u := s.st.users[d.UserID]; u != nil && u.PersonType == "NATURAL" && d.Type == "IDENTITY_PROOF" && u.KYCLevel != "REGULAR" {
-		u.KYCLevel = "REGULAR"
-		s.emitLocked("USER_KYC_REGULAR", u.ID)
+		s.verifiedLocked(u)
 	}
 }
 

@@ -17,6 +17,7 @@ func (s *Sandbox) routes() {
 	a.add(http.MethodGet, "/users/legal/{userId}", s.getUser(false, "LEGAL"))
 	a.add(http.MethodGet, "/sca/users/natural/{userId}", s.getUser(true, "NATURAL"))
 	a.add(http.MethodGet, "/sca/users/legal/{userId}", s.getUser(true, "LEGAL"))
+	a.add(http.MethodGet, "/users/{userId}/regulatory", s.getRegulatory)
 
 	a.add(http.MethodPost, "/users/{userId}/identity-verifications", s.createSession)
 	a.add(http.MethodGet, "/users/{userId}/identity-verifications", s.listSessions)
@@ -42,6 +43,7 @@ func (s *Sandbox) routes() {
 	c.add(http.MethodPost, "/_sim/identity-verifications/{id}/outcome", s.ctlOutcome)
 	c.add(http.MethodPost, "/_sim/identity-verifications/{id}/review", s.ctlReview)
 	c.add(http.MethodPost, "/_sim/users/{userId}/downgrade", s.ctlDowngrade)
+	c.add(http.MethodPost, "/_sim/users/{userId}/renewal", s.ctlRenewal)
 	c.add(http.MethodPost, "/_sim/clock/advance", s.ctlAdvance)
 	c.add(http.MethodGet, "/_sim/clock", s.ctlClock)
 	c.add(http.MethodPut, "/_sim/faults", s.ctlSetFaults)

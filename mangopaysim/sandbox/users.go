@@ -39,6 +39,8 @@ type user struct {
 	HeadquartersAddress        *Address
 	LegalRepresentativeAddress *Address
 	CompanyNumber              *string
+
+	renewal renewal
 }
 
 type legalRep struct {
