@@ -101,3 +101,32 @@ func TestSimulatorRegulatoryStatusAndRenewal(t *testing.T) {
 	_, err = h.client.GetRegulatoryStatus(ctx, "")
 	assert.ErrorIs(t, err, mangopay.ErrInvalidRequest)
 }
+
+func TestSessionLanguage(t *testing.T) {
+	assert.Len(t, mangopay.SessionLanguages, 8)
+	assert.True(t, mangopay.SessionLanguage("zh-Hans-CN").IsKnown())
+	assert.False(t, mangopay.SessionLanguage("fr").IsKnown())
+	assert.False(t, mangopay.SessionLanguage("FR-FR").IsKnown())
+
+	h := newSimHarness(t, sandbox.DefaultAPIKey)
+	ctx := context.Background()
+	u, err := h.client.CreateNaturalUserSCA(ctx, naturalOwnerParams())
+	require.NoError(t, err)
+
+	iv, err := h.client.CreateIdentityVerification(ctx, u.ID, &mangopay.CreateIdentityVerificationParams{
+		ReturnURL: "https://example.com/back", SessionLanguage: mangopay.SessionLanguageFrench,
+	})
+	require.NoError(t, err)
+	assert.Contains(t, iv.HostedURL, "lng=fr-FR")
+
+	plain, err := h.client.CreateIdentityVerification(ctx, u.ID, &mangopay.CreateIdentityVerificationParams{ReturnURL: "https://example.com/back"})
+	require.NoError(t, err)
+	assert.NotContains(t, plain.HostedURL, "lng=", "SessionLanguage is not sent when empty")
+
+	_, err = h.client.CreateIdentityVerification(ctx, u.ID, &mangopay.CreateIdentityVerificationParams{
+		ReturnURL: "https://example.com/back", SessionLanguage: "klingon",
+	})
+	require.Error(t, err)
+	assert.True(t, mangopay.IsPermanent(err))
+	assert.Contains(t, mangoErr(t, err).Errors, "SessionLanguage")
+}

@@ -39,6 +39,7 @@ type hostedCheck struct {
 type hostedPage struct {
 	SessionKey string
 	SessionID  string
+	Language   string // SessionLanguage, or the lng= of the link
 	UserKind   string
 	Status     string
 	ReturnURL  string
@@ -87,7 +88,7 @@ func (s *Sandbox) renderHosted(w http.ResponseWriter, key string, status int, ms
 	}
 	u := s.st.users[ss.UserID]
 	page := hostedPage{
-		SessionKey: key, SessionID: ss.ID, UserKind: u.kind(), Status: ss.Status, ReturnURL: ss.ReturnURL,
+		SessionKey: key, SessionID: ss.ID, Language: ss.language, UserKind: u.kind(), Status: ss.Status, ReturnURL: ss.ReturnURL,
 		ExpiresAt: time.Unix(ss.CreationDate, 0).Add(sessionLifetime).UTC().Format(time.RFC1123),
 		Open:      ss.Status == "PENDING" && !ss.submitted, Submitted: ss.submitted, Message: msg,
 		SubmitURL: hostedPrefix + s.clientHex() + "/submit",

@@ -159,3 +159,13 @@ func TestHostedPageLegalReview(t *testing.T) {
 	view := e.api("GET", "/identity-verifications/"+sess["Id"].(string), nil).json()
 	assert.Equal(t, "REVIEW", view["Status"], "ID passes, a business check fails: manual review")
 }
+
+func TestHostedPageLanguage(t *testing.T) {
+	e := newEnv(t, fastSettings())
+	res := e.api("POST", "/users/"+e.natural()+"/identity-verifications", map[string]any{"ReturnUrl": "https://example.com/back", "SessionLanguage": "nl-NL"})
+	require.Equal(t, http.StatusOK, res.status, string(res.body))
+	status, page := e.get(res.json()["HostedUrl"].(string))
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, page, `<html lang="nl-NL">`)
+	assert.Contains(t, page, `<strong id="session-language">nl-NL</strong>`)
+}

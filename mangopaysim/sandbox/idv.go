@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -31,6 +33,7 @@ type session struct {
 	LastUpdate   *int64
 	Checks       []check
 
+	language  string // SessionLanguage, not echoed by the API
 	key       string // the sessionId in the HostedUrl
 	submitted bool   // the user submitted; the outcome has not landed yet
 }
@@ -100,9 +103,13 @@ func (ss *session) view() sessionView {
 }
 
 type createSessionBody struct {
-	ReturnURL *string `json:"ReturnUrl"`
-	Tag       *string `json:"Tag"`
+	ReturnURL       *string `json:"ReturnUrl"`
+	Tag             *string `json:"Tag"`
+	SessionLanguage *string `json:"SessionLanguage"`
 }
+
+// sessionLanguages are the values SessionLanguage accepts (2026-09-15).
+var sessionLanguages = []string{"de-DE", "en-US", "es-ES", "fr-FR", "it-IT", "nl-NL", "pt-PT", "zh-Hans-CN"}
 
 func (s *Sandbox) createSession(req apiRequest) reply {
 	set := s.currentSettings()
@@ -121,6 +128,9 @@ func (s *Sandbox) createSession(req apiRequest) reply {
 		}
 	}
 	fe.maxLen("Tag", b.Tag, 255)
+	if b.SessionLanguage != nil && !slices.Contains(sessionLanguages, *b.SessionLanguage) {
+		fe["SessionLanguage"] = "The SessionLanguage field must be one of " + strings.Join(sessionLanguages, ", ") + "."
+	}
 	if len(fe) > 0 {
 		return s.paramError(fe)
 	}
@@ -149,6 +159,10 @@ func (s *Sandbox) createSession(req apiRequest) reply {
 		CreationDate: now.Unix(), key: key,
 	}
 	ss.HostedURL = s.cfg.PublicURL + hostedPrefix + s.clientHex() + "?sessionId=" + key + "&redirectURL=" + url.QueryEscape(ss.ReturnURL)
+	if b.SessionLanguage != nil {
+		ss.language = *b.SessionLanguage
+		ss.HostedURL += "&lng=" + url.QueryEscape(ss.language)
+	}
 	s.st.sessions[ss.ID] = ss
 	s.st.sessionsByKey[key] = ss
 	s.st.userSessions[u.ID] = append(s.st.userSessions[u.ID], ss)
@@ -158,8 +172,8 @@ func (s *Sandbox) createSession(req apiRequest) reply {
 	return ok(sessionCreated{ID: ss.ID, Tag: ss.Tag, CreationDate: ss.CreationDate, HostedURL: ss.HostedURL, Status: ss.Status, ReturnURL: ss.ReturnURL})
 }
 
-// expire turns a session still pending 7 days after creation into EXPIRED.
-// Mangopay sends no webhook for it.
+// expire turns a session still pending 7 days after creation into EXPIRED
+// and notifies IDENTITY_VERIFICATION_EXPIRED (a webhook since 2026-08-18).
 func (s *Sandbox) expire(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -170,6 +184,7 @@ func (s *Sandbox) expire(id string) {
 	ss.Status = "EXPIRED"
 	now := s.clock.Now().Unix()
 	ss.LastUpdate = &now
+	s.emitLocked("IDENTITY_VERIFICATION_EXPIRED", ss.ID)
 }
 
 func (s *Sandbox) getSession(req apiRequest) reply {

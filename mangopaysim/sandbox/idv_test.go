@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 )
 
 func TestCreateSessionRules(t *testing.T) {
@@ -37,6 +39,11 @@ func TestCreateSessionRules(t *testing.T) {
 		{name: "ReturnUrl over 50 characters", user: owner, body: map[string]any{"ReturnUrl": "https://example.com/" + strings.Repeat("a", 31)}, status: 400, errType: "param_error", errField: "ReturnUrl"},
 		{name: "ReturnUrl of exactly 50 characters", user: owner, body: map[string]any{"ReturnUrl": "https://example.com/" + strings.Repeat("a", 30)}, status: 200},
 		{name: "ReturnUrl not a URL", user: owner, body: map[string]any{"ReturnUrl": "javascript:alert(1)"}, status: 400, errType: "param_error", errField: "ReturnUrl"},
+		{name: "SessionLanguage fr-FR", user: owner, body: map[string]any{"ReturnUrl": "https://example.com", "SessionLanguage": "fr-FR"}, status: 200},
+		{name: "SessionLanguage zh-Hans-CN", user: owner, body: map[string]any{"ReturnUrl": "https://example.com", "SessionLanguage": "zh-Hans-CN"}, status: 200},
+		{name: "SessionLanguage not one of the eight", user: owner, body: map[string]any{"ReturnUrl": "https://example.com", "SessionLanguage": "fr"}, status: 400, errType: "param_error", errField: "SessionLanguage"},
+		{name: "SessionLanguage is case-sensitive", user: owner, body: map[string]any{"ReturnUrl": "https://example.com", "SessionLanguage": "FR-fr"}, status: 400, errType: "param_error", errField: "SessionLanguage"},
+		{name: "SessionLanguage empty", user: owner, body: map[string]any{"ReturnUrl": "https://example.com", "SessionLanguage": ""}, status: 400, errType: "param_error", errField: "SessionLanguage"},
 		{name: "Tag too long", user: owner, body: map[string]any{"ReturnUrl": "https://example.com", "Tag": strings.Repeat("t", 256)}, status: 400, errType: "param_error", errField: "Tag"},
 	}
 	for _, tt := range tests {
@@ -50,7 +57,13 @@ func TestCreateSessionRules(t *testing.T) {
 				assert.Contains(t, body["HostedUrl"], "sessionId=")
 				assert.Contains(t, body["HostedUrl"], "redirectURL=https%3A%2F%2Fexample.com")
 				assert.ElementsMatch(t, []string{"Id", "Tag", "CreationDate", "HostedUrl", "Status", "ReturnUrl"}, keys(body),
-					"the create response has no UserId, LastUpdate or Checks")
+					"the create response has no UserId, LastUpdate or Checks, and does not echo SessionLanguage")
+				if lng, given := tt.body["SessionLanguage"]; given {
+					assert.True(t, strings.HasSuffix(body["HostedUrl"].(string), "&lng="+lng.(string)), body["HostedUrl"])
+				} else {
+					assert.NotContains(t, body["HostedUrl"], "lng=")
+				}
+				assert.NotContains(t, e.api("GET", "/identity-verifications/"+body["Id"].(string), nil).json(), "SessionLanguage")
 				return
 			}
 			assert.Equal(t, tt.errType, body["Type"])
@@ -278,9 +291,14 @@ func TestOutcomeLandsAfterDelay(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	e := newEnv(t, fastSettings())
 	sink := newHookSink(t)
-	require.Equal(t, 200, e.api("POST", "/hooks", map[string]any{"EventType": "IDENTITY_VERIFICATION_FAILED", "Url": sink.srv.URL}).status)
+	require.Equal(t, 200, e.api("POST", "/hooks", map[string]any{"EventType": "IDENTITY_VERIFICATION_EXPIRED", "Url": sink.srv.URL}).status)
 	userID := e.natural()
 	id := e.session(userID)["Id"].(string)
+	submitted := e.session(userID)["Id"].(string)
+	set := fastSettings()
+	set.OutcomeDelaySeconds = 8 * 24 * 3600
+	require.NoError(t, e.sim.SetSettings(set))
+	require.Equal(t, http.StatusOK, e.ctl("POST", "/_sim/identity-verifications/"+submitted+"/outcome", map[string]any{"Outcome": "VALIDATED"}).status)
 
 	e.sim.Advance(7*24*time.Hour - time.Second)
 	e.tok = e.token()
@@ -292,8 +310,14 @@ func TestExpiry(t *testing.T) {
 	assert.Equal(t, "EXPIRED", view["Status"])
 	assert.NotEqual(t, view["CreationDate"], view["LastUpdate"])
 	assert.Equal(t, http.StatusConflict, e.ctl("POST", "/_sim/identity-verifications/"+id+"/outcome", map[string]any{"Outcome": "VALIDATED"}).status)
-	assert.Empty(t, e.sim.Deliveries("", ""), "Mangopay sends no webhook on expiry")
-	assert.Empty(t, sink.received())
+	// Since 2026-08 Mangopay notifies the expiry.
+	got := e.waitDeliveries("IDENTITY_VERIFICATION_EXPIRED", 1)
+	require.Len(t, got, 1)
+	assert.Equal(t, id, got[0].ResourceID)
+	assert.Equal(t, sandbox.Delivered, got[0].Result)
+	assert.Equal(t, "PENDING", e.api("GET", "/identity-verifications/"+submitted, nil).json()["Status"],
+		"a submitted session waiting for its outcome does not expire")
+	assert.Equal(t, []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_EXPIRED"}, e.eventTypes(id))
 
 	t.Run("clock only moves forward", func(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, e.ctl("POST", "/_sim/clock/advance", map[string]any{"Seconds": -5}).status)
