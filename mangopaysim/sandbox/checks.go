@@ -23,19 +23,25 @@ const (
 
 // checksFor lists the checks a session runs for a kind of user (NATURAL or a
 // LegalPersonType), in the order the hosted page asks for them: the business
-// part first for legal users, then the ID liveness part.
-func checksFor(kind string) []string {
+// part first for legal users, then the ID liveness part. With PSC sessions
+// (pscs), the PSC checks run on the main session after the business part.
+func checksFor(kind string, pscs bool) []string {
 	idv := []string{CheckIdentityDocument, CheckNameMatch, CheckAge}
+	var business []string
 	switch kind {
 	case "NATURAL":
 		return idv
 	case "SOLETRADER":
-		return append([]string{CheckBusiness, CheckBusinessName}, idv...)
+		business = []string{CheckBusiness, CheckBusinessName}
 	case "BUSINESS":
-		return append([]string{CheckBusiness, CheckBusinessInsights}, idv...)
+		business = []string{CheckBusiness, CheckBusinessInsights}
 	default: // ORGANIZATION
-		return append([]string{CheckBusiness}, idv...)
+		business = []string{CheckBusiness}
 	}
+	if pscs {
+		business = append(business, CheckPscRole, CheckPscConsistency)
+	}
+	return append(business, idv...)
 }
 
 // dependsOn gives the Sandbox's conditional logic: a check is only performed
@@ -63,6 +69,10 @@ var refusalReasons = map[string][]string{
 	CheckBusiness:         {"DOCUMENT_NOT_ACCEPTED", "DOCUMENT_TYPE_NOT_SUPPORTED", "DOCUMENT_HAS_EXPIRED", "DOCUMENT_UNREADABLE", "DOCUMENT_INCOMPLETE", "DOCUMENT_FALSIFIED", "TIMEOUT", "ERROR", "EXPIRED_CREDENTIALS"},
 	CheckBusinessName:     {"BUSINESS_NAME_MATCH_FAILED"},
 	CheckBusinessInsights: {"BUSINESS_INSIGHTS_MATCH_FAILED"},
+	// The PSC checks' reasons are not published; these are the SDKs' PSC_*
+	// reason types.
+	CheckPscRole:        {"PSC_MATCH_FAIL"},
+	CheckPscConsistency: {"PSC_NAME_FAIL"},
 }
 
 // reasonText is the preset Value that accompanies a reason type.
@@ -87,6 +97,8 @@ func reasonText(check, reason string) string {
 		"EXPIRED_CREDENTIALS":            "The KYC check has become invalid",
 		"BUSINESS_NAME_MATCH_FAILED":     "Business name does not match the registry",
 		"BUSINESS_INSIGHTS_MATCH_FAILED": "Not OK",
+		"PSC_MATCH_FAIL":                 "A declared person's role does not match the registry",
+		"PSC_NAME_FAIL":                  "The declared persons are not consistent with the registry",
 	}
 	return texts[reason]
 }
@@ -109,7 +121,7 @@ type resolved struct {
 // whatever was chosen for them; checks with no choice pass.
 func (s *Sandbox) resolveChecks(u *user, choices map[string]Choice, now int64) (resolved, error) {
 	kind := u.kind()
-	applicable := checksFor(kind)
+	applicable := checksFor(kind, s.hasPscsLocked(u))
 	// Reject choices for checks this user type never runs, in a fixed order.
 	names := make([]string, 0, len(choices))
 	for name := range choices {

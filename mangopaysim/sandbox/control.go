@@ -292,6 +292,12 @@ func (set Settings) validate() error {
 	if set.WebhookTimeoutSeconds <= 0 || set.WebhookTimeoutSeconds > 60 {
 		errs = append(errs, errors.New("WebhookTimeoutSeconds must be in (0, 60]"))
 	}
+	if set.PscRejectedEventType != EventPscRejected && set.PscRejectedEventType != EventPscFailed {
+		errs = append(errs, errors.New("PscRejectedEventType must be "+EventPscRejected+" or "+EventPscFailed))
+	}
+	if set.PscEventResource != PscResourcePSC && set.PscEventResource != PscResourceSession {
+		errs = append(errs, errors.New("PscEventResource must be PSC or SESSION"))
+	}
 	for _, n := range set.RateLimits {
 		if n < 1 {
 			errs = append(errs, errors.New("every RateLimits window needs a positive limit"))

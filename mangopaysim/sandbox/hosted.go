@@ -49,6 +49,13 @@ type hostedPage struct {
 	Message    string
 	Checks     []hostedCheck
 	SubmitURL  string
+
+	// A PSC session's page: one person's liveness check.
+	PSC         bool
+	PscName     string
+	PscType     string
+	LivenessURL string
+	Liveness    bool // the liveness step has started
 }
 
 var checkLabels = map[string]string{
@@ -58,6 +65,8 @@ var checkLabels = map[string]string{
 	CheckBusiness:         "Business registry and KYB documents (BUSINESS_VERIFICATION)",
 	CheckBusinessName:     "Business name matches the registry (BUSINESS_NAME_MATCH)",
 	CheckBusinessInsights: "Business insights (BUSINESS_INSIGHTS_MATCH)",
+	CheckPscRole:          "Declared persons' roles match the registry (PSC_ROLE_CHECK)",
+	CheckPscConsistency:   "Declared persons are consistent (PSC_CONSISTENCY_CHECK)",
 }
 
 func (s *Sandbox) serveHosted(w http.ResponseWriter, r *http.Request) {
@@ -72,6 +81,8 @@ func (s *Sandbox) serveHosted(w http.ResponseWriter, r *http.Request) {
 		s.renderHosted(w, r.URL.Query().Get("sessionId"), http.StatusOK, "")
 	case action == "submit" && r.Method == http.MethodPost:
 		s.submitHosted(w, r)
+	case action == "liveness" && r.Method == http.MethodPost:
+		s.startLivenessHosted(w, r)
 	default:
 		w.Header().Set("Allow", "GET, POST")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -80,6 +91,22 @@ func (s *Sandbox) serveHosted(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sandbox) renderHosted(w http.ResponseWriter, key string, status int, msg string) {
 	s.mu.Lock()
+	if p, isPsc := s.st.pscsByKey[key]; isPsc {
+		page := hostedPage{
+			SessionKey: key, SessionID: p.sessionID, Status: p.Status, UserKind: "PSC",
+			ExpiresAt: time.Unix(p.linkDate, 0).Add(pscLifetime).UTC().Format(time.RFC1123),
+			Open:      p.Status == PscPendingValidation && !p.submitted, Submitted: p.submitted, Message: msg,
+			SubmitURL: hostedPrefix + s.clientHex() + "/submit", LivenessURL: hostedPrefix + s.clientHex() + "/liveness",
+			PSC: true, PscName: p.FirstName + " " + p.LastName, PscType: p.PscType, Liveness: p.livenessAt != nil,
+			Checks: []hostedCheck{{Type: pscLivenessCheck, Label: "Liveness check of the person of significant control"}},
+		}
+		if ss := s.st.sessions[p.mainSessionID]; ss != nil {
+			page.ReturnURL = ss.ReturnURL
+		}
+		s.mu.Unlock()
+		s.writeHosted(w, status, page)
+		return
+	}
 	ss, found := s.st.sessionsByKey[key]
 	if !found {
 		s.mu.Unlock()
@@ -87,6 +114,7 @@ func (s *Sandbox) renderHosted(w http.ResponseWriter, key string, status int, ms
 		return
 	}
 	u := s.st.users[ss.UserID]
+	withPscs := s.hasPscsLocked(u)
 	page := hostedPage{
 		SessionKey: key, SessionID: ss.ID, Language: ss.language, UserKind: u.kind(), Status: ss.Status, ReturnURL: ss.ReturnURL,
 		ExpiresAt: time.Unix(ss.CreationDate, 0).Add(sessionLifetime).UTC().Format(time.RFC1123),
@@ -94,9 +122,13 @@ func (s *Sandbox) renderHosted(w http.ResponseWriter, key string, status int, ms
 		SubmitURL: hostedPrefix + s.clientHex() + "/submit",
 	}
 	s.mu.Unlock()
-	for _, t := range checksFor(page.UserKind) {
+	for _, t := range checksFor(page.UserKind, withPscs) {
 		page.Checks = append(page.Checks, hostedCheck{Type: t, Label: checkLabels[t], DependsOn: dependsOn[t], Reasons: refusalReasons[t]})
 	}
+	s.writeHosted(w, status, page)
+}
+
+func (s *Sandbox) writeHosted(w http.ResponseWriter, status int, page hostedPage) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -116,10 +148,38 @@ func (s *Sandbox) submitHosted(w http.ResponseWriter, r *http.Request) {
 	}
 	key := r.PostForm.Get("sessionId")
 	s.mu.Lock()
+	if p, isPsc := s.st.pscsByKey[key]; isPsc {
+		id, returnURL := p.ID, ""
+		if ss := s.st.sessions[p.mainSessionID]; ss != nil {
+			returnURL = ss.ReturnURL
+		}
+		s.mu.Unlock()
+		// The main page's vocabulary (REFUSED) is accepted for REJECTED so
+		// one form filler serves both kinds of page.
+		outcome := r.PostForm.Get("check." + pscLivenessCheck)
+		if outcome == refused {
+			outcome = PscRejected
+		}
+		if outcome == PscAbandoned {
+			outcome = "" // only Mangopay abandons a PSC session
+		}
+		if err := s.DecidePsc(id, outcome); err != nil {
+			status := http.StatusBadRequest
+			if errors.Is(err, ErrWrongState) {
+				status = http.StatusConflict
+			}
+			s.renderHosted(w, key, status, err.Error())
+			return
+		}
+		http.Redirect(w, r, returnURL, http.StatusSeeOther)
+		return
+	}
 	ss, found := s.st.sessionsByKey[key]
 	var id, returnURL, kind string
+	var withPscs bool
 	if found {
-		id, returnURL, kind = ss.ID, ss.ReturnURL, s.st.users[ss.UserID].kind()
+		u := s.st.users[ss.UserID]
+		id, returnURL, kind, withPscs = ss.ID, ss.ReturnURL, u.kind(), s.hasPscsLocked(u)
 	}
 	s.mu.Unlock()
 	if !found {
@@ -127,7 +187,7 @@ func (s *Sandbox) submitHosted(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	choices := map[string]Choice{}
-	for _, t := range checksFor(kind) {
+	for _, t := range checksFor(kind, withPscs) {
 		st := r.PostForm.Get("check." + t)
 		if st == "" {
 			continue
@@ -147,6 +207,36 @@ func (s *Sandbox) submitHosted(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, returnURL, http.StatusSeeOther)
+}
+
+// pscLivenessCheck names the one choice of a PSC page.
+const pscLivenessCheck = "PSC_LIVENESS"
+
+// startLivenessHosted is the PSC page's "start" button: the QR code of the
+// liveness step is shown, and the one-hour limit starts.
+func (s *Sandbox) startLivenessHosted(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "invalid form", http.StatusBadRequest)
+		return
+	}
+	key := r.PostForm.Get("sessionId")
+	s.mu.Lock()
+	p, found := s.st.pscsByKey[key]
+	var id string
+	if found {
+		id = p.ID
+	}
+	s.mu.Unlock()
+	if !found {
+		http.Error(w, "This verification link is not valid.", http.StatusNotFound)
+		return
+	}
+	status, msg := http.StatusOK, ""
+	if err := s.StartPscLiveness(id); err != nil {
+		status, msg = http.StatusConflict, err.Error()
+	}
+	s.renderHosted(w, key, status, msg)
 }
 
 // serveSCA stands in for Mangopay's SCA enrolment page: opening the link

@@ -33,6 +33,7 @@ type session struct {
 	LastUpdate   *int64
 	Checks       []check
 
+	pscs      []*psc // PSC sessions opened by this (main) session
 	language  string // SessionLanguage, not echoed by the API
 	key       string // the sessionId in the HostedUrl
 	submitted bool   // the user submitted; the outcome has not landed yet
@@ -69,15 +70,16 @@ type sessionCreated struct {
 }
 
 type sessionView struct {
-	ID           string  `json:"Id"`
-	Tag          *string `json:"Tag"`
-	HostedURL    string  `json:"HostedUrl"`
-	ReturnURL    string  `json:"ReturnUrl"`
-	Status       string  `json:"Status"`
-	UserID       string  `json:"UserId"`
-	CreationDate int64   `json:"CreationDate"`
-	LastUpdate   int64   `json:"LastUpdate"`
-	Checks       []check `json:"Checks"`
+	ID           string    `json:"Id"`
+	Tag          *string   `json:"Tag"`
+	HostedURL    string    `json:"HostedUrl"`
+	ReturnURL    string    `json:"ReturnUrl"`
+	Status       string    `json:"Status"`
+	UserID       string    `json:"UserId"`
+	CreationDate int64     `json:"CreationDate"`
+	LastUpdate   int64     `json:"LastUpdate"`
+	Checks       []check   `json:"Checks"`
+	PSCs         []pscView `json:"PSCs"`
 }
 
 type sessionListItem struct {
@@ -96,9 +98,13 @@ func (ss *session) view() sessionView {
 	if checks == nil {
 		checks = []check{}
 	}
+	pscs := make([]pscView, 0, len(ss.pscs))
+	for _, p := range ss.pscs {
+		pscs = append(pscs, p.view())
+	}
 	return sessionView{
 		ID: ss.ID, Tag: ss.Tag, HostedURL: ss.HostedURL, ReturnURL: ss.ReturnURL, Status: ss.Status,
-		UserID: ss.UserID, CreationDate: ss.CreationDate, LastUpdate: last, Checks: checks,
+		UserID: ss.UserID, CreationDate: ss.CreationDate, LastUpdate: last, Checks: checks, PSCs: pscs,
 	}
 }
 
@@ -272,19 +278,12 @@ func (s *Sandbox) landLocked(ss *session, res resolved) {
 	ss.LastUpdate = &now
 	switch res.status {
 	case validated:
-		s.emitLocked("IDENTITY_VERIFICATION_VALIDATED", ss.ID)
-		s.verifyUserLocked(s.st.users[ss.UserID], ss.Checks)
+		s.sessionValidatedLocked(ss)
 	case refused:
 		s.emitLocked("IDENTITY_VERIFICATION_FAILED", ss.ID)
 	case review:
 		s.emitLocked("IDENTITY_VERIFICATION_INCONCLUSIVE", ss.ID)
 	}
-}
-
-// verifyUserLocked overwrites the verified data and raises the KYC level.
-func (s *Sandbox) verifyUserLocked(u *user, checks []check) {
-	applyVerifiedData(u, checks)
-	s.verifiedLocked(u)
 }
 
 // DecideReview ends the manual review of a session in REVIEW. A validation
@@ -307,8 +306,7 @@ func (s *Sandbox) DecideReview(sessionID, decision, comment string) error {
 	ss.LastUpdate = &now
 	ss.Status = decision
 	if decision == validated {
-		s.emitLocked("IDENTITY_VERIFICATION_VALIDATED", ss.ID)
-		s.verifyUserLocked(s.st.users[ss.UserID], ss.Checks)
+		s.sessionValidatedLocked(ss)
 		return nil
 	}
 	if comment == "" {

@@ -157,28 +157,42 @@ func TestOutcomes(t *testing.T) {
 			name: "business with failed insights goes to review", kind: "BUSINESS",
 			outcome:    map[string]any{"Checks": map[string]string{"BUSINESS_INSIGHTS_MATCH": "REFUSED"}},
 			wantStatus: "REVIEW",
-			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "VALIDATED", "BUSINESS_INSIGHTS_MATCH": "REFUSED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
+			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "VALIDATED", "BUSINESS_INSIGHTS_MATCH": "REFUSED", "PSC_ROLE_CHECK": "VALIDATED", "PSC_CONSISTENCY_CHECK": "VALIDATED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
 			wantEvents: []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_INCONCLUSIVE"}, wantLevel: "LIGHT",
 		},
 		{
 			name: "legal one-word review", kind: "BUSINESS", outcome: map[string]any{"Outcome": "REVIEW"},
 			wantStatus: "REVIEW",
-			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "REFUSED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
+			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "REFUSED", "PSC_ROLE_CHECK": "VALIDATED", "PSC_CONSISTENCY_CHECK": "VALIDATED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
 			wantEvents: []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_INCONCLUSIVE"}, wantLevel: "LIGHT",
 		},
 		{
 			name: "legal refused on ID despite a failed business check", kind: "BUSINESS",
 			outcome:    map[string]any{"Checks": map[string]string{"BUSINESS_VERIFICATION": "REFUSED", "IDENTITY_DOCUMENT_VERIFICATION": "REFUSED"}},
 			wantStatus: "REFUSED",
-			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "REFUSED", "IDENTITY_DOCUMENT_VERIFICATION": "REFUSED"},
+			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "REFUSED", "PSC_ROLE_CHECK": "VALIDATED", "PSC_CONSISTENCY_CHECK": "VALIDATED", "IDENTITY_DOCUMENT_VERIFICATION": "REFUSED"},
 			wantEvents: []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_FAILED"}, wantLevel: "LIGHT",
 		},
 		{
-			name: "organization validated", kind: "ORGANIZATION", outcome: map[string]any{"Outcome": "VALIDATED"},
+			name: "organization validated: its PSC sessions open, the user stays LIGHT", kind: "ORGANIZATION", outcome: map[string]any{"Outcome": "VALIDATED"},
 			wantStatus: "VALIDATED",
-			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "VALIDATED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
+			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "VALIDATED", "PSC_ROLE_CHECK": "VALIDATED", "PSC_CONSISTENCY_CHECK": "VALIDATED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
+			wantEvents: []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_VALIDATED", "IDENTITY_VERIFICATION_PENDING_PSC_ACTION", "IDENTITY_VERIFICATION_PSC_PENDING"}, wantLevel: "LIGHT",
+		},
+		{
+			name: "soletrader validated: no PSC sessions", kind: "SOLETRADER", outcome: map[string]any{"Outcome": "VALIDATED"},
+			wantStatus: "VALIDATED",
+			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "VALIDATED", "BUSINESS_NAME_MATCH": "VALIDATED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
 			wantEvents: []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_VALIDATED", "USER_KYC_REGULAR"}, wantLevel: "REGULAR",
 		},
+		{
+			name: "business refused on a PSC check goes to review", kind: "BUSINESS",
+			outcome:    map[string]any{"Checks": map[string]string{"PSC_ROLE_CHECK": "REFUSED"}},
+			wantStatus: "REVIEW",
+			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "VALIDATED", "BUSINESS_INSIGHTS_MATCH": "VALIDATED", "PSC_ROLE_CHECK": "REFUSED", "PSC_CONSISTENCY_CHECK": "VALIDATED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
+			wantEvents: []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_INCONCLUSIVE"}, wantLevel: "LIGHT",
+		},
+		{name: "PSC checks do not apply to a soletrader", kind: "SOLETRADER", outcome: map[string]any{"Checks": map[string]string{"PSC_ROLE_CHECK": "REFUSED"}}, ctlStatus: 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -259,7 +273,8 @@ func TestReview(t *testing.T) {
 			assert.Equal(t, "DOCUMENT_UNREADABLE", reason["Type"])
 			u := e.api("GET", "/sca/users/"+userID, nil).json()
 			if decision == "VALIDATED" {
-				assert.Equal(t, "REGULAR", u["KYCLevel"])
+				assert.Equal(t, "LIGHT", u["KYCLevel"], "a business is REGULAR once its PSCs are validated")
+				assert.Len(t, view["PSCs"], 1, "validation after review opens the PSC sessions")
 				assert.NotEqual(t, "Registry extract is blurred", reason["Value"])
 			} else {
 				assert.Equal(t, "LIGHT", u["KYCLevel"])
@@ -349,5 +364,7 @@ func TestEventsAPIWindow(t *testing.T) {
 	require.Len(t, e.api("GET", "/events", nil).list(), 1)
 	e.sim.Advance(45*24*time.Hour + time.Minute)
 	e.tok = e.token()
-	assert.Empty(t, e.api("GET", "/events", nil).list(), "the Events API reaches back 45 days")
+	for _, ev := range e.api("GET", "/events", nil).list() {
+		assert.NotEqual(t, "IDENTITY_VERIFICATION_PENDING", ev["EventType"], "the Events API reaches back 45 days")
+	}
 }

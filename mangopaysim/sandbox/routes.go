@@ -22,6 +22,8 @@ func (s *Sandbox) routes() {
 	a.add(http.MethodPost, "/users/{userId}/identity-verifications", s.createSession)
 	a.add(http.MethodGet, "/users/{userId}/identity-verifications", s.listSessions)
 	a.add(http.MethodGet, "/identity-verifications/{id}", s.getSession)
+	a.add(http.MethodPut, "/identity-verifications/{id}/pscs/{pscId}/retry", s.retryPsc)
+	a.add(http.MethodGet, "/users/{userId}/pscs", s.listUserPscs)
 
 	a.add(http.MethodPost, "/users/{userId}/kyc/documents", s.createDoc)
 	a.add(http.MethodGet, "/users/{userId}/kyc/documents", s.listDocs)
@@ -44,6 +46,9 @@ func (s *Sandbox) routes() {
 	c.add(http.MethodPost, "/_sim/identity-verifications/{id}/review", s.ctlReview)
 	c.add(http.MethodPost, "/_sim/users/{userId}/downgrade", s.ctlDowngrade)
 	c.add(http.MethodPost, "/_sim/users/{userId}/renewal", s.ctlRenewal)
+	c.add(http.MethodPut, "/_sim/users/{userId}/pscs", s.ctlDeclarePscs)
+	c.add(http.MethodPost, "/_sim/pscs/{pscId}/outcome", s.ctlPscOutcome)
+	c.add(http.MethodPost, "/_sim/pscs/{pscId}/liveness", s.ctlPscLiveness)
 	c.add(http.MethodPost, "/_sim/clock/advance", s.ctlAdvance)
 	c.add(http.MethodGet, "/_sim/clock", s.ctlClock)
 	c.add(http.MethodPut, "/_sim/faults", s.ctlSetFaults)

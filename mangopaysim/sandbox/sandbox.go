@@ -77,7 +77,25 @@ type Settings struct {
 	// WebhookTimeoutSeconds is how long a delivery may take before it counts
 	// as failed (Mangopay: 2 s).
 	WebhookTimeoutSeconds float64 `json:"WebhookTimeoutSeconds"`
+	// PscSessionsActivated gives BUSINESS and ORGANIZATION users PSC
+	// sessions after their main session is validated (activated per
+	// platform by Mangopay; on in 2026).
+	PscSessionsActivated bool `json:"PscSessionsActivated"`
+	// PscRejectedEventType is the event a rejected PSC session sends:
+	// IDENTITY_VERIFICATION_PSC_REJECTED (PHP SDK code, Python notes) or
+	// IDENTITY_VERIFICATION_PSC_FAILED (Node, Java, .NET notes).
+	PscRejectedEventType string `json:"PscRejectedEventType"`
+	// PscEventResource is what the RessourceId of PSC events names: PSC
+	// (the PSC's psc_x_ id) or SESSION (the main session's idnver_ id).
+	// Mangopay has not published which.
+	PscEventResource string `json:"PscEventResource"`
 }
+
+// Values of Settings.PscEventResource.
+const (
+	PscResourcePSC     = "PSC"
+	PscResourceSession = "SESSION"
+)
 
 // DefaultSettings are those of Mangopay's Sandbox as documented in November
 // 2026.
@@ -91,6 +109,9 @@ func DefaultSettings() Settings {
 		RateLimits:                [4]int{2300, 4500, 8800, 105600},
 		RateLimitEnforced:         true,
 		WebhookTimeoutSeconds:     2,
+		PscSessionsActivated:      true,
+		PscRejectedEventType:      EventPscRejected,
+		PscEventResource:          PscResourcePSC,
 	}
 }
 

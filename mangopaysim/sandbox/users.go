@@ -41,6 +41,7 @@ type user struct {
 	CompanyNumber              *string
 
 	renewal renewal
+	pscs    []PscPerson // declared persons of significant control
 }
 
 type legalRep struct {
