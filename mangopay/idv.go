@@ -25,6 +25,19 @@ type IdentityVerification struct {
 	// Checks is empty while the session is PENDING. Checks are not updated
 	// after a manual review, so a VALIDATED session may list REFUSED checks.
 	Checks []Check `json:"Checks"`
+	// PSCs are the PSC sessions a VALIDATED main session of a BUSINESS or
+	// ORGANIZATION user opened (2026); empty otherwise.
+	PSCs []PSC `json:"PSCs"`
+}
+
+// PSC returns the PSC of the session with the given ID.
+func (v *IdentityVerification) PSC(id string) (PSC, bool) {
+	for _, p := range v.PSCs {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return PSC{}, false
 }
 
 // Check returns the first check of type t.

@@ -130,3 +130,153 @@ func TestSessionLanguage(t *testing.T) {
 	assert.True(t, mangopay.IsPermanent(err))
 	assert.Contains(t, mangoErr(t, err).Errors, "SessionLanguage")
 }
+
+func TestDecode_IdentityVerificationWithPSCs(t *testing.T) {
+	f := newFake(t)
+	f.serve("GET /identity-verifications/idnver_01KZXBHDH1DWC887PW6T46NVTV", http.StatusOK, "idv_view_psc.json")
+	c := f.client(t)
+
+	got, err := c.GetIdentityVerification(context.Background(), "idnver_01KZXBHDH1DWC887PW6T46NVTV")
+
+	require.NoError(t, err)
+	require.Len(t, got.PSCs, 2)
+	rep, ok := got.PSC("psc_x_01KZXBT5F8FGGSK9JXGCYMNWRP")
+	require.True(t, ok)
+	assert.Equal(t, mangopay.PSCValidated, rep.Status)
+	assert.Equal(t, "LEGAL_REPRESENTATIVE", rep.PscType)
+	require.NotNil(t, rep.ValidationDate)
+	assert.Equal(t, mangopay.Timestamp(1795001200), *rep.ValidationDate)
+	require.NotNil(t, rep.DateOfBirth)
+	assert.Equal(t, "FR", rep.Nationality)
+	assert.Len(t, rep.Data, 2)
+	ubo := got.PSCs[1]
+	assert.Equal(t, mangopay.PSCPendingValidation, ubo.Status)
+	assert.Nil(t, ubo.ValidationDate)
+	assert.Nil(t, ubo.DateOfBirth)
+	assert.Empty(t, ubo.Email)
+	assert.False(t, mangopay.AllPSCsValidated(got.PSCs))
+	_, ok = got.PSC("psc_x_nope")
+	assert.False(t, ok)
+}
+
+func TestPSCStatus(t *testing.T) {
+	tests := []struct {
+		status          mangopay.PSCStatus
+		final, canRetry bool
+	}{
+		{mangopay.PSCPendingValidation, false, true},
+		{mangopay.PSCValidated, true, true},
+		{mangopay.PSCRejected, true, true},
+		{"REFUSED", true, true},
+		{mangopay.PSCAbandoned, true, false},
+		{"SOMETHING_NEW", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.status), func(t *testing.T) {
+			assert.Equal(t, tt.final, tt.status.IsFinal())
+			assert.Equal(t, tt.canRetry, tt.status.CanRetry())
+		})
+	}
+	assert.False(t, mangopay.AllPSCsValidated(nil))
+	assert.True(t, mangopay.AllPSCsValidated([]mangopay.PSC{{Status: mangopay.PSCValidated}}))
+	assert.True(t, mangopay.IsPSCID("psc_x_01KZXBT5F8FGGSK9JXGCYMNWRP"))
+	assert.False(t, mangopay.IsPSCID("idnver_01KZXBHDH1DWC887PW6T46NVTV"))
+	assert.True(t, mangopay.EventIdentityVerificationPSCFailed.IsPSC())
+	assert.True(t, mangopay.EventIdentityVerificationPendingPSCAction.IsPSC())
+	assert.False(t, mangopay.EventIdentityVerificationValidated.IsPSC())
+}
+
+func TestRetryPSCRequest(t *testing.T) {
+	f := newFake(t)
+	f.handle("PUT /identity-verifications/idnver_1/pscs/psc_x_1/retry", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"Id":"psc_x_1","Status":"PENDING_VALIDATION","HostedUrl":"https://x/new"}`))
+	})
+	c := f.client(t)
+	ctx := context.Background()
+
+	got, err := c.RetryPSC(ctx, "idnver_1", "psc_x_1", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "https://x/new", got.HostedURL)
+	dob := mangopay.Timestamp(652117514)
+	_, err = c.RetryPSC(ctx, "idnver_1", "psc_x_1", &mangopay.RetryPSCParams{FirstName: "Uma", DateOfBirth: &dob})
+	require.NoError(t, err)
+	reqs := f.recordedRequests()
+	require.Len(t, reqs, 2)
+	assert.JSONEq(t, `{}`, reqs[0].Body, "no params: an empty object")
+	assert.JSONEq(t, `{"FirstName":"Uma","DateOfBirth":652117514}`, reqs[1].Body)
+
+	_, err = c.RetryPSC(ctx, "", "psc_x_1", nil)
+	assert.ErrorIs(t, err, mangopay.ErrInvalidRequest)
+	_, err = c.RetryPSC(ctx, "idnver_1", " ", nil)
+	assert.ErrorIs(t, err, mangopay.ErrInvalidRequest)
+	assert.Len(t, f.recordedRequests(), 2, "no request for bad ids")
+}
+
+func TestSimulatorPSCs(t *testing.T) {
+	h := newSimHarness(t, sandbox.DefaultAPIKey)
+	ctx := context.Background()
+	u, err := h.client.CreateLegalUserSCA(ctx, legalOwnerParams(mangopay.LegalBusiness))
+	require.NoError(t, err)
+	require.NoError(t, h.sim.DeclarePscs(u.ID, []sandbox.PscPerson{
+		{FirstName: "Alex", LastName: "Smith", PscType: sandbox.PscTypeLegalRepresentative},
+		{FirstName: "Uma", LastName: "Bo"},
+	}))
+	iv, err := h.client.CreateIdentityVerification(ctx, u.ID, &mangopay.CreateIdentityVerificationParams{ReturnURL: "https://example.com/back"})
+	require.NoError(t, err)
+	require.NoError(t, h.sim.SubmitOutcome(iv.ID, nil))
+
+	got, err := h.client.GetIdentityVerification(ctx, iv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, mangopay.IdentityVerificationValidated, got.Status)
+	require.Len(t, got.PSCs, 2)
+	for _, p := range got.PSCs {
+		assert.Equal(t, mangopay.PSCPendingValidation, p.Status)
+		assert.True(t, mangopay.IsPSCID(p.ID))
+	}
+	_, found := got.Check(mangopay.CheckPSCRole)
+	assert.True(t, found, "PSC_ROLE_CHECK runs on the main session")
+	user, err := h.client.GetUserSCA(ctx, u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, mangopay.KYCLevelLight, user.KYCLevel)
+
+	rep, ubo := got.PSCs[0], got.PSCs[1]
+	require.NoError(t, h.sim.DecidePsc(rep.ID, sandbox.PscValidated))
+	require.NoError(t, h.sim.DecidePsc(ubo.ID, sandbox.PscRejected))
+	retried, err := h.client.RetryPSC(ctx, iv.ID, ubo.ID, &mangopay.RetryPSCParams{LastName: "Boo"})
+	require.NoError(t, err)
+	assert.Equal(t, mangopay.PSCPendingValidation, retried.Status)
+	assert.Equal(t, "Boo", retried.LastName)
+	assert.NotEqual(t, ubo.HostedURL, retried.HostedURL)
+	require.NoError(t, h.sim.DecidePsc(ubo.ID, sandbox.PscValidated))
+
+	list, page, err := h.client.ListUserPSCs(ctx, u.ID, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 2, page.TotalItems)
+	require.Len(t, list, 2)
+	assert.True(t, mangopay.AllPSCsValidated(list))
+	for _, p := range list {
+		assert.Equal(t, iv.ID, p.MainSessionID)
+		assert.NotEmpty(t, p.SessionID)
+	}
+	user, err = h.client.GetUserSCA(ctx, u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, mangopay.KYCLevelRegular, user.KYCLevel)
+
+	t.Run("abandoned cannot be retried", func(t *testing.T) {
+		other, err := h.client.CreateLegalUserSCA(ctx, legalOwnerParams(mangopay.LegalOrganization))
+		require.NoError(t, err)
+		s, err := h.client.CreateIdentityVerification(ctx, other.ID, &mangopay.CreateIdentityVerificationParams{ReturnURL: "https://example.com/back"})
+		require.NoError(t, err)
+		require.NoError(t, h.sim.SubmitOutcome(s.ID, nil))
+		list, _, err := h.client.ListUserPSCs(ctx, other.ID, nil)
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		require.NoError(t, h.sim.DecidePsc(list[0].ID, sandbox.PscAbandoned))
+		_, err = h.client.RetryPSC(ctx, s.ID, list[0].ID, nil)
+		require.Error(t, err)
+		assert.True(t, mangopay.IsPermanent(err))
+		assert.Equal(t, mangopay.ErrTypeInvalidAction, mangoErr(t, err).Type)
+		_, err = h.client.RetryPSC(ctx, s.ID, "psc_x_unknown", nil)
+		assert.True(t, mangopay.IsNotFound(err))
+	})
+}
