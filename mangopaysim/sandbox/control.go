@@ -87,6 +87,11 @@ type OutcomeRequest struct {
 	Checks  map[string]string `json:"Checks,omitempty"`
 	// Reasons optionally gives the reason type of each refused check.
 	Reasons map[string]string `json:"Reasons,omitempty"`
+	// Data optionally sets the verified data where it differs from what the
+	// user declared, by Data type: FIRST_NAME, LAST_NAME, BIRTHDATE (Unix
+	// seconds) for natural users; COMPANY_NAME, COMPANY_NUMBER and
+	// LEGAL_REPRESENTATIVE_FIRST_NAME, _LAST_NAME, _BIRTHDATE for legal ones.
+	Data map[string]string `json:"Data,omitempty"`
 }
 
 // choices turns the request into per-check choices for a user kind.
@@ -151,7 +156,7 @@ func (s *Sandbox) ctlOutcome(_ *http.Request, p params, body []byte) (int, any) 
 	if err != nil {
 		return ctlFail(err)
 	}
-	if err := s.SubmitOutcome(id, choices); err != nil {
+	if err := s.SubmitVerification(id, choices, o.Data); err != nil {
 		return ctlFail(err)
 	}
 	return s.sessionSnapshot(id)

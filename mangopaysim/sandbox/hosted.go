@@ -36,6 +36,11 @@ type hostedCheck struct {
 	Reasons   []string
 }
 
+type hostedData struct {
+	Type  string
+	Value string
+}
+
 type hostedPage struct {
 	SessionKey string
 	SessionID  string
@@ -48,6 +53,7 @@ type hostedPage struct {
 	Submitted  bool
 	Message    string
 	Checks     []hostedCheck
+	Data       []hostedData // verified data the tester may change
 	SubmitURL  string
 
 	// A PSC session's page: one person's liveness check.
@@ -115,11 +121,20 @@ func (s *Sandbox) renderHosted(w http.ResponseWriter, key string, status int, ms
 	}
 	u := s.st.users[ss.UserID]
 	withPscs := s.hasPscsLocked(u)
+	declared := declaredData(u)
+	var data []hostedData
+	for _, t := range verifiedDataTypes(u) {
+		v := ""
+		if p := declared[t]; p != nil {
+			v = *p
+		}
+		data = append(data, hostedData{Type: t, Value: v})
+	}
 	page := hostedPage{
 		SessionKey: key, SessionID: ss.ID, Language: ss.language, UserKind: u.kind(), Status: ss.Status, ReturnURL: ss.ReturnURL,
 		ExpiresAt: time.Unix(ss.CreationDate, 0).Add(sessionLifetime).UTC().Format(time.RFC1123),
 		Open:      ss.Status == "PENDING" && !ss.submitted, Submitted: ss.submitted, Message: msg,
-		SubmitURL: hostedPrefix + s.clientHex() + "/submit",
+		SubmitURL: hostedPrefix + s.clientHex() + "/submit", Data: data,
 	}
 	s.mu.Unlock()
 	for _, t := range checksFor(page.UserKind, withPscs) {
@@ -177,9 +192,16 @@ func (s *Sandbox) submitHosted(w http.ResponseWriter, r *http.Request) {
 	ss, found := s.st.sessionsByKey[key]
 	var id, returnURL, kind string
 	var withPscs bool
+	data := map[string]string{}
 	if found {
 		u := s.st.users[ss.UserID]
 		id, returnURL, kind, withPscs = ss.ID, ss.ReturnURL, u.kind(), s.hasPscsLocked(u)
+		// A field left empty keeps the declared value.
+		for _, t := range verifiedDataTypes(u) {
+			if v := strings.TrimSpace(r.PostForm.Get("data." + t)); v != "" {
+				data[t] = v
+			}
+		}
 	}
 	s.mu.Unlock()
 	if !found {
@@ -198,7 +220,7 @@ func (s *Sandbox) submitHosted(w http.ResponseWriter, r *http.Request) {
 		}
 		choices[t] = c
 	}
-	if err := s.SubmitOutcome(id, choices); err != nil {
+	if err := s.SubmitVerification(id, choices, data); err != nil {
 		status := http.StatusBadRequest
 		if errors.Is(err, ErrWrongState) {
 			status = http.StatusConflict

@@ -57,7 +57,7 @@ func parseForm(t *testing.T, page string) form {
 					f.deps[c] = attr(n, "data-depends-on")
 				}
 			case "input":
-				if attr(n, "type") == "hidden" || (attr(n, "type") == "radio" && has(n, "checked")) {
+				if typ := attr(n, "type"); typ == "hidden" || typ == "text" || (typ == "radio" && has(n, "checked")) {
 					f.values.Set(attr(n, "name"), attr(n, "value"))
 				}
 			case "select":

@@ -229,8 +229,16 @@ func (s *Sandbox) listSessions(req apiRequest) reply {
 
 // SubmitOutcome records the outcome a tester chose for a pending session, as
 // the hosted page does on submission. The outcome lands after the configured
-// delay, as on the real service.
+// delay, as on the real service. The verified data is the user's own.
 func (s *Sandbox) SubmitOutcome(sessionID string, choices map[string]Choice) error {
+	return s.SubmitVerification(sessionID, choices, nil)
+}
+
+// SubmitVerification is SubmitOutcome with verified data that may differ
+// from what the user declared: data maps a Data type (FIRST_NAME,
+// COMPANY_NAME, LEGAL_REPRESENTATIVE_LAST_NAME, …) to the value the checks
+// find. A VALIDATED session writes it over the user.
+func (s *Sandbox) SubmitVerification(sessionID string, choices map[string]Choice, data map[string]string) error {
 	s.mu.Lock()
 	ss, found := s.st.sessions[sessionID]
 	if !found {
@@ -246,7 +254,7 @@ func (s *Sandbox) SubmitOutcome(sessionID string, choices map[string]Choice) err
 		return fmt.Errorf("%w: IDV session %s is %s; only a PENDING session that was not submitted can get an outcome", ErrWrongState, sessionID, st)
 	}
 	u := s.st.users[ss.UserID]
-	res, err := s.resolveChecks(u, choices, s.clock.Now().Unix())
+	res, err := s.resolveChecks(u, choices, data, s.clock.Now().Unix())
 	if err != nil {
 		s.mu.Unlock()
 		return err

@@ -89,6 +89,11 @@ type Settings struct {
 	// (the PSC's psc_x_ id) or SESSION (the main session's idnver_ id).
 	// Mangopay has not published which.
 	PscEventResource string `json:"PscEventResource"`
+	// AddressProofForLegalUsers accepts ADDRESS_PROOF documents for legal
+	// users. The API reference refuses them ("ADDRESS_PROOF cannot be
+	// submitted for BUSINESS user"); the hosted KYC guide tells platforms to
+	// send any additional non-ID document as one.
+	AddressProofForLegalUsers bool `json:"AddressProofForLegalUsers"`
 }
 
 // Values of Settings.PscEventResource.
