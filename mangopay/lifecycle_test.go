@@ -280,3 +280,57 @@ func TestSimulatorPSCs(t *testing.T) {
 		assert.True(t, mangopay.IsNotFound(err))
 	})
 }
+
+func TestPaginationLinks(t *testing.T) {
+	f := newFake(t)
+	f.handle("GET /events", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Number-Of-Pages", "3")
+		w.Header().Set("X-Number-Of-Items", "25")
+		w.Header().Add("Link", `<https://api.mangopay.com/v2.01/c/events?page=1&per_page=10>; rel="first", <https://api.mangopay.com/v2.01/c/events?page=3&per_page=10>; rel=“next”`)
+		w.Header().Add("Link", `<https://api.mangopay.com/v2.01/c/events?page=3&per_page=10>; rel=last, garbage`)
+		_, _ = w.Write([]byte(`[]`))
+	})
+	c := f.client(t)
+
+	_, page, err := c.ListEvents(context.Background(), &mangopay.ListEventsOptions{
+		EventType: mangopay.EventUserKYCLight, EventTypes: []mangopay.EventType{mangopay.EventUserKYCRenewalRequired, mangopay.EventUserKYCRenewed},
+		ListOptions: mangopay.ListOptions{Sort: mangopay.SortDateDesc},
+	})
+
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{
+		"first": "https://api.mangopay.com/v2.01/c/events?page=1&per_page=10",
+		"next":  "https://api.mangopay.com/v2.01/c/events?page=3&per_page=10",
+		"last":  "https://api.mangopay.com/v2.01/c/events?page=3&per_page=10",
+	}, page.Links)
+	q := f.recordedRequests()[0].Query
+	assert.Contains(t, q, "EventType=USER_KYC_LIGHT%2CUSER_KYC_RENEWAL_REQUIRED%2CUSER_KYC_RENEWED")
+	assert.Contains(t, q, "Sort=Date%3ADESC")
+}
+
+func TestSimulatorEventsWindow(t *testing.T) {
+	h := newSimHarness(t, sandbox.DefaultAPIKey)
+	ctx := context.Background()
+	u, err := h.client.CreateNaturalUserSCA(ctx, naturalOwnerParams())
+	require.NoError(t, err)
+	for range 3 {
+		_, err := h.client.CreateIdentityVerification(ctx, u.ID, &mangopay.CreateIdentityVerificationParams{ReturnURL: "https://example.com/back"})
+		require.NoError(t, err)
+	}
+	after := h.sim.Now().Add(-mangopay.EventsWindow + time.Minute)
+	events, page, err := h.client.ListEvents(ctx, &mangopay.ListEventsOptions{
+		EventType: mangopay.EventIdentityVerificationPending, AfterDate: &after,
+		ListOptions: mangopay.ListOptions{PerPage: 2, Sort: mangopay.SortDateDesc},
+	})
+	require.NoError(t, err)
+	assert.Len(t, events, 2)
+	assert.Equal(t, 3, page.TotalItems)
+	assert.True(t, page.HasNext())
+	assert.Contains(t, page.Links["next"], "page=2")
+
+	tooOld := h.sim.Now().Add(-mangopay.EventsWindow - time.Hour)
+	_, _, err = h.client.ListEvents(ctx, &mangopay.ListEventsOptions{AfterDate: &tooOld})
+	require.Error(t, err)
+	assert.True(t, mangopay.IsPermanent(err), "a window older than 45 days is a 400")
+	assert.Contains(t, mangoErr(t, err).Errors, "AfterDate")
+}
