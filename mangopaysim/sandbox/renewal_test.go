@@ -132,3 +132,23 @@ func TestRenewal(t *testing.T) {
 		assert.Empty(t, e.api("GET", "/events?EventType=USER_KYC_RENEWAL_REQUIRED", nil).list(), "a refused request sends nothing")
 	})
 }
+
+// A business renews once its new session and that session's PSCs are all
+// validated, and stays REGULAR meanwhile.
+func TestRenewalOfABusinessGoesThroughItsPSCs(t *testing.T) {
+	e := newEnv(t, fastSettings())
+	userID, first := e.validatedBusiness("BUSINESS")
+	require.Equal(t, http.StatusOK, e.pscOutcome(e.pscs(first)[0]["Id"].(string), "VALIDATED").status)
+	require.Equal(t, "REGULAR", e.kycLevel(userID))
+	require.Equal(t, http.StatusOK, e.ctl("POST", "/_sim/users/"+userID+"/renewal", map[string]any{"DeadlineInDays": 30}).status)
+
+	renewal := e.session(userID)["Id"].(string)
+	require.Equal(t, http.StatusOK, e.ctl("POST", "/_sim/identity-verifications/"+renewal+"/outcome", map[string]any{"Outcome": "VALIDATED"}).status)
+	assert.Equal(t, "REGULAR", e.kycLevel(userID), "still verified while the renewal's PSCs are pending")
+	assert.NotContains(t, e.eventTypes(userID), "USER_KYC_RENEWED", "not renewed before the PSCs")
+	pscs := e.pscs(renewal)
+	require.Len(t, pscs, 1, "the renewal session has its own PSC sessions")
+	require.Equal(t, http.StatusOK, e.pscOutcome(pscs[0]["Id"].(string), "VALIDATED").status)
+	assert.Equal(t, []string{"USER_KYC_REGULAR", "USER_KYC_RENEWAL_REQUIRED", "USER_KYC_RENEWED"}, e.eventTypes(userID))
+	assert.Nil(t, e.api("GET", "/users/"+userID+"/regulatory", nil).json()["KycInformation"].(map[string]any)["KycRenewalDeadline"])
+}
