@@ -1,13 +1,17 @@
 // Package sandbox is a faithful, in-memory stand-in for Mangopay's Sandbox:
-// the REST API v2.01 endpoints kycflow uses (OAuth, users, IDV sessions, KYC
-// documents, hooks, events, idempotent responses), the hosted verification
-// page behind each HostedUrl, webhook delivery with Mangopay's retry schedule,
-// and a control API under /_sim/ for tests and demos (outcomes, reviews,
-// downgrades, a movable clock, fault injection).
+// the REST API v2.01 endpoints kycflow uses (OAuth, users and their
+// regulatory status, IDV sessions and their PSC sessions, KYC documents,
+// hooks, events, idempotent responses), the hosted verification page behind
+// each HostedUrl, webhook delivery with Mangopay's retry schedule, and a
+// control API under /_sim/ for tests and demos (outcomes, reviews, PSC
+// outcomes, downgrades, KYC renewal deadlines, a movable clock, fault
+// injection).
 //
-// The wire format follows ../shared/reference/mangopay-api.md; where the
-// documentation pages disagree the later source wins and both spellings are
-// tolerated. Everything lives in memory and is safe for concurrent use.
+// The wire format follows ../shared/reference/mangopay-api.md and
+// mangopay-2026.md; where the documentation pages disagree the later source
+// wins and both spellings are tolerated, and what Mangopay has not published
+// is a Settings switch. Everything lives in memory and is safe for concurrent
+// use.
 package sandbox
 
 import (
