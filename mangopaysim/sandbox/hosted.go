@@ -5,8 +5,11 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -54,6 +57,9 @@ type hostedPage struct {
 	Message    string
 	Checks     []hostedCheck
 	Data       []hostedData // verified data the tester may change
+	// Persons are the persons of significant control the user declares (a
+	// business or organization with PSC sessions), plus blank rows.
+	Persons []PscPerson
 	SubmitURL  string
 
 	// A PSC session's page: one person's liveness check.
@@ -121,6 +127,10 @@ func (s *Sandbox) renderHosted(w http.ResponseWriter, key string, status int, ms
 	}
 	u := s.st.users[ss.UserID]
 	withPscs := s.hasPscsLocked(u)
+	var persons []PscPerson
+	if withPscs {
+		persons = append(slices.Clone(declaredPersons(u)), PscPerson{PscType: PscTypeUBO}, PscPerson{PscType: PscTypeUBO})
+	}
 	declared := declaredData(u)
 	var data []hostedData
 	for _, t := range verifiedDataTypes(u) {
@@ -134,7 +144,7 @@ func (s *Sandbox) renderHosted(w http.ResponseWriter, key string, status int, ms
 		SessionKey: key, SessionID: ss.ID, Language: ss.language, UserKind: u.kind(), Status: ss.Status, ReturnURL: ss.ReturnURL,
 		ExpiresAt: time.Unix(ss.CreationDate, 0).Add(sessionLifetime).UTC().Format(time.RFC1123),
 		Open:      ss.Status == "PENDING" && !ss.submitted, Submitted: ss.submitted, Message: msg,
-		SubmitURL: hostedPrefix + s.clientHex() + "/submit", Data: data,
+		SubmitURL: hostedPrefix + s.clientHex() + "/submit", Data: data, Persons: persons,
 	}
 	s.mu.Unlock()
 	for _, t := range checksFor(page.UserKind, withPscs) {
@@ -192,10 +202,12 @@ func (s *Sandbox) submitHosted(w http.ResponseWriter, r *http.Request) {
 	ss, found := s.st.sessionsByKey[key]
 	var id, returnURL, kind string
 	var withPscs bool
+	var current []PscPerson
 	data := map[string]string{}
 	if found {
 		u := s.st.users[ss.UserID]
 		id, returnURL, kind, withPscs = ss.ID, ss.ReturnURL, u.kind(), s.hasPscsLocked(u)
+		current = slices.Clone(declaredPersons(u))
 		// A field left empty keeps the declared value.
 		for _, t := range verifiedDataTypes(u) {
 			if v := strings.TrimSpace(r.PostForm.Get("data." + t)); v != "" {
@@ -207,6 +219,20 @@ func (s *Sandbox) submitHosted(w http.ResponseWriter, r *http.Request) {
 	if !found {
 		http.Error(w, "This verification link is not valid.", http.StatusNotFound)
 		return
+	}
+	persons, err := formPersons(r.PostForm)
+	if err != nil {
+		s.renderHosted(w, key, http.StatusBadRequest, err.Error())
+		return
+	}
+	// The page only shows names and roles: a person already declared keeps
+	// the rest of their data (email, birthdate, countries).
+	for i, p := range persons {
+		for _, c := range current {
+			if strings.EqualFold(p.FirstName, c.FirstName) && strings.EqualFold(p.LastName, c.LastName) {
+				persons[i].Email, persons[i].DateOfBirth, persons[i].Country, persons[i].Nationality = c.Email, c.DateOfBirth, c.Country, c.Nationality
+			}
+		}
 	}
 	choices := map[string]Choice{}
 	for _, t := range checksFor(kind, withPscs) {
@@ -220,7 +246,17 @@ func (s *Sandbox) submitHosted(w http.ResponseWriter, r *http.Request) {
 		}
 		choices[t] = c
 	}
+	// The declaration goes first (an outcome may land at once and open the
+	// PSC sessions) and is undone if the submission is refused.
+	var previous []PscPerson
+	declared := withPscs && len(persons) > 0
+	if declared {
+		previous = s.swapPersons(id, persons)
+	}
 	if err := s.SubmitVerification(id, choices, data); err != nil {
+		if declared {
+			s.swapPersons(id, previous)
+		}
 		status := http.StatusBadRequest
 		if errors.Is(err, ErrWrongState) {
 			status = http.StatusConflict
@@ -229,6 +265,51 @@ func (s *Sandbox) submitHosted(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, returnURL, http.StatusSeeOther)
+}
+
+// swapPersons sets the declared persons of a session's user and returns the
+// ones it replaces.
+func (s *Sandbox) swapPersons(sessionID string, persons []PscPerson) []PscPerson {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss := s.st.sessions[sessionID]
+	if ss == nil {
+		return nil
+	}
+	u := s.st.users[ss.UserID]
+	old := u.pscs
+	u.pscs = persons
+	return old
+}
+
+// formPersons reads the persons of significant control declared on a main
+// page: rows of psc.FirstName, psc.LastName and psc.PscType; blank rows are
+// skipped. No rows means no declaration (the legal representative).
+func formPersons(form url.Values) ([]PscPerson, error) {
+	first, last, types := form["psc.FirstName"], form["psc.LastName"], form["psc.PscType"]
+	var out []PscPerson
+	var errs []error
+	for i := range first {
+		p := PscPerson{FirstName: strings.TrimSpace(first[i])}
+		if i < len(last) {
+			p.LastName = strings.TrimSpace(last[i])
+		}
+		if i < len(types) {
+			p.PscType = types[i]
+		}
+		if p.FirstName == "" && p.LastName == "" {
+			continue
+		}
+		errs = append(errs, p.validate(len(out)))
+		out = append(out, p)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if len(out) > maxPscs {
+		return nil, fmt.Errorf("declare at most %d persons", maxPscs)
+	}
+	return out, nil
 }
 
 // pscLivenessCheck names the one choice of a PSC page.

@@ -2,6 +2,8 @@ package sandbox_test
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -331,4 +333,43 @@ func TestPscOutcomeDelay(t *testing.T) {
 	e.sim.Advance(30 * time.Second)
 	assert.Equal(t, "VALIDATED", e.pscs(sid)[0]["Status"])
 	assert.Equal(t, "REGULAR", e.kycLevel(userID))
+}
+
+func TestPscPersonsDeclaredOnThePage(t *testing.T) {
+	e := newEnv(t, fastSettings())
+	userID := e.legal("ORGANIZATION")
+	sess := e.session(userID)
+	_, page := e.get(sess["HostedUrl"].(string))
+	assert.Contains(t, page, `name="psc.FirstName" value="Alex"`, "the legal representative is declared by default")
+	f := parseForm(t, page)
+	v := f.values
+	v.Del("psc.FirstName")
+	v.Del("psc.LastName")
+	v.Del("psc.PscType")
+	for _, p := range [][3]string{{"Alex", "Smith", "LEGAL_REPRESENTATIVE"}, {"Uma", "Bo", "UBO"}, {"", "", "UBO"}} {
+		v.Add("psc.FirstName", p[0])
+		v.Add("psc.LastName", p[1])
+		v.Add("psc.PscType", p[2])
+	}
+
+	t.Run("a bad row is refused and changes nothing", func(t *testing.T) {
+		bad := url.Values{}
+		for k, vs := range v {
+			bad[k] = slices.Clone(vs)
+		}
+		bad["psc.LastName"][1] = ""
+		res := e.post(f.action, bad)
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+		assert.Equal(t, "PENDING", e.api("GET", "/identity-verifications/"+sess["Id"].(string), nil).json()["Status"])
+	})
+
+	require.Equal(t, http.StatusSeeOther, e.post(f.action, v).StatusCode)
+	pscs := e.pscs(sess["Id"].(string))
+	require.Len(t, pscs, 2, "blank rows are skipped")
+	assert.Equal(t, "Alex", pscs[0]["FirstName"], "as declared")
+	assert.Equal(t, "alex+accept@example.com", pscs[0]["Email"], "a declared person keeps their email")
+	assert.Equal(t, "LEGAL_REPRESENTATIVE", pscs[0]["PscType"])
+	assert.Equal(t, "Uma", pscs[1]["FirstName"])
+	assert.Equal(t, "UBO", pscs[1]["PscType"])
+	assert.Equal(t, "LIGHT", e.kycLevel(userID))
 }
