@@ -59,8 +59,8 @@ type hostedPage struct {
 	Data       []hostedData // verified data the tester may change
 	// Persons are the persons of significant control the user declares (a
 	// business or organization with PSC sessions), plus blank rows.
-	Persons []PscPerson
-	SubmitURL  string
+	Persons   []PscPerson
+	SubmitURL string
 
 	// A PSC session's page: one person's liveness check.
 	PSC         bool
