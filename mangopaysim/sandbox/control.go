@@ -314,6 +314,7 @@ func (set Settings) validate() error {
 
 // SetSettings replaces the settings (tests use it to shorten delays).
 func (s *Sandbox) SetSettings(set Settings) error {
+	set = set.withDefaultChoices()
 	if err := set.validate(); err != nil {
 		return err
 	}

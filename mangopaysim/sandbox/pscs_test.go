@@ -373,3 +373,14 @@ func TestPscPersonsDeclaredOnThePage(t *testing.T) {
 	assert.Equal(t, "UBO", pscs[1]["PscType"])
 	assert.Equal(t, "LIGHT", e.kycLevel(userID))
 }
+
+func TestSettingsWithoutThe2026Choices(t *testing.T) {
+	set := fastSettings()
+	set.PscRejectedEventType, set.PscEventResource = "", ""
+	e := newEnv(t, set)
+	require.NoError(t, e.sim.SetSettings(set), "older callers that do not know the new settings")
+	_, sid := e.validatedBusiness("BUSINESS")
+	pscID := e.pscs(sid)[0]["Id"].(string)
+	require.Equal(t, http.StatusOK, e.pscOutcome(pscID, "REJECTED").status)
+	assert.Equal(t, []string{"IDENTITY_VERIFICATION_PSC_PENDING", "IDENTITY_VERIFICATION_PSC_REJECTED"}, e.eventTypes(pscID))
+}

@@ -100,6 +100,18 @@ type Settings struct {
 	AddressProofForLegalUsers bool `json:"AddressProofForLegalUsers"`
 }
 
+// withDefaultChoices fills the string settings added in 2026 when a caller
+// built Settings without them, so that older code keeps working.
+func (set Settings) withDefaultChoices() Settings {
+	if set.PscRejectedEventType == "" {
+		set.PscRejectedEventType = EventPscRejected
+	}
+	if set.PscEventResource == "" {
+		set.PscEventResource = PscResourcePSC
+	}
+	return set
+}
+
 // Values of Settings.PscEventResource.
 const (
 	PscResourcePSC     = "PSC"
@@ -163,6 +175,7 @@ func New(cfg Config) *Sandbox {
 	if cfg.Settings == (Settings{}) {
 		cfg.Settings = DefaultSettings()
 	}
+	cfg.Settings = cfg.Settings.withDefaultChoices()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
