@@ -99,7 +99,7 @@ var recordScenarios = []recordScenario{
 		r.waitStatus(workflows.StatusVerified)
 		r.cancel()
 	}},
-	{name: "expired-then-new-session", kind: "NATURAL", cfg: workflows.Config{SessionLifetime: 3 * time.Second}, run: func(r *recording) {
+	{name: "expired-then-new-session", kind: "NATURAL", cfg: workflows.Config{SessionLifetime: 3 * time.Second, ExpiryGrace: time.Second}, run: func(r *recording) {
 		first := r.ensureSession(workflows.EnsureSessionRequest{})
 		r.waitStatus(workflows.StatusExpired) // the user never came
 		again := r.ensureSession(workflows.EnsureSessionRequest{ReturnURL: "https://platform.example/back"})
@@ -623,11 +623,17 @@ func writeMeasurements(t *testing.T, rows []measurement) {
 		fmt.Fprintf(b, "| %s | %d | %d | %d |\n", m.scenario, m.events, m.actions, m.mangopayCalls)
 	}
 	b.WriteString("\nBillable actions are counted from the history: the start (1), each signal, each accepted update,\n")
-	b.WriteString("each scheduled activity plus its retries (from ActivityTaskStarted.Attempt), each timer started\n")
-	b.WriteString("and each search-attribute upsert. Mangopay calls are the authenticated API calls the simulator\n")
+	b.WriteString("each scheduled activity plus its retries (from ActivityTaskStarted.Attempt), each timer started,\n")
+	b.WriteString("each search-attribute upsert, and each marker (the workflow.GetVersion of a run: counted to be\n")
+	b.WriteString("safe; since long-lived-fixes every run records one, with the upsert of TemporalChangeVersion).\n")
+	b.WriteString("Billed but not in a history, so not in the table: each state query (GET /v1/onboardings/<id>,\n")
+	b.WriteString("1 action), each rejected update (1 action: the validator said no), and each heartbeat that\n")
+	b.WriteString("reaches the server (UploadPages heartbeats per page, throttled by the SDK: about one per page\n")
+	b.WriteString("of an extra document). Mangopay calls are the authenticated API calls the simulator\n")
 	b.WriteString("received from the activities (token requests and the test's own setup excluded). Timings in the\n")
 	b.WriteString("scenarios are shortened where the path waits (reconciliation 2 s, retry backoff 1 s, session\n")
-	b.WriteString("lifetime 3 s), which changes no count. Every scenario but not-eligible-payer ends with the cancel\n")
+	b.WriteString("lifetime 3 s, expiry grace 1 s), which changes no count, except for the abandoned session: over\n")
+	b.WriteString("the real 7 days its reconciliation reads add up (TestAbandonedSessionCost: 8 Mangopay calls). Every scenario but not-eligible-payer ends with the cancel\n")
 	b.WriteString("update so that its history is closed: that adds 3 actions (the update, a search-attribute upsert,\n")
 	b.WriteString("the platform notification) and no Mangopay call. History events vary by a few from one recording\n")
 	b.WriteString("to the next (how signals, updates and activity results batch into workflow tasks); the actions\n")
