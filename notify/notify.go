@@ -42,7 +42,12 @@ type Event struct {
 	ExpiresAt    string    `json:"ExpiresAt,omitempty"`
 	Reasons      []string  `json:"Reasons,omitempty"`
 	DocumentID   string    `json:"KycDocumentId,omitempty"`
-	OccurredAt   time.Time `json:"OccurredAt"`
+	// PscID names the PSC session of a psc.<status> event.
+	PscID string `json:"PscId,omitempty"`
+	// RenewalDeadline (RFC 3339) is when the user is downgraded unless
+	// they renew their KYC (onboarding.renewal_required and reminders).
+	RenewalDeadline string    `json:"RenewalDeadline,omitempty"`
+	OccurredAt      time.Time `json:"OccurredAt"`
 }
 
 // Notifier posts events. A zero URL disables it.
