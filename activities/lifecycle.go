@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/kycflow/kycflow/mangopay"
@@ -31,7 +32,8 @@ type ReadPSCsResult struct {
 	KYCLevel string       `json:"KYCLevel"`
 }
 
-// ReadPSCs lists the user's PSC sessions and reads the user's KYC level.
+// ReadPSCs lists the user's PSC sessions and reads the user's KYC level
+// (LIGHT without a read while a PSC is not VALIDATED).
 func (a *Activities) ReadPSCs(ctx context.Context, in ReadPSCsInput) (ReadPSCsResult, error) {
 	var out ReadPSCsResult
 	for page := 1; ; page++ {
@@ -47,6 +49,14 @@ func (a *Activities) ReadPSCs(ctx context.Context, in ReadPSCsInput) (ReadPSCsRe
 		if len(list) < 100 || pg == nil || page >= pg.TotalPages {
 			break
 		}
+	}
+	// The user can only be REGULAR once every PSC is VALIDATED (Mangopay's
+	// rule as documented): the user is read only then, or when there is no
+	// PSC to wait for.
+	allValidated := !slices.ContainsFunc(out.PSCs, func(p PSCSummary) bool { return p.Status != string(mangopay.PSCValidated) })
+	if !allValidated {
+		out.KYCLevel = string(mangopay.KYCLevelLight)
+		return out, nil
 	}
 	u, err := a.Mangopay.GetUserSCA(ctx, in.UserID)
 	if err != nil {
