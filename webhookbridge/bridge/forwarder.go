@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/kycflow/kycflow/workflows"
 )
@@ -311,15 +309,9 @@ func restartable(eventType string) bool {
 }
 
 func (f *Forwarder) restart(ctx context.Context, userID string, ev workflows.MangopayEvent) error {
-	_, err := f.Temporal.SignalWithStartWorkflow(ctx, workflows.WorkflowID(userID), workflows.SignalMangopayEvent, ev,
-		client.StartWorkflowOptions{
-			ID: workflows.WorkflowID(userID), TaskQueue: workflows.TaskQueue,
-			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-			TypedSearchAttributes: temporal.NewSearchAttributes(
-				workflows.SearchAttrUserID.ValueSet(userID), workflows.SearchAttrStatus.ValueSet(string(workflows.StatusStarting)),
-			),
-			StaticSummary: "KYC/KYB onboarding of Mangopay user " + userID + " (restarted by " + ev.EventType + ")",
-		},
+	opts := workflows.StartOptions(userID)
+	opts.StaticSummary += " (restarted by " + ev.EventType + ")"
+	_, err := f.Temporal.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalMangopayEvent, ev, opts,
 		workflows.WorkflowType, workflows.Input{UserID: userID, ReturnURL: f.RestartReturnURL})
 	return err
 }
