@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -54,7 +56,7 @@ type Forwarder struct {
 	// Done is closed when Run has returned (graceful shutdown waits on it).
 	Done chan struct{}
 
-	poisoned atomic.Int64 // entries of the current batch that failed on their own
+	deferred atomic.Int64 // entries of the current batch to retry on their own schedule
 }
 
 // Forwarder defaults.
@@ -131,17 +133,18 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		failures, poisoned := f.handleBatch(ctx, res[0].Messages)
+		failures, deferred := f.handleBatch(ctx, res[0].Messages)
 		switch {
 		case failures == 0:
 			outage.reset()
 			if pending {
 				retry.reset() // the retried entries went through
 			}
-		case failures == poisoned:
-			// Only entries failing on their own: retry them later, on
-			// their own schedule, and keep forwarding new webhooks
-			// meanwhile instead of stalling behind them.
+		case failures == deferred:
+			// Only entries failing on their own, or waiting for Mangopay
+			// to answer a lookup: retry them later, on their own
+			// schedule, and keep forwarding new webhooks meanwhile
+			// instead of stalling behind them.
 			pending = false
 			retryAt = time.Now().Add(retry.take())
 		default:
@@ -181,9 +184,10 @@ func (f *Forwarder) claimStale(ctx context.Context) int {
 
 // handleBatch handles entries concurrently and acknowledges the handled
 // ones. It reports how many must be retried later, and how many of those
-// failed on their own (poison candidates) rather than for an outage.
-func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (failures, poisoned int) {
-	f.poisoned.Store(0)
+// may be retried on their own schedule (they failed on their own, or wait
+// for Mangopay) rather than after an outage of Redis or Temporal.
+func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (failures, deferred int) {
+	f.deferred.Store(0)
 	var (
 		mu   sync.Mutex
 		done []string
@@ -216,7 +220,7 @@ func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (fai
 			return failures + 1, 0
 		}
 	}
-	return failures, int(f.poisoned.Load())
+	return failures, int(f.deferred.Load())
 }
 
 // handle returns true when the entry is done with (it may be acked).
@@ -240,6 +244,12 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 	case errors.Is(err, ErrUnroutable):
 		log.Info("webhook not routable", "reason", err.Error())
 		return f.release(ctx, seenKey, f.unrouted(ctx, m, err.Error()))
+	case errors.Is(err, ErrMangopayUnavailable):
+		// The claim stays, the attempts are not counted: Mangopay's
+		// outage is not the event's fault.
+		f.outage(log, "mangopay", err)
+		f.deferred.Add(1)
+		return false
 	case err != nil:
 		log.Warn("resolve webhook", "error", err)
 		return f.release(ctx, seenKey, f.failed(ctx, m, err))
@@ -258,7 +268,7 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 	}
 	if err != nil {
 		if classify(err) == classOutage {
-			log.Warn("temporal unavailable: webhook kept for later", "error", err)
+			f.outage(log, "temporal", err)
 			return false // the claim stays: this entry is retried, its duplicates are not
 		}
 		return f.release(ctx, seenKey, f.failed(ctx, m, err))
@@ -316,6 +326,20 @@ func (f *Forwarder) restart(ctx context.Context, userID string, ev workflows.Man
 	return err
 }
 
+// outage records that dependency kept an entry waiting: a metric to alert
+// on, and a log line that says what an operator must do when it is a
+// credential problem rather than an outage.
+func (f *Forwarder) outage(log *slog.Logger, dependency string, err error) {
+	f.Metrics.Outages.WithLabelValues(dependency).Inc()
+	var mpErr *mangopay.Error
+	if errors.As(err, &mpErr) && (mpErr.StatusCode == http.StatusUnauthorized || mpErr.StatusCode == http.StatusForbidden) {
+		log.Error("Mangopay refuses kycflow's credentials (check MANGOPAY_CLIENT_ID, MANGOPAY_API_KEY and the IP allowlist): webhook kept for later",
+			"dependency", dependency, "status", mpErr.StatusCode)
+		return
+	}
+	log.Warn(dependency+" unavailable: webhook kept for later", "dependency", dependency, "error", err)
+}
+
 // failed counts a failure that is not an outage; past MaxAttempts the entry
 // goes to the dead-letter stream.
 func (f *Forwarder) failed(ctx context.Context, m redis.XMessage, cause error) bool {
@@ -327,7 +351,7 @@ func (f *Forwarder) failed(ctx context.Context, m redis.XMessage, cause error) b
 		return false
 	}
 	if n < int64(f.MaxAttempts) {
-		f.poisoned.Add(1) // this entry's own failure, not an outage
+		f.deferred.Add(1) // this entry's own failure, not an outage
 		return false
 	}
 	return f.deadLetter(ctx, m, cause)
