@@ -165,9 +165,10 @@ func (f *Forwarder) ensureGroup(ctx context.Context) error {
 }
 
 // claimStale takes over entries another consumer left unacknowledged for
-// ClaimIdle (it crashed or was killed).
+// ClaimIdle (it crashed or was killed), and settles those that vanished
+// from the stream meanwhile (see releaseVanished).
 func (f *Forwarder) claimStale(ctx context.Context) int {
-	msgs, _, err := f.RDB.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+	msgs, _, deleted, err := f.RDB.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
 		Stream: StreamKey, Group: GroupName, Consumer: f.Consumer, MinIdle: f.ClaimIdle, Start: "0-0", Count: readBatch,
 	}).Result()
 	if err != nil {
@@ -176,11 +177,50 @@ func (f *Forwarder) claimStale(ctx context.Context) int {
 		}
 		return 0
 	}
+	if len(deleted) > 0 {
+		f.releaseVanished(ctx, deleted)
+	}
 	if len(msgs) > 0 {
 		f.Logger.Info("claimed webhooks left by another bridge", "count", len(msgs))
 	}
 	return len(msgs)
 }
+
+// releaseVanished handles entries that were deleted from the stream while
+// pending (a trim by hand, or by an older bridge): XAUTOCLAIM has dropped
+// them from the group. They are counted and logged, and the dedupe keys
+// they held are released, so that Mangopay's redelivery of those events is
+// forwarded instead of dropped as a duplicate.
+func (f *Forwarder) releaseVanished(ctx context.Context, ids []string) {
+	f.Metrics.Vanished.Add(float64(len(ids)))
+	f.Logger.Error("webhooks vanished from the stream before they were handled; Mangopay's redelivery will be forwarded",
+		"count", len(ids), "entries", ids)
+	for _, id := range ids {
+		key, err := f.RDB.HGet(ctx, claimsKey, id).Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+			// Never claimed: no key to release.
+		case err != nil:
+			f.Logger.Warn("release the dedupe key of a vanished webhook", "entry", id, "error", err)
+			continue
+		default:
+			if err := releaseIfHeld.Run(ctx, f.RDB, []string{key}, id).Err(); err != nil {
+				f.Logger.Warn("release the dedupe key of a vanished webhook", "entry", id, "error", err)
+				continue
+			}
+		}
+		f.RDB.HDel(ctx, claimsKey, id)
+		f.RDB.HDel(ctx, attemptsKey, id)
+	}
+}
+
+// releaseIfHeld deletes a dedupe key only if the given entry still holds it
+// (a duplicate may hold it since).
+var releaseIfHeld = redis.NewScript(`
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+	return redis.call("DEL", KEYS[1])
+end
+return 0`)
 
 // handleBatch handles entries concurrently and acknowledges the handled
 // ones. It reports how many must be retried later, and how many of those
@@ -211,9 +251,13 @@ func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (fai
 	}
 	wg.Wait()
 	if len(done) > 0 {
-		pipe := f.RDB.Pipeline()
+		// Acknowledge and delete in one transaction: an entry is never
+		// left deleted but pending, nor acknowledged but kept forever.
+		pipe := f.RDB.TxPipeline()
 		pipe.XAck(ctx, StreamKey, GroupName, done...)
+		pipe.XDel(ctx, StreamKey, done...)
 		pipe.HDel(ctx, attemptsKey, done...)
+		pipe.HDel(ctx, claimsKey, done...)
 		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
 			// Unacknowledged entries come back; the dedupe keys drop them then.
 			f.Logger.Warn("acknowledge webhooks", "error", err)
@@ -225,6 +269,12 @@ func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (fai
 
 // handle returns true when the entry is done with (it may be acked).
 func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
+	if len(m.Values) == 0 {
+		// Our own pending entry, deleted from the stream meanwhile: Redis
+		// returns its ID alone.
+		f.releaseVanished(ctx, []string{m.ID})
+		return true
+	}
 	ev, received, err := decodeEntry(m)
 	if err != nil {
 		return f.deadLetter(ctx, m, err)
@@ -289,9 +339,14 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 // when its entry is retried (after an outage, or claimed from a crashed
 // bridge).
 func (f *Forwarder) claim(ctx context.Context, key, id string) (bool, error) {
-	ok, err := f.RDB.SetNX(ctx, key, id, f.DedupeTTL).Result()
-	if err != nil || ok {
-		return ok, err
+	pipe := f.RDB.Pipeline()
+	pipe.HSet(ctx, claimsKey, id, key) // for releaseVanished
+	setNX := pipe.SetNX(ctx, key, id, f.DedupeTTL)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return false, err
+	}
+	if setNX.Val() {
+		return true, nil
 	}
 	holder, err := f.RDB.Get(ctx, key).Result()
 	if errors.Is(err, redis.Nil) { // released meanwhile
@@ -359,7 +414,7 @@ func (f *Forwarder) failed(ctx context.Context, m redis.XMessage, cause error) b
 
 func (f *Forwarder) deadLetter(ctx context.Context, m redis.XMessage, cause error) bool {
 	vals := copyValues(m, fError, cause.Error(), fOrigID, m.ID)
-	if err := f.RDB.XAdd(ctx, &redis.XAddArgs{Stream: DeadLetterKey, MaxLen: streamMaxLen, Approx: true, Values: vals}).Err(); err != nil {
+	if err := f.RDB.XAdd(ctx, &redis.XAddArgs{Stream: DeadLetterKey, MaxLen: deadLetterMaxLen, Approx: true, Values: vals}).Err(); err != nil {
 		return false
 	}
 	f.Metrics.DeadLettered.Inc()
