@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -822,4 +823,35 @@ func TestUploadPagesInTwoBatches(t *testing.T) {
 		assert.Equal(t, 1, got.Pages, "batch %d", i+1)
 	}
 	assert.Equal(t, 2, h.pageCount(t, userID, docID), "both batches' pages are on the document")
+}
+
+// TestCreateSessionSurvivesARedisOutage: with IndexBestEffort (every
+// onboarding since long-lived-fixes) a Redis that is down does not fail the
+// creation, which would repeat the Mangopay call; the result says the index
+// is missing. Without it (older onboardings) the activity fails, as before.
+func TestCreateSessionSurvivesARedisOutage(t *testing.T) {
+	h := newHarness(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	down := redis.NewClient(&redis.Options{Addr: dead, MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { _ = down.Close() })
+	acts := &activities.Activities{Mangopay: h.client, Index: routing.NewIndex(down, 0), Pages: h.pages}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	owner := h.naturalUser(t, mangopay.UserCategoryOwner)
+
+	v, err := env.ExecuteActivity(acts.CreateSession, activities.CreateSessionInput{
+		UserID: owner, ReturnURL: returnURL, IdempotencyKey: key(t), IndexBestEffort: true,
+	})
+	require.NoError(t, err)
+	var res activities.CreateSessionResult
+	require.NoError(t, v.Get(&res))
+	assert.NotEmpty(t, res.SessionID)
+	assert.False(t, res.Indexed)
+
+	_, err = env.ExecuteActivity(acts.CreateSession, activities.CreateSessionInput{UserID: owner, ReturnURL: returnURL, IdempotencyKey: key(t)})
+	requireRetryable(t, err)
 }

@@ -20,11 +20,16 @@ type CreateSessionInput struct {
 	ReturnURL      string `json:"ReturnURL"`
 	Tag            string `json:"Tag"`
 	IdempotencyKey string `json:"IdempotencyKey"`
-	// SkipIndex leaves the routing index to IndexSession, so that a Redis
-	// outage never holds up (nor repeats, past Mangopay's 24-hour
-	// idempotency window) the Mangopay call. Onboardings started before it
-	// existed leave it false.
-	SkipIndex bool `json:"SkipIndex,omitempty"`
+	// SessionLanguage is the hosted page's language (de-DE, en-US, …);
+	// empty lets Mangopay choose.
+	SessionLanguage string `json:"SessionLanguage,omitempty"`
+	// IndexBestEffort writes the routing index once and reports a failure
+	// in the result (Indexed false) instead of failing: a Redis outage then
+	// never repeats the Mangopay call (past Mangopay's 24-hour idempotency
+	// window it would create a second session); the workflow indexes later
+	// with IndexSession. Onboardings started before it existed leave it
+	// false: an index failure fails the activity, as it did.
+	IndexBestEffort bool `json:"IndexBestEffort,omitempty"`
 }
 
 // CreateSessionResult is the new session.
@@ -33,6 +38,8 @@ type CreateSessionResult struct {
 	HostedURL    string    `json:"HostedURL"`
 	Status       string    `json:"Status"`
 	CreationDate time.Time `json:"CreationDate"`
+	// Indexed reports that the routing index was written.
+	Indexed bool `json:"Indexed,omitempty"`
 }
 
 // CreateSession creates an IDV session, recovering the first response when a
@@ -42,6 +49,7 @@ type CreateSessionResult struct {
 func (a *Activities) CreateSession(ctx context.Context, in CreateSessionInput) (CreateSessionResult, error) {
 	iv, err := a.Mangopay.CreateIdentityVerification(ctx, in.UserID, &mangopay.CreateIdentityVerificationParams{
 		ReturnURL: in.ReturnURL, Tag: in.Tag, IdempotencyKey: in.IdempotencyKey,
+		SessionLanguage: mangopay.SessionLanguage(in.SessionLanguage),
 	})
 	var apiErr *mangopay.Error
 	switch {
@@ -50,13 +58,17 @@ func (a *Activities) CreateSession(ctx context.Context, in CreateSessionInput) (
 	case err != nil:
 		return CreateSessionResult{}, a.mangopayError(ctx, "create idv session", err)
 	}
-	if !in.SkipIndex {
-		if _, err := a.IndexSession(ctx, IndexSessionInput{SessionID: iv.ID, UserID: in.UserID}); err != nil {
+	res := CreateSessionResult{SessionID: iv.ID, HostedURL: iv.HostedURL, Status: string(iv.Status.Normalize()), CreationDate: iv.CreationDate.Time()}
+	if _, err := a.IndexSession(ctx, IndexSessionInput{SessionID: iv.ID, UserID: in.UserID}); err != nil {
+		if !in.IndexBestEffort {
 			return CreateSessionResult{}, err
 		}
+		a.log().Warn("idv session created but not indexed: the workflow retries the index", "idv_session_id", iv.ID, "error", err)
+	} else {
+		res.Indexed = true
 	}
 	activity.GetLogger(ctx).Info("idv session created", "user_id", in.UserID, "idv_session_id", iv.ID)
-	return CreateSessionResult{SessionID: iv.ID, HostedURL: iv.HostedURL, Status: string(iv.Status.Normalize()), CreationDate: iv.CreationDate.Time()}, nil
+	return res, nil
 }
 
 // IndexSessionInput names a session and its user.

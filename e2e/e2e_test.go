@@ -256,9 +256,9 @@ func webhooksDuplicated(t *testing.T, e *env) {
 }
 
 // expiredThenFresh: the user never opens the page; 7 days later (the
-// simulator's clock) Mangopay has expired the session without a webhook,
-// the workflow's reconciliation finds it, and the user's return gets a fresh
-// session.
+// simulator's clock) Mangopay has expired the session (with, since 2026-08,
+// an IDENTITY_VERIFICATION_EXPIRED webhook: a hint like any other), the
+// workflow finds it, and the user's return gets a fresh session.
 func expiredThenFresh(t *testing.T, e *env) {
 	user := e.newNaturalUser(t)
 	first := e.startWithConfig(t, user, shortReconcile)
@@ -268,7 +268,9 @@ func expiredThenFresh(t *testing.T, e *env) {
 
 	o := e.waitStatus(t, user, workflows.StatusExpired)
 	assert.Equal(t, 1, o.Attempt)
-	assert.Empty(t, e.deliveries(t, "", first.IdvSessionID), "Mangopay sends no webhook when a session expires")
+	for _, d := range e.deliveries(t, "", first.IdvSessionID) {
+		assert.Equal(t, "IDENTITY_VERIFICATION_EXPIRED", d.EventType, "the only webhook of a session nobody opened")
+	}
 	e.waitEvents(t, user, "onboarding.expired")
 
 	second := e.startOnboarding(t, user)

@@ -58,6 +58,9 @@ func (r EnsureSessionRequest) Validate() error {
 	if err := ValidateReturnURL(r.ReturnURL); err != nil {
 		return err
 	}
+	if err := ValidateSessionLanguage(r.SessionLanguage); err != nil {
+		return err
+	}
 	return ValidateTag(r.Tag)
 }
 
@@ -149,6 +152,14 @@ func closedResult(ctx context.Context, c client.Client, userID string) (Result, 
 func SubmitDocument(ctx context.Context, c client.Client, userID string, req SubmitDocumentRequest) (SubmitDocumentResult, error) {
 	var res SubmitDocumentResult
 	err := update(ctx, c, userID, UpdateSubmitDocument, req.IdempotencyKey, req, &res)
+	return res, err
+}
+
+// RetryPSC sends the retry-psc update: a new link for a business's PSC
+// session (REJECTED, or VALIDATED data to redo), the same one while pending.
+func RetryPSC(ctx context.Context, c client.Client, userID string, req RetryPSCRequest) (PSC, error) {
+	var res PSC
+	err := update(ctx, c, userID, UpdateRetryPSC, "", req, &res)
 	return res, err
 }
 

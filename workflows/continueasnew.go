@@ -56,7 +56,9 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 		// A sender stopped by a Temporal cancel restarts on ctx.
 		_ = workflow.Await(ctx, func() bool { return !w.sending })
 		w.startSender(ctx)
-		_, _ = workflow.AwaitWithTimeout(ctx, w.cfg.FinalNotifyWait, func() bool { return len(w.st.Outbox) == 0 })
+		if len(w.st.Outbox) > 0 { // a timer only when there is something to wait for
+			_, _ = workflow.AwaitWithTimeout(ctx, w.cfg.FinalNotifyWait, func() bool { return len(w.st.Outbox) == 0 })
+		}
 	}
 	for {
 		left := w.quiesce(ctx)

@@ -313,3 +313,21 @@ func TestSubmitDocumentRetryAcrossRunsCreatesOneDocument(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, docs, 1, "one KYC document at Mangopay")
 }
+
+// TestAbandonedSessionCost measures the path of a user who never comes back
+// over the real 7 days (time-skipping): Mangopay calls and billable actions.
+// Before long-lived-fixes it cost 11 Mangopay calls and 28 actions.
+func TestAbandonedSessionCost(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	var calls, actions int
+	var v workflows.StateView
+	h.at(7*day+2*time.Hour, func() { v, calls, actions = h.state(), h.mangopayCalls(), h.actions() })
+	h.cancel(8 * day)
+	h.run(workflows.Config{})
+	require.Equal(t, workflows.StatusExpired, v.Status)
+	t.Logf("abandoned session over 7 days: %d Mangopay calls %v, %d actions (activities %v, %d timers, %d updates, %d upserts)",
+		calls, h.sim.APICalls(), actions, h.activities, h.timers, h.updates, h.upserts)
+	assert.LessOrEqual(t, calls, 8)
+	assert.LessOrEqual(t, actions, 22)
+}

@@ -2,15 +2,14 @@ package workflows_test
 
 import (
 	"context"
-	"errors"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/samber/lo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/internal/simtest"
 	"github.com/kycflow/kycflow/mangopay"
@@ -176,7 +175,8 @@ func TestLegalReview(t *testing.T) {
 			assert.NotEmpty(t, inReview.ReviewSince)
 			assert.Equal(t, "BUSINESS", inReview.UserType)
 			if decision == "VALIDATED" {
-				assert.Equal(t, workflows.StatusVerified, after.Status)
+				// A business is verified once its PSCs are (lifecycle_test.go).
+				assert.Equal(t, workflows.StatusAwaitingPSCs, after.Status)
 				return
 			}
 			// A refusal after review opens a new attempt.
@@ -422,25 +422,45 @@ func TestConcurrentEnsureSessionGivesOneSession(t *testing.T) {
 
 func TestContinueAsNewKeepsStateAndDedupe(t *testing.T) {
 	h := newHarness(t, "NATURAL")
+	ctx := context.Background()
 	h.ensure(0, workflows.EnsureSessionRequest{})
 	h.at(time.Minute, func() { h.decide(validated); h.deliver() })
+	// While a submit-document is uploading (a handler in flight, which
+	// continue-as-new waits for), two webhooks arrive: the loop takes the
+	// first, the second is still buffered when the run hands over.
+	first := workflows.MangopayEvent{EventType: "KYC_SUCCEEDED", ResourceID: "kyc_m_first", Date: 1}
+	second := workflows.MangopayEvent{EventType: "KYC_SUCCEEDED", ResourceID: "kyc_m_second", Date: 2}
+	var once sync.Once
+	h.onActivity = func(name string) {
+		if name == "UploadPages" {
+			once.Do(func() {
+				for _, ev := range []workflows.MangopayEvent{first, second} {
+					ev.EventKey = ev.Key()
+					h.env.SignalWorkflow(workflows.SignalMangopayEvent, ev)
+				}
+			})
+		}
+	}
+	doc := &updateResult[workflows.SubmitDocumentResult]{}
 	h.at(time.Hour, func() {
 		h.env.SetContinueAsNewSuggested(true)
-		h.signal("USER_KYC_LIGHT", h.userID) // wakes the loop; must survive the hand-over
+		k, err := h.pages.Put(ctx, append([]byte("%PDF-1.4\n"), make([]byte, 40<<10)...))
+		require.NoError(t, err)
+		h.update(workflows.UpdateSubmitDocument, doc, workflows.SubmitDocumentRequest{Type: "IDENTITY_PROOF", Pages: []string{k}})
 	})
 	h.env.ExecuteWorkflow(workflows.KYCOnboarding, workflows.Input{UserID: h.userID, ReturnURL: returnURL})
 	require.True(t, h.env.IsWorkflowCompleted())
-	var can *workflow.ContinueAsNewError
-	require.True(t, errors.As(h.env.GetWorkflowError(), &can), "got %v", h.env.GetWorkflowError())
+	require.True(t, doc.done, "continue-as-new waits for the handler")
+	require.NoError(t, doc.err)
 
-	var next workflows.Input
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
-	require.NotNil(t, next.State)
+	next := nextInput(t, h.env.GetWorkflowError())
 	assert.Equal(t, workflows.StatusVerified, next.State.Status)
 	assert.Equal(t, 1, next.State.Attempt)
-	assert.NotEmpty(t, next.State.SeenEvents, "dedupe keys are carried over")
 	assert.Equal(t, returnURL, next.ReturnURL)
-
+	require.Len(t, next.State.Documents, 1)
+	assert.Contains(t, next.State.SeenEvents, first.Key(), "dedupe keys are carried over")
+	assert.Equal(t, []string{second.Key()}, lo.Map(next.State.PendingEvents, func(e workflows.MangopayEvent, _ int) string { return e.Key() }),
+		"the buffered webhook is drained into the next run")
 }
 
 func TestCarriedStateDrivesTheNextRun(t *testing.T) {

@@ -39,6 +39,9 @@ type user struct {
 	HeadquartersAddress        *Address
 	LegalRepresentativeAddress *Address
 	CompanyNumber              *string
+
+	renewal renewal
+	pscs    []PscPerson // declared persons of significant control
 }
 
 type legalRep struct {
