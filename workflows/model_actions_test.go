@@ -35,6 +35,9 @@ var modelActions = []modelAction{
 	{"other user", 2, (*model).actOtherUser},
 	{"faults", 6, (*model).actFaults},
 	{"continue-as-new suggested", 3, (*model).actSuggestCAN},
+	{"PSC outcome", 6, (*model).actPSC},
+	{"retry-psc", 2, (*model).actRetryPSC},
+	{"renewal required", 2, (*model).actRenewal},
 }
 
 func (m *model) randomStep() {
@@ -291,6 +294,8 @@ var modelForgedTypes = []string{
 	"IDENTITY_VERIFICATION_VALIDATED", "IDENTITY_VERIFICATION_FAILED", "IDENTITY_VERIFICATION_INCONCLUSIVE",
 	"IDENTITY_VERIFICATION_OUTDATED", "IDENTITY_VERIFICATION_EXPIRED", "IDENTITY_VERIFICATION_PENDING",
 	"USER_KYC_LIGHT", "USER_KYC_REGULAR", "KYC_SUCCEEDED", "KYC_FAILED", "KYC_OUTDATED", "PAYIN_NORMAL_SUCCEEDED",
+	"IDENTITY_VERIFICATION_PENDING_PSC_ACTION", "IDENTITY_VERIFICATION_PSC_VALIDATED", "IDENTITY_VERIFICATION_PSC_REJECTED",
+	"IDENTITY_VERIFICATION_PSC_ABANDONED", "USER_KYC_RENEWAL_REQUIRED", "USER_KYC_RENEWED",
 }
 
 // actForge sends a webhook Mangopay never emitted, or emitted about
@@ -304,6 +309,9 @@ func (m *model) actForge() {
 	if m.view != nil {
 		for _, h := range m.view.History {
 			cands = append(cands, h.IdvSessionID)
+		}
+		for _, p := range m.view.PSCs {
+			cands = append(cands, p.PscID)
 		}
 		for _, d := range m.view.Documents {
 			cands = append(cands, d.KycDocumentID)
@@ -452,7 +460,48 @@ func (m *model) ownership() map[string]bool {
 	for _, d := range m.simDocs() {
 		mine[d.ID] = true
 	}
+	for _, p := range m.simPSCs() {
+		mine[p.ID] = true
+	}
 	return mine
+}
+
+// actPSC: a person of significant control of a business completes (or
+// drops) their own session.
+func (m *model) actPSC() {
+	for _, p := range m.simPSCs() {
+		if p.Status != mangopay.PSCPendingValidation {
+			continue
+		}
+		outcome := []string{sandbox.PscValidated, sandbox.PscValidated, sandbox.PscValidated, sandbox.PscRejected, sandbox.PscAbandoned}[m.rng.IntN(5)]
+		err := m.sim.DecidePsc(p.ID, outcome)
+		m.logf("PSC %s: %s (%v)", p.ID, outcome, errOrOK(err))
+		return
+	}
+	m.logf("PSC outcome: no pending PSC session")
+}
+
+// actRetryPSC: the platform asks for a new try of a rejected PSC session
+// (or of one it should not: the update must be rejected).
+func (m *model) actRetryPSC() {
+	id := "psc_x_01UNKNOWN0000000000000000000"
+	if m.view != nil && m.rng.Float64() < 0.85 {
+		for _, p := range m.view.PSCs {
+			if p.Status != string(mangopay.PSCValidated) && p.Status != string(mangopay.PSCPendingValidation) {
+				id = p.PscID
+				break
+			}
+		}
+	}
+	u := m.update(workflows.UpdateRetryPSC, workflows.RetryPSCRequest{PscID: id})
+	m.logf("retry-psc %s %s", u.id, id)
+}
+
+// actRenewal: Mangopay requires a verified user to renew their KYC.
+func (m *model) actRenewal() {
+	days := []int{1, 3, 30, 90}[m.rng.IntN(4)]
+	_, err := m.sim.RequireRenewal(m.userID, days)
+	m.logf("renewal required within %d days (%v)", days, errOrOK(err))
 }
 
 func errOrOK(err error) string {

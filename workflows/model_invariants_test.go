@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -323,10 +324,36 @@ func (m *model) checkAgreement() {
 			validated = s.ID
 		}
 	}
+	// A renewal is due while the deadline has not passed (a missed one
+	// downgraded the user and may stay on record).
+	renewal := false
+	if r := m.simRegulatory(); r != nil {
+		d := r.KYC.RenewalDeadline
+		renewal = !d.IsZero() && !d.Time.Before(m.env.Now().Truncate(24*time.Hour))
+	}
+	pscsDone := true
+	for _, p := range m.simPSCs() {
+		if p.Status != mangopay.PSCValidated {
+			pscsDone = false
+		}
+	}
 	bad := ""
 	switch {
-	case u.KYCLevel == mangopay.KYCLevelRegular && validated != "" && v.Status != workflows.StatusVerified && !v.Status.Final():
+	case u.KYCLevel == mangopay.KYCLevelRegular && validated != "" && !v.Status.Final() &&
+		v.Status != workflows.StatusVerified && !renewal:
+		// While a renewal is due, a renewal session may be open (or have
+		// expired, or been refused) for a user who is still REGULAR.
 		bad = "Mangopay says session " + validated + " is VALIDATED and the user REGULAR"
+	case v.Status == workflows.StatusAwaitingPSCs:
+		if cur != mangopay.IdentityVerificationValidated || u.KYCLevel == mangopay.KYCLevelRegular || pscsDone {
+			bad = "the current session is " + string(cur) + ", the user " + string(u.KYCLevel) + " and PSC sessions all validated: " + strconv.FormatBool(pscsDone)
+		}
+	case v.Status == workflows.StatusRenewal:
+		if u.KYCLevel != mangopay.KYCLevelRegular || !renewal {
+			bad = "the user is " + string(u.KYCLevel) + " with renewal deadline set: " + strconv.FormatBool(renewal)
+		}
+	case v.Status == workflows.StatusVerified && renewal:
+		bad = "Mangopay has set a renewal deadline"
 	case v.Status == workflows.StatusAwaitingUser:
 		if cur != mangopay.IdentityVerificationPending {
 			bad = "the current session is " + string(cur)
@@ -452,6 +479,25 @@ func (m *model) simDocs() []mangopay.KYCDocument {
 		m.fail("list KYC documents: %v", err)
 	}
 	return list
+}
+
+func (m *model) simPSCs() []mangopay.PSC {
+	var list []mangopay.PSC
+	if err := m.own(func() (err error) {
+		list, _, err = m.mp.ListUserPSCs(context.Background(), m.userID, &mangopay.ListOptions{PerPage: 100})
+		return err
+	}); err != nil && !mangopay.IsNotFound(err) {
+		m.fail("list PSC sessions: %v", err)
+	}
+	return list
+}
+
+func (m *model) simRegulatory() *mangopay.RegulatoryStatus {
+	var r *mangopay.RegulatoryStatus
+	if err := m.own(func() (err error) { r, err = m.mp.GetRegulatoryStatus(context.Background(), m.userID); return err }); err != nil {
+		m.fail("read regulatory status: %v", err)
+	}
+	return r
 }
 
 func (m *model) simUser() *mangopay.User {
