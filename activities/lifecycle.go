@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/routing"
 )
 
 // PSCSummary is one PSC session without the person's data (names, email,
@@ -45,6 +46,11 @@ func (a *Activities) ReadPSCs(ctx context.Context, in ReadPSCsInput) (ReadPSCsRe
 			out.PSCs = append(out.PSCs, PSCSummary{
 				PscID: p.ID, PscType: p.PscType, Status: string(p.Status.Normalize()), HostedURL: p.HostedURL, MainSessionID: p.MainSessionID,
 			})
+			// So that the bridge routes webhooks naming the PSC. Best
+			// effort: the workflow's reconciliation covers a miss.
+			if err := a.Index.Put(ctx, routing.KindPSC, p.ID, in.UserID); err != nil {
+				a.log().Warn("psc session not indexed", "psc_id", p.ID, "error", err)
+			}
 		}
 		if len(list) < 100 || pg == nil || page >= pg.TotalPages {
 			break

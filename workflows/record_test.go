@@ -243,7 +243,9 @@ var recordScenarios = []recordScenario{
 		require.Equal(r.t, 2, again.Attempt)
 		r.decide(validated)
 		r.deliver() // IDENTITY_VERIFICATION_VALIDATED, USER_KYC_RENEWED
-		r.waitFor("renewed", func(v workflows.StateView) bool { return v.Status == workflows.StatusVerified && v.RenewalDeadline == "" })
+		r.waitFor("renewed", func(v workflows.StateView) bool {
+			return v.Status == workflows.StatusVerified && v.RenewalDeadline == ""
+		})
 		r.cancel()
 	}},
 	{name: "renewal-deadline-missed", kind: "NATURAL", run: func(r *recording) {
