@@ -339,7 +339,7 @@ func (m *model) actOtherUser() {
 
 func (m *model) actFaults() {
 	f := sandbox.Faults{}
-	set := m.simSettings()
+	set := m.simSet
 	name := ""
 	window := time.Duration(10+m.rng.IntN(110)) * time.Minute
 	switch r := m.rng.IntN(100); {
@@ -386,7 +386,7 @@ func (m *model) armFaultsEnd() {
 }
 
 func (m *model) clearFaults() {
-	set := m.simSettings()
+	set := m.simSet
 	set.IdvActivated = true
 	m.setFaults(sandbox.Faults{}, set)
 	m.sink.down.Store(false)
@@ -403,8 +403,6 @@ func (m *model) setFaults(f sandbox.Faults, set sandbox.Settings) {
 		m.fail("simulator settings: %v", err)
 	}
 }
-
-func (m *model) simSettings() sandbox.Settings { return m.simSet }
 
 func (m *model) actSuggestCAN() {
 	m.env.SetContinueAsNewSuggested(true)

@@ -448,7 +448,7 @@ func (m *model) settleFinal(s workflows.Status) {
 // neither fail nor draw from the simulator's fault generator.
 func (m *model) own(fn func() error) error {
 	m.sim.SetFaults(sandbox.Faults{})
-	set := m.simSettings()
+	set := m.simSet
 	on := set
 	on.IdvActivated = true
 	_ = m.sim.SetSettings(on)

@@ -191,7 +191,6 @@ const (
 	phaseQuiet2
 	phaseCompare
 	phaseAfterCancel
-	phaseDone
 )
 
 type model struct {
