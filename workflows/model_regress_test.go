@@ -42,3 +42,40 @@ func TestEnsureSessionAfterAccessDeniedWait(t *testing.T) {
 	assert.Equal(t, workflows.StatusAwaitingUser, later.value.Status)
 	assert.Equal(t, after.IdvSessionID, later.value.IdvSessionID)
 }
+
+// Scripted from model-test seeds 265 and 427: a late VALIDATED webhook of the
+// session a renewal replaced must not make that session current again while
+// Mangopay still requires the renewal and the renewal session is open.
+func TestLateWebhookOfReplacedSessionDuringRenewal(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	var verifiedID string
+	h.at(time.Minute, func() {
+		verifiedID = h.state().IdvSessionID
+		h.decide(validated)
+		h.skipEvents() // the VALIDATED webhook is lost; reconciliation finds the outcome
+	})
+	const day = 24 * time.Hour
+	h.at(day, func() {
+		_, err := h.sim.RequireRenewal(h.userID, 30)
+		require.NoError(t, err)
+		h.deliver() // USER_KYC_RENEWAL_REQUIRED
+	})
+	var renewing workflows.StateView
+	renewal := h.ensure(day+time.Hour, workflows.EnsureSessionRequest{})
+	h.at(day+2*time.Hour, func() {
+		renewing = h.state()
+		// Mangopay's retry of the lost webhook arrives at last.
+		h.signal("IDENTITY_VERIFICATION_VALIDATED", verifiedID)
+	})
+	var after workflows.StateView
+	h.at(day+3*time.Hour, func() { after = h.state() })
+	h.cancel(2 * day)
+	h.run(workflows.Config{})
+
+	require.NoError(t, renewal.err)
+	require.Equal(t, workflows.StatusAwaitingUser, renewing.Status, "ensure-session opened the renewal session")
+	require.NotEqual(t, verifiedID, renewing.IdvSessionID)
+	assert.Equal(t, workflows.StatusAwaitingUser, after.Status, "the renewal is still required at Mangopay")
+	assert.Equal(t, renewing.IdvSessionID, after.IdvSessionID, "the renewal session stays current")
+}
