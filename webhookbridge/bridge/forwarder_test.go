@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/kycflow/kycflow/internal/redistest"
@@ -43,13 +45,14 @@ type fakeTemporal struct {
 	sent      []sent // the signals that succeeded
 	starts    []sent // SignalWithStartWorkflow calls
 
-	down       bool             // fail every call with Unavailable
-	notFound   map[string]bool  // workflow IDs with no running workflow
-	poison     map[string]error // workflow ID → a permanent error
-	hang       chan struct{}    // when set, calls block until it is closed or ctx ends
-	entered    chan string      // receives the EventKey of each call that hangs
-	seenStarts map[string]bool  // workflows started by SignalWithStartWorkflow
-	perKey     map[string]int   // attempts per EventKey
+	down       bool                                       // fail every call with Unavailable
+	notFound   map[string]bool                            // workflow IDs with no running workflow
+	poison     map[string]error                           // workflow ID → a permanent error
+	hang       chan struct{}                              // when set, calls block until it is closed or ctx ends
+	entered    chan string                                // receives the EventKey of each call that hangs
+	seenStarts map[string]bool                            // workflows started by SignalWithStartWorkflow
+	perKey     map[string]int                             // attempts per EventKey
+	closed     map[string]enumspb.WorkflowExecutionStatus // closed workflows (Describe)
 }
 
 var _ bridge.Signaler = (*fakeTemporal)(nil)
@@ -98,6 +101,21 @@ func (f *fakeTemporal) SignalWithStartWorkflow(_ context.Context, workflowID, si
 	f.starts = append(f.starts, s)
 	f.seenStarts[workflowID] = true
 	return nil, nil
+}
+
+// DescribeWorkflowExecution: a closed workflow when set in closed, none
+// for notFound ones (unless started since), a running one otherwise.
+func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, workflowID, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	status := enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	switch st, ok := f.closed[workflowID]; {
+	case ok:
+		status = st
+	case f.notFound[workflowID] && !f.seenStarts[workflowID]:
+		return nil, serviceerror.NewNotFound("workflow not found for ID: " + workflowID)
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: status}}, nil
 }
 
 func (f *fakeTemporal) setDown(down bool) {
@@ -568,6 +586,7 @@ func TestForwarderNoOnboarding(t *testing.T) {
 			event := e.append(tt.eventType, tt.resourceID)
 			f := e.forwarder("a", tc, nil)
 			f.RestartReturnURL = "https://platform.example/kyc/again"
+			f.RestartUnknownUsers = true
 			startForwarder(t, f)
 			e.waitHandled(1)
 
