@@ -520,7 +520,7 @@ func TestForwarderDeadLetterAndReplay(t *testing.T) {
 	tc.mu.Unlock()
 	assert.Equal(t, 1.0, testutil.ToFloat64(e.metrics.DeadLettered))
 
-	dls, err := bridge.ListDeadLetters(context.Background(), e.rdb, 10)
+	dls, _, err := bridge.ListParked(context.Background(), e.rdb, bridge.DeadLetters, "", 10)
 	require.NoError(t, err)
 	require.Len(t, dls, 1)
 	dl := dls[0]
@@ -530,18 +530,18 @@ func TestForwarderDeadLetterAndReplay(t *testing.T) {
 	assert.Contains(t, dl.Error, "payload rejected")
 	assert.NotEmpty(t, dl.OriginalID)
 
-	_, err = bridge.ReplayDeadLetters(context.Background(), e.rdb, "0-1")
-	require.ErrorIs(t, err, bridge.ErrNoSuchDeadLetter)
+	_, err = bridge.ReplayParked(context.Background(), e.rdb, bridge.DeadLetters, "0-1")
+	require.ErrorIs(t, err, bridge.ErrNoSuchEntry)
 
 	tc.mu.Lock()
 	delete(tc.poison, "kyc-u_bad") // the operator fixed the cause
 	tc.mu.Unlock()
-	n, err := bridge.ReplayDeadLetters(context.Background(), e.rdb, dl.ID)
+	n, err := bridge.ReplayParked(context.Background(), e.rdb, bridge.DeadLetters, dl.ID)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	e.waitHandled(3)
 	assert.Equal(t, map[string]int{good.EventKey: 1, bad.EventKey: 1}, tc.signalled())
-	dls, err = bridge.ListDeadLetters(context.Background(), e.rdb, 10)
+	dls, _, err = bridge.ListParked(context.Background(), e.rdb, bridge.DeadLetters, "", 10)
 	require.NoError(t, err)
 	assert.Empty(t, dls, "replayed dead letters leave the dead-letter stream")
 }
@@ -552,7 +552,7 @@ func TestForwarderMalformedEntryDeadLettered(t *testing.T) {
 	require.NoError(t, e.rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: bridge.StreamKey, Values: []string{"t", "USER_KYC_LIGHT", "d", "not-a-date"}}).Err())
 	startForwarder(t, e.forwarder("a", tc, nil))
 	e.waitHandled(1)
-	dls, err := bridge.ListDeadLetters(context.Background(), e.rdb, 10)
+	dls, _, err := bridge.ListParked(context.Background(), e.rdb, bridge.DeadLetters, "", 10)
 	require.NoError(t, err)
 	require.Len(t, dls, 1)
 	assert.Contains(t, dls[0].Error, "malformed")
