@@ -92,8 +92,9 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 	metrics := bridge.NewMetrics(mp)
 	host, _ := os.Hostname()
 	b := &bridge.Bridge{
-		Store: bridge.NewStore(rdb), RDB: rdb, Temporal: tc, Pages: claimcheck.NewStore(rdb, 0, 0),
+		Store: bridge.NewStore(rdb), RDB: rdb, Temporal: tc, Pages: claimcheck.NewStore(rdb, 0, 0, claimcheck.WithSealer(codec)),
 		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, APIToken: cfg.APIToken, TrustedProxies: cfg.TrustedProxies,
+		AllowClearPages: cfg.Dev,
 	}
 	if codec != nil {
 		b.Codec = payloadcodec.Handler(codec, cfg.CodecOrigins, cfg.CodecToken)
@@ -112,8 +113,8 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 	}
 	logger.Info("webhook bridge listening", "public", publicLn.Addr().String(), "internal", internalLn.Addr().String(),
 		"webhook_route", "/webhooks/mangopay/<WEBHOOK_PATH_TOKEN>")
-	if cfg.PathToken == bridge.DevPathToken || cfg.APIToken == bridge.DevAPIToken {
-		logger.Warn("development tokens in use: set WEBHOOK_PATH_TOKEN and PLATFORM_API_TOKEN in production")
+	if cfg.Dev {
+		logger.Warn("development switch on (KYCFLOW_DEV): published tokens and document pages in clear are allowed; never in production")
 	}
 	return b.Serve(ctx, publicLn, internalLn, fwd)
 }

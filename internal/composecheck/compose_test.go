@@ -328,6 +328,7 @@ func TestConfigLoadersAcceptTheEnvironment(t *testing.T) {
 	assert.Equal(t, "8081", portOf(t, bc.InternalAddr), "internal listener port")
 	assert.NotEqual(t, bridge.DevPathToken, bc.PathToken, "compose must not run on the development path token")
 	assert.NotEqual(t, bridge.DevAPIToken, bc.APIToken, "compose must not run on the development API token")
+	assert.False(t, bc.Dev, "compose must not run with the development switch (%s)", bridge.DevSwitch)
 
 	// The Web UI's page (on the operator's host) calls the codec server on
 	// the bridge's internal listener as published, from an allowed origin.

@@ -16,9 +16,11 @@ type Bridge struct {
 	Store    *Store
 	RDB      redis.UniversalClient
 	Temporal client.Client
-	Pages    *claimcheck.Store
-	Metrics  *Metrics
-	Logger   *slog.Logger
+	// Pages holds uploaded document pages; with no Sealer (no
+	// PAYLOAD_ENCRYPTION_KEY) uploads are refused unless AllowClearPages.
+	Pages   *claimcheck.Store
+	Metrics *Metrics
+	Logger  *slog.Logger
 	// PathToken is the secret last segment of the webhook URL.
 	PathToken string
 	// APIToken is the platform API's bearer token.
@@ -28,6 +30,10 @@ type Bridge struct {
 	// Codec, when set, is served at /codec/ on the internal listener so the
 	// Temporal Web UI can show encrypted payloads (payloadcodec.Handler).
 	Codec http.Handler
+	// AllowClearPages accepts document uploads although Pages does not
+	// encrypt them: ID documents would sit in clear in Redis, its AOF
+	// files and backups, so only the development switch sets it.
+	AllowClearPages bool
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 }

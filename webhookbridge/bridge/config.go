@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -22,14 +23,36 @@ type Config struct {
 	RestartReturnURL string   // BRIDGE_RESTART_RETURN_URL
 	CodecOrigins     []string // CODEC_ALLOWED_ORIGINS: Web UI origins allowed to call /codec
 	CodecToken       string   // CODEC_SERVER_TOKEN: bearer token for /codec, optional
+	// Dev is the development switch (KYCFLOW_DEV=1): it allows the
+	// published development tokens and document pages kept in clear.
+	// Without it the bridge refuses to start on anything but real secrets.
+	Dev bool
 }
 
-// Development defaults: they make the local stack work with no settings and
-// must be replaced in production (the README says how).
+// DevSwitch is the environment variable of the development switch.
+const DevSwitch = "KYCFLOW_DEV"
+
+// Development defaults: published in the source, so only the development
+// switch lets the bridge use them (the README says how to set real ones).
 const (
-	DevPathToken = "dev-webhook-path-token"
-	DevAPIToken  = "dev-platform-api-token"
+	DevPathToken  = "dev-webhook-path-token"
+	DevAPIToken   = "dev-platform-api-token"
+	DevPublicAddr = "127.0.0.1:8080"
 )
+
+// DevMode reads the development switch (KYCFLOW_DEV: 1, true, 0, false or
+// empty).
+func DevMode(getenv func(string) string) (bool, error) {
+	v := strings.TrimSpace(getenv(DevSwitch))
+	if v == "" {
+		return false, nil
+	}
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s must be 1 or 0 (true or false), not %q", DevSwitch, v)
+	}
+	return on, nil
+}
 
 // LoadConfig reads the configuration through getenv (os.Getenv).
 func LoadConfig(getenv func(string) string) (Config, error) {
@@ -39,15 +62,27 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		return def
 	}
+	dev, devErr := DevMode(getenv)
+	devDefault := func(v string) string {
+		if dev {
+			return v
+		}
+		return ""
+	}
 	c := Config{
-		PathToken:        get("WEBHOOK_PATH_TOKEN", DevPathToken),
-		APIToken:         get("PLATFORM_API_TOKEN", DevAPIToken),
-		PublicAddr:       get("BRIDGE_PUBLIC_ADDR", ":8080"),
+		Dev:              dev,
+		PathToken:        get("WEBHOOK_PATH_TOKEN", devDefault(DevPathToken)),
+		APIToken:         get("PLATFORM_API_TOKEN", devDefault(DevAPIToken)),
+		PublicAddr:       get("BRIDGE_PUBLIC_ADDR", devDefault(DevPublicAddr)),
 		InternalAddr:     get("BRIDGE_INTERNAL_ADDR", "127.0.0.1:8081"),
 		RedisURL:         get("REDIS_URL", "redis://127.0.0.1:6379/0"),
 		RestartReturnURL: get("BRIDGE_RESTART_RETURN_URL", ""),
 	}
-	c.PublicURL = get("BRIDGE_PUBLIC_URL", "http://"+loopbackFor(c.PublicAddr))
+	if c.PublicAddr != "" {
+		c.PublicURL = get("BRIDGE_PUBLIC_URL", "http://"+loopbackFor(c.PublicAddr))
+	} else {
+		c.PublicURL = get("BRIDGE_PUBLIC_URL", "")
+	}
 	origins, originsErr := parseOrigins(get("CODEC_ALLOWED_ORIGINS", "http://127.0.0.1:8233,http://localhost:8233"))
 	c.CodecOrigins = origins
 	c.CodecToken = strings.TrimSpace(getenv("CODEC_SERVER_TOKEN"))
@@ -56,19 +91,33 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			c.TrustedProxies = append(c.TrustedProxies, strings.TrimSpace(p))
 		}
 	}
-	errs := []error{originsErr}
-	if len(c.PathToken) < 16 || !validResourceID(c.PathToken) {
+	errs := []error{devErr, originsErr}
+	switch {
+	case c.PathToken == "":
+		errs = append(errs, fmt.Errorf("WEBHOOK_PATH_TOKEN is required (e.g. openssl rand -hex 32; %s=1 uses a development token)", DevSwitch))
+	case len(c.PathToken) < 16 || !validResourceID(c.PathToken):
 		errs = append(errs, errors.New("WEBHOOK_PATH_TOKEN must be 16 to 128 of A-Z, a-z, 0-9, _ and -"))
+	case c.PathToken == DevPathToken && !dev:
+		errs = append(errs, fmt.Errorf("WEBHOOK_PATH_TOKEN is the published development token; set a secret one (or %s=1)", DevSwitch))
 	}
-	if len(c.APIToken) < 16 {
+	switch {
+	case c.APIToken == "":
+		errs = append(errs, fmt.Errorf("PLATFORM_API_TOKEN is required (e.g. openssl rand -hex 32; %s=1 uses a development token)", DevSwitch))
+	case len(c.APIToken) < 16:
 		errs = append(errs, errors.New("PLATFORM_API_TOKEN must be at least 16 characters"))
+	case c.APIToken == DevAPIToken && !dev:
+		errs = append(errs, fmt.Errorf("PLATFORM_API_TOKEN is the published development token; set a secret one (or %s=1)", DevSwitch))
+	}
+	if c.PublicAddr == "" {
+		// No default on all interfaces: exposing the intake is a decision.
+		errs = append(errs, fmt.Errorf("BRIDGE_PUBLIC_ADDR is required (e.g. :8080 to listen on all interfaces; %s=1 uses %s)", DevSwitch, DevPublicAddr))
 	}
 	for name, addr := range map[string]string{"BRIDGE_PUBLIC_ADDR": c.PublicAddr, "BRIDGE_INTERNAL_ADDR": c.InternalAddr} {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
+		if _, _, err := net.SplitHostPort(addr); err != nil && addr != "" {
 			errs = append(errs, fmt.Errorf("%s %q is not host:port", name, addr))
 		}
 	}
-	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("BRIDGE_PUBLIC_URL %q is not an http(s) URL", c.PublicURL))
 	}
 	if err := checkRedisURL(c.RedisURL); err != nil {

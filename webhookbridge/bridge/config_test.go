@@ -26,15 +26,70 @@ func bridgeFields(c bridge.Config) bridge.Config {
 }
 
 func TestLoadConfigDefaults(t *testing.T) {
-	got, err := bridge.LoadConfig(env(nil))
-	require.NoError(t, err, "no settings at all must work (devstack)")
+	got, err := bridge.LoadConfig(env(map[string]string{bridge.DevSwitch: "1"}))
+	require.NoError(t, err, "with the development switch no other setting is needed")
 	want := bridge.Config{
 		PathToken: bridge.DevPathToken, APIToken: bridge.DevAPIToken,
-		PublicAddr: ":8080", InternalAddr: "127.0.0.1:8081",
+		PublicAddr: "127.0.0.1:8080", InternalAddr: "127.0.0.1:8081",
 		PublicURL: "http://127.0.0.1:8080", RedisURL: "redis://127.0.0.1:6379/0",
 	}
 	assert.Equal(t, want, bridgeFields(got))
+	assert.True(t, got.Dev)
 	assert.Equal(t, "http://127.0.0.1:8080/webhooks/mangopay/"+bridge.DevPathToken, got.WebhookURL())
+}
+
+// TestLoadConfigRefusesDevelopmentSecrets: the development tokens are
+// published in the source, so without the development switch the bridge
+// refuses to start on them, or with no tokens, or with no explicit public
+// address (the old default listened on all interfaces).
+func TestLoadConfigRefusesDevelopmentSecrets(t *testing.T) {
+	secrets := map[string]string{"WEBHOOK_PATH_TOKEN": testPathToken, "PLATFORM_API_TOKEN": testAPIToken, "BRIDGE_PUBLIC_ADDR": ":8080"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for kk, vv := range secrets {
+			m[kk] = vv
+		}
+		if v == "" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name  string
+		vars  map[string]string
+		wants []string
+	}{
+		{"nothing set", nil, []string{"WEBHOOK_PATH_TOKEN is required", "PLATFORM_API_TOKEN is required", "BRIDGE_PUBLIC_ADDR is required", bridge.DevSwitch}},
+		{"no path token", with("WEBHOOK_PATH_TOKEN", ""), []string{"WEBHOOK_PATH_TOKEN is required"}},
+		{"no API token", with("PLATFORM_API_TOKEN", ""), []string{"PLATFORM_API_TOKEN is required"}},
+		{"no public address", with("BRIDGE_PUBLIC_ADDR", ""), []string{"BRIDGE_PUBLIC_ADDR is required"}},
+		{"development path token", with("WEBHOOK_PATH_TOKEN", bridge.DevPathToken), []string{"WEBHOOK_PATH_TOKEN is the published development token"}},
+		{"development API token", with("PLATFORM_API_TOKEN", bridge.DevAPIToken), []string{"PLATFORM_API_TOKEN is the published development token"}},
+		{"switch off", with(bridge.DevSwitch, "0"), nil},
+		{"switch misspelt", with(bridge.DevSwitch, "yes please"), []string{bridge.DevSwitch + " must be 1 or 0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := bridge.LoadConfig(env(tt.vars))
+			if tt.wants == nil {
+				require.NoError(t, err)
+				assert.False(t, got.Dev)
+				return
+			}
+			require.Error(t, err, "LoadConfig(%v) must refuse", tt.vars)
+			for _, w := range tt.wants {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+	t.Run("real secrets start", func(t *testing.T) {
+		got, err := bridge.LoadConfig(env(secrets))
+		require.NoError(t, err)
+		assert.False(t, got.Dev)
+		assert.Equal(t, ":8080", got.PublicAddr, "listening on all interfaces is allowed when asked for")
+	})
 }
 
 func TestLoadConfigSettings(t *testing.T) {
@@ -57,7 +112,7 @@ func TestLoadConfigSettings(t *testing.T) {
 	assert.Equal(t, "https://hooks.platform.example/webhooks/mangopay/"+testPathToken, got.WebhookURL())
 
 	t.Run("public URL follows a wildcard public address", func(t *testing.T) {
-		got, err := bridge.LoadConfig(env(map[string]string{"BRIDGE_PUBLIC_ADDR": "[::]:7000"}))
+		got, err := bridge.LoadConfig(env(map[string]string{bridge.DevSwitch: "1", "BRIDGE_PUBLIC_ADDR": "[::]:7000"}))
 		require.NoError(t, err)
 		assert.Equal(t, "http://127.0.0.1:7000", got.PublicURL)
 	})

@@ -109,6 +109,11 @@ func (b *Bridge) submitDocument(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if !b.Pages.Encrypted() && !b.AllowClearPages {
+		b.Logger.Error("document upload refused: set PAYLOAD_ENCRYPTION_KEY so that pages are encrypted in Redis", "request_id", c.GetString(ctxRequestID))
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "document uploads are disabled: this bridge has no PAYLOAD_ENCRYPTION_KEY to encrypt the pages with"})
+		return
+	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxUploadBody)
 	if err := c.Request.ParseMultipartForm(8 << 20); err != nil {
 		var tooBig *http.MaxBytesError
