@@ -6,7 +6,9 @@
 // Signup flows written in Go call workflows.EnsureSession, the same code.
 // Exit codes: 0 a usable session (or already verified), 2 bad input, 3
 // Temporal unreachable, 4 the user cannot be verified (unknown, not
-// eligible), 5 the onboarding failed or was cancelled.
+// eligible), 5 the onboarding failed or was cancelled, 6 the onboarding is
+// still working (a slow Mangopay): run again later. A FAILED or NOT_ELIGIBLE
+// onboarding stays so until an operator runs the starter with --reopen.
 package main
 
 import (
@@ -54,6 +56,7 @@ func run(args []string, out io.Writer) error {
 	tag := fs.String("tag", "", "custom data stored on the IDV session (at most 255 characters)")
 	asJSON := fs.Bool("json", false, "print the whole result as JSON")
 	timeout := fs.Duration("timeout", time.Minute, "how long to wait for the session")
+	reopen := fs.Bool("reopen", false, "start a new onboarding even if the last one ended FAILED or NOT_ELIGIBLE (an operator's decision)")
 	if err := fs.Parse(args); err != nil {
 		return exitError{2, err}
 	}
@@ -63,8 +66,8 @@ func run(args []string, out io.Writer) error {
 	if err := workflows.ValidateReturnURL(*returnURL); err != nil {
 		return exitError{2, fmt.Errorf("--return-url: %w", err)}
 	}
-	if len(*tag) > 255 {
-		return exitError{2, errors.New("--tag is longer than 255 characters")}
+	if err := workflows.ValidateTag(*tag); err != nil {
+		return exitError{2, fmt.Errorf("--tag: %w", err)}
 	}
 
 	opts, err := temporalconn.Options(logsetup.New(func(k string) string {
@@ -84,8 +87,14 @@ func run(args []string, out io.Writer) error {
 	}
 	defer tc.Close()
 
-	res, err := workflows.EnsureSession(ctx, tc, *userID, workflows.EnsureSessionRequest{ReturnURL: *returnURL, Tag: *tag})
+	ensure := workflows.EnsureSession
+	if *reopen {
+		ensure = workflows.Reopen
+	}
+	res, err := ensure(ctx, tc, *userID, workflows.EnsureSessionRequest{ReturnURL: *returnURL, Tag: *tag})
 	switch {
+	case errors.Is(err, workflows.ErrStillWorking):
+		return exitError{6, fmt.Errorf("%w: the HostedUrl reaches the platform by notification; run again to read it", err)}
 	case errors.Is(err, workflows.ErrTemporalUnavailable):
 		return exitError{3, err}
 	case errors.Is(err, workflows.ErrRejected):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -15,25 +16,96 @@ import (
 var (
 	// ErrNoOnboarding: no onboarding workflow exists for the user.
 	ErrNoOnboarding = errors.New("no onboarding for this user")
-	// ErrRejected: the workflow's validator refused the request.
+	// ErrRejected: the request is invalid, or the workflow's validator
+	// refused it.
 	ErrRejected = errors.New("request rejected")
 	// ErrTemporalUnavailable: Temporal could not be reached.
 	ErrTemporalUnavailable = errors.New("temporal is unavailable")
+	// ErrStillWorking: Temporal took the request and the onboarding is
+	// working on it (a slow Mangopay, a call budget), but it did not answer
+	// before the caller's deadline. The answer arrives by notification and
+	// by GetState; asking again is safe.
+	ErrStillWorking = errors.New("the onboarding is still working on it")
 )
 
-// EnsureSession starts the user's onboarding or finds the running one
-// (update-with-start, conflict policy use-existing) and returns its current
-// usable session: what a signup flow calls to get the HostedUrl.
-func EnsureSession(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest) (EnsureSessionResult, error) {
-	op := c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+// StartOptions are the options of every start of a user's onboarding, by the
+// starter, the platform API and the bridge alike.
+//
+// One onboarding per user: a running one is used as it is (conflict policy
+// use-existing), and a closed one is never replaced by a plain start (reuse
+// policy reject-duplicate). So a webhook can never revive a cancelled or
+// failed onboarding; EnsureSession decides which closed ones a platform may
+// start again (see there), and Reopen is the operator's explicit override.
+func StartOptions(userID string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
 		ID:                       WorkflowID(userID),
 		TaskQueue:                TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			SearchAttrUserID.ValueSet(userID), SearchAttrStatus.ValueSet(string(StatusStarting)),
 		),
 		StaticSummary: "KYC/KYB onboarding of Mangopay user " + userID,
-	}, WorkflowType, Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag})
+	}
+}
+
+// Validate checks a request the way the workflow's validator does, so that an
+// invalid one starts nothing.
+func (r EnsureSessionRequest) Validate() error {
+	if r.ReturnURL == "" {
+		return errors.New("ReturnUrl is required")
+	}
+	if err := ValidateReturnURL(r.ReturnURL); err != nil {
+		return err
+	}
+	return ValidateTag(r.Tag)
+}
+
+// EnsureSession starts the user's onboarding or finds the running one
+// (update-with-start) and returns its current usable session: what a signup
+// flow calls to get the HostedUrl.
+//
+// A closed onboarding decides what comes next:
+//   - FAILED or NOT_ELIGIBLE stays so: the answer is that status and its
+//     reason (no error), until an operator calls Reopen. Temporal keeps the
+//     closed onboarding for the namespace's retention period; after that the
+//     next signup starts afresh.
+//   - CANCELLED (by the platform or in Temporal), terminated or timed out:
+//     the platform asks again, so a new onboarding starts.
+func EnsureSession(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest) (EnsureSessionResult, error) {
+	if err := req.Validate(); err != nil {
+		return EnsureSessionResult{}, fmt.Errorf("ensure session: %w: %w", ErrRejected, err)
+	}
+	res, err := updateWithStart(ctx, c, userID, req, StartOptions(userID))
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if !errors.As(err, &started) {
+		return res, err
+	}
+	closed, err := closedResult(ctx, c, userID)
+	if err != nil {
+		return EnsureSessionResult{}, err
+	}
+	if closed.Status == StatusFailed || closed.Status == StatusNotEligible {
+		return EnsureSessionResult{UserID: userID, Status: closed.Status, Reason: closed.Reason, Attempt: closed.Attempt}, nil
+	}
+	return Reopen(ctx, c, userID, req)
+}
+
+// Reopen starts a new onboarding for a user whose last one is closed, whatever
+// its outcome (an operator's explicit decision after FAILED or NOT_ELIGIBLE:
+// the new one counts refusals from zero), or acts as EnsureSession when one
+// is running.
+func Reopen(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest) (EnsureSessionResult, error) {
+	if err := req.Validate(); err != nil {
+		return EnsureSessionResult{}, fmt.Errorf("reopen: %w: %w", ErrRejected, err)
+	}
+	opts := StartOptions(userID)
+	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	return updateWithStart(ctx, c, userID, req, opts)
+}
+
+func updateWithStart(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest, opts client.StartWorkflowOptions) (EnsureSessionResult, error) {
+	op := c.NewWithStartWorkflowOperation(opts, WorkflowType, Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag})
 	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{
@@ -41,26 +113,49 @@ func EnsureSession(ctx context.Context, c client.Client, userID string, req Ensu
 		},
 	})
 	if err != nil {
-		return EnsureSessionResult{}, clientError("ensure session", err)
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			return EnsureSessionResult{}, fmt.Errorf("ensure session: %w", err)
+		}
+		return EnsureSessionResult{}, clientError(ctx, c, userID, "ensure session", err)
 	}
 	var res EnsureSessionResult
 	if err := h.Get(ctx, &res); err != nil {
-		return EnsureSessionResult{}, clientError("ensure session", err)
+		return EnsureSessionResult{}, clientError(ctx, c, userID, "ensure session", err)
 	}
 	return res, nil
 }
 
+// closedResult reads how the user's last onboarding ended. Only a completed
+// run has a Result; a cancelled, terminated or timed-out one reads as
+// CANCELLED.
+func closedResult(ctx context.Context, c client.Client, userID string) (Result, error) {
+	var res Result
+	err := c.GetWorkflow(ctx, WorkflowID(userID), "").Get(ctx, &res)
+	var appErr *temporal.ApplicationError
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.As(err, new(*temporal.CanceledError)), errors.As(err, new(*temporal.TerminatedError)),
+		errors.As(err, new(*temporal.TimeoutError)), errors.As(err, &appErr):
+		return Result{UserID: userID, Status: StatusCancelled, Reason: "the last onboarding ended in Temporal: " + err.Error()}, nil
+	}
+	return Result{}, clientError(ctx, c, userID, "read the closed onboarding", err)
+}
+
 // SubmitDocument sends the submit-document update to a running onboarding.
+// req.IdempotencyKey, when set, is the update's ID: a retry with the same key
+// (after a timeout, say) gets the first call's answer, not a second document.
 func SubmitDocument(ctx context.Context, c client.Client, userID string, req SubmitDocumentRequest) (SubmitDocumentResult, error) {
 	var res SubmitDocumentResult
-	err := update(ctx, c, userID, UpdateSubmitDocument, req, &res)
+	err := update(ctx, c, userID, UpdateSubmitDocument, req.IdempotencyKey, req, &res)
 	return res, err
 }
 
 // Cancel sends the cancel update to a running onboarding.
 func Cancel(ctx context.Context, c client.Client, userID string, req CancelRequest) (StateView, error) {
 	var res StateView
-	err := update(ctx, c, userID, UpdateCancel, req, &res)
+	err := update(ctx, c, userID, UpdateCancel, "", req, &res)
 	return res, err
 }
 
@@ -69,7 +164,7 @@ func Cancel(ctx context.Context, c client.Client, userID string, req CancelReque
 func GetState(ctx context.Context, c client.Client, userID string) (StateView, error) {
 	v, err := c.QueryWorkflow(ctx, WorkflowID(userID), "", QueryState)
 	if err != nil {
-		return StateView{}, clientError("query state", err)
+		return StateView{}, clientError(ctx, c, userID, "query state", err)
 	}
 	var s StateView
 	if err := v.Get(&s); err != nil {
@@ -78,33 +173,51 @@ func GetState(ctx context.Context, c client.Client, userID string) (StateView, e
 	return s, nil
 }
 
-func update(ctx context.Context, c client.Client, userID, name string, arg, out any) error {
+func update(ctx context.Context, c client.Client, userID, name, updateID string, arg, out any) error {
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: WorkflowID(userID), UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		UpdateID: updateID, WorkflowID: WorkflowID(userID), UpdateName: name, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
-		return clientError(name, err)
+		return clientError(ctx, c, userID, name, err)
 	}
 	if err := h.Get(ctx, out); err != nil {
-		return clientError(name, err)
+		return clientError(ctx, c, userID, name, err)
 	}
 	return nil
 }
 
 // clientError classifies Temporal client errors into the sentinels above,
-// keeping the original for errors.As.
-func clientError(op string, err error) error {
+// keeping the original for errors.As. A deadline is told apart by asking
+// Temporal, briefly, whether the onboarding runs: if it does, Temporal is
+// there and the onboarding is merely slow to answer.
+func clientError(ctx context.Context, c client.Client, userID, op string, err error) error {
 	var notFound *serviceerror.NotFound
 	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
 	var appErr *temporal.ApplicationError
 	switch {
 	case errors.As(err, &notFound):
 		return fmt.Errorf("%s: %w: %w", op, ErrNoOnboarding, err)
-	case errors.As(err, &unavailable), errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &unavailable):
+		return fmt.Errorf("%s: %w: %w", op, ErrTemporalUnavailable, err)
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &deadline):
+		if running(context.WithoutCancel(ctx), c, userID) {
+			return fmt.Errorf("%s: %w: %w", op, ErrStillWorking, err)
+		}
 		return fmt.Errorf("%s: %w: %w", op, ErrTemporalUnavailable, err)
 	case errors.As(err, &appErr):
 		// Validator rejections and handler errors come back as application errors.
 		return fmt.Errorf("%s: %w: %s", op, ErrRejected, appErr.Message())
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// running reports whether the user's onboarding is running, asking Temporal
+// for at most two seconds.
+func running(ctx context.Context, c client.Client, userID string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	d, err := c.DescribeWorkflowExecution(ctx, WorkflowID(userID), "")
+	return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 }

@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"time"
 
@@ -13,14 +12,6 @@ import (
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/mangopay"
-)
-
-// Limits checked by the validators, before anything reaches history.
-const (
-	maxReturnURL = 500
-	maxTag       = 255
-	maxPages     = 5
-	maxReason    = 500
 )
 
 // DocumentTypes are the KYC document types submit-document accepts.
@@ -47,18 +38,6 @@ func rfc3339(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// ValidateReturnURL checks a ReturnUrl the way the update validator does.
-func ValidateReturnURL(raw string) error {
-	if len(raw) > maxReturnURL {
-		return fmt.Errorf("ReturnUrl is longer than %d characters", maxReturnURL)
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errors.New("ReturnUrl must be an absolute http or https URL")
-	}
-	return nil
-}
-
 func (w *onboarding) validateEnsureSession(req EnsureSessionRequest) error {
 	if req.ReturnURL != "" {
 		if err := ValidateReturnURL(req.ReturnURL); err != nil {
@@ -67,10 +46,7 @@ func (w *onboarding) validateEnsureSession(req EnsureSessionRequest) error {
 	} else if w.st.ReturnURL == "" {
 		return errors.New("ReturnUrl is required")
 	}
-	if len(req.Tag) > maxTag {
-		return fmt.Errorf("Tag is longer than %d characters", maxTag)
-	}
-	return nil
+	return ValidateTag(req.Tag)
 }
 
 // ensureSession gives the current usable session, or opens a new attempt
@@ -113,8 +89,8 @@ func (w *onboarding) validateSubmitDocument(req SubmitDocumentRequest) error {
 	if !slices.Contains(DocumentTypes, req.Type) {
 		return fmt.Errorf("Type must be one of %v", DocumentTypes)
 	}
-	if len(req.Pages) == 0 || len(req.Pages) > maxPages {
-		return fmt.Errorf("a document needs 1 to %d pages, got %d", maxPages, len(req.Pages))
+	if len(req.Pages) == 0 || len(req.Pages) > MaxPages {
+		return fmt.Errorf("a document needs 1 to %d pages, got %d", MaxPages, len(req.Pages))
 	}
 	for i, k := range req.Pages {
 		if !claimcheck.IsKey(k) {
@@ -124,8 +100,8 @@ func (w *onboarding) validateSubmitDocument(req SubmitDocumentRequest) error {
 			return fmt.Errorf("Pages[%d] repeats an earlier page", i)
 		}
 	}
-	if len(req.Tag) > maxTag {
-		return fmt.Errorf("Tag is longer than %d characters", maxTag)
+	if err := ValidateTag(req.Tag); err != nil {
+		return err
 	}
 	if w.st.Status == StatusStarting || w.st.Status.Final() {
 		return fmt.Errorf("documents cannot be submitted while the onboarding is %s", w.st.Status)
@@ -176,8 +152,8 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 }
 
 func validateCancel(req CancelRequest) error {
-	if len(req.Reason) > maxReason {
-		return fmt.Errorf("Reason is longer than %d characters", maxReason)
+	if len(req.Reason) > MaxReason {
+		return fmt.Errorf("Reason is longer than %d characters", MaxReason)
 	}
 	return nil
 }

@@ -1,8 +1,3 @@
-// Package workflows holds kycflow's onboarding workflow: one durable
-// KYCOnboarding execution per Mangopay user (ID kyc-<UserId>) that takes the
-// user from signup to verified and keeps them there, plus the names other
-// programs use to talk to it (task queue, signal, updates, query, search
-// attributes).
 package workflows
 
 import (

@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -19,6 +20,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -158,6 +160,59 @@ var recordScenarios = []recordScenario{
 		r.ensureSession(workflows.EnsureSessionRequest{})
 		r.cancel()
 	}},
+	{name: "cancelled-from-temporal", kind: "NATURAL", run: func(r *recording) {
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		// An operator cancels it in the Web UI or with the CLI.
+		require.NoError(r.t, r.c.CancelWorkflow(r.ctx, r.workflowID, ""))
+	}},
+	{name: "refused-until-failed", kind: "NATURAL", cfg: workflows.Config{MaxAttempts: 2, RetryBackoff: time.Second}, run: func(r *recording) {
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		r.decide(faceMismatch)
+		r.deliver()
+		r.waitFor("attempt 2 awaiting the user", func(v workflows.StateView) bool {
+			return v.Attempt == 2 && v.Status == workflows.StatusAwaitingUser
+		})
+		r.decide(faceMismatch)
+		r.deliver() // the second refusal reaches the cap: FAILED, and the workflow completes
+	}},
+	{name: "review-then-refused", kind: "BUSINESS", cfg: workflows.Config{RetryBackoff: time.Hour}, run: func(r *recording) {
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		r.decide(businessKO)
+		r.deliver() // IDENTITY_VERIFICATION_INCONCLUSIVE
+		v := r.waitStatus(workflows.StatusInReview)
+		require.NoError(r.t, r.sim.DecideReview(v.IdvSessionID, "REFUSED", "documents do not match"))
+		r.deliver() // IDENTITY_VERIFICATION_FAILED
+		r.waitStatus(workflows.StatusRefused)
+		r.cancel()
+	}},
+	{name: "downgrade-user-event-first", kind: "NATURAL", run: func(r *recording) {
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		r.decide(validated)
+		r.deliver()
+		r.waitStatus(workflows.StatusVerified)
+		require.NoError(r.t, r.sim.Downgrade(r.userID))
+		// USER_KYC_LIGHT alone: the downgrade-rereads-session branch.
+		r.deliverOnly("USER_KYC_LIGHT")
+		r.waitFor("attempt 2 awaiting the user", func(v workflows.StateView) bool {
+			return v.Attempt == 2 && v.Status == workflows.StatusAwaitingUser
+		})
+		r.cancel()
+	}},
+	{name: "continued-as-new", kind: "NATURAL", cfg: workflows.Config{MaxHistoryEvents: 40}, run: func(r *recording) {
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		r.decide(validated)
+		r.deliver()
+		r.waitStatus(workflows.StatusVerified)
+		// Past 40 events the VERIFIED onboarding continues as new; the
+		// downgrade then happens in a later run.
+		r.waitFor("a second run", func(workflows.StateView) bool { return r.continuedAsNew() })
+		require.NoError(r.t, r.sim.Downgrade(r.userID))
+		r.deliver()
+		r.waitFor("attempt 2 awaiting the user", func(v workflows.StateView) bool {
+			return v.Attempt == 2 && v.Status == workflows.StatusAwaitingUser
+		})
+		r.cancel()
+	}},
 }
 
 // kycProcessingDelay is the simulator's KYC document processing time; the
@@ -225,7 +280,9 @@ func TestRecordHistories(t *testing.T) {
 			sc.run(r)
 
 			var res workflows.Result
-			require.NoError(t, c.GetWorkflow(ctx, r.workflowID, r.runID).Get(ctx, &res), "the onboarding should be over")
+			if err := c.GetWorkflow(ctx, r.workflowID, r.runID).Get(ctx, &res); !errors.As(err, new(*temporal.CanceledError)) {
+				require.NoError(t, err, "the onboarding should be over")
+			}
 			calls := sim.APICalls()
 			runs := r.histories()
 			m := measure(sc.name, runs, sumCalls(calls)-r.baseline)
@@ -344,6 +401,31 @@ func (r *recording) deliver() {
 		require.NoError(r.t, r.c.SignalWorkflow(r.ctx, r.workflowID, "", workflows.SignalMangopayEvent, me))
 	}
 	r.delivered = len(log)
+}
+
+// deliverOnly signals the simulator's events of the given types emitted since
+// the last delivery; the others are lost.
+func (r *recording) deliverOnly(types ...string) {
+	r.t.Helper()
+	log := r.sim.EventLog()
+	for _, ev := range log[r.delivered:] {
+		if !slices.Contains(types, ev.EventType) {
+			continue
+		}
+		me := workflows.MangopayEvent{EventType: ev.EventType, ResourceID: ev.ResourceID, Date: ev.Date}
+		me.EventKey = me.Key()
+		require.NoError(r.t, r.c.SignalWorkflow(r.ctx, r.workflowID, "", workflows.SignalMangopayEvent, me))
+	}
+	r.delivered = len(log)
+}
+
+// continuedAsNew reports whether the onboarding's latest run is not its
+// first one.
+func (r *recording) continuedAsNew() bool {
+	r.t.Helper()
+	d, err := r.c.DescribeWorkflowExecution(r.ctx, r.workflowID, "")
+	require.NoError(r.t, err)
+	return d.GetWorkflowExecutionInfo().GetExecution().GetRunId() != r.runID
 }
 
 // skipEvents drops the simulator's events so far (webhooks lost).

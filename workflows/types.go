@@ -116,6 +116,10 @@ type SubmitDocumentRequest struct {
 	Type  string   `json:"Type"`
 	Pages []string `json:"Pages"`
 	Tag   string   `json:"Tag,omitempty"`
+	// IdempotencyKey is the platform's key for this submission (the HTTP
+	// Idempotency-Key header): SubmitDocument uses it as the update's ID.
+	// It never reaches the workflow's input.
+	IdempotencyKey string `json:"-"`
 }
 
 // SubmitDocumentResult is the submit-document update's answer.

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/kycflow/kycflow/internal/redisconn"
 )
 
 // Config is the bridge's configuration, from the environment.
@@ -26,7 +27,8 @@ type Config struct {
 	// Dev is the development switch (KYCFLOW_DEV=1): it allows the
 	// published development tokens and document pages kept in clear.
 	// Without it the bridge refuses to start on anything but real secrets.
-	Dev bool
+	Dev          bool
+	ConsumerName string // BRIDGE_CONSUMER_NAME: this bridge in the consumer group
 }
 
 // DevSwitch is the environment variable of the development switch.
@@ -77,6 +79,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		InternalAddr:     get("BRIDGE_INTERNAL_ADDR", "127.0.0.1:8081"),
 		RedisURL:         get("REDIS_URL", "redis://127.0.0.1:6379/0"),
 		RestartReturnURL: get("BRIDGE_RESTART_RETURN_URL", ""),
+		ConsumerName:     get("BRIDGE_CONSUMER_NAME", defaultConsumerName()),
 	}
 	if c.PublicAddr != "" {
 		c.PublicURL = get("BRIDGE_PUBLIC_URL", "http://"+loopbackFor(c.PublicAddr))
@@ -120,7 +123,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("BRIDGE_PUBLIC_URL %q is not an http(s) URL", c.PublicURL))
 	}
-	if err := checkRedisURL(c.RedisURL); err != nil {
+	if err := redisconn.CheckURL(c.RedisURL); err != nil {
 		errs = append(errs, err)
 	}
 	for _, p := range c.TrustedProxies {
@@ -136,20 +139,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-// checkRedisURL rejects what redis.ParseURL rejects, without quoting the
-// URL itself: it may carry a password.
-func checkRedisURL(raw string) error {
-	_, err := redis.ParseURL(raw)
-	if err == nil {
-		return nil
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return errors.New("REDIS_URL is not a valid URL (redis://[:password@]host:port/db or rediss://...)")
-	}
-	return fmt.Errorf("REDIS_URL is not a valid redis:// or rediss:// URL: %w", err)
-}
-
 // validProxy accepts what gin's SetTrustedProxies accepts: an IP address or
 // a CIDR range. Gin would otherwise fail at startup and the bridge would
 // trust no proxy, with only a log line to say so.
@@ -159,24 +148,6 @@ func validProxy(p string) bool {
 		return err == nil
 	}
 	return net.ParseIP(p) != nil
-}
-
-// NewRedisClient connects to the Redis at rawURL (REDIS_URL) as the bridge
-// needs it: with context deadlines honoured, so that a Redis that hangs
-// cannot hold a webhook's answer past the intake's append timeout (go-redis
-// ignores them by default and waits out its own 5 s read timeout, past
-// Mangopay's 2 s). The URL's own options (pool_size, read_timeout, ...)
-// apply otherwise.
-func NewRedisClient(rawURL string) (*redis.Client, error) {
-	if err := checkRedisURL(rawURL); err != nil {
-		return nil, err
-	}
-	opts, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, errors.New("REDIS_URL is not a valid URL")
-	}
-	opts.ContextTimeoutEnabled = true
-	return redis.NewClient(opts), nil
 }
 
 // WebhookURL is the URL to register at Mangopay.
@@ -207,4 +178,10 @@ func parseOrigins(v string) ([]string, error) {
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// defaultConsumerName names this process in the consumer group.
+func defaultConsumerName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }

@@ -5,16 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/kycflow/kycflow/workflows"
 )
@@ -98,18 +94,17 @@ func (f *Forwarder) defaults() {
 func (f *Forwarder) Run(ctx context.Context) error {
 	f.defaults()
 	defer close(f.Done)
-	backoff := 100 * time.Millisecond
-	pending := true // start with our own unacknowledged entries (a restart)
+	outage := newBackoff(100*time.Millisecond, maxBackoff) // Redis or Temporal away
+	retry := newBackoff(100*time.Millisecond, maxBackoff)  // entries failing on their own
+	pending := true                                        // start with our own unacknowledged entries (a restart)
 	var lastClaim, retryAt time.Time
-	entryBackoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		if !retryAt.IsZero() && !time.Now().Before(retryAt) {
 			pending, retryAt = true, time.Time{}
 		}
 		if err := f.ensureGroup(ctx); err != nil {
 			f.Logger.Warn("webhook stream unavailable", "error", err)
-			sleep(ctx, backoff)
-			backoff = min(backoff*2, maxBackoff)
+			outage.sleep(ctx)
 			continue
 		}
 		if time.Since(lastClaim) >= f.ClaimIdle/2 {
@@ -132,30 +127,27 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		if err != nil {
 			if ctx.Err() == nil {
 				f.Logger.Warn("read webhook stream", "error", err)
-				sleep(ctx, backoff)
-				backoff = min(backoff*2, maxBackoff)
+				outage.sleep(ctx)
 			}
 			continue
 		}
 		failures, poisoned := f.handleBatch(ctx, res[0].Messages)
 		switch {
 		case failures == 0:
-			backoff = 100 * time.Millisecond
+			outage.reset()
 			if pending {
-				entryBackoff = 100 * time.Millisecond // the retried entries went through
+				retry.reset() // the retried entries went through
 			}
 		case failures == poisoned:
 			// Only entries failing on their own: retry them later, on
 			// their own schedule, and keep forwarding new webhooks
 			// meanwhile instead of stalling behind them.
 			pending = false
-			retryAt = time.Now().Add(entryBackoff)
-			entryBackoff = min(entryBackoff*2, maxBackoff)
+			retryAt = time.Now().Add(retry.take())
 		default:
 			// Something is down: retry our pending entries after a pause.
 			pending = true
-			sleep(ctx, backoff)
-			backoff = min(backoff*2, maxBackoff)
+			outage.sleep(ctx)
 		}
 	}
 	return nil
@@ -163,7 +155,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 
 func (f *Forwarder) ensureGroup(ctx context.Context) error {
 	err := f.RDB.XGroupCreateMkStream(ctx, StreamKey, GroupName, "0").Err()
-	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+	if err != nil && classify(err) != classExists {
 		return fmt.Errorf("create consumer group: %w", err)
 	}
 	return nil
@@ -253,8 +245,7 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 		return f.release(ctx, seenKey, f.failed(ctx, m, err))
 	}
 	err = f.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(userID), "", workflows.SignalMangopayEvent, ev)
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
+	if classify(err) == classNotFound {
 		if !restartable(ev.EventType) {
 			log.Info("webhook for a user without onboarding", "user_id", userID)
 			return f.release(ctx, seenKey, f.unrouted(ctx, m, "no onboarding for user "+userID))
@@ -266,7 +257,7 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 		}
 	}
 	if err != nil {
-		if transient(err) {
+		if classify(err) == classOutage {
 			log.Warn("temporal unavailable: webhook kept for later", "error", err)
 			return false // the claim stays: this entry is retried, its duplicates are not
 		}
@@ -318,15 +309,9 @@ func restartable(eventType string) bool {
 }
 
 func (f *Forwarder) restart(ctx context.Context, userID string, ev workflows.MangopayEvent) error {
-	_, err := f.Temporal.SignalWithStartWorkflow(ctx, workflows.WorkflowID(userID), workflows.SignalMangopayEvent, ev,
-		client.StartWorkflowOptions{
-			ID: workflows.WorkflowID(userID), TaskQueue: workflows.TaskQueue,
-			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-			TypedSearchAttributes: temporal.NewSearchAttributes(
-				workflows.SearchAttrUserID.ValueSet(userID), workflows.SearchAttrStatus.ValueSet(string(workflows.StatusStarting)),
-			),
-			StaticSummary: "KYC/KYB onboarding of Mangopay user " + userID + " (restarted by " + ev.EventType + ")",
-		},
+	opts := workflows.StartOptions(userID)
+	opts.StaticSummary += " (restarted by " + ev.EventType + ")"
+	_, err := f.Temporal.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalMangopayEvent, ev, opts,
 		workflows.WorkflowType, workflows.Input{UserID: userID, ReturnURL: f.RestartReturnURL})
 	return err
 }
@@ -334,7 +319,7 @@ func (f *Forwarder) restart(ctx context.Context, userID string, ev workflows.Man
 // failed counts a failure that is not an outage; past MaxAttempts the entry
 // goes to the dead-letter stream.
 func (f *Forwarder) failed(ctx context.Context, m redis.XMessage, cause error) bool {
-	if transient(cause) {
+	if classify(cause) == classOutage {
 		return false
 	}
 	n, err := f.RDB.HIncrBy(ctx, attemptsKey, m.ID, 1).Result()
@@ -378,25 +363,4 @@ func copyValues(m redis.XMessage, extra ...string) []any {
 		vals = append(vals, e)
 	}
 	return vals
-}
-
-// transient reports outages worth waiting out rather than counting as a
-// failure of the event itself.
-func transient(err error) bool {
-	var unavailable *serviceerror.Unavailable
-	var exhausted *serviceerror.ResourceExhausted
-	var deadline *serviceerror.DeadlineExceeded
-	var canceled *serviceerror.Canceled
-	return errors.As(err, &unavailable) || errors.As(err, &exhausted) || errors.As(err, &deadline) ||
-		errors.As(err, &canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
-		isNetError(err) || errors.Is(err, redis.ErrClosed)
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

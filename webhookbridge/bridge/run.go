@@ -9,10 +9,11 @@ import (
 	"time"
 )
 
-// Serve runs the public and internal listeners and the forwarder until ctx
-// ends, then shuts down gracefully: the listeners stop accepting and drain
+// Serve runs the public and internal listeners and the forwarder (when
+// b.Forwarder is set) until ctx ends, then shuts down gracefully: the listeners stop accepting and drain
 // in-flight requests, then the forwarder finishes its batch.
-func (b *Bridge) Serve(ctx context.Context, publicLn, internalLn net.Listener, fwd *Forwarder) error {
+func (b *Bridge) Serve(ctx context.Context, publicLn, internalLn net.Listener) error {
+	fwd := b.Forwarder
 	public := &http.Server{
 		Handler: b.PublicRouter(), ReadHeaderTimeout: 2 * time.Second, ReadTimeout: 5 * time.Second,
 		WriteTimeout: 5 * time.Second, IdleTimeout: 90 * time.Second, MaxHeaderBytes: 16 << 10,

@@ -1,0 +1,35 @@
+// Package workflows holds kycflow's onboarding workflow: one durable
+// KYCOnboarding execution per Mangopay user (ID kyc-<UserId>) that takes the
+// user from signup to verified and keeps them there, plus the names other
+// programs use to talk to it (task queue, signal, updates, query, search
+// attributes) and the client helpers that start and drive it.
+//
+// # States
+//
+//	                 preflight (read user)
+//	STARTING ──────────────┬──────────────────────────────► NOT_ELIGIBLE ■
+//	                       │ REGULAR already ─────────────► VERIFIED
+//	                       ▼ create session
+//	             ┌──► AWAITING_USER ──REVIEW──► IN_REVIEW ──┐
+//	             │        │   │                     │       │
+//	             │ expired│   └────VALIDATED───► VERIFIED ◄─┘
+//	             │        ▼                         │  ▲
+//	ensure-session  EXPIRED        downgrade (OUTDATED, KYC_LIGHT)
+//	             │                                  ▼  │ new session
+//	             ├──── REFUSED ◄──REFUSED────── OUT_OF_DATE
+//	             │   (retry after backoff or when the user is back;
+//	             │    cap or final reason ──────────► FAILED ■)
+//	             └──────────────
+//	any state ──cancel (update or Temporal)─────────► CANCELLED ■
+//
+// ■ final: the workflow completes and its status never changes again. Every
+// other state is watched for ever (continuing as new to keep history
+// bounded); webhooks are hints that make the workflow re-read Mangopay.
+//
+// The workflow's code is split by concern: onboarding.go (the main loop,
+// preflight and session creation), events.go (webhooks and what Mangopay
+// says), waiting.go (timers and wake-ups), visibility.go (status, search
+// attributes, Web UI details), notifications.go (platform notifications),
+// continueasnew.go (continue-as-new and completion), handlers.go (updates and
+// the query).
+package workflows

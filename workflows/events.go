@@ -1,0 +1,226 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/samber/lo"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/mangopay"
+)
+
+// reconcile re-reads the session when no webhook came.
+func (w *onboarding) reconcile(ctx workflow.Context) {
+	if res, ok := w.readSession(ctx); ok {
+		w.applySession(ctx, res)
+	}
+	if w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview {
+		w.st.ReconcileStep++
+		delay := w.cfg.ReconcileSchedule[min(w.st.ReconcileStep, len(w.cfg.ReconcileSchedule)-1)]
+		if w.st.Status == StatusInReview {
+			delay = w.cfg.ReviewReconcileInterval
+		}
+		w.st.NextReconcileAt = workflow.Now(ctx).Add(delay)
+		workflow.SetCurrentDetails(ctx, w.details(ctx))
+	}
+}
+
+func (w *onboarding) readSession(ctx workflow.Context) (activities.GetSessionResult, bool) {
+	var res activities.GetSessionResult
+	err := workflow.ExecuteActivity(mangopayCtx(ctx, "read IDV session"), a.GetSession,
+		activities.GetSessionInput{SessionID: w.st.Session.IdvSessionID}).Get(ctx, &res)
+	if err != nil {
+		w.logger.Warn("reading the IDV session failed", "idv_session_id", w.st.Session.IdvSessionID, "error", errMessage(err))
+		return res, false
+	}
+	return res, true
+}
+
+// applySession acts on what Mangopay says of the current session.
+func (w *onboarding) applySession(ctx workflow.Context, res activities.GetSessionResult) {
+	s := w.st.Session
+	s.Status, s.Checks = res.Status, res.Checks
+	now := workflow.Now(ctx)
+	switch mangopay.IdentityVerificationStatus(res.Status) {
+	case mangopay.IdentityVerificationPending:
+		if !now.Before(s.ExpiresAt) {
+			w.setStatus(ctx, StatusExpired, "the session was not submitted within its lifetime")
+		}
+	case mangopay.IdentityVerificationExpired, mangopay.IdentityVerificationTimeout:
+		w.setStatus(ctx, StatusExpired, "the session expired before it was submitted")
+	case mangopay.IdentityVerificationReview:
+		if w.st.Status != StatusInReview {
+			w.st.ReviewSince = &now
+			w.st.NextReconcileAt = now.Add(w.cfg.ReviewReconcileInterval)
+			w.setStatus(ctx, StatusInReview, "")
+		}
+	case mangopay.IdentityVerificationValidated:
+		w.st.Refusals = 0
+		w.setStatus(ctx, StatusVerified, "")
+	case mangopay.IdentityVerificationRefused, mangopay.IdentityVerificationError:
+		if w.st.Status != StatusRefused && w.st.Status != StatusFailed {
+			w.refused(ctx)
+		}
+	case mangopay.IdentityVerificationOutOfDate:
+		if w.st.Status != StatusOutOfDate {
+			w.st.Refusals = 0
+			w.setStatus(ctx, StatusOutOfDate, "KYC downgraded by Mangopay: a new session is needed")
+		}
+	default:
+		w.logger.Warn("unknown IDV session status: waiting", "idv_session_id", s.IdvSessionID, "status", res.Status)
+	}
+}
+
+// refused decides between another attempt and FAILED.
+func (w *onboarding) refused(ctx workflow.Context) {
+	w.st.Refusals++
+	reasons := reasonTypes(w.st.Session.Checks)
+	summary := "refused: " + strings.Join(reasons, ", ")
+	if final, why := finalRefusal(w.st.Session.Checks); final {
+		w.setStatus(ctx, StatusFailed, "refused for a reason that a new attempt cannot fix ("+why+")")
+		return
+	}
+	if w.st.Refusals >= w.cfg.MaxAttempts {
+		w.setStatus(ctx, StatusFailed, fmt.Sprintf("refused %d times in a row (%s)", w.st.Refusals, summary))
+		return
+	}
+	w.st.RetryAt = workflow.Now(ctx).Add(w.cfg.RetryBackoff << (w.st.Refusals - 1))
+	w.setStatus(ctx, StatusRefused, summary)
+}
+
+// finalRefusal tells the reasons a new session cannot fix: a falsified
+// document, or a user under age.
+func finalRefusal(checks []activities.CheckSummary) (bool, string) {
+	for _, c := range checks {
+		if c.Status != string(mangopay.CheckStatusRefused) {
+			continue
+		}
+		if c.Type == string(mangopay.CheckAge) {
+			return true, "age check failed"
+		}
+		for _, r := range c.Reasons {
+			if r.Type == string(mangopay.RefusedDocumentFalsified) || r.Type == string(mangopay.RefusedUnderagePerson) {
+				return true, r.Type
+			}
+		}
+	}
+	return false, ""
+}
+
+func reasonTypes(checks []activities.CheckSummary) []string {
+	var out []string
+	for _, c := range checks {
+		for _, r := range c.Reasons {
+			out = append(out, r.Type)
+		}
+	}
+	return lo.Uniq(out)
+}
+
+// handleEvent treats a webhook as a hint: it re-reads the resource and acts
+// on what the API says. Duplicates, stale and forged events change nothing.
+func (w *onboarding) handleEvent(ctx workflow.Context, ev MangopayEvent) {
+	key := ev.Key()
+	if lo.Contains(w.st.SeenEvents, key) {
+		w.logger.Info("duplicate webhook ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID)
+		return
+	}
+	w.st.SeenEvents = append(w.st.SeenEvents, key)
+	if over := len(w.st.SeenEvents) - w.cfg.MaxDedupeKeys; over > 0 {
+		w.st.SeenEvents = w.st.SeenEvents[over:]
+	}
+	if w.st.Status.Final() || w.st.Status == StatusStarting {
+		w.logger.Info("webhook ignored in this status", "event_type", ev.EventType, "status", string(w.st.Status))
+		return
+	}
+	switch {
+	case strings.HasPrefix(ev.EventType, "IDENTITY_VERIFICATION_"):
+		w.sessionEvent(ctx, ev)
+	case strings.HasPrefix(ev.EventType, "KYC_"):
+		w.documentEvent(ctx, ev)
+	case ev.EventType == string(mangopay.EventUserKYCLight) || ev.EventType == string(mangopay.EventUserKYCRegular):
+		w.userEvent(ctx, ev)
+	default:
+		w.logger.Info("webhook of an unhandled type ignored", "event_type", ev.EventType)
+	}
+}
+
+// impliedStatus is the session status a webhook announces.
+var impliedStatus = map[string]string{
+	"IDENTITY_VERIFICATION_PENDING":      "PENDING",
+	"IDENTITY_VERIFICATION_VALIDATED":    "VALIDATED",
+	"IDENTITY_VERIFICATION_FAILED":       "REFUSED",
+	"IDENTITY_VERIFICATION_INCONCLUSIVE": "REVIEW",
+	"IDENTITY_VERIFICATION_OUTDATED":     "OUT_OF_DATE",
+	"IDENTITY_VERIFICATION_EXPIRED":      "EXPIRED",
+}
+
+func (w *onboarding) sessionEvent(ctx workflow.Context, ev MangopayEvent) {
+	s := w.st.Session
+	if s == nil || ev.ResourceID != s.IdvSessionID {
+		stale := lo.ContainsBy(w.st.History, func(r AttemptRecord) bool { return r.IdvSessionID == ev.ResourceID })
+		w.logger.Info("webhook for another session ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID, "earlier_session", stale)
+		return
+	}
+	if impliedStatus[ev.EventType] == s.Status {
+		return // nothing new: the API already told us
+	}
+	if res, ok := w.readSession(ctx); ok {
+		w.applySession(ctx, res)
+	}
+}
+
+func (w *onboarding) userEvent(ctx workflow.Context, ev MangopayEvent) {
+	if ev.ResourceID != w.st.UserID {
+		w.logger.Info("webhook for another user ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID)
+		return
+	}
+	switch {
+	case ev.EventType == string(mangopay.EventUserKYCLight) && w.st.Status == StatusVerified:
+		var u activities.ReadUserResult
+		err := workflow.ExecuteActivity(mangopayCtx(ctx, "read user (downgrade?)"), a.ReadUser, activities.ReadUserInput{UserID: w.st.UserID}).Get(ctx, &u)
+		if err != nil {
+			w.logger.Warn("reading the user failed", "error", errMessage(err))
+			return
+		}
+		if u.KYCLevel == string(mangopay.KYCLevelLight) {
+			w.st.Refusals = 0
+			// The session's own webhook may come later and would then be
+			// ignored: record now what Mangopay says of it (OUT_OF_DATE), so
+			// the history of attempts is right whichever webhook comes first.
+			if workflow.GetVersion(ctx, changeDowngradeRereadsSession, workflow.DefaultVersion, 1) >= 1 && w.st.Session != nil {
+				if res, ok := w.readSession(ctx); ok {
+					w.st.Session.Status, w.st.Session.Checks = res.Status, res.Checks
+				}
+			}
+			w.setStatus(ctx, StatusOutOfDate, "KYC downgraded by Mangopay (KYCLevel LIGHT): a new session is needed")
+		}
+	case ev.EventType == string(mangopay.EventUserKYCRegular) && w.st.Session != nil &&
+		(w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview):
+		if res, ok := w.readSession(ctx); ok {
+			w.applySession(ctx, res)
+		}
+	}
+}
+
+func (w *onboarding) documentEvent(ctx workflow.Context, ev MangopayEvent) {
+	i := lo.IndexOf(lo.Map(w.st.Documents, func(d Document, _ int) string { return d.KycDocumentID }), ev.ResourceID)
+	if i < 0 {
+		w.logger.Info("webhook for an unknown document ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID)
+		return
+	}
+	var res activities.DocumentResult
+	err := workflow.ExecuteActivity(mangopayCtx(ctx, "read KYC document"), a.GetDocument, activities.GetDocumentInput{DocumentID: ev.ResourceID}).Get(ctx, &res)
+	if err != nil {
+		w.logger.Warn("reading the KYC document failed", "kyc_document_id", ev.ResourceID, "error", errMessage(err))
+		return
+	}
+	d := &w.st.Documents[i]
+	if d.Status == res.Status {
+		return
+	}
+	d.Status, d.RefusedReasonType = res.Status, res.RefusedReasonType
+	w.notifyDocument(ctx, *d)
+}

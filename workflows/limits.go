@@ -1,0 +1,46 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+)
+
+// Input limits, checked by the update validators before anything reaches
+// history, and by every caller (platform API, starter) before anything
+// reaches Temporal. Mangopay's own limits where it has them.
+const (
+	// MaxReturnURL bounds a ReturnUrl.
+	MaxReturnURL = 500
+	// MaxTag is Mangopay's limit on Tag.
+	MaxTag = 255
+	// MaxPages is how many pages one KYC document may have.
+	MaxPages = 5
+	// MaxReason bounds a cancel reason.
+	MaxReason = 500
+)
+
+// ValidateReturnURL checks a ReturnUrl: an absolute http(s) URL.
+func ValidateReturnURL(raw string) error {
+	if len(raw) > MaxReturnURL {
+		return fmt.Errorf("ReturnUrl is longer than %d characters", MaxReturnURL)
+	}
+	return validateHTTPURL("ReturnUrl", raw)
+}
+
+// ValidateTag checks a Tag (optional).
+func ValidateTag(tag string) error {
+	if len(tag) > MaxTag {
+		return fmt.Errorf("Tag is longer than %d characters", MaxTag)
+	}
+	return nil
+}
+
+// validateHTTPURL checks that raw is an absolute http or https URL.
+func validateHTTPURL(field, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New(field + " must be an absolute http or https URL")
+	}
+	return nil
+}

@@ -1,0 +1,64 @@
+package workflows
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/notify"
+)
+
+func (w *onboarding) notifyStatus(ctx workflow.Context) {
+	ev := notify.Event{
+		Type: "onboarding." + strings.ToLower(string(w.st.Status)), UserID: w.st.UserID, Status: string(w.st.Status),
+		Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx),
+	}
+	if s := w.st.Session; s != nil {
+		ev.IdvSessionID = s.IdvSessionID
+		ev.Reasons = reasonTypes(s.Checks)
+		if w.st.Status == StatusAwaitingUser {
+			ev.HostedURL, ev.ExpiresAt = s.HostedURL, s.ExpiresAt.UTC().Format(time.RFC3339)
+			if len(w.st.History) > 0 {
+				ev.Reasons = w.st.History[len(w.st.History)-1].Reasons // why a new attempt
+			}
+		}
+	}
+	w.send(ctx, ev, ev.Type, strconv.Itoa(w.st.Attempt), ev.IdvSessionID, w.st.Reason)
+}
+
+func (w *onboarding) notifyDocument(ctx workflow.Context, d Document) {
+	ev := notify.Event{
+		Type: "document." + strings.ToLower(d.Status), UserID: w.st.UserID, Status: d.Status, DocumentID: d.KycDocumentID,
+		OccurredAt: workflow.Now(ctx),
+	}
+	if d.RefusedReasonType != "" {
+		ev.Reasons = []string{d.RefusedReasonType}
+	}
+	w.send(ctx, ev, ev.Type, d.KycDocumentID)
+}
+
+// send notifies the platform in the background: a platform that is down
+// must not hold the onboarding up. The event id is derived from the
+// workflow, so Temporal's retries reach the platform with the same id.
+func (w *onboarding) send(ctx workflow.Context, ev notify.Event, idParts ...string) {
+	info := workflow.GetInfo(ctx)
+	ev.ID = mangopay.DeriveIdempotencyKey(append([]string{info.WorkflowExecution.ID, info.FirstRunID}, idParts...)...)
+	w.notifying++
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		defer func() { w.notifying-- }()
+		opts := workflow.ActivityOptions{
+			StartToCloseTimeout:    30 * time.Second,
+			ScheduleToCloseTimeout: 72 * time.Hour, // then the platform has to reconcile through the API
+			RetryPolicy:            &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute},
+			Summary:                "notify platform: " + ev.Type,
+		}
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(gctx, opts), a.NotifyPlatform, activities.NotifyInput{Event: ev}).Get(gctx, nil); err != nil {
+			w.logger.Warn("platform notification failed", "event_type", ev.Type, "event_id", ev.ID, "error", errMessage(err))
+		}
+	})
+}

@@ -1,0 +1,68 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// setStatus records a status change: search attributes, Web UI details and
+// a platform notification.
+func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
+	if w.st.Status == s && w.st.Reason == reason {
+		return
+	}
+	w.st.Status, w.st.Reason, w.st.UpdatedAt = s, reason, workflow.Now(ctx)
+	w.logger.Info("onboarding status changed", "status", string(s), "attempt", w.st.Attempt)
+	updates := []temporal.SearchAttributeUpdate{
+		SearchAttrStatus.ValueSet(string(s)),
+		SearchAttrAttempt.ValueSet(int64(w.st.Attempt)),
+	}
+	if w.st.Session != nil {
+		updates = append(updates, SearchAttrSessionID.ValueSet(w.st.Session.IdvSessionID))
+	}
+	if w.st.UserType != "" {
+		updates = append(updates, SearchAttrUserType.ValueSet(w.st.UserType))
+	}
+	if !w.saUserSet {
+		updates = append(updates, SearchAttrUserID.ValueSet(w.st.UserID))
+		w.saUserSet = true
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		w.logger.Warn("upsert search attributes", "error", err)
+	}
+	workflow.SetCurrentDetails(ctx, w.details(ctx))
+	w.notifyStatus(ctx)
+	w.poke()
+}
+
+// details is the Web UI's "current details": the story in one line.
+func (w *onboarding) details(ctx workflow.Context) string {
+	b := &strings.Builder{}
+	fmt.Fprintf(b, "**%s**", w.st.Status)
+	if w.st.Attempt > 0 {
+		fmt.Fprintf(b, " · attempt %d", w.st.Attempt)
+	}
+	if s := w.st.Session; s != nil {
+		fmt.Fprintf(b, " · session `%s` (%s)", s.IdvSessionID, s.Status)
+		if w.st.Status == StatusAwaitingUser {
+			fmt.Fprintf(b, " · expires %s", s.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+	}
+	if w.st.Status == StatusInReview && w.st.ReviewSince != nil {
+		fmt.Fprintf(b, " · in review since %s", w.st.ReviewSince.UTC().Format(time.RFC3339))
+		if workflow.Now(ctx).Sub(*w.st.ReviewSince) > w.cfg.ReviewOverdueAfter {
+			b.WriteString(" · **OVERDUE**")
+		}
+	}
+	if w.st.Status == StatusRefused {
+		fmt.Fprintf(b, " · retry at %s", w.st.RetryAt.UTC().Format(time.RFC3339))
+	}
+	if w.st.Reason != "" {
+		fmt.Fprintf(b, " · %s", w.st.Reason)
+	}
+	return b.String()
+}

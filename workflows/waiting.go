@@ -1,0 +1,78 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// waitPending waits on a pending session: webhooks, the next reconciliation
+// poll or the expiry, whichever comes first.
+func (w *onboarding) waitPending(ctx workflow.Context) {
+	deadline, summary := w.st.NextReconcileAt, "reconcile session"
+	if s := w.st.Session; w.st.Status == StatusAwaitingUser && s != nil && !s.ExpiresAt.After(deadline) {
+		deadline, summary = s.ExpiresAt, "7-day session expiry"
+	}
+	if !w.waitUntil(ctx, deadline, summary) {
+		return
+	}
+	w.reconcile(ctx)
+}
+
+// waitUntil blocks until a webhook arrives (handled here), a handler pokes
+// the loop, or deadline passes (zero: no deadline). It reports whether the
+// deadline passed. A timer still pending for the same deadline is reused, so
+// a burst of webhooks does not start a timer each.
+func (w *onboarding) waitUntil(ctx workflow.Context, deadline time.Time, summary string) bool {
+	if !deadline.IsZero() && !deadline.After(workflow.Now(ctx)) {
+		w.dropTimer()
+		return true
+	}
+	if w.timer == nil || !w.timerAt.Equal(deadline) {
+		w.dropTimer()
+		if !deadline.IsZero() {
+			tctx, cancel := workflow.WithCancel(ctx)
+			w.timer = workflow.NewTimerWithOptions(tctx, deadline.Sub(workflow.Now(ctx)), workflow.TimerOptions{Summary: summary})
+			w.timerAt, w.cancelTimer = deadline, cancel
+		}
+	}
+	sel := workflow.NewSelector(ctx)
+	var ev MangopayEvent
+	received, fired := false, false
+	sel.AddReceive(w.events, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, &ev)
+		received = true
+	})
+	if w.timer != nil {
+		sel.AddFuture(w.timer, func(f workflow.Future) {
+			fired = f.Get(ctx, nil) == nil
+			w.timer = nil
+		})
+	}
+	wakeF, wake := workflow.NewFuture(ctx)
+	w.wake = wake
+	sel.AddFuture(wakeF, func(workflow.Future) {})
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+	sel.Select(ctx)
+	w.wake = nil
+	if received {
+		w.handleEvent(ctx, ev)
+	}
+	return fired
+}
+
+// dropTimer cancels the pending timer, if any.
+func (w *onboarding) dropTimer() {
+	if w.timer != nil {
+		w.cancelTimer()
+		w.timer = nil
+	}
+}
+
+// poke wakes the main loop if it is waiting.
+func (w *onboarding) poke() {
+	if w.wake != nil {
+		w.wake.SetValue(nil)
+		w.wake = nil
+	}
+}
