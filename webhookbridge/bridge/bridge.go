@@ -62,6 +62,10 @@ type Deps struct {
 	Logger *slog.Logger
 }
 
+// HookCheckInterval is how often the bridge lists its hooks at Mangopay
+// for the kycflow_mangopay_hook_healthy metric (one call each time).
+const HookCheckInterval = 5 * time.Minute
+
 // New builds a bridge and its forwarder from the configuration and the
 // services they use: the one way the webhookbridge command, the dev stack
 // and the tests assemble it.
@@ -71,6 +75,14 @@ func New(cfg Config, deps Deps) *Bridge {
 		logger = slog.Default()
 	}
 	metrics := NewMetrics(deps.Mangopay)
+	metrics.WatchStreams(deps.Redis)
+	if deps.Mangopay != nil {
+		hookURL := ""
+		if cfg.PublicURL != "" {
+			hookURL = cfg.WebhookURL()
+		}
+		metrics.WatchHooks(deps.Mangopay, hookURL, HookCheckInterval)
+	}
 	b := &Bridge{
 		Store: NewStore(deps.Redis), RDB: deps.Redis, Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0, claimcheck.WithSealer(deps.Codec)),
 		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, APIToken: cfg.APIToken, TrustedProxies: cfg.TrustedProxies,
@@ -80,7 +92,7 @@ func New(cfg Config, deps Deps) *Bridge {
 		b.Codec = payloadcodec.Handler(deps.Codec, cfg.CodecOrigins, cfg.CodecToken)
 	}
 	b.Forwarder = &Forwarder{
-		RDB: deps.Redis, Temporal: deps.Temporal, Resolver: &Resolver{Index: routing.NewIndex(deps.Redis, 0), Mangopay: deps.Mangopay},
+		RDB: deps.Redis, Temporal: deps.Temporal, Resolver: &Resolver{Index: routing.NewIndex(deps.Redis, 0), Mangopay: deps.Mangopay, Metrics: metrics},
 		Metrics: metrics, Logger: logger, Consumer: cfg.ConsumerName, RestartReturnURL: cfg.RestartReturnURL,
 	}
 	return b

@@ -21,18 +21,9 @@ type HookReport struct {
 // (workflows.HookEventTypes) to url: it creates missing hooks and repairs
 // ones pointing elsewhere, disabled, or INVALID after too many failures.
 func RegisterHooks(ctx context.Context, mp *mangopay.Client, url string) ([]HookReport, error) {
-	existing := map[string]mangopay.Hook{}
-	for page := 1; ; page++ {
-		hooks, pg, err := mp.ListHooks(ctx, &mangopay.ListOptions{Page: page, PerPage: 100})
-		if err != nil {
-			return nil, fmt.Errorf("list hooks: %w", err)
-		}
-		for _, h := range hooks {
-			existing[string(h.EventType)] = h
-		}
-		if pg == nil || !pg.HasNext() {
-			break
-		}
+	existing, err := listHooks(ctx, mp)
+	if err != nil {
+		return nil, err
 	}
 	var out []HookReport
 	for _, et := range workflows.HookEventTypes {
@@ -62,4 +53,21 @@ func RegisterHooks(ctx context.Context, mp *mangopay.Client, url string) ([]Hook
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// listHooks returns every hook of the client by event type, over all pages.
+func listHooks(ctx context.Context, mp *mangopay.Client) (map[string]mangopay.Hook, error) {
+	existing := map[string]mangopay.Hook{}
+	for page := 1; ; page++ {
+		hooks, pg, err := mp.ListHooks(ctx, &mangopay.ListOptions{Page: page, PerPage: 100})
+		if err != nil {
+			return nil, fmt.Errorf("list hooks: %w", err)
+		}
+		for _, h := range hooks {
+			existing[string(h.EventType)] = h
+		}
+		if pg == nil || !pg.HasNext() {
+			return existing, nil
+		}
+	}
 }

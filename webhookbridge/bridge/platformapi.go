@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -40,15 +41,24 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 // request that never ends.
 const apiTimeout = 30 * time.Second
 
+// readyz reports Redis and Temporal separately, each "ok" or
+// "unavailable": the causes go to the log, not to whoever can reach the
+// listener (they carry addresses and internal details).
 func (b *Bridge) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
-	status, out := http.StatusOK, gin.H{"Redis": "ok", "Temporal": "ok"}
-	if err := b.RDB.Ping(ctx).Err(); err != nil {
-		status, out["Redis"] = http.StatusServiceUnavailable, err.Error()
-	}
-	if _, err := b.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		status, out["Temporal"] = http.StatusServiceUnavailable, err.Error()
+	var redisErr, temporalErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { redisErr = b.RDB.Ping(ctx).Err() })
+	wg.Go(func() { _, temporalErr = b.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}) })
+	wg.Wait()
+	status, out := http.StatusOK, gin.H{}
+	for name, err := range map[string]error{"Redis": redisErr, "Temporal": temporalErr} {
+		out[name] = "ok"
+		if err != nil {
+			status, out[name] = http.StatusServiceUnavailable, "unavailable"
+			b.Logger.Warn("not ready", "dependency", name, "error", err)
+		}
 	}
 	c.JSON(status, out)
 }

@@ -22,6 +22,7 @@ var ErrUnroutable = errors.New("unroutable webhook")
 type Resolver struct {
 	Index    *routing.Index
 	Mangopay *mangopay.Client // nil: no fallback
+	Metrics  *Metrics         // counts the fallback lookups; may be nil
 }
 
 // UserFor returns the user ev belongs to. Errors other than ErrUnroutable
@@ -46,6 +47,7 @@ func (r *Resolver) UserFor(ctx context.Context, ev workflows.MangopayEvent) (str
 		return "", fmt.Errorf("%w: %s %s is not in the routing index", ErrUnroutable, kind, ev.ResourceID)
 	}
 	userID, err = r.ask(ctx, kind, ev.ResourceID)
+	r.Metrics.observeLookup(err)
 	if err != nil {
 		return "", err
 	}
