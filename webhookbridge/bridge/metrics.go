@@ -231,7 +231,7 @@ func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	// No stream or no group yet: no forwarder has run.
 	noGroup := func(err error) bool {
-		return redis.HasErrorPrefix(err, "NOGROUP") || redis.HasErrorPrefix(err, "ERR no such key")
+		return redis.HasErrorPrefix(err, "NOGROUP") || redis.HasErrorPrefix(err, "no such key")
 	}
 	gs, err := groups.Result()
 	if err == nil || noGroup(err) {
