@@ -4,7 +4,7 @@
 // operator:
 //
 //	webhookbridge                       serve (the default)
-//	webhookbridge hooks                 register or repair kycflow's hooks at Mangopay
+//	webhookbridge hooks [--apply] [--take-over]   plan (and apply) kycflow's hooks at Mangopay
 //	webhookbridge dead-letters          list the dead letters
 //	webhookbridge dead-letters replay ID...   put dead letters back on the stream
 package main
@@ -55,7 +55,7 @@ func run(args []string) error {
 	case "serve":
 		return serve(ctx, cfg, logger)
 	case "hooks":
-		return hooks(ctx, cfg)
+		return hooks(ctx, cfg, args)
 	case "dead-letters":
 		return deadLetters(ctx, cfg, args)
 	default:
@@ -105,19 +105,17 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 	return b.Serve(ctx, publicLn, internalLn)
 }
 
-func hooks(ctx context.Context, cfg bridge.Config) error {
-	mp, err := mangopayClient(slog.New(slog.DiscardHandler))
+func hooks(ctx context.Context, cfg bridge.Config, args []string) error {
+	mc, err := mangopay.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return err
 	}
-	reports, err := bridge.RegisterHooks(ctx, mp, cfg.WebhookURL())
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "EVENT TYPE\tHOOK\tACTION\tSTATUS\tVALIDITY")
-	for _, r := range reports {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.EventType, r.HookID, r.Action, r.Status, r.Validity)
+	mc.Logger = slog.New(slog.DiscardHandler)
+	mp, err := mangopay.New(mc)
+	if err != nil {
+		return err
 	}
-	_ = w.Flush()
-	return err
+	return bridge.HooksCommand(ctx, mp, mc.BaseURL, cfg.WebhookURL(), args, os.Stdout)
 }
 
 func deadLetters(ctx context.Context, cfg bridge.Config, args []string) error {

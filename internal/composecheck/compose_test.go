@@ -44,7 +44,7 @@ var (
 		"worker":         {"worker"},
 		"webhookbridge":  {"webhookbridge"},
 		"mangopaysim":    {"mangopaysim", "--addr", "0.0.0.0:8090", "--allow-remote-control"},
-		"register-hooks": {"webhookbridge", "hooks"},
+		"register-hooks": {"webhookbridge", "hooks", "--apply"},
 	}
 
 	// The binaries the Dockerfile must build.
