@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -54,7 +56,7 @@ type Forwarder struct {
 	// Done is closed when Run has returned (graceful shutdown waits on it).
 	Done chan struct{}
 
-	poisoned atomic.Int64 // entries of the current batch that failed on their own
+	deferred atomic.Int64 // entries of the current batch to retry on their own schedule
 }
 
 // Forwarder defaults.
@@ -131,17 +133,18 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		failures, poisoned := f.handleBatch(ctx, res[0].Messages)
+		failures, deferred := f.handleBatch(ctx, res[0].Messages)
 		switch {
 		case failures == 0:
 			outage.reset()
 			if pending {
 				retry.reset() // the retried entries went through
 			}
-		case failures == poisoned:
-			// Only entries failing on their own: retry them later, on
-			// their own schedule, and keep forwarding new webhooks
-			// meanwhile instead of stalling behind them.
+		case failures == deferred:
+			// Only entries failing on their own, or waiting for Mangopay
+			// to answer a lookup: retry them later, on their own
+			// schedule, and keep forwarding new webhooks meanwhile
+			// instead of stalling behind them.
 			pending = false
 			retryAt = time.Now().Add(retry.take())
 		default:
@@ -162,9 +165,10 @@ func (f *Forwarder) ensureGroup(ctx context.Context) error {
 }
 
 // claimStale takes over entries another consumer left unacknowledged for
-// ClaimIdle (it crashed or was killed).
+// ClaimIdle (it crashed or was killed), and settles those that vanished
+// from the stream meanwhile (see releaseVanished).
 func (f *Forwarder) claimStale(ctx context.Context) int {
-	msgs, _, err := f.RDB.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+	msgs, _, deleted, err := f.RDB.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
 		Stream: StreamKey, Group: GroupName, Consumer: f.Consumer, MinIdle: f.ClaimIdle, Start: "0-0", Count: readBatch,
 	}).Result()
 	if err != nil {
@@ -173,17 +177,57 @@ func (f *Forwarder) claimStale(ctx context.Context) int {
 		}
 		return 0
 	}
+	if len(deleted) > 0 {
+		f.releaseVanished(ctx, deleted)
+	}
 	if len(msgs) > 0 {
 		f.Logger.Info("claimed webhooks left by another bridge", "count", len(msgs))
 	}
 	return len(msgs)
 }
 
+// releaseVanished handles entries that were deleted from the stream while
+// pending (a trim by hand, or by an older bridge): XAUTOCLAIM has dropped
+// them from the group. They are counted and logged, and the dedupe keys
+// they held are released, so that Mangopay's redelivery of those events is
+// forwarded instead of dropped as a duplicate.
+func (f *Forwarder) releaseVanished(ctx context.Context, ids []string) {
+	f.Metrics.Vanished.Add(float64(len(ids)))
+	f.Logger.Error("webhooks vanished from the stream before they were handled; Mangopay's redelivery will be forwarded",
+		"count", len(ids), "entries", ids)
+	for _, id := range ids {
+		key, err := f.RDB.HGet(ctx, claimsKey, id).Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+			// Never claimed: no key to release.
+		case err != nil:
+			f.Logger.Warn("release the dedupe key of a vanished webhook", "entry", id, "error", err)
+			continue
+		default:
+			if err := releaseIfHeld.Run(ctx, f.RDB, []string{key}, id).Err(); err != nil {
+				f.Logger.Warn("release the dedupe key of a vanished webhook", "entry", id, "error", err)
+				continue
+			}
+		}
+		f.RDB.HDel(ctx, claimsKey, id)
+		f.RDB.HDel(ctx, attemptsKey, id)
+	}
+}
+
+// releaseIfHeld deletes a dedupe key only if the given entry still holds it
+// (a duplicate may hold it since).
+var releaseIfHeld = redis.NewScript(`
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+	return redis.call("DEL", KEYS[1])
+end
+return 0`)
+
 // handleBatch handles entries concurrently and acknowledges the handled
 // ones. It reports how many must be retried later, and how many of those
-// failed on their own (poison candidates) rather than for an outage.
-func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (failures, poisoned int) {
-	f.poisoned.Store(0)
+// may be retried on their own schedule (they failed on their own, or wait
+// for Mangopay) rather than after an outage of Redis or Temporal.
+func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (failures, deferred int) {
+	f.deferred.Store(0)
 	var (
 		mu   sync.Mutex
 		done []string
@@ -210,20 +254,30 @@ func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (fai
 	}
 	wg.Wait()
 	if len(done) > 0 {
-		pipe := f.RDB.Pipeline()
+		// Acknowledge and delete in one transaction: an entry is never
+		// left deleted but pending, nor acknowledged but kept forever.
+		pipe := f.RDB.TxPipeline()
 		pipe.XAck(ctx, StreamKey, GroupName, done...)
+		pipe.XDel(ctx, StreamKey, done...)
 		pipe.HDel(ctx, attemptsKey, done...)
+		pipe.HDel(ctx, claimsKey, done...)
 		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
 			// Unacknowledged entries come back; the dedupe keys drop them then.
 			f.Logger.Warn("acknowledge webhooks", "error", err)
 			return failures + 1, 0
 		}
 	}
-	return failures, int(f.poisoned.Load())
+	return failures, int(f.deferred.Load())
 }
 
 // handle returns true when the entry is done with (it may be acked).
 func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
+	if len(m.Values) == 0 {
+		// Our own pending entry, deleted from the stream meanwhile: Redis
+		// returns its ID alone.
+		f.releaseVanished(ctx, []string{m.ID})
+		return true
+	}
 	ev, received, err := decodeEntry(m)
 	if err != nil {
 		return f.deadLetter(ctx, m, err)
@@ -243,6 +297,12 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 	case errors.Is(err, ErrUnroutable):
 		log.Info("webhook not routable", "reason", err.Error())
 		return f.release(ctx, seenKey, f.unrouted(ctx, m, err.Error()))
+	case errors.Is(err, ErrMangopayUnavailable):
+		// The claim stays, the attempts are not counted: Mangopay's
+		// outage is not the event's fault.
+		f.outage(log, "mangopay", err)
+		f.deferred.Add(1)
+		return false
 	case err != nil:
 		log.Warn("resolve webhook", "error", err)
 		return f.release(ctx, seenKey, f.failed(ctx, m, err))
@@ -261,7 +321,7 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 	}
 	if err != nil {
 		if classify(err) == classOutage {
-			log.Warn("temporal unavailable: webhook kept for later", "error", err)
+			f.outage(log, "temporal", err)
 			return false // the claim stays: this entry is retried, its duplicates are not
 		}
 		return f.release(ctx, seenKey, f.failed(ctx, m, err))
@@ -280,9 +340,14 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 // when its entry is retried (after an outage, or claimed from a crashed
 // bridge).
 func (f *Forwarder) claim(ctx context.Context, key, id string) (bool, error) {
-	ok, err := f.RDB.SetNX(ctx, key, id, f.DedupeTTL).Result()
-	if err != nil || ok {
-		return ok, err
+	pipe := f.RDB.Pipeline()
+	pipe.HSet(ctx, claimsKey, id, key) // for releaseVanished
+	setNX := pipe.SetNX(ctx, key, id, f.DedupeTTL)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return false, err
+	}
+	if setNX.Val() {
+		return true, nil
 	}
 	holder, err := f.RDB.Get(ctx, key).Result()
 	if errors.Is(err, redis.Nil) { // released meanwhile
@@ -317,6 +382,20 @@ func (f *Forwarder) restart(ctx context.Context, userID string, ev workflows.Man
 	return err
 }
 
+// outage records that dependency kept an entry waiting: a metric to alert
+// on, and a log line that says what an operator must do when it is a
+// credential problem rather than an outage.
+func (f *Forwarder) outage(log *slog.Logger, dependency string, err error) {
+	f.Metrics.Outages.WithLabelValues(dependency).Inc()
+	var mpErr *mangopay.Error
+	if errors.As(err, &mpErr) && (mpErr.StatusCode == http.StatusUnauthorized || mpErr.StatusCode == http.StatusForbidden) {
+		log.Error("Mangopay refuses kycflow's credentials (check MANGOPAY_CLIENT_ID, MANGOPAY_API_KEY and the IP allowlist): webhook kept for later",
+			"dependency", dependency, "status", mpErr.StatusCode)
+		return
+	}
+	log.Warn(dependency+" unavailable: webhook kept for later", "dependency", dependency, "error", err)
+}
+
 // failed counts a failure that is not an outage; past MaxAttempts the entry
 // goes to the dead-letter stream.
 func (f *Forwarder) failed(ctx context.Context, m redis.XMessage, cause error) bool {
@@ -328,7 +407,7 @@ func (f *Forwarder) failed(ctx context.Context, m redis.XMessage, cause error) b
 		return false
 	}
 	if n < int64(f.MaxAttempts) {
-		f.poisoned.Add(1) // this entry's own failure, not an outage
+		f.deferred.Add(1) // this entry's own failure, not an outage
 		return false
 	}
 	return f.deadLetter(ctx, m, cause)
@@ -336,7 +415,7 @@ func (f *Forwarder) failed(ctx context.Context, m redis.XMessage, cause error) b
 
 func (f *Forwarder) deadLetter(ctx context.Context, m redis.XMessage, cause error) bool {
 	vals := copyValues(m, fError, cause.Error(), fOrigID, m.ID)
-	if err := f.RDB.XAdd(ctx, &redis.XAddArgs{Stream: DeadLetterKey, MaxLen: streamMaxLen, Approx: true, Values: vals}).Err(); err != nil {
+	if err := f.RDB.XAdd(ctx, &redis.XAddArgs{Stream: DeadLetterKey, MaxLen: deadLetterMaxLen, Approx: true, Values: vals}).Err(); err != nil {
 		return false
 	}
 	f.Metrics.DeadLettered.Inc()

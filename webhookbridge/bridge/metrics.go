@@ -38,8 +38,10 @@ type Metrics struct {
 	Intake prometheus.Histogram
 	// Lookups are fallback lookups at Mangopay (routing index misses), by
 	// result: found, unknown (unroutable) or error.
-	Lookups *prometheus.CounterVec
-	HTTP    *prometheus.CounterVec // platform API by route and status
+	Lookups  *prometheus.CounterVec
+	Outages  *prometheus.CounterVec // entries kept waiting, by dependency
+	Vanished prometheus.Counter
+	HTTP     *prometheus.CounterVec // platform API by route and status
 }
 
 // Results of an intake request (the result label of Received).
@@ -90,11 +92,19 @@ func NewMetrics(mp *mangopay.Client) *Metrics {
 		Lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kycflow_mangopay_fallback_lookups_total", Help: "Mangopay lookups for webhooks the routing index missed, by result (found, unknown, error).",
 		}, []string{"result"}),
+		Vanished: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kycflow_webhooks_vanished_total",
+			Help: "Webhook entries deleted from the stream before they were handled (trimmed or deleted by hand); Mangopay's redelivery is forwarded.",
+		}),
+		Outages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kycflow_forwarder_outages_total",
+			Help: "Webhook entries kept for later because a dependency (mangopay, temporal) was unavailable or refused kycflow's credentials.",
+		}, []string{"dependency"}),
 		HTTP: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kycflow_platform_api_requests_total", Help: "Platform API requests by route and status.",
 		}, []string{"route", "status"}),
 	}
-	reg.MustRegister(m.Received, m.Forwarded, m.Duplicates, m.DeadLettered, m.Unrouted, m.Restarted, m.ForwardLag, m.Intake, m.Lookups, m.HTTP)
+	reg.MustRegister(m.Received, m.Forwarded, m.Duplicates, m.DeadLettered, m.Unrouted, m.Restarted, m.ForwardLag, m.Intake, m.Lookups, m.Outages, m.Vanished, m.HTTP)
 	// Every series exists from the start, at zero: rate() and alerts
 	// then see the first event rather than a series appearing.
 	for _, r := range []string{resultStored, resultPing, resultRejected, resultBadToken, resultUnavailable} {

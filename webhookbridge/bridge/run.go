@@ -22,6 +22,9 @@ func (b *Bridge) Serve(ctx context.Context, publicLn, internalLn net.Listener) e
 		Handler: b.InternalRouter(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 90 * time.Second,
 	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	b.warnIfRedisForgets(cctx)
+	cancel()
 	fctx, stopForwarder := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopForwarder()
 	errc := make(chan error, 3)
