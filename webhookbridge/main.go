@@ -5,6 +5,7 @@
 //
 //	webhookbridge                       serve (the default)
 //	webhookbridge hooks [--apply] [--take-over]   plan (and apply) kycflow's hooks at Mangopay
+//	webhookbridge codec                 the codec server alone, on CODEC_SERVER_ADDR
 //	webhookbridge dead-letters          list the dead letters
 //	webhookbridge dead-letters replay ID...   put dead letters back on the stream
 package main
@@ -19,6 +20,7 @@ import (
 	"os/signal"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
@@ -39,10 +41,6 @@ func main() {
 }
 
 func run(args []string) error {
-	cfg, err := bridge.LoadConfig(os.Getenv)
-	if err != nil {
-		return err
-	}
 	logger := logsetup.New(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -50,6 +48,13 @@ func run(args []string) error {
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
+	}
+	if cmd == "codec" {
+		return codecServer(ctx, logger)
+	}
+	cfg, err := bridge.LoadConfig(os.Getenv)
+	if err != nil {
+		return err
 	}
 	switch cmd {
 	case "serve":
@@ -59,7 +64,7 @@ func run(args []string) error {
 	case "dead-letters":
 		return deadLetters(ctx, cfg, args)
 	default:
-		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters)", cmd)
+		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters, codec)", cmd)
 	}
 }
 
@@ -155,4 +160,36 @@ func mangopayClient(logger *slog.Logger) (*mangopay.Client, error) {
 	}
 	mc.Logger = logger
 	return mangopay.New(mc)
+}
+
+// codecServer runs the codec server alone on its own listener, away from
+// the public intake: it needs only the payload key and its own settings.
+func codecServer(ctx context.Context, logger *slog.Logger) error {
+	cfg, err := payloadcodec.LoadServerConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	codec, err := payloadcodec.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	if codec == nil {
+		return errors.New("PAYLOAD_ENCRYPTION_KEY is required: the codec server decrypts with it")
+	}
+	srv := payloadcodec.NewServer(codec, cfg)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("codec listener: %w", err)
+	}
+	logger.Info("codec server listening", "address", ln.Addr().String(), "endpoint", "/codec/<CODEC_SERVER_TOKEN>")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kycflow/kycflow/internal/redisconn"
+	"github.com/kycflow/kycflow/payloadcodec"
 )
 
 // Config is the bridge's configuration, from the environment.
@@ -86,7 +87,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	} else {
 		c.PublicURL = get("BRIDGE_PUBLIC_URL", "")
 	}
-	origins, originsErr := parseOrigins(get("CODEC_ALLOWED_ORIGINS", "http://127.0.0.1:8233,http://localhost:8233"))
+	origins, originsErr := payloadcodec.ParseOrigins(get("CODEC_ALLOWED_ORIGINS", "http://127.0.0.1:8233,http://localhost:8233"))
 	c.CodecOrigins = origins
 	c.CodecToken = strings.TrimSpace(getenv("CODEC_SERVER_TOKEN"))
 	if v := get("BRIDGE_TRUSTED_PROXIES", ""); v != "" {
@@ -95,6 +96,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	errs := []error{devErr, originsErr}
+	// With a payload key the bridge serves the codec, which decrypts
+	// whatever it is sent: never without its token outside development.
+	if strings.TrimSpace(getenv("PAYLOAD_ENCRYPTION_KEY")) != "" && (c.CodecToken != "" || !dev) {
+		if err := payloadcodec.CheckToken(c.CodecToken); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	switch {
 	case c.PathToken == "":
 		errs = append(errs, fmt.Errorf("WEBHOOK_PATH_TOKEN is required (e.g. openssl rand -hex 32; %s=1 uses a development token)", DevSwitch))
@@ -164,20 +172,6 @@ func loopbackFor(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
-}
-
-// parseOrigins reads a comma-separated list of web origins (scheme://host[:port]).
-func parseOrigins(v string) ([]string, error) {
-	var out []string
-	for o := range strings.SplitSeq(v, ",") {
-		o = strings.TrimRight(strings.TrimSpace(o), "/")
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
-			return nil, fmt.Errorf("CODEC_ALLOWED_ORIGINS: %q is not an origin (scheme://host[:port])", o)
-		}
-		out = append(out, o)
-	}
-	return out, nil
 }
 
 // defaultConsumerName names this process in the consumer group.

@@ -67,6 +67,7 @@ func TestLoadConfigRefusesDevelopmentSecrets(t *testing.T) {
 		{"no public address", with("BRIDGE_PUBLIC_ADDR", ""), []string{"BRIDGE_PUBLIC_ADDR is required"}},
 		{"development path token", with("WEBHOOK_PATH_TOKEN", bridge.DevPathToken), []string{"WEBHOOK_PATH_TOKEN is the published development token"}},
 		{"development API token", with("PLATFORM_API_TOKEN", bridge.DevAPIToken), []string{"PLATFORM_API_TOKEN is the published development token"}},
+		{"payload key, codec without a token", with("PAYLOAD_ENCRYPTION_KEY", strings.Repeat("ab", 32)), []string{"CODEC_SERVER_TOKEN is required"}},
 		{"switch off", with(bridge.DevSwitch, "0"), nil},
 		{"switch misspelt", with(bridge.DevSwitch, "yes please"), []string{bridge.DevSwitch + " must be 1 or 0"}},
 	}
@@ -84,6 +85,20 @@ func TestLoadConfigRefusesDevelopmentSecrets(t *testing.T) {
 			}
 		})
 	}
+	t.Run("payload key and codec token", func(t *testing.T) {
+		vars := with("PAYLOAD_ENCRYPTION_KEY", strings.Repeat("ab", 32))
+		vars["CODEC_SERVER_TOKEN"] = "codec-token-0123456789"
+		_, err := bridge.LoadConfig(env(vars))
+		require.NoError(t, err)
+		vars["CODEC_SERVER_TOKEN"] = "short-secret"
+		_, err = bridge.LoadConfig(env(vars))
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), "short-secret")
+	})
+	t.Run(bridge.DevSwitch+" allows the codec without a token (it then refuses every request)", func(t *testing.T) {
+		_, err := bridge.LoadConfig(env(map[string]string{bridge.DevSwitch: "1", "PAYLOAD_ENCRYPTION_KEY": strings.Repeat("ab", 32)}))
+		require.NoError(t, err)
+	})
 	t.Run("real secrets start", func(t *testing.T) {
 		got, err := bridge.LoadConfig(env(secrets))
 		require.NoError(t, err)

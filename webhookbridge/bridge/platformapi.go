@@ -26,8 +26,9 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(b.Metrics.Registry, promhttp.HandlerOpts{})))
 	if b.Codec != nil {
 		codec := gin.WrapH(http.StripPrefix("/codec", b.Codec))
-		r.POST("/codec/:op", codec)
-		r.OPTIONS("/codec/:op", codec)
+		// /codec/decode with a bearer token, or /codec/<token>/decode.
+		r.POST("/codec/*op", codec)
+		r.OPTIONS("/codec/*op", codec)
 	}
 	v1 := r.Group("/v1", b.countRoute, b.authenticate, deadline(apiTimeout))
 	v1.POST("/onboardings", b.createOnboarding)
