@@ -119,24 +119,35 @@ func TestCreateOnboardingValidation(t *testing.T) {
 		{"UserId with a slash", `{"UserId":"../12",` + okURL + `}`, "UserId", "UserId"},
 		{"UserId with a space", `{"UserId":"1 2",` + okURL + `}`, "UserId", "UserId"},
 		{"UserId too long", `{"UserId":"` + strings.Repeat("1", 129) + `",` + okURL + `}`, "UserId", "UserId"},
-		{"UserId a number", `{"UserId":123,` + okURL + `}`, "", "UserId"},
+		{"UserId a number", `{"UserId":123,` + okURL + `}`, "UserId", "UserId"},
 		{"ReturnUrl missing", `{"UserId":"123"}`, "ReturnUrl", "ReturnUrl"},
 		{"ReturnUrl relative", `{"UserId":"123","ReturnUrl":"/kyc/done"}`, "ReturnUrl", "ReturnUrl"},
 		{"ReturnUrl javascript", `{"UserId":"123","ReturnUrl":"javascript:alert(1)"}`, "ReturnUrl", "ReturnUrl"},
 		{"ReturnUrl ftp", `{"UserId":"123","ReturnUrl":"ftp://platform.example/"}`, "ReturnUrl", "ReturnUrl"},
 		{"ReturnUrl too long", `{"UserId":"123","ReturnUrl":"https://platform.example/` + strings.Repeat("a", 3000) + `"}`, "ReturnUrl", "ReturnUrl"},
 		{"Tag too long", `{"UserId":"123",` + okURL + `,"Tag":"` + strings.Repeat("t", 256) + `"}`, "Tag", "Tag"},
-		{"unknown field", `{"UserId":"123",` + okURL + `,"Tags":"a"}`, "", "Tags"},
-		{"misspelt ReturnUrl", `{"UserId":"123","ReturnUri":"https://platform.example/"}`, "", "ReturnUri"},
+		{"unknown field", `{"UserId":"123",` + okURL + `,"Tags":"a"}`, "Tags", "Tags"},
+		{"misspelt ReturnUrl", `{"UserId":"123","ReturnUri":"https://platform.example/"}`, "ReturnUri", "ReturnUri"},
+		// encoding/json's leniencies, which would reach Temporal.
+		{"trailing garbage", `{"UserId":"123",` + okURL + `}garbage`, "", "after the JSON object"},
+		{"a second object", `{"UserId":"123",` + okURL + `}{"UserId":"456"}`, "", "after the JSON object"},
+		{"key in lower case", `{"userid":"123",` + okURL + `}`, "UserId", "case-sensitive"},
+		{"key in upper case", `{"UserId":"123","RETURNURL":"https://platform.example/kyc/done"}`, "ReturnUrl", "case-sensitive"},
+		{"duplicate key", `{"UserId":"123","UserId":"456",` + okURL + `}`, "UserId", "more than once"},
+		{"duplicate key, other case", `{"UserId":"123","userId":"456",` + okURL + `}`, "UserId", "case-sensitive"},
 		{"not JSON", `UserId=123`, "", "invalid JSON"},
 		{"empty body", ``, "", "invalid JSON"},
-		{"JSON array", `[]`, "", "invalid JSON"},
+		{"JSON array", `[]`, "", "JSON object"},
 		{"body too large", `{"UserId":"123",` + okURL + `,"Tag":"` + strings.Repeat("t", 70<<10) + `"}`, "", "too large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := serve(r, apiRequest(http.MethodPost, "/v1/onboardings", strings.NewReader(tt.body)))
-			require.Equal(t, http.StatusBadRequest, w.Code, "body %s", w.Body)
+			want := http.StatusBadRequest
+			if tt.name == "body too large" {
+				want = http.StatusRequestEntityTooLarge
+			}
+			require.Equal(t, want, w.Code, "body %s", w.Body)
 			got := decodeError(t, w)
 			assert.Equal(t, tt.wantField, got.Field)
 			assert.Contains(t, got.Error, tt.wantMsg, "the error should name the field")

@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -236,13 +235,26 @@ func pathUser(c *gin.Context) (string, bool) {
 	return id, true
 }
 
-// decodeJSON reads a bounded, strict JSON body, answering 400 itself.
+// decodeJSON reads a bounded, strict JSON body (decodeStrict), answering
+// 400 itself, with the field at fault when there is one.
 func decodeJSON(c *gin.Context, v any) bool {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
-	dec := json.NewDecoder(c.Request.Body)
-	dec.DisallowUnknownFields() // a misspelt field is an error, not an ignored value
-	if err := dec.Decode(v); err != nil {
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "invalid JSON body: " + err.Error()})
+	data, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, apiError{Error: "the JSON body is too large (at most 64 KiB)"})
+		return false
+	case err != nil:
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "unreadable body"})
+		return false
+	}
+	if err := decodeStrict(data, v); err != nil {
+		var fe *jsonFieldError
+		field := ""
+		if errors.As(err, &fe) {
+			field = fe.Field
+		}
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: err.Error(), Field: field})
 		return false
 	}
 	return true
