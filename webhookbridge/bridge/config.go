@@ -134,6 +134,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if err := redisconn.CheckURL(c.RedisURL); err != nil {
 		errs = append(errs, err)
 	}
+	if !validConsumerName(c.ConsumerName) {
+		errs = append(errs, fmt.Errorf("BRIDGE_CONSUMER_NAME %q must be 1 to 128 of A-Z, a-z, 0-9, '.', '_' and '-'", c.ConsumerName))
+	}
 	for _, p := range c.TrustedProxies {
 		if !validProxy(p) {
 			errs = append(errs, fmt.Errorf("BRIDGE_TRUSTED_PROXIES: %q is not an IP address or CIDR range", p))
@@ -174,8 +177,28 @@ func loopbackFor(addr string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// defaultConsumerName names this process in the consumer group.
+// defaultConsumerName names this bridge in the consumer group: the host
+// name, which a restarted container or pod keeps (a StatefulSet's pods, a
+// compose service), so that the restarted bridge takes up its own pending
+// entries instead of leaving an orphan consumer.
 func defaultConsumerName() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s-%d", host, os.Getpid())
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		return "webhookbridge"
+	}
+	return host
+}
+
+// validConsumerName: what a host name may hold, bounded.
+func validConsumerName(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -36,7 +36,10 @@ type Forwarder struct {
 	Resolver *Resolver
 	Metrics  *Metrics
 	Logger   *slog.Logger
-	// Consumer names this bridge in the group (unique per process).
+	// Consumer names this bridge in the group: stable across restarts
+	// (BRIDGE_CONSUMER_NAME, the host name by default), so that a restart
+	// picks up its own pending entries and leaves no orphan consumer.
+	// Two bridges running at once must have different names.
 	Consumer string
 	// DedupeTTL remembers forwarded event keys for Mangopay's whole retry
 	// window (3 days and an hour).
@@ -45,8 +48,14 @@ type Forwarder struct {
 	// not Temporal or Redis outages.
 	MaxAttempts int
 	// ClaimIdle is how long an entry may sit unacknowledged with a consumer
-	// before another bridge claims it (the owner crashed).
+	// before another bridge claims it (the owner crashed). A batch is given
+	// at most half of it, so that no entry is claimed while its owner still
+	// handles it.
 	ClaimIdle time.Duration
+	// ForgetIdle is how long a consumer with no pending entry may stay idle
+	// before it is removed from the group (a bridge that was renamed or
+	// scaled away).
+	ForgetIdle time.Duration
 	// Concurrency is how many entries are handled at once.
 	Concurrency int
 	// RestartReturnURL is the ReturnUrl of an onboarding restarted by a
@@ -56,18 +65,23 @@ type Forwarder struct {
 	// Done is closed when Run has returned (graceful shutdown waits on it).
 	Done chan struct{}
 
-	deferred atomic.Int64 // entries of the current batch to retry on their own schedule
+	deferred    atomic.Int64 // entries of the current batch to retry on their own schedule
+	claimCursor string       // where the next XAUTOCLAIM scan starts
 }
 
 // Forwarder defaults.
 const (
 	DefaultDedupeTTL   = 3*24*time.Hour + 2*time.Hour
 	DefaultMaxAttempts = 10
-	DefaultClaimIdle   = 30 * time.Second
+	DefaultClaimIdle   = 2 * time.Minute
+	DefaultForgetIdle  = 24 * time.Hour
 	DefaultConcurrency = 32
 	readBatch          = 200
 	readBlock          = time.Second
 	maxBackoff         = 30 * time.Second
+	// ackTimeout bounds the acknowledgement of a batch, which runs even
+	// when the forwarder is stopping.
+	ackTimeout = 5 * time.Second
 )
 
 func (f *Forwarder) defaults() {
@@ -79,6 +93,12 @@ func (f *Forwarder) defaults() {
 	}
 	if f.ClaimIdle <= 0 {
 		f.ClaimIdle = DefaultClaimIdle
+	}
+	if f.ForgetIdle <= 0 {
+		f.ForgetIdle = DefaultForgetIdle
+	}
+	if f.claimCursor == "" {
+		f.claimCursor = "0-0"
 	}
 	if f.Concurrency <= 0 {
 		f.Concurrency = DefaultConcurrency
@@ -99,7 +119,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	outage := newBackoff(100*time.Millisecond, maxBackoff) // Redis or Temporal away
 	retry := newBackoff(100*time.Millisecond, maxBackoff)  // entries failing on their own
 	pending := true                                        // start with our own unacknowledged entries (a restart)
-	var lastClaim, retryAt time.Time
+	var lastClaim, lastForget, retryAt time.Time
 	for ctx.Err() == nil {
 		if !retryAt.IsZero() && !time.Now().Before(retryAt) {
 			pending, retryAt = true, time.Time{}
@@ -114,6 +134,10 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			if n := f.claimStale(ctx); n > 0 {
 				pending = true
 			}
+		}
+		if time.Since(lastForget) >= min(f.ForgetIdle/2, 10*time.Minute) {
+			lastForget = time.Now()
+			f.forgetIdleConsumers(ctx)
 		}
 		start, block := ">", readBlock
 		if pending {
@@ -168,8 +192,10 @@ func (f *Forwarder) ensureGroup(ctx context.Context) error {
 // ClaimIdle (it crashed or was killed), and settles those that vanished
 // from the stream meanwhile (see releaseVanished).
 func (f *Forwarder) claimStale(ctx context.Context) int {
-	msgs, _, deleted, err := f.RDB.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
-		Stream: StreamKey, Group: GroupName, Consumer: f.Consumer, MinIdle: f.ClaimIdle, Start: "0-0", Count: readBatch,
+	// Each call scans part of the pending entries; the cursor carries the
+	// scan on, so that stale entries behind many fresh ones are reached.
+	msgs, next, deleted, err := f.RDB.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
+		Stream: StreamKey, Group: GroupName, Consumer: f.Consumer, MinIdle: f.ClaimIdle, Start: f.claimCursor, Count: readBatch,
 	}).Result()
 	if err != nil {
 		if ctx.Err() == nil {
@@ -177,6 +203,7 @@ func (f *Forwarder) claimStale(ctx context.Context) int {
 		}
 		return 0
 	}
+	f.claimCursor = next
 	if len(deleted) > 0 {
 		f.releaseVanished(ctx, deleted)
 	}
@@ -185,6 +212,40 @@ func (f *Forwarder) claimStale(ctx context.Context) int {
 	}
 	return len(msgs)
 }
+
+// forgetIdleConsumers removes from the group the consumers idle for
+// ForgetIdle that hold no pending entry: bridges renamed or scaled away. A
+// live bridge reads every second, so it is never that idle; if it were, it
+// would simply be recreated by its next read.
+func (f *Forwarder) forgetIdleConsumers(ctx context.Context) {
+	consumers, err := f.RDB.XInfoConsumers(ctx, StreamKey, GroupName).Result()
+	if err != nil {
+		return
+	}
+	for _, c := range consumers {
+		if c.Name == f.Consumer || c.Pending > 0 || c.Idle < f.ForgetIdle {
+			continue
+		}
+		removed, err := delIfNothingPending.Run(ctx, f.RDB, []string{StreamKey}, GroupName, c.Name).Int()
+		if err != nil {
+			f.Logger.Warn("remove an idle consumer", "consumer", c.Name, "error", err)
+			continue
+		}
+		if removed < 0 {
+			continue // it read something meanwhile
+		}
+		f.Logger.Info("removed a consumer idle with nothing pending", "consumer", c.Name, "idle", c.Idle)
+	}
+}
+
+// delIfNothingPending removes a consumer only if it holds no pending entry
+// at that moment: XGROUP DELCONSUMER drops a consumer's pending entries
+// with it.
+var delIfNothingPending = redis.NewScript(`
+if #redis.call("XPENDING", KEYS[1], ARGV[1], "-", "+", 1, ARGV[2]) > 0 then
+	return -1
+end
+return redis.call("XGROUP", "DELCONSUMER", KEYS[1], ARGV[1], ARGV[2])`)
 
 // releaseVanished handles entries that were deleted from the stream while
 // pending (a trim by hand, or by an older bridge): XAUTOCLAIM has dropped
@@ -228,6 +289,9 @@ return 0`)
 // for Mangopay) rather than after an outage of Redis or Temporal.
 func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (failures, deferred int) {
 	f.deferred.Store(0)
+	// The batch ends well before another bridge may claim its entries.
+	bctx, cancel := context.WithTimeout(ctx, f.ClaimIdle/2)
+	defer cancel()
 	var (
 		mu   sync.Mutex
 		done []string
@@ -239,7 +303,7 @@ func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (fai
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			handled := f.handle(ctx, m)
+			handled := f.handle(bctx, m)
 			if !handled {
 				f.Metrics.observeLag(outcomeRetry, receivedAt(m))
 			}
@@ -255,13 +319,17 @@ func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (fai
 	wg.Wait()
 	if len(done) > 0 {
 		// Acknowledge and delete in one transaction: an entry is never
-		// left deleted but pending, nor acknowledged but kept forever.
+		// left deleted but pending, nor acknowledged but kept forever. This
+		// runs even when the forwarder is stopping: what was signalled
+		// must not be signalled again after a restart.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+		defer cancel()
 		pipe := f.RDB.TxPipeline()
-		pipe.XAck(ctx, StreamKey, GroupName, done...)
-		pipe.XDel(ctx, StreamKey, done...)
-		pipe.HDel(ctx, attemptsKey, done...)
-		pipe.HDel(ctx, claimsKey, done...)
-		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
+		pipe.XAck(actx, StreamKey, GroupName, done...)
+		pipe.XDel(actx, StreamKey, done...)
+		pipe.HDel(actx, attemptsKey, done...)
+		pipe.HDel(actx, claimsKey, done...)
+		if _, err := pipe.Exec(actx); err != nil {
 			// Unacknowledged entries come back; the dedupe keys drop them then.
 			f.Logger.Warn("acknowledge webhooks", "error", err)
 			return failures + 1, 0
