@@ -39,6 +39,9 @@ type Bridge struct {
 	AllowClearPages bool
 	// Forwarder, when set, runs alongside the listeners in Serve.
 	Forwarder *Forwarder
+	// DocumentWait is how long a document submission is waited for before
+	// the answer is 202 with where to poll (DefaultDocumentWait when 0).
+	DocumentWait time.Duration
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 }
