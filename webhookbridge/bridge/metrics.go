@@ -116,6 +116,9 @@ func NewMetrics(mp *mangopay.Client) *Metrics {
 	for _, r := range []string{lookupFound, lookupUnknown, lookupError} {
 		m.Lookups.WithLabelValues(r)
 	}
+	for _, d := range []string{"mangopay", "temporal"} {
+		m.Outages.WithLabelValues(d)
+	}
 	if mp != nil {
 		reg.MustRegister(rateLimitCollector{mp: mp})
 	}
