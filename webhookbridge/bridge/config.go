@@ -128,7 +128,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s %q is not host:port", name, addr))
 		}
 	}
-	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		errs = append(errs, fmt.Errorf("BRIDGE_PUBLIC_URL %q is not an http(s) URL", c.PublicURL))
 	}
 	if err := redisconn.CheckURL(c.RedisURL); err != nil {

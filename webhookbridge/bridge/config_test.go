@@ -84,6 +84,7 @@ func TestLoadConfigRefusesDevelopmentSecrets(t *testing.T) {
 			for _, w := range tt.wants {
 				assert.Contains(t, err.Error(), w)
 			}
+			assert.NotContains(t, err.Error(), "BRIDGE_PUBLIC_URL", "no follow-on error about the URL derived from the address")
 		})
 	}
 	t.Run("payload key and codec token", func(t *testing.T) {
