@@ -4,21 +4,27 @@
 // operator:
 //
 //	webhookbridge                       serve (the default)
-//	webhookbridge hooks                 register or repair kycflow's hooks at Mangopay
-//	webhookbridge dead-letters          list the dead letters
-//	webhookbridge dead-letters replay ID...   put dead letters back on the stream
+//	webhookbridge hooks [--apply] [--take-over]   plan (and apply) kycflow's hooks at Mangopay
+//	webhookbridge codec                 the codec server alone, on CODEC_SERVER_ADDR
+//	webhookbridge dead-letters list [-after ID] [-limit N]
+//	webhookbridge dead-letters replay ID... | -all
+//	webhookbridge dead-letters purge ID... | -all
+//	webhookbridge unrouted list|replay|purge   the same for unrouted webhooks
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
@@ -39,10 +45,6 @@ func main() {
 }
 
 func run(args []string) error {
-	cfg, err := bridge.LoadConfig(os.Getenv)
-	if err != nil {
-		return err
-	}
 	logger := logsetup.New(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -51,15 +53,22 @@ func run(args []string) error {
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
+	if cmd == "codec" {
+		return codecServer(ctx, logger)
+	}
+	cfg, err := bridge.LoadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
 	switch cmd {
 	case "serve":
 		return serve(ctx, cfg, logger)
 	case "hooks":
-		return hooks(ctx, cfg)
-	case "dead-letters":
-		return deadLetters(ctx, cfg, args)
+		return hooks(ctx, cfg, args)
+	case "dead-letters", "unrouted":
+		return parked(ctx, cfg, cmd, args, os.Stdout)
 	default:
-		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters)", cmd)
+		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters, unrouted, codec)", cmd)
 	}
 }
 
@@ -99,51 +108,86 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 	}
 	logger.Info("webhook bridge listening", "public", publicLn.Addr().String(), "internal", internalLn.Addr().String(),
 		"webhook_route", "/webhooks/mangopay/<WEBHOOK_PATH_TOKEN>")
-	if cfg.PathToken == bridge.DevPathToken || cfg.APIToken == bridge.DevAPIToken {
-		logger.Warn("development tokens in use: set WEBHOOK_PATH_TOKEN and PLATFORM_API_TOKEN in production")
+	if cfg.Dev {
+		logger.Warn("development switch on (KYCFLOW_DEV): published tokens and document pages in clear are allowed; never in production")
 	}
 	return b.Serve(ctx, publicLn, internalLn)
 }
 
-func hooks(ctx context.Context, cfg bridge.Config) error {
-	mp, err := mangopayClient(slog.New(slog.DiscardHandler))
+func hooks(ctx context.Context, cfg bridge.Config, args []string) error {
+	mc, err := mangopay.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return err
 	}
-	reports, err := bridge.RegisterHooks(ctx, mp, cfg.WebhookURL())
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "EVENT TYPE\tHOOK\tACTION\tSTATUS\tVALIDITY")
-	for _, r := range reports {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.EventType, r.HookID, r.Action, r.Status, r.Validity)
+	mc.Logger = slog.New(slog.DiscardHandler)
+	mp, err := mangopay.New(mc)
+	if err != nil {
+		return err
 	}
-	_ = w.Flush()
-	return err
+	return bridge.HooksCommand(ctx, mp, mc.BaseURL, cfg.WebhookURL(), args, os.Stdout)
 }
 
-func deadLetters(ctx context.Context, cfg bridge.Config, args []string) error {
+// parked lists, replays or purges a parked stream (dead-letters,
+// unrouted).
+func parked(ctx context.Context, cfg bridge.Config, name string, args []string, out io.Writer) error {
+	stream, err := bridge.ParseParked(name)
+	if err != nil {
+		return err
+	}
+	usage := fmt.Errorf("usage: webhookbridge %s list [-after ID] [-limit N] | replay (ID... | -all) | purge (ID... | -all)", name)
+	action := "list"
+	if len(args) > 0 {
+		action, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet(name+" "+action, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	after := fs.String("after", "", "list the entries after this ID (the NEXT of the previous page)")
+	limit := fs.Int64("limit", 100, "entries per page")
+	all := fs.Bool("all", false, "every entry the stream holds now")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %w", usage, err)
+	}
+	ids := fs.Args()
 	rdb, err := redisClient(cfg)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	if len(args) == 0 || args[0] == "list" {
-		dls, err := bridge.ListDeadLetters(ctx, rdb, 1000)
+	switch {
+	case action == "list" && len(ids) == 0:
+		entries, next, err := bridge.ListParked(ctx, rdb, stream, *after, *limit)
 		if err != nil {
 			return err
 		}
-		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "ID\tEVENT TYPE\tRESOURCE\tDATE\tERROR")
-		for _, d := range dls {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.EventType, d.ResourceID, d.Date, d.Error)
+		for _, e := range entries {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.ID, e.EventType, e.ResourceID, e.Date, e.Error)
 		}
-		return w.Flush()
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if next != "" {
+			fmt.Fprintf(out, "NEXT %s (webhookbridge %s list -after %s)\n", next, name, next)
+		}
+		return nil
+	case (action == "replay" || action == "purge") && *all != (len(ids) > 0):
+		var n int
+		switch {
+		case action == "replay" && *all:
+			n, err = bridge.ReplayAllParked(ctx, rdb, stream)
+		case action == "replay":
+			n, err = bridge.ReplayParked(ctx, rdb, stream, ids...)
+		case *all:
+			n, err = bridge.PurgeAllParked(ctx, rdb, stream)
+		default:
+			n, err = bridge.PurgeParked(ctx, rdb, stream, ids...)
+		}
+		fmt.Fprintf(out, "%s %d %s entr%s\n", map[string]string{"replay": "replayed", "purge": "purged"}[action], n, name,
+			map[bool]string{true: "y", false: "ies"}[n == 1])
+		return err
 	}
-	if args[0] != "replay" || len(args) < 2 {
-		return errors.New("usage: webhookbridge dead-letters [list | replay ID...]")
-	}
-	n, err := bridge.ReplayDeadLetters(ctx, rdb, args[1:]...)
-	fmt.Printf("replayed %d dead letter(s)\n", n)
-	return err
+	return usage
 }
 
 func redisClient(cfg bridge.Config) (*redis.Client, error) {
@@ -157,4 +201,36 @@ func mangopayClient(logger *slog.Logger) (*mangopay.Client, error) {
 	}
 	mc.Logger = logger
 	return mangopay.New(mc)
+}
+
+// codecServer runs the codec server alone on its own listener, away from
+// the public intake: it needs only the payload key and its own settings.
+func codecServer(ctx context.Context, logger *slog.Logger) error {
+	cfg, err := payloadcodec.LoadServerConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	codec, err := payloadcodec.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	if codec == nil {
+		return errors.New("PAYLOAD_ENCRYPTION_KEY is required: the codec server decrypts with it")
+	}
+	srv := payloadcodec.NewServer(codec, cfg)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("codec listener: %w", err)
+	}
+	logger.Info("codec server listening", "address", ln.Addr().String(), "endpoint", "/codec/<CODEC_SERVER_TOKEN>")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
 }

@@ -2,15 +2,18 @@ package bridge
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/workflows"
@@ -25,13 +28,15 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(b.Metrics.Registry, promhttp.HandlerOpts{})))
 	if b.Codec != nil {
 		codec := gin.WrapH(http.StripPrefix("/codec", b.Codec))
-		r.POST("/codec/:op", codec)
-		r.OPTIONS("/codec/:op", codec)
+		// /codec/decode with a bearer token, or /codec/<token>/decode.
+		r.POST("/codec/*op", codec)
+		r.OPTIONS("/codec/*op", codec)
 	}
 	v1 := r.Group("/v1", b.countRoute, b.authenticate, deadline(apiTimeout))
 	v1.POST("/onboardings", b.createOnboarding)
 	v1.GET("/onboardings/:userId", b.getOnboarding)
 	v1.POST("/onboardings/:userId/documents", b.submitDocument)
+	v1.GET("/onboardings/:userId/documents/:key", b.documentResult)
 	v1.POST("/onboardings/:userId/cancel", b.cancelOnboarding)
 	v1.POST("/onboardings/:userId/reopen", b.reopenOnboarding)
 	v1.POST("/onboardings/:userId/pscs/:pscId/retry", b.retryPSC)
@@ -42,15 +47,24 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 // request that never ends.
 const apiTimeout = 30 * time.Second
 
+// readyz reports Redis and Temporal separately, each "ok" or
+// "unavailable": the causes go to the log, not to whoever can reach the
+// listener (they carry addresses and internal details).
 func (b *Bridge) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
-	status, out := http.StatusOK, gin.H{"Redis": "ok", "Temporal": "ok"}
-	if err := b.RDB.Ping(ctx).Err(); err != nil {
-		status, out["Redis"] = http.StatusServiceUnavailable, err.Error()
-	}
-	if _, err := b.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		status, out["Temporal"] = http.StatusServiceUnavailable, err.Error()
+	var redisErr, temporalErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { redisErr = b.RDB.Ping(ctx).Err() })
+	wg.Go(func() { _, temporalErr = b.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}) })
+	wg.Wait()
+	status, out := http.StatusOK, gin.H{}
+	for name, err := range map[string]error{"Redis": redisErr, "Temporal": temporalErr} {
+		out[name] = "ok"
+		if err != nil {
+			status, out[name] = http.StatusServiceUnavailable, "unavailable"
+			b.Logger.Warn("not ready", "dependency", name, "error", err)
+		}
 	}
 	c.JSON(status, out)
 }
@@ -122,9 +136,30 @@ const (
 	maxUploadBody = maxPages*claimcheck.DefaultMaxSize + 1<<20
 )
 
+// Waits for a document's upload. A submission still running after
+// DefaultDocumentWait is answered 202 with where to poll; each poll waits
+// at most documentPollWait.
+const (
+	DefaultDocumentWait = 20 * time.Second
+	documentPollWait    = 2 * time.Second
+	maxIdempotencyKey   = 128
+)
+
+func (b *Bridge) documentWait() time.Duration {
+	if b.DocumentWait > 0 {
+		return b.DocumentWait
+	}
+	return DefaultDocumentWait
+}
+
 func (b *Bridge) submitDocument(c *gin.Context) {
 	userID, ok := pathUser(c)
 	if !ok {
+		return
+	}
+	if !b.Pages.Encrypted() && !b.AllowClearPages {
+		b.Logger.Error("document upload refused: set PAYLOAD_ENCRYPTION_KEY so that pages are encrypted in Redis", "request_id", c.GetString(ctxRequestID))
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "document uploads are disabled: this bridge has no PAYLOAD_ENCRYPTION_KEY to encrypt the pages with"})
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxUploadBody)
@@ -147,6 +182,10 @@ func (b *Bridge) submitDocument(c *gin.Context) {
 		return
 	case len(files) == 0 || len(files) > maxPages:
 		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "send 1 to 5 files in the Pages field", Field: "Pages"})
+		return
+	}
+	key, ok := idempotencyKey(c)
+	if !ok {
 		return
 	}
 	var keys []string
@@ -182,15 +221,95 @@ func (b *Bridge) submitDocument(c *gin.Context) {
 		}
 		keys = append(keys, key)
 	}
-	res, err := workflows.SubmitDocument(c.Request.Context(), b.Temporal, userID, workflows.SubmitDocumentRequest{
-		Type: typ, Pages: keys, Tag: first(form.Value["Tag"]),
+	// The key names the submission: a retry with it gets the first answer,
+	// never a second document, and the 202 points at it.
+	ctx, cancel := context.WithTimeout(c.Request.Context(), b.documentWait())
+	defer cancel()
+	res, err := workflows.SubmitDocument(ctx, b.Temporal, userID, workflows.SubmitDocumentRequest{
+		Type: typ, Pages: keys, Tag: first(form.Value["Tag"]), IdempotencyKey: key,
 	})
-	if err != nil {
+	switch {
+	case err == nil:
+		c.JSON(http.StatusOK, res)
+	case errors.Is(err, workflows.ErrRejected), errors.Is(err, workflows.ErrNoOnboarding):
+		// Nothing will read the pages.
 		cleanup()
 		b.fail(c, err)
+	case errors.Is(err, workflows.ErrStillWorking):
+		// The update runs on and reads the pages; they expire with their
+		// TTL if it never does.
+		b.stillUploading(c, userID, key)
+	default:
+		// The update may have been accepted: keep the pages (TTL).
+		b.fail(c, err)
+	}
+}
+
+// idempotencyKey is the platform's Idempotency-Key header, or a fresh key.
+func idempotencyKey(c *gin.Context) (string, bool) {
+	key := c.GetHeader("Idempotency-Key")
+	if key == "" {
+		var r [16]byte
+		_, _ = rand.Read(r[:])
+		return "doc-" + hex.EncodeToString(r[:]), true
+	}
+	if len(key) > maxIdempotencyKey || !validResourceID(key) {
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{
+			Error: "Idempotency-Key must be 1 to 128 of A-Z, a-z, 0-9, _ and -", Field: "Idempotency-Key",
+		})
+		return "", false
+	}
+	return key, true
+}
+
+// stillUploading answers 202: the submission goes on; GET the Location for
+// its result.
+func (b *Bridge) stillUploading(c *gin.Context, userID, key string) {
+	c.Header("Location", "/v1/onboardings/"+userID+"/documents/"+key)
+	c.Header("Retry-After", "5")
+	c.Header("Idempotency-Key", key)
+	c.JSON(http.StatusAccepted, documentPending{Status: "UPLOADING", IdempotencyKey: key})
+}
+
+// documentPending is the body of a 202 for a document still being uploaded.
+type documentPending struct {
+	Status         string `json:"Status"`
+	IdempotencyKey string `json:"IdempotencyKey"`
+}
+
+// documentResult is GET /v1/onboardings/<user>/documents/<key>: the
+// result of the submission with that Idempotency-Key, 202 while it runs.
+func (b *Bridge) documentResult(c *gin.Context) {
+	userID, ok := pathUser(c)
+	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, res)
+	key := c.Param("key")
+	if len(key) > maxIdempotencyKey || !validResourceID(key) {
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "not an Idempotency-Key", Field: "Idempotency-Key"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), documentPollWait)
+	defer cancel()
+	var res workflows.SubmitDocumentResult
+	err := b.Temporal.GetWorkflowUpdateHandle(client.GetWorkflowUpdateHandleOptions{
+		WorkflowID: workflows.WorkflowID(userID), UpdateID: key,
+	}).Get(ctx, &res)
+	var appErr *temporal.ApplicationError
+	switch {
+	case err == nil:
+		c.JSON(http.StatusOK, res)
+	case ctx.Err() != nil && c.Request.Context().Err() == nil: // the poll's own wait
+		b.stillUploading(c, userID, key)
+	case classify(err) == classNotFound:
+		c.AbortWithStatusJSON(http.StatusNotFound, apiError{Error: "no document submission with this Idempotency-Key for this user"})
+	case errors.As(err, &appErr):
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, apiError{Error: "the submission failed: " + appErr.Message()})
+	case classify(err) == classOutage:
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "Temporal is unavailable; try again"})
+	default:
+		b.fail(c, err)
+	}
 }
 
 type cancelBody struct {
@@ -289,13 +408,26 @@ func pathUser(c *gin.Context) (string, bool) {
 	return id, true
 }
 
-// decodeJSON reads a bounded, strict JSON body, answering 400 itself.
+// decodeJSON reads a bounded, strict JSON body (decodeStrict), answering
+// 400 itself, with the field at fault when there is one.
 func decodeJSON(c *gin.Context, v any) bool {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
-	dec := json.NewDecoder(c.Request.Body)
-	dec.DisallowUnknownFields() // a misspelt field is an error, not an ignored value
-	if err := dec.Decode(v); err != nil {
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "invalid JSON body: " + err.Error()})
+	data, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, apiError{Error: "the JSON body is too large (at most 64 KiB)"})
+		return false
+	case err != nil:
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "unreadable body"})
+		return false
+	}
+	if err := decodeStrict(data, v); err != nil {
+		var fe *jsonFieldError
+		field := ""
+		if errors.As(err, &fe) {
+			field = fe.Field
+		}
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: err.Error(), Field: field})
 		return false
 	}
 	return true
