@@ -305,6 +305,8 @@ func (w *onboarding) renewalEvent(ctx workflow.Context, ev MangopayEvent) {
 	switch {
 	case ev.EventType == eventRenewalRequired && (w.st.Status == StatusVerified || w.st.Status == StatusAwaitingPSCs):
 		w.renewalRequired(ctx)
+	case ev.EventType == eventRenewalRequired && w.st.Status != StatusRenewal:
+		w.st.RenewalAsked = true // acted on once the user is verified
 	case ev.EventType == eventRenewed && w.st.RenewalDeadline != nil:
 		w.refreshRenewal(ctx)
 	}

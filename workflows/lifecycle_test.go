@@ -139,3 +139,24 @@ func TestRenewalDeadlineMissed(t *testing.T) {
 	assert.Equal(t, workflows.StatusVerified, reverified.Status)
 	assert.Contains(t, h.platform.events(), "onboarding.out_of_date")
 }
+
+// From model-test seed 1825: USER_KYC_RENEWAL_REQUIRED arrives while the
+// onboarding still awaits the user (the VALIDATED webhook was lost); once
+// reconciliation finds the user verified, the renewal is not forgotten.
+func TestRenewalAskedBeforeTheWorkflowKnewTheUserVerified(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	h.at(time.Minute, func() {
+		h.decide(validated)
+		h.skipEvents() // IDENTITY_VERIFICATION_VALIDATED lost
+		_, err := h.sim.RequireRenewal(h.userID, 30)
+		require.NoError(t, err)
+		h.deliver() // USER_KYC_RENEWAL_REQUIRED, while AWAITING_USER
+	})
+	var after workflows.StateView
+	h.at(time.Hour, func() { after = h.state() }) // the 15-minute reconciliation found VALIDATED
+	h.cancel(2 * time.Hour)
+	h.run(workflows.Config{})
+	assert.Equal(t, workflows.StatusRenewal, after.Status, "%+v", after)
+	assert.NotEmpty(t, after.RenewalDeadline)
+}
