@@ -160,3 +160,18 @@ func TestRenewalAskedBeforeTheWorkflowKnewTheUserVerified(t *testing.T) {
 	assert.Equal(t, workflows.StatusRenewal, after.Status, "%+v", after)
 	assert.NotEmpty(t, after.RenewalDeadline)
 }
+
+func TestAddressProofRefusedForLegalUsers(t *testing.T) {
+	h := newHarness(t, "BUSINESS")
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	res := &updateResult[workflows.SubmitDocumentResult]{}
+	h.at(time.Minute, func() {
+		h.update(workflows.UpdateSubmitDocument, res, workflows.SubmitDocumentRequest{
+			Type: "ADDRESS_PROOF", Pages: []string{"kycflow:page:0123456789abcdef0123456789abcdef"},
+		})
+	})
+	h.cancel(time.Hour)
+	h.run(workflows.Config{})
+	require.True(t, res.done)
+	assert.ErrorContains(t, res.rejected, "ADDRESS_PROOF cannot be submitted for a BUSINESS user")
+}
