@@ -3,17 +3,21 @@
 // the claim-check store, and notifications to the platform. Each activity is
 // a method on Activities, takes one XxxInput and returns one XxxResult.
 //
-// Errors follow one rule: Mangopay's 4xx answers other than 429 become
-// non-retryable application errors typed "Mangopay:<Type>"; everything else
-// is returned for Temporal, the one retry layer, to retry.
+// Errors follow one rule: Mangopay's 4xx answers other than 429, 401 and 403
+// become non-retryable application errors typed "Mangopay:<Type>"; everything
+// else is returned for Temporal, the one retry layer, to retry. 401 and 403
+// are kycflow's own configuration: retried, logged as errors and counted.
 package activities
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/kycflow/kycflow/claimcheck"
@@ -25,12 +29,15 @@ import (
 // Application error types the workflow branches on.
 const (
 	// ErrTypeNotEligible: Mangopay refused the IDV session for this user
-	// (not an OWNER, PARTNERSHIP, or the feature is not activated).
+	// (not an OWNER, PARTNERSHIP).
 	ErrTypeNotEligible = "NotEligible"
 	// ErrTypeUserNotFound: the Mangopay user does not exist.
 	ErrTypeUserNotFound = "UserNotFound"
 	// ErrTypePageMissing: a claim-check key expired before the upload.
 	ErrTypePageMissing = "PageMissing"
+	// ErrTypeAccessDenied: Mangopay refused kycflow's credentials or
+	// permissions (retryable: it waits for the platform to fix them).
+	ErrTypeAccessDenied = "MangopayAccessDenied"
 	// ErrTypeRejected: the platform refused a notification (4xx).
 	ErrTypeRejected = "PlatformRejected"
 	// mangopayErrPrefix prefixes the Type of other permanent Mangopay errors.
@@ -54,9 +61,30 @@ func (a *Activities) log() *slog.Logger {
 	return a.Logger
 }
 
-// mangopayError turns a client error into what Temporal should see.
-func mangopayError(op string, err error) error {
+// MetricAccessDenied counts Mangopay calls refused for kycflow's own
+// credentials or permissions (401 after re-authentication, 403), by status:
+// an operator's alert, never an onboarding's failure.
+const MetricAccessDenied = "kycflow_mangopay_access_denied"
+
+// mangopayError turns a client error into what Temporal should see. A 401
+// that survived re-authentication or a 403 is the platform's configuration
+// (a rotated key, an IP allowlist, a feature not activated): it is retried
+// until fixed, logged as an error and counted, so that one bad rollout never
+// fails the onboardings in flight.
+func (a *Activities) mangopayError(ctx context.Context, op string, err error) error {
 	var apiErr *mangopay.Error
+	var pua *mangopay.PendingUserActionError
+	if !errors.As(err, &pua) && errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden) {
+		status := strconv.Itoa(apiErr.StatusCode)
+		a.log().Error("mangopay denied access to kycflow: check its credentials, IP allowlist and activated features; retrying",
+			"op", op, "status", apiErr.StatusCode, "type", apiErr.Type)
+		if activity.IsActivity(ctx) {
+			activity.GetMetricsHandler(ctx).WithTags(map[string]string{"status": status}).Counter(MetricAccessDenied).Inc(1)
+		}
+		return temporal.NewApplicationErrorWithOptions(
+			fmt.Sprintf("%s: Mangopay denied access (%d %s): fix kycflow's Mangopay credentials or permissions; retrying", op, apiErr.StatusCode, apiErr.Type),
+			ErrTypeAccessDenied, temporal.ApplicationErrorOptions{Cause: err})
+	}
 	if !errors.As(err, &apiErr) {
 		if mangopay.IsPermanent(err) {
 			return temporal.NewNonRetryableApplicationError(op+": "+err.Error(), mangopayErrPrefix+"InvalidRequest", err)

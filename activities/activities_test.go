@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -284,10 +285,6 @@ func TestCreateSessionPermanentErrors(t *testing.T) {
 	}{
 		{name: "payer", userID: h.naturalUser(t, mangopay.UserCategoryPayer), wantType: activities.ErrTypeNotEligible},
 		{name: "partnership", userID: h.legalUser(t, mangopay.LegalPartnership), wantType: activities.ErrTypeNotEligible},
-		{
-			name: "feature not activated", userID: h.naturalUser(t, mangopay.UserCategoryOwner),
-			settings: func(s *sandbox.Settings) { s.IdvActivated = false }, wantType: activities.ErrTypeNotEligible,
-		},
 		{name: "unknown user", userID: unknownUserID, wantType: "Mangopay:" + mangopay.ErrTypeParamError},
 	}
 	for _, tt := range tests {
@@ -309,6 +306,27 @@ func TestCreateSessionPermanentErrors(t *testing.T) {
 			requirePermanent(t, err, tt.wantType)
 		})
 	}
+}
+
+// TestFeatureNotActivatedWaits: hosted KYC not activated for the client is
+// the platform's to fix, not the user's: retried, never NOT_ELIGIBLE.
+func TestFeatureNotActivatedWaits(t *testing.T) {
+	h := newHarness(t)
+	env := h.env()
+	set := sandbox.DefaultSettings()
+	set.OutcomeDelaySeconds, set.KycProcessingDelaySeconds, set.RateLimitEnforced, set.IdvActivated = 0, 0, false, false
+	require.NoError(t, h.sim.SetSettings(set))
+	t.Cleanup(func() {
+		set.IdvActivated = true
+		require.NoError(t, h.sim.SetSettings(set))
+	})
+	_, err := env.ExecuteActivity(h.acts.CreateSession, activities.CreateSessionInput{
+		UserID: h.naturalUser(t, mangopay.UserCategoryOwner), ReturnURL: returnURL, IdempotencyKey: key(t),
+	})
+	requireRetryable(t, err)
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "got %T: %v", err, err)
+	assert.Equal(t, activities.ErrTypeAccessDenied, appErr.Type())
 }
 
 // TestTransientErrors checks that Mangopay's 429 and 5xx answers reach
@@ -338,12 +356,20 @@ func TestTransientErrors(t *testing.T) {
 		{"SubmitDocument", h.acts.SubmitDocument, activities.SubmitDocumentInput{UserID: owner, DocumentID: doc.ID}},
 		{"GetDocument", h.acts.GetDocument, activities.GetDocumentInput{DocumentID: doc.ID}},
 	}
-	for _, status := range []int{http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable} {
+	// 401 (after re-authentication) and 403 are kycflow's own credentials
+	// or permissions: retried until an operator fixes them.
+	for _, status := range []int{http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable,
+		http.StatusUnauthorized, http.StatusForbidden} {
 		for _, c := range calls {
 			t.Run(http.StatusText(status)+"/"+c.name, func(t *testing.T) {
 				h.faults(t, sandbox.Faults{APIErrorRate: 1, APIErrorStatus: status})
 				_, err := env.ExecuteActivity(c.fn, c.in)
 				requireRetryable(t, err)
+				if status == http.StatusUnauthorized || status == http.StatusForbidden {
+					var appErr *temporal.ApplicationError
+					require.True(t, errors.As(err, &appErr), "got %T: %v", err, err)
+					assert.Equal(t, activities.ErrTypeAccessDenied, appErr.Type())
+				}
 			})
 		}
 	}
@@ -797,4 +823,35 @@ func TestUploadPagesInTwoBatches(t *testing.T) {
 		assert.Equal(t, 1, got.Pages, "batch %d", i+1)
 	}
 	assert.Equal(t, 2, h.pageCount(t, userID, docID), "both batches' pages are on the document")
+}
+
+// TestCreateSessionSurvivesARedisOutage: with IndexBestEffort (every
+// onboarding since long-lived-fixes) a Redis that is down does not fail the
+// creation, which would repeat the Mangopay call; the result says the index
+// is missing. Without it (older onboardings) the activity fails, as before.
+func TestCreateSessionSurvivesARedisOutage(t *testing.T) {
+	h := newHarness(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	down := redis.NewClient(&redis.Options{Addr: dead, MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { _ = down.Close() })
+	acts := &activities.Activities{Mangopay: h.client, Index: routing.NewIndex(down, 0), Pages: h.pages}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	owner := h.naturalUser(t, mangopay.UserCategoryOwner)
+
+	v, err := env.ExecuteActivity(acts.CreateSession, activities.CreateSessionInput{
+		UserID: owner, ReturnURL: returnURL, IdempotencyKey: key(t), IndexBestEffort: true,
+	})
+	require.NoError(t, err)
+	var res activities.CreateSessionResult
+	require.NoError(t, v.Get(&res))
+	assert.NotEmpty(t, res.SessionID)
+	assert.False(t, res.Indexed)
+
+	_, err = env.ExecuteActivity(acts.CreateSession, activities.CreateSessionInput{UserID: owner, ReturnURL: returnURL, IdempotencyKey: key(t)})
+	requireRetryable(t, err)
 }

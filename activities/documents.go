@@ -33,7 +33,7 @@ func (a *Activities) CreateDocument(ctx context.Context, in CreateDocumentInput)
 		Type: mangopay.KYCDocumentType(in.Type), Tag: in.Tag, IdempotencyKey: in.IdempotencyKey,
 	})
 	if err != nil {
-		return CreateDocumentResult{}, mangopayError("create kyc document", err)
+		return CreateDocumentResult{}, a.mangopayError(ctx, "create kyc document", err)
 	}
 	if err := a.Index.Put(ctx, routing.KindDocument, d.ID, in.UserID); err != nil {
 		return CreateDocumentResult{}, err
@@ -79,7 +79,7 @@ func (a *Activities) UploadPages(ctx context.Context, in UploadPagesInput) (Uplo
 			File: data, IdempotencyKey: mangopay.DeriveIdempotencyKey(in.DocumentID, in.PageKeys[i]),
 		})
 		if err != nil {
-			return UploadPagesResult{}, mangopayError("add kyc page", err)
+			return UploadPagesResult{}, a.mangopayError(ctx, "add kyc page", err)
 		}
 		activity.RecordHeartbeat(ctx, i+1)
 	}
@@ -118,7 +118,7 @@ func (a *Activities) SubmitDocument(ctx context.Context, in SubmitDocumentInput)
 		}
 	}
 	if err != nil {
-		return DocumentResult{}, mangopayError("submit kyc document", err)
+		return DocumentResult{}, a.mangopayError(ctx, "submit kyc document", err)
 	}
 	return documentResult(d), nil
 }
@@ -132,7 +132,7 @@ type GetDocumentInput struct {
 func (a *Activities) GetDocument(ctx context.Context, in GetDocumentInput) (DocumentResult, error) {
 	d, err := a.Mangopay.GetKYCDocument(ctx, in.DocumentID)
 	if err != nil {
-		return DocumentResult{}, mangopayError("read kyc document", err)
+		return DocumentResult{}, a.mangopayError(ctx, "read kyc document", err)
 	}
 	return documentResult(d), nil
 }

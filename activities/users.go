@@ -30,7 +30,7 @@ func (a *Activities) ReadUser(ctx context.Context, in ReadUserInput) (ReadUserRe
 		return ReadUserResult{}, temporal.NewNonRetryableApplicationError("mangopay user "+in.UserID+" does not exist", ErrTypeUserNotFound, err)
 	}
 	if err != nil {
-		return ReadUserResult{}, mangopayError("read user", err)
+		return ReadUserResult{}, a.mangopayError(ctx, "read user", err)
 	}
 	return ReadUserResult{
 		UserID: u.ID, PersonType: string(u.PersonType), LegalPersonType: string(u.LegalPersonType),

@@ -1,9 +1,10 @@
 // Package mangopay is a typed client for the Mangopay REST API v2.01.
 //
 // It covers the parts of the API that a KYC/KYB integration needs: natural and
-// legal users (legacy and SCA endpoints), hosted identity verification (IDV)
-// sessions, KYC documents, webhooks (hooks), events and the idempotency
-// response store.
+// legal users (legacy and SCA endpoints) and their regulatory status (KYC
+// renewal deadline), hosted identity verification (IDV) sessions and the PSC
+// sessions of businesses, KYC documents, webhooks (hooks), events and the
+// idempotency response store.
 //
 // The client authenticates with OAuth2 client credentials and renews its token
 // 30 seconds before it expires; concurrent callers share one token and one

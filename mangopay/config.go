@@ -15,9 +15,11 @@ import (
 // ErrInvalidConfig is returned (wrapped) by New when the Config is unusable.
 var ErrInvalidConfig = errors.New("invalid config")
 
-// Timeouts of the default HTTP client.
+// DefaultTimeout bounds one HTTP call of the default client, end to end.
+const DefaultTimeout = 30 * time.Second
+
+// Timeouts of the default HTTP client's steps.
 const (
-	defaultTimeout               = 30 * time.Second
 	defaultDialTimeout           = 10 * time.Second
 	defaultTLSHandshakeTimeout   = 10 * time.Second
 	defaultResponseHeaderTimeout = 20 * time.Second
@@ -131,7 +133,7 @@ func buildHTTPClient(custom *http.Client, cert *tls.Certificate) (*http.Client, 
 		if cert != nil {
 			tr.TLSClientConfig.Certificates = []tls.Certificate{*cert}
 		}
-		return &http.Client{Timeout: defaultTimeout, Transport: tr}, nil
+		return &http.Client{Timeout: DefaultTimeout, Transport: tr}, nil
 	}
 	hc := *custom
 	if cert == nil {

@@ -315,16 +315,27 @@ const (
 	EventIdentityVerificationPendingPSCAction EventType = "IDENTITY_VERIFICATION_PENDING_PSC_ACTION"
 	EventIdentityVerificationPSCPending       EventType = "IDENTITY_VERIFICATION_PSC_PENDING"
 	EventIdentityVerificationPSCValidated     EventType = "IDENTITY_VERIFICATION_PSC_VALIDATED"
-	EventIdentityVerificationPSCFailed        EventType = "IDENTITY_VERIFICATION_PSC_FAILED"
-	EventIdentityVerificationPSCRejected      EventType = "IDENTITY_VERIFICATION_PSC_REJECTED"
-	EventIdentityVerificationPSCAbandoned     EventType = "IDENTITY_VERIFICATION_PSC_ABANDONED"
+	// EventIdentityVerificationPSCFailed and EventIdentityVerificationPSCRejected
+	// both mean a PSC session was rejected: the sources disagree on which
+	// one Mangopay sends, so subscribe to both.
+	EventIdentityVerificationPSCFailed    EventType = "IDENTITY_VERIFICATION_PSC_FAILED"
+	EventIdentityVerificationPSCRejected  EventType = "IDENTITY_VERIFICATION_PSC_REJECTED"
+	EventIdentityVerificationPSCAbandoned EventType = "IDENTITY_VERIFICATION_PSC_ABANDONED"
 )
 
 // Known event types of user KYC levels.
 const (
 	EventUserKYCRegular EventType = "USER_KYC_REGULAR"
 	EventUserKYCLight   EventType = "USER_KYC_LIGHT"
+	// EventUserKYCRenewalRequired is sent 90 days before a user's
+	// KycRenewalDeadline (see Client.GetRegulatoryStatus); its resource is the
+	// user.
+	EventUserKYCRenewalRequired EventType = "USER_KYC_RENEWAL_REQUIRED"
+	// EventUserKYCRenewal is how one reference note shortens
+	// USER_KYC_RENEWAL_REQUIRED; the SDKs and release notes spell it in full.
+	// Kept so that code written against it still compiles.
 	EventUserKYCRenewal EventType = "USER_KYC_RENEWAL"
+	// EventUserKYCRenewed says the user completed their KYC renewal.
 	EventUserKYCRenewed EventType = "USER_KYC_RENEWED"
 )
 
@@ -361,6 +372,13 @@ const (
 // (its resource ID is the session ID).
 func (e EventType) IsIdentityVerification() bool {
 	return strings.HasPrefix(string(e), "IDENTITY_VERIFICATION_")
+}
+
+// IsPSC reports whether the event concerns a PSC session. Its resource ID
+// may be the PSC's (psc_x_…) or the main session's (idnver_…): Mangopay has
+// not said, so route by the ID's prefix.
+func (e EventType) IsPSC() bool {
+	return e == EventIdentityVerificationPendingPSCAction || strings.HasPrefix(string(e), "IDENTITY_VERIFICATION_PSC_")
 }
 
 // IsKYCDocument reports whether the event concerns a KYC document (its

@@ -160,13 +160,21 @@ func IsNotFound(err error) bool {
 }
 
 // IsRetryable reports whether retrying the same call later may succeed: a
-// 5xx or 429 response, a network or transport failure, or a timeout. It is
+// 5xx or 429 response, a network or transport failure, a timeout, or an
+// idempotency conflict whose first call has not answered yet
+// (ErrIdempotentResponsePending). It is
 // false for context.Canceled, for SCA challenges, for client-side validation
 // errors and for errors recovered through an idempotency key. Errors that
 // are neither retryable nor permanent (for example an undecodable 2xx body)
 // are left to the caller's policy.
 func IsRetryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	if errors.Is(err, ErrIdempotentResponsePending) {
+		return true
+	}
+	if errors.Is(err, ErrIdempotencyKeyMismatch) {
 		return false
 	}
 	var pua *PendingUserActionError
@@ -196,11 +204,18 @@ func IsRetryable(err error) bool {
 
 // IsPermanent reports whether retrying the same call cannot succeed: a 4xx
 // response other than 429, an SCA challenge (the user must act first), a
-// client-side validation error, or an error recovered through an idempotency
-// key.
+// client-side validation error, an error recovered through an idempotency
+// key, or an idempotency key that was used for another endpoint
+// (ErrIdempotencyKeyMismatch).
 func IsPermanent(err error) bool {
 	if err == nil {
 		return false
+	}
+	if errors.Is(err, ErrIdempotentResponsePending) {
+		return false
+	}
+	if errors.Is(err, ErrIdempotencyKeyMismatch) {
+		return true
 	}
 	var pua *PendingUserActionError
 	if errors.As(err, &pua) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -17,14 +18,28 @@ type Event struct {
 	Date       Timestamp `json:"Date"`
 }
 
-// ListEventsOptions filters events. Mangopay keeps 45 days of events.
+// ListEventsOptions filters events. Mangopay keeps 45 days of events and
+// answers 400 to a window that starts earlier. Set ListOptions.Sort to
+// SortDateAsc or SortDateDesc to order by Date.
 type ListEventsOptions struct {
 	ListOptions
 	// EventType keeps events of this type only.
 	EventType EventType
-	// BeforeDate and AfterDate bound the event Date.
+	// EventTypes keeps events of any of these types (sent comma-separated,
+	// together with EventType if both are set).
+	EventTypes []EventType
+	// BeforeDate and AfterDate bound the event Date (both exclusive).
 	BeforeDate, AfterDate *time.Time
 }
+
+// EventsWindow is how far back the Events API reaches.
+const EventsWindow = 45 * 24 * time.Hour
+
+// Sort expressions of the Events API.
+const (
+	SortDateAsc  = "Date:ASC"
+	SortDateDesc = "Date:DESC"
+)
 
 // ListEvents lists events (GET /events). opts may be nil.
 func (c *Client) ListEvents(ctx context.Context, opts *ListEventsOptions) ([]Event, *Pagination, error) {
@@ -32,8 +47,15 @@ func (c *Client) ListEvents(ctx context.Context, opts *ListEventsOptions) ([]Eve
 	var list *ListOptions
 	if opts != nil {
 		list = &opts.ListOptions
+		var types []string
 		if opts.EventType != "" {
-			ep.query.Set("EventType", string(opts.EventType))
+			types = append(types, string(opts.EventType))
+		}
+		for _, t := range opts.EventTypes {
+			types = append(types, string(t))
+		}
+		if len(types) > 0 {
+			ep.query.Set("EventType", strings.Join(types, ","))
 		}
 		setUnix(ep.query, "BeforeDate", opts.BeforeDate)
 		setUnix(ep.query, "AfterDate", opts.AfterDate)

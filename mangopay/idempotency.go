@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,17 @@ import (
 // ErrInvalidIdempotencyKey is returned (wrapped), before any I/O, when an
 // idempotency key is not 16 to 36 characters of A-Z, a-z, 0-9 and '-'.
 var ErrInvalidIdempotencyKey = errors.New("invalid idempotency key")
+
+// ErrIdempotentResponsePending is returned (wrapped, with the 409) when a
+// POST hit an idempotency conflict but GET /responses/{key} has no stored
+// response yet: the first call with the key is still in flight. It is
+// retryable: a later attempt recovers the response.
+var ErrIdempotentResponsePending = errors.New("idempotency key in use: the first call's response is not stored yet")
+
+// ErrIdempotencyKeyMismatch is returned (wrapped) when the response stored
+// for an idempotency key is of another request (its RequestURL names another
+// endpoint): the key was reused for a different call. It is permanent.
+var ErrIdempotencyKeyMismatch = errors.New("idempotency key was used for another request")
 
 // Length bounds of an idempotency key.
 const (
@@ -163,17 +175,26 @@ func (c *Client) GetResponse(ctx context.Context, key string) (*IdempotencyRespo
 
 // recoverConflict resolves a 409 idempotent_creation_conflict: Mangopay
 // blocks a reused key instead of replaying the first response, so the client
-// fetches that response and returns it as the outcome of this call.
+// fetches that response and returns it as the outcome of this call, after
+// checking that it is the response of the same endpoint.
 func (c *Client) recoverConflict(ctx context.Context, ep *endpoint, conflict *Error, out any) (http.Header, error) {
 	key := ep.idempotencyKey
 	lookup := &endpoint{method: http.MethodGet, tmpl: "/responses/{IdempotencyKey}", path: "/responses/" + key}
 	var stored IdempotencyResponse
 	header, err := c.do(ctx, lookup, &stored)
 	if err != nil {
+		if IsNotFound(err) {
+			// The 409 says the key was used within 24 hours, so nothing
+			// stored means the first call has not answered yet.
+			return nil, ep.wrap(fmt.Errorf("%w: %w (key %s)", conflict, ErrIdempotentResponsePending, key))
+		}
 		if IsRetryable(err) {
 			return nil, ep.wrap(fmt.Errorf("recover response of idempotency key %s: %w", key, err))
 		}
 		return nil, ep.wrap(fmt.Errorf("%w; original response not recoverable: %w", conflict, err))
+	}
+	if !sameEndpoint(stored.RequestURL, ep.path) {
+		return nil, ep.wrap(fmt.Errorf("%w: key %s, stored response of %s", ErrIdempotencyKeyMismatch, key, stored.RequestURL))
 	}
 	if !stored.Succeeded() {
 		return nil, ep.wrap(stored.OriginalError(key))
@@ -184,6 +205,28 @@ func (c *Client) recoverConflict(ctx context.Context, ep *endpoint, conflict *Er
 		}
 	}
 	return header, nil
+}
+
+// sameEndpoint reports whether requestURL (the RequestURL of a stored
+// response) is a call of path (the escaped path after /v2.01/{ClientId}).
+// Host, scheme, query, letter case, a trailing slash and the ClientId
+// segment are ignored: Mangopay's own example reads
+// https://api.mangopay.com/V2.01/clientId/users/natural. An empty
+// RequestURL cannot be checked and is accepted.
+func sameEndpoint(requestURL, path string) bool {
+	if requestURL == "" {
+		return true
+	}
+	u, err := url.Parse(requestURL)
+	if err != nil {
+		return false
+	}
+	segs := strings.Split(strings.Trim(u.EscapedPath(), "/"), "/")
+	if len(segs) < 3 || !strings.EqualFold(segs[0], APIVersion) {
+		return false
+	}
+	got := "/" + strings.Join(segs[2:], "/")
+	return strings.EqualFold(got, "/"+strings.Trim(path, "/"))
 }
 
 // parseHTTPDate decodes an RFC 1123 date string; anything else yields the

@@ -108,11 +108,12 @@ func TestInvalidIdempotencyKeyRejectedWithoutIO(t *testing.T) {
 
 func TestIdempotencyConflict_RecoversOriginalSuccess(t *testing.T) {
 	f := newFake(t)
-	f.serve("POST /sca/users/natural", http.StatusConflict, "error_409_idempotency.json")
+	// The stored response is of POST /users/natural (the documented example).
+	f.serve("POST /users/natural", http.StatusConflict, "error_409_idempotency.json")
 	f.serve("GET /responses/"+validKey, http.StatusOK, "idempotency_response.json")
 	c := f.client(t)
 
-	got, err := c.CreateNaturalUserSCA(context.Background(), &mangopay.CreateNaturalUserParams{FirstName: "Alex", IdempotencyKey: validKey})
+	got, err := c.CreateNaturalUser(context.Background(), &mangopay.CreateNaturalUserParams{FirstName: "Alex", IdempotencyKey: validKey})
 
 	require.NoError(t, err)
 	assert.Equal(t, "user_m_01JF7AP1M46TR0JH7WBGPWK7D7", got.ID)
@@ -125,11 +126,11 @@ func TestIdempotencyConflict_RecoversOriginalSuccess(t *testing.T) {
 
 func TestIdempotencyConflict_ReturnsOriginalError(t *testing.T) {
 	f := newFake(t)
-	f.serve("POST /hooks", http.StatusConflict, "error_409_idempotency.json")
+	f.serve("POST /users/natural", http.StatusConflict, "error_409_idempotency.json")
 	f.serve("GET /responses/"+validKey, http.StatusOK, "idempotency_response_error.json")
 	c := f.client(t)
 
-	_, err := c.CreateHook(context.Background(), &mangopay.CreateHookParams{EventType: mangopay.EventKYCFailed, URL: "https://x", IdempotencyKey: validKey})
+	_, err := c.CreateNaturalUser(context.Background(), &mangopay.CreateNaturalUserParams{FirstName: "Alex", IdempotencyKey: validKey})
 
 	require.Error(t, err)
 	var apiErr *mangopay.Error
@@ -139,7 +140,7 @@ func TestIdempotencyConflict_ReturnsOriginalError(t *testing.T) {
 	assert.Equal(t, map[string]string{"CreditedWalletId": "The CreditedWalletId field is required."}, apiErr.Errors)
 	assert.Equal(t, validKey, apiErr.IdempotencyKey)
 	assert.True(t, mangopay.IsPermanent(err))
-	assert.Contains(t, err.Error(), "mangopay: POST /hooks: status 400 param_error")
+	assert.Contains(t, err.Error(), "mangopay: POST /users/natural: status 400 param_error")
 }
 
 func TestIdempotencyConflict_RecoveredServerErrorIsPermanent(t *testing.T) {
@@ -161,7 +162,11 @@ func TestIdempotencyConflict_RecoveredServerErrorIsPermanent(t *testing.T) {
 	assert.True(t, mangopay.IsPermanent(err))
 }
 
-func TestIdempotencyConflict_UnrecoverableKeepsConflict(t *testing.T) {
+// A 409 says the key was used in the last 24 hours; a 404 from /responses
+// then means the first call has not finished yet (the simulator, like
+// Mangopay, stores the response once it is sent), so a retry later will
+// find it.
+func TestIdempotencyConflict_ResponseNotStoredYetIsRetryable(t *testing.T) {
 	f := newFake(t)
 	f.serve("POST /hooks", http.StatusConflict, "error_409_idempotency.json")
 	// No /responses route: the fake answers 404.
@@ -170,13 +175,52 @@ func TestIdempotencyConflict_UnrecoverableKeepsConflict(t *testing.T) {
 	_, err := c.CreateHook(context.Background(), &mangopay.CreateHookParams{IdempotencyKey: validKey})
 
 	require.Error(t, err)
+	assert.ErrorIs(t, err, mangopay.ErrIdempotentResponsePending)
+	assert.True(t, mangopay.IsRetryable(err), "the first call is still in flight: retry later")
+	assert.False(t, mangopay.IsPermanent(err))
+	assert.False(t, mangopay.IsNotFound(err), "the 404 of the lookup is not the call's outcome")
 	var apiErr *mangopay.Error
 	require.True(t, errors.As(err, &apiErr))
-	assert.Equal(t, http.StatusConflict, apiErr.StatusCode)
-	assert.Equal(t, mangopay.ErrTypeIdempotentCreationConflict, apiErr.Type)
-	assert.True(t, mangopay.IsPermanent(err))
-	assert.False(t, mangopay.IsNotFound(err), "the 404 of the lookup is not the call's outcome")
-	assert.Contains(t, err.Error(), "original response not recoverable")
+	assert.Equal(t, http.StatusConflict, apiErr.StatusCode, "the call's own answer stays reachable")
+}
+
+func TestIdempotencyConflict_StoredResponseOfAnotherCall(t *testing.T) {
+	tests := []struct {
+		name       string
+		requestURL string
+		wantOK     bool
+	}{
+		{"same path, other host, case and ClientId spelling", "https://api.mangopay.com/V2.01/clientId/Hooks/", true},
+		{"same path with a query", "https://api.mangopay.com/v2.01/kycflow-test/hooks?x=1", true},
+		{"no RequestURL to compare", "", true},
+		{"another endpoint", "https://api.mangopay.com/V2.01/clientId/users/natural", false},
+		{"a longer path", "https://api.mangopay.com/v2.01/kycflow-test/hooks/hook_m_1", false},
+		{"not a Mangopay path", "https://api.mangopay.com/hooks", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t)
+			f.serve("POST /hooks", http.StatusConflict, "error_409_idempotency.json")
+			f.handle("GET /responses/"+validKey, func(w http.ResponseWriter, _ *http.Request) {
+				_, _ = w.Write([]byte(`{"StatusCode":"200","ContentLength":"10","ContentType":"application/json","Date":"Tue, 19 Jul 2022 08:47:59 GMT",
+					"RequestURL":"` + tt.requestURL + `","Resource":{"Id":"hook_m_1","EventType":"KYC_FAILED","Url":"https://x"}}`))
+			})
+			c := f.client(t)
+
+			got, err := c.CreateHook(context.Background(), &mangopay.CreateHookParams{EventType: mangopay.EventKYCFailed, URL: "https://x", IdempotencyKey: validKey})
+
+			if tt.wantOK {
+				require.NoError(t, err)
+				assert.Equal(t, "hook_m_1", got.ID)
+				return
+			}
+			require.Error(t, err)
+			assert.ErrorIs(t, err, mangopay.ErrIdempotencyKeyMismatch)
+			assert.True(t, mangopay.IsPermanent(err), "the key belongs to another call: retrying cannot help")
+			assert.False(t, mangopay.IsRetryable(err))
+			assert.Contains(t, err.Error(), tt.requestURL)
+		})
+	}
 }
 
 func TestIdempotencyConflict_TransientLookupFailureIsRetryable(t *testing.T) {

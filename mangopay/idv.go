@@ -3,6 +3,7 @@ package mangopay
 import (
 	"context"
 	"net/http"
+	"slices"
 )
 
 // IdentityVerification is a hosted IDV session (KYC/KYB). The create
@@ -24,6 +25,19 @@ type IdentityVerification struct {
 	// Checks is empty while the session is PENDING. Checks are not updated
 	// after a manual review, so a VALIDATED session may list REFUSED checks.
 	Checks []Check `json:"Checks"`
+	// PSCs are the PSC sessions a VALIDATED main session of a BUSINESS or
+	// ORGANIZATION user opened (2026); empty otherwise.
+	PSCs []PSC `json:"PSCs"`
+}
+
+// PSC returns the PSC of the session with the given ID.
+func (v *IdentityVerification) PSC(id string) (PSC, bool) {
+	for _, p := range v.PSCs {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return PSC{}, false
 }
 
 // Check returns the first check of type t.
@@ -80,8 +94,41 @@ type CreateIdentityVerificationParams struct {
 	// ReturnURL is where the hosted session sends the user back. Required.
 	ReturnURL string `json:"ReturnUrl"`
 	Tag       string `json:"Tag,omitempty"`
+	// SessionLanguage is the language of the hosted page (since 2026-09-15);
+	// empty lets Mangopay choose. Mangopay refuses values other than the
+	// SessionLanguage constants with a 400; the value is not echoed back, but
+	// the HostedURL carries it as lng=.
+	SessionLanguage SessionLanguage `json:"SessionLanguage,omitempty"`
 	// IdempotencyKey is sent as the Idempotency-Key header when set.
 	IdempotencyKey string `json:"-"`
+}
+
+// SessionLanguage is the language of a hosted IDV session.
+type SessionLanguage string
+
+// The session languages Mangopay accepts.
+const (
+	SessionLanguageGerman            SessionLanguage = "de-DE"
+	SessionLanguageEnglish           SessionLanguage = "en-US"
+	SessionLanguageSpanish           SessionLanguage = "es-ES"
+	SessionLanguageFrench            SessionLanguage = "fr-FR"
+	SessionLanguageItalian           SessionLanguage = "it-IT"
+	SessionLanguageDutch             SessionLanguage = "nl-NL"
+	SessionLanguagePortuguese        SessionLanguage = "pt-PT"
+	SessionLanguageChineseSimplified SessionLanguage = "zh-Hans-CN"
+)
+
+// SessionLanguages lists the accepted session languages.
+var SessionLanguages = []SessionLanguage{
+	SessionLanguageGerman, SessionLanguageEnglish, SessionLanguageSpanish, SessionLanguageFrench,
+	SessionLanguageItalian, SessionLanguageDutch, SessionLanguagePortuguese, SessionLanguageChineseSimplified,
+}
+
+// IsKnown reports whether l is one of the accepted languages (exact case).
+// The client sends any value as given; use IsKnown to reject bad input
+// before calling Mangopay.
+func (l SessionLanguage) IsKnown() bool {
+	return slices.Contains(SessionLanguages, l)
 }
 
 // CreateIdentityVerification creates a hosted IDV session for an OWNER user

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -51,6 +52,9 @@ type Pagination struct {
 	TotalPages int
 	// TotalItems is X-Number-Of-Items; 0 when absent.
 	TotalItems int
+	// Links are the URLs of the Link header by relation (first, prev, next,
+	// last); nil when absent.
+	Links map[string]string
 }
 
 // HasNext reports whether a page follows this one.
@@ -69,7 +73,38 @@ func newPagination(h http.Header, o *ListOptions) *Pagination {
 	}
 	p.TotalPages, _ = strconv.Atoi(h.Get("X-Number-Of-Pages"))
 	p.TotalItems, _ = strconv.Atoi(h.Get("X-Number-Of-Items"))
+	p.Links = parseLinks(h.Values("Link"))
 	return p
+}
+
+// parseLinks reads RFC 8288 Link headers (`<url>; rel="next", …`) into
+// relation -> URL, skipping malformed parts.
+func parseLinks(values []string) map[string]string {
+	var out map[string]string
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			target, params, found := strings.Cut(strings.TrimSpace(part), ";")
+			target = strings.TrimSpace(target)
+			if !found || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
+				continue
+			}
+			for _, param := range strings.Split(params, ";") {
+				name, value, ok := strings.Cut(strings.TrimSpace(param), "=")
+				if !ok || !strings.EqualFold(strings.TrimSpace(name), "rel") {
+					continue
+				}
+				// The docs show typographic quotes around rel values.
+				rel := strings.Trim(strings.TrimSpace(value), "\"“”")
+				if out == nil {
+					out = map[string]string{}
+				}
+				for _, r := range strings.Fields(rel) {
+					out[strings.ToLower(r)] = target[1 : len(target)-1]
+				}
+			}
+		}
+	}
+	return out
 }
 
 // setUnix sets query parameter name to t as Unix seconds, if t is not nil.

@@ -2,7 +2,9 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/samber/lo"
 	"go.temporal.io/sdk/workflow"
@@ -40,12 +42,19 @@ func (w *onboarding) readSession(ctx workflow.Context) (activities.GetSessionRes
 
 // applySession acts on what Mangopay says of the current session.
 func (w *onboarding) applySession(ctx workflow.Context, res activities.GetSessionResult) {
+	if w.v1 && w.st.Status.Final() {
+		return // cancelled while the session was read
+	}
 	s := w.st.Session
 	s.Status, s.Checks = res.Status, res.Checks
 	now := workflow.Now(ctx)
+	expiry := s.ExpiresAt
+	if w.v1 {
+		expiry = expiry.Add(w.cfg.ExpiryGrace)
+	}
 	switch mangopay.IdentityVerificationStatus(res.Status) {
 	case mangopay.IdentityVerificationPending:
-		if !now.Before(s.ExpiresAt) {
+		if !now.Before(expiry) {
 			w.setStatus(ctx, StatusExpired, "the session was not submitted within its lifetime")
 		}
 	case mangopay.IdentityVerificationExpired, mangopay.IdentityVerificationTimeout:
@@ -57,8 +66,7 @@ func (w *onboarding) applySession(ctx workflow.Context, res activities.GetSessio
 			w.setStatus(ctx, StatusInReview, "")
 		}
 	case mangopay.IdentityVerificationValidated:
-		w.st.Refusals = 0
-		w.setStatus(ctx, StatusVerified, "")
+		w.validated(ctx)
 	case mangopay.IdentityVerificationRefused, mangopay.IdentityVerificationError:
 		if w.st.Status != StatusRefused && w.st.Status != StatusFailed {
 			w.refused(ctx)
@@ -86,8 +94,18 @@ func (w *onboarding) refused(ctx workflow.Context) {
 		w.setStatus(ctx, StatusFailed, fmt.Sprintf("refused %d times in a row (%s)", w.st.Refusals, summary))
 		return
 	}
-	w.st.RetryAt = workflow.Now(ctx).Add(w.cfg.RetryBackoff << (w.st.Refusals - 1))
+	w.st.RetryAt = workflow.Now(ctx).Add(retryBackoff(w.cfg.RetryBackoff, w.st.Refusals, w.cfg.MaxRetryBackoff))
 	w.setStatus(ctx, StatusRefused, summary)
+}
+
+// retryBackoff is the wait after the n-th refusal in a row: base, doubled for
+// each further one, capped at max (and never overflowing).
+func retryBackoff(base time.Duration, n int, max time.Duration) time.Duration {
+	d := base
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	return min(d, max)
 }
 
 // finalRefusal tells the reasons a new session cannot fix: a falsified
@@ -136,6 +154,10 @@ func (w *onboarding) handleEvent(ctx workflow.Context, ev MangopayEvent) {
 		return
 	}
 	switch {
+	case w.v2 && isPSCEvent(ev.EventType):
+		w.pscEvent(ctx, ev)
+	case w.v2 && (ev.EventType == eventRenewalRequired || ev.EventType == eventRenewed):
+		w.renewalEvent(ctx, ev)
 	case strings.HasPrefix(ev.EventType, "IDENTITY_VERIFICATION_"):
 		w.sessionEvent(ctx, ev)
 	case strings.HasPrefix(ev.EventType, "KYC_"):
@@ -160,8 +182,12 @@ var impliedStatus = map[string]string{
 func (w *onboarding) sessionEvent(ctx workflow.Context, ev MangopayEvent) {
 	s := w.st.Session
 	if s == nil || ev.ResourceID != s.IdvSessionID {
-		stale := lo.ContainsBy(w.st.History, func(r AttemptRecord) bool { return r.IdvSessionID == ev.ResourceID })
-		w.logger.Info("webhook for another session ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID, "earlier_session", stale)
+		i := slices.IndexFunc(w.st.History, func(r AttemptRecord) bool { return r.IdvSessionID == ev.ResourceID })
+		if w.v1 && i >= 0 && w.lateOutcomeMatters(ev) && !hadOutcome(w.st.History[i]) {
+			w.archivedSessionEvent(ctx, i)
+			return
+		}
+		w.logger.Info("webhook for another session ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID, "earlier_session", i >= 0)
 		return
 	}
 	if impliedStatus[ev.EventType] == s.Status {
@@ -172,18 +198,74 @@ func (w *onboarding) sessionEvent(ctx workflow.Context, ev MangopayEvent) {
 	}
 }
 
+// lateOutcomeMatters tells whether an earlier session's webhook may change
+// the onboarding: an outcome (validated, or in review) that Mangopay reached
+// after kycflow declared the session expired, while no newer outcome exists.
+func (w *onboarding) lateOutcomeMatters(ev MangopayEvent) bool {
+	implied := impliedStatus[ev.EventType]
+	return (implied == string(mangopay.IdentityVerificationValidated) || implied == string(mangopay.IdentityVerificationReview)) &&
+		w.awaitingAnOutcome()
+}
+
+// hadOutcome tells an earlier session the workflow saw reach an outcome
+// (validated, refused, outdated…): its late webhooks are stale. Only one it
+// gave up on while Mangopay still had it PENDING (expired) may come back.
+func hadOutcome(r AttemptRecord) bool {
+	st := mangopay.IdentityVerificationStatus(r.Status)
+	return st != mangopay.IdentityVerificationPending && st != mangopay.IdentityVerificationExpired && st != mangopay.IdentityVerificationTimeout
+}
+
+// awaitingAnOutcome: no session of the onboarding has an outcome that a late
+// one of an earlier session could contradict.
+func (w *onboarding) awaitingAnOutcome() bool {
+	return w.st.Status == StatusExpired || w.st.Status == StatusAwaitingUser
+}
+
+// archivedSessionEvent re-reads the earlier session History[i]; if Mangopay
+// validated it or put it in review, it becomes the current session again
+// (the newer one, still pending, is archived and left to expire).
+func (w *onboarding) archivedSessionEvent(ctx workflow.Context, i int) {
+	rec := w.st.History[i]
+	var res activities.GetSessionResult
+	err := workflow.ExecuteActivity(mangopayCtx(ctx, "read earlier IDV session"), a.GetSession,
+		activities.GetSessionInput{SessionID: rec.IdvSessionID}).Get(ctx, &res)
+	if err != nil {
+		w.logger.Warn("reading an earlier IDV session failed", "idv_session_id", rec.IdvSessionID, "error", errMessage(err))
+		return
+	}
+	st := mangopay.IdentityVerificationStatus(res.Status)
+	if res.UserID != w.st.UserID || (st != mangopay.IdentityVerificationValidated && st != mangopay.IdentityVerificationReview) ||
+		!w.awaitingAnOutcome() { // a cancel, or another outcome, came meanwhile
+		return
+	}
+	w.logger.Info("an earlier session reached an outcome after it was declared expired: it is current again",
+		"idv_session_id", rec.IdvSessionID, "status", res.Status)
+	now := workflow.Now(ctx)
+	w.archiveSession(now)
+	w.st.History = slices.DeleteFunc(w.st.History, func(r AttemptRecord) bool { return r.IdvSessionID == rec.IdvSessionID })
+	w.st.Session = &Session{
+		IdvSessionID: rec.IdvSessionID, Status: rec.Status, CreatedAt: rec.CreatedAt,
+		ExpiresAt: rec.CreatedAt.Add(w.cfg.SessionLifetime),
+	}
+	w.st.Status = StatusAwaitingUser // what the session was, for applySession
+	w.applySession(ctx, res)
+}
+
 func (w *onboarding) userEvent(ctx workflow.Context, ev MangopayEvent) {
 	if ev.ResourceID != w.st.UserID {
 		w.logger.Info("webhook for another user ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID)
 		return
 	}
 	switch {
-	case ev.EventType == string(mangopay.EventUserKYCLight) && w.st.Status == StatusVerified:
+	case ev.EventType == string(mangopay.EventUserKYCLight) && (w.st.Status == StatusVerified || w.v2 && w.st.Status == StatusRenewal):
 		var u activities.ReadUserResult
 		err := workflow.ExecuteActivity(mangopayCtx(ctx, "read user (downgrade?)"), a.ReadUser, activities.ReadUserInput{UserID: w.st.UserID}).Get(ctx, &u)
 		if err != nil {
 			w.logger.Warn("reading the user failed", "error", errMessage(err))
 			return
+		}
+		if w.v1 && w.st.Status != StatusVerified && w.st.Status != StatusRenewal {
+			return // cancelled, or downgraded by another webhook, meanwhile
 		}
 		if u.KYCLevel == string(mangopay.KYCLevelLight) {
 			w.st.Refusals = 0
@@ -195,6 +277,10 @@ func (w *onboarding) userEvent(ctx workflow.Context, ev MangopayEvent) {
 					w.st.Session.Status, w.st.Session.Checks = res.Status, res.Checks
 				}
 			}
+			if w.v2 {
+				w.downgraded(ctx, "KYC downgraded by Mangopay (KYCLevel LIGHT): a new session is needed")
+				return
+			}
 			w.setStatus(ctx, StatusOutOfDate, "KYC downgraded by Mangopay (KYCLevel LIGHT): a new session is needed")
 		}
 	case ev.EventType == string(mangopay.EventUserKYCRegular) && w.st.Session != nil &&
@@ -202,6 +288,25 @@ func (w *onboarding) userEvent(ctx workflow.Context, ev MangopayEvent) {
 		if res, ok := w.readSession(ctx); ok {
 			w.applySession(ctx, res)
 		}
+	}
+}
+
+// Mangopay's renewal webhooks (2026), whose RessourceId is the user.
+const (
+	eventRenewalRequired = "USER_KYC_RENEWAL_REQUIRED"
+	eventRenewed         = "USER_KYC_RENEWED"
+)
+
+func (w *onboarding) renewalEvent(ctx workflow.Context, ev MangopayEvent) {
+	if ev.ResourceID != w.st.UserID {
+		w.logger.Info("webhook for another user ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID)
+		return
+	}
+	switch {
+	case ev.EventType == eventRenewalRequired && (w.st.Status == StatusVerified || w.st.Status == StatusAwaitingPSCs):
+		w.renewalRequired(ctx)
+	case ev.EventType == eventRenewed && w.st.RenewalDeadline != nil:
+		w.refreshRenewal(ctx)
 	}
 }
 

@@ -28,6 +28,10 @@ func (w *onboarding) view() StateView {
 	if w.st.ReviewSince != nil {
 		v.ReviewSince = rfc3339(*w.st.ReviewSince)
 	}
+	v.PSCs = w.st.PSCs
+	if w.st.RenewalDeadline != nil {
+		v.RenewalDeadline = rfc3339(*w.st.RenewalDeadline)
+	}
 	return v
 }
 
@@ -46,6 +50,9 @@ func (w *onboarding) validateEnsureSession(req EnsureSessionRequest) error {
 	} else if w.st.ReturnURL == "" {
 		return errors.New("ReturnUrl is required")
 	}
+	if err := ValidateSessionLanguage(req.SessionLanguage); err != nil {
+		return err
+	}
 	return ValidateTag(req.Tag)
 }
 
@@ -53,22 +60,31 @@ func (w *onboarding) validateEnsureSession(req EnsureSessionRequest) error {
 // when the last one ended in a state that allows it (expired, or refused
 // with attempts left: the user is back, so the backoff is skipped).
 func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionRequest) (EnsureSessionResult, error) {
+	defer w.handlerDone()
 	if req.ReturnURL != "" {
 		w.st.ReturnURL = req.ReturnURL
 	}
 	if req.Tag != "" {
 		w.st.Tag = req.Tag
 	}
+	if req.SessionLanguage != "" {
+		w.st.SessionLanguage = req.SessionLanguage
+	}
 	settled := func() bool {
 		if w.st.Status.Final() {
 			return true // whatever was pending, nothing more will happen
 		}
-		return !w.creating && w.st.Status != StatusStarting && w.st.Status != StatusOutOfDate && !w.st.WantSession
+		if w.accessDenied != "" {
+			return true // the answer is that it waits; the platform hears when it goes on
+		}
+		return !w.creating && w.st.Status != StatusStarting && !w.sessionWanted()
 	}
 	if err := workflow.Await(ctx, settled); err != nil {
 		return EnsureSessionResult{}, err
 	}
-	if w.st.Status == StatusExpired || w.st.Status == StatusRefused {
+	// Unless a creation is under way (one waiting for Mangopay to let kycflow
+	// in answers at once): a wish left behind would outlive it.
+	if !w.creating && (w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.v2 && w.st.Status == StatusRenewal) {
 		w.st.WantSession = true
 		w.poke()
 		if err := workflow.Await(ctx, settled); err != nil {
@@ -76,6 +92,9 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 		}
 	}
 	r := EnsureSessionResult{UserID: w.st.UserID, Status: w.st.Status, Reason: w.st.Reason, Attempt: w.st.Attempt}
+	if w.accessDenied != "" {
+		r.Reason = w.accessDenied
+	}
 	if s := w.st.Session; s != nil {
 		r.IdvSessionID = s.IdvSessionID
 		if w.st.Status == StatusAwaitingUser {
@@ -112,8 +131,18 @@ func (w *onboarding) validateSubmitDocument(req SubmitDocumentRequest) error {
 // submitDocument creates a KYC document, uploads its pages from the
 // claim-check store and submits it. The outcome arrives later by webhook.
 func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequest) (SubmitDocumentResult, error) {
+	defer w.handlerDone()
 	info := workflow.GetInfo(ctx)
-	key := mangopay.DeriveIdempotencyKey(info.WorkflowExecution.ID, info.FirstRunID, "kyc-document", workflow.GetCurrentUpdateInfo(ctx).ID)
+	updateID := workflow.GetCurrentUpdateInfo(ctx).ID
+	if w.v1 {
+		// The platform's retry (same Idempotency-Key, so the same update ID)
+		// of a submission an earlier run already took.
+		if i := slices.IndexFunc(w.st.Documents, func(d Document) bool { return d.RequestID == updateID }); i >= 0 {
+			d := w.st.Documents[i]
+			return SubmitDocumentResult{KycDocumentID: d.KycDocumentID, Status: d.Status}, nil
+		}
+	}
+	key := mangopay.DeriveIdempotencyKey(info.WorkflowExecution.ID, info.FirstRunID, "kyc-document", updateID)
 	var created activities.CreateDocumentResult
 	err := workflow.ExecuteActivity(mangopayCtx(ctx, "create KYC document"), a.CreateDocument, activities.CreateDocumentInput{
 		UserID: w.st.UserID, Type: req.Type, Tag: req.Tag, IdempotencyKey: key,
@@ -121,7 +150,11 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 	if err != nil {
 		return SubmitDocumentResult{}, fmt.Errorf("create KYC document: %s", errMessage(err))
 	}
-	w.st.Documents = append(w.st.Documents, Document{KycDocumentID: created.DocumentID, Type: req.Type, Status: created.Status, CreatedAt: workflow.Now(ctx)})
+	doc0 := Document{KycDocumentID: created.DocumentID, Type: req.Type, Status: created.Status, CreatedAt: workflow.Now(ctx)}
+	if w.v1 {
+		doc0.RequestID = updateID
+	}
+	w.st.Documents = append(w.st.Documents, doc0)
 	doc := func() *Document {
 		return &w.st.Documents[slices.IndexFunc(w.st.Documents, func(d Document) bool { return d.KycDocumentID == created.DocumentID })]
 	}
@@ -151,6 +184,15 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 	return SubmitDocumentResult{KycDocumentID: d.KycDocumentID, Status: d.Status}, nil
 }
 
+// handlerDone wakes the main loop when an update handler ends, so that it
+// can continue as new (the server's updates-per-run cap) or act on what the
+// handler changed.
+func (w *onboarding) handlerDone() {
+	if w.v1 {
+		w.poke()
+	}
+}
+
 func validateCancel(req CancelRequest) error {
 	if len(req.Reason) > MaxReason {
 		return fmt.Errorf("Reason is longer than %d characters", MaxReason)
@@ -160,6 +202,7 @@ func validateCancel(req CancelRequest) error {
 
 // cancel ends the onboarding; the workflow completes once handlers finish.
 func (w *onboarding) cancel(ctx workflow.Context, req CancelRequest) (StateView, error) {
+	defer w.handlerDone()
 	if !w.st.Status.Final() {
 		reason := req.Reason
 		if reason == "" {

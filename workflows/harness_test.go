@@ -52,6 +52,11 @@ type harness struct {
 	upserts    int
 	sa         map[string]any // latest value of each search attribute
 	baseline   int            // Mangopay calls made by the test's own setup
+	// onActivity, when set, runs as each activity starts (in the
+	// activity's goroutine).
+	onActivity func(name string)
+	acts       *activities.Activities
+	start      time.Time // the workflow's start, in the environment's time
 }
 
 const returnURL = "https://platform.example/kyc/done"
@@ -69,15 +74,32 @@ func newHarness(t *testing.T, userKind string) *harness {
 	}
 	h.userID = h.createUser(userKind)
 
+	h.acts = acts
+	h.newEnv()
+	h.baseline = h.mangopayCalls()
+	return h
+}
+
+// newEnv gives the harness a fresh test environment (a new run).
+func (h *harness) newEnv() {
 	h.env = (&testsuite.WorkflowTestSuite{}).NewTestWorkflowEnvironment()
 	h.env.RegisterWorkflow(workflows.KYCOnboarding)
-	h.env.RegisterActivity(acts)
+	h.env.RegisterActivity(h.acts)
 	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.WorkflowID(h.userID), TaskQueue: workflows.TaskQueue})
 	// A scenario whose workflow never ends fails at this (skipped) time
 	// instead of polling forever.
 	h.env.SetWorkflowRunTimeout(400 * 24 * time.Hour)
 	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		h.activities[info.ActivityType.Name]++
+		// Mangopay's clock keeps up with the workflow's (time-skipping
+		// moves only the latter): a read at the expiry sees what Mangopay
+		// would then say.
+		if lag := h.env.Now().Sub(h.sim.Now()); lag > 0 {
+			h.sim.Advance(lag)
+		}
+		if h.onActivity != nil {
+			h.onActivity(info.ActivityType.Name)
+		}
 	})
 	h.env.SetOnTimerScheduledListener(func(string, time.Duration) { h.timers++ })
 	h.sa = map[string]any{}
@@ -93,8 +115,17 @@ func newHarness(t *testing.T, userKind string) *harness {
 			h.sa[workflows.SearchAttrAttempt.GetName()] = v
 		}
 	})
-	h.baseline = h.mangopayCalls()
-	return h
+	h.start = h.env.Now()
+}
+
+// nextRun is a harness for the run an onboarding continued as: the same
+// Mangopay, Redis, platform and user, a new test environment.
+func (h *harness) nextRun() *harness {
+	n := &harness{t: h.t, sim: h.sim, mp: h.mp, pages: h.pages, platform: h.platform, userID: h.userID,
+		replayed: h.replayed, activities: map[string]int{}, acts: h.acts}
+	n.newEnv()
+	n.baseline = n.mangopayCalls()
+	return n
 }
 
 // createUser makes an OWNER of the given kind (NATURAL or a LegalPersonType),
@@ -141,7 +172,10 @@ type updateResult[T any] struct {
 	value    T
 }
 
-func (h *harness) update(name string, out any, arg any) {
+func (h *harness) update(name string, out any, arg any) { h.updateWithID(name, "", out, arg) }
+
+// updateWithID sends an update with the given update ID ("" for a new one).
+func (h *harness) updateWithID(name, id string, out any, arg any) {
 	h.updates++
 	var mu sync.Mutex
 	cb := &testsuite.TestUpdateCallback{
@@ -152,7 +186,7 @@ func (h *harness) update(name string, out any, arg any) {
 			setComplete(out, v, err)
 		},
 	}
-	h.env.UpdateWorkflow(name, "", cb, arg)
+	h.env.UpdateWorkflow(name, id, cb, arg)
 }
 
 func setRejected(out any, err error) {
@@ -162,6 +196,8 @@ func setRejected(out any, err error) {
 	case *updateResult[workflows.SubmitDocumentResult]:
 		r.done, r.rejected = true, err
 	case *updateResult[workflows.StateView]:
+		r.done, r.rejected = true, err
+	case *updateResult[workflows.PSC]:
 		r.done, r.rejected = true, err
 	}
 }
@@ -182,6 +218,11 @@ func setComplete(out any, v any, err error) {
 		r.done, r.err = true, err
 		if err == nil {
 			r.value = v.(workflows.StateView)
+		}
+	case *updateResult[workflows.PSC]:
+		r.done, r.err = true, err
+		if err == nil {
+			r.value = v.(workflows.PSC)
 		}
 	}
 }
@@ -207,6 +248,21 @@ func (h *harness) deliver() {
 			EventType: ev.EventType, ResourceID: ev.ResourceID, Date: ev.Date,
 			EventKey: ev.EventType + "|" + ev.ResourceID + "|" + itoa(ev.Date),
 		})
+	}
+	h.replayed = len(log)
+}
+
+// deliverOnly signals the events of the given types the simulator emitted
+// since the last delivery; the others are lost.
+func (h *harness) deliverOnly(types ...string) {
+	log := h.sim.EventLog()
+	for _, ev := range log[h.replayed:] {
+		if slices.Contains(types, ev.EventType) {
+			h.signals++
+			me := workflows.MangopayEvent{EventType: ev.EventType, ResourceID: ev.ResourceID, Date: ev.Date}
+			me.EventKey = me.Key()
+			h.env.SignalWorkflow(workflows.SignalMangopayEvent, me)
+		}
 	}
 	h.replayed = len(log)
 }
@@ -280,6 +336,9 @@ type platformSink struct {
 	srv   *httptest.Server
 	types []string
 	ids   map[string]bool
+	// refuse, when set, answers 503 to the events it returns true for (the
+	// platform is down, or just for one event).
+	refuse func(notify.Event) bool
 }
 
 var platformSecret = []byte("platform-test-secret")
@@ -298,6 +357,11 @@ func newPlatformSink(t *testing.T) *platformSink {
 			return
 		}
 		p.mu.Lock()
+		if p.refuse != nil && p.refuse(ev) {
+			p.mu.Unlock()
+			http.Error(w, "platform down", http.StatusServiceUnavailable)
+			return
+		}
 		if !p.ids[ev.ID] {
 			p.ids[ev.ID] = true
 			p.types = append(p.types, ev.Type)
@@ -306,6 +370,13 @@ func newPlatformSink(t *testing.T) *platformSink {
 	}))
 	t.Cleanup(p.srv.Close)
 	return p
+}
+
+// setRefuse sets refuse (nil: the platform takes every event).
+func (p *platformSink) setRefuse(f func(notify.Event) bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refuse = f
 }
 
 func (p *platformSink) events() []string {

@@ -44,21 +44,52 @@ func (w *onboarding) notifyDocument(ctx workflow.Context, d Document) {
 
 // send notifies the platform in the background: a platform that is down
 // must not hold the onboarding up. The event id is derived from the
-// workflow, so Temporal's retries reach the platform with the same id.
+// workflow, so Temporal's retries (and a resend from the next run) reach the
+// platform with the same id. Since changeLongLived events queue in the
+// outbox and go out one at a time, in order.
 func (w *onboarding) send(ctx workflow.Context, ev notify.Event, idParts ...string) {
 	info := workflow.GetInfo(ctx)
 	ev.ID = mangopay.DeriveIdempotencyKey(append([]string{info.WorkflowExecution.ID, info.FirstRunID}, idParts...)...)
+	if w.v1 {
+		w.st.Outbox = append(w.st.Outbox, ev)
+		w.startSender(ctx)
+		return
+	}
 	w.notifying++
 	workflow.Go(ctx, func(gctx workflow.Context) {
 		defer func() { w.notifying-- }()
-		opts := workflow.ActivityOptions{
-			StartToCloseTimeout:    30 * time.Second,
-			ScheduleToCloseTimeout: 72 * time.Hour, // then the platform has to reconcile through the API
-			RetryPolicy:            &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute},
-			Summary:                "notify platform: " + ev.Type,
-		}
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(gctx, opts), a.NotifyPlatform, activities.NotifyInput{Event: ev}).Get(gctx, nil); err != nil {
-			w.logger.Warn("platform notification failed", "event_type", ev.Type, "event_id", ev.ID, "error", errMessage(err))
+		w.deliver(gctx, ev)
+	})
+}
+
+// startSender starts the goroutine that empties the outbox, unless it runs.
+func (w *onboarding) startSender(ctx workflow.Context) {
+	if w.sending || len(w.st.Outbox) == 0 {
+		return
+	}
+	w.sending = true
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		defer func() { w.sending = false }()
+		for len(w.st.Outbox) > 0 {
+			w.deliver(gctx, w.st.Outbox[0])
+			if gctx.Err() != nil {
+				return // the run is ending: the event stays for the next one
+			}
+			w.st.Outbox = w.st.Outbox[1:]
 		}
 	})
+}
+
+// deliver runs the notification activity; after its schedule-to-close the
+// event is given up (logged), and the platform reconciles through the API.
+func (w *onboarding) deliver(ctx workflow.Context, ev notify.Event) {
+	opts := workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 72 * time.Hour,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute},
+		Summary:                "notify platform: " + ev.Type,
+	}
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.NotifyPlatform, activities.NotifyInput{Event: ev}).Get(ctx, nil); err != nil && ctx.Err() == nil {
+		w.logger.Warn("platform notification failed", "event_type", ev.Type, "event_id", ev.ID, "error", errMessage(err))
+	}
 }

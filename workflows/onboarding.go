@@ -20,6 +20,18 @@ const (
 	// changeDowngradeRereadsSession: a USER_KYC_LIGHT downgrade re-reads the
 	// session before archiving it.
 	changeDowngradeRereadsSession = "downgrade-rereads-session"
+	// changeLongLived: the fixes of the long-lived and concurrent paths,
+	// decided once per run. Session work before continue-as-new, which no
+	// longer waits on handlers that wait on the loop, nor on the platform;
+	// notifications in order through an outbox carried across runs; a
+	// final status that nothing overwrites; an expiry grace period and late
+	// outcomes of archived sessions honoured; every update handler wakes the
+	// loop; session creation and its Redis index in separate activities;
+	// submit-document idempotent on its update ID.
+	// Version 2: Mangopay's 2026 lifecycle: PSC sessions of businesses
+	// (AWAITING_PSCS), KYC renewal (RENEWAL_REQUIRED), SessionLanguage.
+	// One change ID for both, so that a run records one version marker.
+	changeLongLived = "long-lived-fixes"
 )
 
 // a is how the workflow names activities; the worker registers the real one.
@@ -35,7 +47,7 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	if in.UserID == "" {
 		return Result{}, temporal.NewNonRetryableApplicationError("UserId is required", "InvalidInput", nil)
 	}
-	w := &onboarding{cfg: in.Config.withDefaults(), rawCfg: in.Config, logger: workflow.GetLogger(ctx)}
+	w := &onboarding{cfg: in.Config.withDefaults(false), rawCfg: in.Config, logger: workflow.GetLogger(ctx)}
 	w.st = in.State
 	if w.st == nil {
 		w.st = &State{UserID: in.UserID, Status: StatusStarting, ReturnURL: in.ReturnURL, Tag: in.Tag}
@@ -44,6 +56,9 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	if err := w.register(ctx); err != nil {
 		return Result{}, err
 	}
+	v := workflow.GetVersion(ctx, changeLongLived, workflow.DefaultVersion, 2)
+	w.v1, w.v2 = v >= 1, v >= 2
+	w.cfg = in.Config.withDefaults(w.v1)
 	return w.run(ctx)
 }
 
@@ -53,10 +68,16 @@ type onboarding struct {
 	st        *State
 	logger    log.Logger
 	events    workflow.ReceiveChannel
+	v1        bool // changeLongLived applies to this run
+	v2        bool // and its version 2 (the 2026 lifecycle)
 	creating  bool // a session is being created
-	notifying int  // notifications in flight
-	wake      workflow.Settable
-	saUserSet bool
+	notifying int  // notifications in flight (before changeLongLived)
+	sending   bool // the outbox sender runs
+	// accessDenied says why session creation waits (Mangopay denies
+	// kycflow access); ensure-session answers with it instead of waiting.
+	accessDenied string
+	wake         workflow.Settable
+	saUserSet    bool
 	// The pending timer of waitUntil, kept across wake-ups.
 	timer       workflow.Future
 	timerAt     time.Time
@@ -76,11 +97,16 @@ func (w *onboarding) register(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: w.validateSubmitDocument}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRetryPSC, w.retryPSC,
+		workflow.UpdateHandlerOptions{Validator: w.validateRetryPSC}); err != nil {
+		return err
+	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, w.cancel,
 		workflow.UpdateHandlerOptions{Validator: validateCancel})
 }
 
 func (w *onboarding) run(ctx workflow.Context) (Result, error) {
+	w.startSender(ctx) // notifications carried over from the previous run
 	// Events carried over from the previous run come first.
 	for len(w.st.PendingEvents) > 0 {
 		ev := w.st.PendingEvents[0]
@@ -100,13 +126,29 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 			return res, temporal.NewCanceledError()
 		case w.st.Status.Final():
 			return w.finish(ctx)
+		case w.v1 && w.sessionWanted():
+			// Before continue-as-new: an ensure-session may be waiting for it.
+			w.createSession(ctx)
 		case w.shouldContinueAsNew(ctx):
-			return Result{}, w.continueAsNew(ctx)
-		case w.st.Status == StatusOutOfDate,
-			w.st.WantSession && (w.st.Status == StatusExpired || w.st.Status == StatusRefused):
+			if !w.v1 {
+				return Result{}, w.continueAsNew(ctx)
+			}
+			if w.readyToContinueAsNew(ctx) {
+				return Result{}, w.continueAsNew(ctx)
+			}
+		case w.sessionWanted():
 			w.createSession(ctx)
 		case w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview:
 			w.waitPending(ctx)
+		case w.st.Status == StatusAwaitingPSCs:
+			if w.waitUntil(ctx, w.st.NextReconcileAt, "reconcile PSC sessions") {
+				_ = w.checkPSCs(ctx)
+				w.advanceReconcile(ctx)
+			}
+		case w.st.Status == StatusRenewal:
+			if at, what := w.nextRenewalEvent(); w.waitUntil(ctx, at, what) {
+				w.renewalTick(ctx)
+			}
 		case w.st.Status == StatusRefused:
 			if w.waitUntil(ctx, w.st.RetryAt, "retry after refusal") {
 				w.createSession(ctx)
@@ -115,6 +157,14 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 			w.waitUntil(ctx, time.Time{}, "")
 		}
 	}
+}
+
+// sessionWanted reports whether the loop must open a new attempt now: after a
+// downgrade, or when the user is back (ensure-session) after an expiry or a
+// refusal.
+func (w *onboarding) sessionWanted() bool {
+	return w.st.Status == StatusOutOfDate ||
+		w.st.WantSession && (w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.st.Status == StatusRenewal)
 }
 
 // preflight reads the user and decides whether a session makes sense.
@@ -161,13 +211,29 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	info := workflow.GetInfo(ctx)
 	attempt := w.st.Attempt + 1
 	in := activities.CreateSessionInput{
-		UserID: w.st.UserID, ReturnURL: w.st.ReturnURL, Tag: w.st.Tag,
+		UserID: w.st.UserID, ReturnURL: w.st.ReturnURL, Tag: w.st.Tag, SessionLanguage: w.st.SessionLanguage,
 		// Stable across activity retries and worker crashes, distinct per
 		// attempt and per onboarding.
 		IdempotencyKey: mangopay.DeriveIdempotencyKey(info.WorkflowExecution.ID, info.FirstRunID, "idv-session", strconv.Itoa(attempt)),
 	}
+	// Since changeLongLived a Redis outage never fails (and so never
+	// repeats) the Mangopay call: the index is retried on its own.
+	in.IndexBestEffort = w.v1
 	var res activities.CreateSessionResult
-	err := workflow.ExecuteActivity(mangopayCtx(ctx, fmt.Sprintf("create IDV session (attempt %d)", attempt)), a.CreateSession, in).Get(ctx, &res)
+	var err error
+	if w.v1 {
+		res, err = w.createSessionWaitingForAccess(ctx, in, attempt)
+	} else {
+		err = workflow.ExecuteActivity(mangopayCtx(ctx, fmt.Sprintf("create IDV session (attempt %d)", attempt)), a.CreateSession, in).Get(ctx, &res)
+	}
+	if err == nil && w.v1 && w.st.Status.Final() {
+		// Cancelled meanwhile: keep what Mangopay created, change nothing else.
+		now := workflow.Now(ctx)
+		w.st.History = append(w.st.History, AttemptRecord{
+			Attempt: attempt, IdvSessionID: res.SessionID, Status: res.Status, CreatedAt: res.CreationDate, EndedAt: now,
+		})
+		return
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return
@@ -194,6 +260,56 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	w.st.ReconcileStep = 0
 	w.st.NextReconcileAt = now.Add(w.cfg.ReconcileSchedule[0])
 	w.setStatus(ctx, StatusAwaitingUser, "")
+	if w.v1 && !res.Indexed {
+		w.indexSession(ctx, res.SessionID)
+	}
+}
+
+// createSessionWaitingForAccess creates the session; while Mangopay denies
+// kycflow access (401 after re-authentication, 403: a credential rollout, an
+// IP allowlist, hosted KYC not activated yet) it waits, with a growing pause,
+// and tries again under a new idempotency key: Mangopay answers a key with
+// its first response for 24 hours, the denial included, and a denied call
+// created nothing.
+func (w *onboarding) createSessionWaitingForAccess(ctx workflow.Context, in activities.CreateSessionInput, attempt int) (activities.CreateSessionResult, error) {
+	key := in.IdempotencyKey
+	pause := time.Minute
+	for try := 1; ; try++ {
+		if try > 1 {
+			in.IdempotencyKey = mangopay.DeriveIdempotencyKey(key, "access-retry", strconv.Itoa(try))
+		}
+		opts := workflow.GetActivityOptions(mangopayCtx(ctx, fmt.Sprintf("create IDV session (attempt %d)", attempt)))
+		opts.RetryPolicy.NonRetryableErrorTypes = []string{activities.ErrTypeAccessDenied}
+		var res activities.CreateSessionResult
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.CreateSession, in).Get(ctx, &res)
+		if errType(err) != activities.ErrTypeAccessDenied || ctx.Err() != nil {
+			return res, err
+		}
+		w.logger.Error("Mangopay denies kycflow access: waiting before the next try", "attempt", attempt, "try", try, "pause", pause.String())
+		w.accessDenied = "waiting: Mangopay denies kycflow access (" + errMessage(err) + ")"
+		workflow.SetCurrentDetails(ctx, w.details(ctx)+" · **"+w.accessDenied+"**")
+		done, _ := workflow.AwaitWithTimeout(ctx, pause, func() bool { return w.st.Status.Final() })
+		w.accessDenied = ""
+		if done {
+			return res, err // cancelled meanwhile
+		}
+		pause = min(2*pause, time.Hour)
+	}
+}
+
+// indexSession records session→user in Redis for webhook routing. It runs
+// after the session is the onboarding's, so a Redis outage delays only the
+// index (the bridge falls back to reading Mangopay meanwhile).
+func (w *onboarding) indexSession(ctx workflow.Context, sessionID string) {
+	ictx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+		Summary:             "index IDV session for webhook routing",
+	})
+	err := workflow.ExecuteActivity(ictx, a.IndexSession, activities.IndexSessionInput{SessionID: sessionID, UserID: w.st.UserID}).Get(ctx, nil)
+	if err != nil && ctx.Err() == nil {
+		w.logger.Warn("indexing the IDV session failed", "idv_session_id", sessionID, "error", errMessage(err))
+	}
 }
 
 // archiveSession moves the current session into the history of attempts.
@@ -209,12 +325,17 @@ func (w *onboarding) archiveSession(now time.Time) {
 	w.st.Session = nil
 }
 
+// mangopayActivityTimeout bounds one try of a Mangopay activity: it may make
+// three HTTP calls (a token, the call, the call again after a refresh on
+// 401), each bounded by the client's timeout.
+const mangopayActivityTimeout = 3*mangopay.DefaultTimeout + 10*time.Second
+
 // mangopayCtx sets the options of Mangopay activities: Temporal retries 5xx,
 // 429 and network errors without limit (the onboarding waits for Mangopay);
 // the activities mark 4xx answers non-retryable.
 func mangopayCtx(ctx workflow.Context, summary string) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		StartToCloseTimeout: mangopayActivityTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
 		},

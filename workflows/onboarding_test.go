@@ -2,11 +2,15 @@ package workflows_test
 
 import (
 	"bytes"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/payloadcodec"
@@ -67,7 +71,8 @@ func TestHappyPathWithEncryptedPayloads(t *testing.T) {
 	codec, err := payloadcodec.New([][]byte{bytes.Repeat([]byte{7}, 32)})
 	require.NoError(t, err)
 	h := newHarness(t, "NATURAL")
-	h.env.SetDataConverter(codec.DataConverter())
+	rec := &recordingConverter{DataConverter: codec.DataConverter()}
+	h.env.SetDataConverter(rec)
 	ensured := h.ensure(0, workflows.EnsureSessionRequest{})
 	h.at(time.Minute, func() { h.decide(validated); h.deliver() })
 	var after workflows.StateView
@@ -77,4 +82,48 @@ func TestHappyPathWithEncryptedPayloads(t *testing.T) {
 	require.NoError(t, ensured.err)
 	assert.Equal(t, workflows.StatusAwaitingUser, ensured.value.Status)
 	assert.Equal(t, workflows.StatusVerified, after.Status)
+
+	// Every payload that reached Temporal (inputs, results, the state
+	// query, update arguments) was encrypted: no user id, no HostedUrl in
+	// the clear, and each marked with the codec's encoding.
+	payloads := rec.all()
+	require.Greater(t, len(payloads), 10, "the workflow's payloads went through the converter")
+	for _, p := range payloads {
+		assert.Equal(t, payloadcodec.MetadataEncoding, string(p.GetMetadata()["encoding"]), "payload not encrypted: %v", p)
+		assert.NotContains(t, string(p.GetData()), h.userID)
+		assert.NotContains(t, string(p.GetData()), "https://")
+	}
+}
+
+// recordingConverter keeps every payload its data converter produced.
+type recordingConverter struct {
+	converter.DataConverter
+	mu       sync.Mutex
+	payloads []*commonpb.Payload
+}
+
+func (r *recordingConverter) ToPayload(v any) (*commonpb.Payload, error) {
+	p, err := r.DataConverter.ToPayload(v)
+	if err == nil && p != nil {
+		r.mu.Lock()
+		r.payloads = append(r.payloads, p)
+		r.mu.Unlock()
+	}
+	return p, err
+}
+
+func (r *recordingConverter) ToPayloads(vs ...any) (*commonpb.Payloads, error) {
+	ps, err := r.DataConverter.ToPayloads(vs...)
+	if err == nil {
+		r.mu.Lock()
+		r.payloads = append(r.payloads, ps.GetPayloads()...)
+		r.mu.Unlock()
+	}
+	return ps, err
+}
+
+func (r *recordingConverter) all() []*commonpb.Payload {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.payloads)
 }

@@ -2,16 +2,16 @@ package workflows_test
 
 import (
 	"context"
-	"errors"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/samber/lo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/workflow"
 
+	"github.com/kycflow/kycflow/internal/simtest"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/workflows"
@@ -40,8 +40,8 @@ func TestReconciliationIsSpacedOut(t *testing.T) {
 	h.at(32*time.Hour, func() { reads = h.sim.APICalls()["GET /identity-verifications/{id}"] })
 	h.cancel(33 * time.Hour)
 	h.run(workflows.Config{})
-	// At 15 min, then 1 h, 6 h and 24 h after the previous poll: four polls by 32 hours.
-	assert.Equal(t, 4, reads)
+	// At 15 min, then 6 h and 48 h after the previous poll: two polls by 32 hours.
+	assert.Equal(t, 2, reads)
 }
 
 func TestDuplicateOutOfOrderAndForgedWebhooks(t *testing.T) {
@@ -175,7 +175,8 @@ func TestLegalReview(t *testing.T) {
 			assert.NotEmpty(t, inReview.ReviewSince)
 			assert.Equal(t, "BUSINESS", inReview.UserType)
 			if decision == "VALIDATED" {
-				assert.Equal(t, workflows.StatusVerified, after.Status)
+				// A business is verified once its PSCs are (lifecycle_test.go).
+				assert.Equal(t, workflows.StatusAwaitingPSCs, after.Status)
 				return
 			}
 			// A refusal after review opens a new attempt.
@@ -207,7 +208,8 @@ func TestExpiryThenEnsureSessionOpensANewOne(t *testing.T) {
 	h := newHarness(t, "NATURAL")
 	first := h.ensure(0, workflows.EnsureSessionRequest{})
 	var expired workflows.StateView
-	h.at(7*24*time.Hour+time.Minute, func() { expired = h.state() })
+	// Declared EXPIRED once the grace period after the 7 days is over.
+	h.at(7*24*time.Hour+time.Hour+time.Minute, func() { expired = h.state() })
 	again := h.ensure(8*24*time.Hour, workflows.EnsureSessionRequest{ReturnURL: "https://platform.example/back"})
 	h.cancel(9 * 24 * time.Hour)
 	h.run(workflows.Config{})
@@ -314,21 +316,16 @@ func TestEnsureSessionValidation(t *testing.T) {
 }
 
 func TestNotEligible(t *testing.T) {
+	// Hosted KYC not activated for the client is not the user's problem: see
+	// TestCredentialAndPermissionErrorsWait.
 	for _, tc := range []struct {
 		name, kind, reason string
-		featureOff         bool
 	}{
-		{"payer", "PAYER", "only OWNER users", false},
-		{"partnership", "PARTNERSHIP", "PARTNERSHIP", false},
-		{"feature not activated", "NATURAL", "not activated", true},
+		{"payer", "PAYER", "only OWNER users"},
+		{"partnership", "PARTNERSHIP", "PARTNERSHIP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, tc.kind)
-			if tc.featureOff {
-				set := sandbox.DefaultSettings()
-				set.IdvActivated, set.RateLimitEnforced = false, false
-				require.NoError(t, h.sim.SetSettings(set))
-			}
 			ensured := h.ensure(0, workflows.EnsureSessionRequest{})
 			h.run(workflows.Config{})
 			res := h.result()
@@ -425,25 +422,45 @@ func TestConcurrentEnsureSessionGivesOneSession(t *testing.T) {
 
 func TestContinueAsNewKeepsStateAndDedupe(t *testing.T) {
 	h := newHarness(t, "NATURAL")
+	ctx := context.Background()
 	h.ensure(0, workflows.EnsureSessionRequest{})
 	h.at(time.Minute, func() { h.decide(validated); h.deliver() })
+	// While a submit-document is uploading (a handler in flight, which
+	// continue-as-new waits for), two webhooks arrive: the loop takes the
+	// first, the second is still buffered when the run hands over.
+	first := workflows.MangopayEvent{EventType: "KYC_SUCCEEDED", ResourceID: "kyc_m_first", Date: 1}
+	second := workflows.MangopayEvent{EventType: "KYC_SUCCEEDED", ResourceID: "kyc_m_second", Date: 2}
+	var once sync.Once
+	h.onActivity = func(name string) {
+		if name == "UploadPages" {
+			once.Do(func() {
+				for _, ev := range []workflows.MangopayEvent{first, second} {
+					ev.EventKey = ev.Key()
+					h.env.SignalWorkflow(workflows.SignalMangopayEvent, ev)
+				}
+			})
+		}
+	}
+	doc := &updateResult[workflows.SubmitDocumentResult]{}
 	h.at(time.Hour, func() {
 		h.env.SetContinueAsNewSuggested(true)
-		h.signal("USER_KYC_LIGHT", h.userID) // wakes the loop; must survive the hand-over
+		k, err := h.pages.Put(ctx, append([]byte("%PDF-1.4\n"), make([]byte, 40<<10)...))
+		require.NoError(t, err)
+		h.update(workflows.UpdateSubmitDocument, doc, workflows.SubmitDocumentRequest{Type: "IDENTITY_PROOF", Pages: []string{k}})
 	})
 	h.env.ExecuteWorkflow(workflows.KYCOnboarding, workflows.Input{UserID: h.userID, ReturnURL: returnURL})
 	require.True(t, h.env.IsWorkflowCompleted())
-	var can *workflow.ContinueAsNewError
-	require.True(t, errors.As(h.env.GetWorkflowError(), &can), "got %v", h.env.GetWorkflowError())
+	require.True(t, doc.done, "continue-as-new waits for the handler")
+	require.NoError(t, doc.err)
 
-	var next workflows.Input
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
-	require.NotNil(t, next.State)
+	next := nextInput(t, h.env.GetWorkflowError())
 	assert.Equal(t, workflows.StatusVerified, next.State.Status)
 	assert.Equal(t, 1, next.State.Attempt)
-	assert.NotEmpty(t, next.State.SeenEvents, "dedupe keys are carried over")
 	assert.Equal(t, returnURL, next.ReturnURL)
-
+	require.Len(t, next.State.Documents, 1)
+	assert.Contains(t, next.State.SeenEvents, first.Key(), "dedupe keys are carried over")
+	assert.Equal(t, []string{second.Key()}, lo.Map(next.State.PendingEvents, func(e workflows.MangopayEvent, _ int) string { return e.Key() }),
+		"the buffered webhook is drained into the next run")
 }
 
 func TestCarriedStateDrivesTheNextRun(t *testing.T) {
@@ -473,22 +490,30 @@ func TestCarriedStateDrivesTheNextRun(t *testing.T) {
 	assert.Equal(t, 1, h.activities["ReadUser"], "no new preflight: one read, for the downgrade")
 }
 
-func TestEnsureSessionReturnsWhenTheNewAttemptFails(t *testing.T) {
+func TestEnsureSessionReturnsWhileMangopayDeniesAccess(t *testing.T) {
 	h := newHarness(t, "NATURAL")
 	h.ensure(0, workflows.EnsureSessionRequest{})
 	h.at(time.Minute, func() { h.decide(faceMismatch); h.deliver() })
 	h.at(2*time.Minute, func() {
 		// Mangopay turns the feature off before the user comes back.
-		set := sandbox.DefaultSettings()
-		set.IdvActivated, set.RateLimitEnforced = false, false
+		set := simtest.FastSettings()
+		set.IdvActivated = false
 		require.NoError(t, h.sim.SetSettings(set))
 	})
 	again := h.ensure(3*time.Minute, workflows.EnsureSessionRequest{})
+	h.at(3*time.Hour, func() { require.NoError(t, h.sim.SetSettings(simtest.FastSettings())) })
+	var after workflows.StateView
+	h.at(5*time.Hour, func() { after = h.state() })
+	h.cancel(6 * time.Hour)
 	h.run(workflows.Config{RetryBackoff: time.Hour})
 	require.True(t, again.done, "the update must not hang")
 	require.NoError(t, again.err)
-	assert.Equal(t, workflows.StatusNotEligible, again.value.Status)
-	assert.Equal(t, workflows.StatusNotEligible, h.result().Status)
+	assert.Equal(t, workflows.StatusRefused, again.value.Status)
+	assert.Contains(t, again.value.Reason, "Mangopay denies kycflow access")
+	assert.Empty(t, again.value.HostedURL)
+	// Once Mangopay activates the feature again, the onboarding carries on.
+	assert.Equal(t, workflows.StatusAwaitingUser, after.Status)
+	assert.Equal(t, 2, after.Attempt)
 }
 
 func TestDowngradeUserEventFirstRecordsOutOfDate(t *testing.T) {

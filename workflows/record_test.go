@@ -96,10 +96,16 @@ var recordScenarios = []recordScenario{
 		v := r.waitStatus(workflows.StatusInReview)
 		require.NoError(r.t, r.sim.DecideReview(v.IdvSessionID, "VALIDATED", ""))
 		r.deliver() // IDENTITY_VERIFICATION_VALIDATED
+		// Then its legal representative's PSC session.
+		v = r.waitFor("the PSC session", func(v workflows.StateView) bool {
+			return v.Status == workflows.StatusAwaitingPSCs && len(v.PSCs) == 1
+		})
+		require.NoError(r.t, r.sim.DecidePsc(v.PSCs[0].PscID, "VALIDATED"))
+		r.deliver()
 		r.waitStatus(workflows.StatusVerified)
 		r.cancel()
 	}},
-	{name: "expired-then-new-session", kind: "NATURAL", cfg: workflows.Config{SessionLifetime: 3 * time.Second}, run: func(r *recording) {
+	{name: "expired-then-new-session", kind: "NATURAL", cfg: workflows.Config{SessionLifetime: 3 * time.Second, ExpiryGrace: time.Second}, run: func(r *recording) {
 		first := r.ensureSession(workflows.EnsureSessionRequest{})
 		r.waitStatus(workflows.StatusExpired) // the user never came
 		again := r.ensureSession(workflows.EnsureSessionRequest{ReturnURL: "https://platform.example/back"})
@@ -160,6 +166,11 @@ var recordScenarios = []recordScenario{
 		r.ensureSession(workflows.EnsureSessionRequest{})
 		r.cancel()
 	}},
+	{name: "abandoned-session-expired", kind: "NATURAL", cfg: workflows.Config{SessionLifetime: 3 * time.Second, ExpiryGrace: time.Second}, run: func(r *recording) {
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		r.waitStatus(workflows.StatusExpired) // the user never came back
+		r.cancel()
+	}},
 	{name: "cancelled-from-temporal", kind: "NATURAL", run: func(r *recording) {
 		r.ensureSession(workflows.EnsureSessionRequest{})
 		// An operator cancels it in the Web UI or with the CLI.
@@ -198,14 +209,76 @@ var recordScenarios = []recordScenario{
 		})
 		r.cancel()
 	}},
+	{name: "business-pscs-rejected-retried-validated", kind: "BUSINESS", run: func(r *recording) {
+		require.NoError(r.t, r.sim.DeclarePscs(r.userID, []sandbox.PscPerson{
+			{FirstName: "Ada", LastName: "Owner", PscType: "UBO"}, {FirstName: "Bob", LastName: "Director", PscType: "LEGAL_REPRESENTATIVE"},
+		}))
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		r.decide(validated)
+		r.deliver()
+		v := r.waitFor("two PSC sessions", func(v workflows.StateView) bool {
+			return v.Status == workflows.StatusAwaitingPSCs && len(v.PSCs) == 2
+		})
+		require.NoError(r.t, r.sim.DecidePsc(v.PSCs[0].PscID, "VALIDATED"))
+		require.NoError(r.t, r.sim.DecidePsc(v.PSCs[1].PscID, "REJECTED"))
+		r.deliver()
+		r.waitFor("a rejected PSC", func(v workflows.StateView) bool { return len(v.PSCs) == 2 && v.PSCs[1].Status == "REJECTED" })
+		_, err := workflows.RetryPSC(r.ctx, r.c, r.userID, workflows.RetryPSCRequest{PscID: v.PSCs[1].PscID})
+		require.NoError(r.t, err)
+		require.NoError(r.t, r.sim.DecidePsc(v.PSCs[1].PscID, "VALIDATED"))
+		r.deliver()
+		r.waitStatus(workflows.StatusVerified)
+		r.cancel()
+	}},
+	{name: "renewal-before-deadline", kind: "NATURAL", run: func(r *recording) {
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		r.decide(validated)
+		r.deliver()
+		r.waitStatus(workflows.StatusVerified)
+		_, err := r.sim.RequireRenewal(r.userID, 90)
+		require.NoError(r.t, err)
+		r.deliver() // USER_KYC_RENEWAL_REQUIRED
+		r.waitStatus(workflows.StatusRenewal)
+		again := r.ensureSession(workflows.EnsureSessionRequest{SessionLanguage: "de-DE"})
+		require.Equal(r.t, 2, again.Attempt)
+		r.decide(validated)
+		r.deliver() // IDENTITY_VERIFICATION_VALIDATED, USER_KYC_RENEWED
+		r.waitFor("renewed", func(v workflows.StateView) bool {
+			return v.Status == workflows.StatusVerified && v.RenewalDeadline == ""
+		})
+		r.cancel()
+	}},
+	{name: "renewal-deadline-missed", kind: "NATURAL", run: func(r *recording) {
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		r.decide(validated)
+		r.deliver()
+		r.waitStatus(workflows.StatusVerified)
+		_, err := r.sim.RequireRenewal(r.userID, 1)
+		require.NoError(r.t, err)
+		r.deliver()
+		r.waitStatus(workflows.StatusRenewal)
+		r.sim.Advance(3 * 24 * time.Hour) // Mangopay downgrades the user after the deadline
+		r.deliver()                       // USER_KYC_LIGHT, IDENTITY_VERIFICATION_OUTDATED
+		r.waitFor("attempt 2 awaiting the user", func(v workflows.StateView) bool {
+			return v.Attempt == 2 && v.Status == workflows.StatusAwaitingUser
+		})
+		r.cancel()
+	}},
 	{name: "continued-as-new", kind: "NATURAL", cfg: workflows.Config{MaxHistoryEvents: 40}, run: func(r *recording) {
 		r.ensureSession(workflows.EnsureSessionRequest{})
 		r.decide(validated)
 		r.deliver()
 		r.waitStatus(workflows.StatusVerified)
-		// Past 40 events the VERIFIED onboarding continues as new; the
-		// downgrade then happens in a later run.
-		r.waitFor("a second run", func(workflows.StateView) bool { return r.continuedAsNew() })
+		// Past 40 events the VERIFIED onboarding continues as new, next
+		// time its loop wakes (a webhook; since long-lived-fixes, any
+		// update too); the downgrade then happens in a later run.
+		r.waitFor("a second run", func(workflows.StateView) bool {
+			if r.continuedAsNew() {
+				return true
+			}
+			r.signal(workflows.MangopayEvent{EventType: "KYC_SUCCEEDED", ResourceID: "kyc_m_unknown", Date: time.Now().UnixNano()})
+			return false
+		})
 		require.NoError(r.t, r.sim.Downgrade(r.userID))
 		r.deliver()
 		r.waitFor("attempt 2 awaiting the user", func(v workflows.StateView) bool {
@@ -419,6 +492,13 @@ func (r *recording) deliverOnly(types ...string) {
 	r.delivered = len(log)
 }
 
+// signal sends one webhook as the bridge would.
+func (r *recording) signal(ev workflows.MangopayEvent) {
+	r.t.Helper()
+	ev.EventKey = ev.Key()
+	require.NoError(r.t, r.c.SignalWorkflow(r.ctx, r.workflowID, "", workflows.SignalMangopayEvent, ev))
+}
+
 // continuedAsNew reports whether the onboarding's latest run is not its
 // first one.
 func (r *recording) continuedAsNew() bool {
@@ -546,6 +626,9 @@ func countActions(h *historypb.History, by map[string]int) {
 			by["timers"]++
 		case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
 			by["upserts"]++
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			// Version markers (workflow.GetVersion): counted, to be safe.
+			by["markers"]++
 		}
 	}
 }
@@ -601,11 +684,17 @@ func writeMeasurements(t *testing.T, rows []measurement) {
 		fmt.Fprintf(b, "| %s | %d | %d | %d |\n", m.scenario, m.events, m.actions, m.mangopayCalls)
 	}
 	b.WriteString("\nBillable actions are counted from the history: the start (1), each signal, each accepted update,\n")
-	b.WriteString("each scheduled activity plus its retries (from ActivityTaskStarted.Attempt), each timer started\n")
-	b.WriteString("and each search-attribute upsert. Mangopay calls are the authenticated API calls the simulator\n")
+	b.WriteString("each scheduled activity plus its retries (from ActivityTaskStarted.Attempt), each timer started,\n")
+	b.WriteString("each search-attribute upsert, and each marker (the workflow.GetVersion of a run: counted to be\n")
+	b.WriteString("safe; since long-lived-fixes every run records one, with the upsert of TemporalChangeVersion).\n")
+	b.WriteString("Billed but not in a history, so not in the table: each state query (GET /v1/onboardings/<id>,\n")
+	b.WriteString("1 action), each rejected update (1 action: the validator said no), and each heartbeat that\n")
+	b.WriteString("reaches the server (UploadPages heartbeats per page, throttled by the SDK: about one per page\n")
+	b.WriteString("of an extra document). Mangopay calls are the authenticated API calls the simulator\n")
 	b.WriteString("received from the activities (token requests and the test's own setup excluded). Timings in the\n")
 	b.WriteString("scenarios are shortened where the path waits (reconciliation 2 s, retry backoff 1 s, session\n")
-	b.WriteString("lifetime 3 s), which changes no count. Every scenario but not-eligible-payer ends with the cancel\n")
+	b.WriteString("lifetime 3 s, expiry grace 1 s), which changes no count, except for the abandoned session: over\n")
+	b.WriteString("the real 7 days its reconciliation reads add up (TestAbandonedSessionCost: 8 Mangopay calls). Every scenario but not-eligible-payer ends with the cancel\n")
 	b.WriteString("update so that its history is closed: that adds 3 actions (the update, a search-attribute upsert,\n")
 	b.WriteString("the platform notification) and no Mangopay call. History events vary by a few from one recording\n")
 	b.WriteString("to the next (how signals, updates and activity results batch into workflow tasks); the actions\n")

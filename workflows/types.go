@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/notify"
 )
 
 // Input starts an onboarding. State is set only when the workflow continues
@@ -38,25 +39,64 @@ type Config struct {
 	// MaxHistoryEvents continues as new past this history length even if
 	// the server has not suggested it (0: only when suggested).
 	MaxHistoryEvents int `json:"MaxHistoryEvents,omitempty"`
+	// ExpiryGrace is how long after a session's 7 days a still-PENDING
+	// session is declared EXPIRED: Mangopay keeps a session submitted in
+	// the last minutes PENDING while it processes it.
+	ExpiryGrace time.Duration `json:"ExpiryGrace,omitempty"`
+	// MaxRetryBackoff caps the doubling wait between refused attempts.
+	MaxRetryBackoff time.Duration `json:"MaxRetryBackoff,omitempty"`
+	// FinalNotifyWait is how long a finished onboarding waits for its
+	// last platform notifications before it completes.
+	FinalNotifyWait time.Duration `json:"FinalNotifyWait,omitempty"`
+	// RenewalReminders are how long before the renewal deadline the
+	// platform is reminded (besides the notice when renewal is required).
+	RenewalReminders []time.Duration `json:"RenewalReminders,omitempty"`
 }
 
 // DefaultConfig is used for every zero field of Input.Config.
 func DefaultConfig() Config {
 	return Config{
-		ReconcileSchedule:       []time.Duration{15 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour},
+		// Webhooks are the primary channel; these reads are the net for a
+		// lost one, spaced out so that an abandoned session costs few calls.
+		ReconcileSchedule:       []time.Duration{15 * time.Minute, 6 * time.Hour, 48 * time.Hour},
 		ReviewReconcileInterval: 12 * time.Hour,
 		ReviewOverdueAfter:      5 * 24 * time.Hour,
 		MaxAttempts:             3,
 		RetryBackoff:            time.Minute,
 		SessionLifetime:         7 * 24 * time.Hour,
 		MaxDedupeKeys:           1000,
+		ExpiryGrace:             time.Hour,
+		MaxRetryBackoff:         24 * time.Hour,
+		FinalNotifyWait:         10 * time.Minute,
+		RenewalReminders:        []time.Duration{30 * 24 * time.Hour, 7 * 24 * time.Hour, 24 * time.Hour},
 	}
 }
 
-func (c Config) withDefaults() Config {
+// reconcileScheduleBefore is the reconciliation schedule of runs before
+// changeLongLived.
+var reconcileScheduleBefore = []time.Duration{15 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour}
+
+// withDefaults fills the zero fields; v1 tells whether the run has
+// changeLongLived (older runs keep their schedule).
+func (c Config) withDefaults(v1 bool) Config {
 	d := DefaultConfig()
+	if !v1 {
+		d.ReconcileSchedule = reconcileScheduleBefore
+	}
 	if len(c.ReconcileSchedule) == 0 {
 		c.ReconcileSchedule = d.ReconcileSchedule
+	}
+	if c.ExpiryGrace <= 0 {
+		c.ExpiryGrace = d.ExpiryGrace
+	}
+	if c.MaxRetryBackoff <= 0 {
+		c.MaxRetryBackoff = d.MaxRetryBackoff
+	}
+	if c.FinalNotifyWait <= 0 {
+		c.FinalNotifyWait = d.FinalNotifyWait
+	}
+	if len(c.RenewalReminders) == 0 {
+		c.RenewalReminders = d.RenewalReminders
 	}
 	if c.ReviewReconcileInterval <= 0 {
 		c.ReviewReconcileInterval = d.ReviewReconcileInterval
@@ -97,6 +137,8 @@ func (e MangopayEvent) Key() string {
 type EnsureSessionRequest struct {
 	ReturnURL string `json:"ReturnUrl,omitempty"`
 	Tag       string `json:"Tag,omitempty"`
+	// SessionLanguage is the hosted page's language (SessionLanguages).
+	SessionLanguage string `json:"SessionLanguage,omitempty"`
 }
 
 // EnsureSessionResult is the ensure-session update's answer.
@@ -127,6 +169,15 @@ type SubmitDocumentResult struct {
 	KycDocumentID string `json:"KycDocumentId"`
 	Status        string `json:"Status"`
 }
+
+// RetryPSCRequest is the retry-psc update's argument.
+type RetryPSCRequest struct {
+	PscID string `json:"PscId"`
+}
+
+// PSC is one PSC session of a business, as the state and the platform API
+// show it: no names or contact details (they stay at Mangopay).
+type PSC = activities.PSCSummary
 
 // CancelRequest is the cancel update's argument.
 type CancelRequest struct {
@@ -160,6 +211,9 @@ type Document struct {
 	Status            string    `json:"Status"`
 	RefusedReasonType string    `json:"RefusedReasonType,omitempty"`
 	CreatedAt         time.Time `json:"CreatedAt"`
+	// RequestID is the submit-document update's ID (the platform's
+	// Idempotency-Key): a retry with the same one gets this document.
+	RequestID string `json:"RequestId,omitempty"`
 }
 
 // State is everything the workflow knows. It is carried across
@@ -183,7 +237,21 @@ type State struct {
 	WantSession     bool            `json:"WantSession,omitempty"`
 	SeenEvents      []string        `json:"SeenEvents,omitempty"`
 	PendingEvents   []MangopayEvent `json:"PendingEvents,omitempty"`
-	UpdatedAt       time.Time       `json:"UpdatedAt"`
+	// SessionLanguage applies to the next session created.
+	SessionLanguage string `json:"SessionLanguage,omitempty"`
+	// PSCs are the business's PSC sessions (AWAITING_PSCS and after).
+	PSCs []PSC `json:"PSCs,omitempty"`
+	// RenewalDeadline is when Mangopay downgrades the user unless they
+	// renew (RENEWAL_REQUIRED); RemindersSent counts the reminders of it.
+	RenewalDeadline *time.Time `json:"RenewalDeadline,omitempty"`
+	RemindersSent   int        `json:"RemindersSent,omitempty"`
+	// RenewalSASet: the KycRenewalDeadline search attribute is set.
+	RenewalSASet bool `json:"RenewalSASet,omitempty"`
+	// Outbox holds the platform notifications not delivered yet, oldest
+	// first: they are sent one at a time, in order, and carried across
+	// continue-as-new.
+	Outbox    []notify.Event `json:"Outbox,omitempty"`
+	UpdatedAt time.Time      `json:"UpdatedAt"`
 }
 
 // StateView is the state query's answer.
@@ -198,9 +266,12 @@ type StateView struct {
 	ExpiresAt    string                    `json:"ExpiresAt,omitempty"`
 	Checks       []activities.CheckSummary `json:"Checks,omitempty"`
 	ReviewSince  string                    `json:"ReviewSince,omitempty"`
-	Documents    []Document                `json:"Documents,omitempty"`
-	History      []AttemptRecord           `json:"History,omitempty"`
-	UpdatedAt    string                    `json:"UpdatedAt"`
+	PSCs         []PSC                     `json:"PSCs,omitempty"`
+	// RenewalDeadline (RFC 3339) is set while RENEWAL_REQUIRED.
+	RenewalDeadline string          `json:"RenewalDeadline,omitempty"`
+	Documents       []Document      `json:"Documents,omitempty"`
+	History         []AttemptRecord `json:"History,omitempty"`
+	UpdatedAt       string          `json:"UpdatedAt"`
 }
 
 // Result is the workflow's result when the onboarding ends.
@@ -209,4 +280,7 @@ type Result struct {
 	Status  Status `json:"Status"`
 	Reason  string `json:"Reason,omitempty"`
 	Attempt int    `json:"Attempt"`
+	// Undelivered lists the platform notifications still undelivered
+	// when the onboarding completed.
+	Undelivered []notify.Event `json:"Undelivered,omitempty"`
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -220,19 +221,49 @@ func paginate[T any](items []T, page, perPage int) ([]T, http.Header) {
 	return items[start:end], h
 }
 
-// listReply answers a list endpoint: a bare JSON array plus headers.
+// listReply answers a list endpoint: a bare JSON array plus headers. Items
+// are in creation order; a Sort ending in :DESC reverses them.
 func listReply[T any](items []T, r *http.Request, s *Sandbox) reply {
+	if strings.HasSuffix(strings.ToUpper(queryFold(r.URL.Query(), "Sort")), ":DESC") {
+		items = slices.Clone(items)
+		slices.Reverse(items)
+	}
+	return pageReply(items, r, s)
+}
+
+// pageReply answers with one page of already ordered items, the
+// X-Number-Of-* headers and a Link header.
+func pageReply[T any](items []T, r *http.Request, s *Sandbox) reply {
 	page, perPage, bad, ok := s.pageParams(r)
 	if !ok {
 		return bad
 	}
-	if strings.HasSuffix(strings.ToUpper(queryFold(r.URL.Query(), "Sort")), ":DESC") {
-		rev := make([]T, len(items))
-		for i, it := range items {
-			rev[len(items)-1-i] = it
-		}
-		items = rev
-	}
 	pageItems, h := paginate(items, page, perPage)
+	h.Set("Link", s.pageLinks(r, page, perPage, len(items)))
 	return reply{status: http.StatusOK, body: pageItems, header: h}
+}
+
+// pageLinks builds the Link header: first and last always, prev and next
+// when those pages exist, each keeping the request's other parameters.
+func (s *Sandbox) pageLinks(r *http.Request, page, perPage, total int) string {
+	last := max((total+perPage-1)/perPage, 1)
+	link := func(p int, rel string) string {
+		q := r.URL.Query()
+		for k := range q {
+			if strings.EqualFold(k, "page") || strings.EqualFold(k, "per_page") {
+				q.Del(k)
+			}
+		}
+		q.Set("page", strconv.Itoa(p))
+		q.Set("per_page", strconv.Itoa(perPage))
+		return "<" + s.cfg.PublicURL + r.URL.EscapedPath() + "?" + q.Encode() + `>; rel="` + rel + `"`
+	}
+	links := []string{link(1, "first")}
+	if page > 1 {
+		links = append(links, link(min(page-1, last), "prev"))
+	}
+	if page < last {
+		links = append(links, link(page+1, "next"))
+	}
+	return strings.Join(append(links, link(last, "last")), ", ")
 }

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,19 +24,25 @@ const (
 
 // checksFor lists the checks a session runs for a kind of user (NATURAL or a
 // LegalPersonType), in the order the hosted page asks for them: the business
-// part first for legal users, then the ID liveness part.
-func checksFor(kind string) []string {
+// part first for legal users, then the ID liveness part. With PSC sessions
+// (pscs), the PSC checks run on the main session after the business part.
+func checksFor(kind string, pscs bool) []string {
 	idv := []string{CheckIdentityDocument, CheckNameMatch, CheckAge}
+	var business []string
 	switch kind {
 	case "NATURAL":
 		return idv
 	case "SOLETRADER":
-		return append([]string{CheckBusiness, CheckBusinessName}, idv...)
+		business = []string{CheckBusiness, CheckBusinessName}
 	case "BUSINESS":
-		return append([]string{CheckBusiness, CheckBusinessInsights}, idv...)
+		business = []string{CheckBusiness, CheckBusinessInsights}
 	default: // ORGANIZATION
-		return append([]string{CheckBusiness}, idv...)
+		business = []string{CheckBusiness}
 	}
+	if pscs {
+		business = append(business, CheckPscRole, CheckPscConsistency)
+	}
+	return append(business, idv...)
 }
 
 // dependsOn gives the Sandbox's conditional logic: a check is only performed
@@ -63,6 +70,10 @@ var refusalReasons = map[string][]string{
 	CheckBusiness:         {"DOCUMENT_NOT_ACCEPTED", "DOCUMENT_TYPE_NOT_SUPPORTED", "DOCUMENT_HAS_EXPIRED", "DOCUMENT_UNREADABLE", "DOCUMENT_INCOMPLETE", "DOCUMENT_FALSIFIED", "TIMEOUT", "ERROR", "EXPIRED_CREDENTIALS"},
 	CheckBusinessName:     {"BUSINESS_NAME_MATCH_FAILED"},
 	CheckBusinessInsights: {"BUSINESS_INSIGHTS_MATCH_FAILED"},
+	// The PSC checks' reasons are not published; these are the SDKs' PSC_*
+	// reason types.
+	CheckPscRole:        {"PSC_MATCH_FAIL"},
+	CheckPscConsistency: {"PSC_NAME_FAIL"},
 }
 
 // reasonText is the preset Value that accompanies a reason type.
@@ -87,6 +98,8 @@ func reasonText(check, reason string) string {
 		"EXPIRED_CREDENTIALS":            "The KYC check has become invalid",
 		"BUSINESS_NAME_MATCH_FAILED":     "Business name does not match the registry",
 		"BUSINESS_INSIGHTS_MATCH_FAILED": "Not OK",
+		"PSC_MATCH_FAIL":                 "A declared person's role does not match the registry",
+		"PSC_NAME_FAIL":                  "The declared persons are not consistent with the registry",
 	}
 	return texts[reason]
 }
@@ -107,9 +120,12 @@ type resolved struct {
 // resolveChecks applies the Sandbox's rules to the tester's choices. Checks
 // not performed (because the check they depend on failed) are left out
 // whatever was chosen for them; checks with no choice pass.
-func (s *Sandbox) resolveChecks(u *user, choices map[string]Choice, now int64) (resolved, error) {
+func (s *Sandbox) resolveChecks(u *user, choices map[string]Choice, data map[string]string, now int64) (resolved, error) {
 	kind := u.kind()
-	applicable := checksFor(kind)
+	if err := validateVerifiedData(u, data); err != nil {
+		return resolved{}, err
+	}
+	applicable := checksFor(kind, s.hasPscsLocked(u))
 	// Reject choices for checks this user type never runs, in a fixed order.
 	names := make([]string, 0, len(choices))
 	for name := range choices {
@@ -146,7 +162,7 @@ func (s *Sandbox) resolveChecks(u *user, choices map[string]Choice, now int64) (
 		passed[t] = st == validated
 		ch := check{
 			CheckID: s.ids.ulid("idnchc_", s.clock.Now()), Type: t, CheckStatus: st,
-			CreationDate: now, LastUpdate: now, Data: checkDataFor(u, t, st), Reasons: []checkReason{},
+			CreationDate: now, LastUpdate: now, Data: checkDataFor(u, t, st, data), Reasons: []checkReason{},
 		}
 		if st == refused {
 			reason := c.Reason
@@ -171,10 +187,41 @@ func (s *Sandbox) resolveChecks(u *user, choices map[string]Choice, now int64) (
 	return out, nil
 }
 
-// checkDataFor returns the verified data a check carries: extracted from the
-// ID for the document check (empty when refused), entered by the user for the
-// business check.
-func checkDataFor(u *user, t, status string) []checkData {
+// verifiedDataTypes are the Data types a session of each kind of user
+// verifies, and so the ones a tester may set: what the ID says (which may
+// differ from what the user declared) and the company data entered on the
+// page.
+func verifiedDataTypes(u *user) []string {
+	if u.PersonType == "NATURAL" {
+		return []string{"FIRST_NAME", "LAST_NAME", "BIRTHDATE"}
+	}
+	return []string{"COMPANY_NAME", "COMPANY_NUMBER", "LEGAL_REPRESENTATIVE_FIRST_NAME", "LEGAL_REPRESENTATIVE_LAST_NAME", "LEGAL_REPRESENTATIVE_BIRTHDATE"}
+}
+
+// validateVerifiedData checks data given for a session of u.
+func validateVerifiedData(u *user, data map[string]string) error {
+	allowed := verifiedDataTypes(u)
+	names := slices.Sorted(maps.Keys(data))
+	for _, typ := range names {
+		v := data[typ]
+		switch {
+		case !slices.Contains(allowed, typ):
+			return fmt.Errorf("%w: Data type %s does not apply to a %s user (applicable: %s)", ErrInvalidOutcome, typ,
+				strings.ToLower(u.kind()), strings.Join(allowed, ", "))
+		case strings.HasSuffix(typ, "BIRTHDATE"):
+			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+				return fmt.Errorf("%w: Data %s must be Unix seconds, got %q", ErrInvalidOutcome, typ, v)
+			}
+		case strings.TrimSpace(v) == "" || len(v) > 255:
+			return fmt.Errorf("%w: Data %s must be 1 to 255 characters", ErrInvalidOutcome, typ)
+		}
+	}
+	return nil
+}
+
+// declaredData is what a check extracts or takes by default: the user's own
+// data, names upper-cased as read from an ID.
+func declaredData(u *user) map[string]*string {
 	str := func(v string) *string { return &v }
 	date := func(p *int64) *string {
 		if p == nil {
@@ -182,24 +229,45 @@ func checkDataFor(u *user, t, status string) []checkData {
 		}
 		return str(strconv.FormatInt(*p, 10))
 	}
+	if u.PersonType == "NATURAL" {
+		return map[string]*string{
+			"FIRST_NAME": str(strings.ToUpper(u.FirstName)), "LAST_NAME": str(strings.ToUpper(u.LastName)), "BIRTHDATE": date(u.Birthday),
+		}
+	}
+	r := u.LegalRepresentative
+	return map[string]*string{
+		"COMPANY_NAME": str(u.Name), "COMPANY_NUMBER": u.CompanyNumber,
+		"LEGAL_REPRESENTATIVE_FIRST_NAME": str(strings.ToUpper(r.FirstName)),
+		"LEGAL_REPRESENTATIVE_LAST_NAME":  str(strings.ToUpper(r.LastName)),
+		"LEGAL_REPRESENTATIVE_BIRTHDATE":  date(r.Birthday),
+	}
+}
+
+// checkDataFor returns the verified data a check carries: extracted from the
+// ID for the document check (empty when refused), entered by the user for the
+// business check. data overrides the defaults (the user's declared data).
+func checkDataFor(u *user, t, status string, data map[string]string) []checkData {
+	values := declaredData(u)
+	for k, v := range data {
+		values[k] = &v
+	}
+	str := func(v string) *string { return &v }
 	switch t {
 	case CheckIdentityDocument:
-		first, last, birth := u.FirstName, u.LastName, u.Birthday
 		prefix := ""
 		if u.PersonType == "LEGAL" {
-			first, last, birth = u.LegalRepresentative.FirstName, u.LegalRepresentative.LastName, u.LegalRepresentative.Birthday
 			prefix = "LEGAL_REPRESENTATIVE_"
 		}
 		if status == refused {
 			return []checkData{{prefix + "FIRST_NAME", str("")}, {prefix + "LAST_NAME", str("")}, {prefix + "BIRTHDATE", nil}}
 		}
 		return []checkData{
-			{prefix + "FIRST_NAME", str(strings.ToUpper(first))},
-			{prefix + "LAST_NAME", str(strings.ToUpper(last))},
-			{prefix + "BIRTHDATE", date(birth)},
+			{prefix + "FIRST_NAME", values[prefix+"FIRST_NAME"]},
+			{prefix + "LAST_NAME", values[prefix+"LAST_NAME"]},
+			{prefix + "BIRTHDATE", values[prefix+"BIRTHDATE"]},
 		}
 	case CheckBusiness:
-		return []checkData{{"COMPANY_NAME", str(u.Name)}, {"COMPANY_NUMBER", u.CompanyNumber}}
+		return []checkData{{"COMPANY_NAME", values["COMPANY_NAME"]}, {"COMPANY_NUMBER", values["COMPANY_NUMBER"]}}
 	}
 	return []checkData{}
 }

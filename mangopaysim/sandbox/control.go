@@ -87,6 +87,11 @@ type OutcomeRequest struct {
 	Checks  map[string]string `json:"Checks,omitempty"`
 	// Reasons optionally gives the reason type of each refused check.
 	Reasons map[string]string `json:"Reasons,omitempty"`
+	// Data optionally sets the verified data where it differs from what the
+	// user declared, by Data type: FIRST_NAME, LAST_NAME, BIRTHDATE (Unix
+	// seconds) for natural users; COMPANY_NAME, COMPANY_NUMBER and
+	// LEGAL_REPRESENTATIVE_FIRST_NAME, _LAST_NAME, _BIRTHDATE for legal ones.
+	Data map[string]string `json:"Data,omitempty"`
 }
 
 // choices turns the request into per-check choices for a user kind.
@@ -151,7 +156,7 @@ func (s *Sandbox) ctlOutcome(_ *http.Request, p params, body []byte) (int, any) 
 	if err != nil {
 		return ctlFail(err)
 	}
-	if err := s.SubmitOutcome(id, choices); err != nil {
+	if err := s.SubmitVerification(id, choices, o.Data); err != nil {
 		return ctlFail(err)
 	}
 	return s.sessionSnapshot(id)
@@ -292,6 +297,12 @@ func (set Settings) validate() error {
 	if set.WebhookTimeoutSeconds <= 0 || set.WebhookTimeoutSeconds > 60 {
 		errs = append(errs, errors.New("WebhookTimeoutSeconds must be in (0, 60]"))
 	}
+	if set.PscRejectedEventType != EventPscRejected && set.PscRejectedEventType != EventPscFailed {
+		errs = append(errs, errors.New("PscRejectedEventType must be "+EventPscRejected+" or "+EventPscFailed))
+	}
+	if set.PscEventResource != PscResourcePSC && set.PscEventResource != PscResourceSession {
+		errs = append(errs, errors.New("PscEventResource must be PSC or SESSION"))
+	}
 	for _, n := range set.RateLimits {
 		if n < 1 {
 			errs = append(errs, errors.New("every RateLimits window needs a positive limit"))
@@ -303,6 +314,7 @@ func (set Settings) validate() error {
 
 // SetSettings replaces the settings (tests use it to shorten delays).
 func (s *Sandbox) SetSettings(set Settings) error {
+	set = set.withDefaultChoices()
 	if err := set.validate(); err != nil {
 		return err
 	}

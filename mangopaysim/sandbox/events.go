@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,6 +22,9 @@ type Event struct {
 	Date       int64  `json:"Date"`
 }
 
+// listEvents implements GET /events: EventType (comma-separated),
+// AfterDate and BeforeDate (exclusive, within the last 45 days), paging and
+// Sort=Date:ASC|DESC (ascending by default).
 func (s *Sandbox) listEvents(req apiRequest) reply {
 	q := req.r.URL.Query()
 	types := splitList(queryFold(q, "EventType"))
@@ -29,6 +34,18 @@ func (s *Sandbox) listEvents(req apiRequest) reply {
 		return s.paramError(map[string]string{"BeforeDate/AfterDate": "Dates must be Unix timestamps in seconds."})
 	}
 	oldest := s.clock.Now().Add(-eventsWindow).Unix()
+	for name, d := range map[string]*int64{"AfterDate": after, "BeforeDate": before} {
+		if d != nil && *d < oldest {
+			return s.paramError(map[string]string{name: "Events can only be retrieved for the last 45 days."})
+		}
+	}
+	if after != nil && before != nil && *after >= *before {
+		return s.paramError(map[string]string{"AfterDate": "AfterDate must be earlier than BeforeDate."})
+	}
+	desc, bad, okSort := s.eventSort(queryFold(q, "Sort"))
+	if !okSort {
+		return bad
+	}
 	s.mu.Lock()
 	items := []Event{}
 	for _, e := range s.st.events {
@@ -44,7 +61,30 @@ func (s *Sandbox) listEvents(req apiRequest) reply {
 		items = append(items, e)
 	}
 	s.mu.Unlock()
-	return listReply(items, req.r, s)
+	// Events are kept in the order they happened; the clock never goes back.
+	slices.SortStableFunc(items, func(a, b Event) int { return cmp.Compare(a.Date, b.Date) })
+	if desc {
+		slices.Reverse(items)
+	}
+	return pageReply(items, req.r, s)
+}
+
+// eventSort reads Sort=Date:ASC|DESC (CreationDate is taken as Date).
+func (s *Sandbox) eventSort(v string) (desc bool, bad reply, ok bool) {
+	if v == "" {
+		return false, reply{}, true
+	}
+	field, dir, _ := strings.Cut(v, ":")
+	if !strings.EqualFold(field, "Date") && !strings.EqualFold(field, "CreationDate") {
+		return false, s.paramError(map[string]string{"Sort": "Events can only be sorted by Date."}), false
+	}
+	switch strings.ToUpper(dir) {
+	case "", "ASC":
+		return false, reply{}, true
+	case "DESC":
+		return true, reply{}, true
+	}
+	return false, s.paramError(map[string]string{"Sort": "The sort direction must be ASC or DESC."}), false
 }
 
 func containsFold(list []string, v string) bool {

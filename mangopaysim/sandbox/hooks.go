@@ -3,7 +3,6 @@ package sandbox
 import (
 	"net/http"
 	"net/url"
-	"regexp"
 )
 
 // hook is a webhook registration: one per EventType.
@@ -18,8 +17,6 @@ type hook struct {
 
 	failures int // consecutive failed deliveries
 }
-
-var eventTypeRe = regexp.MustCompile(`^[A-Z][A-Z0-9_]{2,99}$`)
 
 func validHookURL(raw string) bool {
 	u, err := url.Parse(raw)
@@ -40,7 +37,7 @@ func (s *Sandbox) createHook(req apiRequest) reply {
 		return bad
 	}
 	fe := fieldErrors{}
-	if b.EventType == nil || !eventTypeRe.MatchString(*b.EventType) {
+	if b.EventType == nil || !knownEventTypes[*b.EventType] {
 		fe["EventType"] = "The EventType field is required and must be a Mangopay event type."
 	}
 	if b.URL == nil || !validHookURL(*b.URL) {

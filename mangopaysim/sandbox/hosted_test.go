@@ -57,7 +57,7 @@ func parseForm(t *testing.T, page string) form {
 					f.deps[c] = attr(n, "data-depends-on")
 				}
 			case "input":
-				if attr(n, "type") == "hidden" || (attr(n, "type") == "radio" && has(n, "checked")) {
+				if typ := attr(n, "type"); typ == "hidden" || typ == "text" || (typ == "radio" && has(n, "checked")) {
 					f.values.Set(attr(n, "name"), attr(n, "value"))
 				}
 			case "select":
@@ -158,4 +158,14 @@ func TestHostedPageLegalReview(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, e.post(f.action, f.values).StatusCode)
 	view := e.api("GET", "/identity-verifications/"+sess["Id"].(string), nil).json()
 	assert.Equal(t, "REVIEW", view["Status"], "ID passes, a business check fails: manual review")
+}
+
+func TestHostedPageLanguage(t *testing.T) {
+	e := newEnv(t, fastSettings())
+	res := e.api("POST", "/users/"+e.natural()+"/identity-verifications", map[string]any{"ReturnUrl": "https://example.com/back", "SessionLanguage": "nl-NL"})
+	require.Equal(t, http.StatusOK, res.status, string(res.body))
+	status, page := e.get(res.json()["HostedUrl"].(string))
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, page, `<html lang="nl-NL">`)
+	assert.Contains(t, page, `<strong id="session-language">nl-NL</strong>`)
 }

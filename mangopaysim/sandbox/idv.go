@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -31,6 +33,8 @@ type session struct {
 	LastUpdate   *int64
 	Checks       []check
 
+	pscs      []*psc // PSC sessions opened by this (main) session
+	language  string // SessionLanguage, not echoed by the API
 	key       string // the sessionId in the HostedUrl
 	submitted bool   // the user submitted; the outcome has not landed yet
 }
@@ -66,15 +70,16 @@ type sessionCreated struct {
 }
 
 type sessionView struct {
-	ID           string  `json:"Id"`
-	Tag          *string `json:"Tag"`
-	HostedURL    string  `json:"HostedUrl"`
-	ReturnURL    string  `json:"ReturnUrl"`
-	Status       string  `json:"Status"`
-	UserID       string  `json:"UserId"`
-	CreationDate int64   `json:"CreationDate"`
-	LastUpdate   int64   `json:"LastUpdate"`
-	Checks       []check `json:"Checks"`
+	ID           string    `json:"Id"`
+	Tag          *string   `json:"Tag"`
+	HostedURL    string    `json:"HostedUrl"`
+	ReturnURL    string    `json:"ReturnUrl"`
+	Status       string    `json:"Status"`
+	UserID       string    `json:"UserId"`
+	CreationDate int64     `json:"CreationDate"`
+	LastUpdate   int64     `json:"LastUpdate"`
+	Checks       []check   `json:"Checks"`
+	PSCs         []pscView `json:"PSCs"`
 }
 
 type sessionListItem struct {
@@ -93,16 +98,24 @@ func (ss *session) view() sessionView {
 	if checks == nil {
 		checks = []check{}
 	}
+	pscs := make([]pscView, 0, len(ss.pscs))
+	for _, p := range ss.pscs {
+		pscs = append(pscs, p.view())
+	}
 	return sessionView{
 		ID: ss.ID, Tag: ss.Tag, HostedURL: ss.HostedURL, ReturnURL: ss.ReturnURL, Status: ss.Status,
-		UserID: ss.UserID, CreationDate: ss.CreationDate, LastUpdate: last, Checks: checks,
+		UserID: ss.UserID, CreationDate: ss.CreationDate, LastUpdate: last, Checks: checks, PSCs: pscs,
 	}
 }
 
 type createSessionBody struct {
-	ReturnURL *string `json:"ReturnUrl"`
-	Tag       *string `json:"Tag"`
+	ReturnURL       *string `json:"ReturnUrl"`
+	Tag             *string `json:"Tag"`
+	SessionLanguage *string `json:"SessionLanguage"`
 }
+
+// sessionLanguages are the values SessionLanguage accepts (2026-09-15).
+var sessionLanguages = []string{"de-DE", "en-US", "es-ES", "fr-FR", "it-IT", "nl-NL", "pt-PT", "zh-Hans-CN"}
 
 func (s *Sandbox) createSession(req apiRequest) reply {
 	set := s.currentSettings()
@@ -121,6 +134,9 @@ func (s *Sandbox) createSession(req apiRequest) reply {
 		}
 	}
 	fe.maxLen("Tag", b.Tag, 255)
+	if b.SessionLanguage != nil && !slices.Contains(sessionLanguages, *b.SessionLanguage) {
+		fe["SessionLanguage"] = "The SessionLanguage field must be one of " + strings.Join(sessionLanguages, ", ") + "."
+	}
 	if len(fe) > 0 {
 		return s.paramError(fe)
 	}
@@ -149,6 +165,10 @@ func (s *Sandbox) createSession(req apiRequest) reply {
 		CreationDate: now.Unix(), key: key,
 	}
 	ss.HostedURL = s.cfg.PublicURL + hostedPrefix + s.clientHex() + "?sessionId=" + key + "&redirectURL=" + url.QueryEscape(ss.ReturnURL)
+	if b.SessionLanguage != nil {
+		ss.language = *b.SessionLanguage
+		ss.HostedURL += "&lng=" + url.QueryEscape(ss.language)
+	}
 	s.st.sessions[ss.ID] = ss
 	s.st.sessionsByKey[key] = ss
 	s.st.userSessions[u.ID] = append(s.st.userSessions[u.ID], ss)
@@ -158,8 +178,8 @@ func (s *Sandbox) createSession(req apiRequest) reply {
 	return ok(sessionCreated{ID: ss.ID, Tag: ss.Tag, CreationDate: ss.CreationDate, HostedURL: ss.HostedURL, Status: ss.Status, ReturnURL: ss.ReturnURL})
 }
 
-// expire turns a session still pending 7 days after creation into EXPIRED.
-// Mangopay sends no webhook for it.
+// expire turns a session still pending 7 days after creation into EXPIRED
+// and notifies IDENTITY_VERIFICATION_EXPIRED (a webhook since 2026-08-18).
 func (s *Sandbox) expire(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -170,6 +190,7 @@ func (s *Sandbox) expire(id string) {
 	ss.Status = "EXPIRED"
 	now := s.clock.Now().Unix()
 	ss.LastUpdate = &now
+	s.emitLocked("IDENTITY_VERIFICATION_EXPIRED", ss.ID)
 }
 
 func (s *Sandbox) getSession(req apiRequest) reply {
@@ -208,8 +229,16 @@ func (s *Sandbox) listSessions(req apiRequest) reply {
 
 // SubmitOutcome records the outcome a tester chose for a pending session, as
 // the hosted page does on submission. The outcome lands after the configured
-// delay, as on the real service.
+// delay, as on the real service. The verified data is the user's own.
 func (s *Sandbox) SubmitOutcome(sessionID string, choices map[string]Choice) error {
+	return s.SubmitVerification(sessionID, choices, nil)
+}
+
+// SubmitVerification is SubmitOutcome with verified data that may differ
+// from what the user declared: data maps a Data type (FIRST_NAME,
+// COMPANY_NAME, LEGAL_REPRESENTATIVE_LAST_NAME, …) to the value the checks
+// find. A VALIDATED session writes it over the user.
+func (s *Sandbox) SubmitVerification(sessionID string, choices map[string]Choice, data map[string]string) error {
 	s.mu.Lock()
 	ss, found := s.st.sessions[sessionID]
 	if !found {
@@ -225,7 +254,7 @@ func (s *Sandbox) SubmitOutcome(sessionID string, choices map[string]Choice) err
 		return fmt.Errorf("%w: IDV session %s is %s; only a PENDING session that was not submitted can get an outcome", ErrWrongState, sessionID, st)
 	}
 	u := s.st.users[ss.UserID]
-	res, err := s.resolveChecks(u, choices, s.clock.Now().Unix())
+	res, err := s.resolveChecks(u, choices, data, s.clock.Now().Unix())
 	if err != nil {
 		s.mu.Unlock()
 		return err
@@ -257,21 +286,11 @@ func (s *Sandbox) landLocked(ss *session, res resolved) {
 	ss.LastUpdate = &now
 	switch res.status {
 	case validated:
-		s.emitLocked("IDENTITY_VERIFICATION_VALIDATED", ss.ID)
-		s.verifyUserLocked(s.st.users[ss.UserID], ss.Checks)
+		s.sessionValidatedLocked(ss)
 	case refused:
 		s.emitLocked("IDENTITY_VERIFICATION_FAILED", ss.ID)
 	case review:
 		s.emitLocked("IDENTITY_VERIFICATION_INCONCLUSIVE", ss.ID)
-	}
-}
-
-// verifyUserLocked overwrites the verified data and raises the KYC level.
-func (s *Sandbox) verifyUserLocked(u *user, checks []check) {
-	applyVerifiedData(u, checks)
-	if u.KYCLevel != "REGULAR" {
-		u.KYCLevel = "REGULAR"
-		s.emitLocked("USER_KYC_REGULAR", u.ID)
 	}
 }
 
@@ -295,8 +314,7 @@ func (s *Sandbox) DecideReview(sessionID, decision, comment string) error {
 	ss.LastUpdate = &now
 	ss.Status = decision
 	if decision == validated {
-		s.emitLocked("IDENTITY_VERIFICATION_VALIDATED", ss.ID)
-		s.verifyUserLocked(s.st.users[ss.UserID], ss.Checks)
+		s.sessionValidatedLocked(ss)
 		return nil
 	}
 	if comment == "" {
@@ -331,6 +349,13 @@ func (s *Sandbox) Downgrade(userID string) error {
 	if u.KYCLevel != "REGULAR" {
 		return fmt.Errorf("%w: user %s has KYCLevel %s; only a REGULAR user can be downgraded", ErrWrongState, userID, u.KYCLevel)
 	}
+	s.downgradeLocked(u)
+	return nil
+}
+
+// downgradeLocked makes a REGULAR user LIGHT and outdates what was verified.
+func (s *Sandbox) downgradeLocked(u *user) {
+	userID := u.ID
 	now := s.clock.Now().Unix()
 	for _, ss := range s.st.userSessions[userID] {
 		if ss.Status == validated {
@@ -351,5 +376,4 @@ func (s *Sandbox) Downgrade(userID string) error {
 	}
 	u.KYCLevel = "LIGHT"
 	s.emitLocked("USER_KYC_LIGHT", u.ID)
-	return nil
 }

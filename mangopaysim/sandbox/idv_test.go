@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 )
 
 func TestCreateSessionRules(t *testing.T) {
@@ -37,6 +39,11 @@ func TestCreateSessionRules(t *testing.T) {
 		{name: "ReturnUrl over 50 characters", user: owner, body: map[string]any{"ReturnUrl": "https://example.com/" + strings.Repeat("a", 31)}, status: 400, errType: "param_error", errField: "ReturnUrl"},
 		{name: "ReturnUrl of exactly 50 characters", user: owner, body: map[string]any{"ReturnUrl": "https://example.com/" + strings.Repeat("a", 30)}, status: 200},
 		{name: "ReturnUrl not a URL", user: owner, body: map[string]any{"ReturnUrl": "javascript:alert(1)"}, status: 400, errType: "param_error", errField: "ReturnUrl"},
+		{name: "SessionLanguage fr-FR", user: owner, body: map[string]any{"ReturnUrl": "https://example.com", "SessionLanguage": "fr-FR"}, status: 200},
+		{name: "SessionLanguage zh-Hans-CN", user: owner, body: map[string]any{"ReturnUrl": "https://example.com", "SessionLanguage": "zh-Hans-CN"}, status: 200},
+		{name: "SessionLanguage not one of the eight", user: owner, body: map[string]any{"ReturnUrl": "https://example.com", "SessionLanguage": "fr"}, status: 400, errType: "param_error", errField: "SessionLanguage"},
+		{name: "SessionLanguage is case-sensitive", user: owner, body: map[string]any{"ReturnUrl": "https://example.com", "SessionLanguage": "FR-fr"}, status: 400, errType: "param_error", errField: "SessionLanguage"},
+		{name: "SessionLanguage empty", user: owner, body: map[string]any{"ReturnUrl": "https://example.com", "SessionLanguage": ""}, status: 400, errType: "param_error", errField: "SessionLanguage"},
 		{name: "Tag too long", user: owner, body: map[string]any{"ReturnUrl": "https://example.com", "Tag": strings.Repeat("t", 256)}, status: 400, errType: "param_error", errField: "Tag"},
 	}
 	for _, tt := range tests {
@@ -50,7 +57,13 @@ func TestCreateSessionRules(t *testing.T) {
 				assert.Contains(t, body["HostedUrl"], "sessionId=")
 				assert.Contains(t, body["HostedUrl"], "redirectURL=https%3A%2F%2Fexample.com")
 				assert.ElementsMatch(t, []string{"Id", "Tag", "CreationDate", "HostedUrl", "Status", "ReturnUrl"}, keys(body),
-					"the create response has no UserId, LastUpdate or Checks")
+					"the create response has no UserId, LastUpdate or Checks, and does not echo SessionLanguage")
+				if lng, given := tt.body["SessionLanguage"]; given {
+					assert.True(t, strings.HasSuffix(body["HostedUrl"].(string), "&lng="+lng.(string)), body["HostedUrl"])
+				} else {
+					assert.NotContains(t, body["HostedUrl"], "lng=")
+				}
+				assert.NotContains(t, e.api("GET", "/identity-verifications/"+body["Id"].(string), nil).json(), "SessionLanguage")
 				return
 			}
 			assert.Equal(t, tt.errType, body["Type"])
@@ -144,28 +157,42 @@ func TestOutcomes(t *testing.T) {
 			name: "business with failed insights goes to review", kind: "BUSINESS",
 			outcome:    map[string]any{"Checks": map[string]string{"BUSINESS_INSIGHTS_MATCH": "REFUSED"}},
 			wantStatus: "REVIEW",
-			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "VALIDATED", "BUSINESS_INSIGHTS_MATCH": "REFUSED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
+			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "VALIDATED", "BUSINESS_INSIGHTS_MATCH": "REFUSED", "PSC_ROLE_CHECK": "VALIDATED", "PSC_CONSISTENCY_CHECK": "VALIDATED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
 			wantEvents: []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_INCONCLUSIVE"}, wantLevel: "LIGHT",
 		},
 		{
 			name: "legal one-word review", kind: "BUSINESS", outcome: map[string]any{"Outcome": "REVIEW"},
 			wantStatus: "REVIEW",
-			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "REFUSED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
+			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "REFUSED", "PSC_ROLE_CHECK": "VALIDATED", "PSC_CONSISTENCY_CHECK": "VALIDATED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
 			wantEvents: []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_INCONCLUSIVE"}, wantLevel: "LIGHT",
 		},
 		{
 			name: "legal refused on ID despite a failed business check", kind: "BUSINESS",
 			outcome:    map[string]any{"Checks": map[string]string{"BUSINESS_VERIFICATION": "REFUSED", "IDENTITY_DOCUMENT_VERIFICATION": "REFUSED"}},
 			wantStatus: "REFUSED",
-			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "REFUSED", "IDENTITY_DOCUMENT_VERIFICATION": "REFUSED"},
+			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "REFUSED", "PSC_ROLE_CHECK": "VALIDATED", "PSC_CONSISTENCY_CHECK": "VALIDATED", "IDENTITY_DOCUMENT_VERIFICATION": "REFUSED"},
 			wantEvents: []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_FAILED"}, wantLevel: "LIGHT",
 		},
 		{
-			name: "organization validated", kind: "ORGANIZATION", outcome: map[string]any{"Outcome": "VALIDATED"},
+			name: "organization validated: its PSC sessions open, the user stays LIGHT", kind: "ORGANIZATION", outcome: map[string]any{"Outcome": "VALIDATED"},
 			wantStatus: "VALIDATED",
-			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "VALIDATED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
+			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "VALIDATED", "PSC_ROLE_CHECK": "VALIDATED", "PSC_CONSISTENCY_CHECK": "VALIDATED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
+			wantEvents: []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_VALIDATED", "IDENTITY_VERIFICATION_PENDING_PSC_ACTION", "IDENTITY_VERIFICATION_PSC_PENDING"}, wantLevel: "LIGHT",
+		},
+		{
+			name: "soletrader validated: no PSC sessions", kind: "SOLETRADER", outcome: map[string]any{"Outcome": "VALIDATED"},
+			wantStatus: "VALIDATED",
+			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "VALIDATED", "BUSINESS_NAME_MATCH": "VALIDATED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
 			wantEvents: []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_VALIDATED", "USER_KYC_REGULAR"}, wantLevel: "REGULAR",
 		},
+		{
+			name: "business refused on a PSC check goes to review", kind: "BUSINESS",
+			outcome:    map[string]any{"Checks": map[string]string{"PSC_ROLE_CHECK": "REFUSED"}},
+			wantStatus: "REVIEW",
+			wantChecks: map[string]string{"BUSINESS_VERIFICATION": "VALIDATED", "BUSINESS_INSIGHTS_MATCH": "VALIDATED", "PSC_ROLE_CHECK": "REFUSED", "PSC_CONSISTENCY_CHECK": "VALIDATED", "IDENTITY_DOCUMENT_VERIFICATION": "VALIDATED", "IDV_NAME_MATCH_CHECK": "VALIDATED", "IDV_AGE_CHECK": "VALIDATED"},
+			wantEvents: []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_INCONCLUSIVE"}, wantLevel: "LIGHT",
+		},
+		{name: "PSC checks do not apply to a soletrader", kind: "SOLETRADER", outcome: map[string]any{"Checks": map[string]string{"PSC_ROLE_CHECK": "REFUSED"}}, ctlStatus: 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -246,7 +273,8 @@ func TestReview(t *testing.T) {
 			assert.Equal(t, "DOCUMENT_UNREADABLE", reason["Type"])
 			u := e.api("GET", "/sca/users/"+userID, nil).json()
 			if decision == "VALIDATED" {
-				assert.Equal(t, "REGULAR", u["KYCLevel"])
+				assert.Equal(t, "LIGHT", u["KYCLevel"], "a business is REGULAR once its PSCs are validated")
+				assert.Len(t, view["PSCs"], 1, "validation after review opens the PSC sessions")
 				assert.NotEqual(t, "Registry extract is blurred", reason["Value"])
 			} else {
 				assert.Equal(t, "LIGHT", u["KYCLevel"])
@@ -278,9 +306,14 @@ func TestOutcomeLandsAfterDelay(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	e := newEnv(t, fastSettings())
 	sink := newHookSink(t)
-	require.Equal(t, 200, e.api("POST", "/hooks", map[string]any{"EventType": "IDENTITY_VERIFICATION_FAILED", "Url": sink.srv.URL}).status)
+	require.Equal(t, 200, e.api("POST", "/hooks", map[string]any{"EventType": "IDENTITY_VERIFICATION_EXPIRED", "Url": sink.srv.URL}).status)
 	userID := e.natural()
 	id := e.session(userID)["Id"].(string)
+	submitted := e.session(userID)["Id"].(string)
+	set := fastSettings()
+	set.OutcomeDelaySeconds = 8 * 24 * 3600
+	require.NoError(t, e.sim.SetSettings(set))
+	require.Equal(t, http.StatusOK, e.ctl("POST", "/_sim/identity-verifications/"+submitted+"/outcome", map[string]any{"Outcome": "VALIDATED"}).status)
 
 	e.sim.Advance(7*24*time.Hour - time.Second)
 	e.tok = e.token()
@@ -292,8 +325,14 @@ func TestExpiry(t *testing.T) {
 	assert.Equal(t, "EXPIRED", view["Status"])
 	assert.NotEqual(t, view["CreationDate"], view["LastUpdate"])
 	assert.Equal(t, http.StatusConflict, e.ctl("POST", "/_sim/identity-verifications/"+id+"/outcome", map[string]any{"Outcome": "VALIDATED"}).status)
-	assert.Empty(t, e.sim.Deliveries("", ""), "Mangopay sends no webhook on expiry")
-	assert.Empty(t, sink.received())
+	// Since 2026-08 Mangopay notifies the expiry.
+	got := e.waitDeliveries("IDENTITY_VERIFICATION_EXPIRED", 1)
+	require.Len(t, got, 1)
+	assert.Equal(t, id, got[0].ResourceID)
+	assert.Equal(t, sandbox.Delivered, got[0].Result)
+	assert.Equal(t, "PENDING", e.api("GET", "/identity-verifications/"+submitted, nil).json()["Status"],
+		"a submitted session waiting for its outcome does not expire")
+	assert.Equal(t, []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_EXPIRED"}, e.eventTypes(id))
 
 	t.Run("clock only moves forward", func(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, e.ctl("POST", "/_sim/clock/advance", map[string]any{"Seconds": -5}).status)
@@ -325,5 +364,7 @@ func TestEventsAPIWindow(t *testing.T) {
 	require.Len(t, e.api("GET", "/events", nil).list(), 1)
 	e.sim.Advance(45*24*time.Hour + time.Minute)
 	e.tok = e.token()
-	assert.Empty(t, e.api("GET", "/events", nil).list(), "the Events API reaches back 45 days")
+	for _, ev := range e.api("GET", "/events", nil).list() {
+		assert.NotEqual(t, "IDENTITY_VERIFICATION_PENDING", ev["EventType"], "the Events API reaches back 45 days")
+	}
 }

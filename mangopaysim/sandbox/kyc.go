@@ -53,14 +53,16 @@ const (
 	maxEncodedPageSize  = 10 << 20 // "10 MB when Base64 encoded"
 )
 
-// kycTypeAllowed applies the type/user-type compatibility rules. ADDRESS_PROOF
-// stays open to legal users: the hosted KYC guide tells platforms to send any
-// additional non-ID document as ADDRESS_PROOF.
-func kycTypeAllowed(u *user, typ string) (string, bool) {
+// kycTypeAllowed applies the type/user-type compatibility rules of the API
+// reference: ADDRESS_PROOF is for natural users only, unless
+// addressProofForLegal (the hosted guide's reading) allows it.
+func kycTypeAllowed(u *user, typ string, addressProofForLegal bool) (string, bool) {
 	legalOnly := typ == "REGISTRATION_PROOF" || typ == "ARTICLES_OF_ASSOCIATION" || typ == "SHAREHOLDER_DECLARATION"
 	switch {
 	case u.PersonType == "NATURAL" && legalOnly:
 		return fmt.Sprintf("%s cannot be submitted for NATURAL_PERSON user", typ), false
+	case u.PersonType == "LEGAL" && typ == "ADDRESS_PROOF" && !addressProofForLegal:
+		return fmt.Sprintf("ADDRESS_PROOF cannot be submitted for %s user", u.LegalPersonType), false
 	case u.LegalPersonType == "SOLETRADER" && typ == "ARTICLES_OF_ASSOCIATION":
 		return "ARTICLES_OF_ASSOCIATION cannot be submitted for SOLETRADER user", false
 	}
@@ -95,7 +97,7 @@ func (s *Sandbox) createDoc(req apiRequest) reply {
 	if u.UserCategory != "OWNER" {
 		return s.errorReply(http.StatusBadRequest, typeInvalidAction, "This feature is only available for users categorised as Owner.", nil)
 	}
-	if msg, allowed := kycTypeAllowed(u, *b.Type); !allowed {
+	if msg, allowed := kycTypeAllowed(u, *b.Type, s.settings.AddressProofForLegalUsers); !allowed {
 		return s.paramError(map[string]string{"Type": msg})
 	}
 	now := s.clock.Now()
@@ -250,8 +252,7 @@ func (s *Sandbox) processDoc(id string) {
 	s.emitLocked("KYC_SUCCEEDED", d.ID)
 	// A validated identity proof is all a natural user needs to be REGULAR.
 	if u := s.st.users[d.UserID]; u != nil && u.PersonType == "NATURAL" && d.Type == "IDENTITY_PROOF" && u.KYCLevel != "REGULAR" {
-		u.KYCLevel = "REGULAR"
-		s.emitLocked("USER_KYC_REGULAR", u.ID)
+		s.verifiedLocked(u)
 	}
 }
 

@@ -39,7 +39,8 @@ func TestKYCDocumentTypes(t *testing.T) {
 		{soletrader, "ARTICLES_OF_ASSOCIATION", 400, "Type"},
 		{soletrader, "REGISTRATION_PROOF", 200, ""},
 		{business, "ARTICLES_OF_ASSOCIATION", 200, ""},
-		{business, "ADDRESS_PROOF", 200, ""}, // the hosted guide's "any other additional document"
+		{business, "ADDRESS_PROOF", 400, "Type"}, // "ADDRESS_PROOF cannot be submitted for BUSINESS user"
+		{soletrader, "ADDRESS_PROOF", 400, "Type"},
 		{natural, "DELIVERY_PROOF", 400, "Type"},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,7 @@ func (s *Sandbox) routes() {
 	a.add(http.MethodPost, "/users/legal", s.createLegalUser(false))
 	a.add(http.MethodPost, "/sca/users/natural", s.createNaturalUser(true))
 	a.add(http.MethodPost, "/sca/users/legal", s.createLegalUser(true))
+	a.add(http.MethodGet, "/users", s.listUsers)
 	a.add(http.MethodGet, "/users/{userId}", s.getUser(false, ""))
 	a.add(http.MethodGet, "/sca/users/{userId}", s.getUser(true, ""))
 	// The SDKs' typed getters.
@@ -17,10 +18,13 @@ func (s *Sandbox) routes() {
 	a.add(http.MethodGet, "/users/legal/{userId}", s.getUser(false, "LEGAL"))
 	a.add(http.MethodGet, "/sca/users/natural/{userId}", s.getUser(true, "NATURAL"))
 	a.add(http.MethodGet, "/sca/users/legal/{userId}", s.getUser(true, "LEGAL"))
+	a.add(http.MethodGet, "/users/{userId}/regulatory", s.getRegulatory)
 
 	a.add(http.MethodPost, "/users/{userId}/identity-verifications", s.createSession)
 	a.add(http.MethodGet, "/users/{userId}/identity-verifications", s.listSessions)
 	a.add(http.MethodGet, "/identity-verifications/{id}", s.getSession)
+	a.add(http.MethodPut, "/identity-verifications/{id}/pscs/{pscId}/retry", s.retryPsc)
+	a.add(http.MethodGet, "/users/{userId}/pscs", s.listUserPscs)
 
 	a.add(http.MethodPost, "/users/{userId}/kyc/documents", s.createDoc)
 	a.add(http.MethodGet, "/users/{userId}/kyc/documents", s.listDocs)
@@ -42,6 +46,10 @@ func (s *Sandbox) routes() {
 	c.add(http.MethodPost, "/_sim/identity-verifications/{id}/outcome", s.ctlOutcome)
 	c.add(http.MethodPost, "/_sim/identity-verifications/{id}/review", s.ctlReview)
 	c.add(http.MethodPost, "/_sim/users/{userId}/downgrade", s.ctlDowngrade)
+	c.add(http.MethodPost, "/_sim/users/{userId}/renewal", s.ctlRenewal)
+	c.add(http.MethodPut, "/_sim/users/{userId}/pscs", s.ctlDeclarePscs)
+	c.add(http.MethodPost, "/_sim/pscs/{pscId}/outcome", s.ctlPscOutcome)
+	c.add(http.MethodPost, "/_sim/pscs/{pscId}/liveness", s.ctlPscLiveness)
 	c.add(http.MethodPost, "/_sim/clock/advance", s.ctlAdvance)
 	c.add(http.MethodGet, "/_sim/clock", s.ctlClock)
 	c.add(http.MethodPut, "/_sim/faults", s.ctlSetFaults)

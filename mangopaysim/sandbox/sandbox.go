@@ -1,13 +1,17 @@
 // Package sandbox is a faithful, in-memory stand-in for Mangopay's Sandbox:
-// the REST API v2.01 endpoints kycflow uses (OAuth, users, IDV sessions, KYC
-// documents, hooks, events, idempotent responses), the hosted verification
-// page behind each HostedUrl, webhook delivery with Mangopay's retry schedule,
-// and a control API under /_sim/ for tests and demos (outcomes, reviews,
-// downgrades, a movable clock, fault injection).
+// the REST API v2.01 endpoints kycflow uses (OAuth, users and their
+// regulatory status, IDV sessions and their PSC sessions, KYC documents,
+// hooks, events, idempotent responses), the hosted verification page behind
+// each HostedUrl, webhook delivery with Mangopay's retry schedule, and a
+// control API under /_sim/ for tests and demos (outcomes, reviews, PSC
+// outcomes, downgrades, KYC renewal deadlines, a movable clock, fault
+// injection).
 //
-// The wire format follows ../shared/reference/mangopay-api.md; where the
-// documentation pages disagree the later source wins and both spellings are
-// tolerated. Everything lives in memory and is safe for concurrent use.
+// The wire format follows ../shared/reference/mangopay-api.md and
+// mangopay-2026.md; where the documentation pages disagree the later source
+// wins and both spellings are tolerated, and what Mangopay has not published
+// is a Settings switch. Everything lives in memory and is safe for concurrent
+// use.
 package sandbox
 
 import (
@@ -77,7 +81,42 @@ type Settings struct {
 	// WebhookTimeoutSeconds is how long a delivery may take before it counts
 	// as failed (Mangopay: 2 s).
 	WebhookTimeoutSeconds float64 `json:"WebhookTimeoutSeconds"`
+	// PscSessionsActivated gives BUSINESS and ORGANIZATION users PSC
+	// sessions after their main session is validated (activated per
+	// platform by Mangopay; on in 2026).
+	PscSessionsActivated bool `json:"PscSessionsActivated"`
+	// PscRejectedEventType is the event a rejected PSC session sends:
+	// IDENTITY_VERIFICATION_PSC_REJECTED (PHP SDK code, Python notes) or
+	// IDENTITY_VERIFICATION_PSC_FAILED (Node, Java, .NET notes).
+	PscRejectedEventType string `json:"PscRejectedEventType"`
+	// PscEventResource is what the RessourceId of PSC events names: PSC
+	// (the PSC's psc_x_ id) or SESSION (the main session's idnver_ id).
+	// Mangopay has not published which.
+	PscEventResource string `json:"PscEventResource"`
+	// AddressProofForLegalUsers accepts ADDRESS_PROOF documents for legal
+	// users. The API reference refuses them ("ADDRESS_PROOF cannot be
+	// submitted for BUSINESS user"); the hosted KYC guide tells platforms to
+	// send any additional non-ID document as one.
+	AddressProofForLegalUsers bool `json:"AddressProofForLegalUsers"`
 }
+
+// withDefaultChoices fills the string settings added in 2026 when a caller
+// built Settings without them, so that older code keeps working.
+func (set Settings) withDefaultChoices() Settings {
+	if set.PscRejectedEventType == "" {
+		set.PscRejectedEventType = EventPscRejected
+	}
+	if set.PscEventResource == "" {
+		set.PscEventResource = PscResourcePSC
+	}
+	return set
+}
+
+// Values of Settings.PscEventResource.
+const (
+	PscResourcePSC     = "PSC"
+	PscResourceSession = "SESSION"
+)
 
 // DefaultSettings are those of Mangopay's Sandbox as documented in November
 // 2026.
@@ -91,6 +130,9 @@ func DefaultSettings() Settings {
 		RateLimits:                [4]int{2300, 4500, 8800, 105600},
 		RateLimitEnforced:         true,
 		WebhookTimeoutSeconds:     2,
+		PscSessionsActivated:      true,
+		PscRejectedEventType:      EventPscRejected,
+		PscEventResource:          PscResourcePSC,
 	}
 }
 
@@ -133,6 +175,7 @@ func New(cfg Config) *Sandbox {
 	if cfg.Settings == (Settings{}) {
 		cfg.Settings = DefaultSettings()
 	}
+	cfg.Settings = cfg.Settings.withDefaultChoices()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}

@@ -10,6 +10,9 @@ type state struct {
 	sessions      map[string]*session
 	sessionsByKey map[string]*session // HostedUrl sessionId -> session
 	userSessions  map[string][]*session
+	pscs          map[string]*psc
+	pscsByKey     map[string]*psc // HostedUrl sessionId -> PSC
+	userPscs      map[string][]*psc
 	docs          map[string]*kycDoc
 	userDocs      map[string][]*kycDoc
 	hooks         map[string]*hook
@@ -29,6 +32,9 @@ func newState() *state {
 		sessions:      map[string]*session{},
 		sessionsByKey: map[string]*session{},
 		userSessions:  map[string][]*session{},
+		pscs:          map[string]*psc{},
+		pscsByKey:     map[string]*psc{},
+		userPscs:      map[string][]*psc{},
 		docs:          map[string]*kycDoc{},
 		userDocs:      map[string][]*kycDoc{},
 		hooks:         map[string]*hook{},

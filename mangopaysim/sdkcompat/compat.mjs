@@ -527,6 +527,17 @@ async function phaseVerify() {
     expect('user REGULAR', user.KYCLevel === 'REGULAR', user.KYCLevel);
   }
 
+  // GET /users/{id}/Regulatory: the SDK's path has a capital R; since 2026
+  // the body carries the KYC renewal dates in KycInformation.
+  section('regulatory');
+  const reg = await must('Users.getRegulatory', () => api.Users.getRegulatory(userId));
+  if (reg) {
+    summary.regulatory = { Id: reg.Id, ScopeBlocked: reg.ScopeBlocked ?? null, KycInformation: reg.KycInformation ?? null };
+    expect('regulatory status of the user', reg.Id === userId && reg.ScopeBlocked?.Inflows === false, summary.regulatory);
+    expect('KYC renewal dates', /^\d{4}-\d{2}-\d{2}$/.test(reg.KycInformation?.KycRenewalDeadline ?? '') &&
+      /^\d{4}-\d{2}-\d{2}$/.test(reg.KycInformation?.LastKycDate ?? ''), summary.regulatory);
+  }
+
   section('kyc');
   const doc = await must('Users.getKycDocument', () => api.Users.getKycDocument(userId, docId));
   if (doc) {

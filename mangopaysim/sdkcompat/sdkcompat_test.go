@@ -225,6 +225,12 @@ func TestOfficialNodeSDK(t *testing.T) {
 	sim.ctl(t, "/_sim/identity-verifications/"+s.Session.ID+"/outcome", sandbox.OutcomeRequest{Outcome: "VALIDATED"}, &landed)
 	require.Equal(t, "VALIDATED", landed.Status)
 	sim.ctl(t, "/_sim/clock/advance", sandbox.AdvanceRequest{Seconds: kycDelaySeconds + 60}, nil)
+	// Give the verified user a KYC renewal deadline for Users.getRegulatory.
+	var regulatory struct {
+		KycInformation struct{ LastKycDate, KycRenewalDeadline string }
+	}
+	sim.ctl(t, "/_sim/users/"+s.Natural.ID+"/renewal", sandbox.RenewalRequest{DeadlineInDays: 90}, &regulatory)
+	require.NotEmpty(t, regulatory.KycInformation.KycRenewalDeadline)
 
 	verify := runScript(t, node, sim.url, "--phase", "verify",
 		"--user-id", s.Natural.ID, "--session-id", s.Session.ID, "--doc-id", s.KYC.ID, "--hook-id", s.Hook.ID)
@@ -250,6 +256,13 @@ func TestOfficialNodeSDK(t *testing.T) {
 		assert.Contains(t, v.Events, eventRef{EventType: "USER_KYC_REGULAR", ResourceID: s.Natural.ID})
 		assert.Empty(t, v.Failures, "compat.mjs reported mismatches in phase verify")
 		assert.Zero(t, verify.exitCode)
+	})
+
+	t.Run("regulatory status", func(t *testing.T) {
+		assert.Equal(t, s.Natural.ID, v.Regulatory.ID)
+		assert.Equal(t, regulatory.KycInformation.KycRenewalDeadline, v.Regulatory.KycInformation.KycRenewalDeadline)
+		assert.Equal(t, regulatory.KycInformation.LastKycDate, v.Regulatory.KycInformation.LastKycDate)
+		noFailures(t, v.Failures, "regulatory")
 	})
 
 	t.Run("webhook from the hook the SDK registered", func(t *testing.T) {
@@ -461,7 +474,14 @@ type verifySummary struct {
 	Hook struct {
 		Status string `json:"Status"`
 	} `json:"hook"`
-	Events []eventRef `json:"events"`
+	Events     []eventRef `json:"events"`
+	Regulatory struct {
+		ID             string `json:"Id"`
+		KycInformation struct {
+			LastKycDate        string `json:"LastKycDate"`
+			KycRenewalDeadline string `json:"KycRenewalDeadline"`
+		} `json:"KycInformation"`
+	} `json:"regulatory"`
 }
 
 // knownAreas are the areas compat.mjs files its checks under in phase run.

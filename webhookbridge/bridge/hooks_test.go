@@ -7,7 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -207,10 +207,18 @@ func TestRegisterHooksLeavesOtherHooksAloneAndPages(t *testing.T) {
 	ctx := context.Background()
 	h := newHookSim(t)
 	const url = "https://bridge.platform.example/webhooks/mangopay/" + testPathToken
-	// More hooks than one page holds, the platform's own first, then one
-	// of kycflow's on the second page.
-	for i := range 120 {
-		_, err := h.mp.CreateHook(ctx, &mangopay.CreateHookParams{EventType: mangopay.EventType("PLATFORM_EVENT_" + strconv.Itoa(i)), URL: "https://platform.example/own-hooks"})
+	// More hooks than one page holds, the platform's own first (of event
+	// types kycflow does not use: the simulator accepts only real ones),
+	// then one of kycflow's on the second page.
+	var platform []string
+	for _, et := range sandbox.KnownEventTypes() {
+		if !slices.Contains(workflows.HookEventTypes, et) && len(platform) < 120 {
+			platform = append(platform, et)
+		}
+	}
+	require.Len(t, platform, 120)
+	for _, et := range platform {
+		_, err := h.mp.CreateHook(ctx, &mangopay.CreateHookParams{EventType: mangopay.EventType(et), URL: "https://platform.example/own-hooks"})
 		require.NoError(t, err)
 	}
 	last := workflows.HookEventTypes[len(workflows.HookEventTypes)-1]
@@ -224,8 +232,8 @@ func TestRegisterHooksLeavesOtherHooksAloneAndPages(t *testing.T) {
 	assert.Equal(t, want, actions(reports))
 	at := h.hooks(t)
 	assert.Len(t, at, 120+len(workflows.HookEventTypes))
-	for i := range 120 {
-		assert.Equal(t, "https://platform.example/own-hooks", at["PLATFORM_EVENT_"+strconv.Itoa(i)].URL, "not kycflow's hook")
+	for _, et := range platform {
+		assert.Equal(t, "https://platform.example/own-hooks", at[et].URL, "not kycflow's hook")
 	}
 }
 

@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -28,8 +28,9 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(b.Metrics.Registry, promhttp.HandlerOpts{})))
 	if b.Codec != nil {
 		codec := gin.WrapH(http.StripPrefix("/codec", b.Codec))
-		r.POST("/codec/:op", codec)
-		r.OPTIONS("/codec/:op", codec)
+		// /codec/decode with a bearer token, or /codec/<token>/decode.
+		r.POST("/codec/*op", codec)
+		r.OPTIONS("/codec/*op", codec)
 	}
 	v1 := r.Group("/v1", b.countRoute, b.authenticate, deadline(apiTimeout))
 	v1.POST("/onboardings", b.createOnboarding)
@@ -37,6 +38,8 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 	v1.POST("/onboardings/:userId/documents", b.submitDocument)
 	v1.GET("/onboardings/:userId/documents/:key", b.documentResult)
 	v1.POST("/onboardings/:userId/cancel", b.cancelOnboarding)
+	v1.POST("/onboardings/:userId/reopen", b.reopenOnboarding)
+	v1.POST("/onboardings/:userId/pscs/:pscId/retry", b.retryPSC)
 	return r
 }
 
@@ -44,24 +47,53 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 // request that never ends.
 const apiTimeout = 30 * time.Second
 
+// readyz reports Redis and Temporal separately, each "ok" or
+// "unavailable": the causes go to the log, not to whoever can reach the
+// listener (they carry addresses and internal details).
 func (b *Bridge) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
-	status, out := http.StatusOK, gin.H{"Redis": "ok", "Temporal": "ok"}
-	if err := b.RDB.Ping(ctx).Err(); err != nil {
-		status, out["Redis"] = http.StatusServiceUnavailable, err.Error()
-	}
-	if _, err := b.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		status, out["Temporal"] = http.StatusServiceUnavailable, err.Error()
+	var redisErr, temporalErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { redisErr = b.RDB.Ping(ctx).Err() })
+	wg.Go(func() { _, temporalErr = b.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}) })
+	wg.Wait()
+	status, out := http.StatusOK, gin.H{}
+	for name, err := range map[string]error{"Redis": redisErr, "Temporal": temporalErr} {
+		out[name] = "ok"
+		if err != nil {
+			status, out[name] = http.StatusServiceUnavailable, "unavailable"
+			b.Logger.Warn("not ready", "dependency", name, "error", err)
+		}
 	}
 	c.JSON(status, out)
 }
 
 // createOnboardingBody is POST /v1/onboardings.
 type createOnboardingBody struct {
-	UserID    string `json:"UserId"`
-	ReturnURL string `json:"ReturnUrl"`
-	Tag       string `json:"Tag"`
+	UserID          string `json:"UserId"`
+	ReturnURL       string `json:"ReturnUrl"`
+	Tag             string `json:"Tag"`
+	SessionLanguage string `json:"SessionLanguage"`
+}
+
+// validSessionRequest checks the session fields of a body, answering 400
+// with the field named itself.
+func validSessionRequest(c *gin.Context, req workflows.EnsureSessionRequest) bool {
+	for _, check := range []struct {
+		field string
+		err   error
+	}{
+		{"ReturnUrl", workflows.ValidateReturnURL(req.ReturnURL)},
+		{"Tag", workflows.ValidateTag(req.Tag)},
+		{"SessionLanguage", workflows.ValidateSessionLanguage(req.SessionLanguage)},
+	} {
+		if check.err != nil {
+			c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: check.err.Error(), Field: check.field})
+			return false
+		}
+	}
+	return true
 }
 
 func (b *Bridge) createOnboarding(c *gin.Context) {
@@ -73,15 +105,11 @@ func (b *Bridge) createOnboarding(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "UserId must be a Mangopay user id (1 to 128 of A-Z, a-z, 0-9, _ and -)", Field: "UserId"})
 		return
 	}
-	if err := workflows.ValidateReturnURL(body.ReturnURL); err != nil {
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: err.Error(), Field: "ReturnUrl"})
+	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage}
+	if !validSessionRequest(c, req) {
 		return
 	}
-	if len(body.Tag) > 255 {
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "Tag is longer than 255 characters", Field: "Tag"})
-		return
-	}
-	res, err := workflows.EnsureSession(c.Request.Context(), b.Temporal, body.UserID, workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag})
+	res, err := workflows.EnsureSession(c.Request.Context(), b.Temporal, body.UserID, req)
 	if err != nil {
 		b.fail(c, err)
 		return
@@ -127,6 +155,11 @@ func (b *Bridge) documentWait() time.Duration {
 func (b *Bridge) submitDocument(c *gin.Context) {
 	userID, ok := pathUser(c)
 	if !ok {
+		return
+	}
+	if !b.Pages.Encrypted() && !b.AllowClearPages {
+		b.Logger.Error("document upload refused: set PAYLOAD_ENCRYPTION_KEY so that pages are encrypted in Redis", "request_id", c.GetString(ctxRequestID))
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "document uploads are disabled: this bridge has no PAYLOAD_ENCRYPTION_KEY to encrypt the pages with"})
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxUploadBody)
@@ -300,6 +333,57 @@ func (b *Bridge) cancelOnboarding(c *gin.Context) {
 	c.JSON(http.StatusOK, st)
 }
 
+// reopenBody is POST /v1/onboardings/<UserId>/reopen.
+type reopenBody struct {
+	ReturnURL       string `json:"ReturnUrl"`
+	Tag             string `json:"Tag"`
+	SessionLanguage string `json:"SessionLanguage"`
+}
+
+// reopenOnboarding is an operator's explicit restart of an onboarding that
+// ended FAILED or NOT_ELIGIBLE (a plain POST /v1/onboardings answers those
+// with their status and reason).
+func (b *Bridge) reopenOnboarding(c *gin.Context) {
+	userID, ok := pathUser(c)
+	if !ok {
+		return
+	}
+	var body reopenBody
+	if !decodeJSON(c, &body) {
+		return
+	}
+	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage}
+	if !validSessionRequest(c, req) {
+		return
+	}
+	res, err := workflows.Reopen(c.Request.Context(), b.Temporal, userID, req)
+	if err != nil {
+		b.fail(c, err)
+		return
+	}
+	b.Logger.Info("onboarding reopened by an operator", "user_id", userID, "status", string(res.Status))
+	c.JSON(http.StatusOK, res)
+}
+
+// retryPSC asks for a new link for one PSC session of a business.
+func (b *Bridge) retryPSC(c *gin.Context) {
+	userID, ok := pathUser(c)
+	if !ok {
+		return
+	}
+	pscID := c.Param("pscId")
+	if !validResourceID(pscID) {
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "the PSC id in the path is not a Mangopay id", Field: "PscId"})
+		return
+	}
+	psc, err := workflows.RetryPSC(c.Request.Context(), b.Temporal, userID, workflows.RetryPSCRequest{PscID: pscID})
+	if err != nil {
+		b.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, psc)
+}
+
 // fail maps the workflow helpers' errors to statuses.
 func (b *Bridge) fail(c *gin.Context, err error) {
 	switch {
@@ -324,13 +408,26 @@ func pathUser(c *gin.Context) (string, bool) {
 	return id, true
 }
 
-// decodeJSON reads a bounded, strict JSON body, answering 400 itself.
+// decodeJSON reads a bounded, strict JSON body (decodeStrict), answering
+// 400 itself, with the field at fault when there is one.
 func decodeJSON(c *gin.Context, v any) bool {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
-	dec := json.NewDecoder(c.Request.Body)
-	dec.DisallowUnknownFields() // a misspelt field is an error, not an ignored value
-	if err := dec.Decode(v); err != nil {
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "invalid JSON body: " + err.Error()})
+	data, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, apiError{Error: "the JSON body is too large (at most 64 KiB)"})
+		return false
+	case err != nil:
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "unreadable body"})
+		return false
+	}
+	if err := decodeStrict(data, v); err != nil {
+		var fe *jsonFieldError
+		field := ""
+		if errors.As(err, &fe) {
+			field = fe.Field
+		}
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: err.Error(), Field: field})
 		return false
 	}
 	return true

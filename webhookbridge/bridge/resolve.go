@@ -37,6 +37,7 @@ var (
 type Resolver struct {
 	Index    *routing.Index
 	Mangopay *mangopay.Client // nil: no fallback
+	Metrics  *Metrics         // counts the fallback lookups; may be nil
 	// Unknown remembers, for UnknownTTL, the resources Mangopay answered
 	// 404 for, so that repeated webhooks naming them (forged ones) cost no
 	// further call. Nil: no memory.
@@ -66,6 +67,9 @@ func (r *Resolver) UserFor(ctx context.Context, ev workflows.MangopayEvent) (str
 	switch {
 	case strings.HasPrefix(ev.EventType, "USER_"):
 		return ev.ResourceID, nil
+	case strings.HasPrefix(ev.EventType, "IDENTITY_VERIFICATION_") && mangopay.IsPSCID(ev.ResourceID):
+		// A PSC webhook may name the PSC rather than the main session.
+		kind = routing.KindPSC
 	case strings.HasPrefix(ev.EventType, "IDENTITY_VERIFICATION_"):
 		kind = routing.KindSession
 	case strings.HasPrefix(ev.EventType, "KYC_"):
@@ -77,7 +81,7 @@ func (r *Resolver) UserFor(ctx context.Context, ev workflows.MangopayEvent) (str
 	if err != nil || found {
 		return userID, err
 	}
-	if r.Mangopay == nil {
+	if r.Mangopay == nil || kind == routing.KindPSC { // Mangopay has no way to read a PSC by its ID alone
 		return "", fmt.Errorf("%w: %s %s is not in the routing index", ErrUnroutable, kind, ev.ResourceID)
 	}
 	unknownKey := unknownPrefix + string(kind) + ":" + ev.ResourceID
@@ -96,6 +100,7 @@ func (r *Resolver) UserFor(ctx context.Context, ev workflows.MangopayEvent) (str
 			return "", ErrLookupLimited
 		}
 		userID, err := r.ask(ctx, kind, ev.ResourceID)
+		r.Metrics.observeLookup(err)
 		if errors.Is(err, ErrUnroutable) && r.Unknown != nil {
 			if serr := r.Unknown.Set(ctx, unknownKey, "404", r.unknownTTL()).Err(); serr != nil {
 				return "", serr

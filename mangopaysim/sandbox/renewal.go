@@ -1,0 +1,148 @@
+package sandbox
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// dateLayout is the YYYY-MM-DD (UTC, date only) format of LastKycDate and
+// KycRenewalDeadline.
+const dateLayout = "2006-01-02"
+
+// renewal is a user's continuous-KYC state. The deadline is a date: the user
+// stays verified through that whole day (UTC) and is downgraded when it ends.
+type renewal struct {
+	lastKYC  *time.Time // day of the last successful verification
+	deadline *time.Time // KycRenewalDeadline, midnight UTC
+	required bool       // USER_KYC_RENEWAL_REQUIRED sent, not yet renewed
+}
+
+func day(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+func dateString(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := t.Format(dateLayout)
+	return &s
+}
+
+// regulatoryStatus is the body of GET /users/{UserId}/regulatory: the
+// blocking status documented since 2024 plus, since 2026, KycInformation.
+type regulatoryStatus struct {
+	ID             string         `json:"Id"`
+	ActionCode     *string        `json:"ActionCode"`
+	ScopeBlocked   scopeBlocked   `json:"ScopeBlocked"`
+	KycInformation kycInformation `json:"KycInformation"`
+}
+
+type scopeBlocked struct {
+	Inflows  bool `json:"Inflows"`
+	Outflows bool `json:"Outflows"`
+}
+
+type kycInformation struct {
+	LastKycDate        *string `json:"LastKycDate"`
+	KycRenewalDeadline *string `json:"KycRenewalDeadline"`
+}
+
+func (s *Sandbox) getRegulatory(req apiRequest) reply {
+	id := req.p["userId"]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, found := s.st.users[id]
+	if !found {
+		return s.notFound("User", id)
+	}
+	return ok(regulatoryStatus{
+		ID: u.ID,
+		KycInformation: kycInformation{
+			LastKycDate: dateString(u.renewal.lastKYC), KycRenewalDeadline: dateString(u.renewal.deadline),
+		},
+	})
+}
+
+// maxRenewalDays bounds DeadlineInDays (ten years).
+const maxRenewalDays = 3650
+
+// RequireRenewal gives a verified OWNER a KycRenewalDeadline days from now
+// and notifies USER_KYC_RENEWAL_REQUIRED, as Mangopay does 90 days before a
+// deadline. If the user is still not renewed when the deadline day ends, the
+// user is downgraded. Calling it again moves the deadline.
+func (s *Sandbox) RequireRenewal(userID string, days int) (time.Time, error) {
+	if days < 1 || days > maxRenewalDays {
+		return time.Time{}, fmt.Errorf("%w: DeadlineInDays must be between 1 and %d, got %d", ErrInvalidOutcome, maxRenewalDays, days)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, found := s.st.users[userID]
+	if !found {
+		return time.Time{}, fmt.Errorf("%w: user %s", ErrNotFound, userID)
+	}
+	if u.UserCategory != "OWNER" || u.KYCLevel != "REGULAR" {
+		return time.Time{}, fmt.Errorf("%w: user %s is a %s with KYCLevel %s; only a verified (REGULAR) OWNER has a renewal deadline",
+			ErrWrongState, userID, u.UserCategory, u.KYCLevel)
+	}
+	deadline := day(s.clock.Now()).AddDate(0, 0, days)
+	u.renewal.deadline, u.renewal.required = &deadline, true
+	s.emitLocked("USER_KYC_RENEWAL_REQUIRED", u.ID)
+	// The task checks that this deadline is still the user's, so moving the
+	// deadline or renewing makes it a no-op.
+	s.sched.At(deadline.Add(24*time.Hour), func() { s.renewalDeadlinePassed(userID, deadline) })
+	return deadline, nil
+}
+
+// renewalDeadlinePassed downgrades a user whose deadline day ended without a
+// renewal.
+func (s *Sandbox) renewalDeadlinePassed(userID string, deadline time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, found := s.st.users[userID]
+	if !found || !u.renewal.required || u.renewal.deadline == nil || !u.renewal.deadline.Equal(deadline) {
+		return
+	}
+	u.renewal.required = false
+	if u.KYCLevel == "REGULAR" {
+		s.downgradeLocked(u)
+	}
+}
+
+// RenewalRequest is the body of POST /_sim/users/{id}/renewal.
+type RenewalRequest struct {
+	DeadlineInDays int `json:"DeadlineInDays"`
+}
+
+func (s *Sandbox) ctlRenewal(_ *http.Request, p params, body []byte) (int, any) {
+	var rq RenewalRequest
+	if err := ctlDecode(body, &rq); err != nil {
+		return http.StatusBadRequest, ctlError{err.Error()}
+	}
+	if _, err := s.RequireRenewal(p["userId"], rq.DeadlineInDays); err != nil {
+		return ctlFail(err)
+	}
+	return s.getRegulatory(apiRequest{p: params{"userId": p["userId"]}}).ctl()
+}
+
+// ctl turns an API reply into a control API answer.
+func (rp reply) ctl() (int, any) { return rp.status, rp.body }
+
+// verifiedLocked records a completed verification: KYCLevel REGULAR
+// (USER_KYC_REGULAR when it changes), today as LastKycDate, and, when a
+// renewal was due, the renewal done (USER_KYC_RENEWED, deadline cleared:
+// Mangopay sets the next one later from its risk assessment).
+func (s *Sandbox) verifiedLocked(u *user) {
+	today := day(s.clock.Now())
+	u.renewal.lastKYC = &today
+	if u.KYCLevel != "REGULAR" {
+		u.KYCLevel = "REGULAR"
+		s.emitLocked("USER_KYC_REGULAR", u.ID)
+	}
+	if u.renewal.required {
+		u.renewal.required, u.renewal.deadline = false, nil
+		s.emitLocked("USER_KYC_RENEWED", u.ID)
+	}
+}

@@ -1,0 +1,141 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/internal/devtemporal"
+	"github.com/kycflow/kycflow/internal/redistest"
+	"github.com/kycflow/kycflow/internal/simtest"
+	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/routing"
+	"github.com/kycflow/kycflow/workflows"
+)
+
+func TestEnsureSessionValidatesBeforeStarting(t *testing.T) {
+	// No Temporal client at all: an invalid request must not reach it.
+	for _, req := range []workflows.EnsureSessionRequest{
+		{},
+		{ReturnURL: "/relative"},
+		{ReturnURL: "javascript:alert(1)"},
+		{ReturnURL: returnURL, Tag: string(make([]byte, workflows.MaxTag+1))},
+	} {
+		_, err := workflows.EnsureSession(context.Background(), nil, "user_m_1", req)
+		assert.ErrorIs(t, err, workflows.ErrRejected, "%+v", req)
+	}
+}
+
+// devWorker is a Temporal dev server with a worker running the onboarding
+// against the in-process simulator.
+type devWorker struct {
+	c   client.Client
+	sim *sandbox.Sandbox
+	h   *harness // for createUser
+}
+
+func startDevWorker(t *testing.T) *devWorker {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a Temporal dev server: skipped in -short mode")
+	}
+	if _, err := devtemporal.CLIPath(); errors.Is(err, devtemporal.ErrNoCLI) {
+		t.Skipf("needs a Temporal dev server: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	serverLog := &syncBuffer{}
+	srv, err := devtemporal.Start(ctx, devtemporal.Options{Logger: sdkLogger(logger), Stdout: serverLog, Stderr: serverLog})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		srv.Client().Close()
+		_ = srv.Stop()
+		if t.Failed() {
+			t.Logf("dev server output:\n%s", serverLog)
+		}
+	})
+	s := simtest.Start(t, sandbox.Config{Settings: simtest.FastSettings()})
+	rdb := redistest.New(t)
+	w := worker.New(srv.Client(), workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.KYCOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowType})
+	w.RegisterActivity(&activities.Activities{
+		Mangopay: s.Client, Index: routing.NewIndex(rdb, 0), Pages: claimcheck.NewStore(rdb, 0, 0),
+		Notifier: &notify.Notifier{}, Logger: logger,
+	})
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+	return &devWorker{c: srv.Client(), sim: s.Sandbox, h: &harness{t: t, mp: s.Client}}
+}
+
+func (d *devWorker) runID(t *testing.T, userID string) string {
+	t.Helper()
+	desc, err := d.c.DescribeWorkflowExecution(context.Background(), workflows.WorkflowID(userID), "")
+	require.NoError(t, err)
+	return desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+}
+
+func TestClosedOnboardings(t *testing.T) {
+	d := startDevWorker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	req := workflows.EnsureSessionRequest{ReturnURL: returnURL}
+
+	t.Run("NOT_ELIGIBLE stays so until an operator reopens it", func(t *testing.T) {
+		user := d.h.createUser("PAYER")
+		got, err := workflows.EnsureSession(ctx, d.c, user, req)
+		require.NoError(t, err)
+		require.Equal(t, workflows.StatusNotEligible, got.Status)
+		require.NoError(t, d.c.GetWorkflow(ctx, workflows.WorkflowID(user), "").Get(ctx, nil))
+		first := d.runID(t, user)
+
+		// The next signup: the same answer, with its reason; no new run.
+		again, err := workflows.EnsureSession(ctx, d.c, user, req)
+		require.NoError(t, err)
+		assert.Equal(t, workflows.StatusNotEligible, again.Status)
+		assert.Contains(t, again.Reason, "only OWNER users")
+		assert.Equal(t, first, d.runID(t, user), "a closed NOT_ELIGIBLE onboarding must not be restarted by a signup")
+
+		// The operator's explicit reopen starts a new one.
+		reopened, err := workflows.Reopen(ctx, d.c, user, req)
+		require.NoError(t, err)
+		assert.Equal(t, workflows.StatusNotEligible, reopened.Status) // still a PAYER
+		assert.NotEqual(t, first, d.runID(t, user))
+	})
+	t.Run("CANCELLED: the platform may start again", func(t *testing.T) {
+		user := d.h.createUser("NATURAL")
+		got, err := workflows.EnsureSession(ctx, d.c, user, req)
+		require.NoError(t, err)
+		require.Equal(t, workflows.StatusAwaitingUser, got.Status)
+		_, err = workflows.Cancel(ctx, d.c, user, workflows.CancelRequest{})
+		require.NoError(t, err)
+		require.NoError(t, d.c.GetWorkflow(ctx, workflows.WorkflowID(user), "").Get(ctx, nil))
+
+		again, err := workflows.EnsureSession(ctx, d.c, user, req)
+		require.NoError(t, err)
+		assert.Equal(t, workflows.StatusAwaitingUser, again.Status)
+		assert.NotEqual(t, got.IdvSessionID, again.IdvSessionID)
+	})
+	t.Run("a slow Mangopay is not an unavailable Temporal", func(t *testing.T) {
+		user := d.h.createUser("NATURAL")
+		d.sim.SetFaults(sandbox.Faults{APILatencyMs: 3000})
+		defer d.sim.SetFaults(sandbox.Faults{})
+		short, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		_, err := workflows.EnsureSession(short, d.c, user, req)
+		require.ErrorIs(t, err, workflows.ErrStillWorking)
+		assert.NotErrorIs(t, err, workflows.ErrTemporalUnavailable)
+	})
+}
