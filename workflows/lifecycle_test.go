@@ -204,3 +204,29 @@ func TestOldRunHandsA2026WebhookToANewRun(t *testing.T) {
 	require.True(t, h2.env.IsWorkflowCompleted())
 	assert.Equal(t, workflows.StatusRenewal, after.Status, "the new run acts on the renewal")
 }
+
+func TestAbandonedPSCNeedsAnOperator(t *testing.T) {
+	h := newHarness(t, "ORGANIZATION")
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	var abandoned workflows.StateView
+	h.at(time.Minute, func() { h.decide(businessValidated); h.deliver() })
+	h.at(time.Hour, func() {
+		v := h.state()
+		require.Len(t, v.PSCs, 1)
+		require.NoError(t, h.sim.DecidePsc(v.PSCs[0].PscID, "ABANDONED"))
+		h.deliver()
+	})
+	retry := &updateResult[workflows.PSC]{}
+	h.at(2*time.Hour, func() {
+		abandoned = h.state()
+		h.update(workflows.UpdateRetryPSC, retry, workflows.RetryPSCRequest{PscID: abandoned.PSCs[0].PscID})
+	})
+	h.cancel(3 * time.Hour)
+	h.run(workflows.Config{})
+	assert.Equal(t, workflows.StatusAwaitingPSCs, abandoned.Status)
+	assert.Contains(t, abandoned.Reason, "abandoned by Mangopay")
+	assert.Equal(t, workflows.AttentionPSCAbandoned, h.sa["KycAttention"])
+	assert.Contains(t, h.platform.events(), "psc.abandoned")
+	require.True(t, retry.done)
+	assert.ErrorContains(t, retry.rejected, "abandoned")
+}

@@ -291,7 +291,11 @@ func (w *onboarding) createSessionWaitingForAccess(ctx workflow.Context, in acti
 		}
 		w.logger.Error("Mangopay denies kycflow access: waiting before the next try", "attempt", attempt, "try", try, "pause", pause.String())
 		w.accessDenied = "waiting: Mangopay denies kycflow access (" + errMessage(err) + ")"
-		workflow.SetCurrentDetails(ctx, w.details(ctx)+" · **"+w.accessDenied+"**")
+		if w.v2 {
+			w.upsertVisibility(ctx) // KycAttention and the Web UI's details
+		} else {
+			workflow.SetCurrentDetails(ctx, w.details(ctx))
+		}
 		done, _ := workflow.AwaitWithTimeout(ctx, pause, func() bool { return w.st.Status.Final() })
 		w.accessDenied = ""
 		if done {
