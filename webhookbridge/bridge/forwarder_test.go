@@ -39,10 +39,10 @@ type sent struct {
 // fakeTemporal is the forwarder's Signaler: it records what it is sent and
 // can play an outage, missing workflows, a poisoned signal or a hang.
 type fakeTemporal struct {
-	mu        sync.Mutex
-	calls     []string // EventKey of every SignalWorkflow attempt, in order
-	sent      []sent // the signals that succeeded
-	starts    []sent // SignalWithStartWorkflow calls
+	mu     sync.Mutex
+	calls  []string // EventKey of every SignalWorkflow attempt, in order
+	sent   []sent   // the signals that succeeded
+	starts []sent   // SignalWithStartWorkflow calls
 
 	down       bool                                       // fail every call with Unavailable
 	notFound   map[string]bool                            // workflow IDs with no running workflow
