@@ -435,8 +435,10 @@ func TestForwarderDuplicates(t *testing.T) {
 		e := newForwarderEnv(t)
 		tc := newFakeTemporal()
 		startForwarder(t, e.forwarder("a", tc, nil))
-		first := e.append("IDENTITY_VERIFICATION_VALIDATED", "idv_1")
+		// The route first: a forwarder quicker than the test would otherwise
+		// find no route for the first copy.
 		require.NoError(t, e.index.Put(context.Background(), routing.KindSession, "idv_1", "u_1"))
+		first := e.append("IDENTITY_VERIFICATION_VALIDATED", "idv_1")
 		e.waitHandled(1)
 		e.append("IDENTITY_VERIFICATION_VALIDATED", "idv_1")
 		e.waitHandled(2)
