@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/temporalconn"
 	"github.com/kycflow/kycflow/mangopay"
@@ -58,16 +59,15 @@ func run() error {
 	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
 
-	mc, err := mangopay.ConfigFromEnv(os.Getenv)
+	var mc mangopay.Config
+	mp, budget, err := callbudget.NewClient(os.Getenv, rdb, metrics.Registry, func(c *mangopay.Config) {
+		c.Logger, c.Observe = logger, metrics.ObserveMangopay
+		mc = *c
+	})
 	if err != nil {
 		return err
 	}
-	mc.Logger, mc.Observe = logger, metrics.ObserveMangopay
-	mp, err := mangopay.New(mc)
-	if err != nil {
-		return err
-	}
-	logger.Info("mangopay target", "config", mc)
+	logger.Info("mangopay target", "config", mc, "budget", budget.Config())
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	tallyprom "github.com/uber-go/tally/v4/prometheus"
 	"go.temporal.io/sdk/client"
 	sdktally "go.temporal.io/sdk/contrib/tally"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -142,7 +143,11 @@ func Register(w worker.Registry, acts *activities.Activities) {
 // ends, then stops gracefully: in-flight activities get their
 // WorkerStopTimeout to finish.
 func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
-	w := worker.New(d.Temporal, workflows.TaskQueue, worker.Options{WorkerStopTimeout: 20 * time.Second})
+	w := worker.New(d.Temporal, workflows.TaskQueue, worker.Options{
+		WorkerStopTimeout: 20 * time.Second,
+		// Each activity's Mangopay calls carry its priority for the budget.
+		Interceptors: []interceptor.WorkerInterceptor{&activities.PriorityInterceptor{}},
+	})
 	Register(w, d.Activities())
 	var started atomic.Bool
 	mux := http.NewServeMux()
