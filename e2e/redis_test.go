@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/redistest"
 )
 
@@ -50,11 +49,10 @@ const localRedis = "redis://127.0.0.1:6379/0"
 
 // answers reports whether a Redis answers at rawURL.
 func answers(rawURL string) bool {
-	opts, err := redis.ParseURL(rawURL)
+	rdb, err := redisconn.New(rawURL)
 	if err != nil {
 		return false
 	}
-	rdb := redis.NewClient(opts)
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

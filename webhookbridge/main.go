@@ -23,12 +23,11 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 
-	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/internal/logsetup"
+	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/temporalconn"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/payloadcodec"
-	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
 )
 
@@ -89,19 +88,7 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	metrics := bridge.NewMetrics(mp)
-	host, _ := os.Hostname()
-	b := &bridge.Bridge{
-		Store: bridge.NewStore(rdb), RDB: rdb, Temporal: tc, Pages: claimcheck.NewStore(rdb, 0, 0),
-		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, APIToken: cfg.APIToken, TrustedProxies: cfg.TrustedProxies,
-	}
-	if codec != nil {
-		b.Codec = payloadcodec.Handler(codec, cfg.CodecOrigins, cfg.CodecToken)
-	}
-	fwd := &bridge.Forwarder{
-		RDB: rdb, Temporal: tc, Resolver: &bridge.Resolver{Index: routing.NewIndex(rdb, 0), Mangopay: mp},
-		Metrics: metrics, Logger: logger, Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()), RestartReturnURL: cfg.RestartReturnURL,
-	}
+	b := bridge.New(cfg, bridge.Deps{Redis: rdb, Temporal: tc, Mangopay: mp, Codec: codec, Logger: logger})
 	publicLn, err := net.Listen("tcp", cfg.PublicAddr)
 	if err != nil {
 		return fmt.Errorf("public listener: %w", err)
@@ -115,7 +102,7 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 	if cfg.PathToken == bridge.DevPathToken || cfg.APIToken == bridge.DevAPIToken {
 		logger.Warn("development tokens in use: set WEBHOOK_PATH_TOKEN and PLATFORM_API_TOKEN in production")
 	}
-	return b.Serve(ctx, publicLn, internalLn, fwd)
+	return b.Serve(ctx, publicLn, internalLn)
 }
 
 func hooks(ctx context.Context, cfg bridge.Config) error {
@@ -160,7 +147,7 @@ func deadLetters(ctx context.Context, cfg bridge.Config, args []string) error {
 }
 
 func redisClient(cfg bridge.Config) (*redis.Client, error) {
-	return bridge.NewRedisClient(cfg.RedisURL)
+	return redisconn.New(cfg.RedisURL)
 }
 
 func mangopayClient(logger *slog.Logger) (*mangopay.Client, error) {

@@ -11,11 +11,11 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 
 	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/internal/logsetup"
+	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/temporalconn"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
@@ -52,11 +52,10 @@ func run() error {
 	}
 	defer tc.Close()
 
-	ropts, err := redis.ParseURL(cfg.RedisURL)
+	rdb, err := redisconn.New(cfg.RedisURL)
 	if err != nil {
-		return fmt.Errorf("REDIS_URL: %w", err)
+		return err
 	}
-	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
 
 	var mc mangopay.Config

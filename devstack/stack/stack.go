@@ -27,12 +27,11 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
-	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/internal/devtemporal"
+	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
-	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
 	"github.com/kycflow/kycflow/worker/kycworker"
 	"github.com/kycflow/kycflow/workflows"
@@ -199,17 +198,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s.run(func() error { return kycworker.Run(runCtx, wdeps, workLn) })
 
 	// Bridge.
-	bm := bridge.NewMetrics(mp)
-	blog := log.With("component", "webhookbridge")
-	b := &bridge.Bridge{
-		Store: bridge.NewStore(s.Redis), RDB: s.Redis, Temporal: s.Temporal, Pages: claimcheck.NewStore(s.Redis, 0, 0),
-		Metrics: bm, Logger: blog, PathToken: o.PathToken, APIToken: o.APIToken,
-	}
-	fwd := &bridge.Forwarder{
-		RDB: s.Redis, Temporal: s.Temporal, Resolver: &bridge.Resolver{Index: routing.NewIndex(s.Redis, 0), Mangopay: mp},
-		Metrics: bm, Logger: blog, Consumer: "devstack-" + randomHex(4), RestartReturnURL: platURL + "/kyc/done",
-	}
-	s.run(func() error { return b.Serve(runCtx, pubLn, intLn, fwd) })
+	b := bridge.New(bridge.Config{
+		PathToken: o.PathToken, APIToken: o.APIToken, ConsumerName: "devstack-" + randomHex(4), RestartReturnURL: platURL + "/kyc/done",
+	}, bridge.Deps{Redis: s.Redis, Temporal: s.Temporal, Mangopay: mp, Logger: log.With("component", "webhookbridge")})
+	s.run(func() error { return b.Serve(runCtx, pubLn, intLn) })
 
 	// Hooks, as an operator would register them.
 	if s.Hooks, err = bridge.RegisterHooks(ctx, mp, s.WebhookURL); err != nil {
@@ -223,11 +215,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 
 func (s *Stack) startRedis(ctx context.Context, url string) error {
 	try := func(u string) (*redis.Client, error) {
-		opts, err := redis.ParseURL(u)
+		rdb, err := redisconn.New(u)
 		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL: %w", err)
+			return nil, err
 		}
-		rdb := redis.NewClient(opts)
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		if err := rdb.Ping(pctx).Err(); err != nil {
@@ -254,7 +245,11 @@ func (s *Stack) startRedis(ctx context.Context, url string) error {
 	if err != nil {
 		return fmt.Errorf("embedded redis: %w", err)
 	}
-	s.Redis, s.RedisURL, s.RedisEmbedded = redis.NewClient(&redis.Options{Addr: m.Addr()}), "redis://"+m.Addr(), true
+	s.RedisURL, s.RedisEmbedded = "redis://"+m.Addr(), true
+	if s.Redis, err = redisconn.New(s.RedisURL); err != nil {
+		m.Close()
+		return err
+	}
 	s.closers = append(s.closers, func() { _ = s.Redis.Close(); m.Close() })
 	return nil
 }

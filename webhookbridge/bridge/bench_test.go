@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/redistest"
 	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
@@ -41,7 +42,7 @@ import (
 // 32).
 
 // benchRedis skips without a real Redis and returns the production client
-// (bridge.NewRedisClient) on the bridge tests' database, emptied.
+// (redisconn.New) on the bridge tests' database, emptied.
 func benchRedis(b *testing.B) *redis.Client {
 	b.Helper()
 	raw := os.Getenv(redistest.EnvURL)
@@ -52,7 +53,7 @@ func benchRedis(b *testing.B) *redis.Client {
 	u, err := url.Parse(raw)
 	require.NoError(b, err)
 	u.Path = "/" + strconv.Itoa(bridgeTestDB)
-	rdb, err := bridge.NewRedisClient(u.String())
+	rdb, err := redisconn.New(u.String())
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = rdb.Close() })
 	return rdb

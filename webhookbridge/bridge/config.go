@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/kycflow/kycflow/internal/redisconn"
 )
 
 // Config is the bridge's configuration, from the environment.
@@ -22,6 +23,7 @@ type Config struct {
 	RestartReturnURL string   // BRIDGE_RESTART_RETURN_URL
 	CodecOrigins     []string // CODEC_ALLOWED_ORIGINS: Web UI origins allowed to call /codec
 	CodecToken       string   // CODEC_SERVER_TOKEN: bearer token for /codec, optional
+	ConsumerName     string   // BRIDGE_CONSUMER_NAME: this bridge in the consumer group
 }
 
 // Development defaults: they make the local stack work with no settings and
@@ -46,6 +48,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		InternalAddr:     get("BRIDGE_INTERNAL_ADDR", "127.0.0.1:8081"),
 		RedisURL:         get("REDIS_URL", "redis://127.0.0.1:6379/0"),
 		RestartReturnURL: get("BRIDGE_RESTART_RETURN_URL", ""),
+		ConsumerName:     get("BRIDGE_CONSUMER_NAME", defaultConsumerName()),
 	}
 	c.PublicURL = get("BRIDGE_PUBLIC_URL", "http://"+loopbackFor(c.PublicAddr))
 	origins, originsErr := parseOrigins(get("CODEC_ALLOWED_ORIGINS", "http://127.0.0.1:8233,http://localhost:8233"))
@@ -71,8 +74,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("BRIDGE_PUBLIC_URL %q is not an http(s) URL", c.PublicURL))
 	}
-	if err := checkRedisURL(c.RedisURL); err != nil {
+	if err := redisconn.CheckURL(c.RedisURL); err != nil {
 		errs = append(errs, err)
+	}
+	if !validConsumerName(c.ConsumerName) {
+		errs = append(errs, fmt.Errorf("BRIDGE_CONSUMER_NAME %q must be 1 to 128 of A-Z, a-z, 0-9, '.', '_' and '-'", c.ConsumerName))
 	}
 	for _, p := range c.TrustedProxies {
 		if !validProxy(p) {
@@ -87,20 +93,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-// checkRedisURL rejects what redis.ParseURL rejects, without quoting the
-// URL itself: it may carry a password.
-func checkRedisURL(raw string) error {
-	_, err := redis.ParseURL(raw)
-	if err == nil {
-		return nil
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return errors.New("REDIS_URL is not a valid URL (redis://[:password@]host:port/db or rediss://...)")
-	}
-	return fmt.Errorf("REDIS_URL is not a valid redis:// or rediss:// URL: %w", err)
-}
-
 // validProxy accepts what gin's SetTrustedProxies accepts: an IP address or
 // a CIDR range. Gin would otherwise fail at startup and the bridge would
 // trust no proxy, with only a log line to say so.
@@ -110,24 +102,6 @@ func validProxy(p string) bool {
 		return err == nil
 	}
 	return net.ParseIP(p) != nil
-}
-
-// NewRedisClient connects to the Redis at rawURL (REDIS_URL) as the bridge
-// needs it: with context deadlines honoured, so that a Redis that hangs
-// cannot hold a webhook's answer past the intake's append timeout (go-redis
-// ignores them by default and waits out its own 5 s read timeout, past
-// Mangopay's 2 s). The URL's own options (pool_size, read_timeout, ...)
-// apply otherwise.
-func NewRedisClient(rawURL string) (*redis.Client, error) {
-	if err := checkRedisURL(rawURL); err != nil {
-		return nil, err
-	}
-	opts, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, errors.New("REDIS_URL is not a valid URL")
-	}
-	opts.ContextTimeoutEnabled = true
-	return redis.NewClient(opts), nil
 }
 
 // WebhookURL is the URL to register at Mangopay.
@@ -158,4 +132,30 @@ func parseOrigins(v string) ([]string, error) {
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// defaultConsumerName names this bridge in the consumer group: the host
+// name, which a restarted container or pod keeps (a StatefulSet's pods, a
+// compose service), so that the restarted bridge takes up its own pending
+// entries instead of leaving an orphan consumer.
+func defaultConsumerName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		return "webhookbridge"
+	}
+	return host
+}
+
+// validConsumerName: what a host name may hold, bounded.
+func validConsumerName(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -103,5 +104,26 @@ func TestLoadConfigRejects(t *testing.T) {
 				assert.NotContains(t, err.Error(), tt.never, "a secret leaked into the error")
 			}
 		})
+	}
+}
+
+// TestLoadConfigConsumerName: the bridge's name in the consumer group is
+// stable across restarts (the host name, not host-pid, which left an orphan
+// consumer at every restart) and can be set.
+func TestLoadConfigConsumerName(t *testing.T) {
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	got, err := bridge.LoadConfig(env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, host, got.ConsumerName)
+
+	got, err = bridge.LoadConfig(env(map[string]string{"BRIDGE_CONSUMER_NAME": "bridge-0.eu"}))
+	require.NoError(t, err)
+	assert.Equal(t, "bridge-0.eu", got.ConsumerName)
+
+	for _, bad := range []string{"two words", "a/b", strings.Repeat("x", 129)} {
+		_, err = bridge.LoadConfig(env(map[string]string{"BRIDGE_CONSUMER_NAME": bad}))
+		require.Error(t, err, bad)
+		assert.Contains(t, err.Error(), "BRIDGE_CONSUMER_NAME")
 	}
 }

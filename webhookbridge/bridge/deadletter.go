@@ -50,7 +50,7 @@ func ReplayDeadLetters(ctx context.Context, rdb redis.UniversalClient, ids ...st
 		vals := copyValues(msgs[0])
 		s := func(k string) string { v, _ := msgs[0].Values[k].(string); return v }
 		pipe := rdb.TxPipeline()
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: StreamKey, MaxLen: streamMaxLen, Approx: true, Values: vals})
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: StreamKey, Values: vals})
 		pipe.XDel(ctx, DeadLetterKey, id)
 		// An operator's replay is forwarded even if a dedupe key of the
 		// event survived.

@@ -5,17 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
+	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -38,7 +36,10 @@ type Forwarder struct {
 	Resolver *Resolver
 	Metrics  *Metrics
 	Logger   *slog.Logger
-	// Consumer names this bridge in the group (unique per process).
+	// Consumer names this bridge in the group: stable across restarts
+	// (BRIDGE_CONSUMER_NAME, the host name by default), so that a restart
+	// picks up its own pending entries and leaves no orphan consumer.
+	// Two bridges running at once must have different names.
 	Consumer string
 	// DedupeTTL remembers forwarded event keys for Mangopay's whole retry
 	// window (3 days and an hour).
@@ -47,8 +48,14 @@ type Forwarder struct {
 	// not Temporal or Redis outages.
 	MaxAttempts int
 	// ClaimIdle is how long an entry may sit unacknowledged with a consumer
-	// before another bridge claims it (the owner crashed).
+	// before another bridge claims it (the owner crashed). A batch is given
+	// at most half of it, so that no entry is claimed while its owner still
+	// handles it.
 	ClaimIdle time.Duration
+	// ForgetIdle is how long a consumer with no pending entry may stay idle
+	// before it is removed from the group (a bridge that was renamed or
+	// scaled away).
+	ForgetIdle time.Duration
 	// Concurrency is how many entries are handled at once.
 	Concurrency int
 	// RestartReturnURL is the ReturnUrl of an onboarding restarted by a
@@ -58,18 +65,23 @@ type Forwarder struct {
 	// Done is closed when Run has returned (graceful shutdown waits on it).
 	Done chan struct{}
 
-	poisoned atomic.Int64 // entries of the current batch that failed on their own
+	deferred    atomic.Int64 // entries of the current batch to retry on their own schedule
+	claimCursor string       // where the next XAUTOCLAIM scan starts
 }
 
 // Forwarder defaults.
 const (
 	DefaultDedupeTTL   = 3*24*time.Hour + 2*time.Hour
 	DefaultMaxAttempts = 10
-	DefaultClaimIdle   = 30 * time.Second
+	DefaultClaimIdle   = 2 * time.Minute
+	DefaultForgetIdle  = 24 * time.Hour
 	DefaultConcurrency = 32
 	readBatch          = 200
 	readBlock          = time.Second
 	maxBackoff         = 30 * time.Second
+	// ackTimeout bounds the acknowledgement of a batch, which runs even
+	// when the forwarder is stopping.
+	ackTimeout = 5 * time.Second
 )
 
 func (f *Forwarder) defaults() {
@@ -81,6 +93,12 @@ func (f *Forwarder) defaults() {
 	}
 	if f.ClaimIdle <= 0 {
 		f.ClaimIdle = DefaultClaimIdle
+	}
+	if f.ForgetIdle <= 0 {
+		f.ForgetIdle = DefaultForgetIdle
+	}
+	if f.claimCursor == "" {
+		f.claimCursor = "0-0"
 	}
 	if f.Concurrency <= 0 {
 		f.Concurrency = DefaultConcurrency
@@ -98,18 +116,17 @@ func (f *Forwarder) defaults() {
 func (f *Forwarder) Run(ctx context.Context) error {
 	f.defaults()
 	defer close(f.Done)
-	backoff := 100 * time.Millisecond
-	pending := true // start with our own unacknowledged entries (a restart)
-	var lastClaim, retryAt time.Time
-	entryBackoff := 100 * time.Millisecond
+	outage := newBackoff(100*time.Millisecond, maxBackoff) // Redis or Temporal away
+	retry := newBackoff(100*time.Millisecond, maxBackoff)  // entries failing on their own
+	pending := true                                        // start with our own unacknowledged entries (a restart)
+	var lastClaim, lastForget, retryAt time.Time
 	for ctx.Err() == nil {
 		if !retryAt.IsZero() && !time.Now().Before(retryAt) {
 			pending, retryAt = true, time.Time{}
 		}
 		if err := f.ensureGroup(ctx); err != nil {
 			f.Logger.Warn("webhook stream unavailable", "error", err)
-			sleep(ctx, backoff)
-			backoff = min(backoff*2, maxBackoff)
+			outage.sleep(ctx)
 			continue
 		}
 		if time.Since(lastClaim) >= f.ClaimIdle/2 {
@@ -117,6 +134,10 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			if n := f.claimStale(ctx); n > 0 {
 				pending = true
 			}
+		}
+		if time.Since(lastForget) >= min(f.ForgetIdle/2, 10*time.Minute) {
+			lastForget = time.Now()
+			f.forgetIdleConsumers(ctx)
 		}
 		start, block := ">", readBlock
 		if pending {
@@ -132,30 +153,28 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		if err != nil {
 			if ctx.Err() == nil {
 				f.Logger.Warn("read webhook stream", "error", err)
-				sleep(ctx, backoff)
-				backoff = min(backoff*2, maxBackoff)
+				outage.sleep(ctx)
 			}
 			continue
 		}
-		failures, poisoned := f.handleBatch(ctx, res[0].Messages)
+		failures, deferred := f.handleBatch(ctx, res[0].Messages)
 		switch {
 		case failures == 0:
-			backoff = 100 * time.Millisecond
+			outage.reset()
 			if pending {
-				entryBackoff = 100 * time.Millisecond // the retried entries went through
+				retry.reset() // the retried entries went through
 			}
-		case failures == poisoned:
-			// Only entries failing on their own: retry them later, on
-			// their own schedule, and keep forwarding new webhooks
-			// meanwhile instead of stalling behind them.
+		case failures == deferred:
+			// Only entries failing on their own, or waiting for Mangopay
+			// to answer a lookup: retry them later, on their own
+			// schedule, and keep forwarding new webhooks meanwhile
+			// instead of stalling behind them.
 			pending = false
-			retryAt = time.Now().Add(entryBackoff)
-			entryBackoff = min(entryBackoff*2, maxBackoff)
+			retryAt = time.Now().Add(retry.take())
 		default:
 			// Something is down: retry our pending entries after a pause.
 			pending = true
-			sleep(ctx, backoff)
-			backoff = min(backoff*2, maxBackoff)
+			outage.sleep(ctx)
 		}
 	}
 	return nil
@@ -163,17 +182,20 @@ func (f *Forwarder) Run(ctx context.Context) error {
 
 func (f *Forwarder) ensureGroup(ctx context.Context) error {
 	err := f.RDB.XGroupCreateMkStream(ctx, StreamKey, GroupName, "0").Err()
-	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+	if err != nil && classify(err) != classExists {
 		return fmt.Errorf("create consumer group: %w", err)
 	}
 	return nil
 }
 
 // claimStale takes over entries another consumer left unacknowledged for
-// ClaimIdle (it crashed or was killed).
+// ClaimIdle (it crashed or was killed), and settles those that vanished
+// from the stream meanwhile (see releaseVanished).
 func (f *Forwarder) claimStale(ctx context.Context) int {
-	msgs, _, err := f.RDB.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-		Stream: StreamKey, Group: GroupName, Consumer: f.Consumer, MinIdle: f.ClaimIdle, Start: "0-0", Count: readBatch,
+	// Each call scans part of the pending entries; the cursor carries the
+	// scan on, so that stale entries behind many fresh ones are reached.
+	msgs, next, deleted, err := f.RDB.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
+		Stream: StreamKey, Group: GroupName, Consumer: f.Consumer, MinIdle: f.ClaimIdle, Start: f.claimCursor, Count: readBatch,
 	}).Result()
 	if err != nil {
 		if ctx.Err() == nil {
@@ -181,17 +203,95 @@ func (f *Forwarder) claimStale(ctx context.Context) int {
 		}
 		return 0
 	}
+	f.claimCursor = next
+	if len(deleted) > 0 {
+		f.releaseVanished(ctx, deleted)
+	}
 	if len(msgs) > 0 {
 		f.Logger.Info("claimed webhooks left by another bridge", "count", len(msgs))
 	}
 	return len(msgs)
 }
 
+// forgetIdleConsumers removes from the group the consumers idle for
+// ForgetIdle that hold no pending entry: bridges renamed or scaled away. A
+// live bridge reads every second, so it is never that idle; if it were, it
+// would simply be recreated by its next read.
+func (f *Forwarder) forgetIdleConsumers(ctx context.Context) {
+	consumers, err := f.RDB.XInfoConsumers(ctx, StreamKey, GroupName).Result()
+	if err != nil {
+		return
+	}
+	for _, c := range consumers {
+		if c.Name == f.Consumer || c.Pending > 0 || c.Idle < f.ForgetIdle {
+			continue
+		}
+		removed, err := delIfNothingPending.Run(ctx, f.RDB, []string{StreamKey}, GroupName, c.Name).Int()
+		if err != nil {
+			f.Logger.Warn("remove an idle consumer", "consumer", c.Name, "error", err)
+			continue
+		}
+		if removed < 0 {
+			continue // it read something meanwhile
+		}
+		f.Logger.Info("removed a consumer idle with nothing pending", "consumer", c.Name, "idle", c.Idle)
+	}
+}
+
+// delIfNothingPending removes a consumer only if it holds no pending entry
+// at that moment: XGROUP DELCONSUMER drops a consumer's pending entries
+// with it.
+var delIfNothingPending = redis.NewScript(`
+if #redis.call("XPENDING", KEYS[1], ARGV[1], "-", "+", 1, ARGV[2]) > 0 then
+	return -1
+end
+return redis.call("XGROUP", "DELCONSUMER", KEYS[1], ARGV[1], ARGV[2])`)
+
+// releaseVanished handles entries that were deleted from the stream while
+// pending (a trim by hand, or by an older bridge): XAUTOCLAIM has dropped
+// them from the group. They are counted and logged, and the dedupe keys
+// they held are released, so that Mangopay's redelivery of those events is
+// forwarded instead of dropped as a duplicate.
+func (f *Forwarder) releaseVanished(ctx context.Context, ids []string) {
+	f.Metrics.Vanished.Add(float64(len(ids)))
+	f.Logger.Error("webhooks vanished from the stream before they were handled; Mangopay's redelivery will be forwarded",
+		"count", len(ids), "entries", ids)
+	for _, id := range ids {
+		key, err := f.RDB.HGet(ctx, claimsKey, id).Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+			// Never claimed: no key to release.
+		case err != nil:
+			f.Logger.Warn("release the dedupe key of a vanished webhook", "entry", id, "error", err)
+			continue
+		default:
+			if err := releaseIfHeld.Run(ctx, f.RDB, []string{key}, id).Err(); err != nil {
+				f.Logger.Warn("release the dedupe key of a vanished webhook", "entry", id, "error", err)
+				continue
+			}
+		}
+		f.RDB.HDel(ctx, claimsKey, id)
+		f.RDB.HDel(ctx, attemptsKey, id)
+	}
+}
+
+// releaseIfHeld deletes a dedupe key only if the given entry still holds it
+// (a duplicate may hold it since).
+var releaseIfHeld = redis.NewScript(`
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+	return redis.call("DEL", KEYS[1])
+end
+return 0`)
+
 // handleBatch handles entries concurrently and acknowledges the handled
 // ones. It reports how many must be retried later, and how many of those
-// failed on their own (poison candidates) rather than for an outage.
-func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (failures, poisoned int) {
-	f.poisoned.Store(0)
+// may be retried on their own schedule (they failed on their own, or wait
+// for Mangopay) rather than after an outage of Redis or Temporal.
+func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (failures, deferred int) {
+	f.deferred.Store(0)
+	// The batch ends well before another bridge may claim its entries.
+	bctx, cancel := context.WithTimeout(ctx, f.ClaimIdle/2)
+	defer cancel()
 	var (
 		mu   sync.Mutex
 		done []string
@@ -203,7 +303,7 @@ func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (fai
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			handled := f.handle(ctx, m)
+			handled := f.handle(bctx, m)
 			mu.Lock()
 			if handled {
 				done = append(done, m.ID)
@@ -215,20 +315,34 @@ func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (fai
 	}
 	wg.Wait()
 	if len(done) > 0 {
-		pipe := f.RDB.Pipeline()
-		pipe.XAck(ctx, StreamKey, GroupName, done...)
-		pipe.HDel(ctx, attemptsKey, done...)
-		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
+		// Acknowledge and delete in one transaction: an entry is never
+		// left deleted but pending, nor acknowledged but kept forever. This
+		// runs even when the forwarder is stopping: what was signalled
+		// must not be signalled again after a restart.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+		defer cancel()
+		pipe := f.RDB.TxPipeline()
+		pipe.XAck(actx, StreamKey, GroupName, done...)
+		pipe.XDel(actx, StreamKey, done...)
+		pipe.HDel(actx, attemptsKey, done...)
+		pipe.HDel(actx, claimsKey, done...)
+		if _, err := pipe.Exec(actx); err != nil {
 			// Unacknowledged entries come back; the dedupe keys drop them then.
 			f.Logger.Warn("acknowledge webhooks", "error", err)
 			return failures + 1, 0
 		}
 	}
-	return failures, int(f.poisoned.Load())
+	return failures, int(f.deferred.Load())
 }
 
 // handle returns true when the entry is done with (it may be acked).
 func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
+	if len(m.Values) == 0 {
+		// Our own pending entry, deleted from the stream meanwhile: Redis
+		// returns its ID alone.
+		f.releaseVanished(ctx, []string{m.ID})
+		return true
+	}
 	ev, received, err := decodeEntry(m)
 	if err != nil {
 		return f.deadLetter(ctx, m, err)
@@ -248,13 +362,18 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 	case errors.Is(err, ErrUnroutable):
 		log.Info("webhook not routable", "reason", err.Error())
 		return f.release(ctx, seenKey, f.unrouted(ctx, m, err.Error()))
+	case errors.Is(err, ErrMangopayUnavailable):
+		// The claim stays, the attempts are not counted: Mangopay's
+		// outage is not the event's fault.
+		f.outage(log, "mangopay", err)
+		f.deferred.Add(1)
+		return false
 	case err != nil:
 		log.Warn("resolve webhook", "error", err)
 		return f.release(ctx, seenKey, f.failed(ctx, m, err))
 	}
 	err = f.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(userID), "", workflows.SignalMangopayEvent, ev)
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
+	if classify(err) == classNotFound {
 		if !restartable(ev.EventType) {
 			log.Info("webhook for a user without onboarding", "user_id", userID)
 			return f.release(ctx, seenKey, f.unrouted(ctx, m, "no onboarding for user "+userID))
@@ -266,8 +385,8 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 		}
 	}
 	if err != nil {
-		if transient(err) {
-			log.Warn("temporal unavailable: webhook kept for later", "error", err)
+		if classify(err) == classOutage {
+			f.outage(log, "temporal", err)
 			return false // the claim stays: this entry is retried, its duplicates are not
 		}
 		return f.release(ctx, seenKey, f.failed(ctx, m, err))
@@ -288,9 +407,14 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 // when its entry is retried (after an outage, or claimed from a crashed
 // bridge).
 func (f *Forwarder) claim(ctx context.Context, key, id string) (bool, error) {
-	ok, err := f.RDB.SetNX(ctx, key, id, f.DedupeTTL).Result()
-	if err != nil || ok {
-		return ok, err
+	pipe := f.RDB.Pipeline()
+	pipe.HSet(ctx, claimsKey, id, key) // for releaseVanished
+	setNX := pipe.SetNX(ctx, key, id, f.DedupeTTL)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return false, err
+	}
+	if setNX.Val() {
+		return true, nil
 	}
 	holder, err := f.RDB.Get(ctx, key).Result()
 	if errors.Is(err, redis.Nil) { // released meanwhile
@@ -318,23 +442,31 @@ func restartable(eventType string) bool {
 }
 
 func (f *Forwarder) restart(ctx context.Context, userID string, ev workflows.MangopayEvent) error {
-	_, err := f.Temporal.SignalWithStartWorkflow(ctx, workflows.WorkflowID(userID), workflows.SignalMangopayEvent, ev,
-		client.StartWorkflowOptions{
-			ID: workflows.WorkflowID(userID), TaskQueue: workflows.TaskQueue,
-			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-			TypedSearchAttributes: temporal.NewSearchAttributes(
-				workflows.SearchAttrUserID.ValueSet(userID), workflows.SearchAttrStatus.ValueSet(string(workflows.StatusStarting)),
-			),
-			StaticSummary: "KYC/KYB onboarding of Mangopay user " + userID + " (restarted by " + ev.EventType + ")",
-		},
+	opts := workflows.StartOptions(userID)
+	opts.StaticSummary += " (restarted by " + ev.EventType + ")"
+	_, err := f.Temporal.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalMangopayEvent, ev, opts,
 		workflows.WorkflowType, workflows.Input{UserID: userID, ReturnURL: f.RestartReturnURL})
 	return err
+}
+
+// outage records that dependency kept an entry waiting: a metric to alert
+// on, and a log line that says what an operator must do when it is a
+// credential problem rather than an outage.
+func (f *Forwarder) outage(log *slog.Logger, dependency string, err error) {
+	f.Metrics.Outages.WithLabelValues(dependency).Inc()
+	var mpErr *mangopay.Error
+	if errors.As(err, &mpErr) && (mpErr.StatusCode == http.StatusUnauthorized || mpErr.StatusCode == http.StatusForbidden) {
+		log.Error("Mangopay refuses kycflow's credentials (check MANGOPAY_CLIENT_ID, MANGOPAY_API_KEY and the IP allowlist): webhook kept for later",
+			"dependency", dependency, "status", mpErr.StatusCode)
+		return
+	}
+	log.Warn(dependency+" unavailable: webhook kept for later", "dependency", dependency, "error", err)
 }
 
 // failed counts a failure that is not an outage; past MaxAttempts the entry
 // goes to the dead-letter stream.
 func (f *Forwarder) failed(ctx context.Context, m redis.XMessage, cause error) bool {
-	if transient(cause) {
+	if classify(cause) == classOutage {
 		return false
 	}
 	n, err := f.RDB.HIncrBy(ctx, attemptsKey, m.ID, 1).Result()
@@ -342,7 +474,7 @@ func (f *Forwarder) failed(ctx context.Context, m redis.XMessage, cause error) b
 		return false
 	}
 	if n < int64(f.MaxAttempts) {
-		f.poisoned.Add(1) // this entry's own failure, not an outage
+		f.deferred.Add(1) // this entry's own failure, not an outage
 		return false
 	}
 	return f.deadLetter(ctx, m, cause)
@@ -350,7 +482,7 @@ func (f *Forwarder) failed(ctx context.Context, m redis.XMessage, cause error) b
 
 func (f *Forwarder) deadLetter(ctx context.Context, m redis.XMessage, cause error) bool {
 	vals := copyValues(m, fError, cause.Error(), fOrigID, m.ID)
-	if err := f.RDB.XAdd(ctx, &redis.XAddArgs{Stream: DeadLetterKey, MaxLen: streamMaxLen, Approx: true, Values: vals}).Err(); err != nil {
+	if err := f.RDB.XAdd(ctx, &redis.XAddArgs{Stream: DeadLetterKey, MaxLen: deadLetterMaxLen, Approx: true, Values: vals}).Err(); err != nil {
 		return false
 	}
 	f.Metrics.DeadLettered.Inc()
@@ -378,25 +510,4 @@ func copyValues(m redis.XMessage, extra ...string) []any {
 		vals = append(vals, e)
 	}
 	return vals
-}
-
-// transient reports outages worth waiting out rather than counting as a
-// failure of the event itself.
-func transient(err error) bool {
-	var unavailable *serviceerror.Unavailable
-	var exhausted *serviceerror.ResourceExhausted
-	var deadline *serviceerror.DeadlineExceeded
-	var canceled *serviceerror.Canceled
-	return errors.As(err, &unavailable) || errors.As(err, &exhausted) || errors.As(err, &deadline) ||
-		errors.As(err, &canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
-		isNetError(err) || errors.Is(err, redis.ErrClosed)
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

@@ -263,12 +263,14 @@ func (b *syncBuffer) String() string {
 	return string(b.buf)
 }
 
-// newBridge returns a bridge on rdb with the test tokens and fresh metrics.
+// newBridge returns a bridge on rdb with the test tokens and fresh metrics,
+// built as the webhookbridge command builds it (without its forwarder,
+// which tests start themselves with fast settings).
 func newBridge(rdb redis.UniversalClient, tc client.Client) *bridge.Bridge {
-	return &bridge.Bridge{
-		Store: bridge.NewStore(rdb), RDB: rdb, Temporal: tc, Pages: claimcheck.NewStore(rdb, 0, 0),
-		Metrics: bridge.NewMetrics(nil), Logger: quietLogger(), PathToken: testPathToken, APIToken: testAPIToken,
-	}
+	b := bridge.New(bridge.Config{PathToken: testPathToken, APIToken: testAPIToken, ConsumerName: "test"},
+		bridge.Deps{Redis: rdb, Temporal: tc, Logger: quietLogger()})
+	b.Forwarder = nil
+	return b
 }
 
 // newTextLogger logs everything to w.

@@ -18,6 +18,8 @@ type Metrics struct {
 	Unrouted     prometheus.Counter
 	Restarted    prometheus.Counter
 	ForwardLag   prometheus.Histogram
+	Outages      *prometheus.CounterVec // entries kept waiting, by dependency
+	Vanished     prometheus.Counter
 	HTTP         *prometheus.CounterVec // platform API by route and status
 }
 
@@ -49,11 +51,19 @@ func NewMetrics(mp *mangopay.Client) *Metrics {
 			Name: "kycflow_forwarder_lag_seconds", Help: "Time from receiving a webhook to signalling its workflow.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
 		}),
+		Vanished: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kycflow_webhooks_vanished_total",
+			Help: "Webhook entries deleted from the stream before they were handled (trimmed or deleted by hand); Mangopay's redelivery is forwarded.",
+		}),
+		Outages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kycflow_forwarder_outages_total",
+			Help: "Webhook entries kept for later because a dependency (mangopay, temporal) was unavailable or refused kycflow's credentials.",
+		}, []string{"dependency"}),
 		HTTP: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kycflow_platform_api_requests_total", Help: "Platform API requests by route and status.",
 		}, []string{"route", "status"}),
 	}
-	reg.MustRegister(m.Received, m.Forwarded, m.Duplicates, m.DeadLettered, m.Unrouted, m.Restarted, m.ForwardLag, m.HTTP)
+	reg.MustRegister(m.Received, m.Forwarded, m.Duplicates, m.DeadLettered, m.Unrouted, m.Restarted, m.ForwardLag, m.Outages, m.Vanished, m.HTTP)
 	if mp != nil {
 		for i, name := range []string{"15m", "30m", "1h", "24h"} {
 			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/redistest"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
 )
@@ -168,7 +169,7 @@ func TestWebhookRedisDown(t *testing.T) {
 // webhookbridge command builds it.
 func TestWebhookRedisHung(t *testing.T) {
 	addr := blackhole(t)
-	rdb, err := bridge.NewRedisClient("redis://" + addr + "/0")
+	rdb, err := redisconn.New("redis://" + addr + "/0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rdb.Close() })
 	b := newBridge(rdb, nil)

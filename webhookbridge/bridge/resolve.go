@@ -11,9 +11,16 @@ import (
 	"github.com/kycflow/kycflow/workflows"
 )
 
-// ErrUnroutable: the event names nothing kycflow can route (an unknown
-// kind of event, or a resource Mangopay does not know).
-var ErrUnroutable = errors.New("unroutable webhook")
+// Errors of Resolver.UserFor.
+var (
+	// ErrUnroutable: the event names nothing kycflow can route (an unknown
+	// kind of event, or a resource Mangopay answers 404 for).
+	ErrUnroutable = errors.New("unroutable webhook")
+	// ErrMangopayUnavailable: the fallback lookup met a Mangopay outage (5xx,
+	// 429, no answer) or Mangopay refused kycflow's credentials (401, 403):
+	// not the event's fault, it is looked up again later.
+	ErrMangopayUnavailable = errors.New("mangopay unavailable")
+)
 
 // Resolver finds the user a webhook is about: USER_* events name the user,
 // IDV events a session and KYC_* events a document, looked up in the
@@ -24,8 +31,9 @@ type Resolver struct {
 	Mangopay *mangopay.Client // nil: no fallback
 }
 
-// UserFor returns the user ev belongs to. Errors other than ErrUnroutable
-// are transient.
+// UserFor returns the user ev belongs to. ErrUnroutable is final;
+// ErrMangopayUnavailable and Redis outages pass; any other error is the
+// event's own (a Mangopay 400, say).
 func (r *Resolver) UserFor(ctx context.Context, ev workflows.MangopayEvent) (string, error) {
 	var kind routing.Kind
 	switch {
@@ -69,13 +77,16 @@ func (r *Resolver) ask(ctx context.Context, kind routing.Kind, id string) (strin
 			userID = d.UserID
 		}
 	}
-	switch {
-	case mangopay.IsPermanent(err):
+	switch classify(err) {
+	case classNone:
+		if userID == "" {
+			return "", fmt.Errorf("%w: Mangopay gave no user for %s %s", ErrUnroutable, kind, id)
+		}
+		return userID, nil
+	case classNotFound: // only a 404 says the resource does not exist
 		return "", fmt.Errorf("%w: Mangopay does not know %s %s: %w", ErrUnroutable, kind, id, err)
-	case err != nil:
-		return "", fmt.Errorf("look up %s %s at Mangopay: %w", kind, id, err)
-	case userID == "":
-		return "", fmt.Errorf("%w: Mangopay gave no user for %s %s", ErrUnroutable, kind, id)
+	case classOutage:
+		return "", fmt.Errorf("%w: look up %s %s: %w", ErrMangopayUnavailable, kind, id, err)
 	}
-	return userID, nil
+	return "", fmt.Errorf("look up %s %s at Mangopay: %w", kind, id, err)
 }

@@ -22,11 +22,19 @@ const (
 	GroupName     = "kycflow-forwarder"
 	seenPrefix    = "kycflow:webhooks:seen:"
 	attemptsKey   = "kycflow:webhooks:attempts"
+	// claimsKey maps an entry being handled to the dedupe key it holds, so
+	// that the key can be released if the entry vanishes before it is
+	// acknowledged.
+	claimsKey = "kycflow:webhooks:claims"
 )
 
-// streamMaxLen caps the streams (approximately) so a long outage of the
-// forwarder cannot fill Redis; it is far above any realistic backlog.
-const streamMaxLen = 1_000_000
+// The webhook stream is never trimmed: a trim removes entries whatever is
+// pending, and a webhook acknowledged to Mangopay must not vanish. The
+// forwarder deletes each entry once it has acknowledged it, so the stream
+// holds only the backlog; if Redis fills up (maxmemory with noeviction) the
+// intake answers 503 and Mangopay retries. deadLetterMaxLen caps the
+// dead-letter stream (approximately), far above any realistic count.
+const deadLetterMaxLen = 1_000_000
 
 // Stream fields of a stored webhook.
 const (
@@ -84,7 +92,7 @@ func (s *Store) Append(ctx context.Context, ev workflows.MangopayEvent, received
 		return fmt.Errorf("store webhook: %w", err)
 	}
 	r := &appendReq{ctx: ctx, done: make(chan error, 1), args: redis.XAddArgs{
-		Stream: StreamKey, MaxLen: streamMaxLen, Approx: true,
+		Stream: StreamKey,
 		Values: []string{fEventType, ev.EventType, fResourceID, ev.ResourceID, fDate, strconv.FormatInt(ev.Date, 10), fReceived, strconv.FormatInt(received.UnixMilli(), 10)},
 	}}
 	if err := s.enqueue(r); err != nil {

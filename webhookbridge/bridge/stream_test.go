@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
 )
 
@@ -65,7 +66,7 @@ func TestStoreConcurrentAppends(t *testing.T) {
 // answers, each caller still gets its error when its own context ends, not
 // when the batch's does.
 func TestStoreAppendHungRedis(t *testing.T) {
-	rdb, err := bridge.NewRedisClient("redis://" + blackhole(t) + "/0")
+	rdb, err := redisconn.New("redis://" + blackhole(t) + "/0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rdb.Close() })
 	store := bridge.NewStore(rdb)

@@ -2,157 +2,19 @@ package bridge
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/workflows"
 )
-
-// Bridge serves the public webhook intake and the platform's internal API.
-type Bridge struct {
-	Store    *Store
-	RDB      redis.UniversalClient
-	Temporal client.Client
-	Pages    *claimcheck.Store
-	Metrics  *Metrics
-	Logger   *slog.Logger
-	// PathToken is the secret last segment of the webhook URL.
-	PathToken string
-	// APIToken is the platform API's bearer token.
-	APIToken string
-	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
-	TrustedProxies []string
-	// Codec, when set, is served at /codec/ on the internal listener so the
-	// Temporal Web UI can show encrypted payloads (payloadcodec.Handler).
-	Codec http.Handler
-	// Now is the clock (tests); time.Now when nil.
-	Now func() time.Time
-}
-
-// appendTimeout keeps the answer well inside Mangopay's 2 s.
-const appendTimeout = 1500 * time.Millisecond
-
-func (b *Bridge) now() time.Time {
-	if b.Now != nil {
-		return b.Now()
-	}
-	return time.Now()
-}
-
-func (b *Bridge) engine() *gin.Engine {
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	r.ContextWithFallback = true
-	if err := r.SetTrustedProxies(b.TrustedProxies); err != nil {
-		b.Logger.Error("invalid trusted proxies; trusting none", "error", err)
-		_ = r.SetTrustedProxies(nil)
-	}
-	r.Use(requestID(), accessLog(b.Logger), gin.CustomRecovery(func(c *gin.Context, rec any) {
-		b.Logger.Error("panic in handler", "route", c.FullPath(), "panic", rec, "request_id", c.GetString(ctxRequestID))
-		c.AbortWithStatusJSON(http.StatusInternalServerError, apiError{Error: "internal error"})
-	}))
-	r.HandleMethodNotAllowed = true
-	return r
-}
-
-// PublicRouter is what Mangopay reaches: the webhook endpoint and a health
-// check.
-func (b *Bridge) PublicRouter() *gin.Engine {
-	r := b.engine()
-	r.GET("/webhooks/mangopay/:token", b.webhook)
-	r.POST("/webhooks/mangopay/:token", b.webhook)
-	r.GET("/healthz", healthz)
-	return r
-}
-
-func healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"Status": "ok"}) }
-
-// webhook stores a Mangopay notification before answering 200.
-func (b *Bridge) webhook(c *gin.Context) {
-	if subtle.ConstantTimeCompare([]byte(c.Param("token")), []byte(b.PathToken)) != 1 {
-		b.Metrics.Received.WithLabelValues(resultBadToken).Inc()
-		c.AbortWithStatus(http.StatusNotFound)
-		return
-	}
-	now := b.now()
-	ev, err := ParseWebhook(c.Request.URL.Query(), now)
-	switch {
-	case errors.Is(err, ErrPing):
-		b.Metrics.Received.WithLabelValues(resultPing).Inc()
-		c.String(http.StatusOK, "OK")
-		return
-	case err != nil:
-		b.Metrics.Received.WithLabelValues(resultRejected).Inc()
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: err.Error()})
-		return
-	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), appendTimeout)
-	defer cancel()
-	if err := b.Store.Append(ctx, ev, now); err != nil {
-		// Not stored, not acknowledged: Mangopay will retry.
-		b.Metrics.Received.WithLabelValues(resultUnavailable).Inc()
-		b.Logger.Error("webhook not stored", "event_type", ev.EventType, "error", err)
-		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "temporarily unable to store the webhook"})
-		return
-	}
-	b.Metrics.Received.WithLabelValues(resultStored).Inc()
-	c.String(http.StatusOK, "OK")
-}
-
-// apiError is every error body: a message and, for validation errors, the
-// field at fault.
-type apiError struct {
-	Error string `json:"Error"`
-	Field string `json:"Field,omitempty"`
-}
-
-const ctxRequestID = "request_id"
-
-// requestID keeps a sane incoming X-Request-Id or makes one.
-func requestID() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		id := c.GetHeader("X-Request-Id")
-		if len(id) == 0 || len(id) > 64 || !validResourceID(id) {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		c.Set(ctxRequestID, id)
-		c.Header("X-Request-Id", id)
-		c.Next()
-	}
-}
-
-// accessLog logs the route template, never the path: the webhook path
-// carries the secret token and platform paths carry user IDs.
-func accessLog(log *slog.Logger) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		start := time.Now()
-		c.Next()
-		route := c.FullPath()
-		if route == "" {
-			route = "unmatched"
-		}
-		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http request",
-			slog.String("method", c.Request.Method), slog.String("route", route), slog.Int("status", c.Writer.Status()),
-			slog.Duration("duration", time.Since(start)), slog.String("request_id", c.GetString(ctxRequestID)))
-	}
-}
 
 // InternalRouter is the platform's API (bearer token) plus health, readiness
 // and metrics.
@@ -174,33 +36,9 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 	return r
 }
 
-func (b *Bridge) authenticate(c *gin.Context) {
-	scheme, tok, _ := strings.Cut(c.GetHeader("Authorization"), " ")
-	if !strings.EqualFold(scheme, "bearer") || subtle.ConstantTimeCompare([]byte(tok), []byte(b.APIToken)) != 1 {
-		c.Header("WWW-Authenticate", `Bearer realm="kycflow"`)
-		c.AbortWithStatusJSON(http.StatusUnauthorized, apiError{Error: "a valid bearer token is required"})
-		return
-	}
-	c.Next()
-}
-
 // apiTimeout bounds a platform API call: a hung Temporal gets a 503, not a
 // request that never ends.
 const apiTimeout = 30 * time.Second
-
-func deadline(d time.Duration) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
-		defer cancel()
-		c.Request = c.Request.WithContext(ctx)
-		c.Next()
-	}
-}
-
-func (b *Bridge) countRoute(c *gin.Context) {
-	c.Next()
-	b.Metrics.HTTP.WithLabelValues(c.FullPath(), strconv.Itoa(c.Writer.Status())).Inc()
-}
 
 func (b *Bridge) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)

@@ -1,0 +1,80 @@
+package bridge
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+
+	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/payloadcodec"
+	"github.com/kycflow/kycflow/routing"
+)
+
+// Bridge serves the public webhook intake and the platform's internal API.
+type Bridge struct {
+	Store    *Store
+	RDB      redis.UniversalClient
+	Temporal client.Client
+	Pages    *claimcheck.Store
+	Metrics  *Metrics
+	Logger   *slog.Logger
+	// PathToken is the secret last segment of the webhook URL.
+	PathToken string
+	// APIToken is the platform API's bearer token.
+	APIToken string
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []string
+	// Codec, when set, is served at /codec/ on the internal listener so the
+	// Temporal Web UI can show encrypted payloads (payloadcodec.Handler).
+	Codec http.Handler
+	// Forwarder, when set, runs alongside the listeners in Serve.
+	Forwarder *Forwarder
+	// Now is the clock (tests); time.Now when nil.
+	Now func() time.Time
+}
+
+func (b *Bridge) now() time.Time {
+	if b.Now != nil {
+		return b.Now()
+	}
+	return time.Now()
+}
+
+// Deps are the services a bridge runs on.
+type Deps struct {
+	Redis    redis.UniversalClient
+	Temporal client.Client
+	// Mangopay resolves webhooks the routing index misses and feeds the
+	// rate-limit metric; nil, the index alone routes.
+	Mangopay *mangopay.Client
+	// Codec, when set, is served to the Temporal Web UI (see Bridge.Codec).
+	Codec  *payloadcodec.Codec
+	Logger *slog.Logger
+}
+
+// New builds a bridge and its forwarder from the configuration and the
+// services they use: the one way the webhookbridge command, the dev stack
+// and the tests assemble it.
+func New(cfg Config, deps Deps) *Bridge {
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	metrics := NewMetrics(deps.Mangopay)
+	b := &Bridge{
+		Store: NewStore(deps.Redis), RDB: deps.Redis, Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0),
+		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, APIToken: cfg.APIToken, TrustedProxies: cfg.TrustedProxies,
+	}
+	if deps.Codec != nil {
+		b.Codec = payloadcodec.Handler(deps.Codec, cfg.CodecOrigins, cfg.CodecToken)
+	}
+	b.Forwarder = &Forwarder{
+		RDB: deps.Redis, Temporal: deps.Temporal, Resolver: &Resolver{Index: routing.NewIndex(deps.Redis, 0), Mangopay: deps.Mangopay},
+		Metrics: metrics, Logger: logger, Consumer: cfg.ConsumerName, RestartReturnURL: cfg.RestartReturnURL,
+	}
+	return b
+}

@@ -1,0 +1,58 @@
+package bridge
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// appendTimeout keeps the answer well inside Mangopay's 2 s.
+const appendTimeout = 1500 * time.Millisecond
+
+// PublicRouter is what Mangopay reaches: the webhook endpoint and a health
+// check.
+func (b *Bridge) PublicRouter() *gin.Engine {
+	r := b.engine()
+	r.GET("/webhooks/mangopay/:token", b.webhook)
+	r.POST("/webhooks/mangopay/:token", b.webhook)
+	r.GET("/healthz", healthz)
+	return r
+}
+
+func healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"Status": "ok"}) }
+
+// webhook stores a Mangopay notification before answering 200.
+func (b *Bridge) webhook(c *gin.Context) {
+	if subtle.ConstantTimeCompare([]byte(c.Param("token")), []byte(b.PathToken)) != 1 {
+		b.Metrics.Received.WithLabelValues(resultBadToken).Inc()
+		c.AbortWithStatus(http.StatusNotFound)
+		return
+	}
+	now := b.now()
+	ev, err := ParseWebhook(c.Request.URL.Query(), now)
+	switch {
+	case errors.Is(err, ErrPing):
+		b.Metrics.Received.WithLabelValues(resultPing).Inc()
+		c.String(http.StatusOK, "OK")
+		return
+	case err != nil:
+		b.Metrics.Received.WithLabelValues(resultRejected).Inc()
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: err.Error()})
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), appendTimeout)
+	defer cancel()
+	if err := b.Store.Append(ctx, ev, now); err != nil {
+		// Not stored, not acknowledged: Mangopay will retry.
+		b.Metrics.Received.WithLabelValues(resultUnavailable).Inc()
+		b.Logger.Error("webhook not stored", "event_type", ev.EventType, "error", err)
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "temporarily unable to store the webhook"})
+		return
+	}
+	b.Metrics.Received.WithLabelValues(resultStored).Inc()
+	c.String(http.StatusOK, "OK")
+}
