@@ -21,9 +21,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kycflow/kycflow/mangopay"
@@ -147,7 +149,7 @@ type Limiter struct {
 	cfg      Config
 	key      string
 	pauseKey string
-	metrics  *Metrics
+	metrics  atomic.Pointer[Metrics]
 
 	mu   sync.Mutex
 	seen mangopay.RateLimits // the latest figures Mangopay sent this process
@@ -157,20 +159,31 @@ type Limiter struct {
 
 var _ mangopay.Limiter = (*Limiter)(nil)
 
-// New returns the budget of Mangopay ClientId clientID in rdb. metrics may
-// be nil.
-func New(rdb redis.UniversalClient, clientID string, cfg Config, metrics *Metrics) (*Limiter, error) {
+// New returns the budget named name (the Mangopay ClientId: Mangopay counts
+// calls per ClientId) in rdb.
+func New(rdb redis.UniversalClient, name string, cfg Config) (*Limiter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(clientID) == "" {
-		return nil, errors.New("callbudget: a ClientId is required")
+	if strings.TrimSpace(name) == "" {
+		return nil, errors.New("callbudget: a budget name (the Mangopay ClientId) is required")
 	}
 	return &Limiter{
 		rl: redis_rate.NewLimiter(rdb), rdb: rdb, cfg: cfg,
-		key: keyPrefix + clientID, pauseKey: keyPrefix + clientID + ":paused-until",
-		metrics: metrics, now: time.Now,
+		key: keyPrefix + name, pauseKey: keyPrefix + name + ":paused-until",
+		now: time.Now,
 	}, nil
+}
+
+// RegisterMetrics registers the budget's metrics on reg; until then it
+// records none. Register once per registry.
+func (l *Limiter) RegisterMetrics(reg prometheus.Registerer) error {
+	m, err := newMetrics(reg)
+	if err != nil {
+		return fmt.Errorf("mangopay call budget metrics: %w", err)
+	}
+	l.metrics.Store(m)
+	return nil
 }
 
 // Config returns the budget's configuration.
@@ -180,7 +193,7 @@ func (l *Limiter) Config() Config { return l.cfg }
 func (l *Limiter) Wait(ctx context.Context, call mangopay.Call) error {
 	start := l.now()
 	err := l.wait(ctx, call)
-	l.metrics.waited(call.Priority, l.now().Sub(start))
+	l.metrics.Load().waited(call.Priority, l.now().Sub(start))
 	return err
 }
 
@@ -280,14 +293,14 @@ const pauseTimeout = 2 * time.Second
 // figures, and after a 429 a pause until the exhausted window resets that
 // every process sharing the budget honours.
 func (l *Limiter) Done(call mangopay.Call, status int, limits mangopay.RateLimits) {
-	l.metrics.called(call, status)
+	l.metrics.Load().called(call, status)
 	if !limits.ObservedAt.IsZero() {
 		l.mu.Lock()
 		if limits.ObservedAt.After(l.seen.ObservedAt) {
 			l.seen = limits
 		}
 		l.mu.Unlock()
-		l.metrics.observeRemaining(limits)
+		l.metrics.Load().observeRemaining(limits)
 	}
 	if status != 429 {
 		return

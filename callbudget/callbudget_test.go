@@ -75,8 +75,9 @@ func newProcess(t *testing.T, sim *simtest.Sim, cfg callbudget.Config) *process 
 		"MANGOPAY_MAX_BURST":            strconv.Itoa(cfg.Burst),
 		"MANGOPAY_RATE_RESERVE":         strconv.FormatFloat(cfg.Reserve, 'g', -1, 64),
 	}
-	c, lim, err := callbudget.NewClient(func(k string) string { return env[k] }, redistest.New(t), reg, nil)
+	c, lim, err := callbudget.NewClient(func(k string) string { return env[k] }, redistest.New(t), nil)
 	require.NoError(t, err)
+	require.NoError(t, lim.RegisterMetrics(reg))
 	require.Equal(t, cfg, lim.Config())
 	return &process{budget: lim, client: c, reg: reg}
 }
@@ -151,7 +152,7 @@ func TestTwoProcessesKeepTheRate(t *testing.T) {
 	clientID := redistest.Unique(t)
 	var limiters []*callbudget.Limiter
 	for range 2 {
-		l, err := callbudget.New(redistest.New(t), clientID, cfg, nil)
+		l, err := callbudget.New(redistest.New(t), clientID, cfg)
 		require.NoError(t, err)
 		limiters = append(limiters, l)
 	}
@@ -179,7 +180,7 @@ func TestTwoProcessesKeepTheRate(t *testing.T) {
 }
 
 func TestPrioritiesShareTheBurstByDepth(t *testing.T) {
-	l, err := callbudget.New(redistest.New(t), redistest.Unique(t), callbudget.Config{CallsPerSecond: minRate, Burst: 40}, nil)
+	l, err := callbudget.New(redistest.New(t), redistest.Unique(t), callbudget.Config{CallsPerSecond: minRate, Burst: 40})
 	require.NoError(t, err)
 	grants := func(p mangopay.Priority, tries int) int {
 		n := 0

@@ -1,9 +1,6 @@
 package callbudget
 
 import (
-	"fmt"
-
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kycflow/kycflow/mangopay"
@@ -12,10 +9,10 @@ import (
 // NewClient is the one constructor of every process's Mangopay client: it
 // reads the client's settings (mangopay.ConfigFromEnv) and the budget's
 // (ConfigFromEnv) through getenv, and returns a client whose every call draws
-// from the budget shared in rdb. configure, when not nil, adjusts the
-// client's Config (a logger, an Observe function) before it is built; reg,
-// when not nil, gets the budget's metrics.
-func NewClient(getenv func(string) string, rdb redis.UniversalClient, reg prometheus.Registerer, configure func(*mangopay.Config)) (*mangopay.Client, *Limiter, error) {
+// from the budget of its ClientId in rdb. configure, when not nil, adjusts
+// the client's Config (a logger, an Observe function) before it is built.
+// Register the budget's metrics with Limiter.RegisterMetrics.
+func NewClient(getenv func(string) string, rdb redis.UniversalClient, configure func(*mangopay.Config)) (*mangopay.Client, *Limiter, error) {
 	mc, err := mangopay.ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, nil, err
@@ -24,13 +21,7 @@ func NewClient(getenv func(string) string, rdb redis.UniversalClient, reg promet
 	if err != nil {
 		return nil, nil, err
 	}
-	var m *Metrics
-	if reg != nil {
-		if m, err = NewMetrics(reg); err != nil {
-			return nil, nil, fmt.Errorf("mangopay call budget metrics: %w", err)
-		}
-	}
-	lim, err := New(rdb, mc.ClientID, bc, m)
+	lim, err := New(rdb, mc.ClientID, bc)
 	if err != nil {
 		return nil, nil, err
 	}

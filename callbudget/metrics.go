@@ -17,8 +17,8 @@ const (
 	MetricRemaining   = "kycflow_mangopay_rate_remaining"
 )
 
-// Metrics are the budget's Prometheus metrics. A nil *Metrics records
-// nothing.
+// Metrics are the budget's Prometheus metrics (see Limiter.RegisterMetrics).
+// A nil *Metrics records nothing.
 type Metrics struct {
 	calls       *prometheus.CounterVec
 	wait        *prometheus.HistogramVec
@@ -26,8 +26,8 @@ type Metrics struct {
 	remaining   *prometheus.GaugeVec
 }
 
-// NewMetrics registers the budget's metrics on reg.
-func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+// newMetrics registers the budget's metrics on reg.
+func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: MetricCalls, Help: "Mangopay calls sent, by route template, priority and HTTP status (0: transport error).",

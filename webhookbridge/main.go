@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/temporalconn"
@@ -69,7 +70,7 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 		return err
 	}
 	defer rdb.Close()
-	mp, err := mangopayClient(logger)
+	mp, budget, err := mangopayClient(rdb, logger)
 	if err != nil {
 		return err
 	}
@@ -89,6 +90,9 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 		return err
 	}
 	b := bridge.New(cfg, bridge.Deps{Redis: rdb, Temporal: tc, Mangopay: mp, Codec: codec, Logger: logger})
+	if err := budget.RegisterMetrics(b.Metrics.Registry); err != nil {
+		return err
+	}
 	publicLn, err := net.Listen("tcp", cfg.PublicAddr)
 	if err != nil {
 		return fmt.Errorf("public listener: %w", err)
@@ -106,7 +110,14 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 }
 
 func hooks(ctx context.Context, cfg bridge.Config) error {
-	mp, err := mangopayClient(slog.New(slog.DiscardHandler))
+	rdb, err := redisClient(cfg)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	// An operator waits for the answer.
+	ctx = mangopay.WithPriority(ctx, mangopay.PriorityInteractive)
+	mp, _, err := mangopayClient(rdb, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
@@ -150,11 +161,8 @@ func redisClient(cfg bridge.Config) (*redis.Client, error) {
 	return redisconn.New(cfg.RedisURL)
 }
 
-func mangopayClient(logger *slog.Logger) (*mangopay.Client, error) {
-	mc, err := mangopay.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	mc.Logger = logger
-	return mangopay.New(mc)
+// mangopayClient builds the Mangopay client on the call budget every
+// kycflow process shares.
+func mangopayClient(rdb redis.UniversalClient, logger *slog.Logger) (*mangopay.Client, *callbudget.Limiter, error) {
+	return callbudget.NewClient(os.Getenv, rdb, func(c *mangopay.Config) { c.Logger = logger })
 }

@@ -59,11 +59,14 @@ func run() error {
 	defer rdb.Close()
 
 	var mc mangopay.Config
-	mp, budget, err := callbudget.NewClient(os.Getenv, rdb, metrics.Registry, func(c *mangopay.Config) {
+	mp, budget, err := callbudget.NewClient(os.Getenv, rdb, func(c *mangopay.Config) {
 		c.Logger, c.Observe = logger, metrics.ObserveMangopay
 		mc = *c
 	})
 	if err != nil {
+		return err
+	}
+	if err := budget.RegisterMetrics(metrics.Registry); err != nil {
 		return err
 	}
 	logger.Info("mangopay target", "config", mc, "budget", budget.Config())
