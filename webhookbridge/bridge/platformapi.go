@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -78,6 +79,13 @@ func (b *Bridge) createOnboarding(c *gin.Context) {
 		return
 	}
 	res, err := workflows.EnsureSession(c.Request.Context(), b.Temporal, body.UserID, workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag})
+	if errors.Is(err, workflows.ErrStillWorking) {
+		// Temporal has the onboarding; Mangopay or the call budget is slow.
+		// The HostedUrl reaches the platform by notification and by GET.
+		c.Header("Location", "/v1/onboardings/"+url.PathEscape(body.UserID))
+		c.JSON(http.StatusAccepted, workflows.EnsureSessionResult{UserID: body.UserID, Status: workflows.StatusStarting})
+		return
+	}
 	if err != nil {
 		b.fail(c, err)
 		return
