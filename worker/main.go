@@ -19,6 +19,7 @@ import (
 	"github.com/kycflow/kycflow/internal/temporalconn"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/worker/kycworker"
 )
 
@@ -71,6 +72,11 @@ func run() error {
 	}
 	logger.Info("mangopay target", "config", mc, "budget", budget.Config())
 
+	rc, err := reconcile.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("WORKER_HTTP_ADDR: %w", err)
@@ -78,7 +84,7 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return kycworker.Run(ctx, kycworker.Deps{
-		Temporal: tc, Redis: rdb, Mangopay: mp, Metrics: metrics, Logger: logger,
+		Temporal: tc, Redis: rdb, Mangopay: mp, Metrics: metrics, Logger: logger, Reconcile: &rc,
 		Notifier: &notify.Notifier{URL: cfg.PlatformWebhookURL, Secret: []byte(cfg.PlatformWebhookSecret)},
 	}, ln)
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
 	"github.com/kycflow/kycflow/worker/kycworker"
 	"github.com/kycflow/kycflow/workflows"
@@ -201,8 +202,16 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return s, err
 	}
 	s.closers = append(s.closers, func() { _ = metrics.Close() })
+	// RECONCILE_EVENTS_EVERY as in production; no lag behind now: the
+	// simulator's events are listed the moment they happen.
+	rc, err := reconcile.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return s, err
+	}
+	rc.Lag = 0
 	wdeps := kycworker.Deps{
-		Temporal: s.Temporal, Redis: s.Redis, Mangopay: mp, Metrics: metrics, Logger: log.With("component", "worker"),
+		Reconcile: &rc,
+		Temporal:  s.Temporal, Redis: s.Redis, Mangopay: mp, Metrics: metrics, Logger: log.With("component", "worker"),
 		Notifier: &notify.Notifier{URL: platURL + "/kycflow/events", Secret: []byte(secret)},
 	}
 	if err := budget.RegisterMetrics(metrics.Registry); err != nil {

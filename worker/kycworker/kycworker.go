@@ -34,7 +34,9 @@ import (
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/routing"
+	"github.com/kycflow/kycflow/webhookbridge/bridge"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -123,6 +125,9 @@ type Deps struct {
 	Notifier *notify.Notifier
 	Metrics  *Metrics
 	Logger   *slog.Logger
+	// Reconcile, when set, registers the fleet reconciliation and creates
+	// (or updates) its schedule at start.
+	Reconcile *reconcile.Config
 }
 
 // Activities builds the activities from the dependencies.
@@ -149,6 +154,12 @@ func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
 		Interceptors: []interceptor.WorkerInterceptor{&activities.PriorityInterceptor{}},
 	})
 	Register(w, d.Activities())
+	if d.Reconcile != nil {
+		reconcile.Register(w, &reconcile.Activities{
+			Feeder: &reconcile.Feeder{Mangopay: d.Mangopay, Store: bridge.NewStore(d.Redis), Logger: d.Logger},
+			Redis:  d.Redis, Config: *d.Reconcile,
+		})
+	}
 	var started atomic.Bool
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
@@ -171,6 +182,14 @@ func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
 	if err := w.Start(); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("start worker: %w", err)
+	}
+	if d.Reconcile != nil {
+		if err := reconcile.EnsureSchedule(ctx, d.Temporal, d.Reconcile.Every); err != nil {
+			w.Stop()
+			_ = srv.Close()
+			return err
+		}
+		d.Logger.Info("fleet reconciliation scheduled", "schedule_id", reconcile.ScheduleID, "every", d.Reconcile.Every.String())
 	}
 	started.Store(true)
 	d.Logger.Info("worker polling", "task_queue", workflows.TaskQueue, "http", httpLn.Addr().String())
