@@ -217,3 +217,54 @@ func mustInt(t *testing.T, s string) int64 {
 	}
 	return n
 }
+
+func TestParseSince(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    time.Duration
+		wantErr string
+	}{
+		{"72h", 72 * time.Hour, ""},
+		{"3d", 72 * time.Hour, ""},
+		{"45d", 45 * 24 * time.Hour, ""},
+		{"46d", 0, "45 days"},
+		{"1200h", 0, "45 days"},
+		{"0h", 0, "positive"},
+		{"-3h", 0, "positive"},
+		{"three days", 0, "not a duration"},
+		{"", 0, "not a duration"},
+	}
+	for _, tt := range tests {
+		got, err := reconcile.ParseSince(tt.in)
+		if tt.wantErr != "" {
+			require.ErrorContains(t, err, tt.wantErr, "input %q", tt.in)
+			continue
+		}
+		require.NoError(t, err, "input %q", tt.in)
+		assert.Equal(t, tt.want, got)
+	}
+}
+
+func TestBackfillReachesBackAndLeavesTheCursor(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	require.NoError(t, w.rdb.Set(ctx, reconcile.CursorKey, 12345, 0).Err())
+	w.sim.Advance(48 * time.Hour) // the events are two days old
+
+	counts, _, _, err := reconcile.Backfill(ctx, w.feed, 24*time.Hour, 0, true)
+	require.NoError(t, err)
+	assert.Zero(t, counts.Total(), "a day back does not reach them")
+
+	counts, _, _, err = reconcile.Backfill(ctx, w.feed, 72*time.Hour, 0, true)
+	require.NoError(t, err)
+	assert.Equal(t, len(w.hooked()), counts.Total())
+	assert.Empty(t, w.stream(t), "a dry run feeds nothing")
+
+	counts, _, _, err = reconcile.Backfill(ctx, w.feed, 45*24*time.Hour, 0, false)
+	require.NoError(t, err, "45 days is cut to what Mangopay still serves")
+	assert.Equal(t, len(w.hooked()), counts.Fed)
+	assert.ElementsMatch(t, w.hooked(), w.stream(t))
+	cursor, err := w.rdb.Get(ctx, reconcile.CursorKey).Int64()
+	require.NoError(t, err)
+	assert.Equal(t, int64(12345), cursor, "the schedule's cursor is not the backfill's")
+}

@@ -7,11 +7,13 @@
 //	webhookbridge hooks                 register or repair kycflow's hooks at Mangopay
 //	webhookbridge dead-letters          list the dead letters
 //	webhookbridge dead-letters replay ID...   put dead letters back on the stream
+//	webhookbridge events backfill --since 72h [--dry-run]   feed past Mangopay events through the stream
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,6 +21,7 @@ import (
 	"os/signal"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
@@ -29,7 +32,9 @@ import (
 	"github.com/kycflow/kycflow/internal/temporalconn"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/payloadcodec"
+	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/workflows"
 )
 
 func main() {
@@ -59,8 +64,10 @@ func run(args []string) error {
 		return hooks(ctx, cfg)
 	case "dead-letters":
 		return deadLetters(ctx, cfg, args)
+	case "events":
+		return events(ctx, cfg, logger, args)
 	default:
-		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters)", cmd)
+		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters, events)", cmd)
 	}
 }
 
@@ -154,6 +161,55 @@ func deadLetters(ctx context.Context, cfg bridge.Config, args []string) error {
 	}
 	n, err := bridge.ReplayDeadLetters(ctx, rdb, args[1:]...)
 	fmt.Printf("replayed %d dead letter(s)\n", n)
+	return err
+}
+
+// events runs `events backfill --since D [--dry-run]`: the events of the
+// last D (at most 45 days) go into the stream as webhooks would, through the
+// reconciler's path; a dry run says how many it would feed.
+func events(ctx context.Context, cfg bridge.Config, logger *slog.Logger, args []string) error {
+	const usage = "usage: webhookbridge events backfill --since 72h [--dry-run]"
+	if len(args) == 0 || args[0] != "backfill" {
+		return errors.New(usage)
+	}
+	fs := flag.NewFlagSet("events backfill", flag.ContinueOnError)
+	sinceFlag := fs.String("since", "", "how far back: a duration (72h) or days (3d), at most 45 days")
+	dryRun := fs.Bool("dry-run", false, "count the events, feed nothing")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%w\n%s", err, usage)
+	}
+	if fs.NArg() > 0 || *sinceFlag == "" {
+		return errors.New(usage)
+	}
+	since, err := reconcile.ParseSince(*sinceFlag)
+	if err != nil {
+		return err
+	}
+	rdb, err := redisClient(cfg)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	mp, _, err := mangopayClient(rdb, logger)
+	if err != nil {
+		return err
+	}
+	store := bridge.NewStore(rdb)
+	defer store.Close()
+	f := &reconcile.Feeder{Mangopay: mp, Store: store, Logger: logger}
+	counts, from, to, err := reconcile.Backfill(ctx, f, since, reconcile.DefaultLag, *dryRun)
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "window\t%s .. %s\n", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+	for _, et := range workflows.HookEventTypes {
+		fmt.Fprintf(w, "%s\t%d\n", et, counts.Events[et])
+	}
+	verb, n := "fed", counts.Fed
+	if *dryRun {
+		verb, n = "would feed", counts.Total()-counts.Rejected
+	}
+	fmt.Fprintf(w, "total\t%d events: %s %d, %d rejected by the intake's checks; %d Events API calls\n",
+		counts.Total(), verb, n, counts.Rejected, counts.Calls)
+	_ = w.Flush()
 	return err
 }
 
