@@ -53,6 +53,8 @@ var scenarios = []scenario{
 	{"extra document accepted", documentAccepted},
 	{"every webhook dropped, finished by reconciliation", webhooksDropped},
 	{"every webhook duplicated, no double transition", webhooksDuplicated},
+	{"downgrade with every webhook lost, found by the fleet reconciliation", downgradeFoundByReconciliation},
+	{"a pending session's lost webhook, found by the fleet reconciliation", lostWebhookFoundByReconciliation},
 	{"expiry by the simulator's clock then a fresh session", expiredThenFresh},
 }
 

@@ -136,19 +136,21 @@ func (f *Feeder) log() *slog.Logger {
 // ErrWindow is returned for a window the Events API cannot serve.
 var ErrWindow = errors.New("invalid events window")
 
-// Feed reads every event of each type with a Date in (from, to) and, unless
+// Feed reads every event of each type with a Date in [from, to] and, unless
 // dryRun, appends it to the stream as the webhook intake would. Calls go at
 // background priority: nobody waits for them.
 func (f *Feeder) Feed(ctx context.Context, from, to time.Time, dryRun bool) (Counts, error) {
 	counts := Counts{Events: map[string]int{}}
 	now := f.now()
-	if !from.Before(to) {
-		return counts, fmt.Errorf("%w: from %s is not before to %s", ErrWindow, from.Format(time.RFC3339), to.Format(time.RFC3339))
+	if to.Before(from) {
+		return counts, fmt.Errorf("%w: from %s is after to %s", ErrWindow, from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
-	if from.Before(now.Add(-mangopay.EventsWindow)) {
+	if from.Add(-time.Second).Before(now.Add(-mangopay.EventsWindow)) {
 		return counts, fmt.Errorf("%w: Mangopay keeps %s of events; %s is older", ErrWindow, mangopay.EventsWindow, from.Format(time.RFC3339))
 	}
 	ctx = mangopay.WithPriority(ctx, mangopay.PriorityBackground)
+	// The Events API's bounds are exclusive; Dates are whole seconds.
+	after, before := from.Add(-time.Second), to.Add(time.Second)
 	types := f.EventTypes
 	if types == nil {
 		types = workflows.HookEventTypes
@@ -161,7 +163,7 @@ func (f *Feeder) Feed(ctx context.Context, from, to time.Time, dryRun bool) (Cou
 		for page := 1; ; page++ {
 			evs, pg, err := f.Mangopay.ListEvents(ctx, &mangopay.ListEventsOptions{
 				ListOptions: mangopay.ListOptions{Page: page, PerPage: size, Sort: mangopay.SortDateAsc},
-				EventType:   mangopay.EventType(et), AfterDate: &from, BeforeDate: &to,
+				EventType:   mangopay.EventType(et), AfterDate: &after, BeforeDate: &before,
 			})
 			if err != nil {
 				return counts, fmt.Errorf("list %s events, page %d: %w", et, page, err)

@@ -165,7 +165,7 @@ func TestFeedRefusesAWindowMangopayDoesNotKeep(t *testing.T) {
 	before := w.sim.APICalls()
 	for _, tc := range []struct{ from, to time.Time }{
 		{now.Add(-46 * 24 * time.Hour), now},
-		{now, now.Add(-time.Minute)},
+		{now, now.Add(-time.Minute)}, // backwards
 	} {
 		_, err := w.feed.Feed(context.Background(), tc.from, tc.to, false)
 		require.ErrorIs(t, err, reconcile.ErrWindow)
@@ -267,4 +267,23 @@ func TestBackfillReachesBackAndLeavesTheCursor(t *testing.T) {
 	cursor, err := w.rdb.Get(ctx, reconcile.CursorKey).Int64()
 	require.NoError(t, err)
 	assert.Equal(t, int64(12345), cursor, "the schedule's cursor is not the backfill's")
+}
+
+func TestFeedIncludesBothEndsOfTheWindow(t *testing.T) {
+	w := newWorld(t)
+	want := w.hooked()
+	last := want[len(want)-1]
+	at := time.Unix(last.Date, 0)
+	var same []workflows.MangopayEvent
+	for _, e := range want {
+		if e.Date == last.Date {
+			same = append(same, e)
+		}
+	}
+	// A window of one second, the events' own: the API's exclusive bounds
+	// are widened by a second each way.
+	counts, err := w.feed.Feed(context.Background(), at, at, false)
+	require.NoError(t, err)
+	assert.Equal(t, len(same), counts.Fed)
+	assert.ElementsMatch(t, same, w.stream(t))
 }
