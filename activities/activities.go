@@ -62,6 +62,16 @@ type Activities struct {
 	Pages    *claimcheck.Store
 	Notifier *notify.Notifier
 	Logger   *slog.Logger
+	// Now is the clock a 429's reset is compared with; time.Now when nil
+	// (tests that move Mangopay's clock set it).
+	Now func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now == nil {
+		return time.Now()
+	}
+	return a.Now()
 }
 
 func (a *Activities) log() *slog.Logger {
@@ -70,6 +80,10 @@ func (a *Activities) log() *slog.Logger {
 	}
 	return a.Logger
 }
+
+// resetMargin is added to the wait for a rate-limit window's reset: the reset
+// is a whole second of Mangopay's clock, and clocks differ a little.
+const resetMargin = time.Second
 
 // MetricAccessDenied counts Mangopay calls refused for kycflow's own
 // credentials or permissions (401 after re-authentication, 403), by status:
@@ -82,10 +96,10 @@ const MetricAccessDenied = "kycflow_mangopay_access_denied"
 // until fixed, logged as an error and counted, so that one bad rollout never
 // fails the onboardings in flight.
 func (a *Activities) mangopayError(ctx context.Context, op string, err error) error {
-	if d, ok := mangopay.RetryDelay(err, time.Now()); ok {
+	if d, ok := mangopay.RetryDelay(err, a.now()); ok {
 		// Temporal's own backoff would retry sooner than Mangopay allows.
 		return temporal.NewApplicationErrorWithOptions(op+": "+err.Error(), ErrTypeRateLimited,
-			temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: max(d, time.Second)})
+			temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: d + resetMargin})
 	}
 	var apiErr *mangopay.Error
 	var pua *mangopay.PendingUserActionError

@@ -33,6 +33,10 @@ const (
 	ErrTypeRateLimited = "MangopayRateLimited"
 )
 
+// resetMargin is added to the wait for a rate-limit window's reset: the reset
+// is a whole second of Mangopay's clock, and clocks differ a little.
+const resetMargin = time.Second
+
 // runTimeout bounds one reconciliation: a run that cannot finish (Mangopay
 // away for an hour) leaves the window to the next one, which starts from
 // the same cursor.
@@ -70,7 +74,7 @@ func (a *Activities) FeedEventsSinceCursor(ctx context.Context, _ FeedInput) (Fe
 	}
 	if d, ok := mangopay.RetryDelay(err, time.Now()); ok {
 		return res, temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeRateLimited,
-			temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: max(d, time.Second)})
+			temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: d + resetMargin})
 	}
 	return res, err
 }
