@@ -16,7 +16,7 @@ TOOLS         ?= $(CURDIR)/.tools/bin
 WORKFLOWCHECK := $(TOOLS)/workflowcheck
 export TEMPORAL_CLI ?= $(TOOLS)/temporal
 
-.PHONY: test unit-test dev sim bench vet fmt-check workflowcheck
+.PHONY: test unit-test dev sim bench vet fmt-check workflowcheck model-test
 
 ## test: format check, vet, workflow determinism check, then every test (unit and
 ## end-to-end, on a real Temporal dev server) with the race detector
@@ -32,6 +32,18 @@ workflowcheck: $(WORKFLOWCHECK)
 
 unit-test:
 	$(GO) test -race -count=1 -short ./...
+
+## model-test: the randomized model test of the onboarding workflow on more
+## seeds than make test runs (300, from seed 1). SEEDS seeds from BASE (a
+## random one by default), STEPS random steps each; SEED=N replays one seed.
+SEEDS ?= 2000
+BASE  ?= $(shell echo $$((RANDOM * 32768 + RANDOM + 1)))
+STEPS ?=
+SEED  ?=
+model-test:
+	set -o pipefail; KYCFLOW_MODEL_SEEDS=$(SEEDS) KYCFLOW_MODEL_SEED_BASE=$(BASE) KYCFLOW_MODEL_STEPS=$(STEPS) \
+		KYCFLOW_MODEL_SEED=$(SEED) $(GO) test -race -count=1 -timeout 0 -v -run 'TestModel$$' ./workflows/ \
+		| grep -Ev '^ *(=== (RUN|PAUSE|CONT)|--- PASS)'
 
 vet:
 	$(GO) vet ./...

@@ -20,6 +20,9 @@ type CreateSessionInput struct {
 	ReturnURL      string `json:"ReturnURL"`
 	Tag            string `json:"Tag"`
 	IdempotencyKey string `json:"IdempotencyKey"`
+	// SessionLanguage is the hosted page's language (de-DE, en-US, …);
+	// empty lets Mangopay choose.
+	SessionLanguage string `json:"SessionLanguage,omitempty"`
 	// IndexBestEffort writes the routing index once and reports a failure
 	// in the result (Indexed false) instead of failing: a Redis outage then
 	// never repeats the Mangopay call (past Mangopay's 24-hour idempotency
@@ -46,6 +49,7 @@ type CreateSessionResult struct {
 func (a *Activities) CreateSession(ctx context.Context, in CreateSessionInput) (CreateSessionResult, error) {
 	iv, err := a.Mangopay.CreateIdentityVerification(ctx, in.UserID, &mangopay.CreateIdentityVerificationParams{
 		ReturnURL: in.ReturnURL, Tag: in.Tag, IdempotencyKey: in.IdempotencyKey,
+		SessionLanguage: mangopay.SessionLanguage(in.SessionLanguage),
 	})
 	var apiErr *mangopay.Error
 	switch {

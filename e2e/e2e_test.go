@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kycflow/kycflow/adoption"
 	"github.com/kycflow/kycflow/internal/devtemporal"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
@@ -55,6 +57,10 @@ var scenarios = []scenario{
 	{"every webhook duplicated, no double transition", webhooksDuplicated},
 	{"downgrade with every webhook lost, found by the fleet reconciliation", downgradeFoundByReconciliation},
 	{"a pending session's lost webhook, found by the fleet reconciliation", lostWebhookFoundByReconciliation},
+	{"business through PSC sessions, one rejected and retried", businessThroughPSCs},
+	{"KYC renewal before the deadline", renewalBeforeDeadline},
+	{"users verified before kycflow adopted", adoptVerifiedUsers},
+	{"KYC renewal deadline missed, downgraded, re-verified", renewalDeadlineMissed},
 	{"expiry by the simulator's clock then a fresh session", expiredThenFresh},
 }
 
@@ -112,9 +118,121 @@ func legalReviewValidated(t *testing.T, e *env) {
 
 	e.sim(t, http.MethodPost, "/_sim/identity-verifications/"+s.IdvSessionID+"/review", map[string]string{"Decision": "VALIDATED"}, nil)
 
+	// Since 2026 a business is verified once its PSCs are: by default its
+	// legal representative.
+	o = e.waitState(t, user, "its PSC session", func(o onboarding) bool {
+		return o.Status == workflows.StatusAwaitingPSCs && len(o.PSCs) == 1
+	})
+	e.sim(t, http.MethodPost, "/_sim/pscs/"+o.PSCs[0].PscID+"/outcome", map[string]string{"Outcome": "VALIDATED"}, nil)
 	o = e.waitStatus(t, user, workflows.StatusVerified)
 	assert.Equal(t, 1, o.Attempt)
-	e.waitEvents(t, user, "onboarding.in_review", "onboarding.verified")
+	e.waitEvents(t, user, "onboarding.in_review", "onboarding.awaiting_pscs", "onboarding.verified")
+}
+
+// businessThroughPSCs: a business with two persons of significant control;
+// one PSC is rejected, the platform gets it a new link, and once both are
+// validated Mangopay says REGULAR: VERIFIED.
+func businessThroughPSCs(t *testing.T, e *env) {
+	user := e.newLegalUser(t, mangopay.LegalBusiness)
+	e.sim(t, http.MethodPut, "/_sim/users/"+user+"/pscs", map[string]any{"Persons": []map[string]string{
+		{"FirstName": "Ada", "LastName": "Owner", "PscType": "UBO"},
+		{"FirstName": "Bob", "LastName": "Director", "PscType": "LEGAL_REPRESENTATIVE"},
+	}}, nil)
+	s := e.startOnboarding(t, user)
+	e.completePage(t, s.HostedURL, nil)
+
+	o := e.waitState(t, user, "two PSC sessions", func(o onboarding) bool {
+		return o.Status == workflows.StatusAwaitingPSCs && len(o.PSCs) == 2
+	})
+	ada, bob := o.PSCs[0], o.PSCs[1]
+	require.NotEmpty(t, bob.HostedURL)
+	e.waitEvent(t, user, "psc.pending_validation with the link", func(ev notify.Event) bool {
+		return ev.Type == "psc.pending_validation" && ev.PscID == bob.PscID && ev.HostedURL == bob.HostedURL
+	})
+	e.sim(t, http.MethodPost, "/_sim/pscs/"+ada.PscID+"/outcome", map[string]string{"Outcome": "VALIDATED"}, nil)
+	e.sim(t, http.MethodPost, "/_sim/pscs/"+bob.PscID+"/outcome", map[string]string{"Outcome": "REJECTED"}, nil)
+	e.waitState(t, user, "Bob's PSC rejected", func(o onboarding) bool {
+		return len(o.PSCs) == 2 && o.PSCs[1].Status == "REJECTED" && o.Status == workflows.StatusAwaitingPSCs
+	})
+	e.waitEvents(t, user, "psc.rejected")
+
+	var retried workflows.PSC
+	e.api(t, http.MethodPost, "/v1/onboardings/"+user+"/pscs/"+bob.PscID+"/retry", nil, &retried)
+	assert.Equal(t, "PENDING_VALIDATION", retried.Status)
+	require.NotEqual(t, bob.HostedURL, retried.HostedURL, "a new link")
+
+	e.sim(t, http.MethodPost, "/_sim/pscs/"+bob.PscID+"/outcome", map[string]string{"Outcome": "VALIDATED"}, nil)
+	o = e.waitStatus(t, user, workflows.StatusVerified)
+	assert.Equal(t, 1, o.Attempt)
+	e.waitVisible(t, user, `KycStatus="VERIFIED" AND KycUserType="BUSINESS"`)
+}
+
+// renewalBeforeDeadline: Mangopay asks a verified user to renew; the platform
+// hears it, the user opens a renewal session and passes: VERIFIED again, no
+// deadline.
+func renewalBeforeDeadline(t *testing.T, e *env) {
+	user := e.newNaturalUser(t)
+	first := e.startOnboarding(t, user)
+	e.completePage(t, first.HostedURL, nil)
+	e.waitStatus(t, user, workflows.StatusVerified)
+
+	e.sim(t, http.MethodPost, "/_sim/users/"+user+"/renewal", map[string]int{"DeadlineInDays": 90}, nil)
+	o := e.waitStatus(t, user, workflows.StatusRenewal)
+	require.NotEmpty(t, o.RenewalDeadline)
+	ev := e.waitEvent(t, user, "onboarding.renewal_required", func(ev notify.Event) bool { return ev.Type == "onboarding.renewal_required" })
+	assert.Contains(t, ev.Type, "renewal")
+	e.waitVisible(t, user, `KycStatus="RENEWAL_REQUIRED"`)
+
+	renewal := e.startOnboarding(t, user)
+	requireAwaitingUser(t, renewal, 2)
+	e.completePage(t, renewal.HostedURL, nil)
+	o = e.waitState(t, user, "renewed", func(o onboarding) bool {
+		return o.Status == workflows.StatusVerified && o.RenewalDeadline == ""
+	})
+	assert.Equal(t, 2, o.Attempt)
+}
+
+// renewalDeadlineMissed: the user does not renew; at the deadline Mangopay
+// downgrades them, the onboarding opens a new session, the user passes.
+func renewalDeadlineMissed(t *testing.T, e *env) {
+	user := e.newNaturalUser(t)
+	first := e.startOnboarding(t, user)
+	e.completePage(t, first.HostedURL, nil)
+	e.waitStatus(t, user, workflows.StatusVerified)
+	e.sim(t, http.MethodPost, "/_sim/users/"+user+"/renewal", map[string]int{"DeadlineInDays": 1}, nil)
+	e.waitStatus(t, user, workflows.StatusRenewal)
+
+	e.sim(t, http.MethodPost, "/_sim/clock/advance", map[string]int{"Seconds": 3 * 24 * 3600}, nil)
+
+	o := e.waitState(t, user, "downgraded, attempt 2 awaiting the user", func(o onboarding) bool {
+		return o.Attempt == 2 && o.Status == workflows.StatusAwaitingUser
+	})
+	e.waitEvents(t, user, "onboarding.renewal_required", "onboarding.out_of_date")
+	e.completePage(t, o.HostedURL, nil)
+	e.waitStatus(t, user, workflows.StatusVerified)
+}
+
+// adoptVerifiedUsers: a platform adopting kycflow has users verified without
+// it; adoption starts a watching onboarding for each (VERIFIED without a
+// session), and running it again changes nothing.
+func adoptVerifiedUsers(t *testing.T, e *env) {
+	user := e.newNaturalUser(t)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	iv, err := e.s.Mangopay.CreateIdentityVerification(ctx, user, &mangopay.CreateIdentityVerificationParams{ReturnURL: e.returnURL})
+	require.NoError(t, err)
+	e.sim(t, http.MethodPost, "/_sim/identity-verifications/"+iv.ID+"/outcome", map[string]string{"Outcome": "VALIDATED"}, nil)
+	e.waitDeliveries(t, evValidated, iv.ID, sandbox.Delivered, 1) // the outcome has landed: REGULAR
+
+	a := &adoption.Adopter{Temporal: e.s.Temporal, PerSecond: 100}
+	rep, err := a.Users(ctx, []string{user})
+	require.NoError(t, err)
+	assert.Equal(t, 1, rep.Started)
+	o := e.waitStatus(t, user, workflows.StatusVerified)
+	assert.Equal(t, 0, o.Attempt, "verified before kycflow: no session")
+	rep, err = a.Users(ctx, []string{user})
+	require.NoError(t, err)
+	assert.Equal(t, adoption.Report{Running: 1}, rep, "idempotent")
 }
 
 // refusedThenVerified: the first session is refused for a face mismatch; the

@@ -127,8 +127,11 @@ type (
 		HostedURL    string           `json:"HostedUrl"`
 		ExpiresAt    string           `json:"ExpiresAt"`
 		ReviewSince  string           `json:"ReviewSince"`
-		Documents    []document       `json:"Documents"`
-		History      []pastAttempt    `json:"History"`
+		PSCs         []workflows.PSC  `json:"PSCs"`
+		// RenewalDeadline is set while RENEWAL_REQUIRED.
+		RenewalDeadline string        `json:"RenewalDeadline"`
+		Documents       []document    `json:"Documents"`
+		History         []pastAttempt `json:"History"`
 	}
 	document struct {
 		KycDocumentID     string `json:"KycDocumentId"`

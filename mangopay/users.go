@@ -314,3 +314,10 @@ func (c *Client) GetUser(ctx context.Context, userID string) (*User, error) {
 	ep.path = "/users/" + id
 	return doResource[User](ctx, c, ep)
 }
+
+// ListUsers lists the client's users (GET /users), oldest first unless
+// opts.Sort says otherwise. opts may be nil.
+func (c *Client) ListUsers(ctx context.Context, opts *ListOptions) ([]User, *Pagination, error) {
+	ep := &endpoint{method: http.MethodGet, tmpl: "/users", path: "/users"}
+	return doList[User](ctx, c, ep, opts)
+}

@@ -32,17 +32,22 @@ const DefaultTolerance = 5 * time.Minute
 // Event is what the platform receives. Field names are PascalCase like the
 // rest of kycflow's API. It carries IDs and statuses only, never personal data.
 type Event struct {
-	ID           string    `json:"Id"`
-	Type         string    `json:"Type"`
-	UserID       string    `json:"UserId"`
-	Status       string    `json:"Status"`
-	Attempt      int       `json:"Attempt,omitempty"`
-	IdvSessionID string    `json:"IdvSessionId,omitempty"`
-	HostedURL    string    `json:"HostedUrl,omitempty"`
-	ExpiresAt    string    `json:"ExpiresAt,omitempty"`
-	Reasons      []string  `json:"Reasons,omitempty"`
-	DocumentID   string    `json:"KycDocumentId,omitempty"`
-	OccurredAt   time.Time `json:"OccurredAt"`
+	ID           string   `json:"Id"`
+	Type         string   `json:"Type"`
+	UserID       string   `json:"UserId"`
+	Status       string   `json:"Status"`
+	Attempt      int      `json:"Attempt,omitempty"`
+	IdvSessionID string   `json:"IdvSessionId,omitempty"`
+	HostedURL    string   `json:"HostedUrl,omitempty"`
+	ExpiresAt    string   `json:"ExpiresAt,omitempty"`
+	Reasons      []string `json:"Reasons,omitempty"`
+	DocumentID   string   `json:"KycDocumentId,omitempty"`
+	// PscID names the PSC session of a psc.<status> event.
+	PscID string `json:"PscId,omitempty"`
+	// RenewalDeadline (RFC 3339) is when the user is downgraded unless
+	// they renew their KYC (onboarding.renewal_required and reminders).
+	RenewalDeadline string    `json:"RenewalDeadline,omitempty"`
+	OccurredAt      time.Time `json:"OccurredAt"`
 }
 
 // Notifier posts events. A zero URL disables it.

@@ -20,6 +20,9 @@ type Kind string
 const (
 	KindSession  Kind = "session"
 	KindDocument Kind = "document"
+	// KindPSC: a business's PSC session (psc_…), named by the 2026 PSC
+	// webhooks; indexed when the workflow lists the PSC sessions.
+	KindPSC Kind = "psc"
 )
 
 // DefaultTTL keeps entries well past Mangopay's 3-day webhook retry window

@@ -1,7 +1,11 @@
 // Command starter starts a user's onboarding, or finds the running one, and
 // prints the HostedUrl to send the user to:
 //
-//	go run ./starter --user-id user_m_01J... --return-url https://platform.example/kyc/done [--tag T] [--json]
+//	go run ./starter --user-id user_m_01J... --return-url https://platform.example/kyc/done [--tag T] [--session-language fr-FR] [--json]
+//	go run ./starter adopt (--user-ids user_m_1,user_m_2 | --all-owners) [--return-url URL] [--per-second 10]
+//
+// adopt brings users verified before kycflow under its watch (renewal,
+// downgrades): one watching onboarding each, idempotent.
 //
 // Signup flows written in Go call workflows.EnsureSession, the same code.
 // Exit codes: 0 a usable session (or already verified), 2 bad input, 3
@@ -19,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -50,12 +55,16 @@ func main() {
 }
 
 func run(args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "adopt" {
+		return runAdopt(args[1:], out)
+	}
 	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
 	userID := fs.String("user-id", "", "Mangopay user id (required)")
 	returnURL := fs.String("return-url", "", "where the hosted page sends the user back (required)")
 	tag := fs.String("tag", "", "custom data stored on the IDV session (at most 255 characters)")
 	asJSON := fs.Bool("json", false, "print the whole result as JSON")
 	timeout := fs.Duration("timeout", time.Minute, "how long to wait for the session")
+	lang := fs.String("session-language", "", "language of the hosted page: "+strings.Join(workflows.SessionLanguages, ", "))
 	reopen := fs.Bool("reopen", false, "start a new onboarding even if the last one ended FAILED or NOT_ELIGIBLE (an operator's decision)")
 	if err := fs.Parse(args); err != nil {
 		return exitError{2, err}
@@ -65,6 +74,9 @@ func run(args []string, out io.Writer) error {
 	}
 	if err := workflows.ValidateReturnURL(*returnURL); err != nil {
 		return exitError{2, fmt.Errorf("--return-url: %w", err)}
+	}
+	if err := workflows.ValidateSessionLanguage(*lang); err != nil {
+		return exitError{2, fmt.Errorf("--session-language: %w", err)}
 	}
 	if err := workflows.ValidateTag(*tag); err != nil {
 		return exitError{2, fmt.Errorf("--tag: %w", err)}
@@ -91,7 +103,7 @@ func run(args []string, out io.Writer) error {
 	if *reopen {
 		ensure = workflows.Reopen
 	}
-	res, err := ensure(ctx, tc, *userID, workflows.EnsureSessionRequest{ReturnURL: *returnURL, Tag: *tag})
+	res, err := ensure(ctx, tc, *userID, workflows.EnsureSessionRequest{ReturnURL: *returnURL, Tag: *tag, SessionLanguage: *lang})
 	switch {
 	case errors.Is(err, workflows.ErrStillWorking):
 		return exitError{6, fmt.Errorf("%w: the HostedUrl reaches the platform by notification; run again to read it", err)}

@@ -29,6 +29,12 @@ func TestBadInputAndUnreachableTemporal(t *testing.T) {
 		{"relative return url", []string{"--user-id", "user_m_1", "--return-url", "/done"}, 2, "absolute http or https URL"},
 		{"javascript url", []string{"--user-id", "user_m_1", "--return-url", "javascript:alert(1)"}, 2, "absolute http or https URL"},
 		{"unknown flag", []string{"--user", "x"}, 2, "flag provided but not defined"},
+		{"unknown language", []string{"--user-id", "user_m_1", "--return-url", "https://p.example/done", "--session-language", "xx"}, 2, "--session-language"},
+		{"adopt with nothing to adopt", []string{"adopt"}, 2, "give either --user-ids or --all-owners"},
+		{"adopt with both", []string{"adopt", "--user-ids", "user_m_1", "--all-owners"}, 2, "give either --user-ids or --all-owners"},
+		{"adopt at no pace", []string{"adopt", "--user-ids", "user_m_1", "--per-second", "0"}, 2, "--per-second must be positive"},
+		{"adopt with a bad return url", []string{"adopt", "--user-ids", "user_m_1", "--return-url", "ftp://x"}, 2, "--return-url"},
+		{"adopt, temporal unreachable", []string{"adopt", "--user-ids", "user_m_1"}, 3, "cannot reach Temporal at " + dead},
 		{"temporal unreachable", []string{"--user-id", "user_m_1", "--return-url", "https://p.example/done", "--timeout", "3s"}, 3, "cannot reach Temporal at " + dead},
 	}
 	for _, tt := range tests {

@@ -58,6 +58,9 @@ func (r EnsureSessionRequest) Validate() error {
 	if err := ValidateReturnURL(r.ReturnURL); err != nil {
 		return err
 	}
+	if err := ValidateSessionLanguage(r.SessionLanguage); err != nil {
+		return err
+	}
 	return ValidateTag(r.Tag)
 }
 
@@ -143,12 +146,55 @@ func closedResult(ctx context.Context, c client.Client, userID string) (Result, 
 	return Result{}, clientError(ctx, c, userID, "read the closed onboarding", err)
 }
 
+// Adoption outcomes of Adopt.
+const (
+	AdoptStarted = "started" // a watching onboarding was started
+	AdoptRunning = "running" // the user already had a running onboarding
+	AdoptClosed  = "closed"  // the user's onboarding ended (FAILED, NOT_ELIGIBLE, …): left as it is
+)
+
+// Adopt starts a watching onboarding for a user kycflow did not onboard (a
+// platform adopting kycflow with users verified before): the workflow reads
+// the user and is VERIFIED without a session when Mangopay says REGULAR, and
+// then watches for renewal and downgrades. returnURL (optional) lets it open
+// a session at once for a user who is not verified. Idempotent: a running
+// onboarding is left alone, and so is a closed one.
+func Adopt(ctx context.Context, c client.Client, userID, returnURL string) (string, error) {
+	if returnURL != "" {
+		if err := ValidateReturnURL(returnURL); err != nil {
+			return "", fmt.Errorf("adopt: %w: %w", ErrRejected, err)
+		}
+	}
+	if running(ctx, c, userID) {
+		return AdoptRunning, nil
+	}
+	opts := StartOptions(userID)
+	opts.StaticSummary = "KYC/KYB onboarding of Mangopay user " + userID + " (adopted)"
+	_, err := c.ExecuteWorkflow(ctx, opts, WorkflowType, Input{UserID: userID, ReturnURL: returnURL})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &started):
+		return AdoptClosed, nil
+	case err != nil:
+		return "", clientError(ctx, c, userID, "adopt", err)
+	}
+	return AdoptStarted, nil
+}
+
 // SubmitDocument sends the submit-document update to a running onboarding.
 // req.IdempotencyKey, when set, is the update's ID: a retry with the same key
 // (after a timeout, say) gets the first call's answer, not a second document.
 func SubmitDocument(ctx context.Context, c client.Client, userID string, req SubmitDocumentRequest) (SubmitDocumentResult, error) {
 	var res SubmitDocumentResult
 	err := update(ctx, c, userID, UpdateSubmitDocument, req.IdempotencyKey, req, &res)
+	return res, err
+}
+
+// RetryPSC sends the retry-psc update: a new link for a business's PSC
+// session (REJECTED, or VALIDATED data to redo), the same one while pending.
+func RetryPSC(ctx context.Context, c client.Client, userID string, req RetryPSCRequest) (PSC, error) {
+	var res PSC
+	err := update(ctx, c, userID, UpdateRetryPSC, "", req, &res)
 	return res, err
 }
 

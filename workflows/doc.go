@@ -12,7 +12,11 @@
 //	                       ▼ create session
 //	             ┌──► AWAITING_USER ──REVIEW──► IN_REVIEW ──┐
 //	             │        │   │                     │       │
+//	             │        │   │  business: AWAITING_PSCS ◄──┤ (until every PSC is VALIDATED)
 //	             │ expired│   └────VALIDATED───► VERIFIED ◄─┘
+//	             │        │          renewal required │ ▲ renewed
+//	             │        │                           ▼ │
+//	             │        │                   RENEWAL_REQUIRED ──deadline missed──► OUT_OF_DATE
 //	             │        ▼                         │  ▲
 //	ensure-session  EXPIRED        downgrade (OUTDATED, KYC_LIGHT)
 //	             │                                  ▼  │ new session

@@ -66,8 +66,7 @@ func (w *onboarding) applySession(ctx workflow.Context, res activities.GetSessio
 			w.setStatus(ctx, StatusInReview, "")
 		}
 	case mangopay.IdentityVerificationValidated:
-		w.st.Refusals = 0
-		w.setStatus(ctx, StatusVerified, "")
+		w.validated(ctx)
 	case mangopay.IdentityVerificationRefused, mangopay.IdentityVerificationError:
 		if w.st.Status != StatusRefused && w.st.Status != StatusFailed {
 			w.refused(ctx)
@@ -155,6 +154,10 @@ func (w *onboarding) handleEvent(ctx workflow.Context, ev MangopayEvent) {
 		return
 	}
 	switch {
+	case w.v2 && isPSCEvent(ev.EventType):
+		w.pscEvent(ctx, ev)
+	case w.v2 && (ev.EventType == eventRenewalRequired || ev.EventType == eventRenewed):
+		w.renewalEvent(ctx, ev)
 	case strings.HasPrefix(ev.EventType, "IDENTITY_VERIFICATION_"):
 		w.sessionEvent(ctx, ev)
 	case strings.HasPrefix(ev.EventType, "KYC_"):
@@ -246,14 +249,14 @@ func (w *onboarding) userEvent(ctx workflow.Context, ev MangopayEvent) {
 		return
 	}
 	switch {
-	case ev.EventType == string(mangopay.EventUserKYCLight) && w.st.Status == StatusVerified:
+	case ev.EventType == string(mangopay.EventUserKYCLight) && (w.st.Status == StatusVerified || w.v2 && w.st.Status == StatusRenewal):
 		var u activities.ReadUserResult
 		err := workflow.ExecuteActivity(mangopayCtx(ctx, "read user (downgrade?)"), a.ReadUser, activities.ReadUserInput{UserID: w.st.UserID}).Get(ctx, &u)
 		if err != nil {
 			w.logger.Warn("reading the user failed", "error", errMessage(err))
 			return
 		}
-		if w.v1 && w.st.Status != StatusVerified {
+		if w.v1 && w.st.Status != StatusVerified && w.st.Status != StatusRenewal {
 			return // cancelled, or downgraded by another webhook, meanwhile
 		}
 		if u.KYCLevel == string(mangopay.KYCLevelLight) {
@@ -266,6 +269,10 @@ func (w *onboarding) userEvent(ctx workflow.Context, ev MangopayEvent) {
 					w.st.Session.Status, w.st.Session.Checks = res.Status, res.Checks
 				}
 			}
+			if w.v2 {
+				w.downgraded(ctx, "KYC downgraded by Mangopay (KYCLevel LIGHT): a new session is needed")
+				return
+			}
 			w.setStatus(ctx, StatusOutOfDate, "KYC downgraded by Mangopay (KYCLevel LIGHT): a new session is needed")
 		}
 	case ev.EventType == string(mangopay.EventUserKYCRegular) && w.st.Session != nil &&
@@ -273,6 +280,25 @@ func (w *onboarding) userEvent(ctx workflow.Context, ev MangopayEvent) {
 		if res, ok := w.readSession(ctx); ok {
 			w.applySession(ctx, res)
 		}
+	}
+}
+
+// Mangopay's renewal webhooks (2026), whose RessourceId is the user.
+const (
+	eventRenewalRequired = "USER_KYC_RENEWAL_REQUIRED"
+	eventRenewed         = "USER_KYC_RENEWED"
+)
+
+func (w *onboarding) renewalEvent(ctx workflow.Context, ev MangopayEvent) {
+	if ev.ResourceID != w.st.UserID {
+		w.logger.Info("webhook for another user ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID)
+		return
+	}
+	switch {
+	case ev.EventType == eventRenewalRequired && (w.st.Status == StatusVerified || w.st.Status == StatusAwaitingPSCs):
+		w.renewalRequired(ctx)
+	case ev.EventType == eventRenewed && w.st.RenewalDeadline != nil:
+		w.refreshRenewal(ctx)
 	}
 }
 

@@ -28,6 +28,10 @@ func (w *onboarding) view() StateView {
 	if w.st.ReviewSince != nil {
 		v.ReviewSince = rfc3339(*w.st.ReviewSince)
 	}
+	v.PSCs = w.st.PSCs
+	if w.st.RenewalDeadline != nil {
+		v.RenewalDeadline = rfc3339(*w.st.RenewalDeadline)
+	}
 	return v
 }
 
@@ -46,6 +50,9 @@ func (w *onboarding) validateEnsureSession(req EnsureSessionRequest) error {
 	} else if w.st.ReturnURL == "" {
 		return errors.New("ReturnUrl is required")
 	}
+	if err := ValidateSessionLanguage(req.SessionLanguage); err != nil {
+		return err
+	}
 	return ValidateTag(req.Tag)
 }
 
@@ -60,6 +67,9 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 	if req.Tag != "" {
 		w.st.Tag = req.Tag
 	}
+	if req.SessionLanguage != "" {
+		w.st.SessionLanguage = req.SessionLanguage
+	}
 	settled := func() bool {
 		if w.st.Status.Final() {
 			return true // whatever was pending, nothing more will happen
@@ -72,7 +82,7 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 	if err := workflow.Await(ctx, settled); err != nil {
 		return EnsureSessionResult{}, err
 	}
-	if w.st.Status == StatusExpired || w.st.Status == StatusRefused {
+	if w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.v2 && w.st.Status == StatusRenewal {
 		w.st.WantSession = true
 		w.poke()
 		if err := workflow.Await(ctx, settled); err != nil {

@@ -198,6 +198,8 @@ func setRejected(out any, err error) {
 		r.done, r.rejected = true, err
 	case *updateResult[workflows.StateView]:
 		r.done, r.rejected = true, err
+	case *updateResult[workflows.PSC]:
+		r.done, r.rejected = true, err
 	}
 }
 
@@ -217,6 +219,11 @@ func setComplete(out any, v any, err error) {
 		r.done, r.err = true, err
 		if err == nil {
 			r.value = v.(workflows.StateView)
+		}
+	case *updateResult[workflows.PSC]:
+		r.done, r.err = true, err
+		if err == nil {
+			r.value = v.(workflows.PSC)
 		}
 	}
 }

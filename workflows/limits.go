@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 )
 
 // Input limits, checked by the update validators before anything reaches
@@ -26,6 +27,18 @@ func ValidateReturnURL(raw string) error {
 		return fmt.Errorf("ReturnUrl is longer than %d characters", MaxReturnURL)
 	}
 	return validateHTTPURL("ReturnUrl", raw)
+}
+
+// SessionLanguages are the languages of Mangopay's hosted page
+// (SessionLanguage, since 2026-09-15).
+var SessionLanguages = []string{"de-DE", "en-US", "es-ES", "fr-FR", "it-IT", "nl-NL", "pt-PT", "zh-Hans-CN"}
+
+// ValidateSessionLanguage checks a SessionLanguage (optional).
+func ValidateSessionLanguage(lang string) error {
+	if lang != "" && !slices.Contains(SessionLanguages, lang) {
+		return fmt.Errorf("SessionLanguage must be one of %v", SessionLanguages)
+	}
+	return nil
 }
 
 // ValidateTag checks a Tag (optional).

@@ -12,6 +12,7 @@ const (
 	UpdateEnsureSession  = "ensure-session"
 	UpdateSubmitDocument = "submit-document"
 	UpdateCancel         = "cancel"
+	UpdateRetryPSC       = "retry-psc"
 	QueryState           = "state"
 )
 
@@ -23,6 +24,9 @@ var (
 	SearchAttrSessionID = temporal.NewSearchAttributeKeyKeyword("IdvSessionId")
 	SearchAttrAttempt   = temporal.NewSearchAttributeKeyInt64("KycAttempt")
 	SearchAttrUserType  = temporal.NewSearchAttributeKeyKeyword("KycUserType")
+	// SearchAttrRenewalDeadline is when a verified user is downgraded unless
+	// they renew their KYC (set while RENEWAL_REQUIRED).
+	SearchAttrRenewalDeadline = temporal.NewSearchAttributeKeyTime("KycRenewalDeadline")
 )
 
 // HookEventTypes are the Mangopay webhooks kycflow subscribes to: the
@@ -40,6 +44,16 @@ var HookEventTypes = []string{
 	"KYC_SUCCEEDED",
 	"KYC_FAILED",
 	"KYC_OUTDATED",
+	// 2026: PSC sessions of businesses (both spellings of the rejection
+	// are in Mangopay's sources) and the KYC renewal.
+	"IDENTITY_VERIFICATION_PENDING_PSC_ACTION",
+	"IDENTITY_VERIFICATION_PSC_PENDING",
+	"IDENTITY_VERIFICATION_PSC_VALIDATED",
+	"IDENTITY_VERIFICATION_PSC_REJECTED",
+	"IDENTITY_VERIFICATION_PSC_FAILED",
+	"IDENTITY_VERIFICATION_PSC_ABANDONED",
+	"USER_KYC_RENEWAL_REQUIRED",
+	"USER_KYC_RENEWED",
 }
 
 // WorkflowID is the ID of a user's onboarding.
@@ -53,7 +67,9 @@ const (
 	StatusStarting     Status = "STARTING"
 	StatusAwaitingUser Status = "AWAITING_USER"
 	StatusInReview     Status = "IN_REVIEW"
+	StatusAwaitingPSCs Status = "AWAITING_PSCS"
 	StatusVerified     Status = "VERIFIED"
+	StatusRenewal      Status = "RENEWAL_REQUIRED"
 	StatusRefused      Status = "REFUSED"
 	StatusExpired      Status = "EXPIRED"
 	StatusOutOfDate    Status = "OUT_OF_DATE"

@@ -28,6 +28,9 @@ const (
 	// outcomes of archived sessions honoured; every update handler wakes the
 	// loop; session creation and its Redis index in separate activities;
 	// submit-document idempotent on its update ID.
+	// Version 2: Mangopay's 2026 lifecycle: PSC sessions of businesses
+	// (AWAITING_PSCS), KYC renewal (RENEWAL_REQUIRED), SessionLanguage.
+	// One change ID for both, so that a run records one version marker.
 	changeLongLived = "long-lived-fixes"
 )
 
@@ -53,7 +56,8 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	if err := w.register(ctx); err != nil {
 		return Result{}, err
 	}
-	w.v1 = workflow.GetVersion(ctx, changeLongLived, workflow.DefaultVersion, 1) >= 1
+	v := workflow.GetVersion(ctx, changeLongLived, workflow.DefaultVersion, 2)
+	w.v1, w.v2 = v >= 1, v >= 2
 	w.cfg = in.Config.withDefaults(w.v1)
 	return w.run(ctx)
 }
@@ -65,6 +69,7 @@ type onboarding struct {
 	logger    log.Logger
 	events    workflow.ReceiveChannel
 	v1        bool // changeLongLived applies to this run
+	v2        bool // and its version 2 (the 2026 lifecycle)
 	creating  bool // a session is being created
 	notifying int  // notifications in flight (before changeLongLived)
 	sending   bool // the outbox sender runs
@@ -90,6 +95,10 @@ func (w *onboarding) register(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSubmitDocument, w.submitDocument,
 		workflow.UpdateHandlerOptions{Validator: w.validateSubmitDocument}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRetryPSC, w.retryPSC,
+		workflow.UpdateHandlerOptions{Validator: w.validateRetryPSC}); err != nil {
 		return err
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, w.cancel,
@@ -131,6 +140,15 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 			w.createSession(ctx)
 		case w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview:
 			w.waitPending(ctx)
+		case w.st.Status == StatusAwaitingPSCs:
+			if w.waitUntil(ctx, w.st.NextReconcileAt, "reconcile PSC sessions") {
+				_ = w.checkPSCs(ctx)
+				w.advanceReconcile(ctx)
+			}
+		case w.st.Status == StatusRenewal:
+			if at, what := w.nextRenewalEvent(); w.waitUntil(ctx, at, what) {
+				w.renewalTick(ctx)
+			}
 		case w.st.Status == StatusRefused:
 			if w.waitUntil(ctx, w.st.RetryAt, "retry after refusal") {
 				w.createSession(ctx)
@@ -146,7 +164,7 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 // refusal.
 func (w *onboarding) sessionWanted() bool {
 	return w.st.Status == StatusOutOfDate ||
-		w.st.WantSession && (w.st.Status == StatusExpired || w.st.Status == StatusRefused)
+		w.st.WantSession && (w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.st.Status == StatusRenewal)
 }
 
 // preflight reads the user and decides whether a session makes sense.
@@ -193,7 +211,7 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	info := workflow.GetInfo(ctx)
 	attempt := w.st.Attempt + 1
 	in := activities.CreateSessionInput{
-		UserID: w.st.UserID, ReturnURL: w.st.ReturnURL, Tag: w.st.Tag,
+		UserID: w.st.UserID, ReturnURL: w.st.ReturnURL, Tag: w.st.Tag, SessionLanguage: w.st.SessionLanguage,
 		// Stable across activity retries and worker crashes, distinct per
 		// attempt and per onboarding.
 		IdempotencyKey: mangopay.DeriveIdempotencyKey(info.WorkflowExecution.ID, info.FirstRunID, "idv-session", strconv.Itoa(attempt)),

@@ -175,7 +175,8 @@ func TestLegalReview(t *testing.T) {
 			assert.NotEmpty(t, inReview.ReviewSince)
 			assert.Equal(t, "BUSINESS", inReview.UserType)
 			if decision == "VALIDATED" {
-				assert.Equal(t, workflows.StatusVerified, after.Status)
+				// A business is verified once its PSCs are (lifecycle_test.go).
+				assert.Equal(t, workflows.StatusAwaitingPSCs, after.Status)
 				return
 			}
 			// A refusal after review opens a new attempt.

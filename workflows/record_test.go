@@ -96,6 +96,12 @@ var recordScenarios = []recordScenario{
 		v := r.waitStatus(workflows.StatusInReview)
 		require.NoError(r.t, r.sim.DecideReview(v.IdvSessionID, "VALIDATED", ""))
 		r.deliver() // IDENTITY_VERIFICATION_VALIDATED
+		// Then its legal representative's PSC session.
+		v = r.waitFor("the PSC session", func(v workflows.StateView) bool {
+			return v.Status == workflows.StatusAwaitingPSCs && len(v.PSCs) == 1
+		})
+		require.NoError(r.t, r.sim.DecidePsc(v.PSCs[0].PscID, "VALIDATED"))
+		r.deliver()
 		r.waitStatus(workflows.StatusVerified)
 		r.cancel()
 	}},
@@ -198,6 +204,61 @@ var recordScenarios = []recordScenario{
 		require.NoError(r.t, r.sim.Downgrade(r.userID))
 		// USER_KYC_LIGHT alone: the downgrade-rereads-session branch.
 		r.deliverOnly("USER_KYC_LIGHT")
+		r.waitFor("attempt 2 awaiting the user", func(v workflows.StateView) bool {
+			return v.Attempt == 2 && v.Status == workflows.StatusAwaitingUser
+		})
+		r.cancel()
+	}},
+	{name: "business-pscs-rejected-retried-validated", kind: "BUSINESS", run: func(r *recording) {
+		require.NoError(r.t, r.sim.DeclarePscs(r.userID, []sandbox.PscPerson{
+			{FirstName: "Ada", LastName: "Owner", PscType: "UBO"}, {FirstName: "Bob", LastName: "Director", PscType: "LEGAL_REPRESENTATIVE"},
+		}))
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		r.decide(validated)
+		r.deliver()
+		v := r.waitFor("two PSC sessions", func(v workflows.StateView) bool {
+			return v.Status == workflows.StatusAwaitingPSCs && len(v.PSCs) == 2
+		})
+		require.NoError(r.t, r.sim.DecidePsc(v.PSCs[0].PscID, "VALIDATED"))
+		require.NoError(r.t, r.sim.DecidePsc(v.PSCs[1].PscID, "REJECTED"))
+		r.deliver()
+		r.waitFor("a rejected PSC", func(v workflows.StateView) bool { return len(v.PSCs) == 2 && v.PSCs[1].Status == "REJECTED" })
+		_, err := workflows.RetryPSC(r.ctx, r.c, r.userID, workflows.RetryPSCRequest{PscID: v.PSCs[1].PscID})
+		require.NoError(r.t, err)
+		require.NoError(r.t, r.sim.DecidePsc(v.PSCs[1].PscID, "VALIDATED"))
+		r.deliver()
+		r.waitStatus(workflows.StatusVerified)
+		r.cancel()
+	}},
+	{name: "renewal-before-deadline", kind: "NATURAL", run: func(r *recording) {
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		r.decide(validated)
+		r.deliver()
+		r.waitStatus(workflows.StatusVerified)
+		_, err := r.sim.RequireRenewal(r.userID, 90)
+		require.NoError(r.t, err)
+		r.deliver() // USER_KYC_RENEWAL_REQUIRED
+		r.waitStatus(workflows.StatusRenewal)
+		again := r.ensureSession(workflows.EnsureSessionRequest{SessionLanguage: "de-DE"})
+		require.Equal(r.t, 2, again.Attempt)
+		r.decide(validated)
+		r.deliver() // IDENTITY_VERIFICATION_VALIDATED, USER_KYC_RENEWED
+		r.waitFor("renewed", func(v workflows.StateView) bool {
+			return v.Status == workflows.StatusVerified && v.RenewalDeadline == ""
+		})
+		r.cancel()
+	}},
+	{name: "renewal-deadline-missed", kind: "NATURAL", run: func(r *recording) {
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		r.decide(validated)
+		r.deliver()
+		r.waitStatus(workflows.StatusVerified)
+		_, err := r.sim.RequireRenewal(r.userID, 1)
+		require.NoError(r.t, err)
+		r.deliver()
+		r.waitStatus(workflows.StatusRenewal)
+		r.sim.Advance(3 * 24 * time.Hour) // Mangopay downgrades the user after the deadline
+		r.deliver()                       // USER_KYC_LIGHT, IDENTITY_VERIFICATION_OUTDATED
 		r.waitFor("attempt 2 awaiting the user", func(v workflows.StateView) bool {
 			return v.Attempt == 2 && v.Status == workflows.StatusAwaitingUser
 		})

@@ -48,6 +48,9 @@ type Config struct {
 	// FinalNotifyWait is how long a finished onboarding waits for its
 	// last platform notifications before it completes.
 	FinalNotifyWait time.Duration `json:"FinalNotifyWait,omitempty"`
+	// RenewalReminders are how long before the renewal deadline the
+	// platform is reminded (besides the notice when renewal is required).
+	RenewalReminders []time.Duration `json:"RenewalReminders,omitempty"`
 }
 
 // DefaultConfig is used for every zero field of Input.Config.
@@ -65,6 +68,7 @@ func DefaultConfig() Config {
 		ExpiryGrace:             time.Hour,
 		MaxRetryBackoff:         24 * time.Hour,
 		FinalNotifyWait:         10 * time.Minute,
+		RenewalReminders:        []time.Duration{30 * 24 * time.Hour, 7 * 24 * time.Hour, 24 * time.Hour},
 	}
 }
 
@@ -90,6 +94,9 @@ func (c Config) withDefaults(v1 bool) Config {
 	}
 	if c.FinalNotifyWait <= 0 {
 		c.FinalNotifyWait = d.FinalNotifyWait
+	}
+	if len(c.RenewalReminders) == 0 {
+		c.RenewalReminders = d.RenewalReminders
 	}
 	if c.ReviewReconcileInterval <= 0 {
 		c.ReviewReconcileInterval = d.ReviewReconcileInterval
@@ -130,6 +137,8 @@ func (e MangopayEvent) Key() string {
 type EnsureSessionRequest struct {
 	ReturnURL string `json:"ReturnUrl,omitempty"`
 	Tag       string `json:"Tag,omitempty"`
+	// SessionLanguage is the hosted page's language (SessionLanguages).
+	SessionLanguage string `json:"SessionLanguage,omitempty"`
 }
 
 // EnsureSessionResult is the ensure-session update's answer.
@@ -160,6 +169,15 @@ type SubmitDocumentResult struct {
 	KycDocumentID string `json:"KycDocumentId"`
 	Status        string `json:"Status"`
 }
+
+// RetryPSCRequest is the retry-psc update's argument.
+type RetryPSCRequest struct {
+	PscID string `json:"PscId"`
+}
+
+// PSC is one PSC session of a business, as the state and the platform API
+// show it: no names or contact details (they stay at Mangopay).
+type PSC = activities.PSCSummary
 
 // CancelRequest is the cancel update's argument.
 type CancelRequest struct {
@@ -219,6 +237,16 @@ type State struct {
 	WantSession     bool            `json:"WantSession,omitempty"`
 	SeenEvents      []string        `json:"SeenEvents,omitempty"`
 	PendingEvents   []MangopayEvent `json:"PendingEvents,omitempty"`
+	// SessionLanguage applies to the next session created.
+	SessionLanguage string `json:"SessionLanguage,omitempty"`
+	// PSCs are the business's PSC sessions (AWAITING_PSCS and after).
+	PSCs []PSC `json:"PSCs,omitempty"`
+	// RenewalDeadline is when Mangopay downgrades the user unless they
+	// renew (RENEWAL_REQUIRED); RemindersSent counts the reminders of it.
+	RenewalDeadline *time.Time `json:"RenewalDeadline,omitempty"`
+	RemindersSent   int        `json:"RemindersSent,omitempty"`
+	// RenewalSASet: the KycRenewalDeadline search attribute is set.
+	RenewalSASet bool `json:"RenewalSASet,omitempty"`
 	// Outbox holds the platform notifications not delivered yet, oldest
 	// first: they are sent one at a time, in order, and carried across
 	// continue-as-new.
@@ -238,9 +266,12 @@ type StateView struct {
 	ExpiresAt    string                    `json:"ExpiresAt,omitempty"`
 	Checks       []activities.CheckSummary `json:"Checks,omitempty"`
 	ReviewSince  string                    `json:"ReviewSince,omitempty"`
-	Documents    []Document                `json:"Documents,omitempty"`
-	History      []AttemptRecord           `json:"History,omitempty"`
-	UpdatedAt    string                    `json:"UpdatedAt"`
+	PSCs         []PSC                     `json:"PSCs,omitempty"`
+	// RenewalDeadline (RFC 3339) is set while RENEWAL_REQUIRED.
+	RenewalDeadline string          `json:"RenewalDeadline,omitempty"`
+	Documents       []Document      `json:"Documents,omitempty"`
+	History         []AttemptRecord `json:"History,omitempty"`
+	UpdatedAt       string          `json:"UpdatedAt"`
 }
 
 // Result is the workflow's result when the onboarding ends.

@@ -22,8 +22,16 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 	}
 	w.st.Status, w.st.Reason, w.st.UpdatedAt = s, reason, workflow.Now(ctx)
 	w.logger.Info("onboarding status changed", "status", string(s), "attempt", w.st.Attempt)
+	w.upsertVisibility(ctx)
+	w.notifyStatus(ctx)
+	w.poke()
+}
+
+// upsertVisibility sets the search attributes and the Web UI's current
+// details from the state.
+func (w *onboarding) upsertVisibility(ctx workflow.Context) {
 	updates := []temporal.SearchAttributeUpdate{
-		SearchAttrStatus.ValueSet(string(s)),
+		SearchAttrStatus.ValueSet(string(w.st.Status)),
 		SearchAttrAttempt.ValueSet(int64(w.st.Attempt)),
 	}
 	if w.st.Session != nil {
@@ -31,6 +39,15 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 	}
 	if w.st.UserType != "" {
 		updates = append(updates, SearchAttrUserType.ValueSet(w.st.UserType))
+	}
+	if w.v2 {
+		if d := w.st.RenewalDeadline; d != nil {
+			updates = append(updates, SearchAttrRenewalDeadline.ValueSet(*d))
+			w.st.RenewalSASet = true
+		} else if w.st.RenewalSASet {
+			updates = append(updates, SearchAttrRenewalDeadline.ValueUnset())
+			w.st.RenewalSASet = false
+		}
 	}
 	if !w.saUserSet {
 		updates = append(updates, SearchAttrUserID.ValueSet(w.st.UserID))
@@ -40,8 +57,6 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 		w.logger.Warn("upsert search attributes", "error", err)
 	}
 	workflow.SetCurrentDetails(ctx, w.details(ctx))
-	w.notifyStatus(ctx)
-	w.poke()
 }
 
 // details is the Web UI's "current details": the story in one line.
@@ -65,6 +80,11 @@ func (w *onboarding) details(ctx workflow.Context) string {
 	}
 	if w.st.Status == StatusRefused {
 		fmt.Fprintf(b, " · retry at %s", w.st.RetryAt.UTC().Format(time.RFC3339))
+	}
+	if w.st.Status == StatusAwaitingPSCs {
+		for _, p := range w.st.PSCs {
+			fmt.Fprintf(b, " · PSC `%s` %s", p.PscID, p.Status)
+		}
 	}
 	if w.st.Reason != "" {
 		fmt.Fprintf(b, " · %s", w.st.Reason)

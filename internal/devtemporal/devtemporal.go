@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
@@ -104,6 +105,7 @@ func SearchAttributes() temporal.SearchAttributes {
 		workflows.SearchAttrSessionID.ValueSet(""),
 		workflows.SearchAttrAttempt.ValueSet(0),
 		workflows.SearchAttrUserType.ValueSet(""),
+		workflows.SearchAttrRenewalDeadline.ValueSet(time.Time{}),
 	)
 }
 

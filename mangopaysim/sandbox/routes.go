@@ -10,6 +10,7 @@ func (s *Sandbox) routes() {
 	a.add(http.MethodPost, "/users/legal", s.createLegalUser(false))
 	a.add(http.MethodPost, "/sca/users/natural", s.createNaturalUser(true))
 	a.add(http.MethodPost, "/sca/users/legal", s.createLegalUser(true))
+	a.add(http.MethodGet, "/users", s.listUsers)
 	a.add(http.MethodGet, "/users/{userId}", s.getUser(false, ""))
 	a.add(http.MethodGet, "/sca/users/{userId}", s.getUser(true, ""))
 	// The SDKs' typed getters.

@@ -1,9 +1,11 @@
 package sandbox
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -490,6 +492,30 @@ func (u *user) view(sca bool, redirect string) any {
 
 // getUser serves the user views; personType, when set, restricts the
 // endpoint to natural or legal users as the typed getters do.
+// listUsers implements GET /users: every user of the client, oldest first
+// (Sort=CreationDate:DESC for newest first), paginated, in the legacy view.
+func (s *Sandbox) listUsers(req apiRequest) reply {
+	s.mu.Lock()
+	users := make([]*user, 0, len(s.st.users))
+	for _, u := range s.st.users {
+		users = append(users, u)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(users, func(a, b *user) int {
+		if c := cmp.Compare(a.CreationDate, b.CreationDate); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	s.mu.Lock()
+	items := make([]any, 0, len(users))
+	for _, u := range users {
+		items = append(items, u.view(false, ""))
+	}
+	s.mu.Unlock()
+	return listReply(items, req.r, s)
+}
+
 func (s *Sandbox) getUser(sca bool, personType string) apiFunc {
 	kind := map[string]string{"": "User", "NATURAL": "UserNatural", "LEGAL": "UserLegal"}[personType]
 	return func(req apiRequest) reply {

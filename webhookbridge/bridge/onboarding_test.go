@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/kycflow/kycflow/internal/simtest"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
@@ -251,5 +252,52 @@ func startForwarder(t testing.TB, f *bridge.Forwarder) {
 		case <-time.After(30 * time.Second):
 			t.Errorf("forwarder %s did not stop within 30 s of its context ending", f.Consumer)
 		}
+	})
+}
+
+func TestOnboardingAPIClosedReopenAndPSC(t *testing.T) {
+	dev := requireDev(t)
+	r := newBridge(dev.rdb, dev.c).InternalRouter()
+	payer, err := dev.mp.CreateNaturalUserSCA(context.Background(), simtest.NaturalPayer())
+	require.NoError(t, err)
+
+	t.Run("bad SessionLanguage", func(t *testing.T) {
+		w := serve(r, apiRequest(http.MethodPost, "/v1/onboardings",
+			strings.NewReader(`{"UserId":"`+payer.ID+`","ReturnUrl":"`+platformReturnURL+`","SessionLanguage":"xx-XX"}`)))
+		require.Equal(t, http.StatusBadRequest, w.Code, "body %s", w.Body)
+		assert.Contains(t, w.Body.String(), `"Field":"SessionLanguage"`)
+	})
+	t.Run("NOT_ELIGIBLE stays so until reopened", func(t *testing.T) {
+		first := createOnboarding(t, r, payer.ID, "")
+		require.Equal(t, workflows.StatusNotEligible, first.Status)
+		require.Eventually(t, func() bool {
+			d, err := dev.c.DescribeWorkflowExecution(context.Background(), workflows.WorkflowID(payer.ID), "")
+			return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+		}, waitFor, tick, "the workflow should complete")
+		runOf := func() string {
+			d, err := dev.c.DescribeWorkflowExecution(context.Background(), workflows.WorkflowID(payer.ID), "")
+			require.NoError(t, err)
+			return d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+		}
+		closed := runOf()
+		again := createOnboarding(t, r, payer.ID, "")
+		assert.Equal(t, workflows.StatusNotEligible, again.Status)
+		assert.NotEmpty(t, again.Reason)
+		assert.Equal(t, closed, runOf(), "a signup does not restart it")
+
+		w := serve(r, apiRequest(http.MethodPost, "/v1/onboardings/"+payer.ID+"/reopen", strings.NewReader(`{"ReturnUrl":"`+platformReturnURL+`"}`)))
+		var reopened workflows.EnsureSessionResult
+		decodeJSON(t, w, &reopened)
+		assert.Equal(t, workflows.StatusNotEligible, reopened.Status, "still a payer")
+		assert.NotEqual(t, closed, runOf(), "the operator's reopen starts a new onboarding")
+	})
+	t.Run("retry of an unknown PSC", func(t *testing.T) {
+		userID := createUser(t, dev.mp)
+		createOnboarding(t, r, userID, "")
+		t.Cleanup(func() { endOnboarding(t, r, userID) })
+		w := serve(r, apiRequest(http.MethodPost, "/v1/onboardings/"+userID+"/pscs/psc_m_unknown/retry", nil))
+		assert.Equal(t, http.StatusUnprocessableEntity, w.Code, "body %s", w.Body)
+		w = serve(r, apiRequest(http.MethodPost, "/v1/onboardings/"+userID+"/pscs/bad%20id/retry", nil))
+		assert.Equal(t, http.StatusBadRequest, w.Code, "body %s", w.Body)
 	})
 }

@@ -34,6 +34,8 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 	v1.GET("/onboardings/:userId", b.getOnboarding)
 	v1.POST("/onboardings/:userId/documents", b.submitDocument)
 	v1.POST("/onboardings/:userId/cancel", b.cancelOnboarding)
+	v1.POST("/onboardings/:userId/reopen", b.reopenOnboarding)
+	v1.POST("/onboardings/:userId/pscs/:pscId/retry", b.retryPSC)
 	return r
 }
 
@@ -56,9 +58,29 @@ func (b *Bridge) readyz(c *gin.Context) {
 
 // createOnboardingBody is POST /v1/onboardings.
 type createOnboardingBody struct {
-	UserID    string `json:"UserId"`
-	ReturnURL string `json:"ReturnUrl"`
-	Tag       string `json:"Tag"`
+	UserID          string `json:"UserId"`
+	ReturnURL       string `json:"ReturnUrl"`
+	Tag             string `json:"Tag"`
+	SessionLanguage string `json:"SessionLanguage"`
+}
+
+// validSessionRequest checks the session fields of a body, answering 400
+// with the field named itself.
+func validSessionRequest(c *gin.Context, req workflows.EnsureSessionRequest) bool {
+	for _, check := range []struct {
+		field string
+		err   error
+	}{
+		{"ReturnUrl", workflows.ValidateReturnURL(req.ReturnURL)},
+		{"Tag", workflows.ValidateTag(req.Tag)},
+		{"SessionLanguage", workflows.ValidateSessionLanguage(req.SessionLanguage)},
+	} {
+		if check.err != nil {
+			c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: check.err.Error(), Field: check.field})
+			return false
+		}
+	}
+	return true
 }
 
 func (b *Bridge) createOnboarding(c *gin.Context) {
@@ -70,15 +92,11 @@ func (b *Bridge) createOnboarding(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "UserId must be a Mangopay user id (1 to 128 of A-Z, a-z, 0-9, _ and -)", Field: "UserId"})
 		return
 	}
-	if err := workflows.ValidateReturnURL(body.ReturnURL); err != nil {
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: err.Error(), Field: "ReturnUrl"})
+	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage}
+	if !validSessionRequest(c, req) {
 		return
 	}
-	if len(body.Tag) > 255 {
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "Tag is longer than 255 characters", Field: "Tag"})
-		return
-	}
-	res, err := workflows.EnsureSession(c.Request.Context(), b.Temporal, body.UserID, workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag})
+	res, err := workflows.EnsureSession(c.Request.Context(), b.Temporal, body.UserID, req)
 	if errors.Is(err, workflows.ErrStillWorking) {
 		// Temporal has the onboarding; Mangopay or the call budget is slow.
 		// The HostedUrl reaches the platform by notification and by GET.
@@ -202,6 +220,57 @@ func (b *Bridge) cancelOnboarding(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, st)
+}
+
+// reopenBody is POST /v1/onboardings/<UserId>/reopen.
+type reopenBody struct {
+	ReturnURL       string `json:"ReturnUrl"`
+	Tag             string `json:"Tag"`
+	SessionLanguage string `json:"SessionLanguage"`
+}
+
+// reopenOnboarding is an operator's explicit restart of an onboarding that
+// ended FAILED or NOT_ELIGIBLE (a plain POST /v1/onboardings answers those
+// with their status and reason).
+func (b *Bridge) reopenOnboarding(c *gin.Context) {
+	userID, ok := pathUser(c)
+	if !ok {
+		return
+	}
+	var body reopenBody
+	if !decodeJSON(c, &body) {
+		return
+	}
+	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage}
+	if !validSessionRequest(c, req) {
+		return
+	}
+	res, err := workflows.Reopen(c.Request.Context(), b.Temporal, userID, req)
+	if err != nil {
+		b.fail(c, err)
+		return
+	}
+	b.Logger.Info("onboarding reopened by an operator", "user_id", userID, "status", string(res.Status))
+	c.JSON(http.StatusOK, res)
+}
+
+// retryPSC asks for a new link for one PSC session of a business.
+func (b *Bridge) retryPSC(c *gin.Context) {
+	userID, ok := pathUser(c)
+	if !ok {
+		return
+	}
+	pscID := c.Param("pscId")
+	if !validResourceID(pscID) {
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "the PSC id in the path is not a Mangopay id", Field: "PscId"})
+		return
+	}
+	psc, err := workflows.RetryPSC(c.Request.Context(), b.Temporal, userID, workflows.RetryPSCRequest{PscID: pscID})
+	if err != nil {
+		b.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, psc)
 }
 
 // fail maps the workflow helpers' errors to statuses.

@@ -39,6 +39,9 @@ func (r *Resolver) UserFor(ctx context.Context, ev workflows.MangopayEvent) (str
 	switch {
 	case strings.HasPrefix(ev.EventType, "USER_"):
 		return ev.ResourceID, nil
+	case strings.HasPrefix(ev.EventType, "IDENTITY_VERIFICATION_") && mangopay.IsPSCID(ev.ResourceID):
+		// A PSC webhook may name the PSC rather than the main session.
+		kind = routing.KindPSC
 	case strings.HasPrefix(ev.EventType, "IDENTITY_VERIFICATION_"):
 		kind = routing.KindSession
 	case strings.HasPrefix(ev.EventType, "KYC_"):
@@ -50,7 +53,7 @@ func (r *Resolver) UserFor(ctx context.Context, ev workflows.MangopayEvent) (str
 	if err != nil || found {
 		return userID, err
 	}
-	if r.Mangopay == nil {
+	if r.Mangopay == nil || kind == routing.KindPSC { // Mangopay has no way to read a PSC by its ID alone
 		return "", fmt.Errorf("%w: %s %s is not in the routing index", ErrUnroutable, kind, ev.ResourceID)
 	}
 	userID, err = r.ask(ctx, kind, ev.ResourceID)

@@ -1,0 +1,125 @@
+package activities
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/routing"
+)
+
+// PSCSummary is one PSC session without the person's data (names, email,
+// birthdate stay at Mangopay): what the workflow and the platform API need.
+type PSCSummary struct {
+	PscID     string `json:"PscId"`
+	PscType   string `json:"PscType,omitempty"`
+	Status    string `json:"Status"`
+	HostedURL string `json:"HostedUrl,omitempty"`
+	// MainSessionID is the user's main IDV session the PSC belongs to
+	// (empty when Mangopay does not say).
+	MainSessionID string `json:"MainSessionId,omitempty"`
+}
+
+// ReadPSCsInput names the user whose PSC sessions to read.
+type ReadPSCsInput struct {
+	UserID string `json:"UserId"`
+}
+
+// ReadPSCsResult is what Mangopay says of a business's PSC sessions and of
+// the user's level: VERIFIED means KYCLevel REGULAR.
+type ReadPSCsResult struct {
+	PSCs     []PSCSummary `json:"PSCs"`
+	KYCLevel string       `json:"KYCLevel"`
+}
+
+// ReadPSCs lists the user's PSC sessions and reads the user's KYC level
+// (LIGHT without a read while a PSC is not VALIDATED).
+func (a *Activities) ReadPSCs(ctx context.Context, in ReadPSCsInput) (ReadPSCsResult, error) {
+	var out ReadPSCsResult
+	for page := 1; ; page++ {
+		list, pg, err := a.Mangopay.ListUserPSCs(ctx, in.UserID, &mangopay.ListOptions{Page: page, PerPage: 100})
+		if err != nil {
+			return ReadPSCsResult{}, a.mangopayError(ctx, "list psc sessions", err)
+		}
+		for _, p := range list {
+			out.PSCs = append(out.PSCs, PSCSummary{
+				PscID: p.ID, PscType: p.PscType, Status: string(p.Status.Normalize()), HostedURL: p.HostedURL, MainSessionID: p.MainSessionID,
+			})
+			// So that the bridge routes webhooks naming the PSC. Best
+			// effort: the workflow's reconciliation covers a miss.
+			if err := a.Index.Put(ctx, routing.KindPSC, p.ID, in.UserID); err != nil {
+				a.log().Warn("psc session not indexed", "psc_id", p.ID, "error", err)
+			}
+		}
+		if len(list) < 100 || pg == nil || page >= pg.TotalPages {
+			break
+		}
+	}
+	// The user can only be REGULAR once every PSC is VALIDATED (Mangopay's
+	// rule as documented): the user is read only then, or when there is no
+	// PSC to wait for.
+	allValidated := !slices.ContainsFunc(out.PSCs, func(p PSCSummary) bool { return p.Status != string(mangopay.PSCValidated) })
+	if !allValidated {
+		out.KYCLevel = string(mangopay.KYCLevelLight)
+		return out, nil
+	}
+	u, err := a.Mangopay.GetUserSCA(ctx, in.UserID)
+	if err != nil {
+		return ReadPSCsResult{}, a.mangopayError(ctx, "read user", err)
+	}
+	out.KYCLevel = string(u.KYCLevel)
+	return out, nil
+}
+
+// RetryPSCInput names the PSC session to retry and the main session it
+// belongs to.
+type RetryPSCInput struct {
+	SessionID string `json:"SessionId"`
+	PscID     string `json:"PscId"`
+}
+
+// RetryPSCResult is the PSC after the retry: a new link after REJECTED or
+// VALIDATED, the same one while pending.
+type RetryPSCResult struct {
+	PSC PSCSummary `json:"PSC"`
+}
+
+// RetryPSC asks Mangopay for a new try of one PSC session. An ABANDONED PSC
+// is refused by Mangopay (non-retryable).
+func (a *Activities) RetryPSC(ctx context.Context, in RetryPSCInput) (RetryPSCResult, error) {
+	p, err := a.Mangopay.RetryPSC(ctx, in.SessionID, in.PscID, nil)
+	if err != nil {
+		return RetryPSCResult{}, a.mangopayError(ctx, "retry psc session", err)
+	}
+	return RetryPSCResult{PSC: PSCSummary{PscID: p.ID, PscType: p.PscType, Status: string(p.Status.Normalize()), HostedURL: p.HostedURL, MainSessionID: in.SessionID}}, nil
+}
+
+// ReadRegulatoryInput names the user.
+type ReadRegulatoryInput struct {
+	UserID string `json:"UserId"`
+}
+
+// ReadRegulatoryResult is the user's KYC renewal: DowngradeAt is when the
+// user stops being verified if not renewed (the end of the KycRenewalDeadline
+// day, UTC); zero when no renewal is due.
+type ReadRegulatoryResult struct {
+	DowngradeAt time.Time `json:"DowngradeAt"`
+	LastKYCDate string    `json:"LastKycDate,omitempty"`
+}
+
+// ReadRegulatory reads the user's regulatory status.
+func (a *Activities) ReadRegulatory(ctx context.Context, in ReadRegulatoryInput) (ReadRegulatoryResult, error) {
+	r, err := a.Mangopay.GetRegulatoryStatus(ctx, in.UserID)
+	if err != nil {
+		return ReadRegulatoryResult{}, a.mangopayError(ctx, "read regulatory status", err)
+	}
+	out := ReadRegulatoryResult{}
+	if at, ok := r.RenewalDue(); ok {
+		out.DowngradeAt = at
+	}
+	if !r.KYC.LastKYCDate.IsZero() {
+		out.LastKYCDate = r.KYC.LastKYCDate.String()
+	}
+	return out, nil
+}

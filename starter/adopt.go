@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/kycflow/kycflow/adoption"
+	"github.com/kycflow/kycflow/internal/logsetup"
+	"github.com/kycflow/kycflow/internal/temporalconn"
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/workflows"
+)
+
+// runAdopt wires `starter adopt`: flags → Temporal (and Mangopay) clients →
+// adoption.
+func runAdopt(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("starter adopt", flag.ContinueOnError)
+	ids := fs.String("user-ids", "", "comma-separated Mangopay user ids to adopt")
+	all := fs.Bool("all-owners", false, "adopt every OWNER user Mangopay lists (needs MANGOPAY_CLIENT_ID and MANGOPAY_API_KEY)")
+	returnURL := fs.String("return-url", "", "optional: lets an onboarding open a session at once for a user who is not verified")
+	perSecond := fs.Float64("per-second", 10, "onboardings started per second (each reads the user at Mangopay once)")
+	if err := fs.Parse(args); err != nil {
+		return exitError{2, err}
+	}
+	var users []string
+	for _, id := range strings.Split(*ids, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			users = append(users, id)
+		}
+	}
+	switch {
+	case *all == (len(users) > 0):
+		return exitError{2, errors.New("give either --user-ids or --all-owners")}
+	case *perSecond <= 0:
+		return exitError{2, errors.New("--per-second must be positive")}
+	}
+	if *returnURL != "" {
+		if err := workflows.ValidateReturnURL(*returnURL); err != nil {
+			return exitError{2, fmt.Errorf("--return-url: %w", err)}
+		}
+	}
+	logger := logsetup.New(os.Getenv)
+	opts, err := temporalconn.Options(logger)
+	if err != nil {
+		return exitError{2, err}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	tc, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return exitError{3, fmt.Errorf("cannot reach Temporal at %s: %w", hostPort(opts), err)}
+	}
+	defer tc.Close()
+	a := &adoption.Adopter{Temporal: tc, ReturnURL: *returnURL, PerSecond: *perSecond, Progress: out}
+	var rep adoption.Report
+	if *all {
+		cfg, err := mangopay.ConfigFromEnv(os.Getenv)
+		if err != nil {
+			return exitError{2, err}
+		}
+		cfg.Logger = logger
+		if a.Mangopay, err = mangopay.New(cfg); err != nil {
+			return exitError{2, err}
+		}
+		rep, err = a.AllOwners(ctx)
+	} else {
+		rep, err = a.Users(ctx, users)
+	}
+	switch {
+	case errors.Is(err, workflows.ErrTemporalUnavailable):
+		return exitError{3, err}
+	case err != nil:
+		return exitError{1, fmt.Errorf("%w (%s)", err, rep)}
+	}
+	return nil
+}

@@ -1,0 +1,277 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/notify"
+)
+
+// Mangopay's 2026 lifecycle (changeLongLived version 2): PSC sessions of
+// businesses and organizations, and the continuous KYC renewal.
+
+// pscsApply tells whether the user's verification includes PSC sessions.
+func (w *onboarding) pscsApply() bool {
+	return w.st.UserType == string(mangopay.LegalBusiness) || w.st.UserType == string(mangopay.LegalOrganization)
+}
+
+// validated acts on a VALIDATED main session. VERIFIED means Mangopay says
+// KYCLevel REGULAR: a business waits for its PSC sessions first. A natural
+// user or a sole trader is REGULAR once the session is VALIDATED, so no read
+// is spent on it.
+func (w *onboarding) validated(ctx workflow.Context) {
+	w.st.Refusals = 0
+	if w.v2 && w.pscsApply() {
+		if !w.checkPSCs(ctx) {
+			return
+		}
+	} else {
+		w.setStatus(ctx, StatusVerified, "")
+	}
+	if w.v2 && w.st.RenewalDeadline != nil {
+		w.refreshRenewal(ctx) // a renewal session: Mangopay clears the deadline
+	}
+}
+
+// checkPSCs reads the user's PSC sessions and level, and moves the
+// onboarding: VERIFIED once Mangopay says REGULAR (it reports true),
+// AWAITING_PSCS until then.
+func (w *onboarding) checkPSCs(ctx workflow.Context) bool {
+	var res activities.ReadPSCsResult
+	err := workflow.ExecuteActivity(mangopayCtx(ctx, "read PSC sessions and KYC level"), a.ReadPSCs,
+		activities.ReadPSCsInput{UserID: w.st.UserID}).Get(ctx, &res)
+	if err != nil {
+		w.logger.Warn("reading the PSC sessions failed", "error", errMessage(err))
+		return false
+	}
+	if w.st.Status.Final() {
+		return false
+	}
+	var main string
+	if w.st.Session != nil {
+		main = w.st.Session.IdvSessionID
+	}
+	mine := slices.DeleteFunc(res.PSCs, func(p PSC) bool { return p.MainSessionID != "" && main != "" && p.MainSessionID != main })
+	w.updatePSCs(ctx, mine)
+	if res.KYCLevel == string(mangopay.KYCLevelRegular) {
+		w.setStatus(ctx, StatusVerified, "")
+		return true
+	}
+	reason := ""
+	if i := slices.IndexFunc(w.st.PSCs, func(p PSC) bool { return p.Status == string(mangopay.PSCAbandoned) }); i >= 0 {
+		reason = "PSC session " + w.st.PSCs[i].PscID + " was abandoned by Mangopay: an operator must take it up with Mangopay"
+	}
+	if w.st.Status != StatusAwaitingPSCs {
+		w.st.ReconcileStep = 0
+		w.st.NextReconcileAt = workflow.Now(ctx).Add(w.cfg.ReconcileSchedule[0])
+	}
+	w.setStatus(ctx, StatusAwaitingPSCs, reason)
+	return false
+}
+
+// updatePSCs records the PSC sessions Mangopay lists, telling the platform
+// of each one that is new or moved (psc.<status>, with its link).
+func (w *onboarding) updatePSCs(ctx workflow.Context, latest []PSC) {
+	for _, p := range latest {
+		i := slices.IndexFunc(w.st.PSCs, func(q PSC) bool { return q.PscID == p.PscID })
+		if i >= 0 && w.st.PSCs[i] == p {
+			continue
+		}
+		if i >= 0 {
+			w.st.PSCs[i] = p
+		} else {
+			w.st.PSCs = append(w.st.PSCs, p)
+		}
+		w.notifyPSC(ctx, p)
+	}
+}
+
+func (w *onboarding) notifyPSC(ctx workflow.Context, p PSC) {
+	ev := notify.Event{
+		Type: "psc." + strings.ToLower(p.Status), UserID: w.st.UserID, Status: p.Status, PscID: p.PscID,
+		HostedURL: p.HostedURL, Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx),
+	}
+	if w.st.Session != nil {
+		ev.IdvSessionID = w.st.Session.IdvSessionID
+	}
+	w.send(ctx, ev, ev.Type, p.PscID, p.HostedURL)
+}
+
+// isPSCEvent tells the PSC webhooks apart.
+func isPSCEvent(eventType string) bool {
+	return strings.HasPrefix(eventType, "IDENTITY_VERIFICATION_PSC_") || eventType == "IDENTITY_VERIFICATION_PENDING_PSC_ACTION"
+}
+
+// pscEvent treats a PSC webhook as a hint: its RessourceId may be the main
+// session's or the PSC's (Mangopay's sources disagree), so either is taken.
+func (w *onboarding) pscEvent(ctx workflow.Context, ev MangopayEvent) {
+	known := w.st.Session != nil && ev.ResourceID == w.st.Session.IdvSessionID ||
+		slices.ContainsFunc(w.st.PSCs, func(p PSC) bool { return p.PscID == ev.ResourceID }) ||
+		mangopay.IsPSCID(ev.ResourceID) && w.st.Status == StatusAwaitingPSCs // a PSC not listed yet
+	if !known || (w.st.Status != StatusAwaitingPSCs && w.st.Status != StatusVerified) {
+		w.logger.Info("PSC webhook ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID, "status", string(w.st.Status))
+		return
+	}
+	if w.st.Status == StatusVerified && !w.pscsApply() {
+		return
+	}
+	_ = w.checkPSCs(ctx)
+}
+
+// advanceReconcile schedules the next reconciliation read.
+func (w *onboarding) advanceReconcile(ctx workflow.Context) {
+	w.st.ReconcileStep++
+	w.st.NextReconcileAt = workflow.Now(ctx).Add(w.cfg.ReconcileSchedule[min(w.st.ReconcileStep, len(w.cfg.ReconcileSchedule)-1)])
+	workflow.SetCurrentDetails(ctx, w.details(ctx))
+}
+
+// readRegulatory reads the user's renewal deadline.
+func (w *onboarding) readRegulatory(ctx workflow.Context) (activities.ReadRegulatoryResult, bool) {
+	var res activities.ReadRegulatoryResult
+	err := workflow.ExecuteActivity(mangopayCtx(ctx, "read regulatory status (KYC renewal)"), a.ReadRegulatory,
+		activities.ReadRegulatoryInput{UserID: w.st.UserID}).Get(ctx, &res)
+	if err != nil {
+		w.logger.Warn("reading the regulatory status failed", "error", errMessage(err))
+		return res, false
+	}
+	return res, !w.st.Status.Final()
+}
+
+// renewalRequired acts on USER_KYC_RENEWAL_REQUIRED: Mangopay set a deadline
+// after which the verified user is downgraded unless they renew.
+func (w *onboarding) renewalRequired(ctx workflow.Context) {
+	res, ok := w.readRegulatory(ctx)
+	if !ok || res.DowngradeAt.IsZero() || (w.st.Status != StatusVerified && w.st.Status != StatusAwaitingPSCs) {
+		return
+	}
+	deadline := res.DowngradeAt.UTC()
+	w.st.RenewalDeadline = &deadline
+	// Reminders already due are covered by this first notice.
+	now := workflow.Now(ctx)
+	w.st.RemindersSent = 0
+	for _, before := range w.cfg.RenewalReminders {
+		if deadline.Add(-before).After(now) {
+			break
+		}
+		w.st.RemindersSent++
+	}
+	w.setStatus(ctx, StatusRenewal, "KYC renewal required before "+deadline.Format(time.RFC3339)+": open a new session")
+}
+
+// nextRenewalEvent is the next reminder, or the deadline (plus an hour for
+// Mangopay to downgrade), or after it the next daily check.
+func (w *onboarding) nextRenewalEvent() (time.Time, string) {
+	d := *w.st.RenewalDeadline
+	if i := w.st.RemindersSent; i < len(w.cfg.RenewalReminders) {
+		return d.Add(-w.cfg.RenewalReminders[i]), "KYC renewal reminder"
+	}
+	at := d.Add(time.Hour)
+	if w.st.NextReconcileAt.After(at) {
+		at = w.st.NextReconcileAt
+	}
+	return at, "KYC renewal deadline"
+}
+
+// renewalTick sends the next reminder, or at the deadline checks whether
+// Mangopay downgraded the user (the downgrade path) or moved the deadline.
+func (w *onboarding) renewalTick(ctx workflow.Context) {
+	if i := w.st.RemindersSent; i < len(w.cfg.RenewalReminders) {
+		w.st.RemindersSent++
+		ev := notify.Event{
+			Type: "onboarding.renewal_reminder", UserID: w.st.UserID, Status: string(w.st.Status), Attempt: w.st.Attempt,
+			RenewalDeadline: w.st.RenewalDeadline.Format(time.RFC3339), OccurredAt: workflow.Now(ctx),
+		}
+		w.send(ctx, ev, ev.Type, ev.RenewalDeadline, strconv.Itoa(i))
+		return
+	}
+	// Checked again daily until Mangopay says what happened.
+	w.st.NextReconcileAt = workflow.Now(ctx).Add(24 * time.Hour)
+	var u activities.ReadUserResult
+	err := workflow.ExecuteActivity(mangopayCtx(ctx, "read user (renewal deadline passed)"), a.ReadUser,
+		activities.ReadUserInput{UserID: w.st.UserID}).Get(ctx, &u)
+	if err != nil || w.st.Status != StatusRenewal {
+		return
+	}
+	if u.KYCLevel == string(mangopay.KYCLevelLight) {
+		w.downgraded(ctx, "KYC renewal deadline missed: Mangopay downgraded the user (KYCLevel LIGHT); a new session is needed")
+		return
+	}
+	w.refreshRenewal(ctx)
+}
+
+// refreshRenewal re-reads the deadline: cleared (renewed) → VERIFIED; moved
+// → RENEWAL_REQUIRED with the new one.
+func (w *onboarding) refreshRenewal(ctx workflow.Context) {
+	res, ok := w.readRegulatory(ctx)
+	if !ok {
+		return
+	}
+	old := w.st.RenewalDeadline
+	if res.DowngradeAt.IsZero() {
+		w.st.RenewalDeadline, w.st.RemindersSent = nil, 0
+		if w.st.Status == StatusRenewal {
+			w.setStatus(ctx, StatusVerified, "KYC renewed")
+		} else {
+			w.upsertVisibility(ctx) // the deadline's search attribute goes; the status stays
+		}
+		return
+	}
+	if old == nil || !res.DowngradeAt.Equal(*old) {
+		d := res.DowngradeAt.UTC()
+		w.st.RenewalDeadline, w.st.RemindersSent = &d, 0
+		if w.st.Status == StatusRenewal {
+			w.setStatus(ctx, StatusRenewal, "KYC renewal required before "+d.Format(time.RFC3339)+": open a new session")
+		} else {
+			w.upsertVisibility(ctx)
+		}
+	}
+}
+
+// downgraded starts the downgrade path: a new session is needed.
+func (w *onboarding) downgraded(ctx workflow.Context, reason string) {
+	w.st.Refusals = 0
+	w.st.RenewalDeadline, w.st.RemindersSent = nil, 0
+	w.setStatus(ctx, StatusOutOfDate, reason)
+}
+
+// validateRetryPSC accepts a retry of a PSC session the onboarding knows and
+// Mangopay allows (anything but ABANDONED).
+func (w *onboarding) validateRetryPSC(req RetryPSCRequest) error {
+	i := slices.IndexFunc(w.st.PSCs, func(p PSC) bool { return p.PscID == req.PscID })
+	switch {
+	case !w.v2 || i < 0:
+		return fmt.Errorf("PscId %q is not a PSC session of this onboarding", req.PscID)
+	case w.st.PSCs[i].Status == string(mangopay.PSCAbandoned):
+		return fmt.Errorf("PSC session %s was abandoned: Mangopay does not allow a retry", req.PscID)
+	case w.st.Status.Final():
+		return fmt.Errorf("the onboarding is %s", w.st.Status)
+	}
+	return nil
+}
+
+// retryPSC asks Mangopay for a new try of a PSC session and returns its link.
+func (w *onboarding) retryPSC(ctx workflow.Context, req RetryPSCRequest) (PSC, error) {
+	defer w.handlerDone()
+	p := w.st.PSCs[slices.IndexFunc(w.st.PSCs, func(p PSC) bool { return p.PscID == req.PscID })]
+	sessionID := p.MainSessionID
+	if sessionID == "" && w.st.Session != nil {
+		sessionID = w.st.Session.IdvSessionID
+	}
+	var res activities.RetryPSCResult
+	if err := workflow.ExecuteActivity(mangopayCtx(ctx, "retry PSC session"), a.RetryPSC,
+		activities.RetryPSCInput{SessionID: sessionID, PscID: req.PscID}).Get(ctx, &res); err != nil {
+		return PSC{}, fmt.Errorf("retry PSC session %s: %s", req.PscID, errMessage(err))
+	}
+	if res.PSC.MainSessionID == "" {
+		res.PSC.MainSessionID = p.MainSessionID
+	}
+	w.updatePSCs(ctx, []PSC{res.PSC})
+	return res.PSC, nil
+}

@@ -1,0 +1,509 @@
+package workflows_test
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/workflows"
+)
+
+// Bounds of the model's invariants, in simulated time.
+const (
+	// updateBound: every update completes or is rejected within a day
+	// (faults last two hours at most).
+	updateBound = 24 * time.Hour
+	// historySlack: events a run may add after it should have continued
+	// as new (the current wake-up, in-flight handlers).
+	historySlack = 150
+	// hotLoopAtOneInstant: Mangopay activity attempts at one instant,
+	// beyond those the model's own stimuli explain.
+	hotLoopAtOneInstant = 40
+)
+
+// checkStep runs at every step, when no activity is in flight.
+func (m *model) checkStep() {
+	v := m.query()
+	m.seen[v.Status] = true
+	if m.view == nil || m.view.Status != v.Status || m.view.IdvSessionID != v.IdvSessionID {
+		m.logf("workflow: %s attempt %d session %s (%s)", v.Status, v.Attempt, v.IdvSessionID, v.Reason)
+	}
+	m.view = &v
+	m.checkFinal(v.Status)
+	m.checkNotifications()
+	m.checkSessions(v)
+	m.checkUpdates()
+	m.checkRates()
+	if limit := m.historyLimit(); m.hist.estimate() > limit {
+		m.fail("history of run %d is about %d events, past the continue-as-new point %d plus %d: the run does not continue as new",
+			m.runs, m.hist.estimate(), limit-historySlack, historySlack)
+	}
+}
+
+func (m *model) historyLimit() int {
+	limit := serverSuggestsAt
+	if m.cfg.MaxHistoryEvents > 0 {
+		limit = min(limit, m.cfg.MaxHistoryEvents)
+	}
+	return limit + historySlack
+}
+
+func (m *model) query() workflows.StateView {
+	val, err := m.env.QueryWorkflow(workflows.QueryState)
+	if err != nil {
+		m.fail("query state: %v", err)
+		return workflows.StateView{}
+	}
+	var v workflows.StateView
+	if err := val.Get(&v); err != nil {
+		m.fail("decode state: %v", err)
+	}
+	return v
+}
+
+// checkFinal: a final status never changes, and is only reached for a
+// reason Mangopay (or the platform) gave.
+func (m *model) checkFinal(s workflows.Status) {
+	if m.final != "" {
+		if s != m.final {
+			m.fail("the final status %s changed to %s", m.final, s)
+		}
+		return
+	}
+	if s.Final() {
+		m.final = s
+		m.logf("final status %s (%s)", s, m.reason())
+		m.justifyFinal(s)
+	}
+}
+
+func (m *model) reason() string {
+	if m.result != nil {
+		return m.result.Reason
+	}
+	if m.view != nil {
+		return m.view.Reason
+	}
+	return ""
+}
+
+// justifyFinal checks a final status against Mangopay's facts.
+func (m *model) justifyFinal(s workflows.Status) {
+	switch s {
+	case workflows.StatusCancelled:
+		if !m.cancelRequested {
+			m.fail("CANCELLED but nobody cancelled")
+		}
+	case workflows.StatusNotEligible:
+		u := m.simUser()
+		if u != nil && u.UserCategory == mangopay.UserCategoryOwner && u.LegalPersonType != mangopay.LegalPartnership {
+			m.fail("NOT_ELIGIBLE (%s) but Mangopay says the user is an OWNER it can verify", m.reason())
+		}
+	case workflows.StatusFailed:
+		if why := m.failedJustified(); why != "" {
+			m.fail("FAILED (%s) but %s", m.reason(), why)
+		}
+	}
+}
+
+// failedJustified returns why FAILED is wrong, or "" when Mangopay refused
+// for a final reason or refused MaxAttempts sessions since the last
+// validation.
+func (m *model) failedJustified() string {
+	sessions := m.simSessions()
+	refusedInARow := 0
+	for _, s := range sessions {
+		switch s.Status.Normalize() {
+		case mangopay.IdentityVerificationRefused:
+			refusedInARow++
+		case mangopay.IdentityVerificationValidated, mangopay.IdentityVerificationOutOfDate:
+			refusedInARow = 0
+		}
+	}
+	maxAttempts := m.cfg.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = workflows.DefaultConfig().MaxAttempts
+	}
+	if refusedInARow >= maxAttempts {
+		return ""
+	}
+	if len(sessions) > 0 {
+		last := sessions[len(sessions)-1]
+		if last.Status.Normalize() == mangopay.IdentityVerificationRefused {
+			var iv *mangopay.IdentityVerification
+			_ = m.own(func() (err error) { iv, err = m.mp.GetIdentityVerification(context.Background(), last.ID); return err })
+			if iv != nil && finalReason(iv) {
+				return ""
+			}
+		}
+	}
+	return "Mangopay shows no final refusal and only " + itoa(int64(refusedInARow)) + " refused session(s) in a row"
+}
+
+func finalReason(iv *mangopay.IdentityVerification) bool {
+	for _, c := range iv.Checks {
+		if c.CheckStatus != mangopay.CheckStatusRefused {
+			continue
+		}
+		if c.Type == mangopay.CheckAge {
+			return true
+		}
+		for _, r := range c.Reasons {
+			if r.Type == string(mangopay.RefusedDocumentFalsified) || r.Type == string(mangopay.RefusedUnderagePerson) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkNotifications: the platform hears of status changes in the order
+// they happened, and of no change after a final status.
+func (m *model) checkNotifications() {
+	var final string
+	var last time.Time
+	var lastType string
+	for _, ev := range m.sink.all() {
+		if !strings.HasPrefix(ev.Type, "onboarding.") {
+			continue
+		}
+		if ev.OccurredAt.Before(last) {
+			m.fail("the platform was told %s (of %s) after %s (of %s): notifications out of order",
+				ev.Type, fmtSince(ev.OccurredAt.Sub(modelStart)), lastType, fmtSince(last.Sub(modelStart)))
+			return
+		}
+		last, lastType = ev.OccurredAt, ev.Type
+		if final != "" && ev.Type != final {
+			m.fail("the platform was told %s after %s", ev.Type, final)
+			return
+		}
+		if workflows.Status(ev.Status).Final() {
+			final = ev.Type
+		}
+	}
+}
+
+// checkSessions: at most one PENDING session at Mangopay, and none the
+// workflow does not know.
+func (m *model) checkSessions(v workflows.StateView) {
+	known := map[string]bool{v.IdvSessionID: true}
+	for _, h := range v.History {
+		known[h.IdvSessionID] = true
+	}
+	pending := 0
+	creating := m.runningSince("CreateSession")
+	for _, s := range m.simSessions() {
+		if s.Status == mangopay.IdentityVerificationPending {
+			pending++
+		}
+		if !known[s.ID] && !creating.IsZero() && !s.CreationDate.Time().Before(creating.Truncate(time.Second)) {
+			creating = time.Time{} // the running CreateSession made it; it may be retrying
+			continue
+		}
+		if !known[s.ID] {
+			m.fail("Mangopay has session %s (%s) that the workflow does not know (status %s)", s.ID, s.Status, v.Status)
+		}
+	}
+	if pending > 1 {
+		m.fail("%d PENDING sessions at Mangopay for one user (workflow status %s)", pending, v.Status)
+	}
+	for _, d := range v.Documents {
+		m.knownDocs[d.KycDocumentID] = true
+	}
+	creating = m.runningSince("CreateDocument")
+	for _, d := range m.simDocs() {
+		if !m.knownDocs[d.ID] && !creating.IsZero() && !d.CreationDate.Time().Before(creating.Truncate(time.Second)) {
+			creating = time.Time{}
+			continue
+		}
+		if !m.knownDocs[d.ID] {
+			m.fail("Mangopay has KYC document %s (%s) that the workflow does not know", d.ID, d.Status)
+		}
+	}
+}
+
+// runningSince tells when the earliest running activity of that name
+// started (zero: none runs).
+func (m *model) runningSince(name string) time.Time {
+	var at time.Time
+	for _, a := range m.running {
+		if a.name == name && (at.IsZero() || a.since.Before(at)) {
+			at = a.since
+		}
+	}
+	return at
+}
+
+// checkUpdates: every update completes or is rejected in bounded time.
+func (m *model) checkUpdates() {
+	now := m.env.Now()
+	for _, u := range m.updates {
+		if !u.settled() && now.Sub(u.sentAt) > updateBound {
+			m.fail("update %s (%s) sent at %s has not completed after %v (accepted: %v; workflow %s)",
+				u.id, u.name, fmtSince(u.sentAt.Sub(modelStart)), now.Sub(u.sentAt).Round(time.Minute), u.accepted, m.statusNow())
+		}
+	}
+}
+
+// checkRates: Mangopay activity attempts, Mangopay calls and timers per
+// simulated day stay within what the model's stimuli explain.
+func (m *model) checkRates() {
+	now := m.env.Now()
+	since := now.Add(-24 * time.Hour)
+	inDay := func(ts []time.Time) int {
+		i, _ := slices.BinarySearchFunc(ts, since, func(a, b time.Time) int { return a.Compare(b) })
+		return len(ts) - i
+	}
+	stimuli := inDay(m.stimuli)
+	if n, limit := inDay(m.mpAttempts), 150+12*stimuli; n > limit {
+		m.fail("%d Mangopay activity attempts in the last simulated day (limit %d for %d stimuli): a hot loop", n, limit, stimuli)
+	}
+	if n, limit := inDay(m.timers), 100+6*stimuli; n > limit {
+		m.fail("%d timers in the last simulated day (limit %d for %d stimuli)", n, limit, stimuli)
+	}
+	calls := m.calls.Load()
+	m.callSample = append(m.callSample, callSample{now, calls})
+	for _, s := range m.callSample {
+		if !s.at.Before(since) {
+			if n, limit := calls-s.calls, int64(500+40*stimuli); n > limit {
+				m.fail("%d Mangopay calls in the last simulated day (limit %d for %d stimuli)", n, limit, stimuli)
+			}
+			break
+		}
+	}
+}
+
+// checkHotLoop runs at each Mangopay activity attempt: many at one
+// simulated instant is a loop that time-skipping would never leave.
+func (m *model) checkHotLoop(now time.Time) {
+	n := 0
+	for _, at := range slices.Backward(m.mpAttempts) {
+		if !at.Equal(now) {
+			break
+		}
+		n++
+	}
+	stimuli := 0
+	for _, at := range slices.Backward(m.stimuli) {
+		if !at.Equal(now) {
+			break
+		}
+		stimuli++
+	}
+	if limit := hotLoopAtOneInstant + 6*stimuli; n > limit {
+		m.fail("%d Mangopay activity attempts at one simulated instant (status %s): a hot loop", n, m.statusNow())
+	}
+}
+
+// checkAgreement: once quiet, the workflow says what Mangopay says.
+func (m *model) checkAgreement() {
+	v := m.query()
+	m.view = &v
+	u := m.simUser()
+	if u == nil {
+		return
+	}
+	status := func(id string) mangopay.IdentityVerificationStatus {
+		for _, s := range m.simSessions() {
+			if s.ID == id {
+				return s.Status.Normalize()
+			}
+		}
+		return ""
+	}
+	cur := status(v.IdvSessionID)
+	// A user can also become REGULAR through KYC documents alone, which
+	// the workflow does not follow: only a VALIDATED session counts here.
+	var validated string
+	for _, s := range m.simSessions() {
+		if s.Status.Normalize() == mangopay.IdentityVerificationValidated {
+			validated = s.ID
+		}
+	}
+	// A renewal is due while the deadline has not passed (a missed one
+	// downgraded the user and may stay on record).
+	renewal := false
+	if r := m.simRegulatory(); r != nil {
+		d := r.KYC.RenewalDeadline
+		renewal = !d.IsZero() && !d.Time.Before(m.env.Now().Truncate(24*time.Hour))
+	}
+	pscsDone := true
+	for _, p := range m.simPSCs() {
+		if p.Status != mangopay.PSCValidated {
+			pscsDone = false
+		}
+	}
+	bad := ""
+	switch {
+	case u.KYCLevel == mangopay.KYCLevelRegular && validated != "" && !v.Status.Final() &&
+		v.Status != workflows.StatusVerified && !renewal:
+		// While a renewal is due, a renewal session may be open (or have
+		// expired, or been refused) for a user who is still REGULAR.
+		bad = "Mangopay says session " + validated + " is VALIDATED and the user REGULAR"
+	case v.Status == workflows.StatusAwaitingPSCs:
+		if cur != mangopay.IdentityVerificationValidated || u.KYCLevel == mangopay.KYCLevelRegular || pscsDone {
+			bad = "the current session is " + string(cur) + ", the user " + string(u.KYCLevel) + " and PSC sessions all validated: " + strconv.FormatBool(pscsDone)
+		}
+	case v.Status == workflows.StatusRenewal:
+		if u.KYCLevel != mangopay.KYCLevelRegular || !renewal {
+			bad = "the user is " + string(u.KYCLevel) + " with renewal deadline set: " + strconv.FormatBool(renewal)
+		}
+	case v.Status == workflows.StatusVerified && renewal:
+		bad = "Mangopay has set a renewal deadline"
+	case v.Status == workflows.StatusAwaitingUser:
+		if cur != mangopay.IdentityVerificationPending {
+			bad = "the current session is " + string(cur)
+		}
+	case v.Status == workflows.StatusInReview:
+		if cur != mangopay.IdentityVerificationReview {
+			bad = "the current session is " + string(cur)
+		}
+	case v.Status == workflows.StatusVerified:
+		if u.KYCLevel != mangopay.KYCLevelRegular || (v.IdvSessionID != "" && cur != mangopay.IdentityVerificationValidated) {
+			bad = "the user is " + string(u.KYCLevel) + " and the current session " + string(cur)
+		}
+	case v.Status == workflows.StatusExpired:
+		if cur != mangopay.IdentityVerificationExpired {
+			bad = "Mangopay says the current session is " + string(cur)
+		}
+	case v.Status == workflows.StatusRefused, v.Status == workflows.StatusOutOfDate, v.Status == workflows.StatusStarting:
+		bad = "a quiet onboarding does not stay " + string(v.Status) + " (current session " + string(cur) + ")"
+	}
+	if bad != "" {
+		m.fail("quiet, the workflow says %s (%s) but %s", v.Status, v.Reason, bad)
+		return
+	}
+	for _, d := range v.Documents {
+		var doc *mangopay.KYCDocument
+		if err := m.own(func() (err error) { doc, err = m.mp.GetKYCDocument(context.Background(), d.KycDocumentID); return err }); err != nil {
+			m.fail("read KYC document %s: %v", d.KycDocumentID, err)
+			return
+		}
+		if string(doc.Status.Normalize()) != d.Status {
+			m.fail("quiet, the workflow says document %s is %s but Mangopay says %s", d.KycDocumentID, d.Status, doc.Status)
+		}
+	}
+	// The platform was up through the quiet time: it knows the status.
+	var told string
+	for _, ev := range m.sink.all() {
+		if strings.HasPrefix(ev.Type, "onboarding.") {
+			told = ev.Status
+		}
+	}
+	if told != string(v.Status) {
+		m.fail("quiet, the workflow says %s but the platform was last told %q", v.Status, told)
+		return
+	}
+	m.agreed = true
+	m.logf("quiet: workflow %s agrees with Mangopay (user %s, session %s) and the platform", v.Status, u.KYCLevel, cur)
+}
+
+// endChecks runs once the workflow has ended.
+func (m *model) endChecks() {
+	for _, u := range m.updates {
+		if !u.settled() {
+			m.fail("update %s (%s) never completed; the workflow ended", u.id, u.name)
+		}
+	}
+	if m.runErr != nil {
+		if m.temporalCancel && strings.Contains(m.runErr.Error(), "canceled") {
+			m.settleFinal(workflows.StatusCancelled)
+			return
+		}
+		m.fail("the workflow failed: %v", m.runErr)
+		return
+	}
+	if m.result == nil {
+		m.fail("the workflow ended without a result")
+		return
+	}
+	if !m.result.Status.Final() {
+		m.fail("the workflow completed in status %s", m.result.Status)
+		return
+	}
+	m.settleFinal(m.result.Status)
+	m.checkNotifications()
+	if m.violation == "" {
+		m.logf("ended %s (%s) after %d run(s)", m.result.Status, m.result.Reason, m.runs)
+	}
+}
+
+func (m *model) settleFinal(s workflows.Status) {
+	m.env = nil // the environment is over: fail must not abort
+	if m.final != "" && s != m.final {
+		m.fail("the final status %s changed to %s", m.final, s)
+		return
+	}
+	if m.final == "" {
+		m.final = s
+		m.justifyFinal(s)
+	}
+}
+
+// own runs the test's own Mangopay calls with faults lifted, so that they
+// neither fail nor draw from the simulator's fault generator.
+func (m *model) own(fn func() error) error {
+	m.sim.SetFaults(sandbox.Faults{})
+	set := m.simSet
+	on := set
+	on.IdvActivated = true
+	_ = m.sim.SetSettings(on)
+	defer func() {
+		m.sim.SetFaults(m.faults)
+		_ = m.sim.SetSettings(set)
+	}()
+	return fn()
+}
+
+func (m *model) simSessions() []mangopay.IdentityVerification {
+	var list []mangopay.IdentityVerification
+	if err := m.own(func() (err error) {
+		list, _, err = m.mp.ListIdentityVerifications(context.Background(), m.userID, &mangopay.ListOptions{PerPage: 100})
+		return err
+	}); err != nil {
+		m.fail("list sessions: %v", err)
+	}
+	return list
+}
+
+func (m *model) simDocs() []mangopay.KYCDocument {
+	var list []mangopay.KYCDocument
+	if err := m.own(func() (err error) {
+		list, _, err = m.mp.ListKYCDocuments(context.Background(), m.userID, &mangopay.ListKYCDocumentsOptions{ListOptions: mangopay.ListOptions{PerPage: 100}})
+		return err
+	}); err != nil {
+		m.fail("list KYC documents: %v", err)
+	}
+	return list
+}
+
+func (m *model) simPSCs() []mangopay.PSC {
+	var list []mangopay.PSC
+	if err := m.own(func() (err error) {
+		list, _, err = m.mp.ListUserPSCs(context.Background(), m.userID, &mangopay.ListOptions{PerPage: 100})
+		return err
+	}); err != nil && !mangopay.IsNotFound(err) {
+		m.fail("list PSC sessions: %v", err)
+	}
+	return list
+}
+
+func (m *model) simRegulatory() *mangopay.RegulatoryStatus {
+	var r *mangopay.RegulatoryStatus
+	if err := m.own(func() (err error) { r, err = m.mp.GetRegulatoryStatus(context.Background(), m.userID); return err }); err != nil {
+		m.fail("read regulatory status: %v", err)
+	}
+	return r
+}
+
+func (m *model) simUser() *mangopay.User {
+	var u *mangopay.User
+	if err := m.own(func() (err error) { u, err = m.mp.GetUserSCA(context.Background(), m.userID); return err }); err != nil {
+		m.fail("read user: %v", err)
+	}
+	return u
+}

@@ -1,0 +1,81 @@
+package workflows_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/workflows"
+)
+
+// Scripted from model-test seeds 3 and 1539 (see model_test.go): an
+// ensure-session that arrives while session creation waits out Mangopay's
+// 403 answers at once, but must not leave the onboarding wanting a session
+// once one is created; later ensure-session calls must still complete.
+func TestEnsureSessionAfterAccessDeniedWait(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	const day = 24 * time.Hour
+	var expired workflows.StateView
+	h.at(8*day, func() {
+		expired = h.state()
+		h.sim.SetFaults(sandbox.Faults{APIErrorRate: 1, APIErrorStatus: 403})
+	})
+	first := h.ensure(8*day+time.Second, workflows.EnsureSessionRequest{})     // creation starts, is denied, waits
+	during := h.ensure(8*day+30*time.Second, workflows.EnsureSessionRequest{}) // answered while it waits
+	h.at(8*day+45*time.Second, func() { h.sim.SetFaults(sandbox.Faults{}) })
+	later := h.ensure(8*day+10*time.Minute, workflows.EnsureSessionRequest{})
+	var laterDone bool
+	var after workflows.StateView
+	h.at(8*day+20*time.Minute, func() { laterDone, after = later.done, h.state() })
+	h.cancel(9 * day)
+	h.run(workflows.Config{})
+
+	require.Equal(t, workflows.StatusExpired, expired.Status)
+	assert.True(t, first.done, "the ensure-session that started the creation was answered")
+	assert.True(t, during.done, "the ensure-session that came while creation waited was answered")
+	assert.Equal(t, workflows.StatusAwaitingUser, after.Status, "the second attempt was created once Mangopay let kycflow in")
+	assert.True(t, laterDone, "an ensure-session after the wait completes (it hung on WantSession)")
+	assert.Equal(t, workflows.StatusAwaitingUser, later.value.Status)
+	assert.Equal(t, after.IdvSessionID, later.value.IdvSessionID)
+}
+
+// Scripted from model-test seeds 265 and 427: a late VALIDATED webhook of the
+// session a renewal replaced must not make that session current again while
+// Mangopay still requires the renewal and the renewal session is open.
+func TestLateWebhookOfReplacedSessionDuringRenewal(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	var verifiedID string
+	h.at(time.Minute, func() {
+		verifiedID = h.state().IdvSessionID
+		h.decide(validated)
+		h.skipEvents() // the VALIDATED webhook is lost; reconciliation finds the outcome
+	})
+	const day = 24 * time.Hour
+	h.at(day, func() {
+		_, err := h.sim.RequireRenewal(h.userID, 30)
+		require.NoError(t, err)
+		h.deliver() // USER_KYC_RENEWAL_REQUIRED
+	})
+	var renewing workflows.StateView
+	renewal := h.ensure(day+time.Hour, workflows.EnsureSessionRequest{})
+	h.at(day+2*time.Hour, func() {
+		renewing = h.state()
+		// Mangopay's retry of the lost webhook arrives at last.
+		h.signal("IDENTITY_VERIFICATION_VALIDATED", verifiedID)
+	})
+	var after workflows.StateView
+	h.at(day+3*time.Hour, func() { after = h.state() })
+	h.cancel(2 * day)
+	h.run(workflows.Config{})
+
+	require.NoError(t, renewal.err)
+	require.Equal(t, workflows.StatusAwaitingUser, renewing.Status, "ensure-session opened the renewal session")
+	require.NotEqual(t, verifiedID, renewing.IdvSessionID)
+	assert.Equal(t, workflows.StatusAwaitingUser, after.Status, "the renewal is still required at Mangopay")
+	assert.Equal(t, renewing.IdvSessionID, after.IdvSessionID, "the renewal session stays current")
+}
