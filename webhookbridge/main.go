@@ -5,8 +5,10 @@
 //
 //	webhookbridge                       serve (the default)
 //	webhookbridge hooks                 register or repair kycflow's hooks at Mangopay
-//	webhookbridge dead-letters          list the dead letters
-//	webhookbridge dead-letters replay ID...   put dead letters back on the stream
+//	webhookbridge dead-letters list [-after ID] [-limit N]
+//	webhookbridge dead-letters replay ID... | -all
+//	webhookbridge dead-letters purge ID... | -all
+//	webhookbridge unrouted list|replay|purge   the same for unrouted webhooks
 //	webhookbridge events backfill --since 72h [--dry-run]   feed past Mangopay events through the stream
 package main
 
@@ -15,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -62,12 +65,12 @@ func run(args []string) error {
 		return serve(ctx, cfg, logger)
 	case "hooks":
 		return hooks(ctx, cfg)
-	case "dead-letters":
-		return deadLetters(ctx, cfg, args)
+	case "dead-letters", "unrouted":
+		return parked(ctx, cfg, cmd, args, os.Stdout)
 	case "events":
 		return events(ctx, cfg, logger, args)
 	default:
-		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters, events)", cmd)
+		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters, unrouted, events)", cmd)
 	}
 }
 
@@ -138,30 +141,67 @@ func hooks(ctx context.Context, cfg bridge.Config) error {
 	return err
 }
 
-func deadLetters(ctx context.Context, cfg bridge.Config, args []string) error {
+// parked lists, replays or purges a parked stream (dead-letters,
+// unrouted).
+func parked(ctx context.Context, cfg bridge.Config, name string, args []string, out io.Writer) error {
+	stream, err := bridge.ParseParked(name)
+	if err != nil {
+		return err
+	}
+	usage := fmt.Errorf("usage: webhookbridge %s list [-after ID] [-limit N] | replay (ID... | -all) | purge (ID... | -all)", name)
+	action := "list"
+	if len(args) > 0 {
+		action, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet(name+" "+action, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	after := fs.String("after", "", "list the entries after this ID (the NEXT of the previous page)")
+	limit := fs.Int64("limit", 100, "entries per page")
+	all := fs.Bool("all", false, "every entry the stream holds now")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %w", usage, err)
+	}
+	ids := fs.Args()
 	rdb, err := redisClient(cfg)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	if len(args) == 0 || args[0] == "list" {
-		dls, err := bridge.ListDeadLetters(ctx, rdb, 1000)
+	switch {
+	case action == "list" && len(ids) == 0:
+		entries, next, err := bridge.ListParked(ctx, rdb, stream, *after, *limit)
 		if err != nil {
 			return err
 		}
-		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "ID\tEVENT TYPE\tRESOURCE\tDATE\tERROR")
-		for _, d := range dls {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.EventType, d.ResourceID, d.Date, d.Error)
+		for _, e := range entries {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.ID, e.EventType, e.ResourceID, e.Date, e.Error)
 		}
-		return w.Flush()
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if next != "" {
+			fmt.Fprintf(out, "NEXT %s (webhookbridge %s list -after %s)\n", next, name, next)
+		}
+		return nil
+	case (action == "replay" || action == "purge") && *all != (len(ids) > 0):
+		var n int
+		switch {
+		case action == "replay" && *all:
+			n, err = bridge.ReplayAllParked(ctx, rdb, stream)
+		case action == "replay":
+			n, err = bridge.ReplayParked(ctx, rdb, stream, ids...)
+		case *all:
+			n, err = bridge.PurgeAllParked(ctx, rdb, stream)
+		default:
+			n, err = bridge.PurgeParked(ctx, rdb, stream, ids...)
+		}
+		fmt.Fprintf(out, "%s %d %s entr%s\n", map[string]string{"replay": "replayed", "purge": "purged"}[action], n, name,
+			map[bool]string{true: "y", false: "ies"}[n == 1])
+		return err
 	}
-	if args[0] != "replay" || len(args) < 2 {
-		return errors.New("usage: webhookbridge dead-letters [list | replay ID...]")
-	}
-	n, err := bridge.ReplayDeadLetters(ctx, rdb, args[1:]...)
-	fmt.Printf("replayed %d dead letter(s)\n", n)
-	return err
+	return usage
 }
 
 // events runs `events backfill --since D [--dry-run]`: the events of the

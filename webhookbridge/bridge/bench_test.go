@@ -20,6 +20,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/kycflow/kycflow/internal/redisconn"
@@ -293,6 +295,10 @@ func (s *lagSignaler) SignalWorkflow(ctx context.Context, workflowID, runID, sig
 
 func (s *lagSignaler) SignalWithStartWorkflow(context.Context, string, string, any, client.StartWorkflowOptions, any, ...any) (client.WorkflowRun, error) {
 	return nil, fmt.Errorf("not used by the benchmark")
+}
+
+func (s *lagSignaler) DescribeWorkflowExecution(context.Context, string, string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	return nil, serviceerror.NewNotFound("bench: no workflow")
 }
 
 func (s *lagSignaler) record(key string) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/time/rate"
 
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/mangopay"
@@ -33,6 +34,9 @@ type Bridge struct {
 	Codec http.Handler
 	// Forwarder, when set, runs alongside the listeners in Serve.
 	Forwarder *Forwarder
+	// DocumentWait is how long a document submission is waited for before
+	// the answer is 202 with where to poll (DefaultDocumentWait when 0).
+	DocumentWait time.Duration
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 }
@@ -72,9 +76,17 @@ func New(cfg Config, deps Deps) *Bridge {
 	if deps.Codec != nil {
 		b.Codec = payloadcodec.Handler(deps.Codec, cfg.CodecOrigins, cfg.CodecToken)
 	}
+	perSec := cfg.FallbackLookupsPerSecond
+	if perSec <= 0 {
+		perSec = DefaultFallbackLookupsPerSec
+	}
 	b.Forwarder = &Forwarder{
-		RDB: deps.Redis, Temporal: deps.Temporal, Resolver: &Resolver{Index: routing.NewIndex(deps.Redis, 0), Mangopay: deps.Mangopay},
-		Metrics: metrics, Logger: logger, Consumer: cfg.ConsumerName, RestartReturnURL: cfg.RestartReturnURL,
+		RDB: deps.Redis, Temporal: deps.Temporal, Metrics: metrics, Logger: logger, Consumer: cfg.ConsumerName,
+		RestartReturnURL: cfg.RestartReturnURL, RestartUnknownUsers: cfg.RestartUnknownUsers,
+		Resolver: &Resolver{
+			Index: routing.NewIndex(deps.Redis, 0), Mangopay: deps.Mangopay, Unknown: deps.Redis,
+			Limit: rate.NewLimiter(rate.Limit(perSec), max(1, int(2*perSec))),
+		},
 	}
 	return b
 }

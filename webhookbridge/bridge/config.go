@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/kycflow/kycflow/internal/redisconn"
@@ -24,6 +25,14 @@ type Config struct {
 	CodecOrigins     []string // CODEC_ALLOWED_ORIGINS: Web UI origins allowed to call /codec
 	CodecToken       string   // CODEC_SERVER_TOKEN: bearer token for /codec, optional
 	ConsumerName     string   // BRIDGE_CONSUMER_NAME: this bridge in the consumer group
+	// RestartUnknownUsers: BRIDGE_RESTART_UNKNOWN_USERS (true/false, default
+	// false): may a downgrade webhook start an onboarding for a user
+	// kycflow has none for.
+	RestartUnknownUsers bool
+	// FallbackLookupsPerSecond: BRIDGE_FALLBACK_LOOKUPS_PER_SECOND (default
+	// 5): Mangopay lookups of resources the routing index misses, and
+	// restarts, per second and per bridge.
+	FallbackLookupsPerSecond float64
 }
 
 // Development defaults: they make the local stack work with no settings and
@@ -76,6 +85,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if err := redisconn.CheckURL(c.RedisURL); err != nil {
 		errs = append(errs, err)
+	}
+	var err error
+	if c.RestartUnknownUsers, err = strconv.ParseBool(get("BRIDGE_RESTART_UNKNOWN_USERS", "false")); err != nil {
+		errs = append(errs, errors.New("BRIDGE_RESTART_UNKNOWN_USERS must be true or false"))
+	}
+	c.FallbackLookupsPerSecond, err = strconv.ParseFloat(get("BRIDGE_FALLBACK_LOOKUPS_PER_SECOND", strconv.Itoa(DefaultFallbackLookupsPerSec)), 64)
+	if err != nil || c.FallbackLookupsPerSecond <= 0 || c.FallbackLookupsPerSecond > 1000 {
+		errs = append(errs, errors.New("BRIDGE_FALLBACK_LOOKUPS_PER_SECOND must be a number above 0 and at most 1000"))
 	}
 	if !validConsumerName(c.ConsumerName) {
 		errs = append(errs, fmt.Errorf("BRIDGE_CONSUMER_NAME %q must be 1 to 128 of A-Z, a-z, 0-9, '.', '_' and '-'", c.ConsumerName))

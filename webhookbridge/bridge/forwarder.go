@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/kycflow/kycflow/mangopay"
@@ -22,6 +24,7 @@ type Signaler interface {
 	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
 	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
 		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
+	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
 }
 
 var _ Signaler = client.Client(nil)
@@ -61,6 +64,12 @@ type Forwarder struct {
 	// RestartReturnURL is the ReturnUrl of an onboarding restarted by a
 	// downgrade webhook; empty, the workflow waits for ensure-session.
 	RestartReturnURL string
+	// RestartUnknownUsers lets a downgrade webhook start an onboarding for
+	// a user Temporal has no onboarding for (never onboarded by kycflow, or
+	// closed longer ago than the namespace's retention). Off by default: a
+	// forged USER_KYC_LIGHT would otherwise start a workflow for any ID.
+	// A closed onboarding is never restarted by a webhook.
+	RestartUnknownUsers bool
 
 	// Done is closed when Run has returned (graceful shutdown waits on it).
 	Done chan struct{}
@@ -368,18 +377,28 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 		f.outage(log, "mangopay", err)
 		f.deferred.Add(1)
 		return false
+	case errors.Is(err, ErrLookupLimited):
+		// Over the lookup budget (a flood of unknown IDs): later.
+		f.Metrics.LookupsLimited.Inc()
+		f.deferred.Add(1)
+		return false
 	case err != nil:
 		log.Warn("resolve webhook", "error", err)
 		return f.release(ctx, seenKey, f.failed(ctx, m, err))
 	}
 	err = f.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(userID), "", workflows.SignalMangopayEvent, ev)
 	if classify(err) == classNotFound {
-		if !restartable(ev.EventType) {
-			log.Info("webhook for a user without onboarding", "user_id", userID)
-			return f.release(ctx, seenKey, f.unrouted(ctx, m, "no onboarding for user "+userID))
-		}
-		err = f.restart(ctx, userID, ev)
-		if err == nil {
+		var why string
+		why, err = f.restart(ctx, userID, ev)
+		switch {
+		case why != "":
+			log.Info("webhook for a user without a running onboarding", "user_id", userID, "reason", why)
+			return f.release(ctx, seenKey, f.unrouted(ctx, m, why))
+		case errors.Is(err, ErrLookupLimited):
+			f.Metrics.LookupsLimited.Inc()
+			f.deferred.Add(1)
+			return false
+		case err == nil:
 			log.Info("onboarding restarted by a downgrade", "user_id", userID)
 			f.Metrics.Restarted.Inc()
 		}
@@ -441,12 +460,41 @@ func restartable(eventType string) bool {
 	return eventType == "IDENTITY_VERIFICATION_OUTDATED" || eventType == "USER_KYC_LIGHT"
 }
 
-func (f *Forwarder) restart(ctx context.Context, userID string, ev workflows.MangopayEvent) error {
+// restart starts the onboarding of a user Temporal has no running one for,
+// when ev is a downgrade and the user is one kycflow may start: never one
+// whose onboarding is closed (cancelled, failed...), and one unknown to
+// Temporal only with RestartUnknownUsers. why says why not; err is an
+// error to retry (an outage, or ErrLookupLimited).
+func (f *Forwarder) restart(ctx context.Context, userID string, ev workflows.MangopayEvent) (why string, err error) {
+	if !restartable(ev.EventType) {
+		return "no onboarding for user " + userID, nil
+	}
+	d, err := f.Temporal.DescribeWorkflowExecution(ctx, workflows.WorkflowID(userID), "")
+	switch classify(err) {
+	case classNone:
+		if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			return fmt.Sprintf("the onboarding of user %s is closed (%s): a downgrade does not reopen it", userID, st), nil
+		}
+		return "", errors.New("the onboarding started meanwhile: signal it again") // retried
+	case classNotFound:
+		if !f.RestartUnknownUsers {
+			return "no onboarding for user " + userID + " (set BRIDGE_RESTART_UNKNOWN_USERS=true to let downgrades start one)", nil
+		}
+	default:
+		return "", err
+	}
+	// A restart reads the user at Mangopay: it draws on the lookup budget.
+	if !f.Resolver.allow() {
+		return "", ErrLookupLimited
+	}
 	opts := workflows.StartOptions(userID)
 	opts.StaticSummary += " (restarted by " + ev.EventType + ")"
-	_, err := f.Temporal.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalMangopayEvent, ev, opts,
+	_, err = f.Temporal.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalMangopayEvent, ev, opts,
 		workflows.WorkflowType, workflows.Input{UserID: userID, ReturnURL: f.RestartReturnURL})
-	return err
+	if classify(err) == classExists { // closed meanwhile: the reuse policy refuses
+		return fmt.Sprintf("the onboarding of user %s is closed: a downgrade does not reopen it", userID), nil
+	}
+	return "", err
 }
 
 // outage records that dependency kept an entry waiting: a metric to alert

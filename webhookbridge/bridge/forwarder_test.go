@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/kycflow/kycflow/internal/redistest"
@@ -43,13 +45,14 @@ type fakeTemporal struct {
 	sent      []sent // the signals that succeeded
 	starts    []sent // SignalWithStartWorkflow calls
 
-	down       bool             // fail every call with Unavailable
-	notFound   map[string]bool  // workflow IDs with no running workflow
-	poison     map[string]error // workflow ID → a permanent error
-	hang       chan struct{}    // when set, calls block until it is closed or ctx ends
-	entered    chan string      // receives the EventKey of each call that hangs
-	seenStarts map[string]bool  // workflows started by SignalWithStartWorkflow
-	perKey     map[string]int   // attempts per EventKey
+	down       bool                                       // fail every call with Unavailable
+	notFound   map[string]bool                            // workflow IDs with no running workflow
+	poison     map[string]error                           // workflow ID → a permanent error
+	hang       chan struct{}                              // when set, calls block until it is closed or ctx ends
+	entered    chan string                                // receives the EventKey of each call that hangs
+	seenStarts map[string]bool                            // workflows started by SignalWithStartWorkflow
+	perKey     map[string]int                             // attempts per EventKey
+	closed     map[string]enumspb.WorkflowExecutionStatus // closed workflows (Describe)
 }
 
 var _ bridge.Signaler = (*fakeTemporal)(nil)
@@ -98,6 +101,21 @@ func (f *fakeTemporal) SignalWithStartWorkflow(_ context.Context, workflowID, si
 	f.starts = append(f.starts, s)
 	f.seenStarts[workflowID] = true
 	return nil, nil
+}
+
+// DescribeWorkflowExecution: a closed workflow when set in closed, none
+// for notFound ones (unless started since), a running one otherwise.
+func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, workflowID, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	status := enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	switch st, ok := f.closed[workflowID]; {
+	case ok:
+		status = st
+	case f.notFound[workflowID] && !f.seenStarts[workflowID]:
+		return nil, serviceerror.NewNotFound("workflow not found for ID: " + workflowID)
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: status}}, nil
 }
 
 func (f *fakeTemporal) setDown(down bool) {
@@ -502,7 +520,7 @@ func TestForwarderDeadLetterAndReplay(t *testing.T) {
 	tc.mu.Unlock()
 	assert.Equal(t, 1.0, testutil.ToFloat64(e.metrics.DeadLettered))
 
-	dls, err := bridge.ListDeadLetters(context.Background(), e.rdb, 10)
+	dls, _, err := bridge.ListParked(context.Background(), e.rdb, bridge.DeadLetters, "", 10)
 	require.NoError(t, err)
 	require.Len(t, dls, 1)
 	dl := dls[0]
@@ -512,18 +530,18 @@ func TestForwarderDeadLetterAndReplay(t *testing.T) {
 	assert.Contains(t, dl.Error, "payload rejected")
 	assert.NotEmpty(t, dl.OriginalID)
 
-	_, err = bridge.ReplayDeadLetters(context.Background(), e.rdb, "0-1")
-	require.ErrorIs(t, err, bridge.ErrNoSuchDeadLetter)
+	_, err = bridge.ReplayParked(context.Background(), e.rdb, bridge.DeadLetters, "0-1")
+	require.ErrorIs(t, err, bridge.ErrNoSuchEntry)
 
 	tc.mu.Lock()
 	delete(tc.poison, "kyc-u_bad") // the operator fixed the cause
 	tc.mu.Unlock()
-	n, err := bridge.ReplayDeadLetters(context.Background(), e.rdb, dl.ID)
+	n, err := bridge.ReplayParked(context.Background(), e.rdb, bridge.DeadLetters, dl.ID)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	e.waitHandled(3)
 	assert.Equal(t, map[string]int{good.EventKey: 1, bad.EventKey: 1}, tc.signalled())
-	dls, err = bridge.ListDeadLetters(context.Background(), e.rdb, 10)
+	dls, _, err = bridge.ListParked(context.Background(), e.rdb, bridge.DeadLetters, "", 10)
 	require.NoError(t, err)
 	assert.Empty(t, dls, "replayed dead letters leave the dead-letter stream")
 }
@@ -534,7 +552,7 @@ func TestForwarderMalformedEntryDeadLettered(t *testing.T) {
 	require.NoError(t, e.rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: bridge.StreamKey, Values: []string{"t", "USER_KYC_LIGHT", "d", "not-a-date"}}).Err())
 	startForwarder(t, e.forwarder("a", tc, nil))
 	e.waitHandled(1)
-	dls, err := bridge.ListDeadLetters(context.Background(), e.rdb, 10)
+	dls, _, err := bridge.ListParked(context.Background(), e.rdb, bridge.DeadLetters, "", 10)
 	require.NoError(t, err)
 	require.Len(t, dls, 1)
 	assert.Contains(t, dls[0].Error, "malformed")
@@ -568,6 +586,7 @@ func TestForwarderNoOnboarding(t *testing.T) {
 			event := e.append(tt.eventType, tt.resourceID)
 			f := e.forwarder("a", tc, nil)
 			f.RestartReturnURL = "https://platform.example/kyc/again"
+			f.RestartUnknownUsers = true
 			startForwarder(t, f)
 			e.waitHandled(1)
 

@@ -375,7 +375,15 @@ func TestTemporalUnreachable(t *testing.T) {
 			require.NoError(t, ctx.Err(), "the answer must not wait for the caller to give up")
 		})
 	}
-	assert.Zero(t, pageKeys(t, rdb), "the pages of a document that could not be submitted are deleted")
+	// Temporal may have accepted the update before it went away: the
+	// pages stay for it, and expire with their TTL if nothing reads them
+	// (only a rejection or a missing onboarding deletes them at once).
+	keys, err := rdb.Keys(context.Background(), "kycflow:page:*").Result()
+	require.NoError(t, err)
+	require.Len(t, keys, 1)
+	ttl, err := rdb.TTL(context.Background(), keys[0]).Result()
+	require.NoError(t, err)
+	assert.Positive(t, ttl, "the kept page expires")
 }
 
 func TestMetricsEndpoint(t *testing.T) {

@@ -20,7 +20,10 @@ type Metrics struct {
 	ForwardLag   prometheus.Histogram
 	Outages      *prometheus.CounterVec // entries kept waiting, by dependency
 	Vanished     prometheus.Counter
-	HTTP         *prometheus.CounterVec // platform API by route and status
+	// LookupsLimited counts webhooks put off because the fallback lookups
+	// (and restarts) were over their rate.
+	LookupsLimited prometheus.Counter
+	HTTP           *prometheus.CounterVec // platform API by route and status
 }
 
 // Results of an intake request (the result label of Received).
@@ -55,6 +58,10 @@ func NewMetrics(mp *mangopay.Client) *Metrics {
 			Name: "kycflow_webhooks_vanished_total",
 			Help: "Webhook entries deleted from the stream before they were handled (trimmed or deleted by hand); Mangopay's redelivery is forwarded.",
 		}),
+		LookupsLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kycflow_fallback_lookups_limited_total",
+			Help: "Webhooks put off because Mangopay lookups for unindexed resources (and restarts) were over BRIDGE_FALLBACK_LOOKUPS_PER_SECOND.",
+		}),
 		Outages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kycflow_forwarder_outages_total",
 			Help: "Webhook entries kept for later because a dependency (mangopay, temporal) was unavailable or refused kycflow's credentials.",
@@ -63,7 +70,7 @@ func NewMetrics(mp *mangopay.Client) *Metrics {
 			Name: "kycflow_platform_api_requests_total", Help: "Platform API requests by route and status.",
 		}, []string{"route", "status"}),
 	}
-	reg.MustRegister(m.Received, m.Forwarded, m.Duplicates, m.DeadLettered, m.Unrouted, m.Restarted, m.ForwardLag, m.Outages, m.Vanished, m.HTTP)
+	reg.MustRegister(m.Received, m.Forwarded, m.Duplicates, m.DeadLettered, m.Unrouted, m.Restarted, m.ForwardLag, m.Outages, m.Vanished, m.LookupsLimited, m.HTTP)
 	if mp != nil {
 		for i, name := range []string{"15m", "30m", "1h", "24h"} {
 			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

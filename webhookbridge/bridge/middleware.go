@@ -66,7 +66,10 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 		}
 		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http request",
 			slog.String("method", c.Request.Method), slog.String("route", route), slog.Int("status", c.Writer.Status()),
-			slog.Duration("duration", time.Since(start)), slog.String("request_id", c.GetString(ctxRequestID)))
+			slog.Duration("duration", time.Since(start)), slog.String("request_id", c.GetString(ctxRequestID)),
+			// The caller, as the trusted proxies (BRIDGE_TRUSTED_PROXIES) say:
+			// forged webhooks must be traceable to their source.
+			slog.String("client_ip", c.ClientIP()))
 	}
 }
 

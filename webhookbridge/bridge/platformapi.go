@@ -2,6 +2,8 @@ package bridge
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/workflows"
@@ -33,6 +36,7 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 	v1.POST("/onboardings", b.createOnboarding)
 	v1.GET("/onboardings/:userId", b.getOnboarding)
 	v1.POST("/onboardings/:userId/documents", b.submitDocument)
+	v1.GET("/onboardings/:userId/documents/:key", b.documentResult)
 	v1.POST("/onboardings/:userId/cancel", b.cancelOnboarding)
 	v1.POST("/onboardings/:userId/reopen", b.reopenOnboarding)
 	v1.POST("/onboardings/:userId/pscs/:pscId/retry", b.retryPSC)
@@ -130,6 +134,22 @@ const (
 	maxUploadBody = maxPages*claimcheck.DefaultMaxSize + 1<<20
 )
 
+// Waits for a document's upload. A submission still running after
+// DefaultDocumentWait is answered 202 with where to poll; each poll waits
+// at most documentPollWait.
+const (
+	DefaultDocumentWait = 20 * time.Second
+	documentPollWait    = 2 * time.Second
+	maxIdempotencyKey   = 128
+)
+
+func (b *Bridge) documentWait() time.Duration {
+	if b.DocumentWait > 0 {
+		return b.DocumentWait
+	}
+	return DefaultDocumentWait
+}
+
 func (b *Bridge) submitDocument(c *gin.Context) {
 	userID, ok := pathUser(c)
 	if !ok {
@@ -155,6 +175,10 @@ func (b *Bridge) submitDocument(c *gin.Context) {
 		return
 	case len(files) == 0 || len(files) > maxPages:
 		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "send 1 to 5 files in the Pages field", Field: "Pages"})
+		return
+	}
+	key, ok := idempotencyKey(c)
+	if !ok {
 		return
 	}
 	var keys []string
@@ -190,15 +214,95 @@ func (b *Bridge) submitDocument(c *gin.Context) {
 		}
 		keys = append(keys, key)
 	}
-	res, err := workflows.SubmitDocument(c.Request.Context(), b.Temporal, userID, workflows.SubmitDocumentRequest{
-		Type: typ, Pages: keys, Tag: first(form.Value["Tag"]),
+	// The key names the submission: a retry with it gets the first answer,
+	// never a second document, and the 202 points at it.
+	ctx, cancel := context.WithTimeout(c.Request.Context(), b.documentWait())
+	defer cancel()
+	res, err := workflows.SubmitDocument(ctx, b.Temporal, userID, workflows.SubmitDocumentRequest{
+		Type: typ, Pages: keys, Tag: first(form.Value["Tag"]), IdempotencyKey: key,
 	})
-	if err != nil {
+	switch {
+	case err == nil:
+		c.JSON(http.StatusOK, res)
+	case errors.Is(err, workflows.ErrRejected), errors.Is(err, workflows.ErrNoOnboarding):
+		// Nothing will read the pages.
 		cleanup()
 		b.fail(c, err)
+	case errors.Is(err, workflows.ErrStillWorking):
+		// The update runs on and reads the pages; they expire with their
+		// TTL if it never does.
+		b.stillUploading(c, userID, key)
+	default:
+		// The update may have been accepted: keep the pages (TTL).
+		b.fail(c, err)
+	}
+}
+
+// idempotencyKey is the platform's Idempotency-Key header, or a fresh key.
+func idempotencyKey(c *gin.Context) (string, bool) {
+	key := c.GetHeader("Idempotency-Key")
+	if key == "" {
+		var r [16]byte
+		_, _ = rand.Read(r[:])
+		return "doc-" + hex.EncodeToString(r[:]), true
+	}
+	if len(key) > maxIdempotencyKey || !validResourceID(key) {
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{
+			Error: "Idempotency-Key must be 1 to 128 of A-Z, a-z, 0-9, _ and -", Field: "Idempotency-Key",
+		})
+		return "", false
+	}
+	return key, true
+}
+
+// stillUploading answers 202: the submission goes on; GET the Location for
+// its result.
+func (b *Bridge) stillUploading(c *gin.Context, userID, key string) {
+	c.Header("Location", "/v1/onboardings/"+userID+"/documents/"+key)
+	c.Header("Retry-After", "5")
+	c.Header("Idempotency-Key", key)
+	c.JSON(http.StatusAccepted, documentPending{Status: "UPLOADING", IdempotencyKey: key})
+}
+
+// documentPending is the body of a 202 for a document still being uploaded.
+type documentPending struct {
+	Status         string `json:"Status"`
+	IdempotencyKey string `json:"IdempotencyKey"`
+}
+
+// documentResult is GET /v1/onboardings/<user>/documents/<key>: the
+// result of the submission with that Idempotency-Key, 202 while it runs.
+func (b *Bridge) documentResult(c *gin.Context) {
+	userID, ok := pathUser(c)
+	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, res)
+	key := c.Param("key")
+	if len(key) > maxIdempotencyKey || !validResourceID(key) {
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "not an Idempotency-Key", Field: "Idempotency-Key"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), documentPollWait)
+	defer cancel()
+	var res workflows.SubmitDocumentResult
+	err := b.Temporal.GetWorkflowUpdateHandle(client.GetWorkflowUpdateHandleOptions{
+		WorkflowID: workflows.WorkflowID(userID), UpdateID: key,
+	}).Get(ctx, &res)
+	var appErr *temporal.ApplicationError
+	switch {
+	case err == nil:
+		c.JSON(http.StatusOK, res)
+	case ctx.Err() != nil && c.Request.Context().Err() == nil: // the poll's own wait
+		b.stillUploading(c, userID, key)
+	case classify(err) == classNotFound:
+		c.AbortWithStatusJSON(http.StatusNotFound, apiError{Error: "no document submission with this Idempotency-Key for this user"})
+	case errors.As(err, &appErr):
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, apiError{Error: "the submission failed: " + appErr.Message()})
+	case classify(err) == classOutage:
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "Temporal is unavailable; try again"})
+	default:
+		b.fail(c, err)
+	}
 }
 
 type cancelBody struct {

@@ -5,6 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
+	"golang.org/x/time/rate"
 
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/routing"
@@ -20,6 +25,9 @@ var (
 	// 429, no answer) or Mangopay refused kycflow's credentials (401, 403):
 	// not the event's fault, it is looked up again later.
 	ErrMangopayUnavailable = errors.New("mangopay unavailable")
+	// ErrLookupLimited: the fallback lookups are over their rate (a flood
+	// of unknown IDs, forged or not): the event is looked up later.
+	ErrLookupLimited = errors.New("fallback lookups over their rate")
 )
 
 // Resolver finds the user a webhook is about: USER_* events name the user,
@@ -29,7 +37,26 @@ var (
 type Resolver struct {
 	Index    *routing.Index
 	Mangopay *mangopay.Client // nil: no fallback
+	// Unknown remembers, for UnknownTTL, the resources Mangopay answered
+	// 404 for, so that repeated webhooks naming them (forged ones) cost no
+	// further call. Nil: no memory.
+	Unknown    redis.UniversalClient
+	UnknownTTL time.Duration
+	// Limit bounds the fallback lookups (and restarts) of this bridge;
+	// nil: unbounded.
+	Limit *rate.Limiter
+
+	inflight singleflight.Group // one lookup per resource at a time
 }
+
+// Fallback lookup defaults.
+const (
+	DefaultUnknownTTL            = 10 * time.Minute
+	DefaultFallbackLookupsPerSec = 5
+	unknownPrefix                = "kycflow:webhooks:unknown:"
+)
+
+func (r *Resolver) allow() bool { return r == nil || r.Limit == nil || r.Limit.Allow() }
 
 // UserFor returns the user ev belongs to. ErrUnroutable is final;
 // ErrMangopayUnavailable and Redis outages pass; any other error is the
@@ -56,14 +83,44 @@ func (r *Resolver) UserFor(ctx context.Context, ev workflows.MangopayEvent) (str
 	if r.Mangopay == nil || kind == routing.KindPSC { // Mangopay has no way to read a PSC by its ID alone
 		return "", fmt.Errorf("%w: %s %s is not in the routing index", ErrUnroutable, kind, ev.ResourceID)
 	}
-	userID, err = r.ask(ctx, kind, ev.ResourceID)
+	unknownKey := unknownPrefix + string(kind) + ":" + ev.ResourceID
+	if r.Unknown != nil {
+		n, err := r.Unknown.Exists(ctx, unknownKey).Result()
+		if err != nil {
+			return "", err
+		}
+		if n > 0 {
+			return "", fmt.Errorf("%w: Mangopay does not know %s %s (answered 404 within %s)", ErrUnroutable, kind, ev.ResourceID, r.unknownTTL())
+		}
+	}
+	// Copies of one webhook arrive together: they share one lookup.
+	v, err, _ := r.inflight.Do(unknownKey, func() (any, error) {
+		if !r.allow() {
+			return "", ErrLookupLimited
+		}
+		userID, err := r.ask(ctx, kind, ev.ResourceID)
+		if errors.Is(err, ErrUnroutable) && r.Unknown != nil {
+			if serr := r.Unknown.Set(ctx, unknownKey, "404", r.unknownTTL()).Err(); serr != nil {
+				return "", serr
+			}
+		}
+		return userID, err
+	})
 	if err != nil {
 		return "", err
 	}
+	userID = v.(string)
 	if err := r.Index.Put(ctx, kind, ev.ResourceID, userID); err != nil {
 		return "", err
 	}
 	return userID, nil
+}
+
+func (r *Resolver) unknownTTL() time.Duration {
+	if r.UnknownTTL > 0 {
+		return r.UnknownTTL
+	}
+	return DefaultUnknownTTL
 }
 
 func (r *Resolver) ask(ctx context.Context, kind routing.Kind, id string) (string, error) {

@@ -83,6 +83,12 @@ func TestForwarderNoClaimWhileHandled(t *testing.T) {
 	a.ClaimIdle = 4 * time.Second
 	startForwarder(t, a)
 	ev := e.append("USER_KYC_LIGHT", "u_1")
+	attempts := func() int {
+		hung.mu.Lock()
+		defer hung.mu.Unlock()
+		return hung.perKey[ev.EventKey]
+	}
+	require.Eventually(t, func() bool { return attempts() >= 1 }, waitFor, tick, "a reads the entry")
 
 	b := newFakeTemporal()
 	other := e.forwarder("b", b, nil)
@@ -90,11 +96,7 @@ func TestForwarderNoClaimWhileHandled(t *testing.T) {
 	startForwarder(t, other)
 
 	// Owner "a" tries three times, which spans more than ClaimIdle.
-	require.Eventually(t, func() bool {
-		hung.mu.Lock()
-		defer hung.mu.Unlock()
-		return hung.perKey[ev.EventKey] >= 3
-	}, waitFor, tick, "the owner gives up its hung attempts and retries")
+	require.Eventually(t, func() bool { return attempts() >= 3 }, waitFor, tick, "the owner gives up its hung attempts and retries")
 	assert.Empty(t, b.signalled(), "bridge b did not take the entry from its living owner")
 	p, err := e.rdb.XPendingExt(context.Background(), &redis.XPendingExtArgs{Stream: bridge.StreamKey, Group: bridge.GroupName, Start: "-", End: "+", Count: 10}).Result()
 	require.NoError(t, err)
