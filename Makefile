@@ -54,7 +54,7 @@ fmt-check:
 
 ## dev: the whole system locally on embedded defaults (installs the Temporal CLI the first time)
 dev: temporal-cli
-	$(GO) run ./devstack
+	KYCFLOW_DEV=1 $(GO) run ./devstack
 
 ## sim: the Mangopay Sandbox simulator on $(SIM_ADDR)
 sim:

@@ -1,15 +1,19 @@
 // Package claimcheck keeps document pages in Redis between the platform's
 // upload and the activity that sends them to Mangopay, so that file bytes
 // never travel in Temporal payloads (2 MiB limit, unencrypted at rest unless
-// a codec is set). Workflows carry only the keys.
+// a codec is set). Workflows carry only the keys. With a Sealer (the payload
+// codec, PAYLOAD_ENCRYPTION_KEY) pages are encrypted before they reach
+// Redis, its AOF files and its backups.
 package claimcheck
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -21,6 +25,23 @@ var ErrNotFound = errors.New("claimcheck: page not found")
 
 // ErrTooLarge is returned for a page over the store's size limit.
 var ErrTooLarge = errors.New("claimcheck: page too large")
+
+// ErrEncrypted is returned by a store without a Sealer for a page that was
+// stored encrypted: the process lacks PAYLOAD_ENCRYPTION_KEY.
+var ErrEncrypted = errors.New("claimcheck: page is encrypted and this store has no key (set PAYLOAD_ENCRYPTION_KEY)")
+
+// Sealer encrypts pages with authentication (AES-GCM in
+// payloadcodec.Codec). ad is the claim key: a sealed page copied under
+// another key does not open.
+type Sealer interface {
+	Seal(plain, ad []byte) ([]byte, error)
+	Open(sealed, ad []byte) ([]byte, error)
+}
+
+// sealedMagic starts every encrypted page, so that a store tells sealed
+// pages from pages stored before encryption was turned on (those are read
+// as they are; they expire within the TTL). No PDF, JPEG or PNG starts so.
+var sealedMagic = []byte("kycflow-sealed-page/1\x00")
 
 // Defaults: pages only wait for the upload activity, so they live an hour;
 // Mangopay accepts pages of about 7 MB.
@@ -35,19 +56,46 @@ type Store struct {
 	rdb     redis.UniversalClient
 	ttl     time.Duration
 	maxSize int
+	sealer  Sealer
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithSealer encrypts pages with s; nil leaves them in clear.
+func WithSealer(s Sealer) Option {
+	return func(st *Store) {
+		if s != nil && !isNilPointer(s) {
+			st.sealer = s
+		}
+	}
+}
+
+// isNilPointer catches a typed nil (payloadcodec.FromEnv returns a nil
+// *Codec when no key is set), which would otherwise pass as a Sealer.
+func isNilPointer(s Sealer) bool {
+	v := reflect.ValueOf(s)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 // NewStore returns a store whose pages expire after ttl (DefaultTTL when
 // zero) and are at most maxSize bytes (DefaultMaxSize when zero).
-func NewStore(rdb redis.UniversalClient, ttl time.Duration, maxSize int) *Store {
+func NewStore(rdb redis.UniversalClient, ttl time.Duration, maxSize int, opts ...Option) *Store {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
 	}
-	return &Store{rdb: rdb, ttl: ttl, maxSize: maxSize}
+	s := &Store{rdb: rdb, ttl: ttl, maxSize: maxSize}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
+
+// Encrypted reports whether the store encrypts the pages it puts.
+func (s *Store) Encrypted() bool { return s.sealer != nil }
 
 // Put stores data and returns its claim key.
 func (s *Store) Put(ctx context.Context, data []byte) (string, error) {
@@ -62,6 +110,13 @@ func (s *Store) Put(ctx context.Context, data []byte) (string, error) {
 		return "", fmt.Errorf("claimcheck: key: %w", err)
 	}
 	k := keyPrefix + hex.EncodeToString(b[:])
+	if s.sealer != nil {
+		sealed, err := s.sealer.Seal(data, []byte(k))
+		if err != nil {
+			return "", fmt.Errorf("claimcheck: encrypt: %w", err)
+		}
+		data = append(slices.Clip(sealedMagic), sealed...)
+	}
 	if err := s.rdb.Set(ctx, k, data, s.ttl).Err(); err != nil {
 		return "", fmt.Errorf("claimcheck: put: %w", err)
 	}
@@ -80,7 +135,18 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("claimcheck: get: %w", err)
 	}
-	return b, nil
+	sealed, ok := bytes.CutPrefix(b, sealedMagic)
+	switch {
+	case !ok:
+		return b, nil
+	case s.sealer == nil:
+		return nil, fmt.Errorf("%w: %s", ErrEncrypted, key)
+	}
+	plain, err := s.sealer.Open(sealed, []byte(key))
+	if err != nil {
+		return nil, fmt.Errorf("claimcheck: decrypt %s: %w", key, err)
+	}
+	return plain, nil
 }
 
 // Delete removes pages; missing keys are not an error. Anything that is not

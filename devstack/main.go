@@ -14,6 +14,7 @@ import (
 
 	"github.com/kycflow/kycflow/devstack/stack"
 	"github.com/kycflow/kycflow/internal/logsetup"
+	"github.com/kycflow/kycflow/webhookbridge/bridge"
 )
 
 func main() {
@@ -25,6 +26,10 @@ func main() {
 
 func run() error {
 	log := logsetup.New(os.Getenv)
+	// The stack runs on the published development tokens: only on purpose.
+	if dev, err := bridge.DevMode(os.Getenv); err != nil || !dev {
+		return fmt.Errorf("the dev stack runs on published development secrets: set %s=1 (make dev does)", bridge.DevSwitch)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -108,9 +109,8 @@ func TestParseKeys(t *testing.T) {
 	}
 }
 
-func TestHandler(t *testing.T) {
-	c, err := payloadcodec.New([][]byte{key(1)})
-	require.NoError(t, err)
+func decodeBody(t *testing.T, c *payloadcodec.Codec) []byte {
+	t.Helper()
 	p, err := c.DataConverter().ToPayload("hello")
 	require.NoError(t, err)
 	body, err := json.Marshal(map[string]any{"payloads": []map[string]any{{
@@ -118,10 +118,22 @@ func TestHandler(t *testing.T) {
 		"data":     p.Data,
 	}}})
 	require.NoError(t, err)
-	h := payloadcodec.Handler(c, []string{"http://127.0.0.1:8233"}, "operator-token-123")
+	return body
+}
 
-	call := func(origin, token string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodPost, "/decode", bytes.NewReader(body))
+const (
+	webUI      = "http://127.0.0.1:8233"
+	codecToken = "operator-token-1234567890"
+)
+
+func TestHandler(t *testing.T) {
+	c, err := payloadcodec.New([][]byte{key(1)})
+	require.NoError(t, err)
+	body := decodeBody(t, c)
+	h := payloadcodec.Handler(c, []string{webUI}, codecToken)
+
+	call := func(method, path, origin, token string, body []byte) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		if origin != "" {
 			req.Header.Set("Origin", origin)
@@ -133,30 +145,137 @@ func TestHandler(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		return rec
 	}
-	t.Run("the Web UI decodes", func(t *testing.T) {
-		rec := call("http://127.0.0.1:8233", "operator-token-123")
+	decoded := func(t *testing.T, rec *httptest.ResponseRecorder) string {
+		t.Helper()
 		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-		assert.Equal(t, "http://127.0.0.1:8233", rec.Header().Get("Access-Control-Allow-Origin"))
 		var got struct {
 			Payloads []struct {
-				Metadata map[string][]byte `json:"metadata"`
-				Data     []byte            `json:"data"`
+				Data []byte `json:"data"`
 			} `json:"payloads"`
 		}
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
 		require.Len(t, got.Payloads, 1)
-		assert.Equal(t, "json/plain", string(got.Payloads[0].Metadata["encoding"]))
-		assert.Equal(t, `"hello"`, string(got.Payloads[0].Data))
+		return string(got.Payloads[0].Data)
+	}
+	t.Run("the Web UI decodes with the bearer token", func(t *testing.T) {
+		rec := call(http.MethodPost, "/decode", webUI, codecToken, body)
+		assert.Equal(t, `"hello"`, decoded(t, rec))
+		assert.Equal(t, webUI, rec.Header().Get("Access-Control-Allow-Origin"))
+		assert.Contains(t, rec.Header().Values("Vary"), "Origin")
 	})
-	t.Run("another origin", func(t *testing.T) {
-		assert.Equal(t, http.StatusForbidden, call("https://evil.example", "operator-token-123").Code)
+	t.Run("the Web UI decodes with the token in its endpoint", func(t *testing.T) {
+		assert.Equal(t, `"hello"`, decoded(t, call(http.MethodPost, "/"+codecToken+"/decode", webUI, "", body)))
 	})
-	t.Run("no token", func(t *testing.T) { assert.Equal(t, http.StatusUnauthorized, call("http://127.0.0.1:8233", "").Code) })
-	t.Run("preflight", func(t *testing.T) {
-		req := httptest.NewRequest(http.MethodOptions, "/decode", nil)
-		req.Header.Set("Origin", "http://127.0.0.1:8233")
+	t.Run("the CLI decodes without an Origin", func(t *testing.T) {
+		assert.Equal(t, `"hello"`, decoded(t, call(http.MethodPost, "/decode", "", codecToken, body)))
+	})
+	tests := []struct {
+		name, method, path, origin, token string
+		body                              []byte
+		want                              int
+	}{
+		{"no token, no Origin (curl)", http.MethodPost, "/decode", "", "", body, http.StatusUnauthorized},
+		{"no token from the Web UI", http.MethodPost, "/decode", webUI, "", body, http.StatusUnauthorized},
+		{"wrong token", http.MethodPost, "/decode", "", codecToken + "x", body, http.StatusUnauthorized},
+		{"wrong path token", http.MethodPost, "/" + codecToken + "x/decode", "", "", body, http.StatusUnauthorized},
+		{"another origin", http.MethodPost, "/decode", "https://evil.example", codecToken, body, http.StatusForbidden},
+		{"unknown operation", http.MethodPost, "/" + codecToken + "/keys", "", "", body, http.StatusNotFound},
+		{"GET", http.MethodGet, "/decode", "", codecToken, nil, http.StatusMethodNotAllowed},
+		{"body over the cap", http.MethodPost, "/decode", "", codecToken, bytes.Repeat([]byte(" "), payloadcodec.MaxRequestBody+1), http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := call(tt.method, tt.path, tt.origin, tt.token, tt.body)
+			assert.Equal(t, tt.want, rec.Code, rec.Body.String())
+			assert.NotContains(t, rec.Body.String(), "hello")
+		})
+	}
+	t.Run("body over the cap without Content-Length", func(t *testing.T) {
+		req := httptest.NewRequest(http.MethodPost, "/decode", io.MultiReader(bytes.NewReader(bytes.Repeat([]byte(" "), payloadcodec.MaxRequestBody)), bytes.NewReader(body)))
+		req.ContentLength = -1
+		req.Header.Set("Authorization", "Bearer "+codecToken)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		assert.Equal(t, http.StatusNoContent, rec.Code)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
 	})
+
+	preflights := []struct {
+		name, origin, method string
+		want                 int
+	}{
+		{"from the Web UI", webUI, http.MethodPost, http.StatusNoContent},
+		{"from another origin", "https://evil.example", http.MethodPost, http.StatusForbidden},
+		{"without an Origin", "", http.MethodPost, http.StatusForbidden},
+		{"for another method", webUI, http.MethodDelete, http.StatusForbidden},
+	}
+	for _, tt := range preflights {
+		t.Run("preflight "+tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodOptions, "/decode", nil)
+			if tt.origin != "" {
+				req.Header.Set("Origin", tt.origin)
+			}
+			req.Header.Set("Access-Control-Request-Method", tt.method)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			assert.Equal(t, tt.want, rec.Code)
+			if tt.want == http.StatusNoContent {
+				assert.Equal(t, "POST", rec.Header().Get("Access-Control-Allow-Methods"))
+				assert.Contains(t, rec.Header().Get("Access-Control-Allow-Headers"), "Authorization")
+			}
+		})
+	}
+}
+
+// TestHandlerWithoutTokenRefuses: a codec server without a token would
+// decrypt for anyone who reaches it; it refuses every request instead.
+func TestHandlerWithoutTokenRefuses(t *testing.T) {
+	c, err := payloadcodec.New([][]byte{key(1)})
+	require.NoError(t, err)
+	h := payloadcodec.Handler(c, []string{webUI}, "")
+	req := httptest.NewRequest(http.MethodPost, "/decode", bytes.NewReader(decodeBody(t, c)))
+	req.Header.Set("Origin", webUI)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.NotContains(t, rec.Body.String(), "hello")
+}
+
+func TestLoadServerConfig(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	cfg, err := payloadcodec.LoadServerConfig(env(map[string]string{"CODEC_SERVER_TOKEN": codecToken}))
+	require.NoError(t, err)
+	assert.Equal(t, payloadcodec.DefaultServerAddr, cfg.Addr)
+	assert.Equal(t, []string{"http://127.0.0.1:8233", "http://localhost:8233"}, cfg.Origins)
+
+	for name, m := range map[string]map[string]string{
+		"no token":     {},
+		"short token":  {"CODEC_SERVER_TOKEN": "short"},
+		"token with /": {"CODEC_SERVER_TOKEN": "abcdefgh/ijklmnopq"},
+		"bad origin":   {"CODEC_SERVER_TOKEN": codecToken, "CODEC_ALLOWED_ORIGINS": "127.0.0.1:8233"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := payloadcodec.LoadServerConfig(env(m))
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), "abcdefgh")
+		})
+	}
+}
+
+// TestServerOnItsOwnListener runs the codec as `webhookbridge codec` does.
+func TestServerOnItsOwnListener(t *testing.T) {
+	c, err := payloadcodec.New([][]byte{key(1)})
+	require.NoError(t, err)
+	srv := httptest.NewServer(payloadcodec.NewServer(c, payloadcodec.ServerConfig{Token: codecToken, Origins: []string{webUI}}).Handler)
+	t.Cleanup(srv.Close)
+	res, err := http.Post(srv.URL+"/codec/"+codecToken+"/decode", "application/json", bytes.NewReader(decodeBody(t, c)))
+	require.NoError(t, err)
+	defer res.Body.Close()
+	got, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode, string(got))
+	assert.Contains(t, string(got), "payloads")
+	res2, err := http.Post(srv.URL+"/codec/decode", "application/json", bytes.NewReader(decodeBody(t, c)))
+	require.NoError(t, err)
+	res2.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, res2.StatusCode)
 }

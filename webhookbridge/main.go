@@ -4,7 +4,8 @@
 // operator:
 //
 //	webhookbridge                       serve (the default)
-//	webhookbridge hooks                 register or repair kycflow's hooks at Mangopay
+//	webhookbridge hooks [--apply] [--take-over]   plan (and apply) kycflow's hooks at Mangopay
+//	webhookbridge codec                 the codec server alone, on CODEC_SERVER_ADDR
 //	webhookbridge dead-letters list [-after ID] [-limit N]
 //	webhookbridge dead-letters replay ID... | -all
 //	webhookbridge dead-letters purge ID... | -all
@@ -48,10 +49,6 @@ func main() {
 }
 
 func run(args []string) error {
-	cfg, err := bridge.LoadConfig(os.Getenv)
-	if err != nil {
-		return err
-	}
 	logger := logsetup.New(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -60,17 +57,24 @@ func run(args []string) error {
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
+	if cmd == "codec" {
+		return codecServer(ctx, logger)
+	}
+	cfg, err := bridge.LoadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
 	switch cmd {
 	case "serve":
 		return serve(ctx, cfg, logger)
 	case "hooks":
-		return hooks(ctx, cfg)
+		return hooks(ctx, cfg, args)
 	case "dead-letters", "unrouted":
 		return parked(ctx, cfg, cmd, args, os.Stdout)
 	case "events":
 		return events(ctx, cfg, logger, args)
 	default:
-		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters, unrouted, events)", cmd)
+		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters, unrouted, events, codec)", cmd)
 	}
 }
 
@@ -113,13 +117,13 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 	}
 	logger.Info("webhook bridge listening", "public", publicLn.Addr().String(), "internal", internalLn.Addr().String(),
 		"webhook_route", "/webhooks/mangopay/<WEBHOOK_PATH_TOKEN>")
-	if cfg.PathToken == bridge.DevPathToken || cfg.APIToken == bridge.DevAPIToken {
-		logger.Warn("development tokens in use: set WEBHOOK_PATH_TOKEN and PLATFORM_API_TOKEN in production")
+	if cfg.Dev {
+		logger.Warn("development switch on (KYCFLOW_DEV): published tokens and document pages in clear are allowed; never in production")
 	}
 	return b.Serve(ctx, publicLn, internalLn)
 }
 
-func hooks(ctx context.Context, cfg bridge.Config) error {
+func hooks(ctx context.Context, cfg bridge.Config, args []string) error {
 	rdb, err := redisClient(cfg)
 	if err != nil {
 		return err
@@ -127,18 +131,14 @@ func hooks(ctx context.Context, cfg bridge.Config) error {
 	defer rdb.Close()
 	// An operator waits for the answer.
 	ctx = mangopay.WithPriority(ctx, mangopay.PriorityInteractive)
-	mp, _, err := mangopayClient(rdb, slog.New(slog.DiscardHandler))
+	var baseURL string
+	mp, _, err := callbudget.NewClient(os.Getenv, rdb, func(c *mangopay.Config) {
+		c.Logger, baseURL = slog.New(slog.DiscardHandler), c.BaseURL
+	})
 	if err != nil {
 		return err
 	}
-	reports, err := bridge.RegisterHooks(ctx, mp, cfg.WebhookURL())
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "EVENT TYPE\tHOOK\tACTION\tSTATUS\tVALIDITY")
-	for _, r := range reports {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.EventType, r.HookID, r.Action, r.Status, r.Validity)
-	}
-	_ = w.Flush()
-	return err
+	return bridge.HooksCommand(ctx, mp, baseURL, cfg.WebhookURL(), args, os.Stdout)
 }
 
 // parked lists, replays or purges a parked stream (dead-letters,
@@ -261,4 +261,36 @@ func redisClient(cfg bridge.Config) (*redis.Client, error) {
 // kycflow process shares.
 func mangopayClient(rdb redis.UniversalClient, logger *slog.Logger) (*mangopay.Client, *callbudget.Limiter, error) {
 	return callbudget.NewClient(os.Getenv, rdb, func(c *mangopay.Config) { c.Logger = logger })
+}
+
+// codecServer runs the codec server alone on its own listener, away from
+// the public intake: it needs only the payload key and its own settings.
+func codecServer(ctx context.Context, logger *slog.Logger) error {
+	cfg, err := payloadcodec.LoadServerConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	codec, err := payloadcodec.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	if codec == nil {
+		return errors.New("PAYLOAD_ENCRYPTION_KEY is required: the codec server decrypts with it")
+	}
+	srv := payloadcodec.NewServer(codec, cfg)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("codec listener: %w", err)
+	}
+	logger.Info("codec server listening", "address", ln.Addr().String(), "endpoint", "/codec/<CODEC_SERVER_TOKEN>")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/kycflow/kycflow/internal/temporalconn"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/worker/kycworker"
 )
@@ -81,10 +82,14 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("WORKER_HTTP_ADDR: %w", err)
 	}
+	codec, err := payloadcodec.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return kycworker.Run(ctx, kycworker.Deps{
-		Temporal: tc, Redis: rdb, Mangopay: mp, Metrics: metrics, Logger: logger, Reconcile: &rc,
+		Temporal: tc, Redis: rdb, Mangopay: mp, Metrics: metrics, Logger: logger, PageSealer: codec, Reconcile: &rc,
 		Notifier: &notify.Notifier{URL: cfg.PlatformWebhookURL, Secret: []byte(cfg.PlatformWebhookSecret)},
 	}, ln)
 }

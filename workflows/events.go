@@ -183,7 +183,7 @@ func (w *onboarding) sessionEvent(ctx workflow.Context, ev MangopayEvent) {
 	s := w.st.Session
 	if s == nil || ev.ResourceID != s.IdvSessionID {
 		i := slices.IndexFunc(w.st.History, func(r AttemptRecord) bool { return r.IdvSessionID == ev.ResourceID })
-		if w.v1 && i >= 0 && w.lateOutcomeMatters(ev) {
+		if w.v1 && i >= 0 && w.lateOutcomeMatters(ev) && !hadOutcome(w.st.History[i]) {
 			w.archivedSessionEvent(ctx, i)
 			return
 		}
@@ -205,6 +205,14 @@ func (w *onboarding) lateOutcomeMatters(ev MangopayEvent) bool {
 	implied := impliedStatus[ev.EventType]
 	return (implied == string(mangopay.IdentityVerificationValidated) || implied == string(mangopay.IdentityVerificationReview)) &&
 		w.awaitingAnOutcome()
+}
+
+// hadOutcome tells an earlier session the workflow saw reach an outcome
+// (validated, refused, outdated…): its late webhooks are stale. Only one it
+// gave up on while Mangopay still had it PENDING (expired) may come back.
+func hadOutcome(r AttemptRecord) bool {
+	st := mangopay.IdentityVerificationStatus(r.Status)
+	return st != mangopay.IdentityVerificationPending && st != mangopay.IdentityVerificationExpired && st != mangopay.IdentityVerificationTimeout
 }
 
 // awaitingAnOutcome: no session of the onboarding has an outcome that a late

@@ -77,12 +77,14 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 		if w.accessDenied != "" {
 			return true // the answer is that it waits; the platform hears when it goes on
 		}
-		return !w.creating && w.st.Status != StatusStarting && w.st.Status != StatusOutOfDate && !w.st.WantSession
+		return !w.creating && w.st.Status != StatusStarting && !w.sessionWanted()
 	}
 	if err := workflow.Await(ctx, settled); err != nil {
 		return EnsureSessionResult{}, err
 	}
-	if w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.v2 && w.st.Status == StatusRenewal {
+	// Unless a creation is under way (one waiting for Mangopay to let kycflow
+	// in answers at once): a wish left behind would outlive it.
+	if !w.creating && (w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.v2 && w.st.Status == StatusRenewal) {
 		w.st.WantSession = true
 		w.poke()
 		if err := workflow.Await(ctx, settled); err != nil {

@@ -148,7 +148,7 @@ func (w *onboarding) readRegulatory(ctx workflow.Context) (activities.ReadRegula
 // after which the verified user is downgraded unless they renew.
 func (w *onboarding) renewalRequired(ctx workflow.Context) {
 	res, ok := w.readRegulatory(ctx)
-	if !ok || res.DowngradeAt.IsZero() || (w.st.Status != StatusVerified && w.st.Status != StatusAwaitingPSCs) {
+	if !ok || !w.deadlineAhead(ctx, res) || (w.st.Status != StatusVerified && w.st.Status != StatusAwaitingPSCs) {
 		return
 	}
 	deadline := res.DowngradeAt.UTC()
@@ -163,6 +163,13 @@ func (w *onboarding) renewalRequired(ctx workflow.Context) {
 		w.st.RemindersSent++
 	}
 	w.setStatus(ctx, StatusRenewal, "KYC renewal required before "+deadline.Format(time.RFC3339)+": open a new session")
+}
+
+// deadlineAhead tells whether Mangopay's renewal deadline is still to come.
+// One already past for a user who is verified (the callers checked) is
+// stale: Mangopay downgrades at the deadline, so it was renewed or lifted.
+func (w *onboarding) deadlineAhead(ctx workflow.Context, res activities.ReadRegulatoryResult) bool {
+	return !res.DowngradeAt.IsZero() && res.DowngradeAt.After(workflow.Now(ctx))
 }
 
 // nextRenewalEvent is the next reminder, or the deadline (plus an hour for
@@ -214,7 +221,7 @@ func (w *onboarding) refreshRenewal(ctx workflow.Context) {
 		return
 	}
 	old := w.st.RenewalDeadline
-	if res.DowngradeAt.IsZero() {
+	if !w.deadlineAhead(ctx, res) {
 		w.st.RenewalDeadline, w.st.RemindersSent = nil, 0
 		if w.st.Status == StatusRenewal {
 			w.setStatus(ctx, StatusVerified, "KYC renewed")

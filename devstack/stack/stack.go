@@ -222,6 +222,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	// Bridge.
 	b := bridge.New(bridge.Config{
 		PathToken: o.PathToken, APIToken: o.APIToken, ConsumerName: "devstack-" + randomHex(4), RestartReturnURL: platURL + "/kyc/done",
+		PublicURL: pubURL, Dev: true, // published tokens, pages in clear: the dev stack runs without a payload key
 	}, bridge.Deps{Redis: s.Redis, Temporal: s.Temporal, Mangopay: mp, Logger: log.With("component", "webhookbridge")})
 	s.run(func() error { return b.Serve(runCtx, pubLn, intLn) })
 

@@ -46,7 +46,7 @@ var (
 		"worker":         {"worker"},
 		"webhookbridge":  {"webhookbridge"},
 		"mangopaysim":    {"mangopaysim", "--addr", "0.0.0.0:8090", "--allow-remote-control"},
-		"register-hooks": {"webhookbridge", "hooks"},
+		"register-hooks": {"webhookbridge", "hooks", "--apply"},
 	}
 
 	// The binaries the Dockerfile must build.
@@ -74,6 +74,7 @@ var (
 		"PAYLOAD_ENCRYPTION_KEY": strings.Repeat("b2", 32),
 		"WEBHOOK_PATH_TOKEN":     strings.Repeat("c3", 32),
 		"PLATFORM_API_TOKEN":     strings.Repeat("d4", 32),
+		"CODEC_SERVER_TOKEN":     strings.Repeat("f6", 32),
 		"MANGOPAY_CLIENT_ID":     "platform-client-id",
 		"MANGOPAY_API_KEY":       strings.Repeat("e5", 20),
 	}
@@ -338,13 +339,14 @@ func TestConfigLoadersAcceptTheEnvironment(t *testing.T) {
 	assert.Equal(t, "8081", portOf(t, bc.InternalAddr), "internal listener port")
 	assert.NotEqual(t, bridge.DevPathToken, bc.PathToken, "compose must not run on the development path token")
 	assert.NotEqual(t, bridge.DevAPIToken, bc.APIToken, "compose must not run on the development API token")
+	assert.False(t, bc.Dev, "compose must not run with the development switch (%s)", bridge.DevSwitch)
 
 	// The Web UI's page (on the operator's host) calls the codec server on
 	// the bridge's internal listener as published, from an allowed origin.
 	ui := p.Services["temporal-ui"]
 	endpoint, err := url.Parse(envOf(ui)["TEMPORAL_CODEC_ENDPOINT"])
 	require.NoError(t, err, "TEMPORAL_CODEC_ENDPOINT")
-	assert.Equal(t, "/codec", endpoint.Path, "codec endpoint path")
+	assert.Equal(t, "/codec/"+bc.CodecToken, endpoint.Path, "codec endpoint path: /codec/<CODEC_SERVER_TOKEN>, the Web UI sends no token of its own")
 	assert.Equal(t, "8081", endpoint.Port(), "codec endpoint is the bridge's internal listener")
 	require.Len(t, ui.Ports, 1)
 	assert.Contains(t, bc.CodecOrigins, "http://localhost:"+ui.Ports[0].Published, "the Web UI's origin may call the codec server")

@@ -361,7 +361,7 @@ func histogramP99(b *testing.B, m *bridge.Metrics) float64 {
 		if f.GetName() != "kycflow_forwarder_lag_seconds" {
 			continue
 		}
-		h := f.GetMetric()[0].GetHistogram()
+		h := f.GetMetric()[0].GetHistogram() // outcome "forwarded" sorts first
 		target := uint64(float64(h.GetSampleCount()) * 0.99)
 		for _, bk := range h.GetBucket() {
 			if bk.GetCumulativeCount() >= target {

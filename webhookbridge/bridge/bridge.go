@@ -20,9 +20,11 @@ type Bridge struct {
 	Store    *Store
 	RDB      redis.UniversalClient
 	Temporal client.Client
-	Pages    *claimcheck.Store
-	Metrics  *Metrics
-	Logger   *slog.Logger
+	// Pages holds uploaded document pages; with no Sealer (no
+	// PAYLOAD_ENCRYPTION_KEY) uploads are refused unless AllowClearPages.
+	Pages   *claimcheck.Store
+	Metrics *Metrics
+	Logger  *slog.Logger
 	// PathToken is the secret last segment of the webhook URL.
 	PathToken string
 	// APIToken is the platform API's bearer token.
@@ -32,6 +34,10 @@ type Bridge struct {
 	// Codec, when set, is served at /codec/ on the internal listener so the
 	// Temporal Web UI can show encrypted payloads (payloadcodec.Handler).
 	Codec http.Handler
+	// AllowClearPages accepts document uploads although Pages does not
+	// encrypt them: ID documents would sit in clear in Redis, its AOF
+	// files and backups, so only the development switch sets it.
+	AllowClearPages bool
 	// Forwarder, when set, runs alongside the listeners in Serve.
 	Forwarder *Forwarder
 	// DocumentWait is how long a document submission is waited for before
@@ -60,6 +66,10 @@ type Deps struct {
 	Logger *slog.Logger
 }
 
+// HookCheckInterval is how often the bridge lists its hooks at Mangopay
+// for the kycflow_mangopay_hook_healthy metric (one call each time).
+const HookCheckInterval = 5 * time.Minute
+
 // New builds a bridge and its forwarder from the configuration and the
 // services they use: the one way the webhookbridge command, the dev stack
 // and the tests assemble it.
@@ -69,9 +79,18 @@ func New(cfg Config, deps Deps) *Bridge {
 		logger = slog.Default()
 	}
 	metrics := NewMetrics(deps.Mangopay)
+	metrics.WatchStreams(deps.Redis)
+	if deps.Mangopay != nil {
+		hookURL := ""
+		if cfg.PublicURL != "" {
+			hookURL = cfg.WebhookURL()
+		}
+		metrics.WatchHooks(deps.Mangopay, hookURL, HookCheckInterval)
+	}
 	b := &Bridge{
-		Store: NewStore(deps.Redis), RDB: deps.Redis, Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0),
+		Store: NewStore(deps.Redis), RDB: deps.Redis, Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0, claimcheck.WithSealer(deps.Codec)),
 		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, APIToken: cfg.APIToken, TrustedProxies: cfg.TrustedProxies,
+		AllowClearPages: cfg.Dev,
 	}
 	if deps.Codec != nil {
 		b.Codec = payloadcodec.Handler(deps.Codec, cfg.CodecOrigins, cfg.CodecToken)
@@ -84,7 +103,7 @@ func New(cfg Config, deps Deps) *Bridge {
 		RDB: deps.Redis, Temporal: deps.Temporal, Metrics: metrics, Logger: logger, Consumer: cfg.ConsumerName,
 		RestartReturnURL: cfg.RestartReturnURL, RestartUnknownUsers: cfg.RestartUnknownUsers,
 		Resolver: &Resolver{
-			Index: routing.NewIndex(deps.Redis, 0), Mangopay: deps.Mangopay, Unknown: deps.Redis,
+			Index: routing.NewIndex(deps.Redis, 0), Mangopay: deps.Mangopay, Unknown: deps.Redis, Metrics: metrics,
 			Limit: rate.NewLimiter(rate.Limit(perSec), max(1, int(2*perSec))),
 		},
 	}

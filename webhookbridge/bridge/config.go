@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kycflow/kycflow/internal/redisconn"
+	"github.com/kycflow/kycflow/payloadcodec"
 )
 
 // Config is the bridge's configuration, from the environment.
@@ -24,7 +25,11 @@ type Config struct {
 	RestartReturnURL string   // BRIDGE_RESTART_RETURN_URL
 	CodecOrigins     []string // CODEC_ALLOWED_ORIGINS: Web UI origins allowed to call /codec
 	CodecToken       string   // CODEC_SERVER_TOKEN: bearer token for /codec, optional
-	ConsumerName     string   // BRIDGE_CONSUMER_NAME: this bridge in the consumer group
+	// Dev is the development switch (KYCFLOW_DEV=1): it allows the
+	// published development tokens and document pages kept in clear.
+	// Without it the bridge refuses to start on anything but real secrets.
+	Dev          bool
+	ConsumerName string // BRIDGE_CONSUMER_NAME: this bridge in the consumer group
 	// RestartUnknownUsers: BRIDGE_RESTART_UNKNOWN_USERS (true/false, default
 	// false): may a downgrade webhook start an onboarding for a user
 	// kycflow has none for.
@@ -35,12 +40,30 @@ type Config struct {
 	FallbackLookupsPerSecond float64
 }
 
-// Development defaults: they make the local stack work with no settings and
-// must be replaced in production (the README says how).
+// DevSwitch is the environment variable of the development switch.
+const DevSwitch = "KYCFLOW_DEV"
+
+// Development defaults: published in the source, so only the development
+// switch lets the bridge use them (the README says how to set real ones).
 const (
-	DevPathToken = "dev-webhook-path-token"
-	DevAPIToken  = "dev-platform-api-token"
+	DevPathToken  = "dev-webhook-path-token"
+	DevAPIToken   = "dev-platform-api-token"
+	DevPublicAddr = "127.0.0.1:8080"
 )
+
+// DevMode reads the development switch (KYCFLOW_DEV: 1, true, 0, false or
+// empty).
+func DevMode(getenv func(string) string) (bool, error) {
+	v := strings.TrimSpace(getenv(DevSwitch))
+	if v == "" {
+		return false, nil
+	}
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s must be 1 or 0 (true or false), not %q", DevSwitch, v)
+	}
+	return on, nil
+}
 
 // LoadConfig reads the configuration through getenv (os.Getenv).
 func LoadConfig(getenv func(string) string) (Config, error) {
@@ -50,17 +73,29 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		return def
 	}
+	dev, devErr := DevMode(getenv)
+	devDefault := func(v string) string {
+		if dev {
+			return v
+		}
+		return ""
+	}
 	c := Config{
-		PathToken:        get("WEBHOOK_PATH_TOKEN", DevPathToken),
-		APIToken:         get("PLATFORM_API_TOKEN", DevAPIToken),
-		PublicAddr:       get("BRIDGE_PUBLIC_ADDR", ":8080"),
+		Dev:              dev,
+		PathToken:        get("WEBHOOK_PATH_TOKEN", devDefault(DevPathToken)),
+		APIToken:         get("PLATFORM_API_TOKEN", devDefault(DevAPIToken)),
+		PublicAddr:       get("BRIDGE_PUBLIC_ADDR", devDefault(DevPublicAddr)),
 		InternalAddr:     get("BRIDGE_INTERNAL_ADDR", "127.0.0.1:8081"),
 		RedisURL:         get("REDIS_URL", "redis://127.0.0.1:6379/0"),
 		RestartReturnURL: get("BRIDGE_RESTART_RETURN_URL", ""),
 		ConsumerName:     get("BRIDGE_CONSUMER_NAME", defaultConsumerName()),
 	}
-	c.PublicURL = get("BRIDGE_PUBLIC_URL", "http://"+loopbackFor(c.PublicAddr))
-	origins, originsErr := parseOrigins(get("CODEC_ALLOWED_ORIGINS", "http://127.0.0.1:8233,http://localhost:8233"))
+	if c.PublicAddr != "" {
+		c.PublicURL = get("BRIDGE_PUBLIC_URL", "http://"+loopbackFor(c.PublicAddr))
+	} else {
+		c.PublicURL = get("BRIDGE_PUBLIC_URL", "")
+	}
+	origins, originsErr := payloadcodec.ParseOrigins(get("CODEC_ALLOWED_ORIGINS", "http://127.0.0.1:8233,http://localhost:8233"))
 	c.CodecOrigins = origins
 	c.CodecToken = strings.TrimSpace(getenv("CODEC_SERVER_TOKEN"))
 	if v := get("BRIDGE_TRUSTED_PROXIES", ""); v != "" {
@@ -68,19 +103,40 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			c.TrustedProxies = append(c.TrustedProxies, strings.TrimSpace(p))
 		}
 	}
-	errs := []error{originsErr}
-	if len(c.PathToken) < 16 || !validResourceID(c.PathToken) {
-		errs = append(errs, errors.New("WEBHOOK_PATH_TOKEN must be 16 to 128 of A-Z, a-z, 0-9, _ and -"))
+	errs := []error{devErr, originsErr}
+	// With a payload key the bridge serves the codec, which decrypts
+	// whatever it is sent: never without its token outside development.
+	if strings.TrimSpace(getenv("PAYLOAD_ENCRYPTION_KEY")) != "" && (c.CodecToken != "" || !dev) {
+		if err := payloadcodec.CheckToken(c.CodecToken); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	if len(c.APIToken) < 16 {
+	switch {
+	case c.PathToken == "":
+		errs = append(errs, fmt.Errorf("WEBHOOK_PATH_TOKEN is required (e.g. openssl rand -hex 32; %s=1 uses a development token)", DevSwitch))
+	case len(c.PathToken) < 16 || !validResourceID(c.PathToken):
+		errs = append(errs, errors.New("WEBHOOK_PATH_TOKEN must be 16 to 128 of A-Z, a-z, 0-9, _ and -"))
+	case c.PathToken == DevPathToken && !dev:
+		errs = append(errs, fmt.Errorf("WEBHOOK_PATH_TOKEN is the published development token; set a secret one (or %s=1)", DevSwitch))
+	}
+	switch {
+	case c.APIToken == "":
+		errs = append(errs, fmt.Errorf("PLATFORM_API_TOKEN is required (e.g. openssl rand -hex 32; %s=1 uses a development token)", DevSwitch))
+	case len(c.APIToken) < 16:
 		errs = append(errs, errors.New("PLATFORM_API_TOKEN must be at least 16 characters"))
+	case c.APIToken == DevAPIToken && !dev:
+		errs = append(errs, fmt.Errorf("PLATFORM_API_TOKEN is the published development token; set a secret one (or %s=1)", DevSwitch))
+	}
+	if c.PublicAddr == "" {
+		// No default on all interfaces: exposing the intake is a decision.
+		errs = append(errs, fmt.Errorf("BRIDGE_PUBLIC_ADDR is required (e.g. :8080 to listen on all interfaces; %s=1 uses %s)", DevSwitch, DevPublicAddr))
 	}
 	for name, addr := range map[string]string{"BRIDGE_PUBLIC_ADDR": c.PublicAddr, "BRIDGE_INTERNAL_ADDR": c.InternalAddr} {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
+		if _, _, err := net.SplitHostPort(addr); err != nil && addr != "" {
 			errs = append(errs, fmt.Errorf("%s %q is not host:port", name, addr))
 		}
 	}
-	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		errs = append(errs, fmt.Errorf("BRIDGE_PUBLIC_URL %q is not an http(s) URL", c.PublicURL))
 	}
 	if err := redisconn.CheckURL(c.RedisURL); err != nil {
@@ -135,20 +191,6 @@ func loopbackFor(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
-}
-
-// parseOrigins reads a comma-separated list of web origins (scheme://host[:port]).
-func parseOrigins(v string) ([]string, error) {
-	var out []string
-	for o := range strings.SplitSeq(v, ",") {
-		o = strings.TrimRight(strings.TrimSpace(o), "/")
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
-			return nil, fmt.Errorf("CODEC_ALLOWED_ORIGINS: %q is not an origin (scheme://host[:port])", o)
-		}
-		out = append(out, o)
-	}
-	return out, nil
 }
 
 // defaultConsumerName names this bridge in the consumer group: the host

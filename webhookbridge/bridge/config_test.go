@@ -27,15 +27,86 @@ func bridgeFields(c bridge.Config) bridge.Config {
 }
 
 func TestLoadConfigDefaults(t *testing.T) {
-	got, err := bridge.LoadConfig(env(nil))
-	require.NoError(t, err, "no settings at all must work (devstack)")
+	got, err := bridge.LoadConfig(env(map[string]string{bridge.DevSwitch: "1"}))
+	require.NoError(t, err, "with the development switch no other setting is needed")
 	want := bridge.Config{
 		PathToken: bridge.DevPathToken, APIToken: bridge.DevAPIToken,
-		PublicAddr: ":8080", InternalAddr: "127.0.0.1:8081",
+		PublicAddr: "127.0.0.1:8080", InternalAddr: "127.0.0.1:8081",
 		PublicURL: "http://127.0.0.1:8080", RedisURL: "redis://127.0.0.1:6379/0",
 	}
 	assert.Equal(t, want, bridgeFields(got))
+	assert.True(t, got.Dev)
 	assert.Equal(t, "http://127.0.0.1:8080/webhooks/mangopay/"+bridge.DevPathToken, got.WebhookURL())
+}
+
+// TestLoadConfigRefusesDevelopmentSecrets: the development tokens are
+// published in the source, so without the development switch the bridge
+// refuses to start on them, or with no tokens, or with no explicit public
+// address (the old default listened on all interfaces).
+func TestLoadConfigRefusesDevelopmentSecrets(t *testing.T) {
+	secrets := map[string]string{"WEBHOOK_PATH_TOKEN": testPathToken, "PLATFORM_API_TOKEN": testAPIToken, "BRIDGE_PUBLIC_ADDR": ":8080"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for kk, vv := range secrets {
+			m[kk] = vv
+		}
+		if v == "" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name  string
+		vars  map[string]string
+		wants []string
+	}{
+		{"nothing set", nil, []string{"WEBHOOK_PATH_TOKEN is required", "PLATFORM_API_TOKEN is required", "BRIDGE_PUBLIC_ADDR is required", bridge.DevSwitch}},
+		{"no path token", with("WEBHOOK_PATH_TOKEN", ""), []string{"WEBHOOK_PATH_TOKEN is required"}},
+		{"no API token", with("PLATFORM_API_TOKEN", ""), []string{"PLATFORM_API_TOKEN is required"}},
+		{"no public address", with("BRIDGE_PUBLIC_ADDR", ""), []string{"BRIDGE_PUBLIC_ADDR is required"}},
+		{"development path token", with("WEBHOOK_PATH_TOKEN", bridge.DevPathToken), []string{"WEBHOOK_PATH_TOKEN is the published development token"}},
+		{"development API token", with("PLATFORM_API_TOKEN", bridge.DevAPIToken), []string{"PLATFORM_API_TOKEN is the published development token"}},
+		{"payload key, codec without a token", with("PAYLOAD_ENCRYPTION_KEY", strings.Repeat("ab", 32)), []string{"CODEC_SERVER_TOKEN is required"}},
+		{"switch off", with(bridge.DevSwitch, "0"), nil},
+		{"switch misspelt", with(bridge.DevSwitch, "yes please"), []string{bridge.DevSwitch + " must be 1 or 0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := bridge.LoadConfig(env(tt.vars))
+			if tt.wants == nil {
+				require.NoError(t, err)
+				assert.False(t, got.Dev)
+				return
+			}
+			require.Error(t, err, "LoadConfig(%v) must refuse", tt.vars)
+			for _, w := range tt.wants {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.NotContains(t, err.Error(), "BRIDGE_PUBLIC_URL", "no follow-on error about the URL derived from the address")
+		})
+	}
+	t.Run("payload key and codec token", func(t *testing.T) {
+		vars := with("PAYLOAD_ENCRYPTION_KEY", strings.Repeat("ab", 32))
+		vars["CODEC_SERVER_TOKEN"] = "codec-token-0123456789"
+		_, err := bridge.LoadConfig(env(vars))
+		require.NoError(t, err)
+		vars["CODEC_SERVER_TOKEN"] = "short-secret"
+		_, err = bridge.LoadConfig(env(vars))
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), "short-secret")
+	})
+	t.Run(bridge.DevSwitch+" allows the codec without a token (it then refuses every request)", func(t *testing.T) {
+		_, err := bridge.LoadConfig(env(map[string]string{bridge.DevSwitch: "1", "PAYLOAD_ENCRYPTION_KEY": strings.Repeat("ab", 32)}))
+		require.NoError(t, err)
+	})
+	t.Run("real secrets start", func(t *testing.T) {
+		got, err := bridge.LoadConfig(env(secrets))
+		require.NoError(t, err)
+		assert.False(t, got.Dev)
+		assert.Equal(t, ":8080", got.PublicAddr, "listening on all interfaces is allowed when asked for")
+	})
 }
 
 func TestLoadConfigSettings(t *testing.T) {
@@ -58,7 +129,7 @@ func TestLoadConfigSettings(t *testing.T) {
 	assert.Equal(t, "https://hooks.platform.example/webhooks/mangopay/"+testPathToken, got.WebhookURL())
 
 	t.Run("public URL follows a wildcard public address", func(t *testing.T) {
-		got, err := bridge.LoadConfig(env(map[string]string{"BRIDGE_PUBLIC_ADDR": "[::]:7000"}))
+		got, err := bridge.LoadConfig(env(map[string]string{bridge.DevSwitch: "1", "BRIDGE_PUBLIC_ADDR": "[::]:7000"}))
 		require.NoError(t, err)
 		assert.Equal(t, "http://127.0.0.1:7000", got.PublicURL)
 	})
@@ -113,11 +184,11 @@ func TestLoadConfigRejects(t *testing.T) {
 func TestLoadConfigConsumerName(t *testing.T) {
 	host, err := os.Hostname()
 	require.NoError(t, err)
-	got, err := bridge.LoadConfig(env(nil))
+	got, err := bridge.LoadConfig(env(map[string]string{bridge.DevSwitch: "1"}))
 	require.NoError(t, err)
 	assert.Equal(t, host, got.ConsumerName)
 
-	got, err = bridge.LoadConfig(env(map[string]string{"BRIDGE_CONSUMER_NAME": "bridge-0.eu"}))
+	got, err = bridge.LoadConfig(env(map[string]string{bridge.DevSwitch: "1", "BRIDGE_CONSUMER_NAME": "bridge-0.eu"}))
 	require.NoError(t, err)
 	assert.Equal(t, "bridge-0.eu", got.ConsumerName)
 

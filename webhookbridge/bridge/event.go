@@ -32,12 +32,12 @@ const (
 
 // The Date is never trusted (the workflow re-reads the API); it is only
 // bounded to reject garbage. earliestDate is before Mangopay existed in its
-// current form; latestSkew is generous because the simulator's clock can be
+// current form; MaxDateAhead is generous because the simulator's clock can be
 // moved months ahead to exercise expiries and retries.
-var (
-	earliestDate = time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
-	latestSkew   = 400 * 24 * time.Hour
-)
+var earliestDate = time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+
+// MaxDateAhead is how far past the bridge's clock a webhook's Date may be.
+const MaxDateAhead = 400 * 24 * time.Hour
 
 // ParseWebhook validates the query of a Mangopay webhook:
 // EventType=<TYPE>&RessourceId=<id>&Date=<unix>. ResourceId (one s) is
@@ -79,7 +79,7 @@ func ParseWebhook(q url.Values, now time.Time) (workflows.MangopayEvent, error) 
 	if err != nil {
 		return ev, fmt.Errorf("%w: Date must be a Unix timestamp in seconds", ErrBadWebhook)
 	}
-	if date < earliestDate || date > now.Add(latestSkew).Unix() {
+	if date < earliestDate || date > now.Add(MaxDateAhead).Unix() {
 		return ev, fmt.Errorf("%w: Date %d is out of range", ErrBadWebhook, date)
 	}
 	ev = workflows.MangopayEvent{EventType: eventType, ResourceID: rid, Date: date}

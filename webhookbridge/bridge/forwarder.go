@@ -313,6 +313,9 @@ func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (fai
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			handled := f.handle(bctx, m)
+			if !handled {
+				f.Metrics.observeLag(outcomeRetry, receivedAt(m))
+			}
 			mu.Lock()
 			if handled {
 				done = append(done, m.ID)
@@ -412,9 +415,7 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 	}
 	// The claim stays for DedupeTTL: it is the record that ev was forwarded.
 	f.Metrics.Forwarded.Inc()
-	if !received.IsZero() {
-		f.Metrics.ForwardLag.Observe(time.Since(received).Seconds())
-	}
+	f.Metrics.observeLag(outcomeForwarded, received)
 	return true
 }
 

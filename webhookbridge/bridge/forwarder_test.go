@@ -305,7 +305,11 @@ func histogramCount(t testing.TB, m *bridge.Metrics) uint64 {
 	require.NoError(t, err)
 	for _, f := range families {
 		if f.GetName() == "kycflow_forwarder_lag_seconds" {
-			return f.GetMetric()[0].GetHistogram().GetSampleCount()
+			for _, m := range f.GetMetric() {
+				if m.GetLabel()[0].GetValue() == "forwarded" {
+					return m.GetHistogram().GetSampleCount()
+				}
+			}
 		}
 	}
 	t.Fatal("no kycflow_forwarder_lag_seconds")

@@ -32,6 +32,8 @@ func (b *Bridge) webhook(c *gin.Context) {
 		c.AbortWithStatus(http.StatusNotFound)
 		return
 	}
+	start := time.Now()
+	defer func() { b.Metrics.Intake.Observe(time.Since(start).Seconds()) }()
 	now := b.now()
 	ev, err := ParseWebhook(c.Request.URL.Query(), now)
 	switch {

@@ -119,24 +119,35 @@ func TestCreateOnboardingValidation(t *testing.T) {
 		{"UserId with a slash", `{"UserId":"../12",` + okURL + `}`, "UserId", "UserId"},
 		{"UserId with a space", `{"UserId":"1 2",` + okURL + `}`, "UserId", "UserId"},
 		{"UserId too long", `{"UserId":"` + strings.Repeat("1", 129) + `",` + okURL + `}`, "UserId", "UserId"},
-		{"UserId a number", `{"UserId":123,` + okURL + `}`, "", "UserId"},
+		{"UserId a number", `{"UserId":123,` + okURL + `}`, "UserId", "UserId"},
 		{"ReturnUrl missing", `{"UserId":"123"}`, "ReturnUrl", "ReturnUrl"},
 		{"ReturnUrl relative", `{"UserId":"123","ReturnUrl":"/kyc/done"}`, "ReturnUrl", "ReturnUrl"},
 		{"ReturnUrl javascript", `{"UserId":"123","ReturnUrl":"javascript:alert(1)"}`, "ReturnUrl", "ReturnUrl"},
 		{"ReturnUrl ftp", `{"UserId":"123","ReturnUrl":"ftp://platform.example/"}`, "ReturnUrl", "ReturnUrl"},
 		{"ReturnUrl too long", `{"UserId":"123","ReturnUrl":"https://platform.example/` + strings.Repeat("a", 3000) + `"}`, "ReturnUrl", "ReturnUrl"},
 		{"Tag too long", `{"UserId":"123",` + okURL + `,"Tag":"` + strings.Repeat("t", 256) + `"}`, "Tag", "Tag"},
-		{"unknown field", `{"UserId":"123",` + okURL + `,"Tags":"a"}`, "", "Tags"},
-		{"misspelt ReturnUrl", `{"UserId":"123","ReturnUri":"https://platform.example/"}`, "", "ReturnUri"},
+		{"unknown field", `{"UserId":"123",` + okURL + `,"Tags":"a"}`, "Tags", "Tags"},
+		{"misspelt ReturnUrl", `{"UserId":"123","ReturnUri":"https://platform.example/"}`, "ReturnUri", "ReturnUri"},
+		// encoding/json's leniencies, which would reach Temporal.
+		{"trailing garbage", `{"UserId":"123",` + okURL + `}garbage`, "", "after the JSON object"},
+		{"a second object", `{"UserId":"123",` + okURL + `}{"UserId":"456"}`, "", "after the JSON object"},
+		{"key in lower case", `{"userid":"123",` + okURL + `}`, "UserId", "case-sensitive"},
+		{"key in upper case", `{"UserId":"123","RETURNURL":"https://platform.example/kyc/done"}`, "ReturnUrl", "case-sensitive"},
+		{"duplicate key", `{"UserId":"123","UserId":"456",` + okURL + `}`, "UserId", "more than once"},
+		{"duplicate key, other case", `{"UserId":"123","userId":"456",` + okURL + `}`, "UserId", "case-sensitive"},
 		{"not JSON", `UserId=123`, "", "invalid JSON"},
 		{"empty body", ``, "", "invalid JSON"},
-		{"JSON array", `[]`, "", "invalid JSON"},
+		{"JSON array", `[]`, "", "JSON object"},
 		{"body too large", `{"UserId":"123",` + okURL + `,"Tag":"` + strings.Repeat("t", 70<<10) + `"}`, "", "too large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := serve(r, apiRequest(http.MethodPost, "/v1/onboardings", strings.NewReader(tt.body)))
-			require.Equal(t, http.StatusBadRequest, w.Code, "body %s", w.Body)
+			want := http.StatusBadRequest
+			if tt.name == "body too large" {
+				want = http.StatusRequestEntityTooLarge
+			}
+			require.Equal(t, want, w.Code, "body %s", w.Body)
 			got := decodeError(t, w)
 			assert.Equal(t, tt.wantField, got.Field)
 			assert.Contains(t, got.Error, tt.wantMsg, "the error should name the field")
@@ -307,14 +318,14 @@ func TestReadyz(t *testing.T) {
 		redisDown    bool
 		temporal     func() client.Client
 		wantStatus   int
-		wantRedis    string // "ok" or a part of the error
+		wantRedis    string
 		wantTemporal string
 	}{
 		{"all up", false, healthy, http.StatusOK, "ok", "ok"},
-		{"Redis down", true, healthy, http.StatusServiceUnavailable, "connection refused", "ok"},
-		{"Temporal down", false, sick, http.StatusServiceUnavailable, "ok", "connection refused"},
-		{"Temporal unreachable (real client)", false, func() client.Client { return deadTemporal(t) }, http.StatusServiceUnavailable, "ok", ""},
-		{"both down", true, sick, http.StatusServiceUnavailable, "connection refused", "connection refused"},
+		{"Redis down", true, healthy, http.StatusServiceUnavailable, "unavailable", "ok"},
+		{"Temporal down", false, sick, http.StatusServiceUnavailable, "ok", "unavailable"},
+		{"Temporal unreachable (real client)", false, func() client.Client { return deadTemporal(t) }, http.StatusServiceUnavailable, "ok", "unavailable"},
+		{"both down", true, sick, http.StatusServiceUnavailable, "unavailable", "unavailable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -327,12 +338,10 @@ func TestReadyz(t *testing.T) {
 			require.Equal(t, tt.wantStatus, w.Code, "body %s", w.Body)
 			var got map[string]string
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got))
-			assert.Contains(t, got["Redis"], tt.wantRedis)
-			if tt.wantTemporal == "" {
-				assert.NotEqual(t, "ok", got["Temporal"])
-			} else {
-				assert.Contains(t, got["Temporal"], tt.wantTemporal)
-			}
+			// Each dependency on its own, and no raw error (addresses,
+			// internals) for whoever reaches the listener.
+			assert.Equal(t, map[string]string{"Redis": tt.wantRedis, "Temporal": tt.wantTemporal}, got)
+			assert.NotContains(t, w.Body.String(), "refused")
 		})
 	}
 }
@@ -389,9 +398,17 @@ func TestTemporalUnreachable(t *testing.T) {
 func TestMetricsEndpoint(t *testing.T) {
 	rdb := newRedis(t)
 	_, mp, _ := newSim(t)
-	b := newBridge(rdb, strictTemporal(t))
-	b.Metrics = bridge.NewMetrics(mp)
+	b := bridge.New(bridge.Config{PathToken: testPathToken, APIToken: testAPIToken, ConsumerName: "test"},
+		bridge.Deps{Redis: rdb, Temporal: strictTemporal(t), Mangopay: mp, Codec: testCodec, Logger: quietLogger()})
 	pub, internal := b.PublicRouter(), b.InternalRouter()
+	scrape := func() string {
+		w := serve(internal, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		require.Equal(t, http.StatusOK, w.Code)
+		return w.Body.String()
+	}
+	// Before any Mangopay call the headroom is unknown, not 0 (which
+	// would read as "no calls left" and page someone).
+	assert.NotContains(t, scrape(), "kycflow_mangopay_ratelimit_remaining{")
 
 	date := strconv.FormatInt(time.Now().Unix(), 10)
 	serve(pub, httptest.NewRequest(http.MethodGet, webhookPath+"?EventType=KYC_FAILED&RessourceId=d1&Date="+date, nil))
@@ -399,9 +416,9 @@ func TestMetricsEndpoint(t *testing.T) {
 	serve(pub, httptest.NewRequest(http.MethodGet, "/webhooks/mangopay/nope", nil))
 	serve(internal, apiRequest(http.MethodGet, "/v1/onboardings/bad.id", nil))
 
-	w := serve(internal, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	require.Equal(t, http.StatusOK, w.Code)
-	text := w.Body.String()
+	_, _, err := mp.ListHooks(context.Background(), nil)
+	require.NoError(t, err)
+	text := scrape()
 	for _, want := range []string{
 		`kycflow_webhooks_received_total{result="stored"} 1`,
 		`kycflow_webhooks_received_total{result="rejected"} 1`,
@@ -411,7 +428,12 @@ func TestMetricsEndpoint(t *testing.T) {
 		`kycflow_webhooks_dead_lettered_total 0`,
 		`kycflow_webhooks_unrouted_total 0`,
 		`kycflow_onboardings_restarted_total 0`,
-		`kycflow_forwarder_lag_seconds_bucket{le="1"} 0`,
+		`kycflow_forwarder_lag_seconds_bucket{outcome="forwarded",le="1"} 0`,
+		`kycflow_forwarder_lag_seconds_bucket{outcome="retry",le="1"} 0`,
+		`kycflow_webhook_intake_duration_seconds_count 2`,
+		`kycflow_webhook_stream_length{stream="webhooks"} 1`,
+		`kycflow_webhook_consumer_lag 1`,
+		`kycflow_redis_up 1`,
 		`kycflow_platform_api_requests_total{route="/v1/onboardings/:userId",status="400"} 1`,
 		`kycflow_mangopay_ratelimit_remaining{window="15m"}`,
 		`kycflow_mangopay_ratelimit_remaining{window="24h"}`,
@@ -420,4 +442,5 @@ func TestMetricsEndpoint(t *testing.T) {
 		assert.Contains(t, text, want)
 	}
 	assert.NotContains(t, text, testPathToken)
+	assert.NotContains(t, text, `kycflow_mangopay_ratelimit_remaining{window="15m"} 0`)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/kycflow/kycflow/internal/redistest"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
 	"github.com/kycflow/kycflow/workflows"
@@ -228,7 +229,7 @@ func startDev(rdb *redis.Client) (*devEnv, error) {
 	}
 	d.srv, d.c = srv, srv.Client()
 	d.sim, d.mp, d.simURL, d.closeSim = startSim()
-	d.pages = claimcheck.NewStore(rdb, 0, 0)
+	d.pages = claimcheck.NewStore(rdb, 0, 0, claimcheck.WithSealer(testCodec))
 	d.index = routing.NewIndex(rdb, 0)
 	d.w = worker.New(d.c, workflows.TaskQueue, worker.Options{})
 	d.w.RegisterWorkflowWithOptions(workflows.KYCOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowType})
@@ -263,12 +264,22 @@ func (b *syncBuffer) String() string {
 	return string(b.buf)
 }
 
+// testCodec is the payload key of the bridges and workers under test: pages
+// are encrypted in Redis, as in production.
+var testCodec = func() *payloadcodec.Codec {
+	c, err := payloadcodec.New([][]byte{[]byte("kycflow-bridge-tests-payload-key")})
+	if err != nil {
+		panic(err) // a static 32-byte key
+	}
+	return c
+}()
+
 // newBridge returns a bridge on rdb with the test tokens and fresh metrics,
 // built as the webhookbridge command builds it (without its forwarder,
 // which tests start themselves with fast settings).
 func newBridge(rdb redis.UniversalClient, tc client.Client) *bridge.Bridge {
 	b := bridge.New(bridge.Config{PathToken: testPathToken, APIToken: testAPIToken, ConsumerName: "test"},
-		bridge.Deps{Redis: rdb, Temporal: tc, Logger: quietLogger()})
+		bridge.Deps{Redis: rdb, Temporal: tc, Codec: testCodec, Logger: quietLogger()})
 	b.Forwarder = nil
 	return b
 }

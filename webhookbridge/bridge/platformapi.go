@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -29,8 +29,9 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(b.Metrics.Registry, promhttp.HandlerOpts{})))
 	if b.Codec != nil {
 		codec := gin.WrapH(http.StripPrefix("/codec", b.Codec))
-		r.POST("/codec/:op", codec)
-		r.OPTIONS("/codec/:op", codec)
+		// /codec/decode with a bearer token, or /codec/<token>/decode.
+		r.POST("/codec/*op", codec)
+		r.OPTIONS("/codec/*op", codec)
 	}
 	v1 := r.Group("/v1", b.countRoute, b.authenticate, deadline(apiTimeout))
 	v1.POST("/onboardings", b.createOnboarding)
@@ -47,15 +48,24 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 // request that never ends.
 const apiTimeout = 30 * time.Second
 
+// readyz reports Redis and Temporal separately, each "ok" or
+// "unavailable": the causes go to the log, not to whoever can reach the
+// listener (they carry addresses and internal details).
 func (b *Bridge) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
-	status, out := http.StatusOK, gin.H{"Redis": "ok", "Temporal": "ok"}
-	if err := b.RDB.Ping(ctx).Err(); err != nil {
-		status, out["Redis"] = http.StatusServiceUnavailable, err.Error()
-	}
-	if _, err := b.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		status, out["Temporal"] = http.StatusServiceUnavailable, err.Error()
+	var redisErr, temporalErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { redisErr = b.RDB.Ping(ctx).Err() })
+	wg.Go(func() { _, temporalErr = b.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}) })
+	wg.Wait()
+	status, out := http.StatusOK, gin.H{}
+	for name, err := range map[string]error{"Redis": redisErr, "Temporal": temporalErr} {
+		out[name] = "ok"
+		if err != nil {
+			status, out[name] = http.StatusServiceUnavailable, "unavailable"
+			b.Logger.Warn("not ready", "dependency", name, "error", err)
+		}
 	}
 	c.JSON(status, out)
 }
@@ -153,6 +163,11 @@ func (b *Bridge) documentWait() time.Duration {
 func (b *Bridge) submitDocument(c *gin.Context) {
 	userID, ok := pathUser(c)
 	if !ok {
+		return
+	}
+	if !b.Pages.Encrypted() && !b.AllowClearPages {
+		b.Logger.Error("document upload refused: set PAYLOAD_ENCRYPTION_KEY so that pages are encrypted in Redis", "request_id", c.GetString(ctxRequestID))
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "document uploads are disabled: this bridge has no PAYLOAD_ENCRYPTION_KEY to encrypt the pages with"})
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxUploadBody)
@@ -401,13 +416,26 @@ func pathUser(c *gin.Context) (string, bool) {
 	return id, true
 }
 
-// decodeJSON reads a bounded, strict JSON body, answering 400 itself.
+// decodeJSON reads a bounded, strict JSON body (decodeStrict), answering
+// 400 itself, with the field at fault when there is one.
 func decodeJSON(c *gin.Context, v any) bool {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
-	dec := json.NewDecoder(c.Request.Body)
-	dec.DisallowUnknownFields() // a misspelt field is an error, not an ignored value
-	if err := dec.Decode(v); err != nil {
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "invalid JSON body: " + err.Error()})
+	data, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, apiError{Error: "the JSON body is too large (at most 64 KiB)"})
+		return false
+	case err != nil:
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "unreadable body"})
+		return false
+	}
+	if err := decodeStrict(data, v); err != nil {
+		var fe *jsonFieldError
+		field := ""
+		if errors.As(err, &fe) {
+			field = fe.Field
+		}
+		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: err.Error(), Field: field})
 		return false
 	}
 	return true

@@ -102,7 +102,12 @@ func TestWebhookIntake(t *testing.T) {
 
 			require.Equal(t, tt.wantStatus, w.Code, "status; body %s", w.Body)
 			assert.Equal(t, 1.0, testutil.ToFloat64(b.Metrics.Received.WithLabelValues(tt.wantResult)), "received{result=%q}", tt.wantResult)
-			assert.Equal(t, 1, testutil.CollectAndCount(b.Metrics.Received), "one result counted, no other")
+			total := 0.0
+			for _, r := range []string{"stored", "ping", "rejected", "bad_token", "unavailable"} {
+				total += testutil.ToFloat64(b.Metrics.Received.WithLabelValues(r))
+			}
+			assert.Equal(t, 1.0, total, "one result counted, no other")
+			assert.Equal(t, 5, testutil.CollectAndCount(b.Metrics.Received), "every result has a series from the start")
 			if tt.wantError != "" {
 				assert.Equal(t, "application/json; charset=utf-8", w.Header().Get("Content-Type"))
 				var body apiErrorBody

@@ -37,6 +37,7 @@ var (
 type Resolver struct {
 	Index    *routing.Index
 	Mangopay *mangopay.Client // nil: no fallback
+	Metrics  *Metrics         // counts the fallback lookups; may be nil
 	// Unknown remembers, for UnknownTTL, the resources Mangopay answered
 	// 404 for, so that repeated webhooks naming them (forged ones) cost no
 	// further call. Nil: no memory.
@@ -99,6 +100,7 @@ func (r *Resolver) UserFor(ctx context.Context, ev workflows.MangopayEvent) (str
 			return "", ErrLookupLimited
 		}
 		userID, err := r.ask(ctx, kind, ev.ResourceID)
+		r.Metrics.observeLookup(err)
 		if errors.Is(err, ErrUnroutable) && r.Unknown != nil {
 			if serr := r.Unknown.Set(ctx, unknownKey, "404", r.unknownTTL()).Err(); serr != nil {
 				return "", serr

@@ -128,12 +128,15 @@ type Deps struct {
 	// Reconcile, when set, registers the fleet reconciliation and creates
 	// (or updates) its schedule at start.
 	Reconcile *reconcile.Config
+	// PageSealer decrypts document pages the bridge stored encrypted (the
+	// payload codec, PAYLOAD_ENCRYPTION_KEY); nil reads them in clear.
+	PageSealer claimcheck.Sealer
 }
 
 // Activities builds the activities from the dependencies.
 func (d Deps) Activities() *activities.Activities {
 	return &activities.Activities{
-		Mangopay: d.Mangopay, Index: routing.NewIndex(d.Redis, 0), Pages: claimcheck.NewStore(d.Redis, 0, 0),
+		Mangopay: d.Mangopay, Index: routing.NewIndex(d.Redis, 0), Pages: claimcheck.NewStore(d.Redis, 0, 0, claimcheck.WithSealer(d.PageSealer)),
 		Notifier: d.Notifier, Logger: d.Logger,
 	}
 }
