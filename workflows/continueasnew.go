@@ -8,6 +8,9 @@ func (w *onboarding) shouldContinueAsNew(ctx workflow.Context) bool {
 	if w.creating {
 		return false
 	}
+	if w.upgrade {
+		return true
+	}
 	info := workflow.GetInfo(ctx)
 	return info.GetContinueAsNewSuggested() || (w.cfg.MaxHistoryEvents > 0 && info.GetCurrentHistoryLength() >= w.cfg.MaxHistoryEvents)
 }

@@ -153,6 +153,9 @@ func (w *onboarding) handleEvent(ctx workflow.Context, ev MangopayEvent) {
 		w.logger.Info("webhook ignored in this status", "event_type", ev.EventType, "status", string(w.st.Status))
 		return
 	}
+	if !w.v2 && isLifecycle2026(ev.EventType) && w.handOverToNewRun(ctx, ev) {
+		return
+	}
 	switch {
 	case w.v2 && isPSCEvent(ev.EventType):
 		w.pscEvent(ctx, ev)
@@ -167,6 +170,25 @@ func (w *onboarding) handleEvent(ctx workflow.Context, ev MangopayEvent) {
 	default:
 		w.logger.Info("webhook of an unhandled type ignored", "event_type", ev.EventType)
 	}
+}
+
+// isLifecycle2026 tells the webhooks of Mangopay's 2026 lifecycle.
+func isLifecycle2026(eventType string) bool {
+	return isPSCEvent(eventType) || eventType == eventRenewalRequired || eventType == eventRenewed
+}
+
+// handOverToNewRun: a run older than the 2026 lifecycle (a verified user's
+// onboarding may run for years) gets one of its webhooks. It continues as
+// new at once, with the webhook for the new run, which has the lifecycle.
+func (w *onboarding) handOverToNewRun(ctx workflow.Context, ev MangopayEvent) bool {
+	if workflow.GetVersion(ctx, changeUpgradeFor2026, workflow.DefaultVersion, 1) < 1 {
+		return false
+	}
+	w.logger.Info("a 2026 lifecycle webhook: continuing as new to handle it", "event_type", ev.EventType)
+	w.st.SeenEvents = slices.DeleteFunc(w.st.SeenEvents, func(k string) bool { return k == ev.Key() })
+	w.st.PendingEvents = append(w.st.PendingEvents, ev)
+	w.upgrade = true
+	return true
 }
 
 // impliedStatus is the session status a webhook announces.
@@ -305,6 +327,8 @@ func (w *onboarding) renewalEvent(ctx workflow.Context, ev MangopayEvent) {
 	switch {
 	case ev.EventType == eventRenewalRequired && (w.st.Status == StatusVerified || w.st.Status == StatusAwaitingPSCs):
 		w.renewalRequired(ctx)
+	case ev.EventType == eventRenewalRequired && w.st.Status != StatusRenewal:
+		w.st.RenewalAsked = true // acted on once the user is verified
 	case ev.EventType == eventRenewed && w.st.RenewalDeadline != nil:
 		w.refreshRenewal(ctx)
 	}

@@ -125,6 +125,11 @@ func (w *onboarding) validateSubmitDocument(req SubmitDocumentRequest) error {
 	if w.st.Status == StatusStarting || w.st.Status.Final() {
 		return fmt.Errorf("documents cannot be submitted while the onboarding is %s", w.st.Status)
 	}
+	if req.Type == "ADDRESS_PROOF" && w.st.UserType != "" && w.st.UserType != string(mangopay.PersonNatural) {
+		// Mangopay's API reference: a 400 for BUSINESS, ORGANIZATION,
+		// SOLETRADER and PARTNERSHIP users.
+		return fmt.Errorf("ADDRESS_PROOF cannot be submitted for a %s user", w.st.UserType)
+	}
 	return nil
 }
 

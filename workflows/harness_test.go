@@ -107,7 +107,7 @@ func (h *harness) newEnv() {
 	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
 		h.upserts++
 		sa := args.Get(0).(temporal.SearchAttributes)
-		for _, k := range []temporal.SearchAttributeKeyKeyword{workflows.SearchAttrStatus, workflows.SearchAttrUserID, workflows.SearchAttrSessionID, workflows.SearchAttrUserType} {
+		for _, k := range []temporal.SearchAttributeKeyKeyword{workflows.SearchAttrStatus, workflows.SearchAttrUserID, workflows.SearchAttrSessionID, workflows.SearchAttrUserType, workflows.SearchAttrAttention} {
 			if v, ok := sa.GetKeyword(k); ok {
 				h.sa[k.GetName()] = v
 			}

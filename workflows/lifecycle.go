@@ -28,6 +28,12 @@ func (w *onboarding) pscsApply() bool {
 // is spent on it.
 func (w *onboarding) validated(ctx workflow.Context) {
 	w.st.Refusals = 0
+	if w.v2 && w.st.Status == StatusRenewal {
+		// The session that verified the user, read again while Mangopay
+		// asks for a renewal: only a cleared deadline ends the renewal.
+		w.refreshRenewal(ctx)
+		return
+	}
 	if w.v2 && w.pscsApply() {
 		if !w.checkPSCs(ctx) {
 			return
@@ -35,8 +41,14 @@ func (w *onboarding) validated(ctx workflow.Context) {
 	} else {
 		w.setStatus(ctx, StatusVerified, "")
 	}
-	if w.v2 && w.st.RenewalDeadline != nil {
+	switch {
+	case w.v2 && w.st.RenewalDeadline != nil:
 		w.refreshRenewal(ctx) // a renewal session: Mangopay clears the deadline
+	case w.v2 && w.st.RenewalAsked:
+		// USER_KYC_RENEWAL_REQUIRED came before kycflow knew the user was
+		// verified (its VALIDATED webhook late or lost).
+		w.st.RenewalAsked = false
+		w.renewalRequired(ctx)
 	}
 }
 

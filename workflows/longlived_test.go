@@ -270,6 +270,7 @@ func TestCredentialAndPermissionErrorsWait(t *testing.T) {
 		// Once activated, the onboarding carries on by itself.
 		assert.Equal(t, workflows.StatusAwaitingUser, after.Status, "%+v", after)
 		assert.NotContains(t, h.platform.events(), "onboarding.not_eligible")
+		assert.Equal(t, workflows.AttentionAccessDenied, h.sa["KycAttention"], "operators can find it in the Web UI")
 	})
 }
 

@@ -141,7 +141,7 @@ func (m *model) failedJustified() string {
 			}
 		}
 	}
-	return "Mangopay shows no final refusal and only " + itoa(int64(refusedInARow)) + " refused session(s) in a row"
+	return "Mangopay shows no final refusal and only " + strconv.Itoa(refusedInARow) + " refused session(s) in a row"
 }
 
 func finalReason(iv *mangopay.IdentityVerification) bool {

@@ -79,3 +79,37 @@ func TestLateWebhookOfReplacedSessionDuringRenewal(t *testing.T) {
 	assert.Equal(t, workflows.StatusAwaitingUser, after.Status, "the renewal is still required at Mangopay")
 	assert.Equal(t, renewing.IdvSessionID, after.IdvSessionID, "the renewal session stays current")
 }
+
+// Scripted from model-test seed 280: re-reading the verified session while a
+// renewal is required (any webhook naming it) must not drop the renewal, and
+// an ensure-session sent meanwhile must complete.
+func TestSessionReadDuringRenewalKeepsIt(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	h.at(time.Minute, func() { h.decide(validated); h.deliver() })
+	const day = 24 * time.Hour
+	h.at(day, func() {
+		_, err := h.sim.RequireRenewal(h.userID, 30)
+		require.NoError(t, err)
+		h.deliver() // USER_KYC_RENEWAL_REQUIRED
+	})
+	var before workflows.StateView
+	var ensured *updateResult[workflows.EnsureSessionResult]
+	h.at(day+time.Hour, func() {
+		before = h.state()
+		// A webhook that names the verified session: the workflow re-reads it.
+		h.signal("IDENTITY_VERIFICATION_OUTDATED", before.IdvSessionID)
+		ensured = &updateResult[workflows.EnsureSessionResult]{}
+		h.update(workflows.UpdateEnsureSession, ensured, workflows.EnsureSessionRequest{})
+	})
+	var after workflows.StateView
+	var ensuredDone bool
+	h.at(day+2*time.Hour, func() { after, ensuredDone = h.state(), ensured.done })
+	h.cancel(2 * day)
+	h.run(workflows.Config{})
+
+	require.Equal(t, workflows.StatusRenewal, before.Status)
+	assert.True(t, ensuredDone, "ensure-session completes")
+	assert.Contains(t, []workflows.Status{workflows.StatusRenewal, workflows.StatusAwaitingUser}, after.Status,
+		"the renewal is still required at Mangopay (or its session is open)")
+}

@@ -27,6 +27,19 @@ var (
 	// SearchAttrRenewalDeadline is when a verified user is downgraded unless
 	// they renew their KYC (set while RENEWAL_REQUIRED).
 	SearchAttrRenewalDeadline = temporal.NewSearchAttributeKeyTime("KycRenewalDeadline")
+	// SearchAttrAttention says an onboarding needs an operator (Attention*
+	// values); unset otherwise.
+	SearchAttrAttention = temporal.NewSearchAttributeKeyKeyword("KycAttention")
+)
+
+// Values of the KycAttention search attribute.
+const (
+	// AttentionPSCAbandoned: Mangopay abandoned a PSC session of the
+	// business; it cannot be retried, take it up with Mangopay.
+	AttentionPSCAbandoned = "PSC_ABANDONED"
+	// AttentionAccessDenied: Mangopay denies kycflow access (401, 403):
+	// credentials, IP allowlist, hosted KYC not activated.
+	AttentionAccessDenied = "MANGOPAY_ACCESS_DENIED"
 )
 
 // HookEventTypes are the Mangopay webhooks kycflow subscribes to: the

@@ -32,6 +32,9 @@ const (
 	// (AWAITING_PSCS), KYC renewal (RENEWAL_REQUIRED), SessionLanguage.
 	// One change ID for both, so that a run records one version marker.
 	changeLongLived = "long-lived-fixes"
+	// changeUpgradeFor2026: a run older than version 2 of changeLongLived
+	// that gets a 2026 lifecycle webhook continues as new to handle it.
+	changeUpgradeFor2026 = "upgrade-for-2026-lifecycle"
 )
 
 // a is how the workflow names activities; the worker registers the real one.
@@ -73,6 +76,7 @@ type onboarding struct {
 	creating  bool // a session is being created
 	notifying int  // notifications in flight (before changeLongLived)
 	sending   bool // the outbox sender runs
+	upgrade   bool // continue as new now: the next run has the 2026 lifecycle
 	// accessDenied says why session creation waits (Mangopay denies
 	// kycflow access); ensure-session answers with it instead of waiting.
 	accessDenied string
@@ -287,7 +291,11 @@ func (w *onboarding) createSessionWaitingForAccess(ctx workflow.Context, in acti
 		}
 		w.logger.Error("Mangopay denies kycflow access: waiting before the next try", "attempt", attempt, "try", try, "pause", pause.String())
 		w.accessDenied = "waiting: Mangopay denies kycflow access (" + errMessage(err) + ")"
-		workflow.SetCurrentDetails(ctx, w.details(ctx)+" · **"+w.accessDenied+"**")
+		if w.v2 {
+			w.upsertVisibility(ctx) // KycAttention and the Web UI's details
+		} else {
+			workflow.SetCurrentDetails(ctx, w.details(ctx))
+		}
 		done, _ := workflow.AwaitWithTimeout(ctx, pause, func() bool { return w.st.Status.Final() })
 		w.accessDenied = ""
 		if done {

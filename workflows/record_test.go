@@ -115,10 +115,7 @@ var recordScenarios = []recordScenario{
 		r.cancel() // before the second short-lived session expires too
 	}},
 	{name: "downgraded-new-session-validated", kind: "NATURAL", run: func(r *recording) {
-		r.ensureSession(workflows.EnsureSessionRequest{})
-		r.decide(validated)
-		r.deliver()
-		r.waitStatus(workflows.StatusVerified)
+		r.verified()
 		require.NoError(r.t, r.sim.Downgrade(r.userID))
 		r.deliver() // IDENTITY_VERIFICATION_OUTDATED and USER_KYC_LIGHT
 		r.waitFor("attempt 2 awaiting the user", func(v workflows.StateView) bool {
@@ -132,10 +129,7 @@ var recordScenarios = []recordScenario{
 		r.cancel()
 	}},
 	{name: "extra-document-accepted", kind: "NATURAL", run: func(r *recording) {
-		r.ensureSession(workflows.EnsureSessionRequest{})
-		r.decide(validated)
-		r.deliver()
-		r.waitStatus(workflows.StatusVerified)
+		r.verified()
 		var keys []string
 		for range 2 {
 			k, err := r.pages.Put(r.ctx, append([]byte("%PDF-1.4\n"), make([]byte, 40<<10)...))
@@ -197,10 +191,7 @@ var recordScenarios = []recordScenario{
 		r.cancel()
 	}},
 	{name: "downgrade-user-event-first", kind: "NATURAL", run: func(r *recording) {
-		r.ensureSession(workflows.EnsureSessionRequest{})
-		r.decide(validated)
-		r.deliver()
-		r.waitStatus(workflows.StatusVerified)
+		r.verified()
 		require.NoError(r.t, r.sim.Downgrade(r.userID))
 		// USER_KYC_LIGHT alone: the downgrade-rereads-session branch.
 		r.deliverOnly("USER_KYC_LIGHT")
@@ -231,10 +222,7 @@ var recordScenarios = []recordScenario{
 		r.cancel()
 	}},
 	{name: "renewal-before-deadline", kind: "NATURAL", run: func(r *recording) {
-		r.ensureSession(workflows.EnsureSessionRequest{})
-		r.decide(validated)
-		r.deliver()
-		r.waitStatus(workflows.StatusVerified)
+		r.verified()
 		_, err := r.sim.RequireRenewal(r.userID, 90)
 		require.NoError(r.t, err)
 		r.deliver() // USER_KYC_RENEWAL_REQUIRED
@@ -249,10 +237,7 @@ var recordScenarios = []recordScenario{
 		r.cancel()
 	}},
 	{name: "renewal-deadline-missed", kind: "NATURAL", run: func(r *recording) {
-		r.ensureSession(workflows.EnsureSessionRequest{})
-		r.decide(validated)
-		r.deliver()
-		r.waitStatus(workflows.StatusVerified)
+		r.verified()
 		_, err := r.sim.RequireRenewal(r.userID, 1)
 		require.NoError(r.t, err)
 		r.deliver()
@@ -265,10 +250,7 @@ var recordScenarios = []recordScenario{
 		r.cancel()
 	}},
 	{name: "continued-as-new", kind: "NATURAL", cfg: workflows.Config{MaxHistoryEvents: 40}, run: func(r *recording) {
-		r.ensureSession(workflows.EnsureSessionRequest{})
-		r.decide(validated)
-		r.deliver()
-		r.waitStatus(workflows.StatusVerified)
+		r.verified()
 		// Past 40 events the VERIFIED onboarding continues as new, next
 		// time its loop wakes (a webhook; since long-lived-fixes, any
 		// update too); the downgrade then happens in a later run.
@@ -490,6 +472,16 @@ func (r *recording) deliverOnly(types ...string) {
 		require.NoError(r.t, r.c.SignalWorkflow(r.ctx, r.workflowID, "", workflows.SignalMangopayEvent, me))
 	}
 	r.delivered = len(log)
+}
+
+// verified takes a new onboarding to VERIFIED through the hosted page's
+// VALIDATED and its webhook.
+func (r *recording) verified() {
+	r.t.Helper()
+	r.ensureSession(workflows.EnsureSessionRequest{})
+	r.decide(validated)
+	r.deliver()
+	r.waitStatus(workflows.StatusVerified)
 }
 
 // signal sends one webhook as the bridge would.

@@ -245,6 +245,11 @@ type State struct {
 	// renew (RENEWAL_REQUIRED); RemindersSent counts the reminders of it.
 	RenewalDeadline *time.Time `json:"RenewalDeadline,omitempty"`
 	RemindersSent   int        `json:"RemindersSent,omitempty"`
+	// RenewalAsked: USER_KYC_RENEWAL_REQUIRED came before the onboarding
+	// knew the user verified; it is acted on once it does.
+	RenewalAsked bool `json:"RenewalAsked,omitempty"`
+	// Attention is the KycAttention search attribute's value ("" unset).
+	Attention string `json:"Attention,omitempty"`
 	// RenewalSASet: the KycRenewalDeadline search attribute is set.
 	RenewalSASet bool `json:"RenewalSASet,omitempty"`
 	// Outbox holds the platform notifications not delivered yet, oldest

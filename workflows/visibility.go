@@ -2,11 +2,14 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/kycflow/kycflow/mangopay"
 )
 
 // setStatus records a status change: search attributes, Web UI details and
@@ -49,6 +52,16 @@ func (w *onboarding) upsertVisibility(ctx workflow.Context) {
 			w.st.RenewalSASet = false
 		}
 	}
+	if w.v2 {
+		if a := w.attention(); a != w.st.Attention {
+			if a == "" {
+				updates = append(updates, SearchAttrAttention.ValueUnset())
+			} else {
+				updates = append(updates, SearchAttrAttention.ValueSet(a))
+			}
+			w.st.Attention = a
+		}
+	}
 	if !w.saUserSet {
 		updates = append(updates, SearchAttrUserID.ValueSet(w.st.UserID))
 		w.saUserSet = true
@@ -57,6 +70,17 @@ func (w *onboarding) upsertVisibility(ctx workflow.Context) {
 		w.logger.Warn("upsert search attributes", "error", err)
 	}
 	workflow.SetCurrentDetails(ctx, w.details(ctx))
+}
+
+// attention is what an operator must look at (KycAttention), if anything.
+func (w *onboarding) attention() string {
+	switch {
+	case w.accessDenied != "":
+		return AttentionAccessDenied
+	case w.st.Status == StatusAwaitingPSCs && slices.ContainsFunc(w.st.PSCs, func(p PSC) bool { return p.Status == string(mangopay.PSCAbandoned) }):
+		return AttentionPSCAbandoned
+	}
+	return ""
 }
 
 // details is the Web UI's "current details": the story in one line.
@@ -88,6 +112,9 @@ func (w *onboarding) details(ctx workflow.Context) string {
 	}
 	if w.st.Reason != "" {
 		fmt.Fprintf(b, " · %s", w.st.Reason)
+	}
+	if w.accessDenied != "" {
+		fmt.Fprintf(b, " · **%s**", w.accessDenied)
 	}
 	return b.String()
 }

@@ -508,7 +508,7 @@ func TestSearchAttributesAreRegistered(t *testing.T) {
 		assert.Regexp(t, `--name\s+`+regexp.QuoteMeta(key.GetName())+`\s+--type\s+`+typ+`\b`, script,
 			"compose registers %s as %s, like the dev stack", key.GetName(), typ)
 	}
-	require.Len(t, want, 6, "kycflow's search attributes (DESIGN.md)")
+	require.Len(t, want, 7, "kycflow's search attributes (DESIGN.md's and KycAttention)")
 	assert.Contains(t, script, "temporal operator search-attribute create")
 }
 

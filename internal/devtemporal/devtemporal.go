@@ -106,6 +106,7 @@ func SearchAttributes() temporal.SearchAttributes {
 		workflows.SearchAttrAttempt.ValueSet(0),
 		workflows.SearchAttrUserType.ValueSet(""),
 		workflows.SearchAttrRenewalDeadline.ValueSet(time.Time{}),
+		workflows.SearchAttrAttention.ValueSet(""),
 	)
 }
 

@@ -39,11 +39,10 @@ type sent struct {
 // fakeTemporal is the forwarder's Signaler: it records what it is sent and
 // can play an outage, missing workflows, a poisoned signal or a hang.
 type fakeTemporal struct {
-	mu        sync.Mutex
-	calls     []string // EventKey of every SignalWorkflow attempt, in order
-	callTimes []time.Time
-	sent      []sent // the signals that succeeded
-	starts    []sent // SignalWithStartWorkflow calls
+	mu     sync.Mutex
+	calls  []string // EventKey of every SignalWorkflow attempt, in order
+	sent   []sent   // the signals that succeeded
+	starts []sent   // SignalWithStartWorkflow calls
 
 	down       bool                                       // fail every call with Unavailable
 	notFound   map[string]bool                            // workflow IDs with no running workflow
@@ -65,7 +64,6 @@ func (f *fakeTemporal) SignalWorkflow(ctx context.Context, workflowID, runID, si
 	ev := arg.(workflows.MangopayEvent)
 	f.mu.Lock()
 	f.calls = append(f.calls, ev.EventKey)
-	f.callTimes = append(f.callTimes, time.Now())
 	f.perKey[ev.EventKey]++
 	hang, entered := f.hang, f.entered
 	f.mu.Unlock()
@@ -346,17 +344,12 @@ func TestForwarderTemporalDownThenBack(t *testing.T) {
 	_, got, _ := tc.snapshot()
 	assert.Empty(t, got)
 
-	// The backoff: the forwarder sleeps 100 ms, then 200, 400, 800 ms
-	// between rounds. Timers never fire early, so the rounds cannot be
-	// closer together than that; a forwarder retrying in a loop would make
-	// thousands of attempts in that time instead of (rounds+1)*before.
+	// The backoff: a forwarder retrying in a loop would make thousands of
+	// attempts meanwhile instead of about (rounds+1)*before. (Counted, not
+	// timed: the backoff type's own test checks its delays.)
 	tc.mu.Lock()
-	times := append([]time.Time(nil), tc.callTimes...)
 	calls := len(tc.calls)
 	tc.mu.Unlock()
-	firstOfRound := func(r int) time.Time { return times[r*before] }
-	assert.GreaterOrEqual(t, firstOfRound(rounds).Sub(firstOfRound(1)), (100+200+400+800)*time.Millisecond,
-		"rounds 1 to 5 are spaced by the backoff")
 	assert.Less(t, calls, (rounds+3)*before, "no retry storm")
 
 	tc.setDown(false)
