@@ -6,7 +6,12 @@
 // Errors follow one rule: Mangopay's 4xx answers other than 429, 401 and 403
 // become non-retryable application errors typed "Mangopay:<Type>"; everything
 // else is returned for Temporal, the one retry layer, to retry. 401 and 403
-// are kycflow's own configuration: retried, logged as errors and counted.
+// are kycflow's own configuration: retried, logged as errors and counted. A
+// 429 (or the shared call budget's refusal) is retried no sooner than the
+// exhausted window's reset, through Temporal's NextRetryDelay.
+//
+// Each activity's Mangopay calls carry a priority (PriorityOf, set by
+// PriorityInterceptor): a user waiting goes first.
 package activities
 
 import (
@@ -16,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -38,6 +44,10 @@ const (
 	// ErrTypeAccessDenied: Mangopay refused kycflow's credentials or
 	// permissions (retryable: it waits for the platform to fix them).
 	ErrTypeAccessDenied = "MangopayAccessDenied"
+	// ErrTypeRateLimited: Mangopay answered 429, or the shared call budget
+	// could not admit the call in time (retryable, never sooner than the
+	// window's reset: the error carries Temporal's NextRetryDelay).
+	ErrTypeRateLimited = "MangopayRateLimited"
 	// ErrTypeRejected: the platform refused a notification (4xx).
 	ErrTypeRejected = "PlatformRejected"
 	// mangopayErrPrefix prefixes the Type of other permanent Mangopay errors.
@@ -52,6 +62,16 @@ type Activities struct {
 	Pages    *claimcheck.Store
 	Notifier *notify.Notifier
 	Logger   *slog.Logger
+	// Now is the clock a 429's reset is compared with; time.Now when nil
+	// (tests that move Mangopay's clock set it).
+	Now func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now == nil {
+		return time.Now()
+	}
+	return a.Now()
 }
 
 func (a *Activities) log() *slog.Logger {
@@ -60,6 +80,10 @@ func (a *Activities) log() *slog.Logger {
 	}
 	return a.Logger
 }
+
+// resetMargin is added to the wait for a rate-limit window's reset: the reset
+// is a whole second of Mangopay's clock, and clocks differ a little.
+const resetMargin = time.Second
 
 // MetricAccessDenied counts Mangopay calls refused for kycflow's own
 // credentials or permissions (401 after re-authentication, 403), by status:
@@ -72,6 +96,11 @@ const MetricAccessDenied = "kycflow_mangopay_access_denied"
 // until fixed, logged as an error and counted, so that one bad rollout never
 // fails the onboardings in flight.
 func (a *Activities) mangopayError(ctx context.Context, op string, err error) error {
+	if d, ok := mangopay.RetryDelay(err, a.now()); ok {
+		// Temporal's own backoff would retry sooner than Mangopay allows.
+		return temporal.NewApplicationErrorWithOptions(op+": "+err.Error(), ErrTypeRateLimited,
+			temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: d + resetMargin})
+	}
 	var apiErr *mangopay.Error
 	var pua *mangopay.PendingUserActionError
 	if !errors.As(err, &pua) && errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden) {

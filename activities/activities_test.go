@@ -855,3 +855,38 @@ func TestCreateSessionSurvivesARedisOutage(t *testing.T) {
 	_, err = env.ExecuteActivity(acts.CreateSession, activities.CreateSessionInput{UserID: owner, ReturnURL: returnURL, IdempotencyKey: key(t)})
 	requireRetryable(t, err)
 }
+
+func TestRateLimitedRetriesNoSoonerThanTheReset(t *testing.T) {
+	h := newHarness(t)
+	env := h.env()
+	owner := h.naturalUser(t, mangopay.UserCategoryOwner)
+	set := simtest.FastSettings()
+	set.RateLimitEnforced = true
+	set.RateLimits = [4]int{1, 4500, 8800, 105600} // the 15-minute window is spent
+	require.NoError(t, h.sim.SetSettings(set))
+
+	calls := []struct {
+		name string
+		fn   any
+		in   any
+	}{
+		{"ReadUser", h.acts.ReadUser, activities.ReadUserInput{UserID: owner}},
+		{"CreateSession", h.acts.CreateSession, activities.CreateSessionInput{UserID: owner, ReturnURL: returnURL, IdempotencyKey: key(t)}},
+		{"CreateDocument", h.acts.CreateDocument, activities.CreateDocumentInput{UserID: owner, Type: "IDENTITY_PROOF", IdempotencyKey: key(t)}},
+	}
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := env.ExecuteActivity(c.fn, c.in)
+			requireRetryable(t, err)
+			var appErr *temporal.ApplicationError
+			require.True(t, errors.As(err, &appErr), "got %T: %v", err, err)
+			assert.Equal(t, activities.ErrTypeRateLimited, appErr.Type())
+			reset := h.client.RateLimits().Windows[0].Reset
+			require.False(t, reset.IsZero())
+			// Temporal waits until the window's reset (to the second), not
+			// its own backoff.
+			assert.GreaterOrEqual(t, appErr.NextRetryDelay(), time.Until(reset)-time.Second)
+			assert.LessOrEqual(t, appErr.NextRetryDelay(), 15*time.Minute+2*time.Second, "the reset plus a second of margin")
+		})
+	}
+}

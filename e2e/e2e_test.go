@@ -55,6 +55,8 @@ var scenarios = []scenario{
 	{"extra document accepted", documentAccepted},
 	{"every webhook dropped, finished by reconciliation", webhooksDropped},
 	{"every webhook duplicated, no double transition", webhooksDuplicated},
+	{"downgrade with every webhook lost, found by the fleet reconciliation", downgradeFoundByReconciliation},
+	{"a pending session's lost webhook, found by the fleet reconciliation", lostWebhookFoundByReconciliation},
 	{"business through PSC sessions, one rejected and retried", businessThroughPSCs},
 	{"KYC renewal before the deadline", renewalBeforeDeadline},
 	{"users verified before kycflow adopted", adoptVerifiedUsers},

@@ -144,7 +144,14 @@ func (s *fetchTokenSource) Token() (*oauth2.Token, error) {
 func tokenError(err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.Response != nil {
-		return fmt.Errorf("fetch oauth token: %w", parseError(re.Response.StatusCode, re.Body))
+		apiErr := parseError(re.Response.StatusCode, re.Body)
+		if re.Response.StatusCode == http.StatusTooManyRequests {
+			// The token endpoint counts in the same windows: wait for the reset.
+			now := time.Now()
+			limits, _ := parseRateLimits(re.Response.Header, now)
+			return fmt.Errorf("fetch oauth token: %w", rateLimited(apiErr, limits, now))
+		}
+		return fmt.Errorf("fetch oauth token: %w", apiErr)
 	}
 	return fmt.Errorf("fetch oauth token: %w", err)
 }

@@ -11,7 +11,10 @@
 // renewal. It retries a request exactly once when Mangopay rejects the token
 // with invalid_credentials, recovers the original response of a POST that hit
 // an idempotency conflict, and records the rate-limit headers of every
-// response (see [Client.RateLimits]). It retries nothing else: the caller (for
+// response (see [Client.RateLimits]). A [Limiter] (Config.Limiter) admits
+// every request against a call budget first, by the [Priority] the context
+// carries; a 429 is a [*RateLimitedError] that says when to retry. It
+// retries nothing else: the caller (for
 // example a Temporal activity) owns the retry policy and classifies failures
 // with [IsRetryable], [IsPermanent] and [IsNotFound].
 //
@@ -71,6 +74,7 @@ type Client struct {
 	observe  func(method, route string, status int, d time.Duration)
 	auth     *authenticator
 	limits   *rateLimitRecorder
+	limiter  Limiter
 }
 
 // New validates cfg and returns a Client. It does no I/O: the first OAuth
@@ -102,6 +106,7 @@ func New(cfg Config) (*Client, error) {
 		log:      logger,
 		observe:  cfg.Observe,
 		limits:   limits,
+		limiter:  cfg.Limiter,
 	}
 	c.auth = newAuthenticator(cfg.BaseURL+"/"+APIVersion+"/oauth/token", cfg.ClientID, cfg.APIKey, hc, logger)
 	return c, nil
@@ -166,6 +171,10 @@ func (c *Client) do(ctx context.Context, ep *endpoint, out any) (http.Header, er
 	}
 
 	apiErr := parseError(resp.status, resp.body)
+	if resp.status == http.StatusTooManyRequests {
+		limits, _ := parseRateLimits(resp.header, time.Now())
+		return nil, ep.wrap(rateLimited(apiErr, limits, time.Now()))
+	}
 	if resp.status == http.StatusUnauthorized {
 		if redirect, ok := pendingUserAction(resp.header); ok {
 			return nil, ep.wrap(&PendingUserActionError{RedirectURL: redirect, Err: apiErr})
@@ -182,11 +191,17 @@ func (c *Client) do(ctx context.Context, ep *endpoint, out any) (http.Header, er
 // which is why it is passed as bytes.
 func (c *Client) send(ctx context.Context, ep *endpoint, body []byte) (*response, error) {
 	for attempt := 1; ; attempt++ {
+		// The budget comes first: a process that must wait does not even
+		// fetch a token meanwhile.
+		call, err := c.limitCall(ctx, ep)
+		if err != nil {
+			return nil, err
+		}
 		tok, src, err := c.auth.token(ctx)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := c.roundTrip(ctx, ep, body, tok.AccessToken, attempt)
+		resp, err := c.roundTrip(ctx, ep, call, body, tok.AccessToken, attempt)
 		if err != nil {
 			return nil, err
 		}
@@ -212,7 +227,7 @@ func needsReauth(resp *response) bool {
 }
 
 // roundTrip sends one request and reads its response.
-func (c *Client) roundTrip(ctx context.Context, ep *endpoint, body []byte, token string, attempt int) (*response, error) {
+func (c *Client) roundTrip(ctx context.Context, ep *endpoint, call Call, body []byte, token string, attempt int) (*response, error) {
 	u := c.baseURL + "/" + APIVersion + "/" + url.PathEscape(c.clientID) + ep.path
 	if len(ep.query) > 0 {
 		u += "?" + ep.query.Encode()
@@ -238,10 +253,12 @@ func (c *Client) roundTrip(ctx context.Context, ep *endpoint, body []byte, token
 	start := time.Now()
 	res, err := c.http.Do(req)
 	if err != nil {
+		c.doneCall(call, 0, nil, time.Now())
 		c.logRequest(ctx, ep, 0, time.Since(start), attempt, err)
 		return nil, err
 	}
 	defer res.Body.Close()
+	c.doneCall(call, res.StatusCode, res.Header, time.Now())
 	data, truncated, err := readCapped(res.Body)
 	c.logRequest(ctx, ep, res.StatusCode, time.Since(start), attempt, err)
 	if err != nil {

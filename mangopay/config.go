@@ -54,6 +54,10 @@ type Config struct {
 	// gets the route template (no IDs), the status (0 for a transport
 	// error) and the duration. It must be quick and safe for concurrent use.
 	Observe func(method, route string, status int, d time.Duration)
+	// Limiter, when set, admits every API request against a call budget
+	// (for example one shared by every process through Redis) before it is
+	// sent, and hears every answer. Nil sends at once.
+	Limiter Limiter
 }
 
 // LogValue implements slog.LogValuer so a Config can be logged without its

@@ -171,7 +171,7 @@ func IsRetryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
-	if errors.Is(err, ErrIdempotentResponsePending) {
+	if errors.Is(err, ErrIdempotentResponsePending) || errors.Is(err, ErrBudgetExhausted) {
 		return true
 	}
 	if errors.Is(err, ErrIdempotencyKeyMismatch) {

@@ -57,6 +57,26 @@ func (r RateLimits) Tightest() (RateLimitWindow, bool) {
 	return best, true
 }
 
+// Exhausted returns the window with no call left (the one that resets last
+// if several are). It reports false when none is exhausted or no figures
+// have been observed.
+func (r RateLimits) Exhausted() (RateLimitWindow, bool) {
+	var out RateLimitWindow
+	found := false
+	if r.ObservedAt.IsZero() {
+		return out, false
+	}
+	for _, w := range r.Windows {
+		if w.Remaining > 0 || w.Reset.IsZero() {
+			continue
+		}
+		if !found || w.Reset.After(out.Reset) {
+			out, found = w, true
+		}
+	}
+	return out, found
+}
+
 // RateLimits returns the rate-limit figures of the latest response that
 // carried them. It is safe for concurrent use.
 func (c *Client) RateLimits() RateLimits {
@@ -88,16 +108,32 @@ func (r *rateLimitRecorder) get() RateLimits {
 // observe records the rate-limit headers of h. Each header is applied only
 // if it holds exactly four integers; malformed headers are ignored.
 func (r *rateLimitRecorder) observe(h http.Header, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	applyRateLimitHeaders(&r.cur, h, now)
+}
+
+// parseRateLimits returns the figures of one response's headers and
+// reports whether it carried any.
+func parseRateLimits(h http.Header, now time.Time) (RateLimits, bool) {
+	var l RateLimits
+	for i, d := range rateLimitWindows {
+		l.Windows[i].Window = d
+	}
+	return l, applyRateLimitHeaders(&l, h, now)
+}
+
+// applyRateLimitHeaders writes the well-formed rate-limit headers of h into
+// l and reports whether there was any.
+func applyRateLimitHeaders(l *RateLimits, h http.Header, now time.Time) bool {
 	made, okMade := parseRateLimitHeader(h, headerRateLimit)
 	remaining, okRemaining := parseRateLimitHeader(h, headerRateLimitRemaining)
 	reset, okReset := parseRateLimitHeader(h, headerRateLimitReset)
 	if !okMade && !okRemaining && !okReset {
-		return
+		return false
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i := range r.cur.Windows {
-		w := &r.cur.Windows[i]
+	for i := range l.Windows {
+		w := &l.Windows[i]
 		if okMade {
 			w.Made = int(made[i])
 		}
@@ -108,7 +144,8 @@ func (r *rateLimitRecorder) observe(h http.Header, now time.Time) {
 			w.Reset = time.Unix(reset[i], 0).UTC()
 		}
 	}
-	r.cur.ObservedAt = now
+	l.ObservedAt = now
+	return true
 }
 
 // parseRateLimitHeader collects the comma-separated integers of every line

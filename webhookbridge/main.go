@@ -10,6 +10,7 @@
 //	webhookbridge dead-letters replay ID... | -all
 //	webhookbridge dead-letters purge ID... | -all
 //	webhookbridge unrouted list|replay|purge   the same for unrouted webhooks
+//	webhookbridge events backfill --since 72h [--dry-run]   feed past Mangopay events through the stream
 package main
 
 import (
@@ -29,12 +30,15 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/temporalconn"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/payloadcodec"
+	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/workflows"
 )
 
 func main() {
@@ -67,8 +71,10 @@ func run(args []string) error {
 		return hooks(ctx, cfg, args)
 	case "dead-letters", "unrouted":
 		return parked(ctx, cfg, cmd, args, os.Stdout)
+	case "events":
+		return events(ctx, cfg, logger, args)
 	default:
-		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters, unrouted, codec)", cmd)
+		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters, unrouted, events, codec)", cmd)
 	}
 }
 
@@ -78,7 +84,7 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 		return err
 	}
 	defer rdb.Close()
-	mp, err := mangopayClient(logger)
+	mp, budget, err := mangopayClient(rdb, logger)
 	if err != nil {
 		return err
 	}
@@ -98,6 +104,9 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 		return err
 	}
 	b := bridge.New(cfg, bridge.Deps{Redis: rdb, Temporal: tc, Mangopay: mp, Codec: codec, Logger: logger})
+	if err := budget.RegisterMetrics(b.Metrics.Registry); err != nil {
+		return err
+	}
 	publicLn, err := net.Listen("tcp", cfg.PublicAddr)
 	if err != nil {
 		return fmt.Errorf("public listener: %w", err)
@@ -115,16 +124,21 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 }
 
 func hooks(ctx context.Context, cfg bridge.Config, args []string) error {
-	mc, err := mangopay.ConfigFromEnv(os.Getenv)
+	rdb, err := redisClient(cfg)
 	if err != nil {
 		return err
 	}
-	mc.Logger = slog.New(slog.DiscardHandler)
-	mp, err := mangopay.New(mc)
+	defer rdb.Close()
+	// An operator waits for the answer.
+	ctx = mangopay.WithPriority(ctx, mangopay.PriorityInteractive)
+	var baseURL string
+	mp, _, err := callbudget.NewClient(os.Getenv, rdb, func(c *mangopay.Config) {
+		c.Logger, baseURL = slog.New(slog.DiscardHandler), c.BaseURL
+	})
 	if err != nil {
 		return err
 	}
-	return bridge.HooksCommand(ctx, mp, mc.BaseURL, cfg.WebhookURL(), args, os.Stdout)
+	return bridge.HooksCommand(ctx, mp, baseURL, cfg.WebhookURL(), args, os.Stdout)
 }
 
 // parked lists, replays or purges a parked stream (dead-letters,
@@ -190,17 +204,63 @@ func parked(ctx context.Context, cfg bridge.Config, name string, args []string, 
 	return usage
 }
 
+// events runs `events backfill --since D [--dry-run]`: the events of the
+// last D (at most 45 days) go into the stream as webhooks would, through the
+// reconciler's path; a dry run says how many it would feed.
+func events(ctx context.Context, cfg bridge.Config, logger *slog.Logger, args []string) error {
+	const usage = "usage: webhookbridge events backfill --since 72h [--dry-run]"
+	if len(args) == 0 || args[0] != "backfill" {
+		return errors.New(usage)
+	}
+	fs := flag.NewFlagSet("events backfill", flag.ContinueOnError)
+	sinceFlag := fs.String("since", "", "how far back: a duration (72h) or days (3d), at most 45 days")
+	dryRun := fs.Bool("dry-run", false, "count the events, feed nothing")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%w\n%s", err, usage)
+	}
+	if fs.NArg() > 0 || *sinceFlag == "" {
+		return errors.New(usage)
+	}
+	since, err := reconcile.ParseSince(*sinceFlag)
+	if err != nil {
+		return err
+	}
+	rdb, err := redisClient(cfg)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	mp, _, err := mangopayClient(rdb, logger)
+	if err != nil {
+		return err
+	}
+	store := bridge.NewStore(rdb)
+	defer store.Close()
+	f := &reconcile.Feeder{Mangopay: mp, Store: store, Logger: logger}
+	counts, from, to, err := reconcile.Backfill(ctx, f, since, reconcile.DefaultLag, *dryRun)
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "window\t%s .. %s\n", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+	for _, et := range workflows.HookEventTypes {
+		fmt.Fprintf(w, "%s\t%d\n", et, counts.Events[et])
+	}
+	verb, n := "fed", counts.Fed
+	if *dryRun {
+		verb, n = "would feed", counts.Total()-counts.Rejected
+	}
+	fmt.Fprintf(w, "total\t%d events: %s %d, %d rejected by the intake's checks; %d Events API calls\n",
+		counts.Total(), verb, n, counts.Rejected, counts.Calls)
+	_ = w.Flush()
+	return err
+}
+
 func redisClient(cfg bridge.Config) (*redis.Client, error) {
 	return redisconn.New(cfg.RedisURL)
 }
 
-func mangopayClient(logger *slog.Logger) (*mangopay.Client, error) {
-	mc, err := mangopay.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	mc.Logger = logger
-	return mangopay.New(mc)
+// mangopayClient builds the Mangopay client on the call budget every
+// kycflow process shares.
+func mangopayClient(rdb redis.UniversalClient, logger *slog.Logger) (*mangopay.Client, *callbudget.Limiter, error) {
+	return callbudget.NewClient(os.Getenv, rdb, func(c *mangopay.Config) { c.Logger = logger })
 }
 
 // codecServer runs the codec server alone on its own listener, away from

@@ -13,12 +13,14 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/temporalconn"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/payloadcodec"
+	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/worker/kycworker"
 )
 
@@ -58,16 +60,23 @@ func run() error {
 	}
 	defer rdb.Close()
 
-	mc, err := mangopay.ConfigFromEnv(os.Getenv)
+	var mc mangopay.Config
+	mp, budget, err := callbudget.NewClient(os.Getenv, rdb, func(c *mangopay.Config) {
+		c.Logger, c.Observe = logger, metrics.ObserveMangopay
+		mc = *c
+	})
 	if err != nil {
 		return err
 	}
-	mc.Logger, mc.Observe = logger, metrics.ObserveMangopay
-	mp, err := mangopay.New(mc)
+	if err := budget.RegisterMetrics(metrics.Registry); err != nil {
+		return err
+	}
+	logger.Info("mangopay target", "config", mc, "budget", budget.Config())
+
+	rc, err := reconcile.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return err
 	}
-	logger.Info("mangopay target", "config", mc)
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -80,7 +89,7 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return kycworker.Run(ctx, kycworker.Deps{
-		Temporal: tc, Redis: rdb, Mangopay: mp, Metrics: metrics, Logger: logger, PageSealer: codec,
+		Temporal: tc, Redis: rdb, Mangopay: mp, Metrics: metrics, Logger: logger, PageSealer: codec, Reconcile: &rc,
 		Notifier: &notify.Notifier{URL: cfg.PlatformWebhookURL, Secret: []byte(cfg.PlatformWebhookSecret)},
 	}, ln)
 }

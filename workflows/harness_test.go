@@ -39,6 +39,7 @@ type harness struct {
 	t        *testing.T
 	env      *testsuite.TestWorkflowEnvironment
 	sim      *sandbox.Sandbox
+	simURL   string
 	mp       *mangopay.Client
 	pages    *claimcheck.Store
 	platform *platformSink
@@ -67,7 +68,7 @@ func newHarness(t *testing.T, userKind string) *harness {
 	sim, mp := s.Sandbox, s.Client
 
 	rdb := redistest.New(t)
-	h := &harness{t: t, sim: sim, mp: mp, pages: claimcheck.NewStore(rdb, 0, 0), platform: newPlatformSink(t), activities: map[string]int{}}
+	h := &harness{t: t, sim: sim, simURL: s.URL, mp: mp, pages: claimcheck.NewStore(rdb, 0, 0), platform: newPlatformSink(t), activities: map[string]int{}}
 	acts := &activities.Activities{
 		Mangopay: mp, Index: routing.NewIndex(rdb, 0), Pages: h.pages,
 		Notifier: &notify.Notifier{URL: h.platform.srv.URL, Secret: platformSecret},

@@ -27,11 +27,13 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/internal/devtemporal"
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
 	"github.com/kycflow/kycflow/worker/kycworker"
 	"github.com/kycflow/kycflow/workflows"
@@ -52,7 +54,10 @@ type Options struct {
 	PathToken          string
 	APIToken           string
 	SimSettings        sandbox.Settings // zero: the Sandbox's defaults
-	Logger             *slog.Logger
+	// Budget is the Mangopay call budget; zero: MANGOPAY_MAX_CALLS_PER_SECOND,
+	// MANGOPAY_MAX_BURST and MANGOPAY_RATE_RESERVE, or DevBudget when unset.
+	Budget callbudget.Config
+	Logger *slog.Logger
 }
 
 // DevOptions are `make dev`'s defaults.
@@ -81,6 +86,7 @@ type Stack struct {
 	Temporal client.Client
 	Sim      *sandbox.Sandbox
 	Mangopay *mangopay.Client
+	Budget   *callbudget.Limiter
 	Redis    *redis.Client
 	Platform *Platform
 	Hooks    []bridge.HookReport
@@ -174,7 +180,12 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s.Sim = sandbox.New(sandbox.Config{PublicURL: simURL, Settings: o.SimSettings, Logger: log.With("component", "mangopaysim")})
 	s.closers = append(s.closers, s.Sim.Close)
 	s.serve(&http.Server{Handler: s.Sim.Handler(), ReadHeaderTimeout: 5 * time.Second}, simLn)
-	mp, err := mangopay.New(mangopay.Config{BaseURL: simURL, ClientID: s.Sim.ClientID(), APIKey: sandbox.DefaultAPIKey})
+	budget, err := devBudget(o.Budget, s.Redis, s.Sim.ClientID())
+	if err != nil {
+		return s, err
+	}
+	s.Budget = budget
+	mp, err := mangopay.New(mangopay.Config{BaseURL: simURL, ClientID: s.Sim.ClientID(), APIKey: sandbox.DefaultAPIKey, Limiter: budget})
 	if err != nil {
 		return s, err
 	}
@@ -191,9 +202,20 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return s, err
 	}
 	s.closers = append(s.closers, func() { _ = metrics.Close() })
+	// RECONCILE_EVENTS_EVERY as in production; no lag behind now: the
+	// simulator's events are listed the moment they happen.
+	rc, err := reconcile.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return s, err
+	}
+	rc.Lag = 0
 	wdeps := kycworker.Deps{
-		Temporal: s.Temporal, Redis: s.Redis, Mangopay: mp, Metrics: metrics, Logger: log.With("component", "worker"),
+		Reconcile: &rc,
+		Temporal:  s.Temporal, Redis: s.Redis, Mangopay: mp, Metrics: metrics, Logger: log.With("component", "worker"),
 		Notifier: &notify.Notifier{URL: platURL + "/kycflow/events", Secret: []byte(secret)},
+	}
+	if err := budget.RegisterMetrics(metrics.Registry); err != nil {
+		return s, err
 	}
 	s.run(func() error { return kycworker.Run(runCtx, wdeps, workLn) })
 
@@ -212,6 +234,26 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return s, err
 	}
 	return s, nil
+}
+
+// DevBudget is the dev stack's call budget when the environment sets none:
+// the simulator is an account of its own, not the platform's.
+var DevBudget = callbudget.Config{CallsPerSecond: 50, Burst: 500, Reserve: callbudget.DefaultReserve}
+
+// devBudget builds the stack's call budget: cfg, else the environment's,
+// else DevBudget. Each simulator counts its own calls, so each stack has a
+// budget of its own in Redis.
+func devBudget(cfg callbudget.Config, rdb redis.UniversalClient, clientID string) (*callbudget.Limiter, error) {
+	if cfg == (callbudget.Config{}) {
+		var err error
+		if cfg, err = callbudget.ConfigFromEnv(os.Getenv); err != nil {
+			return nil, err
+		}
+		if os.Getenv(callbudget.EnvCallsPerSecond) == "" && os.Getenv(callbudget.EnvBurst) == "" {
+			cfg.CallsPerSecond, cfg.Burst = DevBudget.CallsPerSecond, DevBudget.Burst
+		}
+	}
+	return callbudget.New(rdb, clientID+":devstack-"+randomHex(8), cfg)
 }
 
 func (s *Stack) startRedis(ctx context.Context, url string) error {

@@ -21,9 +21,11 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/contrib/envconfig"
 
+	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/internal/devtemporal"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/payloadcodec"
+	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
 	"github.com/kycflow/kycflow/worker/kycworker"
 )
@@ -54,13 +56,14 @@ var (
 // Environment variables, grouped as the binaries read them.
 var (
 	temporalVars = []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "PAYLOAD_ENCRYPTION_KEY"}
-	mangopayVars = []string{"MANGOPAY_BASE_URL", "MANGOPAY_CLIENT_ID", "MANGOPAY_API_KEY", "MANGOPAY_CLIENT_CERT_FILE", "MANGOPAY_CLIENT_KEY_FILE"}
-	logVars      = []string{"LOG_FORMAT", "LOG_LEVEL"}
-	bridgeVars   = []string{
+	mangopayVars = []string{"MANGOPAY_BASE_URL", "MANGOPAY_CLIENT_ID", "MANGOPAY_API_KEY", "MANGOPAY_CLIENT_CERT_FILE", "MANGOPAY_CLIENT_KEY_FILE",
+		"MANGOPAY_MAX_CALLS_PER_SECOND", "MANGOPAY_MAX_BURST", "MANGOPAY_RATE_RESERVE"}
+	logVars    = []string{"LOG_FORMAT", "LOG_LEVEL"}
+	bridgeVars = []string{
 		"REDIS_URL", "WEBHOOK_PATH_TOKEN", "PLATFORM_API_TOKEN", "BRIDGE_PUBLIC_ADDR", "BRIDGE_INTERNAL_ADDR",
 		"BRIDGE_PUBLIC_URL", "BRIDGE_TRUSTED_PROXIES", "BRIDGE_RESTART_RETURN_URL", "CODEC_ALLOWED_ORIGINS", "CODEC_SERVER_TOKEN",
 	}
-	workerVars = []string{"REDIS_URL", "PLATFORM_WEBHOOK_URL", "PLATFORM_WEBHOOK_SECRET", "WORKER_HTTP_ADDR"}
+	workerVars = []string{"REDIS_URL", "PLATFORM_WEBHOOK_URL", "PLATFORM_WEBHOOK_SECRET", "WORKER_HTTP_ADDR", "RECONCILE_EVENTS_EVERY"}
 	simVars    = []string{"MANGOPAY_CLIENT_ID", "MANGOPAY_API_KEY", "MANGOPAY_SIM_PUBLIC_URL", "MANGOPAY_SIM_RETURN_URL_MAX", "MANGOPAY_SIM_OUTCOME_DELAY"}
 
 	// Secrets and credentials: empty in .env.example, and compose refuses
@@ -307,6 +310,9 @@ func TestConfigLoadersAcceptTheEnvironment(t *testing.T) {
 			mc, err := mangopay.ConfigFromEnv(getenv(env))
 			require.NoError(t, err, "mangopay.ConfigFromEnv")
 			assert.Equal(t, mangopay.SandboxURL, mc.BaseURL, "Mangopay's Sandbox by default")
+			budget, err := callbudget.ConfigFromEnv(getenv(env))
+			require.NoError(t, err, "callbudget.ConfigFromEnv")
+			assert.Equal(t, callbudget.DefaultConfig(), budget, "the call budget's defaults")
 			assert.Equal(t, "redis://redis:6379/0", env["REDIS_URL"], "Redis is the compose service")
 		})
 	}
@@ -318,6 +324,10 @@ func TestConfigLoadersAcceptTheEnvironment(t *testing.T) {
 	for _, name := range []string{"webhookbridge", "register-hooks"} {
 		assert.Equal(t, worker["PAYLOAD_ENCRYPTION_KEY"], envOf(p.Services[name])["PAYLOAD_ENCRYPTION_KEY"], "%s shares the worker's payload key", name)
 	}
+
+	rc, err := reconcile.ConfigFromEnv(getenv(worker))
+	require.NoError(t, err, "reconcile.ConfigFromEnv")
+	assert.Equal(t, reconcile.DefaultEvery, rc.Every)
 
 	wc, err := kycworker.LoadConfig(getenv(worker))
 	require.NoError(t, err, "kycworker.LoadConfig")

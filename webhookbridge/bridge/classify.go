@@ -70,7 +70,7 @@ func classify(err error) class {
 		return classNotFound
 	case errors.As(err, &started), redis.HasErrorPrefix(err, "BUSYGROUP"):
 		return classExists
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, mangopay.ErrBudgetExhausted),
 		errors.As(err, &unavailable), errors.As(err, &exhausted), errors.As(err, &deadline), errors.As(err, &canceled),
 		errors.As(err, &denied), errors.As(err, &nsNotFound), errors.As(err, &nsUnavail),
 		grpcOutage(err), redisOutage(err),

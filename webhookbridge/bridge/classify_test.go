@@ -48,6 +48,8 @@ func TestClassify(t *testing.T) {
 		{"Redis refuses connections", refused, classOutage},
 		{"Redis client closed", fmt.Errorf("ack: %w", redis.ErrClosed), classOutage},
 		{"context deadline", expired.Err(), classOutage},
+		{"the shared Mangopay call budget cannot admit the lookup yet", fmt.Errorf("mangopay: GET /users/{UserId}: %w",
+			&mangopay.RateLimitedError{RetryAt: time.Now().Add(time.Minute), Err: mangopay.ErrBudgetExhausted}), classOutage},
 		{"context cancelled, wrapped", fmt.Errorf("signal: %w", context.Canceled), classOutage},
 		{"connection dropped mid-reply", io.ErrUnexpectedEOF, classOutage},
 		{"a message that says connection refused", errors.New("dial tcp: connection refused"), classFailure},

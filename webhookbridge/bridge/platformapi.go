@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -110,6 +111,13 @@ func (b *Bridge) createOnboarding(c *gin.Context) {
 		return
 	}
 	res, err := workflows.EnsureSession(c.Request.Context(), b.Temporal, body.UserID, req)
+	if errors.Is(err, workflows.ErrStillWorking) {
+		// Temporal has the onboarding; Mangopay or the call budget is slow.
+		// The HostedUrl reaches the platform by notification and by GET.
+		c.Header("Location", "/v1/onboardings/"+url.PathEscape(body.UserID))
+		c.JSON(http.StatusAccepted, workflows.EnsureSessionResult{UserID: body.UserID, Status: workflows.StatusStarting})
+		return
+	}
 	if err != nil {
 		b.fail(c, err)
 		return

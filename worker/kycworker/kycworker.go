@@ -26,6 +26,7 @@ import (
 	tallyprom "github.com/uber-go/tally/v4/prometheus"
 	"go.temporal.io/sdk/client"
 	sdktally "go.temporal.io/sdk/contrib/tally"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -33,7 +34,9 @@ import (
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/routing"
+	"github.com/kycflow/kycflow/webhookbridge/bridge"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -122,6 +125,9 @@ type Deps struct {
 	Notifier *notify.Notifier
 	Metrics  *Metrics
 	Logger   *slog.Logger
+	// Reconcile, when set, registers the fleet reconciliation and creates
+	// (or updates) its schedule at start.
+	Reconcile *reconcile.Config
 	// PageSealer decrypts document pages the bridge stored encrypted (the
 	// payload codec, PAYLOAD_ENCRYPTION_KEY); nil reads them in clear.
 	PageSealer claimcheck.Sealer
@@ -145,8 +151,18 @@ func Register(w worker.Registry, acts *activities.Activities) {
 // ends, then stops gracefully: in-flight activities get their
 // WorkerStopTimeout to finish.
 func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
-	w := worker.New(d.Temporal, workflows.TaskQueue, worker.Options{WorkerStopTimeout: 20 * time.Second})
+	w := worker.New(d.Temporal, workflows.TaskQueue, worker.Options{
+		WorkerStopTimeout: 20 * time.Second,
+		// Each activity's Mangopay calls carry its priority for the budget.
+		Interceptors: []interceptor.WorkerInterceptor{&activities.PriorityInterceptor{}},
+	})
 	Register(w, d.Activities())
+	if d.Reconcile != nil {
+		reconcile.Register(w, &reconcile.Activities{
+			Feeder: &reconcile.Feeder{Mangopay: d.Mangopay, Store: bridge.NewStore(d.Redis), Logger: d.Logger},
+			Redis:  d.Redis, Config: *d.Reconcile,
+		})
+	}
 	var started atomic.Bool
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
@@ -169,6 +185,14 @@ func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
 	if err := w.Start(); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("start worker: %w", err)
+	}
+	if d.Reconcile != nil {
+		if err := reconcile.EnsureSchedule(ctx, d.Temporal, d.Reconcile.Every); err != nil {
+			w.Stop()
+			_ = srv.Close()
+			return err
+		}
+		d.Logger.Info("fleet reconciliation scheduled", "schedule_id", reconcile.ScheduleID, "every", d.Reconcile.Every.String())
 	}
 	started.Store(true)
 	d.Logger.Info("worker polling", "task_queue", workflows.TaskQueue, "http", httpLn.Addr().String())
