@@ -157,7 +157,7 @@ func TestRenewalAskedBeforeTheWorkflowKnewTheUserVerified(t *testing.T) {
 	var after workflows.StateView
 	h.at(time.Hour, func() { after = h.state() }) // the 15-minute reconciliation found VALIDATED
 	h.cancel(2 * time.Hour)
-	h.run(workflows.Config{})
+	h.run(pollingConfig)
 	assert.Equal(t, workflows.StatusRenewal, after.Status, "%+v", after)
 	assert.NotEmpty(t, after.RenewalDeadline)
 }

@@ -317,7 +317,9 @@ func TestSubmitDocumentRetryAcrossRunsCreatesOneDocument(t *testing.T) {
 
 // TestAbandonedSessionCost measures the path of a user who never comes back
 // over the real 7 days (time-skipping): Mangopay calls and billable actions.
-// Before long-lived-fixes it cost 11 Mangopay calls and 28 actions.
+// Before long-lived-fixes it cost 11 Mangopay calls and 28 actions; with
+// long-lived-fixes v1's polls, 8 and 20; since the fleet reconciliation
+// finds lost webhooks, the workflow reads only at the expiry.
 func TestAbandonedSessionCost(t *testing.T) {
 	h := newHarness(t, "NATURAL")
 	h.ensure(0, workflows.EnsureSessionRequest{})
@@ -329,6 +331,6 @@ func TestAbandonedSessionCost(t *testing.T) {
 	require.Equal(t, workflows.StatusExpired, v.Status)
 	t.Logf("abandoned session over 7 days: %d Mangopay calls %v, %d actions (activities %v, %d timers, %d updates, %d upserts)",
 		calls, h.sim.APICalls(), actions, h.activities, h.timers, h.updates, h.upserts)
-	assert.LessOrEqual(t, calls, 8)
-	assert.LessOrEqual(t, actions, 22)
+	assert.LessOrEqual(t, calls, 3)
+	assert.LessOrEqual(t, actions, 11)
 }

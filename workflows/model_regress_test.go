@@ -71,7 +71,7 @@ func TestLateWebhookOfReplacedSessionDuringRenewal(t *testing.T) {
 	var after workflows.StateView
 	h.at(day+3*time.Hour, func() { after = h.state() })
 	h.cancel(2 * day)
-	h.run(workflows.Config{})
+	h.run(pollingConfig)
 
 	require.NoError(t, renewal.err)
 	require.Equal(t, workflows.StatusAwaitingUser, renewing.Status, "ensure-session opened the renewal session")

@@ -50,7 +50,7 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	if in.UserID == "" {
 		return Result{}, temporal.NewNonRetryableApplicationError("UserId is required", "InvalidInput", nil)
 	}
-	w := &onboarding{cfg: in.Config.withDefaults(false), rawCfg: in.Config, logger: workflow.GetLogger(ctx)}
+	w := &onboarding{cfg: in.Config.withDefaults(workflow.DefaultVersion), rawCfg: in.Config, logger: workflow.GetLogger(ctx)}
 	w.st = in.State
 	if w.st == nil {
 		w.st = &State{UserID: in.UserID, Status: StatusStarting, ReturnURL: in.ReturnURL, Tag: in.Tag}
@@ -61,7 +61,7 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	}
 	v := workflow.GetVersion(ctx, changeLongLived, workflow.DefaultVersion, 2)
 	w.v1, w.v2 = v >= 1, v >= 2
-	w.cfg = in.Config.withDefaults(w.v1)
+	w.cfg = in.Config.withDefaults(v)
 	return w.run(ctx)
 }
 

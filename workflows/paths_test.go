@@ -28,20 +28,40 @@ func TestWebhookLostReconciliationFinishes(t *testing.T) {
 	h.at(14*time.Minute, func() { before = h.state() })
 	h.at(16*time.Minute, func() { after = h.state() })
 	h.cancel(time.Hour)
-	h.run(workflows.Config{})
+	h.run(pollingConfig)
 	assert.Equal(t, workflows.StatusAwaitingUser, before.Status, "nothing happens before the first poll")
 	assert.Equal(t, workflows.StatusVerified, after.Status, "the 15-minute reconciliation finds the outcome")
 }
 
 func TestReconciliationIsSpacedOut(t *testing.T) {
-	h := newHarness(t, "NATURAL")
-	h.ensure(0, workflows.EnsureSessionRequest{})
-	var reads int
-	h.at(32*time.Hour, func() { reads = h.sim.APICalls()["GET /identity-verifications/{id}"] })
-	h.cancel(33 * time.Hour)
-	h.run(workflows.Config{})
-	// At 15 min, then 6 h and 48 h after the previous poll: two polls by 32 hours.
-	assert.Equal(t, 2, reads)
+	for _, tc := range []struct {
+		name  string
+		cfg   workflows.Config
+		reads int
+	}{
+		// The default leaves lost webhooks to the fleet reconciliation:
+		// nothing before the expiry read.
+		{"default", workflows.Config{}, 0},
+		// At 15 min, then 6 h and 48 h after the previous poll: two by 32 h.
+		{"polling", pollingConfig, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, "NATURAL")
+			h.ensure(0, workflows.EnsureSessionRequest{})
+			var reads int
+			h.at(32*time.Hour, func() { reads = h.sim.APICalls()["GET /identity-verifications/{id}"] })
+			h.cancel(33 * time.Hour)
+			h.run(tc.cfg)
+			assert.Equal(t, tc.reads, reads)
+		})
+	}
+}
+
+// pollingConfig is the workflow re-reading pending sessions itself, as a
+// deployment without the fleet reconciliation would set it.
+var pollingConfig = workflows.Config{
+	ReconcileSchedule:       []time.Duration{15 * time.Minute, 6 * time.Hour, 48 * time.Hour},
+	ReviewReconcileInterval: 12 * time.Hour,
 }
 
 func TestDuplicateOutOfOrderAndForgedWebhooks(t *testing.T) {
@@ -199,7 +219,7 @@ func TestReviewReconciledWithoutWebhooks(t *testing.T) {
 	var after workflows.StateView
 	h.at(13*time.Hour, func() { after = h.state() })
 	h.cancel(14 * time.Hour)
-	h.run(workflows.Config{})
+	h.run(pollingConfig)
 	assert.Equal(t, workflows.StatusInReview, reviewing.Status)
 	assert.Equal(t, workflows.StatusVerified, after.Status, "the 12-hour review poll finds the decision")
 }

@@ -3,6 +3,8 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/workflow"
+
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/notify"
 )
@@ -56,10 +58,13 @@ type Config struct {
 // DefaultConfig is used for every zero field of Input.Config.
 func DefaultConfig() Config {
 	return Config{
-		// Webhooks are the primary channel; these reads are the net for a
-		// lost one, spaced out so that an abandoned session costs few calls.
-		ReconcileSchedule:       []time.Duration{15 * time.Minute, 6 * time.Hour, 48 * time.Hour},
-		ReviewReconcileInterval: 12 * time.Hour,
+		// Webhooks are the primary channel, and the fleet reconciliation
+		// (reconcile/, every RECONCILE_EVENTS_EVERY) finds a lost one from
+		// Mangopay's Events API. What only the workflow can know is the
+		// expiry (no event before 2026-08): a pending session is read at it,
+		// and these reads every 8 days are a last net, past the lifetime.
+		ReconcileSchedule:       []time.Duration{8 * 24 * time.Hour},
+		ReviewReconcileInterval: 72 * time.Hour,
 		ReviewOverdueAfter:      5 * 24 * time.Hour,
 		MaxAttempts:             3,
 		RetryBackoff:            time.Minute,
@@ -72,16 +77,23 @@ func DefaultConfig() Config {
 	}
 }
 
-// reconcileScheduleBefore is the reconciliation schedule of runs before
-// changeLongLived.
-var reconcileScheduleBefore = []time.Duration{15 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour}
+// Reconciliation defaults of runs before version 2 of changeLongLived (they
+// keep theirs): before version 1, and version 1.
+var (
+	reconcileScheduleBefore   = []time.Duration{15 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour}
+	reconcileScheduleV1       = []time.Duration{15 * time.Minute, 6 * time.Hour, 48 * time.Hour}
+	reviewReconcileIntervalV1 = 12 * time.Hour
+)
 
-// withDefaults fills the zero fields; v1 tells whether the run has
-// changeLongLived (older runs keep their schedule).
-func (c Config) withDefaults(v1 bool) Config {
+// withDefaults fills the zero fields for a run of the given version of
+// changeLongLived.
+func (c Config) withDefaults(version workflow.Version) Config {
 	d := DefaultConfig()
-	if !v1 {
-		d.ReconcileSchedule = reconcileScheduleBefore
+	switch {
+	case version < 1:
+		d.ReconcileSchedule, d.ReviewReconcileInterval = reconcileScheduleBefore, reviewReconcileIntervalV1
+	case version < 2:
+		d.ReconcileSchedule, d.ReviewReconcileInterval = reconcileScheduleV1, reviewReconcileIntervalV1
 	}
 	if len(c.ReconcileSchedule) == 0 {
 		c.ReconcileSchedule = d.ReconcileSchedule
