@@ -38,6 +38,7 @@ func check(ctx context.Context, sys *system, users []*userRun) []Violation {
 	}
 	deadline := time.Now().Add(time.Minute)
 	for _, u := range users {
+		events := sys.sink.events(u.UserID)
 		u.mu.Lock()
 		done, lost, reached := u.Done, u.Lost, u.Reached
 		u.mu.Unlock()
@@ -73,24 +74,8 @@ func check(ctx context.Context, sys *system, users []*userRun) []Violation {
 		}
 
 		// The platform's notifications: one event id per status change.
-		events := sys.sink.events(u.UserID)
-		ids := map[string]map[string]bool{}
-		for _, ev := range events {
-			key := fmt.Sprintf("%s attempt %d session %s", ev.Type, ev.Attempt, ev.IdvSessionID)
-			if ids[key] == nil {
-				ids[key] = map[string]bool{}
-			}
-			ids[key][ev.ID] = true
-		}
-		var keys []string
-		for k, v := range ids {
-			if len(v) > 1 {
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			add(u, ViolationDoubleNotified, "%s notified under %d event ids", k, len(ids[k]))
+		for _, d := range doubleTransitions(events) {
+			add(u, ViolationDoubleNotified, "%s", d)
 		}
 
 		// The final status holds: nothing notified after it changes it, and
@@ -117,5 +102,28 @@ func check(ctx context.Context, sys *system, users []*userRun) []Violation {
 	if rejected > 0 {
 		out = append(out, Violation{Kind: ViolationUnverifiedEvent, Detail: fmt.Sprintf("%d notifications failed notify.Verify", rejected)})
 	}
+	return out
+}
+
+// doubleTransitions finds the status changes notified under more than one
+// event id. kycflow derives an event's id from the change (type, attempt,
+// session), so a retry of one notification keeps its id; two ids mean the
+// change happened twice.
+func doubleTransitions(events []received) []string {
+	ids := map[string]map[string]bool{}
+	for _, ev := range events {
+		key := fmt.Sprintf("%s attempt %d session %s", ev.Type, ev.Attempt, ev.IdvSessionID)
+		if ids[key] == nil {
+			ids[key] = map[string]bool{}
+		}
+		ids[key][ev.ID] = true
+	}
+	var out []string
+	for k, v := range ids {
+		if len(v) > 1 {
+			out = append(out, fmt.Sprintf("%s notified under %d event ids", k, len(v)))
+		}
+	}
+	sort.Strings(out)
 	return out
 }
