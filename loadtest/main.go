@@ -33,9 +33,10 @@ func run() (int, error) {
 	flag.IntVar(&cfg.Workers, "workers", 2, "worker processes")
 	flag.IntVar(&cfg.Bridges, "bridges", 2, "webhook bridge processes")
 	mix := flag.String("mix", harness.DefaultMix().String(), "paths and their weights")
-	chaos := flag.String("chaos", "all", "faults: all, none, or a list of worker-kill, bridge-kill, mangopay-5xx, mangopay-429")
+	chaos := flag.String("chaos", "all", "faults: all, none, or a list of worker-kill, bridge-kill, mangopay-5xx, mangopay-429, mangopay-lost-responses")
 	times := flag.Int("chaos-times", 1, "how many times each fault is injected")
 	window := flag.Duration("fault-window", 3*time.Second, "how long a Mangopay fault window lasts")
+	span := flag.Duration("chaos-span", 0, "the faults come at random moments within this time from the start (default: the time to start every onboarding)")
 	flag.DurationVar(&cfg.UserDeadline, "user-deadline", 90*time.Second, "how long one user may take before it counts as lost")
 	flag.DurationVar(&cfg.Settle, "settle", 3*time.Second, "wait after the last user before re-reading the final statuses")
 	flag.StringVar(&cfg.RedisURL, "redis", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "the machine's Redis (default $REDIS_URL)")
@@ -53,6 +54,7 @@ func run() (int, error) {
 	if cfg.Chaos, err = harness.ParseChaos(*chaos, *times, *window); err != nil {
 		return 2, err
 	}
+	cfg.Chaos.Span = *span
 	if err := cfg.Validate(); err != nil {
 		return 2, err
 	}

@@ -26,17 +26,24 @@ const (
 	Fault5xx Fault = "mangopay-5xx"
 	// Fault429: half the Mangopay API calls answer 429 for a window.
 	Fault429 Fault = "mangopay-429"
+	// FaultLostResponses: for a window, half the Mangopay API calls fail
+	// with a 503 after taking effect (a POST creates its resource and the
+	// response is lost), the case idempotency keys exist for.
+	FaultLostResponses Fault = "mangopay-lost-responses"
 )
 
 // Faults lists every fault kind.
-var Faults = []Fault{FaultWorkerKill, FaultBridgeKill, Fault5xx, Fault429}
+var Faults = []Fault{FaultWorkerKill, FaultBridgeKill, Fault5xx, Fault429, FaultLostResponses}
 
 // Chaos is which faults a run injects, how many times each, and how long a
-// Mangopay fault window lasts.
+// Mangopay fault window lasts. The faults come at random moments within
+// Span from the first onboarding (zero: the time it takes to start them
+// all).
 type Chaos struct {
 	Kinds  []Fault
 	Times  int
 	Window time.Duration
+	Span   time.Duration
 }
 
 // ParseChaos reads "all", "none" or a comma-separated list of kinds.
@@ -135,13 +142,13 @@ func (in *injector) inject(ctx context.Context, f Fault) {
 		// An orchestrator restarts a crashed container after a moment.
 		time.Sleep(time.Second)
 		err = p.start(ctx)
-	case Fault5xx, Fault429:
-		status := 503
+	case Fault5xx, Fault429, FaultLostResponses:
+		faults := sandbox.Faults{APIErrorRate: 0.5, APIErrorStatus: 503, APIErrorAfterCommit: f == FaultLostResponses}
 		if f == Fault429 {
-			status = 429
+			faults.APIErrorStatus = 429
 		}
 		in.windows.Lock()
-		err = in.sys.setFaults(ctx, sandbox.Faults{APIErrorRate: 0.5, APIErrorStatus: status})
+		err = in.sys.setFaults(ctx, faults)
 		if err == nil {
 			time.Sleep(in.chaos.Window)
 			err = in.sys.setFaults(context.WithoutCancel(ctx), sandbox.Faults{})

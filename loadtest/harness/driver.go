@@ -141,12 +141,13 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 }
 
 // createUser creates the user at the simulator's Mangopay API, retrying
-// with one idempotency key through the injected faults.
+// through the injected faults. Each try is a new user: one whose response
+// was lost stays an orphan with no onboarding, which checks nothing.
 func (d *driver) createUser(ctx context.Context, u *userRun, deadline time.Time) (string, error) {
-	key := fmt.Sprintf("loadtest-user-%d-%s", u.Index, randomHex(6))
 	birthday := mangopay.Timestamp(652117514)
 	var id string
 	err := retry(ctx, deadline, func() error {
+		key := fmt.Sprintf("loadtest-user-%d-%s", u.Index, randomHex(6))
 		var usr *mangopay.User
 		var err error
 		if u.Path == PathReview {

@@ -3,8 +3,10 @@ package harness_test
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,4 +104,69 @@ func TestCatchesLostWebhooks(t *testing.T) {
 	}
 	assert.Len(t, lost, 4, "every user lost: %+v", r.Violations)
 	assert.Zero(t, r.Completed)
+}
+
+// The harness catches a broken build: a worker whose session-creation
+// idempotency key changes on every try creates a second IDV session
+// whenever Mangopay's response to the first is lost, and the harness
+// reports the duplicates.
+func TestCatchesABrokenWorker(t *testing.T) {
+	cfg := profile(t)
+	src := filepath.Join(t.TempDir(), "kycflow")
+	copyModule(t, filepath.Join("..", ".."), src)
+	const honest = "ReturnURL: in.ReturnURL, Tag: in.Tag, IdempotencyKey: in.IdempotencyKey,"
+	file := filepath.Join(src, "activities", "sessions.go")
+	code, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.Equal(t, 1, strings.Count(string(code), honest), "the session creation moved: update the broken build")
+	broken := strings.Replace(string(code), honest,
+		"ReturnURL: in.ReturnURL, Tag: in.Tag, IdempotencyKey: mangopay.DeriveIdempotencyKey(in.IdempotencyKey, time.Now().String()),", 1)
+	require.NoError(t, os.WriteFile(file, []byte(broken), 0o644))
+	bins, err := harness.Build(context.Background(), src, filepath.Join(t.TempDir(), "bin"))
+	require.NoError(t, err)
+
+	cfg.Users, cfg.Rate, cfg.UserDeadline = 10, 10, 60*time.Second
+	cfg.Mix = harness.Mix{harness.PathValidated: 1}
+	// Responses lost from the start, for as long as the run takes.
+	cfg.Chaos = harness.Chaos{Kinds: []harness.Fault{harness.FaultLostResponses}, Times: 1, Window: 10 * time.Second, Span: time.Nanosecond}
+
+	r, err := harness.Run(context.Background(), cfg, &bins)
+	require.NoError(t, err)
+	var dup []harness.Violation
+	for _, v := range r.Violations {
+		if v.Kind == harness.ViolationDuplicateIDV {
+			dup = append(dup, v)
+		}
+	}
+	assert.NotEmpty(t, dup, "duplicate sessions reported: %+v", r.Violations)
+}
+
+// copyModule copies the module's sources (no .git, no tools, no data).
+func copyModule(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(from, path)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", ".tools", ".data", "node_modules":
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(to, rel), 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(to, rel), data, 0o644)
+	})
+	require.NoError(t, err)
 }

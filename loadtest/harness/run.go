@@ -58,7 +58,10 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 
 	began := time.Now()
 	in.start = began
-	span := time.Duration(float64(cfg.Users) / cfg.Rate * float64(time.Second))
+	span := cfg.Chaos.Span
+	if span == 0 {
+		span = time.Duration(float64(cfg.Users) / cfg.Rate * float64(time.Second))
+	}
 	var chaosDone sync.WaitGroup
 	chaosDone.Add(1)
 	go func() { defer chaosDone.Done(); in.run(ctx, span) }()
