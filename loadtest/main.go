@@ -37,7 +37,7 @@ func run() (int, error) {
 	times := flag.Int("chaos-times", 1, "how many times each fault is injected")
 	window := flag.Duration("fault-window", 3*time.Second, "how long a Mangopay fault window lasts")
 	span := flag.Duration("chaos-span", 0, "the faults come at random moments within this time from the start (default: the time to start every onboarding)")
-	flag.DurationVar(&cfg.UserDeadline, "user-deadline", 90*time.Second, "how long one user may take before it counts as lost")
+	flag.DurationVar(&cfg.UserDeadline, "user-deadline", 3*time.Minute, "how long one user may take (signup to outcome) before it counts as lost")
 	flag.DurationVar(&cfg.Settle, "settle", 3*time.Second, "wait after the last user before re-reading the final statuses")
 	flag.StringVar(&cfg.RedisURL, "redis", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "the machine's Redis (default $REDIS_URL)")
 	flag.IntVar(&cfg.RedisDB, "redis-db", harness.DefaultRedisDB, "the Redis database the run takes (locked, emptied)")

@@ -141,6 +141,9 @@ func (in *injector) inject(ctx context.Context, f Fault) {
 		p.kill()
 		// An orchestrator restarts a crashed container after a moment.
 		time.Sleep(time.Second)
+		p.mu.Lock()
+		p.restarts++
+		p.mu.Unlock()
 		err = p.start(ctx)
 	case Fault5xx, Fault429, FaultLostResponses:
 		faults := sandbox.Faults{APIErrorRate: 0.5, APIErrorStatus: 503, APIErrorAfterCommit: f == FaultLostResponses}

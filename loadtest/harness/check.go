@@ -45,7 +45,14 @@ func check(ctx context.Context, sys *system, users []*userRun) []Violation {
 		want := expected[u.Path]
 		switch {
 		case !done:
-			add(u, ViolationLost, "never reached %s: %s", want.status, lost)
+			// What the platform API says now tells a slow onboarding from
+			// a stuck one.
+			now := "unreadable"
+			var st workflows.State
+			if u.UserID != "" && call(ctx, http.MethodGet, sys.apiURL+"/v1/onboardings/"+u.UserID, sys.apiToken, nil, &st) == nil {
+				now = fmt.Sprintf("%s (attempt %d)", st.Status, st.Attempt)
+			}
+			add(u, ViolationLost, "never reached %s within the deadline: %s; the platform API now says %s", want.status, lost, now)
 		case reached != want.status:
 			add(u, ViolationWrongOutcome, "ended %s, the simulator's decisions say %s", reached, want.status)
 		}

@@ -90,7 +90,7 @@ func (c *Config) Defaults() {
 		c.Mix = DefaultMix()
 	}
 	if c.UserDeadline == 0 {
-		c.UserDeadline = 90 * time.Second
+		c.UserDeadline = 3 * time.Minute
 	}
 	if c.Settle == 0 {
 		c.Settle = 3 * time.Second

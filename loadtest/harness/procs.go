@@ -99,15 +99,6 @@ func (p *proc) kill() {
 	<-exited
 }
 
-// restart kills the process and starts it again.
-func (p *proc) restart(ctx context.Context) error {
-	p.kill()
-	p.mu.Lock()
-	p.restarts++
-	p.mu.Unlock()
-	return p.start(ctx)
-}
-
 // stop ends the process gracefully (SIGTERM), then for good.
 func (p *proc) stop() {
 	p.mu.Lock()
