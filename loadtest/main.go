@@ -33,7 +33,7 @@ func run() (int, error) {
 	flag.IntVar(&cfg.Workers, "workers", 2, "worker processes")
 	flag.IntVar(&cfg.Bridges, "bridges", 2, "webhook bridge processes")
 	mix := flag.String("mix", harness.DefaultMix().String(), "paths and their weights")
-	chaos := flag.String("chaos", "all", "faults: all, none, or a list of worker-kill, bridge-kill, mangopay-5xx, mangopay-429, mangopay-lost-responses")
+	chaos := flag.String("chaos", "all", "faults: all, none, or a list of worker-kill, bridge-kill, mangopay-5xx, mangopay-429, mangopay-lost-responses, webhooks-duplicated, webhooks-reordered")
 	times := flag.Int("chaos-times", 1, "how many times each fault is injected")
 	window := flag.Duration("fault-window", 3*time.Second, "how long a Mangopay fault window lasts")
 	span := flag.Duration("chaos-span", 0, "the faults come at random moments within this time from the start (default: the time to start every onboarding)")

@@ -30,10 +30,18 @@ const (
 	// with a 503 after taking effect (a POST creates its resource and the
 	// response is lost), the case idempotency keys exist for.
 	FaultLostResponses Fault = "mangopay-lost-responses"
+	// FaultWebhooksDuplicated: for a window, half the webhooks are sent
+	// twice.
+	FaultWebhooksDuplicated Fault = "webhooks-duplicated"
+	// FaultWebhooksReordered: for a window, webhooks are spread over up to
+	// 3 s so that they arrive out of order. (Dropped webhooks are not a
+	// fault kind yet: kycflow's first reconciliation read comes after 15
+	// minutes, longer than a profile's deadline.)
+	FaultWebhooksReordered Fault = "webhooks-reordered"
 )
 
 // Faults lists every fault kind.
-var Faults = []Fault{FaultWorkerKill, FaultBridgeKill, Fault5xx, Fault429, FaultLostResponses}
+var Faults = []Fault{FaultWorkerKill, FaultBridgeKill, Fault5xx, Fault429, FaultLostResponses, FaultWebhooksDuplicated, FaultWebhooksReordered}
 
 // Chaos is which faults a run injects, how many times each, and how long a
 // Mangopay fault window lasts. The faults come at random moments within
@@ -88,7 +96,7 @@ type injector struct {
 	rng   *rand.Rand
 	start time.Time
 
-	windows sync.Mutex // one Mangopay fault window at a time
+	windows sync.Mutex // one simulator fault window at a time: PUT /_sim/faults replaces them all
 	mu      sync.Mutex
 	log     []Injected
 }
@@ -145,10 +153,17 @@ func (in *injector) inject(ctx context.Context, f Fault) {
 		p.restarts++
 		p.mu.Unlock()
 		err = p.start(ctx)
-	case Fault5xx, Fault429, FaultLostResponses:
-		faults := sandbox.Faults{APIErrorRate: 0.5, APIErrorStatus: 503, APIErrorAfterCommit: f == FaultLostResponses}
-		if f == Fault429 {
-			faults.APIErrorStatus = 429
+	case Fault5xx, Fault429, FaultLostResponses, FaultWebhooksDuplicated, FaultWebhooksReordered:
+		var faults sandbox.Faults
+		switch f {
+		case Fault5xx, FaultLostResponses:
+			faults = sandbox.Faults{APIErrorRate: 0.5, APIErrorStatus: 503, APIErrorAfterCommit: f == FaultLostResponses}
+		case Fault429:
+			faults = sandbox.Faults{APIErrorRate: 0.5, APIErrorStatus: 429}
+		case FaultWebhooksDuplicated:
+			faults = sandbox.Faults{WebhookDuplicateRate: 0.5}
+		case FaultWebhooksReordered:
+			faults = sandbox.Faults{WebhookReorder: true, WebhookDelayMs: 3000}
 		}
 		in.windows.Lock()
 		err = in.sys.setFaults(ctx, faults)
