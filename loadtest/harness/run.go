@@ -52,8 +52,7 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 		users[i] = &userRun{Index: i, Path: p}
 		counts[p]++
 	}
-	done := make(chan struct{})
-	d := &driver{sys: sys, deadline: cfg.UserDeadline, done: done}
+	d := &driver{sys: sys, deadline: cfg.UserDeadline, done: ctx.Done()}
 	in := &injector{sys: sys, chaos: cfg.Chaos, rng: rng}
 
 	began := time.Now()
@@ -85,8 +84,10 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 	wg.Wait()
 	chaosDone.Wait()
 	elapsed := time.Since(began)
-	close(done)
 	stopProgress()
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("interrupted: %w", ctx.Err())
+	}
 
 	// Let late notifications land before reading the final statuses.
 	select {
