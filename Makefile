@@ -64,7 +64,7 @@ sim:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3s ./mangopaysim/... ./mangopay/...
 
-.PHONY: temporal-cli record-histories
+.PHONY: temporal-cli record-histories soak
 
 ## temporal-cli: the Temporal CLI (dev server) in $(TOOLS), from the Go proxy
 ## (v1.5.1 is the last release `go install` can build)
@@ -78,3 +78,12 @@ temporal-cli:
 ## workflows/testdata/histories (replayed by `make test`) and its MEASUREMENTS.md
 record-histories: temporal-cli
 	KYCFLOW_RECORD_HISTORIES=1 $(GO) test -count=1 -run TestRecordHistories -v ./workflows/
+
+## soak: the load and chaos harness on a larger profile: every fault kind
+## SOAK_TIMES times; SOAK_FLAGS adds flags (go run ./loadtest --help)
+SOAK_USERS ?= 500
+SOAK_RATE  ?= 10
+SOAK_TIMES ?= 3
+SOAK_FLAGS ?=
+soak: temporal-cli
+	$(GO) run ./loadtest --users $(SOAK_USERS) --rate $(SOAK_RATE) --chaos all --chaos-times $(SOAK_TIMES) $(SOAK_FLAGS)

@@ -333,6 +333,12 @@ func (s *Sandbox) ctlWebhooks(r *http.Request, _ params, _ []byte) (int, any) {
 	return http.StatusOK, s.Deliveries(q.Get("EventType"), q.Get("ResourceId"))
 }
 
+// ctlCalls answers APICalls: how a simulator run in its own process (the
+// load harness) is asked what the Mangopay calls cost.
+func (s *Sandbox) ctlCalls(*http.Request, params, []byte) (int, any) {
+	return http.StatusOK, s.APICalls()
+}
+
 // Deliveries returns the delivery log, optionally filtered.
 func (s *Sandbox) Deliveries(eventType, resourceID string) []Delivery {
 	s.mu.Lock()

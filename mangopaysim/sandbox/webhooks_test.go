@@ -244,6 +244,16 @@ func TestControlAPI(t *testing.T) {
 		assert.Equal(t, 404, e.api("GET", "/users/"+userID, nil).status)
 		assert.Empty(t, e.api("GET", "/events", nil).list())
 	})
+	t.Run("call counts", func(t *testing.T) {
+		before := e.ctl("GET", "/_sim/calls", nil).json()
+		count := func(m map[string]any, route string) float64 { n, _ := m[route].(float64); return n }
+		userID := e.natural()
+		e.api("GET", "/users/"+userID, nil)
+		e.api("GET", "/users/"+userID, nil)
+		after := e.ctl("GET", "/_sim/calls", nil).json()
+		assert.EqualValues(t, 2, count(after, "GET /users/{userId}")-count(before, "GET /users/{userId}"))
+		assert.EqualValues(t, 1, count(after, "POST /sca/users/natural")-count(before, "POST /sca/users/natural"))
+	})
 	t.Run("unknown endpoint and method", func(t *testing.T) {
 		assert.Equal(t, 404, e.ctl("GET", "/_sim/nothing", nil).status)
 		assert.Equal(t, 405, e.ctl("GET", "/_sim/reset", nil).status)

@@ -1,0 +1,340 @@
+// Package harness is kycflow's load and chaos harness: it starts the system
+// as separate OS processes wired as in production (a Temporal dev server
+// with a database file, the Mangopay simulator, K workers, M webhook bridges
+// behind a balancer, Redis on a database of its own, a platform receiving
+// the signed notifications), drives onboardings through the public
+// interfaces only, injects faults, and checks every user's outcome against
+// the simulator's decisions. `go run ./loadtest` runs it.
+package harness
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/kycflow/kycflow/internal/devtemporal"
+	"github.com/kycflow/kycflow/internal/redistest"
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+)
+
+// Sabotage breaks the system on purpose, to prove the harness catches a
+// broken build. Zero is an honest run.
+type Sabotage string
+
+const (
+	// SabotageNone runs the system as shipped.
+	SabotageNone Sabotage = ""
+	// SabotageHookToken registers the hooks at Mangopay with a path token
+	// the bridges do not serve: every webhook is answered 404 and lost.
+	SabotageHookToken Sabotage = "hook-token"
+)
+
+// Config is one run's profile.
+type Config struct {
+	Users   int     // onboardings to drive
+	Rate    float64 // onboardings started per second
+	Workers int
+	Bridges int
+	Mix     Mix
+	Chaos   Chaos
+	// UserDeadline bounds one user's whole path; a user still short of its
+	// outcome then is lost.
+	UserDeadline time.Duration
+	// Settle is how long the harness waits after the last user before it
+	// re-reads every final status (a status that changes then is a
+	// violation).
+	Settle time.Duration
+
+	RedisURL    string // the machine's Redis; the run takes database RedisDB of it
+	RedisDB     int
+	TemporalCLI string // empty: $TEMPORAL_CLI or .tools/bin/temporal
+	ModuleDir   string // the kycflow module to build
+	WorkDir     string // binaries, logs, Temporal's database; empty: a temporary folder
+	Sabotage    Sabotage
+	Seed        int64 // 0: random
+
+	Progress      io.Writer // progress lines; nil: none
+	ProgressEvery time.Duration
+	Logger        *slog.Logger
+}
+
+// Defaults fills the zero fields.
+func (c *Config) Defaults() {
+	if c.Users == 0 {
+		c.Users = 20
+	}
+	if c.Rate == 0 {
+		c.Rate = 5
+	}
+	if c.Workers == 0 {
+		c.Workers = 2
+	}
+	if c.Bridges == 0 {
+		c.Bridges = 2
+	}
+	if c.Mix == nil {
+		c.Mix = DefaultMix()
+	}
+	if c.UserDeadline == 0 {
+		c.UserDeadline = 3 * time.Minute
+	}
+	if c.Settle == 0 {
+		c.Settle = 3 * time.Second
+	}
+	if c.RedisURL == "" {
+		c.RedisURL = "redis://127.0.0.1:6379/0"
+	}
+	if c.RedisDB == 0 {
+		c.RedisDB = DefaultRedisDB
+	}
+	if c.ModuleDir == "" {
+		c.ModuleDir = "."
+	}
+	if c.ProgressEvery == 0 {
+		c.ProgressEvery = 5 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Seed == 0 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		c.Seed = int64(binary.LittleEndian.Uint64(b[:])>>1) | 1
+	}
+}
+
+// DefaultRedisDB is the Redis database a run takes (locked: another run
+// waits), away from the bridge's (9) and the end-to-end tests' (10).
+const DefaultRedisDB = 12
+
+// Validate reports a profile that cannot run.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Users < 1 {
+		errs = append(errs, errors.New("--users must be at least 1"))
+	}
+	if c.Rate <= 0 {
+		errs = append(errs, errors.New("--rate must be above 0"))
+	}
+	if c.Workers < 1 || c.Bridges < 1 {
+		errs = append(errs, errors.New("--workers and --bridges must be at least 1"))
+	}
+	if c.RedisDB < 1 || c.RedisDB > 15 {
+		errs = append(errs, errors.New("--redis-db must be 1 to 15 (0 is left to the machine's other users)"))
+	}
+	if c.Sabotage != SabotageNone && c.Sabotage != SabotageHookToken {
+		errs = append(errs, fmt.Errorf("unknown sabotage %q (hook-token)", c.Sabotage))
+	}
+	return errors.Join(errs...)
+}
+
+// system is the running system under test.
+type system struct {
+	cfg      Config
+	workDir  string
+	temporal *testsuite.DevServer
+	redis    *redistest.Exclusive
+	sim      *proc
+	workers  []*proc
+	bridges  []*proc
+	servers  []*http.Server
+
+	simURL      string
+	apiURL      string // the balancer in front of the bridges' platform API
+	apiToken    string
+	sink        *sink
+	mangopay    *mangopay.Client
+	temporalLog *os.File
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// serve runs handler on a fresh loopback port and returns its URL.
+func (s *system) serve(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	s.servers = append(s.servers, srv)
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), nil
+}
+
+// start brings the system up: Redis, Temporal, the simulator, the
+// platform's sink, the bridges behind their balancers, the hooks, the
+// workers.
+func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *system, err error) {
+	s = &system{cfg: cfg, workDir: workDir, apiToken: randomHex(16)}
+	defer func() {
+		if err != nil {
+			s.stop()
+		}
+	}()
+	logDir := filepath.Join(workDir, "logs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return s, fmt.Errorf("log folder: %w", err)
+	}
+
+	if s.redis, err = redistest.LockDB(ctx, cfg.RedisURL, cfg.RedisDB, "loadtest", 5*time.Minute); err != nil {
+		return s, err
+	}
+
+	if s.temporalLog, err = os.Create(filepath.Join(logDir, "temporal.log")); err != nil {
+		return s, fmt.Errorf("temporal log: %w", err)
+	}
+	s.temporal, err = devtemporal.Start(ctx, devtemporal.Options{
+		CLIPath: cfg.TemporalCLI, DBFile: filepath.Join(workDir, "temporal.db"),
+		Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), Stdout: s.temporalLog, Stderr: s.temporalLog,
+	})
+	if err != nil {
+		return s, err
+	}
+
+	simAddr, err := freeAddr()
+	if err != nil {
+		return s, err
+	}
+	s.simURL = "http://" + simAddr
+	s.sim = &proc{name: "mangopaysim", path: bins.Simulator, args: []string{"--addr", simAddr},
+		env: []string{"MANGOPAY_SIM_OUTCOME_DELAY=0s"}, logPath: filepath.Join(logDir, "mangopaysim.log"), ready: s.simURL + "/healthz"}
+	if err := s.sim.start(ctx); err != nil {
+		return s, err
+	}
+	// A load profile would exhaust the Sandbox's 15-minute rate limit on
+	// its own; 429s come from the chaos instead.
+	if err := s.simSettings(ctx, func(set *sandbox.Settings) { set.RateLimitEnforced = false }); err != nil {
+		return s, err
+	}
+	if s.mangopay, err = mangopay.New(mangopay.Config{BaseURL: s.simURL, ClientID: sandbox.DefaultClientID, APIKey: sandbox.DefaultAPIKey,
+		Logger: slog.New(slog.DiscardHandler)}); err != nil {
+		return s, err
+	}
+
+	secret := randomHex(32)
+	s.sink = newSink([]byte(secret))
+	sinkURL, err := s.serve(s.sink)
+	if err != nil {
+		return s, err
+	}
+
+	pathToken := randomHex(16)
+	hookToken := pathToken
+	if cfg.Sabotage == SabotageHookToken {
+		hookToken = randomHex(16)
+	}
+	var publics, internals []string
+	type addrs struct{ public, internal string }
+	bridgeAddrs := make([]addrs, cfg.Bridges)
+	for i := range bridgeAddrs {
+		pub, err := freeAddr()
+		if err != nil {
+			return s, err
+		}
+		in, err := freeAddr()
+		if err != nil {
+			return s, err
+		}
+		bridgeAddrs[i] = addrs{pub, in}
+		publics, internals = append(publics, "http://"+pub), append(internals, "http://"+in)
+	}
+	publicURL, err := s.serve(newBalancer(publics))
+	if err != nil {
+		return s, err
+	}
+	if s.apiURL, err = s.serve(newBalancer(internals)); err != nil {
+		return s, err
+	}
+
+	common := []string{
+		"KYCFLOW_DEV=1", "LOG_FORMAT=json", "LOG_LEVEL=warn",
+		"TEMPORAL_ADDRESS=" + s.temporal.FrontendHostPort(), "TEMPORAL_NAMESPACE=default",
+		"REDIS_URL=" + s.redis.URL,
+		"MANGOPAY_BASE_URL=" + s.simURL, "MANGOPAY_CLIENT_ID=" + sandbox.DefaultClientID, "MANGOPAY_API_KEY=" + sandbox.DefaultAPIKey,
+		"PAYLOAD_ENCRYPTION_KEY=",
+	}
+	bridgeEnv := func(token string) []string {
+		return append(append([]string(nil), common...),
+			"WEBHOOK_PATH_TOKEN="+token, "PLATFORM_API_TOKEN="+s.apiToken, "BRIDGE_PUBLIC_URL="+publicURL,
+			"BRIDGE_RESTART_RETURN_URL="+sinkURL+"/kyc/done")
+	}
+	for i, a := range bridgeAddrs {
+		name := fmt.Sprintf("bridge-%d", i+1)
+		p := &proc{name: name, path: bins.Bridge, logPath: filepath.Join(logDir, name+".log"), ready: "http://" + a.internal + "/readyz",
+			env: append(bridgeEnv(pathToken), "BRIDGE_PUBLIC_ADDR="+a.public, "BRIDGE_INTERNAL_ADDR="+a.internal, "BRIDGE_CONSUMER_NAME="+name)}
+		if err := p.start(ctx); err != nil {
+			return s, err
+		}
+		s.bridges = append(s.bridges, p)
+	}
+
+	// The hooks, as an operator registers them.
+	hooks := &proc{name: "hooks", path: bins.Bridge, args: []string{"hooks", "--apply"}, logPath: filepath.Join(logDir, "hooks.log"),
+		env: append(bridgeEnv(hookToken), "BRIDGE_PUBLIC_ADDR="+bridgeAddrs[0].public)}
+	if err := hooks.start(ctx); err != nil {
+		return s, err
+	}
+	<-hooks.exited
+	if code := hooks.cmd.ProcessState.ExitCode(); code != 0 {
+		return s, fmt.Errorf("webhookbridge hooks --apply exited %d (log %s)", code, hooks.logPath)
+	}
+
+	for i := range cfg.Workers {
+		name := fmt.Sprintf("worker-%d", i+1)
+		addr, err := freeAddr()
+		if err != nil {
+			return s, err
+		}
+		p := &proc{name: name, path: bins.Worker, logPath: filepath.Join(logDir, name+".log"), ready: "http://" + addr + "/healthz",
+			env: append(append([]string(nil), common...), "WORKER_HTTP_ADDR="+addr,
+				"PLATFORM_WEBHOOK_URL="+sinkURL+"/kycflow/events", "PLATFORM_WEBHOOK_SECRET="+secret)}
+		if err := p.start(ctx); err != nil {
+			return s, err
+		}
+		s.workers = append(s.workers, p)
+	}
+	return s, nil
+}
+
+// stop ends every process and gives the Redis database back.
+func (s *system) stop() {
+	for _, p := range s.workers {
+		p.stop()
+	}
+	for _, p := range s.bridges {
+		p.stop()
+	}
+	if s.sim != nil {
+		s.sim.stop()
+	}
+	for _, srv := range s.servers {
+		_ = srv.Close()
+	}
+	if s.temporal != nil {
+		_ = s.temporal.Stop()
+	}
+	if s.temporalLog != nil {
+		_ = s.temporalLog.Close()
+	}
+	if s.redis != nil {
+		s.redis.Release()
+	}
+}

@@ -1,0 +1,172 @@
+package harness_test
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kycflow/kycflow/loadtest/harness"
+)
+
+// The binaries are built once for the package's tests.
+var (
+	buildOnce sync.Once
+	bins      harness.Binaries
+	buildErr  error
+	binDir    string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+func binaries(t *testing.T) *harness.Binaries {
+	t.Helper()
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "kycflow-loadtest-bin-"); buildErr != nil {
+			return
+		}
+		bins, buildErr = harness.Build(context.Background(), filepath.Join("..", ".."), binDir)
+	})
+	require.NoError(t, buildErr)
+	return &bins
+}
+
+func profile(t *testing.T) harness.Config {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("the load harness starts the whole system: skipped under -short")
+	}
+	var progress bytes.Buffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log("progress:\n" + progress.String())
+		}
+	})
+	return harness.Config{
+		RedisURL: os.Getenv("REDIS_URL"), WorkDir: t.TempDir(), Progress: &progress, ProgressEvery: 5 * time.Second,
+		Settle: 2 * time.Second,
+	}
+}
+
+// A small profile with every fault kind once: nothing is lost, duplicated
+// or notified twice.
+func TestSmallProfileWithChaos(t *testing.T) {
+	cfg := profile(t)
+	cfg.Users, cfg.Rate, cfg.UserDeadline = 20, 5, 90*time.Second
+	var err error
+	cfg.Chaos, err = harness.ParseChaos("all", 1, 2*time.Second)
+	require.NoError(t, err)
+
+	r, err := harness.Run(context.Background(), cfg, binaries(t))
+	require.NoError(t, err)
+	var table bytes.Buffer
+	r.Table(&table)
+	t.Log("\n" + table.String())
+	assert.Empty(t, r.Violations)
+	assert.Equal(t, 20, r.Completed)
+	assert.Len(t, r.Faults, len(harness.Faults), "each fault kind once")
+	for _, f := range r.Faults {
+		assert.Empty(t, f.Error, "fault %s", f.Fault)
+	}
+	assert.Positive(t, r.MangopayAPI, "the simulator's call counts were read")
+}
+
+// The harness catches a broken deployment: hooks registered with a path
+// token the bridges do not serve lose every webhook, and every user is
+// reported lost.
+func TestCatchesLostWebhooks(t *testing.T) {
+	cfg := profile(t)
+	cfg.Users, cfg.Rate, cfg.UserDeadline = 4, 4, 15*time.Second
+	cfg.Mix = harness.Mix{harness.PathValidated: 1}
+	cfg.Sabotage = harness.SabotageHookToken
+
+	r, err := harness.Run(context.Background(), cfg, binaries(t))
+	require.NoError(t, err)
+	lost := map[string]bool{}
+	for _, v := range r.Violations {
+		if v.Kind == harness.ViolationLost {
+			lost[v.UserID] = true
+		}
+	}
+	assert.Len(t, lost, 4, "every user lost: %+v", r.Violations)
+	assert.Zero(t, r.Completed)
+}
+
+// The harness catches a broken build: a worker whose session-creation
+// idempotency key changes on every try creates a second IDV session
+// whenever Mangopay's response to the first is lost, and the harness
+// reports the duplicates.
+func TestCatchesABrokenWorker(t *testing.T) {
+	cfg := profile(t)
+	src := filepath.Join(t.TempDir(), "kycflow")
+	copyModule(t, filepath.Join("..", ".."), src)
+	const honest = "ReturnURL: in.ReturnURL, Tag: in.Tag, IdempotencyKey: in.IdempotencyKey,"
+	file := filepath.Join(src, "activities", "sessions.go")
+	code, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.Equal(t, 1, strings.Count(string(code), honest), "the session creation moved: update the broken build")
+	broken := strings.Replace(string(code), honest,
+		"ReturnURL: in.ReturnURL, Tag: in.Tag, IdempotencyKey: mangopay.DeriveIdempotencyKey(in.IdempotencyKey, time.Now().String()),", 1)
+	require.NoError(t, os.WriteFile(file, []byte(broken), 0o644))
+	bins, err := harness.Build(context.Background(), src, filepath.Join(t.TempDir(), "bin"))
+	require.NoError(t, err)
+
+	cfg.Users, cfg.Rate, cfg.UserDeadline = 10, 10, 60*time.Second
+	cfg.Mix = harness.Mix{harness.PathValidated: 1}
+	// Responses lost from the start, for as long as the run takes.
+	cfg.Chaos = harness.Chaos{Kinds: []harness.Fault{harness.FaultLostResponses}, Times: 1, Window: 10 * time.Second, Span: time.Nanosecond}
+
+	r, err := harness.Run(context.Background(), cfg, &bins)
+	require.NoError(t, err)
+	var dup []harness.Violation
+	for _, v := range r.Violations {
+		if v.Kind == harness.ViolationDuplicateIDV {
+			dup = append(dup, v)
+		}
+	}
+	assert.NotEmpty(t, dup, "duplicate sessions reported: %+v", r.Violations)
+}
+
+// copyModule copies the module's sources (no .git, no tools, no data).
+func copyModule(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(from, path)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", ".tools", ".data", "node_modules":
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(to, rel), 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(to, rel), data, 0o644)
+	})
+	require.NoError(t, err)
+}

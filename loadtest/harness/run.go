@@ -1,0 +1,192 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Run builds the binaries (unless bins is given), starts the system,
+// drives cfg.Users onboardings with the chaos, checks them and stops
+// everything. The report holds the violations; err is for a run that could
+// not be made.
+func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	workDir := cfg.WorkDir
+	if workDir == "" {
+		var err error
+		if workDir, err = os.MkdirTemp("", "kycflow-loadtest-"); err != nil {
+			return nil, fmt.Errorf("work folder: %w", err)
+		}
+	}
+	if bins == nil {
+		b, err := Build(ctx, cfg.ModuleDir, filepath.Join(workDir, "bin"))
+		if err != nil {
+			return nil, err
+		}
+		bins = &b
+	}
+	sys, err := start(ctx, cfg, *bins, workDir)
+	if err != nil {
+		return nil, fmt.Errorf("start the system (logs in %s): %w", workDir, err)
+	}
+	defer sys.stop()
+	// Setup's calls (the hooks) are not the onboardings'.
+	baseline, err := sys.simCalls(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the simulator's call counts: %w", err)
+	}
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6b796366))
+
+	users := make([]*userRun, cfg.Users)
+	counts := map[Path]int{}
+	for i, p := range cfg.Mix.assign(cfg.Users, rng) {
+		users[i] = &userRun{Index: i, Path: p}
+		counts[p]++
+	}
+	d := &driver{sys: sys, deadline: cfg.UserDeadline, done: ctx.Done()}
+	in := &injector{sys: sys, chaos: cfg.Chaos, rng: rng}
+
+	began := time.Now()
+	in.start = began
+	span := cfg.Chaos.Span
+	if span == 0 {
+		span = time.Duration(float64(cfg.Users) / cfg.Rate * float64(time.Second))
+	}
+	var chaosDone sync.WaitGroup
+	chaosDone.Add(1)
+	go func() { defer chaosDone.Done(); in.run(ctx, span) }()
+	stopProgress := progress(cfg, users, sys, began)
+
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) / cfg.Rate)
+	for i, u := range users {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Until(began.Add(time.Duration(i) * interval))):
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); d.run(ctx, u) }()
+	}
+	wg.Wait()
+	chaosDone.Wait()
+	elapsed := time.Since(began)
+	stopProgress()
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+
+	// Let late notifications land before reading the final statuses.
+	select {
+	case <-ctx.Done():
+	case <-time.After(cfg.Settle):
+	}
+	calls, err := sys.simCalls(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the simulator's call counts: %w", err)
+	}
+	violations := check(ctx, sys, users)
+
+	r := &Report{
+		Users: cfg.Users, Workers: cfg.Workers, Bridges: cfg.Bridges, Rate: cfg.Rate, Mix: cfg.Mix.String(), PathCounts: counts,
+		Seed: cfg.Seed, Elapsed: elapsed, CallsByRoute: map[string]int{}, Faults: in.log, Restarts: map[string]int{},
+		Violations: violations, WorkDir: workDir,
+	}
+	var signup, reaction []time.Duration
+	var lastDone time.Time
+	for _, u := range users {
+		u.mu.Lock()
+		if u.Signup > 0 {
+			signup = append(signup, u.Signup)
+		}
+		reaction = append(reaction, u.Reactions...)
+		if u.Done {
+			r.Completed++
+			if u.DoneAt.After(lastDone) {
+				lastDone = u.DoneAt
+			}
+		}
+		u.mu.Unlock()
+	}
+	if r.Completed > 0 {
+		r.PerSecond = float64(r.Completed) / lastDone.Sub(began).Seconds()
+	}
+	r.Signup, r.Reaction = percentiles(signup), percentiles(reaction)
+	for route, n := range calls {
+		// The harness's own calls are left out: it creates the users (the
+		// session lists of the check come after the counts were read).
+		if strings.HasPrefix(route, "POST /sca/users/") {
+			continue
+		}
+		if n -= baseline[route]; n > 0 {
+			r.CallsByRoute[route] = n
+			r.MangopayAPI += n
+		}
+	}
+	r.PerOnboarding = float64(r.MangopayAPI) / float64(cfg.Users)
+	for _, p := range append(append([]*proc(nil), sys.workers...), sys.bridges...) {
+		p.mu.Lock()
+		r.Restarts[p.name] = p.restarts
+		p.mu.Unlock()
+	}
+	total, _ := sys.sink.counts()
+	r.Notifications = total
+	return r, nil
+}
+
+// progress prints a line every cfg.ProgressEvery until the returned
+// function is called.
+func progress(cfg Config, users []*userRun, sys *system, began time.Time) func() {
+	if cfg.Progress == nil {
+		return func() {}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(cfg.ProgressEvery)
+		defer t.Stop()
+		prev, prevAt := 0, began
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-t.C:
+				done, lost, started := 0, 0, 0
+				for _, u := range users {
+					u.mu.Lock()
+					switch {
+					case u.Done:
+						done++
+					case u.Lost != "":
+						lost++
+					}
+					if !u.Started.IsZero() {
+						started++
+					}
+					u.mu.Unlock()
+				}
+				notes, _ := sys.sink.counts()
+				rate := float64(done-prev) / now.Sub(prevAt).Seconds()
+				prev, prevAt = done, now
+				fmt.Fprintf(cfg.Progress, "[%s] %d/%d done, %d in flight, %d lost, %.1f done/s, %d notifications\n",
+					now.Sub(began).Round(time.Second), done, len(users), started-done-lost, lost, rate, notes)
+			}
+		}
+	}()
+	return func() { close(stop); wg.Wait() }
+}

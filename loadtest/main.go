@@ -1,0 +1,89 @@
+// Command loadtest is kycflow's load and chaos harness: it starts the whole
+// system as separate processes, drives onboardings through the public
+// interfaces, injects faults, checks every user's outcome and reports the
+// figures. It exits 1 on any violation, 2 on bad flags. See the README.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/kycflow/kycflow/loadtest/harness"
+)
+
+func main() {
+	code, err := run()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+	}
+	os.Exit(code)
+}
+
+func run() (int, error) {
+	var cfg harness.Config
+	flag.IntVar(&cfg.Users, "users", 20, "onboardings to drive")
+	flag.Float64Var(&cfg.Rate, "rate", 5, "onboardings started per second")
+	flag.IntVar(&cfg.Workers, "workers", 2, "worker processes")
+	flag.IntVar(&cfg.Bridges, "bridges", 2, "webhook bridge processes")
+	mix := flag.String("mix", harness.DefaultMix().String(), "paths and their weights")
+	chaos := flag.String("chaos", "all", "faults: all, none, or a list of worker-kill, bridge-kill, mangopay-5xx, mangopay-429, mangopay-lost-responses, webhooks-duplicated, webhooks-reordered")
+	times := flag.Int("chaos-times", 1, "how many times each fault is injected")
+	window := flag.Duration("fault-window", 3*time.Second, "how long a Mangopay fault window lasts")
+	span := flag.Duration("chaos-span", 0, "the faults come at random moments within this time from the start (default: the time to start every onboarding)")
+	flag.DurationVar(&cfg.UserDeadline, "user-deadline", 3*time.Minute, "how long one user may take (signup to outcome) before it counts as lost")
+	flag.DurationVar(&cfg.Settle, "settle", 3*time.Second, "wait after the last user before re-reading the final statuses")
+	flag.StringVar(&cfg.RedisURL, "redis", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "the machine's Redis (default $REDIS_URL)")
+	flag.IntVar(&cfg.RedisDB, "redis-db", harness.DefaultRedisDB, "the Redis database the run takes (locked, emptied)")
+	flag.StringVar(&cfg.WorkDir, "work-dir", "", "binaries, logs and Temporal's database (default: a temporary folder, kept)")
+	flag.Int64Var(&cfg.Seed, "seed", 0, "the paths' and the chaos's random seed (0: random)")
+	flag.DurationVar(&cfg.ProgressEvery, "progress", 5*time.Second, "progress line interval")
+	asJSON := flag.Bool("json", false, "print the report as JSON")
+	flag.Parse()
+
+	var err error
+	if cfg.Mix, err = harness.ParseMix(*mix); err != nil {
+		return 2, err
+	}
+	if cfg.Chaos, err = harness.ParseChaos(*chaos, *times, *window); err != nil {
+		return 2, err
+	}
+	cfg.Chaos.Span = *span
+	if err := cfg.Validate(); err != nil {
+		return 2, err
+	}
+	cfg.Progress = os.Stderr
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	report, err := harness.Run(ctx, cfg, nil)
+	if err != nil {
+		return 1, err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(report); err != nil {
+			return 1, err
+		}
+	} else {
+		report.Table(os.Stdout)
+	}
+	if n := len(report.Violations); n > 0 {
+		return 1, errors.New(fmt.Sprint(n, " violations"))
+	}
+	return 0, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
