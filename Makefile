@@ -64,7 +64,7 @@ sim:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3s ./mangopaysim/... ./mangopay/...
 
-.PHONY: temporal-cli record-histories soak
+.PHONY: temporal-cli record-histories soak loadtest-check
 
 ## temporal-cli: the Temporal CLI (dev server) in $(TOOLS), from the Go proxy
 ## (v1.5.1 is the last release `go install` can build)
@@ -87,3 +87,8 @@ SOAK_TIMES ?= 3
 SOAK_FLAGS ?=
 soak: temporal-cli
 	$(GO) run ./loadtest --users $(SOAK_USERS) --rate $(SOAK_RATE) --chaos all --chaos-times $(SOAK_TIMES) $(SOAK_FLAGS)
+
+## loadtest-check: the load harness's own tests (a small profile with every fault
+## kind, and the broken deployments it must catch); not yet in `make test`
+loadtest-check: temporal-cli
+	KYCFLOW_LOADTEST=1 $(GO) test -race -count=1 -timeout 20m ./loadtest/...

@@ -50,6 +50,11 @@ func profile(t *testing.T) harness.Config {
 	if testing.Short() {
 		t.Skip("the load harness starts the whole system: skipped under -short")
 	}
+	// Not yet part of `make test`: its small profile joins once it has
+	// proven stable on CI's machine (issue 12). `make loadtest-check` runs it.
+	if os.Getenv("KYCFLOW_LOADTEST") != "1" {
+		t.Skip("the load harness runs with KYCFLOW_LOADTEST=1 (make loadtest-check)")
+	}
 	var progress bytes.Buffer
 	t.Cleanup(func() {
 		if t.Failed() {
