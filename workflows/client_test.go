@@ -19,6 +19,7 @@ import (
 	"github.com/kycflow/kycflow/internal/devtemporal"
 	"github.com/kycflow/kycflow/internal/redistest"
 	"github.com/kycflow/kycflow/internal/simtest"
+	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/routing"
@@ -43,7 +44,7 @@ func TestEnsureSessionValidatesBeforeStarting(t *testing.T) {
 type devWorker struct {
 	c   client.Client
 	sim *sandbox.Sandbox
-	h   *harness // for createUser
+	mp  *mangopay.Client
 }
 
 func startDevWorker(t *testing.T) *devWorker {
@@ -77,7 +78,7 @@ func startDevWorker(t *testing.T) *devWorker {
 	})
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
-	return &devWorker{c: srv.Client(), sim: s.Sandbox, h: &harness{t: t, mp: s.Client}}
+	return &devWorker{c: srv.Client(), sim: s.Sandbox, mp: s.Client}
 }
 
 func (d *devWorker) runID(t *testing.T, userID string) string {
@@ -94,7 +95,7 @@ func TestClosedOnboardings(t *testing.T) {
 	req := workflows.EnsureSessionRequest{ReturnURL: returnURL}
 
 	t.Run("NOT_ELIGIBLE stays so until an operator reopens it", func(t *testing.T) {
-		user := d.h.createUser("PAYER")
+		user := createUser(t, d.mp, "PAYER")
 		got, err := workflows.EnsureSession(ctx, d.c, user, req)
 		require.NoError(t, err)
 		require.Equal(t, workflows.StatusNotEligible, got.Status)
@@ -115,7 +116,7 @@ func TestClosedOnboardings(t *testing.T) {
 		assert.NotEqual(t, first, d.runID(t, user))
 	})
 	t.Run("CANCELLED: the platform may start again", func(t *testing.T) {
-		user := d.h.createUser("NATURAL")
+		user := createUser(t, d.mp, "NATURAL")
 		got, err := workflows.EnsureSession(ctx, d.c, user, req)
 		require.NoError(t, err)
 		require.Equal(t, workflows.StatusAwaitingUser, got.Status)
@@ -129,7 +130,7 @@ func TestClosedOnboardings(t *testing.T) {
 		assert.NotEqual(t, got.IdvSessionID, again.IdvSessionID)
 	})
 	t.Run("a slow Mangopay is not an unavailable Temporal", func(t *testing.T) {
-		user := d.h.createUser("NATURAL")
+		user := createUser(t, d.mp, "NATURAL")
 		d.sim.SetFaults(sandbox.Faults{APILatencyMs: 3000})
 		defer d.sim.SetFaults(sandbox.Faults{})
 		short, cancel := context.WithTimeout(ctx, time.Second)

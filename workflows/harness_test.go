@@ -131,19 +131,24 @@ func (h *harness) nextRun() *harness {
 
 // createUser makes an OWNER of the given kind (NATURAL or a LegalPersonType),
 // or a PAYER for "PAYER".
-func (h *harness) createUser(kind string) string {
+func (h *harness) createUser(kind string) string { return createUser(h.t, h.mp, kind) }
+
+// createUser makes a user of the given kind at the simulator, as a
+// platform would (see harness.createUser).
+func createUser(t testing.TB, mp *mangopay.Client, kind string) string {
+	t.Helper()
 	ctx := context.Background()
 	var u *mangopay.User
 	var err error
 	switch kind {
 	case "NATURAL":
-		u, err = h.mp.CreateNaturalUserSCA(ctx, simtest.NaturalOwner())
+		u, err = mp.CreateNaturalUserSCA(ctx, simtest.NaturalOwner())
 	case "PAYER":
-		u, err = h.mp.CreateNaturalUserSCA(ctx, simtest.NaturalPayer())
+		u, err = mp.CreateNaturalUserSCA(ctx, simtest.NaturalPayer())
 	default:
-		u, err = h.mp.CreateLegalUserSCA(ctx, simtest.LegalOwner(mangopay.LegalPersonType(kind)))
+		u, err = mp.CreateLegalUserSCA(ctx, simtest.LegalOwner(mangopay.LegalPersonType(kind)))
 	}
-	require.NoError(h.t, err)
+	require.NoError(t, err, "create %s user", kind)
 	return u.ID
 }
 

@@ -334,23 +334,7 @@ func newModel(t *testing.T, seed uint64, steps int) *model {
 	return m
 }
 
-func (m *model) createUser(kind string) string {
-	ctx := context.Background()
-	var u *mangopay.User
-	var err error
-	switch kind {
-	case "NATURAL":
-		u, err = m.mp.CreateNaturalUserSCA(ctx, simtest.NaturalOwner())
-	case "PAYER":
-		u, err = m.mp.CreateNaturalUserSCA(ctx, simtest.NaturalPayer())
-	default:
-		u, err = m.mp.CreateLegalUserSCA(ctx, simtest.LegalOwner(mangopay.LegalPersonType(kind)))
-	}
-	if err != nil {
-		m.t.Fatalf("create %s user: %v", kind, err)
-	}
-	return u.ID
-}
+func (m *model) createUser(kind string) string { return createUser(m.t, m.mp, kind) }
 
 // run executes run after run of the workflow (a continue-as-new starts the
 // next one in a fresh test environment) until it ends or a check fails.

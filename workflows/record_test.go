@@ -327,7 +327,7 @@ func TestRecordHistories(t *testing.T) {
 	for _, sc := range recordScenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			r := &recording{t: t, ctx: ctx, c: c, sim: sim, pages: pages, cfg: sc.cfg}
-			r.userID = (&harness{t: t, mp: mp}).createUser(sc.kind)
+			r.userID = createUser(t, mp, sc.kind)
 			r.workflowID = workflows.WorkflowID(r.userID)
 			r.delivered = len(sim.EventLog())
 			r.before = sim.APICalls()
