@@ -47,12 +47,15 @@ type harness struct {
 	replayed int // events of the simulator's log already signalled
 
 	activities map[string]int
-	timers     int
-	signals    int
-	updates    int
-	upserts    int
-	sa         map[string]any // latest value of each search attribute
-	baseline   int            // Mangopay calls made by the test's own setup
+	// startToClose is each activity type's StartToClose timeout as
+	// scheduled (the longest seen).
+	startToClose map[string]time.Duration
+	timers       int
+	signals      int
+	updates      int
+	upserts      int
+	sa           map[string]any // latest value of each search attribute
+	baseline     int            // Mangopay calls made by the test's own setup
 	// onActivity, when set, runs as each activity starts (in the
 	// activity's goroutine).
 	onActivity func(name string)
@@ -92,6 +95,7 @@ func (h *harness) newEnv() {
 	h.env.SetWorkflowRunTimeout(400 * 24 * time.Hour)
 	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		h.activities[info.ActivityType.Name]++
+		h.startToClose[info.ActivityType.Name] = max(h.startToClose[info.ActivityType.Name], info.StartToCloseTimeout)
 		// Mangopay's clock keeps up with the workflow's (time-skipping
 		// moves only the latter): a read at the expiry sees what Mangopay
 		// would then say.
@@ -104,6 +108,7 @@ func (h *harness) newEnv() {
 	})
 	h.env.SetOnTimerScheduledListener(func(string, time.Duration) { h.timers++ })
 	h.sa = map[string]any{}
+	h.startToClose = map[string]time.Duration{}
 	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
 		h.upserts++
 		sa := args.Get(0).(temporal.SearchAttributes)

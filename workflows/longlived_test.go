@@ -334,3 +334,25 @@ func TestAbandonedSessionCost(t *testing.T) {
 	assert.LessOrEqual(t, calls, 3)
 	assert.LessOrEqual(t, actions, 11)
 }
+
+// One try of a Mangopay activity may make three HTTP calls (a token, the
+// call, the call again after a refresh on 401), each bounded by the
+// client's timeout: a StartToClose shorter than that cut slow but healthy
+// tries and retried them, so a create could run twice.
+func TestMangopayActivitiesOutlastTheirCalls(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	h.at(time.Minute, func() { h.decide(faceMismatch); h.deliver() })
+	h.at(time.Hour, func() { h.decide(validated); h.deliver() })
+	h.cancel(2 * time.Hour)
+	h.run(workflows.Config{RetryBackoff: time.Second})
+	mangopayActivities := []string{"CreateSession", "GetSession", "ReadUser"}
+	for _, name := range mangopayActivities {
+		require.Contains(t, h.startToClose, name, "the path runs %s", name)
+	}
+	for name, d := range h.startToClose {
+		if slices.Contains(mangopayActivities, name) {
+			assert.GreaterOrEqual(t, d, 3*mangopay.DefaultTimeout, name)
+		}
+	}
+}
