@@ -10,17 +10,21 @@ import (
 )
 
 // priorityByKind is the Mangopay call priority of each activity: a user
-// or the platform waits for the session and for document submission; reads
-// follow webhooks and the workflow's polls. Activities not listed (the
-// fleet reconciler's) are background work.
+// or the platform waits for the session, a PSC retry and document
+// submission; reads follow webhooks and the workflow's polls. Every
+// activity of Activities is listed (a test checks it); activities of other
+// structs (the fleet reconciler's) are background work.
 var priorityByKind = map[string]mangopay.Priority{
 	"ReadUser":       mangopay.PriorityInteractive,
 	"CreateSession":  mangopay.PriorityInteractive,
 	"CreateDocument": mangopay.PriorityInteractive,
 	"UploadPages":    mangopay.PriorityInteractive,
 	"SubmitDocument": mangopay.PriorityInteractive,
+	"RetryPSC":       mangopay.PriorityInteractive,
 	"GetSession":     mangopay.PriorityWebhook,
 	"GetDocument":    mangopay.PriorityWebhook,
+	"ReadPSCs":       mangopay.PriorityWebhook,
+	"ReadRegulatory": mangopay.PriorityWebhook,
 	"IndexSession":   mangopay.PriorityWebhook,
 	"NotifyPlatform": mangopay.PriorityWebhook,
 }
