@@ -686,7 +686,7 @@ func writeMeasurements(t *testing.T, rows []measurement) {
 	b.WriteString("received from the activities (token requests and the test's own setup excluded). Timings in the\n")
 	b.WriteString("scenarios are shortened where the path waits (reconciliation 2 s, retry backoff 1 s, session\n")
 	b.WriteString("lifetime 3 s, expiry grace 1 s), which changes no count, except for the abandoned session: over\n")
-	b.WriteString("the real 7 days its reconciliation reads add up (TestAbandonedSessionCost: 8 Mangopay calls). Every scenario but not-eligible-payer ends with the cancel\n")
+	b.WriteString("the real 7 days it costs at most 3 Mangopay calls (TestAbandonedSessionCost: one read at the expiry). Every scenario but not-eligible-payer ends with the cancel\n")
 	b.WriteString("update so that its history is closed: that adds 3 actions (the update, a search-attribute upsert,\n")
 	b.WriteString("the platform notification) and no Mangopay call. History events vary by a few from one recording\n")
 	b.WriteString("to the next (how signals, updates and activity results batch into workflow tasks); the actions\n")
