@@ -230,3 +230,27 @@ func TestAbandonedPSCNeedsAnOperator(t *testing.T) {
 	require.True(t, retry.done)
 	assert.ErrorContains(t, retry.rejected, "abandoned")
 }
+
+// Mangopay's IDENTITY_VERIFICATION_EXPIRED (2026) ends the wait at once: the
+// workflow re-reads the session and finds it EXPIRED, well before its own
+// expiry timer (7 days and the grace) would have fired.
+func TestExpiredWebhookEndsTheWait(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	var before, after workflows.StateView
+	var delivered []string
+	h.at(7*day+time.Minute, func() {
+		before = h.state()
+		for _, ev := range h.sim.EventLog() {
+			delivered = append(delivered, ev.EventType)
+		}
+		h.deliver()
+	})
+	h.at(7*day+10*time.Minute, func() { after = h.state() })
+	h.cancel(7*day + 2*time.Hour)
+	h.run(workflows.Config{ExpiryGrace: time.Hour})
+	require.Equal(t, workflows.StatusAwaitingUser, before.Status, "the workflow's own expiry is still an hour away")
+	require.Contains(t, delivered, "IDENTITY_VERIFICATION_EXPIRED")
+	assert.Equal(t, workflows.StatusExpired, after.Status)
+	assert.Contains(t, h.platform.events(), "onboarding.expired")
+}
