@@ -115,6 +115,31 @@ func TestClosedOnboardings(t *testing.T) {
 		assert.Equal(t, workflows.StatusNotEligible, reopened.Status) // still a PAYER
 		assert.NotEqual(t, first, d.runID(t, user))
 	})
+	t.Run("FAILED stays so, with its reason, until an operator reopens it", func(t *testing.T) {
+		user := createUser(t, d.mp, "NATURAL")
+		got, err := workflows.EnsureSession(ctx, d.c, user, req)
+		require.NoError(t, err)
+		require.Equal(t, workflows.StatusAwaitingUser, got.Status)
+		require.NoError(t, d.sim.SubmitOutcome(got.IdvSessionID, falsified)) // a final refusal
+		ev := workflows.MangopayEvent{EventType: "IDENTITY_VERIFICATION_FAILED", ResourceID: got.IdvSessionID, Date: time.Now().Unix()}
+		ev.EventKey = ev.Key()
+		require.NoError(t, d.c.SignalWorkflow(ctx, workflows.WorkflowID(user), "", workflows.SignalMangopayEvent, ev))
+		require.NoError(t, d.c.GetWorkflow(ctx, workflows.WorkflowID(user), "").Get(ctx, nil))
+		first := d.runID(t, user)
+
+		// The next signup: FAILED and why, not a fresh run with no refusals.
+		again, err := workflows.EnsureSession(ctx, d.c, user, req)
+		require.NoError(t, err)
+		assert.Equal(t, workflows.StatusFailed, again.Status)
+		assert.Contains(t, again.Reason, "DOCUMENT_FALSIFIED")
+		assert.Equal(t, first, d.runID(t, user), "a closed FAILED onboarding must not be restarted by a signup")
+
+		reopened, err := workflows.Reopen(ctx, d.c, user, req)
+		require.NoError(t, err)
+		assert.Equal(t, workflows.StatusAwaitingUser, reopened.Status)
+		assert.NotEqual(t, got.IdvSessionID, reopened.IdvSessionID)
+		assert.NotEqual(t, first, d.runID(t, user))
+	})
 	t.Run("CANCELLED: the platform may start again", func(t *testing.T) {
 		user := createUser(t, d.mp, "NATURAL")
 		got, err := workflows.EnsureSession(ctx, d.c, user, req)
