@@ -51,6 +51,8 @@ type Config struct {
 	Bridges int
 	Mix     Mix
 	Chaos   Chaos
+	// Budget is the fleet's Mangopay call budget; zero: DefaultBudget.
+	Budget Budget
 	// UserDeadline bounds one user's whole path; a user still short of its
 	// outcome then is lost.
 	UserDeadline time.Duration
@@ -88,6 +90,9 @@ func (c *Config) Defaults() {
 	}
 	if c.Mix == nil {
 		c.Mix = DefaultMix()
+	}
+	if c.Budget == (Budget{}) {
+		c.Budget = DefaultBudget(c.Rate)
 	}
 	if c.UserDeadline == 0 {
 		c.UserDeadline = 3 * time.Minute
@@ -135,6 +140,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RedisDB < 1 || c.RedisDB > 15 {
 		errs = append(errs, errors.New("--redis-db must be 1 to 15 (0 is left to the machine's other users)"))
+	}
+	if err := c.Budget.validate(); err != nil && c.Budget != (Budget{}) {
+		errs = append(errs, fmt.Errorf("--budget-rate, --budget-burst: %w", err))
 	}
 	if c.Sabotage != SabotageNone && c.Sabotage != SabotageHookToken {
 		errs = append(errs, fmt.Errorf("unknown sabotage %q (hook-token)", c.Sabotage))
@@ -271,6 +279,7 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 		"MANGOPAY_BASE_URL=" + s.simURL, "MANGOPAY_CLIENT_ID=" + sandbox.DefaultClientID, "MANGOPAY_API_KEY=" + sandbox.DefaultAPIKey,
 		"PAYLOAD_ENCRYPTION_KEY=",
 	}
+	common = append(common, cfg.Budget.env()...)
 	bridgeEnv := func(token string) []string {
 		return append(append([]string(nil), common...),
 			"WEBHOOK_PATH_TOKEN="+token, "PLATFORM_API_TOKEN="+s.apiToken, "BRIDGE_PUBLIC_URL="+publicURL,
