@@ -300,3 +300,15 @@ func TestProcSampler(t *testing.T) {
 		{Name: "sleeper", Incarnations: 2, PeakRSSKiB: max(figs[1].PeakRSSKiB, figs[2].PeakRSSKiB), CPUSeconds: figs[1].CPUSeconds + figs[2].CPUSeconds},
 	}, summarize(figs))
 }
+
+func TestProfileTiming(t *testing.T) {
+	for _, tc := range []struct{ span, wait, length time.Duration }{
+		{20 * time.Second, 5 * time.Second, 10 * time.Second},
+		{time.Second, 250 * time.Millisecond, 2 * time.Second},
+		{10 * time.Minute, 150 * time.Second, 30 * time.Second},
+	} {
+		wait, length := profileTiming(tc.span)
+		assert.Equal(t, tc.wait, wait, "span %s", tc.span)
+		assert.Equal(t, tc.length, length, "span %s", tc.span)
+	}
+}

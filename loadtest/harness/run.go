@@ -75,6 +75,12 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 	var chaosDone sync.WaitGroup
 	chaosDone.Add(1)
 	go func() { defer chaosDone.Done(); in.run(ctx, span) }()
+	var profiles []string
+	if cfg.PprofDir != "" {
+		wait, length := profileTiming(span)
+		chaosDone.Add(1)
+		go func() { defer chaosDone.Done(); profiles = sys.takeProfiles(ctx, cfg.PprofDir, wait, length) }()
+	}
 	stopProgress := progress(cfg, users, sys, began)
 
 	var wg sync.WaitGroup
@@ -115,6 +121,7 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 		measures.MeasureError = err.Error()
 	}
 	measures.Intake = mon.intake.figures(faultWindows(in.log, began, cfg.Chaos.Window))
+	measures.Profiles = profiles
 	violations := append(check(ctx, sys, users), overruns...)
 
 	r = &Report{
