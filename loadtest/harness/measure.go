@@ -395,6 +395,7 @@ type monitor struct {
 	intake *intakeScraper
 	stop   chan struct{}
 	done   sync.WaitGroup
+	ended  sync.Once
 }
 
 // startMonitor starts sampling sys. procs may already follow processes.
@@ -444,11 +445,13 @@ func (mo *monitor) scrape(ctx context.Context, prevRound time.Time) {
 	}
 }
 
-// end stops sampling, after a last sample.
+// end stops sampling, after a last sample. It may be called again.
 func (mo *monitor) end() {
-	close(mo.stop)
-	mo.done.Wait()
-	mo.procs.sample()
+	mo.ended.Do(func() {
+		close(mo.stop)
+		mo.done.Wait()
+		mo.procs.sample()
+	})
 }
 
 // allProcs lists the system's processes the harness started.

@@ -50,6 +50,7 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 	}
 	defer sys.stop()
 	mon := startMonitor(ctx, sys, procs)
+	defer mon.end() // on an early return; before sys.stop
 	// Setup's calls (the hooks) are not the onboardings'.
 	baseline, err := sys.simCalls(ctx)
 	if err != nil {
