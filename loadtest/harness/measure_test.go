@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"encoding/json"
 	"math"
 	"os"
 	"os/exec"
@@ -311,4 +312,24 @@ func TestProfileTiming(t *testing.T) {
 		assert.Equal(t, tc.wait, wait, "span %s", tc.span)
 		assert.Equal(t, tc.length, length, "span %s", tc.span)
 	}
+}
+
+// The report's JSON holds the figures at its top level.
+func TestReportJSONHasTheMeasures(t *testing.T) {
+	r := Report{Measures: Measures{
+		Budget:             Budget{CallsPerSecond: 20, Burst: 20},
+		PeakCallsPerSecond: 7,
+		Cost:               map[Path]PathCost{PathValidated: {Onboardings: 1, Actions: IntStats{P50: 12, Max: 12, Mean: 12}}},
+		Intake:             IntakeFigures{Overall: BucketQuantile{Count: 3, AtMost: math.Inf(1)}},
+		Processes:          []ProcessFigure{{Name: "worker-1", PID: 1, PeakRSSKiB: 100, CPUSeconds: 1, Source: "exit"}},
+	}}
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(b, &got))
+	assert.Equal(t, map[string]any{"calls_per_second": 20.0, "burst": 20.0}, got["mangopay_budget"])
+	assert.Equal(t, 7.0, got["peak_mangopay_calls_per_second"])
+	assert.Equal(t, 12.0, got["cost_by_path"].(map[string]any)["validated"].(map[string]any)["actions"].(map[string]any)["p50"])
+	assert.Nil(t, got["bridge_intake"].(map[string]any)["overall"].(map[string]any)["p99_at_most_seconds"])
+	assert.Len(t, got["processes"], 1)
 }
