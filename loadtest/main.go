@@ -44,6 +44,9 @@ func run() (int, error) {
 	flag.StringVar(&cfg.WorkDir, "work-dir", "", "binaries, logs and Temporal's database (default: a temporary folder, kept)")
 	flag.Int64Var(&cfg.Seed, "seed", 0, "the paths' and the chaos's random seed (0: random)")
 	flag.DurationVar(&cfg.ProgressEvery, "progress", 5*time.Second, "progress line interval")
+	flag.Float64Var(&cfg.Budget.CallsPerSecond, "budget-rate", 0, "the fleet's Mangopay call budget, calls per second (MANGOPAY_MAX_CALLS_PER_SECOND; default: 8 per onboarding started per second, at least 20)")
+	flag.IntVar(&cfg.Budget.Burst, "budget-burst", 0, "the budget's burst (MANGOPAY_MAX_BURST; default: a second of the budget's rate)")
+	flag.StringVar(&cfg.PprofDir, "pprof", "", "save CPU and heap profiles of the first worker and the first bridge, taken mid-run, in this folder (they serve pprof on loopback through PPROF_ADDR)")
 	asJSON := flag.Bool("json", false, "print the report as JSON")
 	flag.Parse()
 
@@ -55,6 +58,9 @@ func run() (int, error) {
 		return 2, err
 	}
 	cfg.Chaos.Span = *span
+	if (cfg.Budget.CallsPerSecond == 0) != (cfg.Budget.Burst == 0) {
+		return 2, errors.New("give --budget-rate and --budget-burst together (or neither)")
+	}
 	if err := cfg.Validate(); err != nil {
 		return 2, err
 	}

@@ -32,6 +32,7 @@ import (
 
 	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/internal/logsetup"
+	"github.com/kycflow/kycflow/internal/pprofserve"
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/temporalconn"
 	"github.com/kycflow/kycflow/mangopay"
@@ -79,6 +80,9 @@ func run(args []string) error {
 }
 
 func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
+	if err := pprofserve.Start(ctx, os.Getenv, logger); err != nil {
+		return err
+	}
 	rdb, err := redisClient(cfg)
 	if err != nil {
 		return err

@@ -41,6 +41,9 @@ const (
 	// SabotageHookToken registers the hooks at Mangopay with a path token
 	// the bridges do not serve: every webhook is answered 404 and lost.
 	SabotageHookToken Sabotage = "hook-token"
+	// SabotageBudget gives the processes a budget a thousand times the
+	// one the run checks: the fleet's calls overrun the checked budget.
+	SabotageBudget Sabotage = "budget"
 )
 
 // Config is one run's profile.
@@ -51,6 +54,8 @@ type Config struct {
 	Bridges int
 	Mix     Mix
 	Chaos   Chaos
+	// Budget is the fleet's Mangopay call budget; zero: DefaultBudget.
+	Budget Budget
 	// UserDeadline bounds one user's whole path; a user still short of its
 	// outcome then is lost.
 	UserDeadline time.Duration
@@ -66,6 +71,10 @@ type Config struct {
 	WorkDir     string // binaries, logs, Temporal's database; empty: a temporary folder
 	Sabotage    Sabotage
 	Seed        int64 // 0: random
+	// PprofDir: when set, the first worker and the first bridge serve
+	// pprof (PPROF_ADDR) and the run saves their CPU and heap profiles
+	// here.
+	PprofDir string
 
 	Progress      io.Writer // progress lines; nil: none
 	ProgressEvery time.Duration
@@ -88,6 +97,9 @@ func (c *Config) Defaults() {
 	}
 	if c.Mix == nil {
 		c.Mix = DefaultMix()
+	}
+	if c.Budget == (Budget{}) {
+		c.Budget = DefaultBudget(c.Rate)
 	}
 	if c.UserDeadline == 0 {
 		c.UserDeadline = 3 * time.Minute
@@ -136,8 +148,11 @@ func (c *Config) Validate() error {
 	if c.RedisDB < 1 || c.RedisDB > 15 {
 		errs = append(errs, errors.New("--redis-db must be 1 to 15 (0 is left to the machine's other users)"))
 	}
-	if c.Sabotage != SabotageNone && c.Sabotage != SabotageHookToken {
-		errs = append(errs, fmt.Errorf("unknown sabotage %q (hook-token)", c.Sabotage))
+	if err := c.Budget.validate(); err != nil && c.Budget != (Budget{}) {
+		errs = append(errs, fmt.Errorf("--budget-rate, --budget-burst: %w", err))
+	}
+	if c.Sabotage != SabotageNone && c.Sabotage != SabotageHookToken && c.Sabotage != SabotageBudget {
+		errs = append(errs, fmt.Errorf("unknown sabotage %q (hook-token, budget)", c.Sabotage))
 	}
 	return errors.Join(errs...)
 }
@@ -159,6 +174,7 @@ type system struct {
 	sink        *sink
 	mangopay    *mangopay.Client
 	temporalLog *os.File
+	pprof       map[string]string // process name -> pprof address (Config.PprofDir)
 }
 
 func randomHex(n int) string {
@@ -271,6 +287,11 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 		"MANGOPAY_BASE_URL=" + s.simURL, "MANGOPAY_CLIENT_ID=" + sandbox.DefaultClientID, "MANGOPAY_API_KEY=" + sandbox.DefaultAPIKey,
 		"PAYLOAD_ENCRYPTION_KEY=",
 	}
+	budget := cfg.Budget
+	if cfg.Sabotage == SabotageBudget {
+		budget = Budget{CallsPerSecond: 1000 * budget.CallsPerSecond, Burst: 1000 * budget.Burst}
+	}
+	common = append(common, budget.env()...)
 	bridgeEnv := func(token string) []string {
 		return append(append([]string(nil), common...),
 			"WEBHOOK_PATH_TOKEN="+token, "PLATFORM_API_TOKEN="+s.apiToken, "BRIDGE_PUBLIC_URL="+publicURL,
@@ -280,6 +301,9 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 		name := fmt.Sprintf("bridge-%d", i+1)
 		p := &proc{name: name, path: bins.Bridge, logPath: filepath.Join(logDir, name+".log"), ready: "http://" + a.internal + "/readyz",
 			env: append(bridgeEnv(pathToken), "BRIDGE_PUBLIC_ADDR="+a.public, "BRIDGE_INTERNAL_ADDR="+a.internal, "BRIDGE_CONSUMER_NAME="+name)}
+		if err := s.withPprof(p, i); err != nil {
+			return s, err
+		}
 		if err := p.start(ctx); err != nil {
 			return s, err
 		}
@@ -306,6 +330,9 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 		p := &proc{name: name, path: bins.Worker, logPath: filepath.Join(logDir, name+".log"), ready: "http://" + addr + "/healthz",
 			env: append(append([]string(nil), common...), "WORKER_HTTP_ADDR="+addr,
 				"PLATFORM_WEBHOOK_URL="+sinkURL+"/kycflow/events", "PLATFORM_WEBHOOK_SECRET="+secret)}
+		if err := s.withPprof(p, i); err != nil {
+			return s, err
+		}
 		if err := p.start(ctx); err != nil {
 			return s, err
 		}

@@ -88,6 +88,45 @@ func TestSmallProfileWithChaos(t *testing.T) {
 		assert.Empty(t, f.Error, "fault %s", f.Fault)
 	}
 	assert.Positive(t, r.MangopayAPI, "the simulator's call counts were read")
+
+	// The figures read from the servers.
+	assert.Empty(t, r.MeasureError)
+	assert.Zero(t, r.HistoriesUnread)
+	happy := r.Cost[harness.PathValidated]
+	assert.Positive(t, happy.Onboardings)
+	assert.GreaterOrEqual(t, happy.Actions.P50, 5, "at least the start, an update, the session's activities and the signal")
+	assert.GreaterOrEqual(t, happy.MangopayCalls.P50, 2, "at least the user read and the session creation")
+	assert.Positive(t, r.PeakCallsPerSecond)
+	assert.Positive(t, r.WebhookToState.Count)
+	assert.Positive(t, r.Intake.Overall.Count)
+	procs := map[string]bool{}
+	for _, p := range r.Processes {
+		procs[p.Name] = true
+		assert.Positive(t, p.PeakRSSKiB, p.Name)
+	}
+	for _, name := range []string{"mangopaysim", "worker-1", "worker-2", "bridge-1", "bridge-2", "temporal"} {
+		assert.True(t, procs[name], "figures of %s in %v", name, procs)
+	}
+}
+
+// The harness catches a fleet that overruns the Mangopay call budget: the
+// processes get a budget far above the one the run checks.
+func TestCatchesABudgetOverrun(t *testing.T) {
+	cfg := profile(t)
+	cfg.Users, cfg.Rate, cfg.UserDeadline = 10, 10, 60*time.Second
+	cfg.Mix = harness.Mix{harness.PathValidated: 1}
+	cfg.Budget = harness.Budget{CallsPerSecond: 0.5, Burst: 2}
+	cfg.Sabotage = harness.SabotageBudget
+
+	r, err := harness.Run(context.Background(), cfg, binaries(t))
+	require.NoError(t, err)
+	var over []harness.Violation
+	for _, v := range r.Violations {
+		if v.Kind == harness.ViolationBudget {
+			over = append(over, v)
+		}
+	}
+	assert.NotEmpty(t, over, "budget overruns reported: %+v", r.Violations)
 }
 
 // The harness catches a broken deployment: hooks registered with a path

@@ -32,6 +32,7 @@ type Report struct {
 	Restarts      map[string]int `json:"restarts"`
 	Violations    []Violation    `json:"violations"`
 	WorkDir       string         `json:"work_dir"`
+	Measures
 }
 
 // Percentiles of a latency, over Count samples.
@@ -66,6 +67,7 @@ func (r *Report) Table(w io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%d\n", route, r.CallsByRoute[route])
 	}
 	fmt.Fprintf(tw, "notifications\t%d\n", r.Notifications)
+	r.Measures.table(tw)
 	for _, f := range r.Faults {
 		line := fmt.Sprintf("fault\t%s at %s", f.Fault, f.At.Round(time.Millisecond))
 		if f.Target != "" {

@@ -34,11 +34,23 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 		}
 		bins = &b
 	}
+	// Every process's figures, its exit included: filled in once the
+	// system has stopped (this runs after sys.stop).
+	procs := newProcSampler()
+	var r *Report
+	defer func() {
+		procs.finish()
+		if r != nil {
+			r.Processes = procs.figures()
+		}
+	}()
 	sys, err := start(ctx, cfg, *bins, workDir)
 	if err != nil {
 		return nil, fmt.Errorf("start the system (logs in %s): %w", workDir, err)
 	}
 	defer sys.stop()
+	mon := startMonitor(ctx, sys, procs)
+	defer mon.end() // on an early return; before sys.stop
 	// Setup's calls (the hooks) are not the onboardings'.
 	baseline, err := sys.simCalls(ctx)
 	if err != nil {
@@ -64,6 +76,12 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 	var chaosDone sync.WaitGroup
 	chaosDone.Add(1)
 	go func() { defer chaosDone.Done(); in.run(ctx, span) }()
+	var profiles []string
+	if cfg.PprofDir != "" {
+		wait, length := profileTiming(span)
+		chaosDone.Add(1)
+		go func() { defer chaosDone.Done(); profiles = sys.takeProfiles(ctx, cfg.PprofDir, wait, length) }()
+	}
 	stopProgress := progress(cfg, users, sys, began)
 
 	var wg sync.WaitGroup
@@ -98,12 +116,19 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the simulator's call counts: %w", err)
 	}
-	violations := check(ctx, sys, users)
+	mon.end()
+	measures, overruns, err := measureAfter(ctx, sys, users, began, elapsed, cfg.Budget)
+	if err != nil {
+		measures.MeasureError = err.Error()
+	}
+	measures.Intake = mon.intake.figures(faultWindows(in.log, began, cfg.Chaos.Window))
+	measures.Profiles = profiles
+	violations := append(check(ctx, sys, users), overruns...)
 
-	r := &Report{
+	r = &Report{
 		Users: cfg.Users, Workers: cfg.Workers, Bridges: cfg.Bridges, Rate: cfg.Rate, Mix: cfg.Mix.String(), PathCounts: counts,
 		Seed: cfg.Seed, Elapsed: elapsed, CallsByRoute: map[string]int{}, Faults: in.log, Restarts: map[string]int{},
-		Violations: violations, WorkDir: workDir,
+		Violations: violations, WorkDir: workDir, Measures: measures,
 	}
 	var signup, reaction []time.Duration
 	var lastDone time.Time
@@ -161,6 +186,7 @@ func progress(cfg Config, users []*userRun, sys *system, began time.Time) func()
 		t := time.NewTicker(cfg.ProgressEvery)
 		defer t.Stop()
 		prev, prevAt := 0, began
+		calls := callRate{sys: sys, since: began}
 		for {
 			select {
 			case <-stop:
@@ -183,8 +209,8 @@ func progress(cfg Config, users []*userRun, sys *system, began time.Time) func()
 				notes, _ := sys.sink.counts()
 				rate := float64(done-prev) / now.Sub(prevAt).Seconds()
 				prev, prevAt = done, now
-				fmt.Fprintf(cfg.Progress, "[%s] %d/%d done, %d in flight, %d lost, %.1f done/s, %d notifications\n",
-					now.Sub(began).Round(time.Second), done, len(users), started-done-lost, lost, rate, notes)
+				fmt.Fprintf(cfg.Progress, "[%s] %d/%d done, %d in flight, %d lost, %.1f done/s, %d notifications, %s Mangopay calls/s\n",
+					now.Sub(began).Round(time.Second), done, len(users), started-done-lost, lost, rate, notes, calls.next(now))
 			}
 		}
 	}()

@@ -27,8 +27,11 @@ type apiRequest struct {
 
 type apiFunc func(req apiRequest) reply
 
-func (s *Sandbox) serveAPI(w http.ResponseWriter, r *http.Request) {
+func (s *Sandbox) serveAPI(rw http.ResponseWriter, r *http.Request) {
 	now := s.clock.Now()
+	w := &statusWriter{ResponseWriter: rw}
+	arrived := s.clock.real()
+	defer func() { s.logCall(r, arrived, w.status) }()
 	s.writeRateLimitHeaders(w, now)
 
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))

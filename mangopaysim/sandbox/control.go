@@ -366,5 +366,6 @@ func (s *Sandbox) Reset() {
 	s.faults = Faults{}
 	s.limits = rateWindows{}
 	s.calls = map[string]int{}
+	s.callLog, s.callsDropped = nil, 0
 	s.mu.Unlock()
 }

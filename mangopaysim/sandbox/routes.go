@@ -58,5 +58,6 @@ func (s *Sandbox) routes() {
 	c.add(http.MethodGet, "/_sim/settings", s.ctlGetSettings)
 	c.add(http.MethodGet, "/_sim/webhooks", s.ctlWebhooks)
 	c.add(http.MethodGet, "/_sim/calls", s.ctlCalls)
+	c.add(http.MethodGet, "/_sim/calls/log", s.ctlCallLog)
 	c.add(http.MethodPost, "/_sim/reset", s.ctlReset)
 }

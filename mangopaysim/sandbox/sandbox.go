@@ -155,6 +155,9 @@ type Sandbox struct {
 	limits   rateWindows
 	calls    map[string]int // authenticated API calls by route, for measurements
 
+	callLog      []CallRecord // every API call, for rates and per-user counts
+	callsDropped int
+
 	deliveries sync.WaitGroup
 	inflight   atomic.Int64 // deliveries started and not yet logged
 	sem        chan struct{}

@@ -18,8 +18,11 @@ type Delivery struct {
 	Date       int64     `json:"Date"`
 	URL        string    `json:"Url"`
 	Attempt    int       `json:"Attempt"` // 0 for the first try, then retries
-	At         time.Time `json:"At"`      // simulated time of the attempt
-	Result     string    `json:"Result"`  // DELIVERED, FAILED, DROPPED
+	At         time.Time `json:"At"`      // simulated time of the attempt's end (answer, error or timeout)
+	// SentAt is the simulated time the attempt was sent (the wall clock
+	// unless /_sim/clock/advance moved it); zero for a dropped webhook.
+	SentAt     time.Time `json:"SentAt,omitzero"`
+	Result     string    `json:"Result"` // DELIVERED, FAILED, DROPPED
 	StatusCode int       `json:"StatusCode,omitempty"`
 	Error      string    `json:"Error,omitempty"`
 	Duplicate  bool      `json:"Duplicate,omitempty"`
@@ -103,6 +106,7 @@ func (s *Sandbox) deliver(hookID string, ev Event, attempt int, dup bool) {
 		defer s.deliveries.Done()
 		defer s.inflight.Add(-1)
 		s.sem <- struct{}{}
+		sent := s.clock.Now()
 		code, err := s.send(target, timeout)
 		<-s.sem
 
@@ -112,7 +116,7 @@ func (s *Sandbox) deliver(hookID string, ev Event, attempt int, dup bool) {
 			return
 		}
 		d := Delivery{HookID: hookID, EventType: ev.EventType, ResourceID: ev.ResourceID, Date: ev.Date,
-			URL: target, Attempt: attempt, At: s.clock.Now(), StatusCode: code, Duplicate: dup, Result: Delivered}
+			URL: target, Attempt: attempt, At: s.clock.Now(), SentAt: sent, StatusCode: code, Duplicate: dup, Result: Delivered}
 		// Mangopay counts anything but a 200 within the timeout as a failure.
 		if err != nil || code != http.StatusOK {
 			d.Result = Failed

@@ -77,6 +77,7 @@ func TestWebhookDelivery(t *testing.T) {
 	for _, d := range e.sim.Deliveries("", "") {
 		assert.Equal(t, sandbox.Delivered, d.Result)
 		assert.Contains(t, d.URL, "?x=1&EventType=")
+		assert.False(t, d.SentAt.IsZero() || d.SentAt.After(d.At), "sent %s, answered %s", d.SentAt, d.At)
 	}
 }
 
