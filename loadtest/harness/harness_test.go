@@ -62,7 +62,7 @@ func profile(t *testing.T) harness.Config {
 		}
 	})
 	return harness.Config{
-		RedisURL: os.Getenv("REDIS_URL"), WorkDir: t.TempDir(), Progress: &progress, ProgressEvery: 5 * time.Second,
+		WorkDir: t.TempDir(), Progress: &progress, ProgressEvery: 5 * time.Second,
 		Settle: 2 * time.Second,
 	}
 }

@@ -55,7 +55,7 @@ func TestParseChaos(t *testing.T) {
 	c, err = ParseChaos("worker-kill, mangopay-429", 1, time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, []Fault{FaultWorkerKill, Fault429}, c.Kinds)
-	_, err = ParseChaos("redis-restart", 1, time.Second)
+	_, err = ParseChaos("disk-full", 1, time.Second)
 	assert.ErrorContains(t, err, "unknown fault")
 	_, err = ParseChaos("worker-kill", 0, time.Second)
 	assert.ErrorContains(t, err, "chaos-times")

@@ -32,6 +32,11 @@ type Report struct {
 	Restarts      map[string]int `json:"restarts"`
 	Violations    []Violation    `json:"violations"`
 	WorkDir       string         `json:"work_dir"`
+
+	// Faults' settings (each fault's recovery is in Faults).
+	// ReconcileEvery is the fleet reconciliation's interval when the run
+	// shortened it (dropped webhooks); zero: kycflow's default.
+	ReconcileEvery time.Duration `json:"reconcile_every_ns,omitempty"`
 }
 
 // Percentiles of a latency, over Count samples.
@@ -74,7 +79,10 @@ func (r *Report) Table(w io.Writer) {
 		if f.Error != "" {
 			line += " FAILED: " + f.Error
 		}
-		fmt.Fprintln(tw, line)
+		fmt.Fprintln(tw, line+fmt.Sprintf(", over at %s; %s", f.Ended.Round(time.Millisecond), f.Recovery))
+	}
+	if r.ReconcileEvery > 0 {
+		fmt.Fprintf(tw, "reconciliation\tshortened to every %s for the dropped webhooks\n", r.ReconcileEvery)
 	}
 	fmt.Fprintf(tw, "violations\t%d\n", len(r.Violations))
 	_ = tw.Flush()

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kycflow/kycflow/reconcile"
 )
 
 // Run builds the binaries (unless bins is given), starts the system,
@@ -39,6 +41,10 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 		return nil, fmt.Errorf("start the system (logs in %s): %w", workDir, err)
 	}
 	defer sys.stop()
+	if cfg.Progress != nil && cfg.Chaos.has(FaultWebhooksDropped) {
+		fmt.Fprintf(cfg.Progress, "webhooks-dropped: the fleet reconciliation is shortened to every %s (%s; default %s) so that dropped webhooks come back within a user's deadline\n",
+			ReconcileEvery, reconcile.EnvEvery, reconcile.DefaultEvery)
+	}
 	// Setup's calls (the hooks) are not the onboardings'.
 	baseline, err := sys.simCalls(ctx)
 	if err != nil {
@@ -137,7 +143,12 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 		}
 	}
 	r.PerOnboarding = float64(r.MangopayAPI) / float64(cfg.Users)
-	for _, p := range append(append([]*proc(nil), sys.workers...), sys.bridges...) {
+	// Faults and recovery (see Recovery).
+	measureRecovery(r.Faults, users, began)
+	if cfg.Chaos.has(FaultWebhooksDropped) {
+		r.ReconcileEvery = ReconcileEvery
+	}
+	for _, p := range append(append([]*proc{sys.redis}, sys.workers...), sys.bridges...) {
 		p.mu.Lock()
 		r.Restarts[p.name] = p.restarts
 		p.mu.Unlock()
