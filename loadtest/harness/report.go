@@ -37,6 +37,8 @@ type Report struct {
 	// ReconcileEvery is the fleet reconciliation's interval when the run
 	// shortened it (dropped webhooks); zero: kycflow's default.
 	ReconcileEvery time.Duration `json:"reconcile_every_ns,omitempty"`
+	// WebhooksDropped is how many webhooks the simulator did not send.
+	WebhooksDropped int `json:"webhooks_dropped,omitempty"`
 }
 
 // Percentiles of a latency, over Count samples.
@@ -82,7 +84,7 @@ func (r *Report) Table(w io.Writer) {
 		fmt.Fprintln(tw, line+fmt.Sprintf(", over at %s; %s", f.Ended.Round(time.Millisecond), f.Recovery))
 	}
 	if r.ReconcileEvery > 0 {
-		fmt.Fprintf(tw, "reconciliation\tshortened to every %s for the dropped webhooks\n", r.ReconcileEvery)
+		fmt.Fprintf(tw, "reconciliation\tshortened to every %s for the dropped webhooks (%d dropped)\n", r.ReconcileEvery, r.WebhooksDropped)
 	}
 	fmt.Fprintf(tw, "violations\t%d\n", len(r.Violations))
 	_ = tw.Flush()

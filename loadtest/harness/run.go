@@ -147,6 +147,9 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 	measureRecovery(r.Faults, users, began)
 	if cfg.Chaos.has(FaultWebhooksDropped) {
 		r.ReconcileEvery = ReconcileEvery
+		if r.WebhooksDropped, err = sys.droppedWebhooks(ctx); err != nil {
+			return nil, fmt.Errorf("read the simulator's delivery log: %w", err)
+		}
 	}
 	for _, p := range append(append([]*proc{sys.redis}, sys.workers...), sys.bridges...) {
 		p.mu.Lock()
