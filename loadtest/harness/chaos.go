@@ -87,6 +87,17 @@ type Chaos struct {
 
 func (c Chaos) has(f Fault) bool { return slices.Contains(c.Kinds, f) }
 
+// validate reports settings the simulator would refuse.
+func (c Chaos) validate() error {
+	if c.Latency < 0 || c.Latency > time.Minute {
+		return fmt.Errorf("--fault-latency must be between 0 and 1m, got %s", c.Latency)
+	}
+	if len(c.Kinds) > 0 && c.Window <= 0 {
+		return fmt.Errorf("--fault-window must be above 0, got %s", c.Window)
+	}
+	return nil
+}
+
 // ParseChaos reads "all", "none" or a comma-separated list of kinds.
 func ParseChaos(s string, times int, window time.Duration) (Chaos, error) {
 	c := Chaos{Times: times, Window: window}

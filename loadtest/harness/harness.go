@@ -131,6 +131,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("--redis-server: %w", err))
 		}
 	}
+	if err := c.Chaos.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Sabotage != SabotageNone && c.Sabotage != SabotageHookToken {
 		errs = append(errs, fmt.Errorf("unknown sabotage %q (hook-token)", c.Sabotage))
 	}

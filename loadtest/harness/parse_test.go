@@ -61,6 +61,29 @@ func TestParseChaos(t *testing.T) {
 	assert.ErrorContains(t, err, "chaos-times")
 }
 
+func TestChaosValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		chaos Chaos
+		err   string
+	}{
+		{"defaults", Chaos{Kinds: []Fault{FaultLatency}, Times: 1, Window: time.Second}, ""},
+		{"no faults, no window", Chaos{}, ""},
+		{"negative latency", Chaos{Kinds: []Fault{FaultLatency}, Window: time.Second, Latency: -time.Second}, "--fault-latency"},
+		{"latency over the simulator's limit", Chaos{Kinds: []Fault{FaultLatency}, Window: time.Second, Latency: 2 * time.Minute}, "--fault-latency"},
+		{"no window", Chaos{Kinds: []Fault{FaultWebhooksDropped}}, "--fault-window"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.chaos.validate()
+			if tc.err == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, tc.err)
+		})
+	}
+}
+
 func TestDoubleTransitions(t *testing.T) {
 	ev := func(id, typ string, attempt int, session string) received {
 		return received{Event: notify.Event{ID: id, Type: typ, Attempt: attempt, IdvSessionID: session}}
