@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,14 +34,14 @@ func run() (int, error) {
 	flag.IntVar(&cfg.Workers, "workers", 2, "worker processes")
 	flag.IntVar(&cfg.Bridges, "bridges", 2, "webhook bridge processes")
 	mix := flag.String("mix", harness.DefaultMix().String(), "paths and their weights")
-	chaos := flag.String("chaos", "all", "faults: all, none, or a list of worker-kill, bridge-kill, mangopay-5xx, mangopay-429, mangopay-lost-responses, webhooks-duplicated, webhooks-reordered")
+	chaos := flag.String("chaos", "all", "faults: all ("+faultList(harness.DefaultFaults)+"), none, or a list of "+faultList(harness.Faults))
 	times := flag.Int("chaos-times", 1, "how many times each fault is injected")
-	window := flag.Duration("fault-window", 3*time.Second, "how long a Mangopay fault window lasts")
+	window := flag.Duration("fault-window", 3*time.Second, "how long a Mangopay or webhook fault window lasts")
+	latency := flag.Duration("fault-latency", harness.DefaultFaultLatency, "how long Mangopay takes to answer in a mangopay-latency window")
 	span := flag.Duration("chaos-span", 0, "the faults come at random moments within this time from the start (default: the time to start every onboarding)")
 	flag.DurationVar(&cfg.UserDeadline, "user-deadline", 3*time.Minute, "how long one user may take (signup to outcome) before it counts as lost")
 	flag.DurationVar(&cfg.Settle, "settle", 3*time.Second, "wait after the last user before re-reading the final statuses")
-	flag.StringVar(&cfg.RedisURL, "redis", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "the machine's Redis (default $REDIS_URL)")
-	flag.IntVar(&cfg.RedisDB, "redis-db", harness.DefaultRedisDB, "the Redis database the run takes (locked, emptied)")
+	flag.StringVar(&cfg.RedisServer, "redis-server", harness.DefaultRedisServer, "the redis-server binary the run starts its own Redis with")
 	flag.StringVar(&cfg.WorkDir, "work-dir", "", "binaries, logs and Temporal's database (default: a temporary folder, kept)")
 	flag.Int64Var(&cfg.Seed, "seed", 0, "the paths' and the chaos's random seed (0: random)")
 	flag.DurationVar(&cfg.ProgressEvery, "progress", 5*time.Second, "progress line interval")
@@ -57,7 +58,7 @@ func run() (int, error) {
 	if cfg.Chaos, err = harness.ParseChaos(*chaos, *times, *window); err != nil {
 		return 2, err
 	}
-	cfg.Chaos.Span = *span
+	cfg.Chaos.Span, cfg.Chaos.Latency = *span, *latency
 	if (cfg.Budget.CallsPerSecond == 0) != (cfg.Budget.Burst == 0) {
 		return 2, errors.New("give --budget-rate and --budget-burst together (or neither)")
 	}
@@ -87,9 +88,10 @@ func run() (int, error) {
 	return 0, nil
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+func faultList(fs []harness.Fault) string {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = string(f)
 	}
-	return def
+	return strings.Join(names, ", ")
 }

@@ -10,7 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kycflow/kycflow/internal/devtemporal"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/reconcile"
 )
 
 // Fault is one kind of fault the chaos injects.
@@ -34,24 +36,66 @@ const (
 	// twice.
 	FaultWebhooksDuplicated Fault = "webhooks-duplicated"
 	// FaultWebhooksReordered: for a window, webhooks are spread over up to
-	// 3 s so that they arrive out of order. (Dropped webhooks are not a
-	// fault kind yet: kycflow's first reconciliation read comes after 15
-	// minutes, longer than a profile's deadline.)
+	// 3 s so that they arrive out of order.
 	FaultWebhooksReordered Fault = "webhooks-reordered"
+	// FaultWebhooksDropped: for a window, half the webhooks are never
+	// sent (Mangopay still lists their events). Only the fleet
+	// reconciliation through the Events API brings them in: the run
+	// shortens its interval (ReconcileEvery).
+	FaultWebhooksDropped Fault = "webhooks-dropped"
+	// FaultLatency: for a window, every Mangopay API call takes
+	// Chaos.Latency before it is answered.
+	FaultLatency Fault = "mangopay-latency"
+	// FaultRedisRestart: SIGKILL the run's Redis, restart it a second
+	// later on the same port and data folder (its AOF brings the data
+	// back).
+	FaultRedisRestart Fault = "redis-restart"
+	// FaultTemporalRestart: stop the Temporal dev server, start it again
+	// on the same port with the same database file.
+	FaultTemporalRestart Fault = "temporal-restart"
 )
 
 // Faults lists every fault kind.
-var Faults = []Fault{FaultWorkerKill, FaultBridgeKill, Fault5xx, Fault429, FaultLostResponses, FaultWebhooksDuplicated, FaultWebhooksReordered}
+var Faults = []Fault{FaultWorkerKill, FaultBridgeKill, Fault5xx, Fault429, FaultLostResponses, FaultWebhooksDuplicated,
+	FaultWebhooksReordered, FaultWebhooksDropped, FaultLatency, FaultRedisRestart, FaultTemporalRestart}
+
+// DefaultFaults are the kinds `--chaos all` injects: those a run has been
+// seen to survive with no violation.
+var DefaultFaults = Faults
+
+// DefaultFaultLatency is how long Mangopay takes to answer in a
+// mangopay-latency window.
+const DefaultFaultLatency = 2 * time.Second
+
+// ReconcileEvery is the fleet reconciliation's interval in a run with
+// dropped webhooks: the shortest RECONCILE_EVENTS_EVERY accepts, instead of
+// 10 minutes, so that a dropped webhook is read from the Events API within
+// a user's deadline (up to this plus the reconciliation's 30 s lag).
+const ReconcileEvery = time.Minute
 
 // Chaos is which faults a run injects, how many times each, and how long a
-// Mangopay fault window lasts. The faults come at random moments within
-// Span from the first onboarding (zero: the time it takes to start them
-// all).
+// Mangopay or webhook fault window lasts. The faults come at random moments
+// within Span from the first onboarding (zero: the time it takes to start
+// them all).
 type Chaos struct {
-	Kinds  []Fault
-	Times  int
-	Window time.Duration
-	Span   time.Duration
+	Kinds   []Fault
+	Times   int
+	Window  time.Duration
+	Span    time.Duration
+	Latency time.Duration // of a mangopay-latency window; zero: DefaultFaultLatency
+}
+
+func (c Chaos) has(f Fault) bool { return slices.Contains(c.Kinds, f) }
+
+// validate reports settings the simulator would refuse.
+func (c Chaos) validate() error {
+	if c.Latency < 0 || c.Latency > time.Minute {
+		return fmt.Errorf("--fault-latency must be between 0 and 1m, got %s", c.Latency)
+	}
+	if len(c.Kinds) > 0 && c.Window <= 0 {
+		return fmt.Errorf("--fault-window must be above 0, got %s", c.Window)
+	}
+	return nil
 }
 
 // ParseChaos reads "all", "none" or a comma-separated list of kinds.
@@ -61,7 +105,7 @@ func ParseChaos(s string, times int, window time.Duration) (Chaos, error) {
 	case "", "none":
 		return c, nil
 	case "all":
-		c.Kinds = slices.Clone(Faults)
+		c.Kinds = slices.Clone(DefaultFaults)
 		return c, nil
 	}
 	for part := range strings.SplitSeq(s, ",") {
@@ -81,12 +125,17 @@ func ParseChaos(s string, times int, window time.Duration) (Chaos, error) {
 	return c, nil
 }
 
-// Injected is one fault the run injected.
+// Injected is one fault the run injected, and how long the system took to
+// recover from it (see recovery).
 type Injected struct {
 	Fault  Fault         `json:"fault"`
 	At     time.Duration `json:"at_ns"` // since the first onboarding started
 	Target string        `json:"target,omitempty"`
 	Error  string        `json:"error,omitempty"`
+	// Ended is when the fault was over: the process ready again, the
+	// window closed.
+	Ended time.Duration `json:"ended_ns"`
+	Recovery
 }
 
 // injector runs the chaos over the driving phase.
@@ -96,9 +145,10 @@ type injector struct {
 	rng   *rand.Rand
 	start time.Time
 
-	windows sync.Mutex // one simulator fault window at a time: PUT /_sim/faults replaces them all
-	mu      sync.Mutex
-	log     []Injected
+	windows  sync.Mutex // one simulator fault window at a time: PUT /_sim/faults replaces them all
+	temporal sync.Mutex // one Temporal restart at a time
+	mu       sync.Mutex
+	log      []Injected
 }
 
 // run injects each kind Times times at random moments within span, and
@@ -134,26 +184,37 @@ func (in *injector) run(ctx context.Context, span time.Duration) {
 }
 
 func (in *injector) inject(ctx context.Context, f Fault) {
-	rec := Injected{Fault: f, At: time.Since(in.start)}
+	var rec Injected
+	begin := func() { rec.At = time.Since(in.start) }
 	var err error
 	switch f {
-	case FaultWorkerKill, FaultBridgeKill:
-		procs := in.sys.workers
-		if f == FaultBridgeKill {
-			procs = in.sys.bridges
+	case FaultWorkerKill, FaultBridgeKill, FaultRedisRestart:
+		var p *proc
+		switch f {
+		case FaultRedisRestart:
+			p = in.sys.redis
+		default:
+			procs := in.sys.workers
+			if f == FaultBridgeKill {
+				procs = in.sys.bridges
+			}
+			in.mu.Lock()
+			p = procs[in.rng.IntN(len(procs))]
+			in.mu.Unlock()
 		}
-		in.mu.Lock()
-		p := procs[in.rng.IntN(len(procs))]
-		in.mu.Unlock()
 		rec.Target = p.name
+		// One fault at a time on a process.
+		p.chaos.Lock()
+		begin()
 		p.kill()
-		// An orchestrator restarts a crashed container after a moment.
-		time.Sleep(time.Second)
-		p.mu.Lock()
-		p.restarts++
-		p.mu.Unlock()
-		err = p.start(ctx)
-	case Fault5xx, Fault429, FaultLostResponses, FaultWebhooksDuplicated, FaultWebhooksReordered:
+		err = in.restart(ctx, p)
+		p.chaos.Unlock()
+	case FaultTemporalRestart:
+		in.temporal.Lock()
+		begin()
+		err = in.sys.restartTemporal(ctx)
+		in.temporal.Unlock()
+	case Fault5xx, Fault429, FaultLostResponses, FaultWebhooksDuplicated, FaultWebhooksReordered, FaultWebhooksDropped, FaultLatency:
 		var faults sandbox.Faults
 		switch f {
 		case Fault5xx, FaultLostResponses:
@@ -164,8 +225,17 @@ func (in *injector) inject(ctx context.Context, f Fault) {
 			faults = sandbox.Faults{WebhookDuplicateRate: 0.5}
 		case FaultWebhooksReordered:
 			faults = sandbox.Faults{WebhookReorder: true, WebhookDelayMs: 3000}
+		case FaultWebhooksDropped:
+			faults = sandbox.Faults{WebhookDropRate: 0.5}
+		case FaultLatency:
+			latency := in.chaos.Latency
+			if latency == 0 {
+				latency = DefaultFaultLatency
+			}
+			faults = sandbox.Faults{APILatencyMs: int(latency / time.Millisecond)}
 		}
 		in.windows.Lock()
+		begin()
 		err = in.sys.setFaults(ctx, faults)
 		if err == nil {
 			time.Sleep(in.chaos.Window)
@@ -173,10 +243,62 @@ func (in *injector) inject(ctx context.Context, f Fault) {
 		}
 		in.windows.Unlock()
 	}
+	rec.Fault, rec.Ended = f, time.Since(in.start)
 	if err != nil {
 		rec.Error = err.Error()
 	}
 	in.mu.Lock()
 	in.log = append(in.log, rec)
 	in.mu.Unlock()
+}
+
+// restart starts a killed process again a second later, as an orchestrator
+// restarts a crashed container, and keeps trying every second while it
+// fails to start (a worker cannot start while the Temporal server it dials
+// is restarting), for up to restartFor.
+func (in *injector) restart(ctx context.Context, p *proc) error {
+	p.mu.Lock()
+	p.restarts++
+	p.mu.Unlock()
+	deadline := time.Now().Add(restartFor)
+	for {
+		time.Sleep(time.Second)
+		err := p.start(ctx)
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		p.kill() // whatever is left of the failed try
+	}
+}
+
+// restartFor bounds the restarts of one killed process.
+const restartFor = 2 * time.Minute
+
+// restartTemporal stops the dev server (SIGINT: it shuts down cleanly) and
+// starts it again on the same frontend port with the same database file,
+// as a restarted Temporal service comes back at the same address: the
+// workers' and bridges' clients must find it there again by themselves.
+func (s *system) restartTemporal(ctx context.Context) error {
+	old := s.temporal
+	hostPort := old.FrontendHostPort()
+	old.Client().Close()
+	// Its exit status after SIGINT says nothing useful: what matters is
+	// that it is gone, which Stop waits for.
+	_ = old.Stop()
+	srv, err := devtemporal.Start(ctx, s.temporalOptions(hostPort))
+	if err != nil {
+		return fmt.Errorf("restart the Temporal dev server on %s: %w", hostPort, err)
+	}
+	s.temporal = srv
+	return nil
+}
+
+// reconcileEnv is the workers' fleet reconciliation setting: shortened to
+// ReconcileEvery in a run with dropped webhooks, the default otherwise (its
+// Events API reads would count in every run's Mangopay calls).
+func (s *system) reconcileEnv() []string {
+	if !s.cfg.Chaos.has(FaultWebhooksDropped) {
+		return nil
+	}
+	return []string{reconcile.EnvEvery + "=" + ReconcileEvery.String()}
 }

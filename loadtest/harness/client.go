@@ -101,3 +101,20 @@ func (s *system) simCalls(ctx context.Context) (map[string]int, error) {
 	err := call(ctx, http.MethodGet, s.simURL+"/_sim/calls", "", nil, &out)
 	return out, err
 }
+
+// droppedWebhooks counts the webhooks the simulator did not send (a
+// webhooks-dropped window), from its delivery log (its last 10,000
+// attempts: a floor on a longer run).
+func (s *system) droppedWebhooks(ctx context.Context) (int, error) {
+	var log []sandbox.Delivery
+	if err := call(ctx, http.MethodGet, s.simURL+"/_sim/webhooks", "", nil, &log); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range log {
+		if d.Result == sandbox.Dropped {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -30,6 +30,10 @@ type userRun struct {
 	DoneAt    time.Time
 	Reached   workflows.Status // read through the platform API at the end of the path
 	Lost      string           // the step it was stuck at, and why
+
+	// The steps waited on, for the time to recover after each fault.
+	Steps  []step
+	stepAt time.Time // the start of the step in progress
 }
 
 // driver drives users through their paths.
@@ -45,6 +49,9 @@ func (d *driver) returnURL() string { return d.sys.apiURL + "/kyc/done" }
 func (d *driver) run(ctx context.Context, u *userRun) {
 	deadline := time.Now().Add(d.deadline)
 	err := d.path(ctx, u, deadline)
+	if err != nil {
+		u.abandonStep()
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if err != nil {
@@ -62,10 +69,12 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 	u.mu.Lock()
 	u.UserID, u.Started = id, time.Now()
 	u.mu.Unlock()
+	u.beginStep(u.Started)
 	first, err := d.ensure(ctx, id, "", deadline)
 	if err != nil {
 		return fmt.Errorf("signup (POST /v1/onboardings): %w", err)
 	}
+	u.endStep(time.Now())
 	u.mu.Lock()
 	u.Signup = time.Since(u.Started)
 	u.mu.Unlock()
@@ -81,10 +90,12 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 			return err
 		}
 		// The user comes back: a new session without the backoff.
+		u.beginStep(time.Now())
 		second, err := d.ensure(ctx, id, s1, deadline)
 		if err != nil {
 			return fmt.Errorf("second session after the refusal: %w", err)
 		}
+		u.endStep(time.Now())
 		if err := d.decide(ctx, u, second.IdvSessionID, sandbox.OutcomeRequest{Outcome: "VALIDATED"}, "onboarding.verified", deadline); err != nil {
 			return err
 		}
@@ -103,6 +114,7 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 		// Mangopay downgrades the user: kycflow opens a new attempt by
 		// itself and tells the platform the new HostedUrl.
 		at := time.Now()
+		u.beginStep(at)
 		if err := retry(ctx, deadline, func() error {
 			return call(ctx, http.MethodPost, d.sys.simURL+"/_sim/users/"+id+"/downgrade", "", nil, nil)
 		}); err != nil {
@@ -114,6 +126,7 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 		if !ok {
 			return fmt.Errorf("no onboarding.awaiting_user with a new session after the downgrade")
 		}
+		u.endStep(ev.At)
 		u.mu.Lock()
 		u.Reactions = append(u.Reactions, ev.At.Sub(at))
 		u.mu.Unlock()
@@ -208,6 +221,7 @@ func (d *driver) act(ctx context.Context, u *userRun, sessionID, path string, bo
 	u.Sessions = appendNew(u.Sessions, sessionID)
 	u.mu.Unlock()
 	at := time.Now()
+	u.beginStep(at)
 	if err := retry(ctx, deadline, func() error { return call(ctx, http.MethodPost, d.sys.simURL+path, "", body, nil) }); err != nil {
 		return fmt.Errorf("POST %s: %w", path, err)
 	}
@@ -215,6 +229,7 @@ func (d *driver) act(ctx context.Context, u *userRun, sessionID, path string, bo
 	if !ok {
 		return fmt.Errorf("no %s for session %s within the deadline", want, sessionID)
 	}
+	u.endStep(ev.At)
 	u.mu.Lock()
 	u.Reactions = append(u.Reactions, ev.At.Sub(at))
 	u.mu.Unlock()

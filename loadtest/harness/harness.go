@@ -1,8 +1,8 @@
 // Package harness is kycflow's load and chaos harness: it starts the system
 // as separate OS processes wired as in production (a Temporal dev server
 // with a database file, the Mangopay simulator, K workers, M webhook bridges
-// behind a balancer, Redis on a database of its own, a platform receiving
-// the signed notifications), drives onboardings through the public
+// behind a balancer, a Redis of its own with the append-only file on, a
+// platform receiving the signed notifications), drives onboardings through the public
 // interfaces only, injects faults, and checks every user's outcome against
 // the simulator's decisions. `go run ./loadtest` runs it.
 package harness
@@ -26,7 +26,6 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/kycflow/kycflow/internal/devtemporal"
-	"github.com/kycflow/kycflow/internal/redistest"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 )
@@ -64,8 +63,9 @@ type Config struct {
 	// violation).
 	Settle time.Duration
 
-	RedisURL    string // the machine's Redis; the run takes database RedisDB of it
-	RedisDB     int
+	// RedisServer is the redis-server binary the run starts its own
+	// Redis with (DefaultRedisServer when empty).
+	RedisServer string
 	TemporalCLI string // empty: $TEMPORAL_CLI or .tools/bin/temporal
 	ModuleDir   string // the kycflow module to build
 	WorkDir     string // binaries, logs, Temporal's database; empty: a temporary folder
@@ -107,11 +107,8 @@ func (c *Config) Defaults() {
 	if c.Settle == 0 {
 		c.Settle = 3 * time.Second
 	}
-	if c.RedisURL == "" {
-		c.RedisURL = "redis://127.0.0.1:6379/0"
-	}
-	if c.RedisDB == 0 {
-		c.RedisDB = DefaultRedisDB
+	if c.RedisServer == "" {
+		c.RedisServer = DefaultRedisServer
 	}
 	if c.ModuleDir == "" {
 		c.ModuleDir = "."
@@ -129,10 +126,6 @@ func (c *Config) Defaults() {
 	}
 }
 
-// DefaultRedisDB is the Redis database a run takes (locked: another run
-// waits), away from the bridge's (9) and the end-to-end tests' (10).
-const DefaultRedisDB = 12
-
 // Validate reports a profile that cannot run.
 func (c *Config) Validate() error {
 	var errs []error
@@ -145,8 +138,13 @@ func (c *Config) Validate() error {
 	if c.Workers < 1 || c.Bridges < 1 {
 		errs = append(errs, errors.New("--workers and --bridges must be at least 1"))
 	}
-	if c.RedisDB < 1 || c.RedisDB > 15 {
-		errs = append(errs, errors.New("--redis-db must be 1 to 15 (0 is left to the machine's other users)"))
+	if c.RedisServer != "" {
+		if _, err := os.Stat(c.RedisServer); err != nil {
+			errs = append(errs, fmt.Errorf("--redis-server: %w", err))
+		}
+	}
+	if err := c.Chaos.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Budget.validate(); err != nil && c.Budget != (Budget{}) {
 		errs = append(errs, fmt.Errorf("--budget-rate, --budget-burst: %w", err))
@@ -162,7 +160,8 @@ type system struct {
 	cfg      Config
 	workDir  string
 	temporal *testsuite.DevServer
-	redis    *redistest.Exclusive
+	redis    *proc // the run's own redis-server
+	redisURL string
 	sim      *proc
 	workers  []*proc
 	bridges  []*proc
@@ -210,18 +209,17 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 		return s, fmt.Errorf("log folder: %w", err)
 	}
 
-	if s.redis, err = redistest.LockDB(ctx, cfg.RedisURL, cfg.RedisDB, "loadtest", 5*time.Minute); err != nil {
+	if s.redis, s.redisURL, err = newRedisServer(cfg.RedisServer, filepath.Join(workDir, "redis"), filepath.Join(logDir, "redis.log")); err != nil {
+		return s, err
+	}
+	if err := s.redis.start(ctx); err != nil {
 		return s, err
 	}
 
 	if s.temporalLog, err = os.Create(filepath.Join(logDir, "temporal.log")); err != nil {
 		return s, fmt.Errorf("temporal log: %w", err)
 	}
-	s.temporal, err = devtemporal.Start(ctx, devtemporal.Options{
-		CLIPath: cfg.TemporalCLI, DBFile: filepath.Join(workDir, "temporal.db"),
-		Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), Stdout: s.temporalLog, Stderr: s.temporalLog,
-	})
-	if err != nil {
+	if s.temporal, err = devtemporal.Start(ctx, s.temporalOptions("")); err != nil {
 		return s, err
 	}
 
@@ -283,7 +281,7 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 	common := []string{
 		"KYCFLOW_DEV=1", "LOG_FORMAT=json", "LOG_LEVEL=warn",
 		"TEMPORAL_ADDRESS=" + s.temporal.FrontendHostPort(), "TEMPORAL_NAMESPACE=default",
-		"REDIS_URL=" + s.redis.URL,
+		"REDIS_URL=" + s.redisURL,
 		"MANGOPAY_BASE_URL=" + s.simURL, "MANGOPAY_CLIENT_ID=" + sandbox.DefaultClientID, "MANGOPAY_API_KEY=" + sandbox.DefaultAPIKey,
 		"PAYLOAD_ENCRYPTION_KEY=",
 	}
@@ -328,8 +326,8 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 			return s, err
 		}
 		p := &proc{name: name, path: bins.Worker, logPath: filepath.Join(logDir, name+".log"), ready: "http://" + addr + "/healthz",
-			env: append(append([]string(nil), common...), "WORKER_HTTP_ADDR="+addr,
-				"PLATFORM_WEBHOOK_URL="+sinkURL+"/kycflow/events", "PLATFORM_WEBHOOK_SECRET="+secret)}
+			env: append(append(append([]string(nil), common...), "WORKER_HTTP_ADDR="+addr,
+				"PLATFORM_WEBHOOK_URL="+sinkURL+"/kycflow/events", "PLATFORM_WEBHOOK_SECRET="+secret), s.reconcileEnv()...)}
 		if err := s.withPprof(p, i); err != nil {
 			return s, err
 		}
@@ -341,7 +339,16 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 	return s, nil
 }
 
-// stop ends every process and gives the Redis database back.
+// temporalOptions starts the dev server on hostPort (empty: a free port)
+// with the run's database file.
+func (s *system) temporalOptions(hostPort string) devtemporal.Options {
+	return devtemporal.Options{
+		CLIPath: s.cfg.TemporalCLI, DBFile: filepath.Join(s.workDir, "temporal.db"), HostPort: hostPort,
+		Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), Stdout: s.temporalLog, Stderr: s.temporalLog,
+	}
+}
+
+// stop ends every process, Redis last.
 func (s *system) stop() {
 	for _, p := range s.workers {
 		p.stop()
@@ -362,6 +369,6 @@ func (s *system) stop() {
 		_ = s.temporalLog.Close()
 	}
 	if s.redis != nil {
-		s.redis.Release()
+		s.redis.stop()
 	}
 }

@@ -62,19 +62,22 @@ func profile(t *testing.T) harness.Config {
 		}
 	})
 	return harness.Config{
-		RedisURL: os.Getenv("REDIS_URL"), WorkDir: t.TempDir(), Progress: &progress, ProgressEvery: 5 * time.Second,
+		WorkDir: t.TempDir(), Progress: &progress, ProgressEvery: 5 * time.Second,
 		Settle: 2 * time.Second,
 	}
 }
 
 // A small profile with every fault kind once: nothing is lost, duplicated
-// or notified twice.
+// or notified twice, and every fault is recovered from.
 func TestSmallProfileWithChaos(t *testing.T) {
 	cfg := profile(t)
-	cfg.Users, cfg.Rate, cfg.UserDeadline = 20, 5, 90*time.Second
+	// A webhook dropped comes back through the fleet reconciliation, up to
+	// a minute and a half later.
+	cfg.Users, cfg.Rate, cfg.UserDeadline = 20, 5, 3*time.Minute
 	var err error
 	cfg.Chaos, err = harness.ParseChaos("all", 1, 2*time.Second)
 	require.NoError(t, err)
+	require.ElementsMatch(t, harness.Faults, cfg.Chaos.Kinds, "every fault kind is in all: a kind left out needs a test of its own")
 
 	r, err := harness.Run(context.Background(), cfg, binaries(t))
 	require.NoError(t, err)
@@ -86,7 +89,11 @@ func TestSmallProfileWithChaos(t *testing.T) {
 	assert.Len(t, r.Faults, len(harness.Faults), "each fault kind once")
 	for _, f := range r.Faults {
 		assert.Empty(t, f.Error, "fault %s", f.Fault)
+		assert.GreaterOrEqual(t, f.Ended, f.At, "fault %s", f.Fault)
+		assert.Zero(t, f.Unrecovered, "fault %s", f.Fault)
 	}
+	assert.Equal(t, harness.ReconcileEvery, r.ReconcileEvery, "the reconciliation was shortened for the dropped webhooks")
+	assert.Equal(t, 1, r.Restarts["redis"])
 	assert.Positive(t, r.MangopayAPI, "the simulator's call counts were read")
 
 	// The figures read from the servers.

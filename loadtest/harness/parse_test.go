@@ -55,10 +55,33 @@ func TestParseChaos(t *testing.T) {
 	c, err = ParseChaos("worker-kill, mangopay-429", 1, time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, []Fault{FaultWorkerKill, Fault429}, c.Kinds)
-	_, err = ParseChaos("redis-restart", 1, time.Second)
+	_, err = ParseChaos("disk-full", 1, time.Second)
 	assert.ErrorContains(t, err, "unknown fault")
 	_, err = ParseChaos("worker-kill", 0, time.Second)
 	assert.ErrorContains(t, err, "chaos-times")
+}
+
+func TestChaosValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		chaos Chaos
+		err   string
+	}{
+		{"defaults", Chaos{Kinds: []Fault{FaultLatency}, Times: 1, Window: time.Second}, ""},
+		{"no faults, no window", Chaos{}, ""},
+		{"negative latency", Chaos{Kinds: []Fault{FaultLatency}, Window: time.Second, Latency: -time.Second}, "--fault-latency"},
+		{"latency over the simulator's limit", Chaos{Kinds: []Fault{FaultLatency}, Window: time.Second, Latency: 2 * time.Minute}, "--fault-latency"},
+		{"no window", Chaos{Kinds: []Fault{FaultWebhooksDropped}}, "--fault-window"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.chaos.validate()
+			if tc.err == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, tc.err)
+		})
+	}
 }
 
 func TestDoubleTransitions(t *testing.T) {

@@ -46,7 +46,11 @@ type proc struct {
 	env     []string
 	logPath string
 	ready   string // URL answering 200 once the process serves
+	// probe, when set instead of ready, answers nil once the process
+	// serves (Redis speaks no HTTP).
+	probe func(context.Context) error
 
+	chaos    sync.Mutex // held by the fault on it: one at a time
 	mu       sync.Mutex
 	cmd      *exec.Cmd
 	exited   chan struct{}
@@ -77,10 +81,14 @@ func (p *proc) start(ctx context.Context) error {
 		close(exited)
 	}()
 	p.cmd, p.exited = cmd, exited
-	if p.ready == "" {
-		return nil
+	probe := p.probe
+	if probe == nil {
+		if p.ready == "" {
+			return nil
+		}
+		probe = httpProbe(p.ready)
 	}
-	if err := waitReady(ctx, p.ready, exited, 60*time.Second); err != nil {
+	if err := waitReady(ctx, probe, exited, 60*time.Second); err != nil {
 		return fmt.Errorf("%s (log %s): %w", p.name, p.logPath, err)
 	}
 	return nil
@@ -115,16 +123,32 @@ func (p *proc) stop() {
 	}
 }
 
-func waitReady(ctx context.Context, url string, exited <-chan struct{}, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
+// httpProbe is ready once url answers 200.
+func httpProbe(url string) func(context.Context) error {
 	client := &http.Client{Timeout: 2 * time.Second}
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s answered %d", url, res.StatusCode)
+		}
+		return nil
+	}
+}
+
+func waitReady(ctx context.Context, probe func(context.Context) error, exited <-chan struct{}, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	var last error
 	for {
-		res, err := client.Get(url)
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
+		if last = probe(ctx); last == nil {
+			return nil
 		}
 		select {
 		case <-exited:
@@ -134,7 +158,7 @@ func waitReady(ctx context.Context, url string, exited <-chan struct{}, wait tim
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready at %s after %s", url, wait)
+			return fmt.Errorf("not ready after %s: %w", wait, last)
 		}
 	}
 }

@@ -33,6 +33,13 @@ type Report struct {
 	Violations    []Violation    `json:"violations"`
 	WorkDir       string         `json:"work_dir"`
 	Measures
+
+	// Faults' settings (each fault's recovery is in Faults).
+	// ReconcileEvery is the fleet reconciliation's interval when the run
+	// shortened it (dropped webhooks); zero: kycflow's default.
+	ReconcileEvery time.Duration `json:"reconcile_every_ns,omitempty"`
+	// WebhooksDropped is how many webhooks the simulator did not send.
+	WebhooksDropped int `json:"webhooks_dropped,omitempty"`
 }
 
 // Percentiles of a latency, over Count samples.
@@ -76,7 +83,10 @@ func (r *Report) Table(w io.Writer) {
 		if f.Error != "" {
 			line += " FAILED: " + f.Error
 		}
-		fmt.Fprintln(tw, line)
+		fmt.Fprintln(tw, line+fmt.Sprintf(", over at %s; %s", f.Ended.Round(time.Millisecond), f.Recovery))
+	}
+	if r.ReconcileEvery > 0 {
+		fmt.Fprintf(tw, "reconciliation\tshortened to every %s for the dropped webhooks (%d dropped)\n", r.ReconcileEvery, r.WebhooksDropped)
 	}
 	fmt.Fprintf(tw, "violations\t%d\n", len(r.Violations))
 	_ = tw.Flush()

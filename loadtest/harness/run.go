@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kycflow/kycflow/reconcile"
 )
 
 // Run builds the binaries (unless bins is given), starts the system,
@@ -49,6 +51,10 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 		return nil, fmt.Errorf("start the system (logs in %s): %w", workDir, err)
 	}
 	defer sys.stop()
+	if cfg.Progress != nil && cfg.Chaos.has(FaultWebhooksDropped) {
+		fmt.Fprintf(cfg.Progress, "webhooks-dropped: the fleet reconciliation is shortened to every %s (%s; default %s) so that dropped webhooks come back within a user's deadline\n",
+			ReconcileEvery, reconcile.EnvEvery, reconcile.DefaultEvery)
+	}
 	mon := startMonitor(ctx, sys, procs)
 	defer mon.end() // on an early return; before sys.stop
 	// Setup's calls (the hooks) are not the onboardings'.
@@ -162,7 +168,15 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 		}
 	}
 	r.PerOnboarding = float64(r.MangopayAPI) / float64(cfg.Users)
-	for _, p := range append(append([]*proc(nil), sys.workers...), sys.bridges...) {
+	// Faults and recovery (see Recovery).
+	measureRecovery(r.Faults, users, began)
+	if cfg.Chaos.has(FaultWebhooksDropped) {
+		r.ReconcileEvery = ReconcileEvery
+		if r.WebhooksDropped, err = sys.droppedWebhooks(ctx); err != nil {
+			return nil, fmt.Errorf("read the simulator's delivery log: %w", err)
+		}
+	}
+	for _, p := range append(append([]*proc{sys.redis}, sys.workers...), sys.bridges...) {
 		p.mu.Lock()
 		r.Restarts[p.name] = p.restarts
 		p.mu.Unlock()
