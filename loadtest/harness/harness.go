@@ -66,6 +66,10 @@ type Config struct {
 	WorkDir     string // binaries, logs, Temporal's database; empty: a temporary folder
 	Sabotage    Sabotage
 	Seed        int64 // 0: random
+	// Env is added to every kycflow process's environment (the call
+	// budget, for one); WorkerEnv to the workers' only (the sticky cache,
+	// the pollers).
+	Env, WorkerEnv []string
 
 	Progress      io.Writer // progress lines; nil: none
 	ProgressEvery time.Duration
@@ -271,6 +275,7 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 		"MANGOPAY_BASE_URL=" + s.simURL, "MANGOPAY_CLIENT_ID=" + sandbox.DefaultClientID, "MANGOPAY_API_KEY=" + sandbox.DefaultAPIKey,
 		"PAYLOAD_ENCRYPTION_KEY=",
 	}
+	common = append(common, cfg.Env...)
 	bridgeEnv := func(token string) []string {
 		return append(append([]string(nil), common...),
 			"WEBHOOK_PATH_TOKEN="+token, "PLATFORM_API_TOKEN="+s.apiToken, "BRIDGE_PUBLIC_URL="+publicURL,
@@ -306,6 +311,7 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 		p := &proc{name: name, path: bins.Worker, logPath: filepath.Join(logDir, name+".log"), ready: "http://" + addr + "/healthz",
 			env: append(append([]string(nil), common...), "WORKER_HTTP_ADDR="+addr,
 				"PLATFORM_WEBHOOK_URL="+sinkURL+"/kycflow/events", "PLATFORM_WEBHOOK_SECRET="+secret)}
+		p.env = append(p.env, cfg.WorkerEnv...)
 		if err := p.start(ctx); err != nil {
 			return s, err
 		}
