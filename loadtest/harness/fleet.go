@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,10 +125,13 @@ func (p *proc) cpu() (time.Duration, error) {
 // httpBase is the process's health and metrics base URL.
 func (p *proc) httpBase() string { return strings.TrimSuffix(p.ready, "/healthz") }
 
-// parseMetrics sums the Prometheus text exposition's samples by metric
-// name, whatever their labels.
-func parseMetrics(r io.Reader) (map[string]float64, error) {
-	out := map[string]float64{}
+// metrics are a Prometheus text exposition's samples by metric name,
+// whatever their labels.
+type metrics map[string][]float64
+
+// parseMetrics reads a Prometheus text exposition.
+func parseMetrics(r io.Reader) (metrics, error) {
+	out := metrics{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -154,17 +158,33 @@ func parseMetrics(r io.Reader) (map[string]float64, error) {
 		if err != nil {
 			return nil, fmt.Errorf("metrics: %s has value %q", name, value)
 		}
-		out[name] += v
+		out[name] = append(out[name], v)
 	}
 	return out, sc.Err()
 }
 
-// counter is a counter's value, whether the exposition names it with the
-// _total suffix or without.
-func counter(m map[string]float64, name string) float64 { return m[name] + m[name+"_total"] }
+// counter is a counter's total over its labels, whether the exposition
+// names it with the _total suffix or without.
+func (m metrics) counter(name string) float64 {
+	var n float64
+	for _, v := range append(slices.Clone(m[name]), m[name+"_total"]...) {
+		n += v
+	}
+	return n
+}
+
+// gauge is a gauge's largest value over its labels (one process may
+// report it under several; adding them up would count it twice); -1 when
+// it is absent.
+func (m metrics) gauge(name string) float64 {
+	if len(m[name]) == 0 {
+		return -1
+	}
+	return slices.Max(m[name])
+}
 
 // scrape reads the process's /metrics.
-func (p *proc) scrape(ctx context.Context) (map[string]float64, error) {
+func (p *proc) scrape(ctx context.Context) (metrics, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.httpBase()+"/metrics", nil)
 	if err != nil {
 		return nil, err

@@ -66,10 +66,12 @@ label_with_brace{path="{x}"} 1
 `
 	m, err := parseMetrics(strings.NewReader(in))
 	require.NoError(t, err)
-	assert.InDelta(t, 15, counter(m, "temporal_sticky_cache_hit"), 0, "summed over labels")
-	assert.InDelta(t, 4, counter(m, "temporal_sticky_cache_miss"), 0, "the _total name, a timestamp after the value")
-	assert.InDelta(t, 1<<20, m["go_memstats_heap_inuse_bytes"], 0)
-	assert.InDelta(t, 1, m["label_with_brace"], 0)
+	assert.InDelta(t, 15, m.counter("temporal_sticky_cache_hit"), 0, "summed over labels")
+	assert.InDelta(t, 4, m.counter("temporal_sticky_cache_miss"), 0, "the _total name, a timestamp after the value")
+	assert.InDelta(t, 12, m.gauge("temporal_sticky_cache_hit"), 0, "a gauge: the largest, not the sum")
+	assert.InDelta(t, 1<<20, m.gauge("go_memstats_heap_inuse_bytes"), 0)
+	assert.InDelta(t, 1, m.gauge("label_with_brace"), 0)
+	assert.InDelta(t, -1, m.gauge("absent"), 0)
 
 	_, err = parseMetrics(strings.NewReader("lonely\n"))
 	require.ErrorContains(t, err, "no value")

@@ -96,11 +96,14 @@ func (c *OpenConfig) Validate() error {
 
 // CurvePoint is the worker's memory with Open onboardings open.
 type CurvePoint struct {
-	Open      int           `json:"open"`
-	At        time.Duration `json:"at_ns"` // since the first signup
-	Mem       Mem           `json:"mem"`
-	HeapInuse int64         `json:"go_heap_inuse_bytes"` // the Go runtime's view (-1: not read)
-	Cached    int           `json:"sticky_cache_size"`   // workflows in the sticky cache (-1: not read)
+	Open int           `json:"open"`
+	At   time.Duration `json:"at_ns"` // since the first signup
+	Mem  Mem           `json:"mem"`
+	// The Go runtime's view (-1: not read): heap and goroutine stacks.
+	HeapInuse  int64 `json:"go_heap_inuse_bytes"`
+	StackInuse int64 `json:"go_stack_inuse_bytes"`
+	Goroutines int   `json:"goroutines"`
+	Cached     int   `json:"sticky_cache_size"` // workflows in the sticky cache (-1: not read)
 }
 
 // curve takes one sample each time the count of open onboardings reaches
@@ -193,11 +196,13 @@ func RunOpen(ctx context.Context, cfg OpenConfig, bins *Binaries) (*OpenReport, 
 	}
 
 	sample := func(open int, began time.Time) CurvePoint {
-		p := CurvePoint{Open: open, At: time.Since(began), HeapInuse: -1, Cached: -1}
+		p := CurvePoint{Open: open, At: time.Since(began), HeapInuse: -1, StackInuse: -1, Goroutines: -1, Cached: -1}
 		p.Mem, _ = w.mem()
 		if m, err := w.scrape(ctx); err == nil {
-			p.HeapInuse = int64(m["go_memstats_heap_inuse_bytes"])
-			p.Cached = int(m["temporal_sticky_cache_size"])
+			p.HeapInuse = int64(m.gauge("go_memstats_heap_inuse_bytes"))
+			p.StackInuse = int64(m.gauge("go_memstats_stack_inuse_bytes"))
+			p.Goroutines = int(m.gauge("go_goroutines"))
+			p.Cached = int(m.gauge("temporal_sticky_cache_size"))
 		}
 		return p
 	}
@@ -311,7 +316,7 @@ func measureMiss(ctx context.Context, d *driver, w *proc, opened []signedUp, cfg
 	var cold, hot []time.Duration
 	// The worker's SDK metrics are flushed to /metrics every second: wait
 	// that long for the counts of what came before.
-	settled := func() (map[string]float64, error) {
+	settled := func() (metrics, error) {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -348,8 +353,8 @@ func measureMiss(ctx context.Context, d *driver, w *proc, opened []signedUp, cfg
 			return err
 		}
 		l.WorkerCPU += c1 - c0
-		l.Hits += int(counter(m1, "temporal_sticky_cache_hit") - counter(m0, "temporal_sticky_cache_hit"))
-		l.Misses += int(counter(m1, "temporal_sticky_cache_miss") - counter(m0, "temporal_sticky_cache_miss"))
+		l.Hits += int(m1.counter("temporal_sticky_cache_hit") - m0.counter("temporal_sticky_cache_hit"))
+		l.Misses += int(m1.counter("temporal_sticky_cache_miss") - m0.counter("temporal_sticky_cache_miss"))
 		m0 = m1
 		return nil
 	}
@@ -448,9 +453,10 @@ func (r *OpenReport) Table(out io.Writer) {
 	}
 	fmt.Fprintf(tw, "signups\t%.1f/s (%s); signup to HostedUrl p50 %s, p99 %s; worker CPU %.1f s; %d Mangopay calls\n",
 		r.PerSecond, r.Elapsed.Round(time.Second), msOf(r.Signup.P50), msOf(r.Signup.P99), r.WorkerCPU.Seconds(), r.Calls)
-	fmt.Fprintf(tw, "open\tworker RSS\tpeak (VmHWM)\tGo heap in use\tsticky cache\n")
+	fmt.Fprintf(tw, "open\tworker RSS\tpeak (VmHWM)\tGo heap in use\tstacks\tgoroutines\tsticky cache\n")
 	row := func(label string, p CurvePoint) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", label, mib(p.Mem.RSS), mib(p.Mem.HWM), mib(p.HeapInuse), p.Cached)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\n", label, mib(p.Mem.RSS), mib(p.Mem.HWM), mib(p.HeapInuse), mib(p.StackInuse),
+			p.Goroutines, p.Cached)
 	}
 	for _, p := range r.Curve {
 		row(fmt.Sprint(p.Open), p)
