@@ -447,12 +447,12 @@ func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, 
 			return
 		}
 		deadline := time.Now().Add(time.Minute)
-		var st workflows.State
+		var st workflows.StateView
 		if retry(ctx, deadline, func() error {
 			return call(ctx, http.MethodGet, sys.apiURL+"/v1/onboardings/"+u.UserID, sys.apiToken, nil, &st)
 		}) == nil {
 			u.StateAfter = st.Status
-			u.StateSessionOK = st.Session != nil && st.Session.IdvSessionID == u.NewSession && st.Session.HostedURL == u.NewURL
+			u.StateSessionOK = st.IdvSessionID == u.NewSession && st.HostedURL == u.NewURL
 		}
 		_ = retry(ctx, deadline, func() error {
 			list, _, err := sys.mangopay.ListIdentityVerifications(ctx, u.UserID, &mangopay.ListOptions{PerPage: 100})
