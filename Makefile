@@ -92,3 +92,20 @@ soak: temporal-cli
 ## kind, and the broken deployments it must catch); not yet in `make test`
 loadtest-check: temporal-cli
 	KYCFLOW_LOADTEST=1 $(GO) test -race -count=1 -timeout 20m ./loadtest/...
+
+.PHONY: fleet-open fleet-wave
+
+## fleet-open: OPEN_USERS onboardings left open on one worker: its RSS curve,
+## and with OPEN_CACHE set the cost of a sticky-cache miss (go run ./loadtest open --help)
+OPEN_USERS ?= 3000
+OPEN_CACHE ?= 0
+OPEN_FLAGS ?=
+fleet-open: temporal-cli
+	$(GO) run ./loadtest open --users $(OPEN_USERS) --sticky-cache $(OPEN_CACHE) --heap-profile $(OPEN_FLAGS)
+
+## fleet-wave: WAVE_USERS verified users, 20% downgraded within a minute: all
+## reopened, the call budget kept (go run ./loadtest wave --help)
+WAVE_USERS ?= 1000
+WAVE_FLAGS ?=
+fleet-wave: temporal-cli
+	$(GO) run ./loadtest wave --users $(WAVE_USERS) $(WAVE_FLAGS)

@@ -1,7 +1,8 @@
 // Command loadtest is kycflow's load and chaos harness: it starts the whole
 // system as separate processes, drives onboardings through the public
 // interfaces, injects faults, checks every user's outcome and reports the
-// figures. It exits 1 on any violation, 2 on bad flags. See the README.
+// figures. It exits 1 on any violation, 2 on bad flags. `loadtest open` and
+// `loadtest wave` are the fleet-size profiles (fleet.go). See the README.
 package main
 
 import (
@@ -28,6 +29,14 @@ func main() {
 }
 
 func run() (int, error) {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "open":
+			return runOpen(os.Args[2:])
+		case "wave":
+			return runWave(os.Args[2:])
+		}
+	}
 	var cfg harness.Config
 	flag.IntVar(&cfg.Users, "users", 20, "onboardings to drive")
 	flag.Float64Var(&cfg.Rate, "rate", 5, "onboardings started per second")

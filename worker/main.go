@@ -93,7 +93,7 @@ func run() error {
 		return err
 	}
 	return kycworker.Run(ctx, kycworker.Deps{
-		Temporal: tc, Redis: rdb, Mangopay: mp, Metrics: metrics, Logger: logger, PageSealer: codec, Reconcile: &rc,
+		Temporal: tc, Redis: rdb, Mangopay: mp, Metrics: metrics, Logger: logger, PageSealer: codec, Reconcile: &rc, Tuning: cfg.Tuning,
 		Notifier: &notify.Notifier{URL: cfg.PlatformWebhookURL, Secret: []byte(cfg.PlatformWebhookSecret)},
 	}, ln)
 }

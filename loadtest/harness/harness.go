@@ -75,6 +75,10 @@ type Config struct {
 	// pprof (PPROF_ADDR) and the run saves their CPU and heap profiles
 	// here.
 	PprofDir string
+	// Env is added to every kycflow process's environment (the call
+	// budget, for one); WorkerEnv to the workers' only (the sticky cache,
+	// the pollers).
+	Env, WorkerEnv []string
 
 	Progress      io.Writer // progress lines; nil: none
 	ProgressEvery time.Duration
@@ -290,6 +294,8 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 		budget = Budget{CallsPerSecond: 1000 * budget.CallsPerSecond, Burst: 1000 * budget.Burst}
 	}
 	common = append(common, budget.env()...)
+	// The run's own settings come last: a later duplicate wins.
+	common = append(common, cfg.Env...)
 	bridgeEnv := func(token string) []string {
 		return append(append([]string(nil), common...),
 			"WEBHOOK_PATH_TOKEN="+token, "PLATFORM_API_TOKEN="+s.apiToken, "BRIDGE_PUBLIC_URL="+publicURL,
@@ -331,6 +337,7 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 		if err := s.withPprof(p, i); err != nil {
 			return s, err
 		}
+		p.env = append(p.env, cfg.WorkerEnv...)
 		if err := p.start(ctx); err != nil {
 			return s, err
 		}

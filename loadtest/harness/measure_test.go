@@ -247,20 +247,34 @@ func TestFaultWindows(t *testing.T) {
 	assert.Equal(t, []window{{from: time.Unix(1002, 0), to: time.Unix(1005, 0)}}, got)
 }
 
-func TestParseProcStatus(t *testing.T) {
+// The sampler's reading of /proc: VmHWM in KiB, utime+stime in seconds,
+// a command name with spaces and parentheses.
+func TestProcSamplerRead(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "4242")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	write := func(status, stat string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "status"), []byte(status), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644))
+	}
+	ps := &procSampler{procRoot: root}
 	status := "Name:\tworker\nVmPeak:\t  900000 kB\nVmHWM:\t   51200 kB\nVmRSS:\t   40000 kB\n"
 	stat := "4242 (my (odd) cmd) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0 100 0 0\n"
-	rss, cpu, err := parseProcStatus(status, stat)
+	write(status, stat)
+	rss, cpu, err := ps.read(4242)
 	require.NoError(t, err)
 	assert.Equal(t, int64(51200), rss)
 	assert.InDelta(t, 3.0, cpu, 1e-9)
 
-	_, _, err = parseProcStatus("Name:\tzombie\n", stat)
-	assert.ErrorContains(t, err, "no VmHWM")
-	_, _, err = parseProcStatus("VmHWM:\t 12 MB\n", stat)
-	assert.ErrorContains(t, err, "unreadable VmHWM")
-	_, _, err = parseProcStatus(status, "4242 (cmd) S 1 2")
-	assert.ErrorContains(t, err, "fields after the command")
+	write("Name:\tzombie\n", stat)
+	_, _, err = ps.read(4242)
+	assert.ErrorContains(t, err, "no VmRSS and VmHWM")
+	write("VmHWM:\t 12 MB\nVmRSS:\t 1 kB\n", stat)
+	_, _, err = ps.read(4242)
+	assert.ErrorContains(t, err, "VmHWM")
+	write(status, "4242 (cmd) S 1 2")
+	_, _, err = ps.read(4242)
+	assert.ErrorContains(t, err, "fields after the name")
 }
 
 // The sampler follows a child of the test process that is no proc (as it

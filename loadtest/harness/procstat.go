@@ -28,10 +28,6 @@ type ProcessFigure struct {
 	Source string `json:"source"`
 }
 
-// clockTicks is Linux's USER_HZ, the unit of utime and stime in
-// /proc/<pid>/stat: 100 on every architecture Go supports.
-const clockTicks = 100
-
 // incarnation is one process the sampler follows.
 type incarnation struct {
 	ProcessFigure
@@ -177,7 +173,15 @@ func (ps *procSampler) read(pid int) (int64, float64, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	return parseProcStatus(string(status), string(stat))
+	m, err := parseProcStatus(status)
+	if err != nil {
+		return 0, 0, err
+	}
+	cpu, err := parseProcStat(stat)
+	if err != nil {
+		return 0, 0, err
+	}
+	return m.HWM >> 10, cpu.Seconds(), nil
 }
 
 // statFields splits /proc/<pid>/stat after the command (which may hold
@@ -193,38 +197,6 @@ func statFields(stat string) ([]string, error) {
 		return nil, fmt.Errorf("/proc stat has %d fields after the command, want 13 or more", len(f))
 	}
 	return f, nil
-}
-
-// parseProcStatus reads VmHWM from /proc/<pid>/status and utime+stime
-// from /proc/<pid>/stat.
-func parseProcStatus(status, stat string) (int64, float64, error) {
-	var hwm int64 = -1
-	for line := range strings.SplitSeq(status, "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) != 2 || f[1] != "kB" {
-				return 0, 0, fmt.Errorf("unreadable VmHWM line %q", line)
-			}
-			n, err := strconv.ParseInt(f[0], 10, 64)
-			if err != nil {
-				return 0, 0, fmt.Errorf("unreadable VmHWM line %q: %w", line, err)
-			}
-			hwm = n
-		}
-	}
-	if hwm < 0 {
-		return 0, 0, errors.New("no VmHWM in /proc status (a zombie?)")
-	}
-	f, err := statFields(stat)
-	if err != nil {
-		return 0, 0, err
-	}
-	utime, err1 := strconv.ParseUint(f[11], 10, 64)
-	stime, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, 0, fmt.Errorf("unreadable utime/stime in /proc stat: %w", err)
-	}
-	return hwm, float64(utime+stime) / clockTicks, nil
 }
 
 // ProcessSummary is one process name's figures over its incarnations.

@@ -26,6 +26,18 @@ func TestLoadConfig(t *testing.T) {
 		{name: "short secret", env: map[string]string{"PLATFORM_WEBHOOK_URL": "https://p.example/kyc", "PLATFORM_WEBHOOK_SECRET": "short"}, wantErr: "at least 16"},
 		{name: "webhook not a URL", env: map[string]string{"PLATFORM_WEBHOOK_URL": "p.example", "PLATFORM_WEBHOOK_SECRET": "0123456789abcdef"}, wantErr: "PLATFORM_WEBHOOK_URL"},
 		{name: "bad address", env: map[string]string{"WORKER_HTTP_ADDR": "9091"}, wantErr: "WORKER_HTTP_ADDR"},
+		{name: "tuning left to the SDK", env: nil, check: func(t *testing.T, c kycworker.Config) {
+			assert.Equal(t, kycworker.Tuning{}, c.Tuning)
+		}},
+		{name: "tuning", env: map[string]string{"WORKER_STICKY_CACHE_SIZE": " 2000 ", "WORKER_WORKFLOW_POLLERS": "4",
+			"WORKER_ACTIVITY_POLLERS": "3"}, check: func(t *testing.T, c kycworker.Config) {
+			assert.Equal(t, kycworker.Tuning{StickyCacheSize: 2000, WorkflowPollers: 4, ActivityPollers: 3}, c.Tuning)
+		}},
+		{name: "cache size not a number", env: map[string]string{"WORKER_STICKY_CACHE_SIZE": "10k"}, wantErr: "WORKER_STICKY_CACHE_SIZE"},
+		{name: "cache size zero", env: map[string]string{"WORKER_STICKY_CACHE_SIZE": "0"}, wantErr: "from 1 to 1000000"},
+		{name: "cache size too large", env: map[string]string{"WORKER_STICKY_CACHE_SIZE": "1000001"}, wantErr: "WORKER_STICKY_CACHE_SIZE"},
+		{name: "negative pollers", env: map[string]string{"WORKER_WORKFLOW_POLLERS": "-2"}, wantErr: "WORKER_WORKFLOW_POLLERS"},
+		{name: "activity pollers not a number", env: map[string]string{"WORKER_ACTIVITY_POLLERS": "two"}, wantErr: "WORKER_ACTIVITY_POLLERS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -47,7 +47,29 @@ type Config struct {
 	RedisURL              string // REDIS_URL
 	PlatformWebhookURL    string // PLATFORM_WEBHOOK_URL: empty, notifications are logged and skipped
 	PlatformWebhookSecret string // PLATFORM_WEBHOOK_SECRET: required with a URL
+	Tuning                Tuning
 }
+
+// Tuning is the worker's memory and polling knobs. Zero fields keep the
+// Temporal SDK's defaults.
+type Tuning struct {
+	// StickyCacheSize (WORKER_STICKY_CACHE_SIZE) is how many workflows the
+	// worker keeps in memory between their tasks (the SDK's default is
+	// 10,000). A workflow evicted from it is replayed from its history on
+	// its next task: less memory per open onboarding, more CPU per event.
+	StickyCacheSize int
+	// WorkflowPollers and ActivityPollers (WORKER_WORKFLOW_POLLERS,
+	// WORKER_ACTIVITY_POLLERS) are the concurrent long polls on the task
+	// queue (the SDK's default is 2 each).
+	WorkflowPollers int
+	ActivityPollers int
+}
+
+// Limits of the tuning values: beyond them a value is a typo.
+const (
+	maxStickyCacheSize = 1_000_000
+	maxPollers         = 1_000
+)
 
 // LoadConfig reads the configuration through getenv.
 func LoadConfig(getenv func(string) string) (Config, error) {
@@ -64,6 +86,21 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		PlatformWebhookSecret: getenv("PLATFORM_WEBHOOK_SECRET"),
 	}
 	var errs []error
+	positive := func(name string, max int) int {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > max {
+			errs = append(errs, fmt.Errorf("%s %q must be a whole number from 1 to %d", name, v, max))
+			return 0
+		}
+		return n
+	}
+	c.Tuning.StickyCacheSize = positive("WORKER_STICKY_CACHE_SIZE", maxStickyCacheSize)
+	c.Tuning.WorkflowPollers = positive("WORKER_WORKFLOW_POLLERS", maxPollers)
+	c.Tuning.ActivityPollers = positive("WORKER_ACTIVITY_POLLERS", maxPollers)
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		errs = append(errs, fmt.Errorf("WORKER_HTTP_ADDR %q is not host:port", c.HTTPAddr))
 	}
@@ -131,6 +168,9 @@ type Deps struct {
 	// PageSealer decrypts document pages the bridge stored encrypted (the
 	// payload codec, PAYLOAD_ENCRYPTION_KEY); nil reads them in clear.
 	PageSealer claimcheck.Sealer
+	// Tuning sets the sticky cache, the pollers and pprof; zero keeps the
+	// SDK's defaults.
+	Tuning Tuning
 }
 
 // Activities builds the activities from the dependencies.
@@ -151,10 +191,16 @@ func Register(w worker.Registry, acts *activities.Activities) {
 // ends, then stops gracefully: in-flight activities get their
 // WorkerStopTimeout to finish.
 func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
+	if d.Tuning.StickyCacheSize > 0 {
+		// Process-wide in the SDK, and read when the first worker is made.
+		worker.SetStickyWorkflowCacheSize(d.Tuning.StickyCacheSize)
+	}
 	w := worker.New(d.Temporal, workflows.TaskQueue, worker.Options{
 		WorkerStopTimeout: 20 * time.Second,
 		// Each activity's Mangopay calls carry its priority for the budget.
-		Interceptors: []interceptor.WorkerInterceptor{&activities.PriorityInterceptor{}},
+		Interceptors:                     []interceptor.WorkerInterceptor{&activities.PriorityInterceptor{}},
+		MaxConcurrentWorkflowTaskPollers: d.Tuning.WorkflowPollers,
+		MaxConcurrentActivityTaskPollers: d.Tuning.ActivityPollers,
 	})
 	Register(w, d.Activities())
 	if d.Reconcile != nil {
