@@ -19,9 +19,11 @@ export TEMPORAL_CLI ?= $(TOOLS)/temporal
 .PHONY: test unit-test dev sim bench vet fmt-check workflowcheck model-test
 
 ## test: format check, vet, workflow determinism check, then every test (unit and
-## end-to-end, on a real Temporal dev server) with the race detector
+## end-to-end, on a real Temporal dev server) with the race detector, then the
+## load harness's small profile and its own tests, alone on the machine
 test: fmt-check vet workflowcheck temporal-cli
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory loadtest-check
 
 $(WORKFLOWCHECK):
 	GOBIN=$(TOOLS) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
@@ -88,8 +90,9 @@ SOAK_FLAGS ?=
 soak: temporal-cli
 	$(GO) run ./loadtest --users $(SOAK_USERS) --rate $(SOAK_RATE) --chaos all --chaos-times $(SOAK_TIMES) $(SOAK_FLAGS)
 
-## loadtest-check: the load harness's own tests (a small profile with every fault
-## kind, and the broken deployments it must catch); not yet in `make test`
+## loadtest-check: the load harness's tests (a 200-user profile with every fault
+## kind, the fleet profiles on 200 users, and the broken deployments it must
+## catch); make test runs it after the other tests
 loadtest-check: temporal-cli
 	KYCFLOW_LOADTEST=1 $(GO) test -race -count=1 -timeout 20m ./loadtest/...
 
