@@ -62,20 +62,13 @@ func runOpen(args []string) (int, error) {
 		return 2, err
 	}
 	cfg.System.Progress = os.Stderr
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	r, err := harness.RunOpen(ctx, cfg, nil)
-	if err != nil {
-		return 1, err
-	}
-	if err := output(os.Stdout, *asJSON, r, r.Table); err != nil {
-		return 1, err
-	}
-	if r.Failed > 0 {
-		return 1, fmt.Errorf("%d signups failed", r.Failed)
-	}
-	return 0, nil
+	return report(*asJSON, func(ctx context.Context) (*harness.OpenReport, error) { return harness.RunOpen(ctx, cfg, nil) },
+		func(r *harness.OpenReport) error {
+			if r.Failed > 0 {
+				return fmt.Errorf("%d signups failed", r.Failed)
+			}
+			return nil
+		})
 }
 
 // runWave is `loadtest wave`: N verified users, a share of them
@@ -104,20 +97,13 @@ func runWave(args []string) (int, error) {
 		return 2, err
 	}
 	cfg.System.Progress = os.Stderr
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	r, err := harness.RunWave(ctx, cfg, nil)
-	if err != nil {
-		return 1, err
-	}
-	if err := output(os.Stdout, *asJSON, r, r.Table); err != nil {
-		return 1, err
-	}
-	if !r.OK() {
-		return 1, errors.New("the wave failed: see the report")
-	}
-	return 0, nil
+	return report(*asJSON, func(ctx context.Context) (*harness.WaveReport, error) { return harness.RunWave(ctx, cfg, nil) },
+		func(r *harness.WaveReport) error {
+			if !r.OK() {
+				return errors.New("the wave failed: see the report")
+			}
+			return nil
+		})
 }
 
 // workerEnv turns the tuning flags into the worker's environment.
@@ -147,4 +133,26 @@ func output(w io.Writer, asJSON bool, v any, table func(io.Writer)) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// tabled is a run's report, which prints itself as a table.
+type tabled interface{ Table(io.Writer) }
+
+// report runs a profile until it ends or the harness is interrupted,
+// prints its report (a table, or JSON), and turns what failed into the
+// exit code: 1 for a failed run or a report that says so.
+func report[R tabled](asJSON bool, run func(context.Context) (R, error), failed func(R) error) (int, error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, err := run(ctx)
+	if err != nil {
+		return 1, err
+	}
+	if err := output(os.Stdout, asJSON, r, r.Table); err != nil {
+		return 1, err
+	}
+	if err := failed(r); err != nil {
+		return 1, err
+	}
+	return 0, nil
 }

@@ -7,14 +7,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/kycflow/kycflow/loadtest/harness"
@@ -75,26 +72,13 @@ func run() (int, error) {
 		return 2, err
 	}
 	cfg.Progress = os.Stderr
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	report, err := harness.Run(ctx, cfg, nil)
-	if err != nil {
-		return 1, err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(report); err != nil {
-			return 1, err
-		}
-	} else {
-		report.Table(os.Stdout)
-	}
-	if n := len(report.Violations); n > 0 {
-		return 1, errors.New(fmt.Sprint(n, " violations"))
-	}
-	return 0, nil
+	return report(*asJSON, func(ctx context.Context) (*harness.Report, error) { return harness.Run(ctx, cfg, nil) },
+		func(r *harness.Report) error {
+			if n := len(r.Violations); n > 0 {
+				return fmt.Errorf("%d violations", n)
+			}
+			return nil
+		})
 }
 
 func faultList(fs []harness.Fault) string {
