@@ -292,6 +292,17 @@ func budgetEnv(rate float64, burst int) []string {
 
 // kycflowCalls is the simulator's count of the calls kycflow made: every
 // API call but the harness's own user creations.
+// routeEvents is the fleet reconciliation's route.
+const routeEvents = "GET /events"
+
+// onboardingCalls is kycflowCalls without the fleet reconciliation's
+// Events reads, which come every RECONCILE_EVENTS_EVERY whatever the users
+// do (17 a run): a profile's count per signup must not depend on whether a
+// run fell within it.
+func onboardingCalls(byRoute map[string]int) int {
+	return kycflowCalls(byRoute) - byRoute[routeEvents]
+}
+
 func kycflowCalls(byRoute map[string]int) int {
 	n := 0
 	for route, c := range byRoute {

@@ -272,3 +272,17 @@ func TestWaveConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// The calls counted per signup leave out the setup's user creation and the
+// fleet reconciliation (a run of it once fell inside TestOpenProfile's
+// window and made 417 calls of 400).
+func TestOnboardingCalls(t *testing.T) {
+	byRoute := map[string]int{
+		"POST /sca/users/natural":                     200, // the harness's own setup
+		"GET /sca/users/{userId}":                     200,
+		"POST /users/{userId}/identity-verifications": 200,
+		"GET /events":                                 17,
+	}
+	assert.Equal(t, 417, kycflowCalls(byRoute))
+	assert.Equal(t, 400, onboardingCalls(byRoute))
+}

@@ -268,7 +268,7 @@ func RunOpen(ctx context.Context, cfg OpenConfig, bins *Binaries) (*OpenReport, 
 	if err != nil {
 		return nil, fmt.Errorf("read the simulator's call counts: %w", err)
 	}
-	r.Calls = kycflowCalls(after) - kycflowCalls(before)
+	r.Calls = onboardingCalls(after) - onboardingCalls(before)
 
 	if cfg.HeapProfile {
 		path := filepath.Join(workDir, "worker-heap.pprof")
@@ -458,7 +458,7 @@ func (r *OpenReport) Table(out io.Writer) {
 	if r.FirstError != "" {
 		fmt.Fprintf(tw, "first failure\t%s\n", r.FirstError)
 	}
-	fmt.Fprintf(tw, "signups\t%.1f/s (%s); signup to HostedUrl p50 %s, p99 %s; worker CPU %.1f s; %d Mangopay calls\n",
+	fmt.Fprintf(tw, "signups\t%.1f/s (%s); signup to HostedUrl p50 %s, p99 %s; worker CPU %.1f s; %d Mangopay calls (the reconciliation's left out)\n",
 		r.PerSecond, r.Elapsed.Round(time.Second), msOf(r.Signup.P50), msOf(r.Signup.P99), r.WorkerCPU.Seconds(), r.Calls)
 	fmt.Fprintf(tw, "open\tworker RSS\tpeak (VmHWM)\tGo heap in use\tstacks\tgoroutines\tsticky cache\n")
 	row := func(label string, p CurvePoint) {
