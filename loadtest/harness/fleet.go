@@ -200,32 +200,6 @@ func (p *proc) scrape(ctx context.Context) (metrics, error) {
 	return parseMetrics(res.Body)
 }
 
-// saveHeapProfile writes the heap profile of the process named name, which
-// serves pprof at addr (PPROF_ADDR), to path.
-func saveHeapProfile(ctx context.Context, name, addr, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/heap?gc=1", nil)
-	if err != nil {
-		return err
-	}
-	res, err := httpClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s heap profile: %w", name, err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s heap profile: %s", name, res.Status)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, res.Body); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("%s heap profile: %w", name, err)
-	}
-	return f.Close()
-}
-
 // signedUp is one user brought to AWAITING_USER.
 type signedUp struct {
 	Index   int

@@ -272,8 +272,8 @@ func RunOpen(ctx context.Context, cfg OpenConfig, bins *Binaries) (*OpenReport, 
 
 	if cfg.HeapProfile {
 		path := filepath.Join(workDir, "worker-heap.pprof")
-		if err := saveHeapProfile(ctx, w.name, pprofAddr, path); err != nil {
-			r.Notes["heap_profile"] = err.Error()
+		if err := fetchProfile(ctx, "http://"+pprofAddr+"/debug/pprof/heap?gc=1", path, time.Minute); err != nil {
+			r.Notes["heap_profile"] = fmt.Sprintf("%s heap profile: %v", w.name, err)
 		} else {
 			r.HeapProfile = path
 		}
