@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -55,23 +56,89 @@ type FeedResult struct {
 	Calls    int       `json:"Calls"`
 }
 
+// feedHeartbeatTimeout is how soon Temporal gives a feed up when its worker
+// is gone: the next attempt starts then, and until it ends every scheduled
+// run is skipped (overlap policy SKIP), so the dropped webhooks wait.
+const feedHeartbeatTimeout = 30 * time.Second
+
+// DefaultHeartbeatEvery is how often a feed says it is alive, pages or not:
+// one page can wait longer than feedHeartbeatTimeout for the call budget (a
+// rate-limit pause) or for a slow Mangopay, and a live attempt must not be
+// timed out and started again for that.
+const DefaultHeartbeatEvery = feedHeartbeatTimeout / 3
+
 // Activities are the reconciliation's activities.
 type Activities struct {
 	Feeder *Feeder
 	Redis  redis.UniversalClient
 	Config Config
+	// HeartbeatEvery is the feed's liveness heartbeat; zero:
+	// DefaultHeartbeatEvery.
+	HeartbeatEvery time.Duration
+}
+
+// heartbeatFeed records a heartbeat every interval until stop is called,
+// with the last page the feed reported (none before the first).
+func heartbeatFeed(ctx context.Context, every time.Duration) (progress func(eventType string, page int), stop func()) {
+	var mu sync.Mutex
+	var last []any
+	beat := func() {
+		mu.Lock()
+		details := last
+		mu.Unlock()
+		activity.RecordHeartbeat(ctx, details...)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				beat()
+			}
+		}
+	}()
+	progress = func(eventType string, page int) {
+		mu.Lock()
+		last = []any{eventType, page}
+		mu.Unlock()
+		beat()
+	}
+	return progress, func() { close(done); wg.Wait() }
 }
 
 // FeedEventsSinceCursor feeds the events after the cursor (Run), with a
 // heartbeat per page.
 func (a *Activities) FeedEventsSinceCursor(ctx context.Context, _ FeedInput) (FeedResult, error) {
 	f := *a.Feeder
-	f.Progress = func(eventType string, page int) { activity.RecordHeartbeat(ctx, eventType, page) }
+	every := a.HeartbeatEvery
+	if every <= 0 {
+		every = DefaultHeartbeatEvery
+	}
+	progress, stop := heartbeatFeed(ctx, every)
+	f.Progress = progress
+	began := time.Now()
 	counts, from, to, err := Run(ctx, &f, a.Redis, a.Config)
+	stop()
 	res := FeedResult{From: from, To: to, Events: counts.Total(), Fed: counts.Fed, Rejected: counts.Rejected, Calls: counts.Calls}
+	// One line a run: an operator tells a stalled reconciliation from a
+	// quiet one by these.
+	attrs := []any{"from", from.UTC().Format(time.RFC3339), "to", to.UTC().Format(time.RFC3339), "events", res.Events,
+		"fed", res.Fed, "rejected", res.Rejected, "calls", res.Calls, "attempt", activity.GetInfo(ctx).Attempt,
+		"took_ms", time.Since(began).Milliseconds()}
 	if err == nil {
+		f.log().Info("events reconciled", attrs...)
 		return res, nil
 	}
+	f.log().Warn("events reconciliation failed", append(attrs, "error", err)...)
 	if d, ok := mangopay.RetryDelay(err, time.Now()); ok {
 		return res, temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeRateLimited,
 			temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: d + resetMargin})
@@ -84,7 +151,7 @@ func (a *Activities) FeedEventsSinceCursor(ctx context.Context, _ FeedInput) (Fe
 func Workflow(ctx workflow.Context) (FeedResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
-		HeartbeatTimeout:    2 * time.Minute,
+		HeartbeatTimeout:    feedHeartbeatTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
 		Summary:             "feed Mangopay's events since the cursor into the webhook stream",
 	})
