@@ -37,6 +37,14 @@ func check(ctx context.Context, sys *system, users []*userRun) []Violation {
 		out = append(out, Violation{UserID: u.UserID, Path: u.Path, Kind: kind, Detail: fmt.Sprintf(format, args...)})
 	}
 	deadline := time.Now().Add(time.Minute)
+	// Temporal tells what a lost user's onboarding waits on; without it
+	// the violation still stands.
+	tc, err := sys.temporalClient()
+	if err != nil {
+		tc = nil
+	} else {
+		defer tc.Close()
+	}
 	for _, u := range users {
 		events := sys.sink.events(u.UserID)
 		u.mu.Lock()
@@ -51,6 +59,9 @@ func check(ctx context.Context, sys *system, users []*userRun) []Violation {
 			var st workflows.State
 			if u.UserID != "" && call(ctx, http.MethodGet, sys.apiURL+"/v1/onboardings/"+u.UserID, sys.apiToken, nil, &st) == nil {
 				now = fmt.Sprintf("%s (attempt %d)", st.Status, st.Attempt)
+			}
+			if tc != nil {
+				now += "; Temporal: " + pendingWork(ctx, tc, workflows.WorkflowID(u.UserID))
 			}
 			add(u, ViolationLost, "never reached %s within the deadline: %s; the platform API now says %s", want.status, lost, now)
 		case reached != want.status:

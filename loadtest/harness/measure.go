@@ -2,21 +2,21 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"math"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
@@ -334,6 +334,10 @@ func webhookLatencies(deliveries []sandbox.Delivery, signals []signalSeen) (toSi
 	return percentiles(sig), percentiles(state), unsignalled
 }
 
+// CallLogFile is where a run keeps the simulator's call log, in its work
+// folder.
+const CallLogFile = "mangopay-calls.json"
+
 // measureAfter reads what the servers say once the run has settled: the
 // simulator's call and delivery logs, every onboarding's history.
 func measureAfter(ctx context.Context, sys *system, users []*userRun, began time.Time, run time.Duration, b Budget) (Measures, []Violation, error) {
@@ -341,12 +345,15 @@ func measureAfter(ctx context.Context, sys *system, users []*userRun, began time
 	if err != nil {
 		return Measures{}, nil, fmt.Errorf("read the simulator's call log: %w", err)
 	}
+	// Kept for a post-mortem of the run: which calls came when.
+	if raw, err := json.Marshal(log); err == nil {
+		_ = os.WriteFile(filepath.Join(sys.workDir, CallLogFile), raw, 0o644)
+	}
 	m, perUser := callFigures(log.Calls, began, b, run)
 	m.CallLogDropped = log.Dropped
 	violations := budgetViolations(m.BudgetWindows, b)
 
-	tc, err := client.Dial(client.Options{HostPort: sys.temporal.FrontendHostPort(), Namespace: "default",
-		Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	tc, err := sys.temporalClient()
 	if err != nil {
 		return m, violations, fmt.Errorf("connect to Temporal to read the histories: %w", err)
 	}

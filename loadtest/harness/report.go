@@ -40,6 +40,9 @@ type Report struct {
 	ReconcileEvery time.Duration `json:"reconcile_every_ns,omitempty"`
 	// WebhooksDropped is how many webhooks the simulator did not send.
 	WebhooksDropped int `json:"webhooks_dropped,omitempty"`
+	// Reconciliations are the fleet reconciliation's runs, in a run with
+	// dropped webhooks (only they bring those back).
+	Reconciliations []ReconcileRun `json:"reconciliations,omitempty"`
 }
 
 // Percentiles of a latency, over Count samples.
@@ -87,6 +90,16 @@ func (r *Report) Table(w io.Writer) {
 	}
 	if r.ReconcileEvery > 0 {
 		fmt.Fprintf(tw, "reconciliation\tshortened to every %s for the dropped webhooks (%d dropped)\n", r.ReconcileEvery, r.WebhooksDropped)
+		for _, rr := range r.Reconciliations {
+			line := fmt.Sprintf("  run\tstarted at %s: %s", rr.Started.Round(time.Millisecond), rr.Status)
+			if rr.Took > 0 {
+				line += " in " + rr.Took.Round(time.Millisecond).String()
+			}
+			if rr.Pending != "" {
+				line += "; " + rr.Pending
+			}
+			fmt.Fprintln(tw, line)
+		}
 	}
 	fmt.Fprintf(tw, "violations\t%d\n", len(r.Violations))
 	_ = tw.Flush()

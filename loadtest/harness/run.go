@@ -175,6 +175,13 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 		if r.WebhooksDropped, err = sys.droppedWebhooks(ctx); err != nil {
 			return nil, fmt.Errorf("read the simulator's delivery log: %w", err)
 		}
+		if tc, err := sys.temporalClient(); err == nil {
+			r.Reconciliations, err = reconcileRuns(ctx, tc, began)
+			tc.Close()
+			if err != nil && measures.MeasureError == "" {
+				r.MeasureError = err.Error()
+			}
+		}
 	}
 	for _, p := range append(append([]*proc{sys.redis}, sys.workers...), sys.bridges...) {
 		p.mu.Lock()
