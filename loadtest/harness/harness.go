@@ -238,8 +238,11 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 		return s, err
 	}
 	// A load profile would exhaust the Sandbox's 15-minute rate limit on
-	// its own; 429s come from the chaos instead.
-	if err := s.simSettings(ctx, func(set *sandbox.Settings) { set.RateLimitEnforced = false }); err != nil {
+	// its own: the windows are the budget's (mangopayLimits), and 429s come
+	// from the chaos.
+	if err := s.simSettings(ctx, func(set *sandbox.Settings) {
+		set.RateLimitEnforced, set.RateLimits = false, cfg.Budget.mangopayLimits()
+	}); err != nil {
 		return s, err
 	}
 	if s.mangopay, err = mangopay.New(mangopay.Config{BaseURL: s.simURL, ClientID: sandbox.DefaultClientID, APIKey: sandbox.DefaultAPIKey,
@@ -283,7 +286,7 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 	}
 
 	common := []string{
-		"KYCFLOW_DEV=1", "LOG_FORMAT=json", "LOG_LEVEL=warn",
+		"KYCFLOW_DEV=1", "LOG_FORMAT=json", "LOG_LEVEL=info",
 		"TEMPORAL_ADDRESS=" + s.temporal.FrontendHostPort(), "TEMPORAL_NAMESPACE=default",
 		"REDIS_URL=" + s.redisURL,
 		"MANGOPAY_BASE_URL=" + s.simURL, "MANGOPAY_CLIENT_ID=" + sandbox.DefaultClientID, "MANGOPAY_API_KEY=" + sandbox.DefaultAPIKey,

@@ -48,6 +48,21 @@ func (b Budget) env() []string {
 	}
 }
 
+// mangopayLimits sizes the simulator's rate-limit windows to the budget:
+// the account the run simulates allows what the fleet is given. Mangopay's
+// Sandbox figures (2,300 calls per 15 minutes) would fall under kycflow's
+// reserve within minutes of a load profile, and kycflow rightly holds its
+// background work, the fleet reconciliation among it, until the window
+// resets: dropped webhooks would then wait up to 15 minutes. With these
+// limits a fleet within its budget never reaches the reserve.
+func (b Budget) mangopayLimits() [4]int {
+	var out [4]int
+	for i, w := range sandbox.RateLimitWindows {
+		out[i] = int(math.Ceil((b.CallsPerSecond*w.Seconds() + float64(b.Burst)) / (1 - callbudget.DefaultReserve)))
+	}
+	return out
+}
+
 // validate reports a budget callbudget would refuse.
 func (b Budget) validate() error {
 	return callbudget.Config{CallsPerSecond: b.CallsPerSecond, Burst: b.Burst, Reserve: callbudget.DefaultReserve}.Validate()

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 
+	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 )
 
@@ -346,4 +348,25 @@ func TestReportJSONHasTheMeasures(t *testing.T) {
 	assert.Equal(t, 12.0, got["cost_by_path"].(map[string]any)["validated"].(map[string]any)["actions"].(map[string]any)["p50"])
 	assert.Nil(t, got["bridge_intake"].(map[string]any)["overall"].(map[string]any)["p99_at_most_seconds"])
 	assert.Len(t, got["processes"], 1)
+}
+
+// The simulated account's rate-limit windows fit the budget: a fleet using
+// all of it never sees a window under kycflow's reserve, below which its
+// background work (the fleet reconciliation, the only way back for a
+// dropped webhook) waits for the window's reset. The Sandbox's own figures
+// fail this within minutes of a load profile; a soak lost users to it.
+func TestMangopayLimitsFitTheBudget(t *testing.T) {
+	fits := func(limits [4]int, b Budget) error {
+		for i, w := range sandbox.RateLimitWindows {
+			used := b.CallsPerSecond*w.Seconds() + float64(b.Burst)
+			if left := float64(limits[i]) - used; left < callbudget.DefaultReserve*float64(limits[i]) {
+				return fmt.Errorf("the %s window: %d allowed, %.0f used at the budget, %.0f left is under the reserve", w, limits[i], used, left)
+			}
+		}
+		return nil
+	}
+	for _, b := range []Budget{DefaultBudget(0.1), DefaultBudget(4), DefaultBudget(10), {CallsPerSecond: 0.3, Burst: 300}, {CallsPerSecond: 500, Burst: 50}} {
+		assert.NoError(t, fits(b.mangopayLimits(), b), "budget %+v", b)
+	}
+	assert.Error(t, fits(sandbox.DefaultSettings().RateLimits, DefaultBudget(10)), "the Sandbox's own windows")
 }

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// rateWindowLengths are Mangopay's four rate-limit windows, in the order of
+// RateLimitWindows are Mangopay's four rate-limit windows, in the order of
 // the comma-separated values of the X-RateLimit* headers.
-var rateWindowLengths = [4]time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 24 * time.Hour}
+var RateLimitWindows = [4]time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 24 * time.Hour}
 
 // rateWindows counts calls per window. Mangopay describes a sliding leaky
 // bucket; fixed windows give the same headers and the same 429s at the
@@ -25,7 +25,7 @@ func (s *Sandbox) writeRateLimitHeaders(w http.ResponseWriter, now time.Time) {
 	s.mu.Lock()
 	limits := s.settings.RateLimits
 	var made, remaining, reset [4]string
-	for i, d := range rateWindowLengths {
+	for i, d := range RateLimitWindows {
 		if s.limits.start[i].IsZero() || !now.Before(s.limits.start[i].Add(d)) {
 			s.limits.start[i], s.limits.made[i] = now, 0
 		}
@@ -51,7 +51,7 @@ func (s *Sandbox) exhausted() bool {
 	if !s.settings.RateLimitEnforced {
 		return false
 	}
-	for i := range rateWindowLengths {
+	for i := range RateLimitWindows {
 		if s.limits.made[i] > s.settings.RateLimits[i] {
 			return true
 		}
