@@ -256,14 +256,6 @@ func signUp(ctx context.Context, d *driver, n, concurrency int, deadline time.Du
 	return failed, firstErr
 }
 
-// budgetEnv is the call budget's environment for every kycflow process.
-func budgetEnv(rate float64, burst int) []string {
-	return []string{
-		"MANGOPAY_MAX_CALLS_PER_SECOND=" + strconv.FormatFloat(rate, 'f', -1, 64),
-		"MANGOPAY_MAX_BURST=" + strconv.Itoa(burst),
-	}
-}
-
 // kycflowCalls is the simulator's count of the calls kycflow made: every
 // API call but the harness's own user creations.
 // routeEvents is the fleet reconciliation's route.

@@ -176,7 +176,8 @@ func RunOpen(ctx context.Context, cfg OpenConfig, bins *Binaries) (*OpenReport, 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.System.Env = append(cfg.System.Env, budgetEnv(cfg.BudgetRate, cfg.BudgetBurst)...)
+	// The processes' budget, and the simulated account's windows sized to it.
+	cfg.System.Budget = Budget{CallsPerSecond: cfg.BudgetRate, Burst: cfg.BudgetBurst}
 	var pprofAddr string
 	if cfg.HeapProfile {
 		var err error

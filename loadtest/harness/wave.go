@@ -264,7 +264,8 @@ func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.System.Env = append(cfg.System.Env, budgetEnv(cfg.BudgetRate, cfg.BudgetBurst)...)
+	// The processes' budget, and the simulated account's windows sized to it.
+	cfg.System.Budget = Budget{CallsPerSecond: cfg.BudgetRate, Burst: cfg.BudgetBurst}
 	sys, workDir, err := startFleet(ctx, cfg.System, bins)
 	if err != nil {
 		return nil, err
