@@ -69,4 +69,10 @@ func TestWaveProfile(t *testing.T) {
 	assert.True(t, r.Budget.Kept, "%+v", r.Budget)
 	assert.True(t, r.OK(), "%+v", r.Wave)
 	assert.Positive(t, r.Wave.ToAll)
+	// Every affected user's downgrade webhook reached its workflow.
+	wh := r.Webhooks
+	assert.Empty(t, wh.Error)
+	assert.GreaterOrEqual(t, wh.Sent, 40, "the wave's webhooks")
+	assert.GreaterOrEqual(t, wh.ToState.Count, 40, "webhooks matched to the signal they became")
+	assert.Zero(t, wh.Unsignalled)
 }

@@ -409,6 +409,46 @@ func measureAfter(ctx context.Context, sys *system, users []*userRun, began time
 	return m, violations, nil
 }
 
+// waveWebhooks measures the webhooks the simulator sent since from, and
+// how soon the affected users' workflows took them (their histories).
+func waveWebhooks(ctx context.Context, sys *system, userIDs []string, from time.Time) WaveWebhooks {
+	var out WaveWebhooks
+	deliveries, err := sys.simDeliveries(ctx)
+	if err != nil {
+		out.Error = "read the simulator's deliveries: " + err.Error()
+		return out
+	}
+	var recent []sandbox.Delivery
+	var at []time.Duration
+	for _, d := range deliveries {
+		if d.SentAt.Before(from) {
+			continue // dropped (no SentAt), or before the wave
+		}
+		recent = append(recent, d)
+		if d.Attempt == 0 {
+			at = append(at, d.SentAt.Sub(from))
+		}
+	}
+	slices.Sort(at)
+	out.Sent = len(at)
+	out.PeakPerSecond, _ = busiest(at, time.Second)
+	tc, err := sys.temporalClient()
+	if err != nil {
+		out.Error = "connect to Temporal: " + err.Error()
+		return out
+	}
+	defer tc.Close()
+	var signals []signalSeen
+	dc := converter.GetDefaultDataConverter()
+	for _, h := range fetchHistories(ctx, tc, userIDs) {
+		for _, run := range h.runs {
+			signals = append(signals, mangopaySignals(run, dc)...)
+		}
+	}
+	out.ToSignal, out.ToState, out.Unsignalled = webhookLatencies(recent, signals)
+	return out
+}
+
 // monitor samples the processes and the bridges' intake every second
 // while the run lasts.
 type monitor struct {

@@ -251,7 +251,22 @@ type WaveReport struct {
 	WaveCalls    map[string]int `json:"wave_calls_by_route"`
 	Budget       BudgetCheck    `json:"budget"`
 	WorkerPeak   []Mem          `json:"worker_mem"`
-	WorkDir      string         `json:"work_dir"`
+	// The wave's webhooks: how many the simulator sent from the first
+	// downgrade until the last user reopened, their peak per second, and
+	// from each to the workflow's signal and state (read from the
+	// histories of the affected users).
+	Webhooks WaveWebhooks `json:"webhooks"`
+	WorkDir  string       `json:"work_dir"`
+}
+
+// WaveWebhooks are the webhooks of a wave and how fast they took effect.
+type WaveWebhooks struct {
+	Sent          int         `json:"sent"`
+	PeakPerSecond int         `json:"peak_per_second"`
+	ToSignal      Percentiles `json:"to_signal"`
+	ToState       Percentiles `json:"to_state"`
+	Unsignalled   int         `json:"unsignalled"`
+	Error         string      `json:"error,omitempty"`
 }
 
 // OK reports a wave with no failure: every affected user reopened once,
@@ -467,6 +482,13 @@ func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, 
 		users[i] = *u
 	}
 	r.Wave = account(users)
+	var ids []string
+	for _, u := range users {
+		if u.Affected {
+			ids = append(ids, u.UserID)
+		}
+	}
+	r.Webhooks = waveWebhooks(ctx, sys, ids, waveStart)
 	return r, nil
 }
 
@@ -528,6 +550,14 @@ func (r *WaveReport) Table(out io.Writer) {
 	fmt.Fprintf(tw, "Mangopay calls in the wave\t%d (%.2f per affected user)\n", total, float64(total)/float64(max(1, w.Affected)))
 	for _, route := range slices.Sorted(maps.Keys(r.WaveCalls)) {
 		fmt.Fprintf(tw, "  %s\t%d\n", route, r.WaveCalls[route])
+	}
+	if wh := r.Webhooks; wh.Error != "" {
+		fmt.Fprintf(tw, "wave webhooks\tnot measured: %s\n", wh.Error)
+	} else {
+		fmt.Fprintf(tw, "wave webhooks\t%d sent, peak %d in one second\n", wh.Sent, wh.PeakPerSecond)
+		fmt.Fprintf(tw, "  webhook to signal\tp50 %s, p99 %s, max %s (%d)\n", msOf(wh.ToSignal.P50), msOf(wh.ToSignal.P99), msOf(wh.ToSignal.Max), wh.ToSignal.Count)
+		fmt.Fprintf(tw, "  webhook to state\tp50 %s, p99 %s, max %s (%d; %d delivered and never signalled)\n", msOf(wh.ToState.P50), msOf(wh.ToState.P99),
+			msOf(wh.ToState.Max), wh.ToState.Count, wh.Unsignalled)
 	}
 	b := r.Budget
 	kept := "kept"
