@@ -51,7 +51,7 @@ func check(ctx context.Context, sys *system, users []*userRun) []Violation {
 	for _, u := range users {
 		events := sys.sink.events(u.UserID)
 		u.mu.Lock()
-		done, lost, reached, wrong := u.Done, u.Lost, u.Reached, slices.Clone(u.Wrong)
+		done, lost, reached, wrong, decided := u.Done, u.Lost, u.Reached, slices.Clone(u.Wrong), slices.Clone(u.Sessions)
 		u.mu.Unlock()
 		want := expected[u.Path]
 		switch {
@@ -59,7 +59,7 @@ func check(ctx context.Context, sys *system, users []*userRun) []Violation {
 			// What the platform API says now tells a slow onboarding from
 			// a stuck one.
 			now := "unreadable"
-			var st workflows.State
+			var st workflows.StateView
 			if u.UserID != "" && call(ctx, http.MethodGet, sys.apiURL+"/v1/onboardings/"+u.UserID, sys.apiToken, nil, &st) == nil {
 				now = fmt.Sprintf("%s (attempt %d)", st.Status, st.Attempt)
 			}
@@ -119,7 +119,7 @@ func check(ctx context.Context, sys *system, users []*userRun) []Violation {
 				add(u, ViolationStatusChanged, "%s notified after the onboarding ended %s", ev.Type, want.status)
 			}
 		}
-		var st workflows.State
+		var st workflows.StateView
 		if err := retry(ctx, deadline, func() error {
 			return call(ctx, http.MethodGet, sys.apiURL+"/v1/onboardings/"+u.UserID, sys.apiToken, nil, &st)
 		}); err != nil {
@@ -133,10 +133,11 @@ func check(ctx context.Context, sys *system, users []*userRun) []Violation {
 			if st.Attempt != want.sessions {
 				add(u, ViolationWrongOutcome, "ended at attempt %d, the path needs %d sessions", st.Attempt, want.sessions)
 			}
-			// Expired: Mangopay's word for the session is kept, and the
-			// onboarding waits for the user's next ensure-session.
-			if u.Path == PathExpired && (st.Session == nil || st.Session.Status != string(mangopay.IdentityVerificationExpired)) {
-				add(u, ViolationWrongOutcome, "EXPIRED, but the current session reads %+v, not Mangopay's EXPIRED", st.Session)
+			// Expired: the expired session stays the current one (no
+			// session opened for nobody), and the onboarding waits for the
+			// user's next ensure-session.
+			if u.Path == PathExpired && (len(decided) == 0 || st.IdvSessionID != decided[0]) {
+				add(u, ViolationWrongOutcome, "EXPIRED with current session %q, not the one that expired (%v)", st.IdvSessionID, decided)
 			}
 		}
 	}
@@ -243,7 +244,7 @@ func checkDocuments(ctx context.Context, sys *system, u *userRun, want expectati
 	if len(docs) != want.documents || slices.ContainsFunc(docs, func(d mangopay.KYCDocument) bool { return d.Status != mangopay.KYCDocumentValidated }) {
 		add(u, ViolationDocuments, "%d KYC documents at Mangopay %v, the platform submitted %d, each to be VALIDATED", len(docs), statuses, want.documents)
 	}
-	var st workflows.State
+	var st workflows.StateView
 	if err := retry(ctx, deadline, func() error {
 		return call(ctx, http.MethodGet, sys.apiURL+"/v1/onboardings/"+u.UserID, sys.apiToken, nil, &st)
 	}); err != nil {

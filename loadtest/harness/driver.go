@@ -188,7 +188,7 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 		return fmt.Errorf("unknown path %q", u.Path)
 	}
 
-	var st workflows.State
+	var st workflows.StateView
 	if err := retry(ctx, deadline, func() error {
 		return call(ctx, http.MethodGet, d.sys.apiURL+"/v1/onboardings/"+id, d.sys.apiToken, nil, &st)
 	}); err != nil {
@@ -383,7 +383,7 @@ func (d *driver) businessPSCs(ctx context.Context, u *userRun, s1 string, deadli
 		// kycflow has read the PSC validated: with one still pending,
 		// Mangopay's level is not REGULAR, so neither is the onboarding
 		// VERIFIED.
-		var st workflows.State
+		var st workflows.StateView
 		if err := retry(ctx, deadline, func() error {
 			return call(ctx, http.MethodGet, d.sys.apiURL+"/v1/onboardings/"+id, d.sys.apiToken, nil, &st)
 		}); err != nil {
