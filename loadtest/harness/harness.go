@@ -176,10 +176,12 @@ func (c *Config) Validate() error {
 // Session lifetimes a run may give the simulator.
 const (
 	// DefaultSessionLifetime is the lifetime of a run with the expired
-	// path. The other paths' sessions must not expire before the harness
-	// decides them: the longest wait between a session's creation and its
-	// decision under the chaos is a notification whose worker was killed
-	// (its 30 s start-to-close timeout); this is three times that.
+	// path. Long enough that the other paths' sessions are decided first
+	// (a session is at most as old as the signup that created it, 71 s at
+	// worst in make test's profile on a loaded 2-core machine); short
+	// enough that an expired user (signup, lifetime, notification) fits
+	// the 3-minute user deadline. A session expired before its decision
+	// shows as a lost user whose outcome call got 409.
 	DefaultSessionLifetime = 90 * time.Second
 	// MinSessionLifetime: shorter, a session of another path could expire
 	// before its decision.
