@@ -389,11 +389,9 @@ func (d *driver) businessPSCs(ctx context.Context, u *userRun, s1 string, deadli
 		}); err != nil {
 			return fmt.Errorf("read the state between the PSCs (GET /v1/onboardings): %w", err)
 		}
-		early := slices.ContainsFunc(d.sys.sink.events(id), func(r received) bool { return r.Type == "onboarding.verified" })
-		if st.Status != workflows.StatusAwaitingPSCs || early {
+		if wrong := verifiedEarly(st.Status, d.sys.sink.events(id)); wrong != "" {
 			u.mu.Lock()
-			u.Wrong = append(u.Wrong, fmt.Sprintf("with %d of %d PSC sessions validated the onboarding reads %s (onboarding.verified notified: %t), Mangopay is not REGULAR yet",
-				i+1, len(pscs), st.Status, early))
+			u.Wrong = append(u.Wrong, fmt.Sprintf("with %d of %d PSC sessions validated %s, Mangopay is not REGULAR yet", i+1, len(pscs), wrong))
 			u.mu.Unlock()
 		}
 	}
@@ -407,4 +405,18 @@ func appendNew(s []string, v string) []string {
 		}
 	}
 	return append(s, v)
+}
+
+// verifiedEarly tells what is wrong with a business whose PSC sessions are
+// not all validated: it must read AWAITING_PSCS, and the platform must not
+// have been told it is verified.
+func verifiedEarly(status workflows.Status, events []received) string {
+	notified := slices.ContainsFunc(events, func(r received) bool { return r.Type == "onboarding.verified" })
+	switch {
+	case notified:
+		return fmt.Sprintf("onboarding.verified was notified (the onboarding reads %s)", status)
+	case status != workflows.StatusAwaitingPSCs:
+		return fmt.Sprintf("the onboarding reads %s", status)
+	}
+	return ""
 }

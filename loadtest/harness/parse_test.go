@@ -2,6 +2,7 @@ package harness
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/workflows"
 )
 
 func TestParseMix(t *testing.T) {
@@ -119,6 +121,14 @@ func TestTransitions(t *testing.T) {
 	assert.Equal(t, expected[PathBusinessPSCs].transitions, transitions(pscs))
 	early := []received{ev("onboarding.awaiting_user", 1, "s1"), ev("onboarding.verified", 1, "s1"), ev("onboarding.awaiting_pscs", 1, "s1")}
 	assert.NotEqual(t, expected[PathBusinessPSCs].transitions, transitions(early), "the order counts")
+}
+
+func TestVerifiedEarly(t *testing.T) {
+	pending := []received{{Event: notify.Event{Type: "onboarding.awaiting_pscs"}}, {Event: notify.Event{Type: "psc.validated"}}}
+	verified := append(slices.Clone(pending), received{Event: notify.Event{Type: "onboarding.verified"}})
+	assert.Empty(t, verifiedEarly(workflows.StatusAwaitingPSCs, pending))
+	assert.Equal(t, "the onboarding reads VERIFIED", verifiedEarly(workflows.StatusVerified, pending))
+	assert.Equal(t, "onboarding.verified was notified (the onboarding reads AWAITING_PSCS)", verifiedEarly(workflows.StatusAwaitingPSCs, verified))
 }
 
 func TestParseChaos(t *testing.T) {
