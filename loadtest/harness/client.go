@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"time"
 
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/workflows"
 )
 
 var httpClient = &http.Client{Timeout: 30 * time.Second}
@@ -37,20 +39,35 @@ func call(ctx context.Context, method, url, token string, body, out any) error {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	status, data, err := send(req)
+	if err != nil {
+		return err
+	}
+	return answer(method, url, status, data, out)
+}
+
+// send does req and reads the answer.
+func send(req *http.Request) (int, []byte, error) {
 	res, err := httpClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, url, err)
+		return 0, nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
 	if err != nil {
-		return fmt.Errorf("%s %s: read: %w", method, url, err)
+		return 0, nil, fmt.Errorf("%s %s: read: %w", req.Method, req.URL, err)
 	}
+	return res.StatusCode, data, nil
+}
+
+// answer decodes a 2xx answer into out. A 4xx is errPermanent; a 5xx or
+// a 429 may pass.
+func answer(method, url string, status int, data []byte, out any) error {
 	switch {
-	case res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests:
-		return fmt.Errorf("%s %s: %d %s", method, url, res.StatusCode, bytes.TrimSpace(data))
-	case res.StatusCode >= 400:
-		return fmt.Errorf("%w: %s %s: %d %s", errPermanent, method, url, res.StatusCode, bytes.TrimSpace(data))
+	case status >= 500 || status == http.StatusTooManyRequests:
+		return fmt.Errorf("%s %s: %d %s", method, url, status, bytes.TrimSpace(data))
+	case status >= 400:
+		return fmt.Errorf("%w: %s %s: %d %s", errPermanent, method, url, status, bytes.TrimSpace(data))
 	}
 	if out != nil && len(data) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -117,4 +134,76 @@ func (s *system) droppedWebhooks(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// errStillUploading: the platform API answered 202, the submission goes on;
+// its result is at GET /v1/onboardings/{id}/documents/{key}.
+var errStillUploading = errors.New("202: the document is still being uploaded")
+
+// documentPage is one page of the extra document: a PDF header and
+// padding, above the simulator's 1 KiB floor for a non-identity document.
+var documentPage = append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("0"), 2<<10)...)
+
+// postDocument submits a one-page KYC document through the platform API
+// (POST /v1/onboardings/{id}/documents, multipart) under the platform's
+// Idempotency-Key, and follows a 202 to the submission's result. The same
+// key on every try: a retry must get the first answer, never a second
+// document.
+func postDocument(ctx context.Context, apiURL, token, userID, docType, tag, key string) (workflows.SubmitDocumentResult, error) {
+	var res workflows.SubmitDocumentResult
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("Type", docType)
+	_ = mw.WriteField("Tag", tag)
+	fw, err := mw.CreateFormFile("Pages", "page-1.pdf")
+	if err != nil {
+		return res, fmt.Errorf("build the upload: %w", err)
+	}
+	_, _ = fw.Write(documentPage)
+	if err := mw.Close(); err != nil {
+		return res, fmt.Errorf("build the upload: %w", err)
+	}
+	url := apiURL + "/v1/onboardings/" + userID + "/documents"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, &body)
+	if err != nil {
+		return res, fmt.Errorf("POST %s: %w", url, err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Idempotency-Key", key)
+	status, data, err := send(req)
+	if err != nil {
+		return res, err
+	}
+	if status == http.StatusAccepted {
+		return res, errStillUploading
+	}
+	if err := answer(http.MethodPost, url, status, data, &res); err != nil {
+		return res, err
+	}
+	if res.KycDocumentID == "" {
+		return res, fmt.Errorf("POST %s: no KycDocumentId in %s", url, data)
+	}
+	return res, nil
+}
+
+// documentResult reads the result of the submission under key: found is
+// false when the platform API knows no such submission (404).
+func documentResult(ctx context.Context, apiURL, token, userID, key string) (res workflows.SubmitDocumentResult, found bool, err error) {
+	url := apiURL + "/v1/onboardings/" + userID + "/documents/" + key
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return res, false, fmt.Errorf("GET %s: %w", url, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	status, data, err := send(req)
+	switch {
+	case err != nil:
+		return res, true, err
+	case status == http.StatusNotFound:
+		return res, false, nil
+	case status == http.StatusAccepted:
+		return res, true, errStillUploading
+	}
+	return res, true, answer(http.MethodGet, url, status, data, &res)
 }

@@ -2,8 +2,10 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -30,6 +32,9 @@ type userRun struct {
 	DoneAt    time.Time
 	Reached   workflows.Status // read through the platform API at the end of the path
 	Lost      string           // the step it was stuck at, and why
+	// Wrong is what the path saw go wrong on its way (a status read
+	// between two decisions), reported as violations.
+	Wrong []string
 
 	// The steps waited on, for the time to recover after each fault.
 	Steps  []step
@@ -137,11 +142,53 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 		if err := d.decide(ctx, u, s1, sandbox.OutcomeRequest{Outcome: "REFUSED", Reason: "DOCUMENT_FALSIFIED"}, "onboarding.failed", deadline); err != nil {
 			return err
 		}
+	case PathExpired:
+		// Nothing to do: Mangopay expires the session once its (shortened)
+		// lifetime is over. The wait is neither a reaction nor a step: no
+		// fault is behind it.
+		u.mu.Lock()
+		u.Sessions = appendNew(u.Sessions, s1)
+		u.mu.Unlock()
+		if _, ok := d.sys.sink.waitFor(id, func(r received) bool {
+			return r.Type == "onboarding.expired" && r.IdvSessionID == s1
+		}, deadline, d.done); !ok {
+			return fmt.Errorf("no onboarding.expired for session %s within the deadline", s1)
+		}
+	case PathExtraDocument:
+		if err := d.decide(ctx, u, s1, sandbox.OutcomeRequest{Outcome: "VALIDATED"}, "onboarding.verified", deadline); err != nil {
+			return err
+		}
+		if err := d.extraDocument(ctx, u, deadline); err != nil {
+			return err
+		}
+	case PathBusinessPSCs:
+		if err := d.businessPSCs(ctx, u, s1, deadline); err != nil {
+			return err
+		}
+	case PathRenewal:
+		if err := d.decide(ctx, u, s1, sandbox.OutcomeRequest{Outcome: "VALIDATED"}, "onboarding.verified", deadline); err != nil {
+			return err
+		}
+		// Mangopay asks for a renewal 90 days ahead; the user comes back
+		// (ensure-session) for a renewal session.
+		if err := d.act(ctx, u, s1, "/_sim/users/"+id+"/renewal", sandbox.RenewalRequest{DeadlineInDays: 90},
+			"onboarding.renewal_required", deadline); err != nil {
+			return err
+		}
+		u.beginStep(time.Now())
+		renewal, err := d.ensure(ctx, id, s1, deadline)
+		if err != nil {
+			return fmt.Errorf("renewal session (POST /v1/onboardings while RENEWAL_REQUIRED): %w", err)
+		}
+		u.endStep(time.Now())
+		if err := d.decide(ctx, u, renewal.IdvSessionID, sandbox.OutcomeRequest{Outcome: "VALIDATED"}, "onboarding.verified", deadline); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("unknown path %q", u.Path)
 	}
 
-	var st workflows.State
+	var st workflows.StateView
 	if err := retry(ctx, deadline, func() error {
 		return call(ctx, http.MethodGet, d.sys.apiURL+"/v1/onboardings/"+id, d.sys.apiToken, nil, &st)
 	}); err != nil {
@@ -163,9 +210,13 @@ func (d *driver) createUser(ctx context.Context, u *userRun, deadline time.Time)
 		key := fmt.Sprintf("loadtest-user-%d-%s", u.Index, randomHex(6))
 		var usr *mangopay.User
 		var err error
-		if u.Path == PathReview {
+		if u.Path == PathReview || u.Path == PathBusinessPSCs {
+			kind := mangopay.LegalSoletrader
+			if u.Path == PathBusinessPSCs {
+				kind = mangopay.LegalBusiness // PSC sessions are for businesses and organizations
+			}
 			usr, err = d.sys.mangopay.CreateLegalUserSCA(ctx, &mangopay.CreateLegalUserParams{
-				Name: "Load Test Services", LegalPersonType: mangopay.LegalPersonType("SOLETRADER"), Email: "contact@example.com",
+				Name: "Load Test Services", LegalPersonType: kind, Email: "contact@example.com",
 				UserCategory: mangopay.UserCategoryOwner, TermsAndConditionsAccepted: true, CompanyNumber: "123456789",
 				LegalRepresentative: &mangopay.LegalRepresentative{
 					FirstName: "Alex", LastName: "Smith", Birthday: &birthday, Nationality: "FR", CountryOfResidence: "FR",
@@ -217,22 +268,133 @@ func (d *driver) decide(ctx context.Context, u *userRun, sessionID string, o san
 // act posts a decision to the simulator's control API and waits for the
 // platform to be told the state it leads to.
 func (d *driver) act(ctx context.Context, u *userRun, sessionID, path string, body any, want string, deadline time.Time) error {
+	_, err := d.actUntil(ctx, u, sessionID, path, body, want+" for session "+sessionID,
+		func(r received) bool { return r.Type == want && r.IdvSessionID == sessionID }, deadline)
+	return err
+}
+
+// actUntil posts a decision to the simulator's control API and waits for
+// the first notification that matches.
+func (d *driver) actUntil(ctx context.Context, u *userRun, sessionID, path string, body any, what string,
+	match func(received) bool, deadline time.Time) (received, error) {
 	u.mu.Lock()
 	u.Sessions = appendNew(u.Sessions, sessionID)
 	u.mu.Unlock()
 	at := time.Now()
 	u.beginStep(at)
 	if err := retry(ctx, deadline, func() error { return call(ctx, http.MethodPost, d.sys.simURL+path, "", body, nil) }); err != nil {
-		return fmt.Errorf("POST %s: %w", path, err)
+		return received{}, fmt.Errorf("POST %s: %w", path, err)
 	}
-	ev, ok := d.sys.sink.waitFor(u.UserID, func(r received) bool { return r.Type == want && r.IdvSessionID == sessionID }, deadline, d.done)
+	ev, ok := d.sys.sink.waitFor(u.UserID, match, deadline, d.done)
 	if !ok {
-		return fmt.Errorf("no %s for session %s within the deadline", want, sessionID)
+		return received{}, fmt.Errorf("no %s within the deadline", what)
 	}
 	u.endStep(ev.At)
 	u.mu.Lock()
 	u.Reactions = append(u.Reactions, ev.At.Sub(at))
 	u.mu.Unlock()
+	return ev, nil
+}
+
+// The extra document: its type (a natural user's), and the Sandbox Tag
+// rule that makes Mangopay validate it.
+const (
+	extraDocumentType = "ADDRESS_PROOF"
+	extraDocumentTag  = "accept"
+)
+
+// extraDocument: Mangopay asks the verified user for one more document;
+// the platform submits it through its API and is told Mangopay validated
+// it.
+func (d *driver) extraDocument(ctx context.Context, u *userRun, deadline time.Time) error {
+	id := u.UserID
+	key := fmt.Sprintf("loadtest-doc-%d-%s", u.Index, randomHex(6))
+	at := time.Now()
+	u.beginStep(at)
+	var doc workflows.SubmitDocumentResult
+	uploading := false // answered 202: the result is polled, not posted again
+	err := retry(ctx, deadline, func() error {
+		if uploading {
+			res, found, err := documentResult(ctx, d.sys.apiURL, d.sys.apiToken, id, key)
+			if !found {
+				uploading = false // the submission never reached the workflow: post it again
+				return errors.New("the platform API knows no submission under the key")
+			}
+			doc = res
+			return err
+		}
+		res, err := postDocument(ctx, d.sys.apiURL, d.sys.apiToken, id, extraDocumentType, extraDocumentTag, key)
+		if errors.Is(err, errStillUploading) {
+			uploading = true
+		}
+		doc = res
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("submit the extra document (POST /v1/onboardings/%s/documents): %w", id, err)
+	}
+	ev, ok := d.sys.sink.waitFor(id, func(r received) bool {
+		return r.Type == "document.validated" && r.DocumentID == doc.KycDocumentID
+	}, deadline, d.done)
+	if !ok {
+		return fmt.Errorf("no document.validated for %s within the deadline", doc.KycDocumentID)
+	}
+	u.endStep(ev.At)
+	return nil
+}
+
+// businessPSCs: the business declares two PSCs, its main session is
+// validated (AWAITING_PSCS), then each PSC session is validated; the
+// onboarding must stay AWAITING_PSCS until the last one, when Mangopay says
+// REGULAR, and only then be VERIFIED.
+func (d *driver) businessPSCs(ctx context.Context, u *userRun, s1 string, deadline time.Time) error {
+	id := u.UserID
+	if err := retry(ctx, deadline, func() error {
+		return call(ctx, http.MethodPut, d.sys.simURL+"/_sim/users/"+id+"/pscs", "", sandbox.PscsRequest{Persons: pscPersons}, nil)
+	}); err != nil {
+		return fmt.Errorf("declare the PSCs: %w", err)
+	}
+	if err := d.decide(ctx, u, s1, sandbox.OutcomeRequest{Outcome: "VALIDATED"}, "onboarding.awaiting_pscs", deadline); err != nil {
+		return err
+	}
+	// The platform learns each PSC session (and its link) from psc.*
+	// notifications.
+	var pscs []string
+	for len(pscs) < len(pscPersons) {
+		ev, ok := d.sys.sink.waitFor(id, func(r received) bool {
+			return r.Type == "psc.pending_validation" && r.PscID != "" && !slices.Contains(pscs, r.PscID)
+		}, deadline, d.done)
+		if !ok {
+			return fmt.Errorf("%d of the %d PSC sessions notified (psc.pending_validation) within the deadline", len(pscs), len(pscPersons))
+		}
+		pscs = append(pscs, ev.PscID)
+	}
+	for i, pscID := range pscs {
+		path := "/_sim/pscs/" + pscID + "/outcome"
+		body := sandbox.PscOutcomeRequest{Outcome: sandbox.PscValidated}
+		if i == len(pscs)-1 {
+			return d.act(ctx, u, s1, path, body, "onboarding.verified", deadline)
+		}
+		if _, err := d.actUntil(ctx, u, s1, path, body, "psc.validated for "+pscID, func(r received) bool {
+			return r.Type == "psc.validated" && r.PscID == pscID
+		}, deadline); err != nil {
+			return err
+		}
+		// kycflow has read the PSC validated: with one still pending,
+		// Mangopay's level is not REGULAR, so neither is the onboarding
+		// VERIFIED.
+		var st workflows.StateView
+		if err := retry(ctx, deadline, func() error {
+			return call(ctx, http.MethodGet, d.sys.apiURL+"/v1/onboardings/"+id, d.sys.apiToken, nil, &st)
+		}); err != nil {
+			return fmt.Errorf("read the state between the PSCs (GET /v1/onboardings): %w", err)
+		}
+		if wrong := verifiedEarly(st.Status, d.sys.sink.events(id)); wrong != "" {
+			u.mu.Lock()
+			u.Wrong = append(u.Wrong, fmt.Sprintf("with %d of %d PSC sessions validated %s, Mangopay is not REGULAR yet", i+1, len(pscs), wrong))
+			u.mu.Unlock()
+		}
+	}
 	return nil
 }
 
@@ -243,4 +405,18 @@ func appendNew(s []string, v string) []string {
 		}
 	}
 	return append(s, v)
+}
+
+// verifiedEarly tells what is wrong with a business whose PSC sessions are
+// not all validated: it must read AWAITING_PSCS, and the platform must not
+// have been told it is verified.
+func verifiedEarly(status workflows.Status, events []received) string {
+	notified := slices.ContainsFunc(events, func(r received) bool { return r.Type == "onboarding.verified" })
+	switch {
+	case notified:
+		return fmt.Sprintf("onboarding.verified was notified (the onboarding reads %s)", status)
+	case status != workflows.StatusAwaitingPSCs:
+		return fmt.Sprintf("the onboarding reads %s", status)
+	}
+	return ""
 }

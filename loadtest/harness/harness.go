@@ -58,6 +58,12 @@ type Config struct {
 	// UserDeadline bounds one user's whole path; a user still short of its
 	// outcome then is lost.
 	UserDeadline time.Duration
+	// SessionLifetime is the simulator's IDV session lifetime for the run
+	// (SessionLifetimeSeconds; Mangopay: 7 days). A mix with the expired
+	// path needs it short, within UserDeadline; zero: DefaultSessionLifetime
+	// then, Mangopay's 7 days otherwise. Every path's sessions get it: the
+	// others decide theirs well within it.
+	SessionLifetime time.Duration
 	// Settle is how long the harness waits after the last user before it
 	// re-reads every final status (a status that changes then is a
 	// violation).
@@ -85,6 +91,8 @@ type Config struct {
 	Logger        *slog.Logger
 }
 
+const defaultUserDeadline = 3 * time.Minute
+
 // Defaults fills the zero fields.
 func (c *Config) Defaults() {
 	if c.Users == 0 {
@@ -106,10 +114,13 @@ func (c *Config) Defaults() {
 		c.Budget = DefaultBudget(c.Rate)
 	}
 	if c.UserDeadline == 0 {
-		c.UserDeadline = 3 * time.Minute
+		c.UserDeadline = defaultUserDeadline
 	}
 	if c.Settle == 0 {
 		c.Settle = 3 * time.Second
+	}
+	if c.SessionLifetime == 0 && c.Mix[PathExpired] > 0 {
+		c.SessionLifetime = DefaultSessionLifetime
 	}
 	if c.RedisServer == "" {
 		c.RedisServer = DefaultRedisServer
@@ -150,6 +161,9 @@ func (c *Config) Validate() error {
 	if err := c.Chaos.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.validateSessionLifetime(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Budget.validate(); err != nil && c.Budget != (Budget{}) {
 		errs = append(errs, fmt.Errorf("--budget-rate, --budget-burst: %w", err))
 	}
@@ -157,6 +171,45 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("unknown sabotage %q (hook-token, budget)", c.Sabotage))
 	}
 	return errors.Join(errs...)
+}
+
+// Session lifetimes a run may give the simulator.
+const (
+	// DefaultSessionLifetime is the lifetime of a run with the expired
+	// path. Long enough that the other paths' sessions are decided first
+	// (a session is at most as old as the signup that created it, 71 s at
+	// worst in make test's profile on a loaded 2-core machine); short
+	// enough that an expired user (signup, lifetime, notification) fits
+	// the 3-minute user deadline. A session expired before its decision
+	// shows as a lost user whose outcome call got 409.
+	DefaultSessionLifetime = 90 * time.Second
+	// MinSessionLifetime: shorter, a session of another path could expire
+	// before its decision.
+	MinSessionLifetime = 30 * time.Second
+	// MangopaySessionLifetime is Mangopay's own (the simulator's default).
+	MangopaySessionLifetime = 7 * 24 * time.Hour
+)
+
+// validateSessionLifetime checks the lifetime against the simulator's
+// bounds and, with the expired path, against a user's deadline (that user
+// waits it out).
+func (c *Config) validateSessionLifetime() error {
+	lifetime, deadline := c.SessionLifetime, c.UserDeadline
+	if lifetime == 0 && c.Mix[PathExpired] > 0 {
+		lifetime = DefaultSessionLifetime
+	}
+	if deadline == 0 {
+		deadline = defaultUserDeadline
+	}
+	switch {
+	case lifetime == 0:
+		return nil
+	case lifetime < MinSessionLifetime || lifetime > MangopaySessionLifetime:
+		return fmt.Errorf("--session-lifetime must be from %s to %s (Mangopay's), got %s", MinSessionLifetime, MangopaySessionLifetime, lifetime)
+	case c.Mix[PathExpired] > 0 && lifetime+MinSessionLifetime > deadline:
+		return fmt.Errorf("--session-lifetime %s leaves the expired path no time: --user-deadline (%s) must be at least %s longer", lifetime, deadline, MinSessionLifetime)
+	}
+	return nil
 }
 
 // system is the running system under test.
@@ -242,6 +295,9 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 	// from the chaos.
 	if err := s.simSettings(ctx, func(set *sandbox.Settings) {
 		set.RateLimitEnforced, set.RateLimits = false, cfg.Budget.mangopayLimits()
+		if cfg.SessionLifetime > 0 {
+			set.SessionLifetimeSeconds = cfg.SessionLifetime.Seconds()
+		}
 	}); err != nil {
 		return s, err
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -28,31 +29,78 @@ const (
 	PathDowngradedReverified Path = "downgraded-reverified"
 	// PathRefusedFinal: refused with a falsified document: FAILED.
 	PathRefusedFinal Path = "refused-final"
+	// PathExpired: the user never completes the hosted page; Mangopay
+	// expires the session (Config.SessionLifetime, shortened for the run)
+	// and the onboarding is EXPIRED, open for the next ensure-session.
+	PathExpired Path = "expired"
+	// PathExtraDocument: validated, then the platform submits an extra KYC
+	// document (POST /v1/onboardings/{id}/documents), which Mangopay
+	// validates (its Sandbox Tag rule "accept").
+	PathExtraDocument Path = "extra-document"
+	// PathBusinessPSCs: a BUSINESS user with two persons of significant
+	// control: the main session validated, AWAITING_PSCS until both PSC
+	// sessions are validated and Mangopay says REGULAR, then VERIFIED.
+	PathBusinessPSCs Path = "business-pscs"
+	// PathRenewal: validated, Mangopay asks for a KYC renewal
+	// (RENEWAL_REQUIRED), the user comes back (ensure-session) and the
+	// renewal session is validated: VERIFIED again.
+	PathRenewal Path = "renewal"
 )
 
 // Paths lists every path, in the order reports show them.
-var Paths = []Path{PathValidated, PathRefusedThenValidated, PathReview, PathDowngradedReverified, PathRefusedFinal}
+var Paths = []Path{PathValidated, PathRefusedThenValidated, PathReview, PathDowngradedReverified, PathRefusedFinal,
+	PathExpired, PathExtraDocument, PathBusinessPSCs, PathRenewal}
 
-// expectation is where a path must end and how many IDV sessions it needs.
+// expectation is where a path must end, how many IDV sessions it needs,
+// and the status changes the platform must be told of, in order.
 type expectation struct {
 	status   workflows.Status
 	sessions int
+	// transitions are the onboarding.<status> notifications, each change
+	// once, in the order they must arrive.
+	transitions []workflows.Status
+	// pscs is how many PSC sessions Mangopay must list, all VALIDATED;
+	// documents how many KYC documents, all VALIDATED.
+	pscs, documents int
+}
+
+// pscPersons are the persons of significant control PathBusinessPSCs
+// declares: each gets a PSC session once the main session is validated.
+var pscPersons = []sandbox.PscPerson{
+	{FirstName: "Ada", LastName: "Owner", PscType: sandbox.PscTypeUBO},
+	{FirstName: "Bob", LastName: "Director", PscType: sandbox.PscTypeLegalRepresentative},
 }
 
 var expected = map[Path]expectation{
-	PathValidated:            {workflows.StatusVerified, 1},
-	PathRefusedThenValidated: {workflows.StatusVerified, 2},
-	PathReview:               {workflows.StatusVerified, 1},
-	PathDowngradedReverified: {workflows.StatusVerified, 2},
-	PathRefusedFinal:         {workflows.StatusFailed, 1},
+	PathValidated: {status: workflows.StatusVerified, sessions: 1,
+		transitions: []workflows.Status{workflows.StatusAwaitingUser, workflows.StatusVerified}},
+	PathRefusedThenValidated: {status: workflows.StatusVerified, sessions: 2,
+		transitions: []workflows.Status{workflows.StatusAwaitingUser, workflows.StatusRefused, workflows.StatusAwaitingUser, workflows.StatusVerified}},
+	PathReview: {status: workflows.StatusVerified, sessions: 1,
+		transitions: []workflows.Status{workflows.StatusAwaitingUser, workflows.StatusInReview, workflows.StatusVerified}},
+	PathDowngradedReverified: {status: workflows.StatusVerified, sessions: 2,
+		transitions: []workflows.Status{workflows.StatusAwaitingUser, workflows.StatusVerified, workflows.StatusOutOfDate, workflows.StatusAwaitingUser, workflows.StatusVerified}},
+	PathRefusedFinal: {status: workflows.StatusFailed, sessions: 1,
+		transitions: []workflows.Status{workflows.StatusAwaitingUser, workflows.StatusFailed}},
+	PathExpired: {status: workflows.StatusExpired, sessions: 1,
+		transitions: []workflows.Status{workflows.StatusAwaitingUser, workflows.StatusExpired}},
+	PathExtraDocument: {status: workflows.StatusVerified, sessions: 1, documents: 1,
+		transitions: []workflows.Status{workflows.StatusAwaitingUser, workflows.StatusVerified}},
+	PathBusinessPSCs: {status: workflows.StatusVerified, sessions: 1, pscs: len(pscPersons),
+		transitions: []workflows.Status{workflows.StatusAwaitingUser, workflows.StatusAwaitingPSCs, workflows.StatusVerified}},
+	PathRenewal: {status: workflows.StatusVerified, sessions: 2,
+		transitions: []workflows.Status{workflows.StatusAwaitingUser, workflows.StatusVerified, workflows.StatusRenewal, workflows.StatusAwaitingUser, workflows.StatusVerified}},
 }
 
 // Mix weighs the paths.
 type Mix map[Path]int
 
-// DefaultMix is every path, validated the most common.
+// DefaultMix is every path, validated the most common; the 2026
+// lifecycle's paths and the expiry weigh least (1 in 14 each: 14 users of
+// make test's 200).
 func DefaultMix() Mix {
-	return Mix{PathValidated: 4, PathRefusedThenValidated: 2, PathReview: 1, PathDowngradedReverified: 2, PathRefusedFinal: 1}
+	return Mix{PathValidated: 4, PathRefusedThenValidated: 2, PathReview: 1, PathDowngradedReverified: 2, PathRefusedFinal: 1,
+		PathExpired: 1, PathExtraDocument: 1, PathBusinessPSCs: 1, PathRenewal: 1}
 }
 
 // ParseMix reads "validated=4,review=1" (a bare name weighs 1).

@@ -43,6 +43,9 @@ type Report struct {
 	// Reconciliations are the fleet reconciliation's runs, in a run with
 	// dropped webhooks (only they bring those back).
 	Reconciliations []ReconcileRun `json:"reconciliations,omitempty"`
+	// SessionLifetime is the simulator's IDV session lifetime when the run
+	// shortened it (the expired path); zero: Mangopay's 7 days.
+	SessionLifetime time.Duration `json:"session_lifetime_ns,omitempty"`
 }
 
 // Percentiles of a latency, over Count samples.
@@ -68,6 +71,9 @@ func (r *Report) Table(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
 	fmt.Fprintf(tw, "users\t%d (%s), %d workers, %d bridges, %.1f/s, seed %d\n", r.Users, r.Mix, r.Workers, r.Bridges, r.Rate, r.Seed)
+	if r.SessionLifetime > 0 {
+		fmt.Fprintf(tw, "session lifetime\tshortened to %s (Mangopay: 7 days) for the expired path\n", r.SessionLifetime)
+	}
 	fmt.Fprintf(tw, "completed\t%d in %s: %.2f onboardings/s\n", r.Completed, r.Elapsed.Round(time.Millisecond), r.PerSecond)
 	fmt.Fprintf(tw, "signup to HostedUrl\tp50 %s, p99 %s, max %s (%d)\n", ms(r.Signup.P50), ms(r.Signup.P99), ms(r.Signup.Max), r.Signup.Count)
 	fmt.Fprintf(tw, "decision to notification\tp50 %s, p99 %s, max %s (%d)\n", ms(r.Reaction.P50), ms(r.Reaction.P99), ms(r.Reaction.Max), r.Reaction.Count)

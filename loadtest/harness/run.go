@@ -55,6 +55,10 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 		fmt.Fprintf(cfg.Progress, "webhooks-dropped: the fleet reconciliation is shortened to every %s (%s; default %s) so that dropped webhooks come back within a user's deadline\n",
 			ReconcileEvery, reconcile.EnvEvery, reconcile.DefaultEvery)
 	}
+	if cfg.Progress != nil && cfg.SessionLifetime > 0 {
+		fmt.Fprintf(cfg.Progress, "session lifetime: shortened to %s (Mangopay: 7 days) for the expired path; every IDV session not decided within it expires\n",
+			cfg.SessionLifetime)
+	}
 	mon := startMonitor(ctx, sys, procs)
 	defer mon.end() // on an early return; before sys.stop
 	// Setup's calls (the hooks) are not the onboardings'.
@@ -134,7 +138,7 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 	r = &Report{
 		Users: cfg.Users, Workers: cfg.Workers, Bridges: cfg.Bridges, Rate: cfg.Rate, Mix: cfg.Mix.String(), PathCounts: counts,
 		Seed: cfg.Seed, Elapsed: elapsed, CallsByRoute: map[string]int{}, Faults: in.log, Restarts: map[string]int{},
-		Violations: violations, WorkDir: workDir, Measures: measures,
+		Violations: violations, WorkDir: workDir, Measures: measures, SessionLifetime: cfg.SessionLifetime,
 	}
 	var signup, reaction []time.Duration
 	var lastDone time.Time

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -302,6 +303,9 @@ func (set Settings) validate() error {
 	}
 	if set.PscEventResource != PscResourcePSC && set.PscEventResource != PscResourceSession {
 		errs = append(errs, errors.New("PscEventResource must be PSC or SESSION"))
+	}
+	if set.SessionLifetimeSeconds <= 0 || set.SessionLifetimeSeconds > sessionLifetime.Seconds() {
+		errs = append(errs, fmt.Errorf("SessionLifetimeSeconds must be in (0, %.0f] (Mangopay's 7 days at most)", sessionLifetime.Seconds()))
 	}
 	for _, n := range set.RateLimits {
 		if n < 1 {

@@ -142,7 +142,7 @@ func (s *Sandbox) renderHosted(w http.ResponseWriter, key string, status int, ms
 	}
 	page := hostedPage{
 		SessionKey: key, SessionID: ss.ID, Language: ss.language, UserKind: u.kind(), Status: ss.Status, ReturnURL: ss.ReturnURL,
-		ExpiresAt: time.Unix(ss.CreationDate, 0).Add(sessionLifetime).UTC().Format(time.RFC1123),
+		ExpiresAt: ss.expiresAt.UTC().Format(time.RFC1123),
 		Open:      ss.Status == "PENDING" && !ss.submitted, Submitted: ss.submitted, Message: msg,
 		SubmitURL: hostedPrefix + s.clientHex() + "/submit", Data: data, Persons: persons,
 	}

@@ -18,7 +18,8 @@ var (
 	ErrWrongState     = errors.New("wrong state")
 )
 
-// sessionLifetime is how long a HostedUrl can be submitted (2026 docs).
+// sessionLifetime is how long a HostedUrl can be submitted (2026 docs): the
+// default, and the most, of Settings.SessionLifetimeSeconds.
 const sessionLifetime = 7 * 24 * time.Hour
 
 // session is an IDV Session.
@@ -37,6 +38,9 @@ type session struct {
 	language  string // SessionLanguage, not echoed by the API
 	key       string // the sessionId in the HostedUrl
 	submitted bool   // the user submitted; the outcome has not landed yet
+	// expiresAt is the end of its lifetime, fixed at creation: a later
+	// change of the setting leaves open sessions alone.
+	expiresAt time.Time
 }
 
 type check struct {
@@ -162,7 +166,7 @@ func (s *Sandbox) createSession(req apiRequest) reply {
 	key := s.ids.hex24()
 	ss := &session{
 		ID: s.ids.ulid("idnver_", now), Tag: b.Tag, ReturnURL: *b.ReturnURL, Status: "PENDING", UserID: u.ID,
-		CreationDate: now.Unix(), key: key,
+		CreationDate: now.Unix(), key: key, expiresAt: now.Add(seconds(set.SessionLifetimeSeconds)),
 	}
 	ss.HostedURL = s.cfg.PublicURL + hostedPrefix + s.clientHex() + "?sessionId=" + key + "&redirectURL=" + url.QueryEscape(ss.ReturnURL)
 	if b.SessionLanguage != nil {
@@ -174,11 +178,11 @@ func (s *Sandbox) createSession(req apiRequest) reply {
 	s.st.userSessions[u.ID] = append(s.st.userSessions[u.ID], ss)
 	s.emitLocked("IDENTITY_VERIFICATION_PENDING", ss.ID)
 	id := ss.ID
-	s.sched.At(now.Add(sessionLifetime), func() { s.expire(id) })
+	s.sched.At(ss.expiresAt, func() { s.expire(id) })
 	return ok(sessionCreated{ID: ss.ID, Tag: ss.Tag, CreationDate: ss.CreationDate, HostedURL: ss.HostedURL, Status: ss.Status, ReturnURL: ss.ReturnURL})
 }
 
-// expire turns a session still pending 7 days after creation into EXPIRED
+// expire turns a session still pending at the end of its lifetime into EXPIRED
 // and notifies IDENTITY_VERIFICATION_EXPIRED (a webhook since 2026-08-18).
 func (s *Sandbox) expire(id string) {
 	s.mu.Lock()

@@ -340,6 +340,28 @@ func TestExpiry(t *testing.T) {
 	})
 }
 
+// A load profile shortens the session lifetime for the sessions created
+// after the change; those already open keep theirs.
+func TestShortSessionLifetime(t *testing.T) {
+	e := newEnv(t, fastSettings())
+	userID := e.natural()
+	before := e.session(userID)["Id"].(string)
+	for _, bad := range []any{0, -1, 7*24*3600 + 1, "30"} {
+		assert.Equal(t, http.StatusBadRequest, e.ctl("PUT", "/_sim/settings", map[string]any{"SessionLifetimeSeconds": bad}).status, "%v", bad)
+	}
+	assert.EqualValues(t, 7*24*3600, e.ctl("GET", "/_sim/settings", nil).json()["SessionLifetimeSeconds"], "the default is Mangopay's")
+	require.Equal(t, http.StatusOK, e.ctl("PUT", "/_sim/settings", map[string]any{"SessionLifetimeSeconds": 30}).status)
+	short := e.session(userID)["Id"].(string)
+
+	e.sim.Advance(29 * time.Second)
+	assert.Equal(t, "PENDING", e.api("GET", "/identity-verifications/"+short, nil).json()["Status"])
+	e.sim.Advance(time.Second)
+	assert.Equal(t, "EXPIRED", e.api("GET", "/identity-verifications/"+short, nil).json()["Status"])
+	assert.Equal(t, []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_EXPIRED"}, e.eventTypes(short))
+	assert.Equal(t, "PENDING", e.api("GET", "/identity-verifications/"+before, nil).json()["Status"],
+		"a session created before the change keeps Mangopay's 7 days")
+}
+
 func TestDowngrade(t *testing.T) {
 	e := newEnv(t, fastSettings())
 	userID := e.natural()

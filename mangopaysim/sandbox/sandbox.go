@@ -98,9 +98,14 @@ type Settings struct {
 	// submitted for BUSINESS user"); the hosted KYC guide tells platforms to
 	// send any additional non-ID document as one.
 	AddressProofForLegalUsers bool `json:"AddressProofForLegalUsers"`
+	// SessionLifetimeSeconds is how long a new IDV session's HostedUrl can
+	// be submitted before it turns EXPIRED (Mangopay: 7 days). A load
+	// profile shortens it so that one user's session expires without
+	// moving the clock, which would expire every other user's too.
+	SessionLifetimeSeconds float64 `json:"SessionLifetimeSeconds"`
 }
 
-// withDefaultChoices fills the string settings added in 2026 when a caller
+// withDefaultChoices fills the settings added in 2026 when a caller
 // built Settings without them, so that older code keeps working.
 func (set Settings) withDefaultChoices() Settings {
 	if set.PscRejectedEventType == "" {
@@ -108,6 +113,9 @@ func (set Settings) withDefaultChoices() Settings {
 	}
 	if set.PscEventResource == "" {
 		set.PscEventResource = PscResourcePSC
+	}
+	if set.SessionLifetimeSeconds == 0 {
+		set.SessionLifetimeSeconds = sessionLifetime.Seconds()
 	}
 	return set
 }
@@ -133,6 +141,7 @@ func DefaultSettings() Settings {
 		PscSessionsActivated:      true,
 		PscRejectedEventType:      EventPscRejected,
 		PscEventResource:          PscResourcePSC,
+		SessionLifetimeSeconds:    sessionLifetime.Seconds(),
 	}
 }
 
