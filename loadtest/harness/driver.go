@@ -66,6 +66,25 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 	if err != nil {
 		return fmt.Errorf("create the user: %w", err)
 	}
+	if d.sys.target != nil {
+		// A deployment with users of its own: the new user must have no
+		// onboarding there yet (the simulator makes the IDs; this checks
+		// it).
+		if err := retry(ctx, deadline, func() error {
+			code, err := statusOf(ctx, d.sys.apiURL+"/v1/onboardings/"+id, d.sys.apiToken)
+			switch {
+			case err != nil:
+				return err
+			case code == http.StatusNotFound:
+				return nil
+			case code == http.StatusOK:
+				return fmt.Errorf("%w: the deployment already has an onboarding for the new user %s: the harness's users collide with its own", errPermanent, id)
+			}
+			return fmt.Errorf("GET /v1/onboardings/%s answered %d", id, code)
+		}); err != nil {
+			return fmt.Errorf("check the new user is unknown to the deployment: %w", err)
+		}
+	}
 	u.mu.Lock()
 	u.UserID, u.Started = id, time.Now()
 	u.mu.Unlock()
@@ -120,7 +139,7 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 		}); err != nil {
 			return fmt.Errorf("downgrade: %w", err)
 		}
-		ev, ok := d.sys.sink.waitFor(id, func(r received) bool {
+		ev, ok := d.sys.obs.waitFor(id, func(r received) bool {
 			return r.Type == "onboarding.awaiting_user" && r.IdvSessionID != "" && r.IdvSessionID != s1 && r.HostedURL != ""
 		}, deadline, d.done)
 		if !ok {
@@ -225,7 +244,7 @@ func (d *driver) act(ctx context.Context, u *userRun, sessionID, path string, bo
 	if err := retry(ctx, deadline, func() error { return call(ctx, http.MethodPost, d.sys.simURL+path, "", body, nil) }); err != nil {
 		return fmt.Errorf("POST %s: %w", path, err)
 	}
-	ev, ok := d.sys.sink.waitFor(u.UserID, func(r received) bool { return r.Type == want && r.IdvSessionID == sessionID }, deadline, d.done)
+	ev, ok := d.sys.obs.waitFor(u.UserID, func(r received) bool { return r.Type == want && r.IdvSessionID == sessionID }, deadline, d.done)
 	if !ok {
 		return fmt.Errorf("no %s for session %s within the deadline", want, sessionID)
 	}

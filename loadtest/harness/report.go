@@ -32,6 +32,9 @@ type Report struct {
 	Restarts      map[string]int `json:"restarts"`
 	Violations    []Violation    `json:"violations"`
 	WorkDir       string         `json:"work_dir"`
+	// Target is set for a run against a running deployment (--target):
+	// what observed it and what the run could not measure or check.
+	Target *TargetReport `json:"target,omitempty"`
 	Measures
 
 	// Faults' settings (each fault's recovery is in Faults).
@@ -67,7 +70,12 @@ func percentiles(d []time.Duration) Percentiles {
 func (r *Report) Table(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
-	fmt.Fprintf(tw, "users\t%d (%s), %d workers, %d bridges, %.1f/s, seed %d\n", r.Users, r.Mix, r.Workers, r.Bridges, r.Rate, r.Seed)
+	if r.Target != nil {
+		fmt.Fprintf(tw, "target\t%s (platform API %s), observed by %s\n", r.Target.Name, r.Target.APIURL, r.Target.ObservedBy)
+		fmt.Fprintf(tw, "users\t%d (%s), %.1f/s, seed %d\n", r.Users, r.Mix, r.Rate, r.Seed)
+	} else {
+		fmt.Fprintf(tw, "users\t%d (%s), %d workers, %d bridges, %.1f/s, seed %d\n", r.Users, r.Mix, r.Workers, r.Bridges, r.Rate, r.Seed)
+	}
 	fmt.Fprintf(tw, "completed\t%d in %s: %.2f onboardings/s\n", r.Completed, r.Elapsed.Round(time.Millisecond), r.PerSecond)
 	fmt.Fprintf(tw, "signup to HostedUrl\tp50 %s, p99 %s, max %s (%d)\n", ms(r.Signup.P50), ms(r.Signup.P99), ms(r.Signup.Max), r.Signup.Count)
 	fmt.Fprintf(tw, "decision to notification\tp50 %s, p99 %s, max %s (%d)\n", ms(r.Reaction.P50), ms(r.Reaction.P99), ms(r.Reaction.Max), r.Reaction.Count)
@@ -101,6 +109,11 @@ func (r *Report) Table(w io.Writer) {
 			fmt.Fprintln(tw, line)
 		}
 	}
+	if r.Target != nil {
+		for _, o := range r.Target.Omitted {
+			fmt.Fprintf(tw, "left out\t%s\n", o)
+		}
+	}
 	fmt.Fprintf(tw, "violations\t%d\n", len(r.Violations))
 	_ = tw.Flush()
 	vs := slices.Clone(r.Violations)
@@ -108,5 +121,7 @@ func (r *Report) Table(w io.Writer) {
 	for _, v := range vs {
 		fmt.Fprintf(w, "  %s\t%s (%s): %s\n", v.Kind, v.UserID, v.Path, v.Detail)
 	}
-	fmt.Fprintf(w, "logs and Temporal's database: %s\n", r.WorkDir)
+	if r.Target == nil {
+		fmt.Fprintf(w, "logs and Temporal's database: %s\n", r.WorkDir)
+	}
 }
