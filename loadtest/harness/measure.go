@@ -180,6 +180,9 @@ const (
 // sampled during it.
 type Measures struct {
 	Budget Budget `json:"mangopay_budget"`
+	// BudgetSource says where Budget came from: set by the harness for
+	// its own processes, or the target deployment's as given.
+	BudgetSource string `json:"mangopay_budget_source,omitempty"`
 	// PeakCallsPerSecond: the most kycflow calls the simulator received
 	// within one second.
 	PeakCallsPerSecond int            `json:"peak_mangopay_calls_per_second"`
@@ -556,7 +559,11 @@ func (c *callRate) next(now time.Time) string {
 // table writes the figures for a person.
 func (m *Measures) table(w io.Writer) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
-	fmt.Fprintf(w, "Mangopay budget\t%g calls/s, burst %d (set by the harness for this run)\n", m.Budget.CallsPerSecond, m.Budget.Burst)
+	source := m.BudgetSource
+	if source == "" {
+		source = "set by the harness for this run"
+	}
+	fmt.Fprintf(w, "Mangopay budget\t%g calls/s, burst %d (%s)\n", m.Budget.CallsPerSecond, m.Budget.Burst, source)
 	fmt.Fprintf(w, "peak Mangopay calls\t%d in one second\n", m.PeakCallsPerSecond)
 	for _, bw := range m.BudgetWindows {
 		verdict := "within"

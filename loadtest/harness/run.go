@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/reconcile"
 )
@@ -43,7 +44,9 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 	var r *Report
 	defer func() {
 		procs.finish()
-		if r != nil {
+		// A target's processes are not the harness's (its children, in a
+		// test that starts the deployment in-process, are not the target's).
+		if r != nil && cfg.Target == nil {
 			r.Processes = procs.figures()
 		}
 	}()
@@ -142,6 +145,13 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 		measures.MeasureError = err.Error()
 	}
 	measures.Intake = mon.intake.figures(faultWindows(in.log, began, cfg.Chaos.Window))
+	if cfg.Target != nil {
+		measures.BudgetSource = "the deployment's, as --budget-rate and --budget-burst give it"
+		if cfg.Budget == cfg.Target.Budget {
+			measures.BudgetSource = "make dev's default, stack.DevBudget: give --budget-rate and --budget-burst if its " +
+				callbudget.EnvCallsPerSecond + " or " + callbudget.EnvBurst + " were set"
+		}
+	}
 	measures.Profiles = profiles
 	violations := append(check(ctx, sys, users), overruns...)
 
