@@ -185,9 +185,10 @@ type system struct {
 	simURL   string
 	apiURL   string // the balancer in front of the bridges' platform API
 	apiToken string
-	sink     *sink    // the harness's listener for notifications; nil when it polls
-	obs      observer // the sink, or the poller against a target that does not notify the harness
-	target   *Target  // set in target mode: the harness started none of the processes
+	sink     *sink     // the harness's listener for notifications; nil when it polls
+	obs      observer  // the sink, or the poller against a target that does not notify the harness
+	target   *Target   // set in target mode: the harness started none of the processes
+	began    time.Time // when the run began driving (target mode reads the simulator's logs from then)
 	// temporalAddr and namespace: the Temporal frontend the histories are
 	// read from; empty against a target given none.
 	temporalAddr, namespace string

@@ -230,8 +230,19 @@ func (s *system) simCallLog(ctx context.Context, since time.Time) (sandbox.CallL
 // simDeliveries reads the simulator's webhook delivery log.
 func (s *system) simDeliveries(ctx context.Context) ([]sandbox.Delivery, error) {
 	var out []sandbox.Delivery
-	err := call(ctx, http.MethodGet, s.simURL+"/_sim/webhooks", "", nil, &out)
-	return out, err
+	if err := call(ctx, http.MethodGet, s.simURL+"/_sim/webhooks", "", nil, &out); err != nil {
+		return nil, err
+	}
+	return s.runDeliveries(out), nil
+}
+
+// runDeliveries leaves out, against a target, the deliveries that ended
+// before the run began: the deployment's own and earlier runs'.
+func (s *system) runDeliveries(log []sandbox.Delivery) []sandbox.Delivery {
+	if s.target == nil {
+		return log
+	}
+	return slices.DeleteFunc(log, func(d sandbox.Delivery) bool { return d.At.Before(s.began) })
 }
 
 // callFigures computes the call rates, the budget check and each user's

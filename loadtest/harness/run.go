@@ -91,7 +91,7 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 	in := &injector{sys: sys, chaos: cfg.Chaos, rng: rng}
 
 	began := time.Now()
-	in.start = began
+	in.start, sys.began = began, began
 	span := cfg.Chaos.Span
 	if span == 0 {
 		span = time.Duration(float64(cfg.Users) / cfg.Rate * float64(time.Second))

@@ -184,6 +184,9 @@ func (c *Config) validateTargetMode() []error {
 			errs = append(errs, fmt.Errorf("--chaos %s: refused with --target: the harness did not start the deployment's processes, so it cannot kill or restart them (faults in target mode: %s)", f, faultNames(TargetFaults)))
 		}
 	}
+	if err := c.Target.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Budget == (Budget{}) && c.Target.Budget == (Budget{}) {
 		errs = append(errs, errors.New("--budget-rate and --budget-burst are required with --target: the deployment's MANGOPAY_MAX_CALLS_PER_SECOND and MANGOPAY_MAX_BURST, which the harness cannot know"))
 	}

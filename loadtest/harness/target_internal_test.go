@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -68,4 +69,36 @@ func TestPollerGivesUpAtTheDeadline(t *testing.T) {
 	_, ok := p.waitFor("u1", func(r received) bool { return r.Type == "onboarding.verified" }, time.Now().Add(50*time.Millisecond), nil)
 	assert.False(t, ok)
 	assert.Len(t, p.events("u1"), 1)
+}
+
+// Against a target, the simulator's delivery log holds the deployment's
+// own webhooks and earlier runs': only the run's count (its latencies, its
+// dropped webhooks).
+func TestRunDeliveriesAgainstATarget(t *testing.T) {
+	began := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
+	log := []sandbox.Delivery{
+		{Seq: 1, At: began.Add(-time.Hour), Result: sandbox.Dropped},
+		{Seq: 2, At: began.Add(-time.Millisecond), Result: sandbox.Delivered},
+		{Seq: 3, At: began, Result: sandbox.Delivered},
+		{Seq: 4, At: began.Add(time.Second), Result: sandbox.Dropped},
+	}
+	seqs := func(ds []sandbox.Delivery) []int {
+		var out []int
+		for _, d := range ds {
+			out = append(out, d.Seq)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		sys  *system
+		want []int
+	}{
+		{"the harness's own system: all", &system{began: began}, []int{1, 2, 3, 4}},
+		{"a target: from the run's start", &system{began: began, target: &Target{}}, []int{3, 4}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, seqs(tc.sys.runDeliveries(append([]sandbox.Delivery(nil), log...))))
+		})
+	}
 }
