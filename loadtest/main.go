@@ -54,13 +54,17 @@ func run() (int, error) {
 			return 2, err
 		}
 	}
-	return report(asJSON, func(ctx context.Context) (*harness.Report, error) { return harness.Run(ctx, cfg, nil) },
+	code, err := report(asJSON, func(ctx context.Context) (*harness.Report, error) { return harness.Run(ctx, cfg, nil) },
 		func(r *harness.Report) error {
 			if n := len(r.Violations); n > 0 {
 				return fmt.Errorf("%d violations", n)
 			}
 			return nil
 		})
+	if errors.Is(err, harness.ErrTarget) {
+		code = 2 // a target that cannot be driven (--notify-listen taken, say): a flag to fix
+	}
+	return code, err
 }
 
 // parseFlags reads the chaos run's flags (and target mode's); an error is
