@@ -91,8 +91,8 @@ soak: temporal-cli
 	$(GO) run ./loadtest --users $(SOAK_USERS) --rate $(SOAK_RATE) --chaos all --chaos-times $(SOAK_TIMES) $(SOAK_FLAGS)
 
 ## loadtest-check: the load harness's tests (a 200-user profile with every fault
-## kind, the fleet profiles on 200 users, and the broken deployments it must
-## catch); make test runs it after the other tests
+## kind, the fleet profiles on 200 users, the broken deployments it must catch,
+## and --target against a dev stack); make test runs it after the other tests
 loadtest-check: temporal-cli
 	KYCFLOW_LOADTEST=1 $(GO) test -race -count=1 -timeout 20m ./loadtest/...
 

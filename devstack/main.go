@@ -15,6 +15,7 @@ import (
 	"github.com/kycflow/kycflow/devstack/stack"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/worker/kycworker"
 )
 
 func main() {
@@ -36,6 +37,10 @@ func run() error {
 	start := time.Now()
 	o := stack.DevOptions()
 	o.Logger, o.RedisURL = log, os.Getenv("REDIS_URL")
+	// A load harness in target mode (go run ./loadtest --target dev) may
+	// take the notifications, as a platform would.
+	o.PlatformWebhookURL = os.Getenv(kycworker.EnvPlatformWebhookURL)
+	o.PlatformWebhookSecret = os.Getenv(kycworker.EnvPlatformWebhookSecret)
 	s, err := stack.Start(ctx, o)
 	if err != nil {
 		return err
@@ -61,12 +66,12 @@ kycflow is running (ready in %s).
   Webhooks          %s
   Simulator         %s   (control API under /_sim/)
   Redis             %s
-  Notifications     %s/kycflow/events
+  Notifications     %s
 
 Ctrl-C stops everything.
 `, time.Since(start).Round(100*time.Millisecond), s.UIURL, demo.UserID, demo.Result.Status, demo.Result.Attempt,
 		demo.Result.HostedURL, s.BridgeInternalURL, s.APIToken, s.APIToken, s.BridgeInternalURL, demo.UserID,
-		s.WebhookURL, s.SimURL, redis, s.PlatformURL)
+		s.WebhookURL, s.SimURL, redis, s.NotifyURL)
 	err = s.Wait(ctx)
 	fmt.Println("\nstopping…")
 	return err

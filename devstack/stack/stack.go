@@ -54,6 +54,11 @@ type Options struct {
 	PathToken          string
 	APIToken           string
 	SimSettings        sandbox.Settings // zero: the Sandbox's defaults
+	// PlatformWebhookURL and PlatformWebhookSecret, when set, send the
+	// worker's notifications there (PLATFORM_WEBHOOK_URL and _SECRET: a
+	// load harness driving the stack) instead of to the stand-in platform.
+	PlatformWebhookURL    string
+	PlatformWebhookSecret string
 	// Budget is the Mangopay call budget; zero: MANGOPAY_MAX_CALLS_PER_SECOND,
 	// MANGOPAY_MAX_BURST and MANGOPAY_RATE_RESERVE, or DevBudget when unset.
 	Budget callbudget.Config
@@ -77,6 +82,7 @@ type Stack struct {
 	BridgePublicURL   string
 	BridgeInternalURL string
 	PlatformURL       string
+	NotifyURL         string // where the worker sends its notifications
 	WorkerURL         string
 	WebhookURL        string
 	APIToken          string
@@ -102,6 +108,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if o.PlatformWebhookURL != "" && len(o.PlatformWebhookSecret) < 16 {
+		return nil, fmt.Errorf("%s must be at least 16 characters with %s", kycworker.EnvPlatformWebhookSecret, kycworker.EnvPlatformWebhookURL)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s = &Stack{cancel: cancel, errs: make(chan error, 8), APIToken: o.APIToken}
@@ -195,6 +204,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	secret := randomHex(16)
 	s.Platform = &Platform{secret: []byte(secret), log: log.With("component", "platform")}
 	s.serve(&http.Server{Handler: s.Platform.handler(), ReadHeaderTimeout: 5 * time.Second}, platLn)
+	s.NotifyURL = platURL + "/kycflow/events"
+	if o.PlatformWebhookURL != "" {
+		s.NotifyURL, secret = o.PlatformWebhookURL, o.PlatformWebhookSecret
+	}
 
 	// Worker.
 	metrics, err := kycworker.NewMetrics()
@@ -212,7 +225,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	wdeps := kycworker.Deps{
 		Reconcile: &rc,
 		Temporal:  s.Temporal, Redis: s.Redis, Mangopay: mp, Metrics: metrics, Logger: log.With("component", "worker"),
-		Notifier: &notify.Notifier{URL: platURL + "/kycflow/events", Secret: []byte(secret)},
+		Notifier: &notify.Notifier{URL: s.NotifyURL, Secret: []byte(secret)},
 	}
 	if err := budget.RegisterMetrics(metrics.Registry); err != nil {
 		return s, err

@@ -128,7 +128,7 @@ func (s *system) droppedWebhooks(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
-	for _, d := range log {
+	for _, d := range s.runDeliveries(log) {
 		if d.Result == sandbox.Dropped {
 			n++
 		}

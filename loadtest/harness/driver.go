@@ -71,6 +71,25 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 	if err != nil {
 		return fmt.Errorf("create the user: %w", err)
 	}
+	if d.sys.target != nil {
+		// A deployment with users of its own: the new user must have no
+		// onboarding there yet (the simulator makes the IDs; this checks
+		// it).
+		if err := retry(ctx, deadline, func() error {
+			code, err := statusOf(ctx, d.sys.apiURL+"/v1/onboardings/"+id, d.sys.apiToken)
+			switch {
+			case err != nil:
+				return err
+			case code == http.StatusNotFound:
+				return nil
+			case code == http.StatusOK:
+				return fmt.Errorf("%w: the deployment already has an onboarding for the new user %s: the harness's users collide with its own", errPermanent, id)
+			}
+			return fmt.Errorf("GET /v1/onboardings/%s answered %d", id, code)
+		}); err != nil {
+			return fmt.Errorf("check the new user is unknown to the deployment: %w", err)
+		}
+	}
 	u.mu.Lock()
 	u.UserID, u.Started = id, time.Now()
 	u.mu.Unlock()
@@ -125,7 +144,7 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 		}); err != nil {
 			return fmt.Errorf("downgrade: %w", err)
 		}
-		ev, ok := d.sys.sink.waitFor(id, func(r received) bool {
+		ev, ok := d.sys.obs.waitFor(id, func(r received) bool {
 			return r.Type == "onboarding.awaiting_user" && r.IdvSessionID != "" && r.IdvSessionID != s1 && r.HostedURL != ""
 		}, deadline, d.done)
 		if !ok {
@@ -149,7 +168,7 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 		u.mu.Lock()
 		u.Sessions = appendNew(u.Sessions, s1)
 		u.mu.Unlock()
-		if _, ok := d.sys.sink.waitFor(id, func(r received) bool {
+		if _, ok := d.sys.obs.waitFor(id, func(r received) bool {
 			return r.Type == "onboarding.expired" && r.IdvSessionID == s1
 		}, deadline, d.done); !ok {
 			return fmt.Errorf("no onboarding.expired for session %s within the deadline", s1)
@@ -285,7 +304,7 @@ func (d *driver) actUntil(ctx context.Context, u *userRun, sessionID, path strin
 	if err := retry(ctx, deadline, func() error { return call(ctx, http.MethodPost, d.sys.simURL+path, "", body, nil) }); err != nil {
 		return received{}, fmt.Errorf("POST %s: %w", path, err)
 	}
-	ev, ok := d.sys.sink.waitFor(u.UserID, match, deadline, d.done)
+	ev, ok := d.sys.obs.waitFor(u.UserID, match, deadline, d.done)
 	if !ok {
 		return received{}, fmt.Errorf("no %s within the deadline", what)
 	}
@@ -333,7 +352,7 @@ func (d *driver) extraDocument(ctx context.Context, u *userRun, deadline time.Ti
 	if err != nil {
 		return fmt.Errorf("submit the extra document (POST /v1/onboardings/%s/documents): %w", id, err)
 	}
-	ev, ok := d.sys.sink.waitFor(id, func(r received) bool {
+	ev, ok := d.sys.obs.waitFor(id, func(r received) bool {
 		return r.Type == "document.validated" && r.DocumentID == doc.KycDocumentID
 	}, deadline, d.done)
 	if !ok {
@@ -361,7 +380,7 @@ func (d *driver) businessPSCs(ctx context.Context, u *userRun, s1 string, deadli
 	// notifications.
 	var pscs []string
 	for len(pscs) < len(pscPersons) {
-		ev, ok := d.sys.sink.waitFor(id, func(r received) bool {
+		ev, ok := d.sys.obs.waitFor(id, func(r received) bool {
 			return r.Type == "psc.pending_validation" && r.PscID != "" && !slices.Contains(pscs, r.PscID)
 		}, deadline, d.done)
 		if !ok {
@@ -389,7 +408,7 @@ func (d *driver) businessPSCs(ctx context.Context, u *userRun, s1 string, deadli
 		}); err != nil {
 			return fmt.Errorf("read the state between the PSCs (GET /v1/onboardings): %w", err)
 		}
-		if wrong := verifiedEarly(st.Status, d.sys.sink.events(id)); wrong != "" {
+		if wrong := verifiedEarly(st.Status, d.sys.obs.events(id)); wrong != "" {
 			u.mu.Lock()
 			u.Wrong = append(u.Wrong, fmt.Sprintf("with %d of %d PSC sessions validated %s, Mangopay is not REGULAR yet", i+1, len(pscs), wrong))
 			u.mu.Unlock()

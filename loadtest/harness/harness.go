@@ -28,6 +28,7 @@ import (
 	"github.com/kycflow/kycflow/internal/devtemporal"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/worker/kycworker"
 )
 
 // Sabotage breaks the system on purpose, to prove the harness catches a
@@ -76,7 +77,11 @@ type Config struct {
 	ModuleDir   string // the kycflow module to build
 	WorkDir     string // binaries, logs, Temporal's database; empty: a temporary folder
 	Sabotage    Sabotage
-	Seed        int64 // 0: random
+	// Target, when set, is a running deployment the run drives and
+	// observes: nothing is built or started, Workers, Bridges, RedisServer
+	// and the module do not apply.
+	Target *Target
+	Seed   int64 // 0: random
 	// PprofDir: when set, the first worker and the first bridge serve
 	// pprof (PPROF_ADDR) and the run saves their CPU and heap profiles
 	// here.
@@ -110,7 +115,11 @@ func (c *Config) Defaults() {
 	if c.Mix == nil {
 		c.Mix = DefaultMix()
 	}
-	if c.Budget == (Budget{}) {
+	switch {
+	case c.Budget != (Budget{}):
+	case c.Target != nil:
+		c.Budget = c.Target.Budget // zero unless known (TargetDev): Validate refuses it
+	default:
 		c.Budget = DefaultBudget(c.Rate)
 	}
 	if c.UserDeadline == 0 {
@@ -150,10 +159,12 @@ func (c *Config) Validate() error {
 	if c.Rate <= 0 {
 		errs = append(errs, errors.New("--rate must be above 0"))
 	}
-	if c.Workers < 1 || c.Bridges < 1 {
+	if c.Target != nil {
+		errs = append(errs, c.validateTargetMode()...)
+	} else if c.Workers < 1 || c.Bridges < 1 {
 		errs = append(errs, errors.New("--workers and --bridges must be at least 1"))
 	}
-	if c.RedisServer != "" {
+	if c.RedisServer != "" && c.Target == nil {
 		if _, err := os.Stat(c.RedisServer); err != nil {
 			errs = append(errs, fmt.Errorf("--redis-server: %w", err))
 		}
@@ -224,13 +235,21 @@ type system struct {
 	bridges  []*proc
 	servers  []*http.Server
 
-	simURL      string
-	apiURL      string // the balancer in front of the bridges' platform API
-	apiToken    string
-	sink        *sink
-	mangopay    *mangopay.Client
-	temporalLog *os.File
-	pprof       map[string]string // process name -> pprof address (Config.PprofDir)
+	simURL   string
+	apiURL   string // the balancer in front of the bridges' platform API
+	apiToken string
+	sink     *sink     // the harness's listener for notifications; nil when it polls
+	obs      observer  // the sink, or the poller against a target that does not notify the harness
+	target   *Target   // set in target mode: the harness started none of the processes
+	began    time.Time // when the run began driving (target mode reads the simulator's logs from then)
+	// temporalAddr and namespace: the Temporal frontend the histories are
+	// read from; empty against a target given none.
+	temporalAddr, namespace string
+	mangopay                *mangopay.Client
+	temporalLog             *os.File
+	pprof                   map[string]string // process name -> pprof address (Config.PprofDir)
+	// undo puts back what the run changed in a target's simulator.
+	undo []func()
 }
 
 func randomHex(n int) string {
@@ -279,6 +298,7 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 	if s.temporal, err = devtemporal.Start(ctx, s.temporalOptions("")); err != nil {
 		return s, err
 	}
+	s.temporalAddr, s.namespace = s.temporal.FrontendHostPort(), "default"
 
 	simAddr, err := freeAddr()
 	if err != nil {
@@ -308,6 +328,7 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 
 	secret := randomHex(32)
 	s.sink = newSink([]byte(secret))
+	s.obs = s.sink
 	sinkURL, err := s.serve(s.sink)
 	if err != nil {
 		return s, err
@@ -392,7 +413,7 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 		}
 		p := &proc{name: name, path: bins.Worker, logPath: filepath.Join(logDir, name+".log"), ready: "http://" + addr + "/healthz",
 			env: append(append(append([]string(nil), common...), "WORKER_HTTP_ADDR="+addr,
-				"PLATFORM_WEBHOOK_URL="+sinkURL+"/kycflow/events", "PLATFORM_WEBHOOK_SECRET="+secret), s.reconcileEnv()...)}
+				kycworker.EnvPlatformWebhookURL+"="+sinkURL+"/kycflow/events", kycworker.EnvPlatformWebhookSecret+"="+secret), s.reconcileEnv()...)}
 		if err := s.withPprof(p, i); err != nil {
 			return s, err
 		}
@@ -416,6 +437,10 @@ func (s *system) temporalOptions(hostPort string) devtemporal.Options {
 
 // stop ends every process, Redis last.
 func (s *system) stop() {
+	for _, u := range s.undo {
+		u()
+	}
+	s.undo = nil
 	for _, p := range s.workers {
 		p.stop()
 	}

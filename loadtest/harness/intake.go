@@ -159,6 +159,14 @@ func (is *intakeScraper) add(pid int, at, prevRound time.Time, bs []bucket) {
 	is.deltas = append(is.deltas, d)
 }
 
+// baseline records a scrape of a bridge that was running before the run
+// (a target's): its counts so far are not the run's.
+func (is *intakeScraper) baseline(id int, at time.Time, bs []bucket) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	is.last[id] = intakeSample{at: at, buckets: bs}
+}
+
 func (is *intakeScraper) failed() {
 	is.mu.Lock()
 	is.errors++

@@ -180,6 +180,9 @@ const (
 // sampled during it.
 type Measures struct {
 	Budget Budget `json:"mangopay_budget"`
+	// BudgetSource says where Budget came from: set by the harness for
+	// its own processes, or the target deployment's as given.
+	BudgetSource string `json:"mangopay_budget_source,omitempty"`
 	// PeakCallsPerSecond: the most kycflow calls the simulator received
 	// within one second.
 	PeakCallsPerSecond int            `json:"peak_mangopay_calls_per_second"`
@@ -227,8 +230,19 @@ func (s *system) simCallLog(ctx context.Context, since time.Time) (sandbox.CallL
 // simDeliveries reads the simulator's webhook delivery log.
 func (s *system) simDeliveries(ctx context.Context) ([]sandbox.Delivery, error) {
 	var out []sandbox.Delivery
-	err := call(ctx, http.MethodGet, s.simURL+"/_sim/webhooks", "", nil, &out)
-	return out, err
+	if err := call(ctx, http.MethodGet, s.simURL+"/_sim/webhooks", "", nil, &out); err != nil {
+		return nil, err
+	}
+	return s.runDeliveries(out), nil
+}
+
+// runDeliveries leaves out, against a target, the deliveries that ended
+// before the run began: the deployment's own and earlier runs'.
+func (s *system) runDeliveries(log []sandbox.Delivery) []sandbox.Delivery {
+	if s.target == nil {
+		return log
+	}
+	return slices.DeleteFunc(log, func(d sandbox.Delivery) bool { return d.At.Before(s.began) })
 }
 
 // callFigures computes the call rates, the budget check and each user's
@@ -368,6 +382,12 @@ func measureAfter(ctx context.Context, sys *system, users []*userRun, began time
 	m.CallLogDropped = log.Dropped
 	violations := budgetViolations(m.BudgetWindows, b)
 
+	if sys.temporalAddr == "" {
+		// A target given no Temporal address: no histories, so no actions
+		// and no webhook latencies; the calls per path still count.
+		m.Cost = pathCosts(users, nil, perUser)
+		return m, violations, nil
+	}
 	tc, err := sys.temporalClient()
 	if err != nil {
 		return m, violations, fmt.Errorf("connect to Temporal to read the histories: %w", err)
@@ -466,6 +486,15 @@ func startMonitor(ctx context.Context, sys *system, procs *procSampler) *monitor
 	procs.mu.Lock()
 	procs.procs = sys.allProcs
 	procs.mu.Unlock()
+	if sys.target != nil {
+		// A target's bridges served webhooks before the run: only what
+		// they count from now on is the run's.
+		for i, u := range sys.target.BridgeMetrics {
+			if bs, err := scrapeIntake(ctx, u); err == nil {
+				mo.intake.baseline(targetBridgeID(i), time.Now(), bs)
+			}
+		}
+	}
 	mo.done.Add(1)
 	go func() {
 		defer mo.done.Done()
@@ -488,8 +517,23 @@ func startMonitor(ctx context.Context, sys *system, procs *procSampler) *monitor
 	return mo
 }
 
+// targetBridgeID keys a target's bridge (--bridge-metrics) in the intake
+// scraper, apart from any process ID.
+func targetBridgeID(i int) int { return -1 - i }
+
 // scrape reads every bridge's intake histogram once.
 func (mo *monitor) scrape(ctx context.Context, prevRound time.Time) {
+	if mo.sys.target != nil {
+		for i, u := range mo.sys.target.BridgeMetrics {
+			bs, err := scrapeIntake(ctx, u)
+			if err != nil {
+				mo.intake.failed()
+				continue
+			}
+			mo.intake.add(targetBridgeID(i), time.Now(), prevRound, bs)
+		}
+		return
+	}
 	for _, b := range mo.sys.bridges {
 		b.mu.Lock()
 		cmd := b.cmd
@@ -566,7 +610,11 @@ func (c *callRate) next(now time.Time) string {
 // table writes the figures for a person.
 func (m *Measures) table(w io.Writer) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
-	fmt.Fprintf(w, "Mangopay budget\t%g calls/s, burst %d (set by the harness for this run)\n", m.Budget.CallsPerSecond, m.Budget.Burst)
+	source := m.BudgetSource
+	if source == "" {
+		source = "set by the harness for this run"
+	}
+	fmt.Fprintf(w, "Mangopay budget\t%g calls/s, burst %d (%s)\n", m.Budget.CallsPerSecond, m.Budget.Burst, source)
 	fmt.Fprintf(w, "peak Mangopay calls\t%d in one second\n", m.PeakCallsPerSecond)
 	for _, bw := range m.BudgetWindows {
 		verdict := "within"
@@ -592,7 +640,7 @@ func (m *Measures) table(w io.Writer) {
 			c.Actions.P50, c.Actions.Max, c.Actions.Mean, c.MangopayCalls.P50, c.MangopayCalls.Max, c.MangopayCalls.Mean)
 		fmt.Fprintf(w, "  \t%s\n", strings.Join(kinds, ", "))
 	}
-	if _, ok := m.Cost[PathValidated]; ok {
+	if _, ok := m.Cost[PathValidated]; ok && m.HappyActions.Limit > 0 {
 		goal := func(g Goal) string {
 			if g.Met() {
 				return fmt.Sprintf("p50 %d, max %d: goal <= %d met", g.P50, g.Max, g.Limit)

@@ -32,6 +32,9 @@ type Report struct {
 	Restarts      map[string]int `json:"restarts"`
 	Violations    []Violation    `json:"violations"`
 	WorkDir       string         `json:"work_dir"`
+	// Target is set for a run against a running deployment (--target):
+	// what observed it and what the run could not measure or check.
+	Target *TargetReport `json:"target,omitempty"`
 	Measures
 
 	// Faults' settings (each fault's recovery is in Faults).
@@ -70,7 +73,12 @@ func percentiles(d []time.Duration) Percentiles {
 func (r *Report) Table(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
-	fmt.Fprintf(tw, "users\t%d (%s), %d workers, %d bridges, %.1f/s, seed %d\n", r.Users, r.Mix, r.Workers, r.Bridges, r.Rate, r.Seed)
+	if r.Target != nil {
+		fmt.Fprintf(tw, "target\t%s (platform API %s), observed by %s\n", r.Target.Name, r.Target.APIURL, r.Target.ObservedBy)
+		fmt.Fprintf(tw, "users\t%d (%s), %.1f/s, seed %d\n", r.Users, r.Mix, r.Rate, r.Seed)
+	} else {
+		fmt.Fprintf(tw, "users\t%d (%s), %d workers, %d bridges, %.1f/s, seed %d\n", r.Users, r.Mix, r.Workers, r.Bridges, r.Rate, r.Seed)
+	}
 	if r.SessionLifetime > 0 {
 		fmt.Fprintf(tw, "session lifetime\tshortened to %s (Mangopay: 7 days) for the expired path\n", r.SessionLifetime)
 	}
@@ -107,6 +115,11 @@ func (r *Report) Table(w io.Writer) {
 			fmt.Fprintln(tw, line)
 		}
 	}
+	if r.Target != nil {
+		for _, o := range r.Target.Omitted {
+			fmt.Fprintf(tw, "left out\t%s\n", o)
+		}
+	}
 	fmt.Fprintf(tw, "violations\t%d\n", len(r.Violations))
 	_ = tw.Flush()
 	vs := slices.Clone(r.Violations)
@@ -114,5 +127,7 @@ func (r *Report) Table(w io.Writer) {
 	for _, v := range vs {
 		fmt.Fprintf(w, "  %s\t%s (%s): %s\n", v.Kind, v.UserID, v.Path, v.Detail)
 	}
-	fmt.Fprintf(w, "logs and Temporal's database: %s\n", r.WorkDir)
+	if r.Target == nil {
+		fmt.Fprintf(w, "logs and Temporal's database: %s\n", r.WorkDir)
+	}
 }

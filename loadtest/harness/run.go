@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kycflow/kycflow/callbudget"
+	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/reconcile"
 )
 
@@ -29,7 +31,7 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 			return nil, fmt.Errorf("work folder: %w", err)
 		}
 	}
-	if bins == nil {
+	if bins == nil && cfg.Target == nil {
 		b, err := Build(ctx, cfg.ModuleDir, filepath.Join(workDir, "bin"))
 		if err != nil {
 			return nil, err
@@ -42,16 +44,31 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 	var r *Report
 	defer func() {
 		procs.finish()
-		if r != nil {
+		// A target's processes are not the harness's (its children, in a
+		// test that starts the deployment in-process, are not the target's).
+		if r != nil && cfg.Target == nil {
 			r.Processes = procs.figures()
 		}
 	}()
-	sys, err := start(ctx, cfg, *bins, workDir)
-	if err != nil {
+	var sys *system
+	var err error
+	if cfg.Target != nil {
+		if sys, err = attach(ctx, cfg, workDir); err != nil {
+			return nil, err
+		}
+		// Leave the simulator as it was found: no fault window open.
+		defer func() { _ = sys.setFaults(context.WithoutCancel(ctx), sandbox.Faults{}) }()
+	} else if sys, err = start(ctx, cfg, *bins, workDir); err != nil {
 		return nil, fmt.Errorf("start the system (logs in %s): %w", workDir, err)
 	}
 	defer sys.stop()
-	if cfg.Progress != nil && cfg.Chaos.has(FaultWebhooksDropped) {
+	if cfg.Progress != nil && cfg.Target != nil {
+		fmt.Fprintf(cfg.Progress, "target %s: driving and observing a running deployment (%s); the harness starts no process\n", cfg.Target.Name, sys.observedBy())
+		if cfg.Chaos.has(FaultWebhooksDropped) {
+			fmt.Fprintf(cfg.Progress, "webhooks-dropped: only the deployment's fleet reconciliation (%s, default %s) brings a dropped webhook back; --user-deadline (%s) must cover it\n",
+				reconcile.EnvEvery, reconcile.DefaultEvery, cfg.UserDeadline)
+		}
+	} else if cfg.Progress != nil && cfg.Chaos.has(FaultWebhooksDropped) {
 		fmt.Fprintf(cfg.Progress, "webhooks-dropped: the fleet reconciliation is shortened to every %s (%s; default %s) so that dropped webhooks come back within a user's deadline\n",
 			ReconcileEvery, reconcile.EnvEvery, reconcile.DefaultEvery)
 	}
@@ -78,7 +95,7 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 	in := &injector{sys: sys, chaos: cfg.Chaos, rng: rng}
 
 	began := time.Now()
-	in.start = began
+	in.start, sys.began = began, began
 	span := cfg.Chaos.Span
 	if span == 0 {
 		span = time.Duration(float64(cfg.Users) / cfg.Rate * float64(time.Second))
@@ -132,6 +149,13 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 		measures.MeasureError = err.Error()
 	}
 	measures.Intake = mon.intake.figures(faultWindows(in.log, began, cfg.Chaos.Window))
+	if cfg.Target != nil {
+		measures.BudgetSource = "the deployment's, as --budget-rate and --budget-burst give it"
+		if cfg.Budget == cfg.Target.Budget {
+			measures.BudgetSource = "make dev's default, stack.DevBudget: give --budget-rate and --budget-burst if its " +
+				callbudget.EnvCallsPerSecond + " or " + callbudget.EnvBurst + " were set"
+		}
+	}
 	measures.Profiles = profiles
 	violations := append(check(ctx, sys, users), overruns...)
 
@@ -175,7 +199,9 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 	// Faults and recovery (see Recovery).
 	measureRecovery(r.Faults, users, began)
 	if cfg.Chaos.has(FaultWebhooksDropped) {
-		r.ReconcileEvery = ReconcileEvery
+		if cfg.Target == nil {
+			r.ReconcileEvery = ReconcileEvery
+		}
 		if r.WebhooksDropped, err = sys.droppedWebhooks(ctx); err != nil {
 			return nil, fmt.Errorf("read the simulator's delivery log: %w", err)
 		}
@@ -188,12 +214,19 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 		}
 	}
 	for _, p := range append(append([]*proc{sys.redis}, sys.workers...), sys.bridges...) {
+		if p == nil {
+			continue // against a target: no process of the harness's
+		}
 		p.mu.Lock()
 		r.Restarts[p.name] = p.restarts
 		p.mu.Unlock()
 	}
-	total, _ := sys.sink.counts()
+	total, _ := sys.obs.counts()
 	r.Notifications = total
+	if cfg.Target != nil {
+		r.Target = targetReport(cfg.Target, sys)
+		r.Workers, r.Bridges = 0, 0
+	}
 	return r, nil
 }
 
@@ -231,7 +264,7 @@ func progress(cfg Config, users []*userRun, sys *system, began time.Time) func()
 					}
 					u.mu.Unlock()
 				}
-				notes, _ := sys.sink.counts()
+				notes, _ := sys.obs.counts()
 				rate := float64(done-prev) / now.Sub(prevAt).Seconds()
 				prev, prevAt = done, now
 				fmt.Fprintf(cfg.Progress, "[%s] %d/%d done, %d in flight, %d lost, %.1f done/s, %d notifications, %s Mangopay calls/s\n",

@@ -56,14 +56,29 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.byUser[ev.UserID] = append(s.byUser[ev.UserID], received{Event: ev, At: now})
-	s.total++
-	if ch, ok := s.changed[ev.UserID]; ok {
-		close(ch)
-		delete(s.changed, ev.UserID)
-	}
+	s.addLocked(received{Event: ev, At: now})
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// addLocked records a notification and wakes whoever waits on its user.
+func (s *sink) addLocked(r received) {
+	s.byUser[r.UserID] = append(s.byUser[r.UserID], r)
+	s.total++
+	if ch, ok := s.changed[r.UserID]; ok {
+		close(ch)
+		delete(s.changed, r.UserID)
+	}
+}
+
+// observer is how the harness learns of the onboardings' changes: the
+// platform's notifications (sink), or, against a deployment that does not
+// notify the harness, the platform API read while a user is waited on
+// (poller).
+type observer interface {
+	waitFor(userID string, match func(received) bool, deadline time.Time, done <-chan struct{}) (received, bool)
+	events(userID string) []received
+	counts() (total, rejected int)
 }
 
 // events returns the user's notifications so far, in arrival order.

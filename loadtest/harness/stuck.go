@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -18,7 +19,10 @@ import (
 // temporalClient connects to the run's Temporal for reading, with the SDK's
 // own logging off.
 func (s *system) temporalClient() (client.Client, error) {
-	return client.Dial(client.Options{HostPort: s.temporal.FrontendHostPort(), Namespace: "default",
+	if s.temporalAddr == "" {
+		return nil, errors.New("no Temporal address (--temporal-address)")
+	}
+	return client.Dial(client.Options{HostPort: s.temporalAddr, Namespace: s.namespace,
 		Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 }
 

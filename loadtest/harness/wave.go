@@ -413,7 +413,7 @@ func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, 
 			mu.Lock()
 			u.DowngradedAt = time.Now()
 			mu.Unlock()
-			ev, ok := sys.sink.waitFor(u.UserID, func(ev received) bool { return reopenedBy(ev, u.OldSession) }, waitUntil, ctx.Done())
+			ev, ok := sys.obs.waitFor(u.UserID, func(ev received) bool { return reopenedBy(ev, u.OldSession) }, waitUntil, ctx.Done())
 			if !ok {
 				return
 			}
@@ -455,7 +455,7 @@ func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, 
 	lookup(ctx, verified, 8, func(u *waveUser) {
 		u.SessionsAtMP = -1
 		if !u.Affected {
-			for _, ev := range sys.sink.events(u.UserID) {
+			for _, ev := range sys.obs.events(u.UserID) {
 				if reopenedBy(ev, u.OldSession) {
 					u.NewSession, u.NewURL = ev.IdvSessionID, ev.HostedURL
 				}

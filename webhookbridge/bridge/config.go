@@ -43,6 +43,10 @@ type Config struct {
 // DevSwitch is the environment variable of the development switch.
 const DevSwitch = "KYCFLOW_DEV"
 
+// EnvAPIToken is the variable of the platform API's bearer token (the load
+// harness's target mode reads it too).
+const EnvAPIToken = "PLATFORM_API_TOKEN"
+
 // Development defaults: published in the source, so only the development
 // switch lets the bridge use them (the README says how to set real ones).
 const (
@@ -83,7 +87,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
 		Dev:              dev,
 		PathToken:        get("WEBHOOK_PATH_TOKEN", devDefault(DevPathToken)),
-		APIToken:         get("PLATFORM_API_TOKEN", devDefault(DevAPIToken)),
+		APIToken:         get(EnvAPIToken, devDefault(DevAPIToken)),
 		PublicAddr:       get("BRIDGE_PUBLIC_ADDR", devDefault(DevPublicAddr)),
 		InternalAddr:     get("BRIDGE_INTERNAL_ADDR", "127.0.0.1:8081"),
 		RedisURL:         get("REDIS_URL", "redis://127.0.0.1:6379/0"),

@@ -40,6 +40,13 @@ import (
 	"github.com/kycflow/kycflow/workflows"
 )
 
+// The variables of the worker's platform notifications (devstack and the
+// load harness's target mode name them too).
+const (
+	EnvPlatformWebhookURL    = "PLATFORM_WEBHOOK_URL"
+	EnvPlatformWebhookSecret = "PLATFORM_WEBHOOK_SECRET"
+)
+
 // Config is the worker's own configuration (Temporal and Mangopay have
 // theirs).
 type Config struct {
@@ -82,8 +89,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
 		HTTPAddr:              get("WORKER_HTTP_ADDR", "127.0.0.1:9091"),
 		RedisURL:              get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-		PlatformWebhookURL:    get("PLATFORM_WEBHOOK_URL", ""),
-		PlatformWebhookSecret: getenv("PLATFORM_WEBHOOK_SECRET"),
+		PlatformWebhookURL:    get(EnvPlatformWebhookURL, ""),
+		PlatformWebhookSecret: getenv(EnvPlatformWebhookSecret),
 	}
 	var errs []error
 	positive := func(name string, max int) int {
