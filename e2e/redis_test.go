@@ -2,11 +2,9 @@ package e2e_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/redistest"
 )
 
@@ -29,12 +27,9 @@ const e2eDB = 10
 // the database emptied, when the test ends.
 func stackRedisURL(t *testing.T) string {
 	t.Helper()
-	raw := os.Getenv("REDIS_URL")
+	raw := redistest.BaseURL()
 	if raw == "" {
-		if !answers(localRedis) {
-			return "" // the stack starts an embedded one
-		}
-		raw = localRedis
+		return "" // the stack starts an embedded one
 	}
 	x, err := redistest.LockDB(context.Background(), raw, e2eDB, "e2e-tests", 5*time.Minute)
 	if err != nil {
@@ -42,19 +37,4 @@ func stackRedisURL(t *testing.T) string {
 	}
 	t.Cleanup(x.Release)
 	return x.URL
-}
-
-// localRedis is where the stack looks for a Redis when REDIS_URL is unset.
-const localRedis = "redis://127.0.0.1:6379/0"
-
-// answers reports whether a Redis answers at rawURL.
-func answers(rawURL string) bool {
-	rdb, err := redisconn.New(rawURL)
-	if err != nil {
-		return false
-	}
-	defer rdb.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	return rdb.Ping(ctx).Err() == nil
 }

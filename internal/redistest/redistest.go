@@ -92,3 +92,27 @@ func Unique(t testing.TB) string {
 	}, t.Name())
 	return name + "-" + hex.EncodeToString(b[:])
 }
+
+// LocalURL is the machine's own Redis, which tests that start a whole stack
+// use when REDIS_URL is unset and it answers.
+const LocalURL = "redis://127.0.0.1:6379/0"
+
+// BaseURL is REDIS_URL, else LocalURL when a Redis answers there, else ""
+// (the caller starts an embedded one).
+func BaseURL() string {
+	if raw := os.Getenv(EnvURL); raw != "" {
+		return raw
+	}
+	opt, err := redis.ParseURL(LocalURL)
+	if err != nil {
+		return ""
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if rdb.Ping(ctx).Err() != nil {
+		return ""
+	}
+	return LocalURL
+}

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -18,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kycflow/kycflow/devstack/stack"
-	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/redistest"
 	"github.com/kycflow/kycflow/loadtest/harness"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
@@ -35,11 +33,7 @@ const targetDB = 12
 func devStack(t *testing.T, notifyURL, notifySecret string) *stack.Stack {
 	t.Helper()
 	redisURL := ""
-	raw := os.Getenv("REDIS_URL")
-	if raw == "" && answers("redis://127.0.0.1:6379/0") {
-		raw = "redis://127.0.0.1:6379/0"
-	}
-	if raw != "" {
+	if raw := redistest.BaseURL(); raw != "" {
 		x, err := redistest.LockDB(context.Background(), raw, targetDB, "loadtest-target-tests", 5*time.Minute)
 		require.NoError(t, err)
 		t.Cleanup(x.Release)
@@ -57,17 +51,6 @@ func devStack(t *testing.T, notifyURL, notifySecret string) *stack.Stack {
 	require.NoError(t, err)
 	t.Cleanup(s.Stop)
 	return s
-}
-
-func answers(rawURL string) bool {
-	rdb, err := redisconn.New(rawURL)
-	if err != nil {
-		return false
-	}
-	defer rdb.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	return rdb.Ping(ctx).Err() == nil
 }
 
 // targetOf names the stack as a user names a deployment: its URLs and
