@@ -135,6 +135,15 @@ func TestTargetWithNotifications(t *testing.T) {
 	var faults sandbox.Faults
 	require.NoError(t, json.NewDecoder(res.Body).Decode(&faults))
 	assert.Equal(t, sandbox.Faults{}, faults)
+	// The expired path (in the default mix) shortened the session lifetime
+	// for the run only.
+	require.Positive(t, r.PathCounts[harness.PathExpired])
+	res2, err := http.Get(s.SimURL + "/_sim/settings")
+	require.NoError(t, err)
+	defer res2.Body.Close()
+	var set sandbox.Settings
+	require.NoError(t, json.NewDecoder(res2.Body).Decode(&set))
+	assert.Equal(t, harness.MangopaySessionLifetime.Seconds(), set.SessionLifetimeSeconds)
 }
 
 // A plain make dev notifies its own stand-in platform, not the harness:
