@@ -76,7 +76,7 @@ func parseFlags(args []string, getenv func(string) string) (harness.Config, bool
 	fs.Float64Var(&cfg.Rate, "rate", 5, "onboardings started per second")
 	fs.IntVar(&cfg.Workers, "workers", 2, "worker processes")
 	fs.IntVar(&cfg.Bridges, "bridges", 2, "webhook bridge processes")
-	mix := fs.String("mix", harness.DefaultMix().String(), "paths and their weights")
+	mix := fs.String("mix", harness.DefaultMix().String(), "paths and their weights (against a --target without --notify-listen the default leaves out "+strings.Join(pathStrings(harness.NotifiedPaths), " and ")+")")
 	chaos := fs.String("chaos", "all", "faults: all ("+faultList(harness.DefaultFaults)+"), none, or a list of "+faultList(harness.Faults))
 	times := fs.Int("chaos-times", 1, "how many times each fault is injected")
 	window := fs.Duration("fault-window", 3*time.Second, "how long a Mangopay or webhook fault window lasts")
@@ -134,8 +134,12 @@ func parseFlags(args []string, getenv func(string) string) (harness.Config, bool
 	}
 
 	var err error
-	if cfg.Mix, err = harness.ParseMix(*mix); err != nil {
-		return cfg, false, err
+	// Not given: the harness's default for the run (a target it polls
+	// leaves out the paths only notifications show).
+	if set["mix"] {
+		if cfg.Mix, err = harness.ParseMix(*mix); err != nil {
+			return cfg, false, err
+		}
 	}
 	if cfg.Chaos, err = harness.ParseChaos(*chaos, *times, *window); err != nil {
 		return cfg, false, err
@@ -153,6 +157,14 @@ func parseFlags(args []string, getenv func(string) string) (harness.Config, bool
 // targetOnly are the flags of target mode.
 var targetOnly = []string{"api-token", "mangopay-url", "mangopay-client-id", "mangopay-api-key", "sim-url", "notify-listen",
 	"notify-secret", "temporal-address", "temporal-namespace", "bridge-metrics"}
+
+func pathStrings(ps []harness.Path) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
+	}
+	return out
+}
 
 func faultList(fs []harness.Fault) string {
 	names := make([]string, len(fs))

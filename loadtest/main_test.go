@@ -52,6 +52,21 @@ func TestParseFlagsTarget(t *testing.T) {
 			"--mangopay-api-key", "k", "--budget-rate", "10", "--budget-burst", "20"}, env: map[string]string{"PLATFORM_API_TOKEN": "env-token-0123456789"},
 			check: func(t *testing.T, cfg harness.Config) { assert.Equal(t, "env-token-0123456789", cfg.Target.APIToken) }},
 
+		{name: "polling leaves the notified paths out of the default mix", args: []string{"--target", "dev"}, check: func(t *testing.T, cfg harness.Config) {
+			cfg.Defaults()
+			require.NoError(t, cfg.Validate())
+			for _, p := range harness.NotifiedPaths {
+				assert.Zero(t, cfg.Mix[p], "%s is followed through notifications", p)
+			}
+			assert.Positive(t, cfg.Mix[harness.PathExpired])
+		}},
+		{name: "notified: the whole default mix", args: with("--notify-listen", "127.0.0.1:18096", "--notify-secret", "secret-0123456789abcdef"),
+			check: func(t *testing.T, cfg harness.Config) {
+				cfg.Defaults()
+				assert.Equal(t, harness.DefaultMix(), cfg.Mix)
+			}},
+		{name: "a notified path asked for while polling", args: []string{"--target", "dev", "--mix", "validated=1,business-pscs=1"},
+			err: "--mix business-pscs: needs the deployment to notify the harness"},
 		{name: "worker kill refused", args: []string{"--target", "dev", "--chaos", "worker-kill"}, err: "--chaos worker-kill: refused with --target"},
 		{name: "bridge kill refused", args: []string{"--target", "dev", "--chaos", "mangopay-5xx,bridge-kill"}, err: "--chaos bridge-kill: refused"},
 		{name: "redis restart refused", args: []string{"--target", "dev", "--chaos", "redis-restart"}, err: "--chaos redis-restart: refused"},

@@ -126,7 +126,9 @@ func check(ctx context.Context, sys *system, users []*userRun) []Violation {
 		if !done {
 			continue
 		}
-		if got := transitions(events); !slices.Equal(got, want.transitions) {
+		// Polled states miss the short ones (OUT_OF_DATE before a new
+		// session): the order is checked on notifications only.
+		if got := transitions(events); sys.sink != nil && !slices.Equal(got, want.transitions) {
 			add(u, ViolationTransitions, "notified %v, the path's decisions lead to %v", got, want.transitions)
 		}
 		for _, ev := range events {

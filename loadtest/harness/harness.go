@@ -98,6 +98,10 @@ type Config struct {
 
 const defaultUserDeadline = 3 * time.Minute
 
+// polls reports a run against a target that does not notify the harness:
+// it reads the platform API's states instead.
+func (c *Config) polls() bool { return c.Target != nil && c.Target.NotifyListen == "" }
+
 // Defaults fills the zero fields.
 func (c *Config) Defaults() {
 	if c.Users == 0 {
@@ -114,6 +118,11 @@ func (c *Config) Defaults() {
 	}
 	if c.Mix == nil {
 		c.Mix = DefaultMix()
+		if c.polls() {
+			for _, p := range NotifiedPaths {
+				delete(c.Mix, p)
+			}
+		}
 	}
 	switch {
 	case c.Budget != (Budget{}):

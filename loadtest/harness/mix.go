@@ -47,6 +47,12 @@ const (
 	PathRenewal Path = "renewal"
 )
 
+// NotifiedPaths are followed through notifications the platform API's
+// state does not carry (a document's, a PSC's): a run that polls the
+// platform API (a target that does not notify the harness) cannot drive
+// them.
+var NotifiedPaths = []Path{PathExtraDocument, PathBusinessPSCs}
+
 // Paths lists every path, in the order reports show them.
 var Paths = []Path{PathValidated, PathRefusedThenValidated, PathReview, PathDowngradedReverified, PathRefusedFinal,
 	PathExpired, PathExtraDocument, PathBusinessPSCs, PathRenewal}
@@ -136,9 +142,11 @@ func ParseMix(s string) (Mix, error) {
 	return m, nil
 }
 
-func pathNames() string {
-	names := make([]string, len(Paths))
-	for i, p := range Paths {
+func pathNames() string { return pathNamesOf(Paths) }
+
+func pathNamesOf(ps []Path) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
 		names[i] = string(p)
 	}
 	return strings.Join(names, ", ")

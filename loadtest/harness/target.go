@@ -190,6 +190,13 @@ func (c *Config) validateTargetMode() []error {
 	if c.Budget == (Budget{}) && c.Target.Budget == (Budget{}) {
 		errs = append(errs, errors.New("--budget-rate and --budget-burst are required with --target: the deployment's MANGOPAY_MAX_CALLS_PER_SECOND and MANGOPAY_MAX_BURST, which the harness cannot know"))
 	}
+	if c.polls() {
+		for _, p := range NotifiedPaths {
+			if c.Mix[p] > 0 {
+				errs = append(errs, fmt.Errorf("--mix %s: needs the deployment to notify the harness (--notify-listen): polling the platform API does not see document and PSC events", p))
+			}
+		}
+	}
 	if c.Sabotage != SabotageNone {
 		errs = append(errs, errors.New("sabotage needs a system the harness starts, not --target"))
 	}
@@ -386,9 +393,9 @@ func targetReport(t *Target, s *system) *TargetReport {
 		"each process's peak RSS and CPU, restarts: the deployment's processes are not the harness's",
 		"worker-kill, bridge-kill, redis-restart, temporal-restart: refused in target mode (no process of the harness's to kill)")
 	if s.sink == nil {
-		r.Omitted = append(r.Omitted, fmt.Sprintf("double-transition and unverified-notification checks: the deployment does not notify the harness "+
+		r.Omitted = append(r.Omitted, fmt.Sprintf("double-transition, transition-order and unverified-notification checks, and the paths %s: the deployment does not notify the harness "+
 			"(--notify-listen); states were read through the platform API every %s while waited on, so decision to notification is rounded up "+
-			"by up to that, a state held for less is not seen, and notifications counts the states seen", pollEvery))
+			"by up to that, a state held for less is not seen, and notifications counts the states seen", pathNamesOf(NotifiedPaths), pollEvery))
 	}
 	if t.TemporalAddr == "" {
 		r.Omitted = append(r.Omitted, "Temporal actions per onboarding, webhook to signal and to state: no --temporal-address")
