@@ -286,3 +286,19 @@ func TestOnboardingCalls(t *testing.T) {
 	assert.Equal(t, 417, kycflowCalls(byRoute))
 	assert.Equal(t, 400, onboardingCalls(byRoute))
 }
+
+// The fleet profiles sign validated users up and leave them open or
+// verified: their sessions keep Mangopay's lifetime. (With the mixed
+// profile's default mix, its expired path shortened them to 90 s, and a
+// 10,000-user wave saw 1,311 of its reopened sessions expire before the
+// check.)
+func TestFleetProfilesKeepMangopaysSessionLifetime(t *testing.T) {
+	var open OpenConfig
+	open.Defaults()
+	assert.Zero(t, open.System.SessionLifetime, "open")
+	assert.Equal(t, Mix{PathValidated: 1}, open.System.Mix)
+	var wave WaveConfig
+	wave.Defaults()
+	assert.Zero(t, wave.System.SessionLifetime, "wave")
+	assert.Equal(t, Mix{PathValidated: 1}, wave.System.Mix)
+}

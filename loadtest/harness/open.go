@@ -57,6 +57,9 @@ func (c *OpenConfig) Defaults() {
 	if c.System.UserDeadline == 0 {
 		c.System.UserDeadline = 5 * time.Minute
 	}
+	// Every user is a validated signup: the mixed profile's default mix
+	// (its expired path shortens every session's lifetime) is not theirs.
+	c.System.Mix = Mix{PathValidated: 1}
 	c.System.Defaults()
 	if c.Concurrency == 0 {
 		c.Concurrency = 16

@@ -44,6 +44,9 @@ func (c *WaveConfig) Defaults() {
 	if c.System.Users == 0 {
 		c.System.Users = 500
 	}
+	// Every user is a validated signup: the mixed profile's default mix
+	// (its expired path shortens every session's lifetime) is not theirs.
+	c.System.Mix = Mix{PathValidated: 1}
 	c.System.Defaults()
 	if c.Concurrency == 0 {
 		c.Concurrency = 16
