@@ -165,13 +165,15 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 		// Nothing to do: Mangopay expires the session once its (shortened)
 		// lifetime is over. The wait is neither a reaction nor a step: no
 		// fault is behind it.
+		// The wait counts from the session's creation: a signup slowed by
+		// the chaos (a minute's 429 pause) takes nothing from it.
 		u.mu.Lock()
 		u.Sessions = appendNew(u.Sessions, s1)
 		u.mu.Unlock()
 		if _, ok := d.sys.obs.waitFor(id, func(r received) bool {
 			return r.Type == "onboarding.expired" && r.IdvSessionID == s1
-		}, deadline, d.done); !ok {
-			return fmt.Errorf("no onboarding.expired for session %s within the deadline", s1)
+		}, time.Now().Add(d.deadline), d.done); !ok {
+			return fmt.Errorf("no onboarding.expired for session %s within the deadline (from the session's creation)", s1)
 		}
 	case PathExtraDocument:
 		if err := d.decide(ctx, u, s1, sandbox.OutcomeRequest{Outcome: "VALIDATED"}, "onboarding.verified", deadline); err != nil {
