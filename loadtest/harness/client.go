@@ -46,16 +46,24 @@ func call(ctx context.Context, method, url, token string, body, out any) error {
 	return answer(method, url, status, data, out)
 }
 
-// send does req and reads the answer.
+// maxAnswer bounds an answer the harness reads: the simulator's logs of a
+// 10,000-user run (10,000 webhook deliveries) are several MiB.
+var maxAnswer int64 = 64 << 20
+
+// send does req and reads the answer; one over maxAnswer is an error, not
+// a truncated document.
 func send(req *http.Request) (int, []byte, error) {
 	res, err := httpClient.Do(req)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
+	data, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer+1))
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s %s: read: %w", req.Method, req.URL, err)
+	}
+	if int64(len(data)) > maxAnswer {
+		return 0, nil, fmt.Errorf("%w: %s %s: the answer is over %d bytes", errPermanent, req.Method, req.URL, maxAnswer)
 	}
 	return res.StatusCode, data, nil
 }
