@@ -109,8 +109,8 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	if o.PlatformWebhookURL != "" && len(o.PlatformWebhookSecret) < 16 {
-		return nil, fmt.Errorf("%s must be at least 16 characters with %s", kycworker.EnvPlatformWebhookSecret, kycworker.EnvPlatformWebhookURL)
+	if o.PlatformWebhookURL != "" && len(o.PlatformWebhookSecret) < kycworker.MinPlatformWebhookSecret {
+		return nil, fmt.Errorf("%s must be at least %d characters with %s", kycworker.EnvPlatformWebhookSecret, kycworker.MinPlatformWebhookSecret, kycworker.EnvPlatformWebhookURL)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s = &Stack{cancel: cancel, errs: make(chan error, 8), APIToken: o.APIToken}

@@ -45,6 +45,9 @@ import (
 const (
 	EnvPlatformWebhookURL    = "PLATFORM_WEBHOOK_URL"
 	EnvPlatformWebhookSecret = "PLATFORM_WEBHOOK_SECRET"
+	// MinPlatformWebhookSecret is the shortest secret the notifications
+	// may be signed with.
+	MinPlatformWebhookSecret = 16
 )
 
 // Config is the worker's own configuration (Temporal and Mangopay have
@@ -116,8 +119,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("PLATFORM_WEBHOOK_URL %q is not an http(s) URL", c.PlatformWebhookURL))
 		}
-		if len(c.PlatformWebhookSecret) < 16 {
-			errs = append(errs, errors.New("PLATFORM_WEBHOOK_SECRET must be at least 16 characters when PLATFORM_WEBHOOK_URL is set"))
+		if len(c.PlatformWebhookSecret) < MinPlatformWebhookSecret {
+			errs = append(errs, fmt.Errorf("%s must be at least %d characters when %s is set", EnvPlatformWebhookSecret, MinPlatformWebhookSecret, EnvPlatformWebhookURL))
 		}
 	}
 	return c, errors.Join(errs...)
