@@ -68,9 +68,12 @@ func check(ctx context.Context, sys *system, users []*userRun) []Violation {
 			// a stuck one.
 			now := "unreadable"
 			var st workflows.StateView
-			if u.UserID != "" && call(ctx, http.MethodGet, sys.apiURL+"/v1/onboardings/"+u.UserID, sys.apiToken, nil, &st) == nil {
+			// Bounded: a CI run hung 19 minutes here on an answer that never ended.
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			if u.UserID != "" && call(rctx, http.MethodGet, sys.apiURL+"/v1/onboardings/"+u.UserID, sys.apiToken, nil, &st) == nil {
 				now = fmt.Sprintf("%s (attempt %d)", st.Status, st.Attempt)
 			}
+			cancel()
 			if tc != nil {
 				now += "; Temporal: " + pendingWork(ctx, tc, workflows.WorkflowID(u.UserID))
 			}
