@@ -3,9 +3,11 @@ package harness_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -57,14 +59,61 @@ func profile(t *testing.T) harness.Config {
 		t.Skip("the load harness runs with KYCFLOW_LOADTEST=1 (make test, make loadtest-check)")
 	}
 	var progress bytes.Buffer
+	work, err := os.MkdirTemp("", "kycflow-loadtest-run-")
+	require.NoError(t, err)
 	t.Cleanup(func() {
-		if t.Failed() {
-			t.Log("progress:\n" + progress.String())
+		if !t.Failed() {
+			_ = os.RemoveAll(work)
+			return
 		}
+		t.Log("progress:\n" + progress.String())
+		t.Log("the run's work folder (logs, Temporal's database, stories/, mangopay-calls.json) is kept: " + keepWork(t, work))
 	})
-	return harness.Config{
-		WorkDir: t.TempDir(), Progress: &progress, ProgressEvery: 5 * time.Second,
+	cfg := harness.Config{
+		WorkDir: work, Progress: &progress, ProgressEvery: 5 * time.Second,
 		Settle: 2 * time.Second,
+	}
+	// KYCFLOW_LOADTEST_SEED replays one run's paths and chaos.
+	if s := os.Getenv("KYCFLOW_LOADTEST_SEED"); s != "" {
+		seed, err := strconv.ParseInt(s, 10, 64)
+		require.NoError(t, err, "KYCFLOW_LOADTEST_SEED")
+		cfg.Seed = seed
+	}
+	return cfg
+}
+
+// keepWork moves a failed run's work folder where it outlives the clone
+// it ran in: KYCFLOW_LOADTEST_KEEP, else the user's cache folder
+// (kycflow/loadtest-failed/). It returns where it is.
+func keepWork(t *testing.T, work string) string {
+	dir := os.Getenv("KYCFLOW_LOADTEST_KEEP")
+	if dir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return work
+		}
+		dir = filepath.Join(cache, "kycflow", "loadtest-failed")
+	}
+	dest := filepath.Join(dir, time.Now().UTC().Format("20060102T150405Z")+"-"+t.Name())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return work
+	}
+	// The binaries are the test's, not the run's: left behind.
+	if err := os.Rename(work, dest); err != nil {
+		return work
+	}
+	return dest
+}
+
+// logReport writes the run's report, with the story of each user a check
+// named, to the test's output and the work folder (report.json).
+func logReport(t *testing.T, r *harness.Report) {
+	t.Helper()
+	var table bytes.Buffer
+	r.Table(&table)
+	t.Log("\n" + table.String())
+	if b, err := json.MarshalIndent(r, "", "  "); err == nil && r.WorkDir != "" {
+		_ = os.WriteFile(filepath.Join(r.WorkDir, "report.json"), b, 0o644)
 	}
 }
 
@@ -83,9 +132,7 @@ func TestSmallProfileWithChaos(t *testing.T) {
 
 	r, err := harness.Run(context.Background(), cfg, binaries(t))
 	require.NoError(t, err)
-	var table bytes.Buffer
-	r.Table(&table)
-	t.Log("\n" + table.String())
+	logReport(t, r)
 	assert.Empty(t, r.Violations)
 	assert.Equal(t, users, r.Completed)
 	assert.Len(t, r.Faults, len(harness.Faults), "each fault kind once")

@@ -31,7 +31,10 @@ type Report struct {
 	Faults        []Injected     `json:"faults"`
 	Restarts      map[string]int `json:"restarts"`
 	Violations    []Violation    `json:"violations"`
-	WorkDir       string         `json:"work_dir"`
+	// Stories tell each user a violation names, from the run's records
+	// (also in the work folder's stories/).
+	Stories []Story `json:"stories,omitempty"`
+	WorkDir string  `json:"work_dir"`
 	// Target is set for a run against a running deployment (--target):
 	// what observed it and what the run could not measure or check.
 	Target *TargetReport `json:"target,omitempty"`
@@ -126,6 +129,9 @@ func (r *Report) Table(w io.Writer) {
 	sort.SliceStable(vs, func(i, j int) bool { return vs[i].Kind < vs[j].Kind })
 	for _, v := range vs {
 		fmt.Fprintf(w, "  %s\t%s (%s): %s\n", v.Kind, v.UserID, v.Path, v.Detail)
+	}
+	for _, s := range r.Stories {
+		s.write(w)
 	}
 	if r.Target == nil {
 		fmt.Fprintf(w, "logs and Temporal's database: %s\n", r.WorkDir)

@@ -164,6 +164,8 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 		Seed: cfg.Seed, Elapsed: elapsed, CallsByRoute: map[string]int{}, Faults: in.log, Restarts: map[string]int{},
 		Violations: violations, WorkDir: workDir, Measures: measures, SessionLifetime: cfg.SessionLifetime,
 	}
+	// A failed run explains itself: the story of each user a check named.
+	r.Stories = tellStories(ctx, sys, users, violations, in.log, began, workDir)
 	var signup, reaction []time.Duration
 	var lastDone time.Time
 	for _, u := range users {

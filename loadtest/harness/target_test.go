@@ -1,7 +1,6 @@
 package harness_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -82,13 +81,6 @@ func secret(t *testing.T) string {
 	_, err := rand.Read(b)
 	require.NoError(t, err)
 	return hex.EncodeToString(b)
-}
-
-func logReport(t *testing.T, r *harness.Report) {
-	t.Helper()
-	var table bytes.Buffer
-	r.Table(&table)
-	t.Log("\n" + table.String())
 }
 
 // A deployment started as make dev starts it, whose worker notifies the
