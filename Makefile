@@ -112,3 +112,19 @@ WAVE_USERS ?= 1000
 WAVE_FLAGS ?=
 fleet-wave: temporal-cli
 	$(GO) run ./loadtest wave --users $(WAVE_USERS) $(WAVE_FLAGS)
+
+.PHONY: chaos-loop
+
+## chaos-loop: make test's chaos profile (TestSmallProfileWithChaos: 200 users,
+## every fault kind once) RUNS times in a row, each on a fresh seed
+## (KYCFLOW_LOADTEST_SEED=N replays one); prints the tally. Each run's table,
+## and a failed run's stories, are in $(LOOP_LOG); a failed run's work folder
+## is kept (the log says where)
+RUNS     ?= 30
+LOOP_LOG ?= chaos-loop.log
+chaos-loop: temporal-cli
+	@start=$$(date +%s); \
+	KYCFLOW_LOADTEST=1 $(GO) test -race -count=$(RUNS) -timeout 0 -run 'TestSmallProfileWithChaos$$' -v ./loadtest/harness/ > $(LOOP_LOG) 2>&1; rc=$$?; \
+	pass=$$(grep -c -- '--- PASS: TestSmallProfileWithChaos' $(LOOP_LOG)); fail=$$(grep -c -- '--- FAIL: TestSmallProfileWithChaos' $(LOOP_LOG)); \
+	echo "chaos-loop: $$pass passed, $$fail failed of $(RUNS) runs in $$(( ($$(date +%s) - start) / 60 )) min (log: $(LOOP_LOG))"; \
+	grep -E -- '--- FAIL|seed [0-9]+' $(LOOP_LOG) | sed 's/^ *//' ; exit $$rc

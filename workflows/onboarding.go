@@ -333,17 +333,17 @@ func (w *onboarding) archiveSession(now time.Time) {
 	w.st.Session = nil
 }
 
-// mangopayActivityTimeout bounds one try of a Mangopay activity: it may make
+// MangopayActivityTimeout bounds one try of a Mangopay activity: it may make
 // three HTTP calls (a token, the call, the call again after a refresh on
 // 401), each bounded by the client's timeout.
-const mangopayActivityTimeout = 3*mangopay.DefaultTimeout + 10*time.Second
+const MangopayActivityTimeout = 3*mangopay.DefaultTimeout + 10*time.Second
 
 // mangopayCtx sets the options of Mangopay activities: Temporal retries 5xx,
 // 429 and network errors without limit (the onboarding waits for Mangopay);
 // the activities mark 4xx answers non-retryable.
 func mangopayCtx(ctx workflow.Context, summary string) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: mangopayActivityTimeout,
+		StartToCloseTimeout: MangopayActivityTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
 		},

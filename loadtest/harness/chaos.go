@@ -11,8 +11,11 @@ import (
 	"time"
 
 	"github.com/kycflow/kycflow/internal/devtemporal"
+	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/reconcile"
+	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/workflows"
 )
 
 // Fault is one kind of fault the chaos injects.
@@ -66,6 +69,14 @@ var DefaultFaults = Faults
 // DefaultFaultLatency is how long Mangopay takes to answer in a
 // mangopay-latency window.
 const DefaultFaultLatency = 2 * time.Second
+
+// workflowTaskTimeout is Temporal's default workflow task timeout, which
+// kycflow keeps.
+const workflowTaskTimeout = 10 * time.Second
+
+// reorderSpread is how far apart a webhooks-reordered window spreads the
+// webhooks.
+const reorderSpread = 3 * time.Second
 
 // ReconcileEvery is the fleet reconciliation's interval in a run with
 // dropped webhooks: the shortest RECONCILE_EVENTS_EVERY accepts, instead of
@@ -184,8 +195,17 @@ func (in *injector) run(ctx context.Context, span time.Duration) {
 }
 
 func (in *injector) inject(ctx context.Context, f Fault) {
+	// The fault is logged as it begins, so that the users' deadlines
+	// count it while it is on (grace).
 	var rec Injected
-	begin := func() { rec.At = time.Since(in.start) }
+	idx := -1
+	begin := func() {
+		rec.At, rec.Fault = time.Since(in.start), f
+		in.mu.Lock()
+		idx = len(in.log)
+		in.log = append(in.log, rec)
+		in.mu.Unlock()
+	}
 	var err error
 	switch f {
 	case FaultWorkerKill, FaultBridgeKill, FaultRedisRestart:
@@ -224,7 +244,7 @@ func (in *injector) inject(ctx context.Context, f Fault) {
 		case FaultWebhooksDuplicated:
 			faults = sandbox.Faults{WebhookDuplicateRate: 0.5}
 		case FaultWebhooksReordered:
-			faults = sandbox.Faults{WebhookReorder: true, WebhookDelayMs: 3000}
+			faults = sandbox.Faults{WebhookReorder: true, WebhookDelayMs: int(reorderSpread / time.Millisecond)}
 		case FaultWebhooksDropped:
 			faults = sandbox.Faults{WebhookDropRate: 0.5}
 		case FaultLatency:
@@ -248,8 +268,77 @@ func (in *injector) inject(ctx context.Context, f Fault) {
 		rec.Error = err.Error()
 	}
 	in.mu.Lock()
-	in.log = append(in.log, rec)
+	if idx < 0 { // never begun: the run was interrupted first
+		in.log = append(in.log, rec)
+	} else {
+		in.log[idx] = rec
+	}
 	in.mu.Unlock()
+}
+
+// grace is the time the faults injected so far grant a user that has been
+// in the run since from: each fault whose effect (from its start to its
+// end plus its allowance) meets the user's time adds its length and its
+// allowance. Overlapping faults add up: a 429 pause also holds up the
+// reconciliation that brings a dropped webhook back.
+func (in *injector) grace(from time.Time) time.Duration {
+	now := time.Since(in.start)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	var d time.Duration
+	for _, f := range in.log {
+		end := f.Ended
+		if end == 0 { // still on
+			end = now
+		}
+		a := in.chaos.allowance(f.Fault)
+		if in.start.Add(end + a).Before(from) {
+			continue // over before the user came
+		}
+		d += end - f.At + a
+	}
+	return d
+}
+
+// allowance is how long after its end a fault may still hold up a user,
+// each derived from what kycflow does about that fault (its own
+// constants), not from what a run happened to take.
+func (c Chaos) allowance(f Fault) time.Duration {
+	switch f {
+	case FaultWebhooksDropped:
+		// Only the fleet reconciliation brings a dropped webhook back: the
+		// first run that starts reconcile.DefaultLag after the event reads
+		// it, at most ReconcileEvery later; a run still going when the next
+		// is due makes the schedule skip that one (overlap: skip).
+		return 2*ReconcileEvery + reconcile.DefaultLag
+	case Fault429:
+		// A 429 that names no exhausted window pauses every process's
+		// Mangopay calls (the shared budget) for this long.
+		return mangopay.DefaultRateLimitPause
+	case FaultWorkerKill:
+		// An activity the killed worker was running is tried again once
+		// its start-to-close timeout has passed.
+		return workflows.MangopayActivityTimeout
+	case FaultBridgeKill, FaultRedisRestart, Fault5xx, FaultLostResponses:
+		// The forwarder retries what failed with a backoff of up to
+		// bridge.MaxBackoff (an activity's retries, 1 s doubling, stay
+		// under it within a fault window).
+		return bridge.MaxBackoff
+	case FaultTemporalRestart:
+		// The clients come back through their own backoff, and a workflow
+		// task the old server had handed out times out first.
+		return bridge.MaxBackoff + workflowTaskTimeout
+	case FaultLatency:
+		// A step makes a few calls in a row, each that much slower.
+		latency := c.Latency
+		if latency == 0 {
+			latency = DefaultFaultLatency
+		}
+		return 3 * latency
+	case FaultWebhooksReordered:
+		return reorderSpread
+	}
+	return 0 // duplicated webhooks: no wait
 }
 
 // restart starts a killed process again a second later, as an orchestrator

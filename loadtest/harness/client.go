@@ -87,13 +87,25 @@ func answer(method, url string, status int, data []byte, out any) error {
 
 // retry runs fn until it succeeds, fails for good, or deadline passes.
 func retry(ctx context.Context, deadline time.Time, fn func() error) error {
+	return retryUntil(ctx, fixed(deadline), fn)
+}
+
+// until says when a wait gives up. It is asked again as the wait goes on:
+// a user's deadline moves later with each fault injected around it.
+type until func() time.Time
+
+// fixed is a deadline that does not move.
+func fixed(t time.Time) until { return func() time.Time { return t } }
+
+// retryUntil is retry with a deadline that may move.
+func retryUntil(ctx context.Context, deadline until, fn func() error) error {
 	wait := 100 * time.Millisecond
 	for {
 		err := fn()
 		if err == nil || errors.Is(err, errPermanent) {
 			return err
 		}
-		if time.Now().Add(wait).After(deadline) {
+		if time.Now().Add(wait).After(deadline()) {
 			return fmt.Errorf("gave up at the deadline: %w", err)
 		}
 		select {

@@ -46,14 +46,30 @@ type driver struct {
 	sys      *system
 	deadline time.Duration
 	done     <-chan struct{}
+	// grace, when set, is the time the faults injected so far grant a
+	// user in the run from a moment on (injector.grace); the user's
+	// deadline moves later by it.
+	grace func(from time.Time) time.Duration
+}
+
+// until is a user's deadline from start: the driver's deadline, plus what
+// the faults injected around the user legitimately cost it. It is read
+// again as the user waits, so a fault injected later moves it too.
+func (d *driver) until(start time.Time) until {
+	return func() time.Time {
+		t := start.Add(d.deadline)
+		if d.grace != nil {
+			t = t.Add(d.grace(start))
+		}
+		return t
+	}
 }
 
 func (d *driver) returnURL() string { return d.sys.apiURL + "/kyc/done" }
 
 // run drives one user along their path.
 func (d *driver) run(ctx context.Context, u *userRun) {
-	deadline := time.Now().Add(d.deadline)
-	err := d.path(ctx, u, deadline)
+	err := d.path(ctx, u, d.until(time.Now()))
 	if err != nil {
 		u.abandonStep()
 	}
@@ -66,7 +82,7 @@ func (d *driver) run(ctx context.Context, u *userRun) {
 	u.Done, u.DoneAt = true, time.Now()
 }
 
-func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error {
+func (d *driver) path(ctx context.Context, u *userRun, deadline until) error {
 	id, err := d.createUser(ctx, u, deadline)
 	if err != nil {
 		return fmt.Errorf("create the user: %w", err)
@@ -75,7 +91,7 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 		// A deployment with users of its own: the new user must have no
 		// onboarding there yet (the simulator makes the IDs; this checks
 		// it).
-		if err := retry(ctx, deadline, func() error {
+		if err := retryUntil(ctx, deadline, func() error {
 			code, err := statusOf(ctx, d.sys.apiURL+"/v1/onboardings/"+id, d.sys.apiToken)
 			switch {
 			case err != nil:
@@ -139,7 +155,7 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 		// itself and tells the platform the new HostedUrl.
 		at := time.Now()
 		u.beginStep(at)
-		if err := retry(ctx, deadline, func() error {
+		if err := retryUntil(ctx, deadline, func() error {
 			return call(ctx, http.MethodPost, d.sys.simURL+"/_sim/users/"+id+"/downgrade", "", nil, nil)
 		}); err != nil {
 			return fmt.Errorf("downgrade: %w", err)
@@ -172,7 +188,7 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 		u.mu.Unlock()
 		if _, ok := d.sys.obs.waitFor(id, func(r received) bool {
 			return r.Type == "onboarding.expired" && r.IdvSessionID == s1
-		}, time.Now().Add(d.deadline), d.done); !ok {
+		}, d.until(time.Now()), d.done); !ok {
 			return fmt.Errorf("no onboarding.expired for session %s within the deadline (from the session's creation)", s1)
 		}
 	case PathExtraDocument:
@@ -210,7 +226,7 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 	}
 
 	var st workflows.StateView
-	if err := retry(ctx, deadline, func() error {
+	if err := retryUntil(ctx, deadline, func() error {
 		return call(ctx, http.MethodGet, d.sys.apiURL+"/v1/onboardings/"+id, d.sys.apiToken, nil, &st)
 	}); err != nil {
 		return fmt.Errorf("read the state (GET /v1/onboardings): %w", err)
@@ -224,10 +240,10 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline time.Time) error
 // createUser creates the user at the simulator's Mangopay API, retrying
 // through the injected faults. Each try is a new user: one whose response
 // was lost stays an orphan with no onboarding, which checks nothing.
-func (d *driver) createUser(ctx context.Context, u *userRun, deadline time.Time) (string, error) {
+func (d *driver) createUser(ctx context.Context, u *userRun, deadline until) (string, error) {
 	birthday := mangopay.Timestamp(652117514)
 	var id string
-	err := retry(ctx, deadline, func() error {
+	err := retryUntil(ctx, deadline, func() error {
 		key := fmt.Sprintf("loadtest-user-%d-%s", u.Index, randomHex(6))
 		var usr *mangopay.User
 		var err error
@@ -264,10 +280,10 @@ func (d *driver) createUser(ctx context.Context, u *userRun, deadline time.Time)
 
 // ensure calls POST /v1/onboardings until it answers a usable session
 // other than not (the session a new one must replace).
-func (d *driver) ensure(ctx context.Context, userID, not string, deadline time.Time) (workflows.EnsureSessionResult, error) {
+func (d *driver) ensure(ctx context.Context, userID, not string, deadline until) (workflows.EnsureSessionResult, error) {
 	var res workflows.EnsureSessionResult
 	body := map[string]string{"UserId": userID, "ReturnUrl": d.returnURL()}
-	err := retry(ctx, deadline, func() error {
+	err := retryUntil(ctx, deadline, func() error {
 		res = workflows.EnsureSessionResult{}
 		if err := call(ctx, http.MethodPost, d.sys.apiURL+"/v1/onboardings", d.sys.apiToken, body, &res); err != nil {
 			return err
@@ -282,13 +298,13 @@ func (d *driver) ensure(ctx context.Context, userID, not string, deadline time.T
 
 // decide posts the session's outcome and waits for the notification it
 // leads to.
-func (d *driver) decide(ctx context.Context, u *userRun, sessionID string, o sandbox.OutcomeRequest, want string, deadline time.Time) error {
+func (d *driver) decide(ctx context.Context, u *userRun, sessionID string, o sandbox.OutcomeRequest, want string, deadline until) error {
 	return d.act(ctx, u, sessionID, "/_sim/identity-verifications/"+sessionID+"/outcome", o, want, deadline)
 }
 
 // act posts a decision to the simulator's control API and waits for the
 // platform to be told the state it leads to.
-func (d *driver) act(ctx context.Context, u *userRun, sessionID, path string, body any, want string, deadline time.Time) error {
+func (d *driver) act(ctx context.Context, u *userRun, sessionID, path string, body any, want string, deadline until) error {
 	_, err := d.actUntil(ctx, u, sessionID, path, body, want+" for session "+sessionID,
 		func(r received) bool { return r.Type == want && r.IdvSessionID == sessionID }, deadline)
 	return err
@@ -297,13 +313,13 @@ func (d *driver) act(ctx context.Context, u *userRun, sessionID, path string, bo
 // actUntil posts a decision to the simulator's control API and waits for
 // the first notification that matches.
 func (d *driver) actUntil(ctx context.Context, u *userRun, sessionID, path string, body any, what string,
-	match func(received) bool, deadline time.Time) (received, error) {
+	match func(received) bool, deadline until) (received, error) {
 	u.mu.Lock()
 	u.Sessions = appendNew(u.Sessions, sessionID)
 	u.mu.Unlock()
 	at := time.Now()
 	u.beginStep(at)
-	if err := retry(ctx, deadline, func() error { return call(ctx, http.MethodPost, d.sys.simURL+path, "", body, nil) }); err != nil {
+	if err := retryUntil(ctx, deadline, func() error { return call(ctx, http.MethodPost, d.sys.simURL+path, "", body, nil) }); err != nil {
 		return received{}, fmt.Errorf("POST %s: %w", path, err)
 	}
 	ev, ok := d.sys.obs.waitFor(u.UserID, match, deadline, d.done)
@@ -327,14 +343,14 @@ const (
 // extraDocument: Mangopay asks the verified user for one more document;
 // the platform submits it through its API and is told Mangopay validated
 // it.
-func (d *driver) extraDocument(ctx context.Context, u *userRun, deadline time.Time) error {
+func (d *driver) extraDocument(ctx context.Context, u *userRun, deadline until) error {
 	id := u.UserID
 	key := fmt.Sprintf("loadtest-doc-%d-%s", u.Index, randomHex(6))
 	at := time.Now()
 	u.beginStep(at)
 	var doc workflows.SubmitDocumentResult
 	uploading := false // answered 202: the result is polled, not posted again
-	err := retry(ctx, deadline, func() error {
+	err := retryUntil(ctx, deadline, func() error {
 		if uploading {
 			res, found, err := documentResult(ctx, d.sys.apiURL, d.sys.apiToken, id, key)
 			if !found {
@@ -368,9 +384,9 @@ func (d *driver) extraDocument(ctx context.Context, u *userRun, deadline time.Ti
 // validated (AWAITING_PSCS), then each PSC session is validated; the
 // onboarding must stay AWAITING_PSCS until the last one, when Mangopay says
 // REGULAR, and only then be VERIFIED.
-func (d *driver) businessPSCs(ctx context.Context, u *userRun, s1 string, deadline time.Time) error {
+func (d *driver) businessPSCs(ctx context.Context, u *userRun, s1 string, deadline until) error {
 	id := u.UserID
-	if err := retry(ctx, deadline, func() error {
+	if err := retryUntil(ctx, deadline, func() error {
 		return call(ctx, http.MethodPut, d.sys.simURL+"/_sim/users/"+id+"/pscs", "", sandbox.PscsRequest{Persons: pscPersons}, nil)
 	}); err != nil {
 		return fmt.Errorf("declare the PSCs: %w", err)
@@ -405,7 +421,7 @@ func (d *driver) businessPSCs(ctx context.Context, u *userRun, s1 string, deadli
 		// Mangopay's level is not REGULAR, so neither is the onboarding
 		// VERIFIED.
 		var st workflows.StateView
-		if err := retry(ctx, deadline, func() error {
+		if err := retryUntil(ctx, deadline, func() error {
 			return call(ctx, http.MethodGet, d.sys.apiURL+"/v1/onboardings/"+id, d.sys.apiToken, nil, &st)
 		}); err != nil {
 			return fmt.Errorf("read the state between the PSCs (GET /v1/onboardings): %w", err)

@@ -230,7 +230,7 @@ func signUp(ctx context.Context, d *driver, n, concurrency int, deadline time.Du
 					return
 				}
 				u := &userRun{Index: i, Path: PathValidated}
-				until := time.Now().Add(deadline)
+				until := fixed(time.Now().Add(deadline))
 				id, err := d.createUser(ctx, u, until)
 				var res workflows.EnsureSessionResult
 				var began time.Time

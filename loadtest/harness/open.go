@@ -346,7 +346,7 @@ func measureMiss(ctx context.Context, d *driver, w *proc, opened []signedUp, cfg
 		}
 		for _, s := range block {
 			t := time.Now()
-			res, err := d.ensure(ctx, s.UserID, "", time.Now().Add(time.Minute))
+			res, err := d.ensure(ctx, s.UserID, "", fixed(time.Now().Add(time.Minute)))
 			if err != nil {
 				return err
 			}

@@ -91,8 +91,8 @@ func Run(ctx context.Context, cfg Config, bins *Binaries) (*Report, error) {
 		users[i] = &userRun{Index: i, Path: p}
 		counts[p]++
 	}
-	d := &driver{sys: sys, deadline: cfg.UserDeadline, done: ctx.Done()}
 	in := &injector{sys: sys, chaos: cfg.Chaos, rng: rng}
+	d := &driver{sys: sys, deadline: cfg.UserDeadline, done: ctx.Done(), grace: in.grace}
 
 	began := time.Now()
 	in.start, sys.began = began, began

@@ -76,7 +76,7 @@ func (s *sink) addLocked(r received) {
 // notify the harness, the platform API read while a user is waited on
 // (poller).
 type observer interface {
-	waitFor(userID string, match func(received) bool, deadline time.Time, done <-chan struct{}) (received, bool)
+	waitFor(userID string, match func(received) bool, deadline until, done <-chan struct{}) (received, bool)
 	events(userID string) []received
 	counts() (total, rejected int)
 }
@@ -90,7 +90,7 @@ func (s *sink) events(userID string) []received {
 
 // waitFor blocks until a notification of the user matches, and returns
 // it; ok is false when deadline passed or done closed first.
-func (s *sink) waitFor(userID string, match func(received) bool, deadline time.Time, done <-chan struct{}) (received, bool) {
+func (s *sink) waitFor(userID string, match func(received) bool, deadline until, done <-chan struct{}) (received, bool) {
 	for {
 		s.mu.Lock()
 		for _, ev := range s.byUser[userID] {
@@ -105,7 +105,7 @@ func (s *sink) waitFor(userID string, match func(received) bool, deadline time.T
 			s.changed[userID] = changed
 		}
 		s.mu.Unlock()
-		wait := time.Until(deadline)
+		wait := time.Until(deadline())
 		if wait <= 0 {
 			return received{}, false
 		}

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,6 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kycflow/kycflow/callbudget"
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/reconcile"
+	"github.com/kycflow/kycflow/webhookbridge/bridge"
 )
 
 func TestFaultAroundAUser(t *testing.T) {
@@ -52,4 +57,64 @@ func TestFilterBudgetMetrics(t *testing.T) {
 		callbudget.MetricWait + `_count{priority="background"} 4`,
 		callbudget.MetricRateLimited + `{route="GET /users/{id}"} 7`,
 	}, got)
+}
+
+// A user's deadline grows with the faults around it, by what each costs
+// kycflow: its length and its allowance.
+func TestGraceFromTheFaultsInjected(t *testing.T) {
+	start := time.Now().Add(-10 * time.Minute)
+	in := &injector{chaos: Chaos{Kinds: Faults}, start: start}
+	after := func(d time.Duration) time.Time { return start.Add(d) }
+	dropped := Injected{Fault: FaultWebhooksDropped, At: 30 * time.Second, Ended: 32 * time.Second}
+	pause := Injected{Fault: Fault429, At: 40 * time.Second, Ended: 42 * time.Second}
+	in.log = []Injected{dropped, pause}
+
+	wantDropped := 2*time.Second + 2*ReconcileEvery + reconcile.DefaultLag
+	wantPause := 2*time.Second + mangopay.DefaultRateLimitPause
+	assert.Equal(t, wantDropped+wantPause, in.grace(after(0)), "a user there from the start meets both")
+	assert.Equal(t, wantDropped+wantPause, in.grace(after(time.Minute)), "a user after both windows still waits out their effects")
+	assert.Equal(t, wantDropped, in.grace(after(42*time.Second+mangopay.DefaultRateLimitPause+time.Second)),
+		"the pause is over before the user comes; the reconciliation is not")
+	assert.Zero(t, in.grace(after(5*time.Minute)), "both effects over before the user came")
+
+	// A fault still on counts until now.
+	in.log = []Injected{{Fault: FaultTemporalRestart, At: 9 * time.Minute}}
+	g := in.grace(after(8 * time.Minute))
+	assert.GreaterOrEqual(t, g, time.Minute+bridge.MaxBackoff+workflowTaskTimeout)
+	assert.Less(t, g, 2*time.Minute+bridge.MaxBackoff+workflowTaskTimeout)
+}
+
+func TestEveryFaultHasAnAllowance(t *testing.T) {
+	c := Chaos{}
+	for _, f := range Faults {
+		a := c.allowance(f)
+		assert.GreaterOrEqual(t, a, time.Duration(0), "%s", f)
+		if f != FaultWebhooksDuplicated {
+			assert.Positive(t, a, "%s holds a user up: it needs an allowance", f)
+		}
+	}
+	assert.Equal(t, 3*time.Second, Chaos{Latency: time.Second}.allowance(FaultLatency))
+}
+
+// A wait reads its deadline again: one that moves later while it waits
+// lets a notification after the first deadline through.
+func TestWaitForFollowsAMovingDeadline(t *testing.T) {
+	s := newSink(nil)
+	first := time.Now().Add(50 * time.Millisecond)
+	var mu sync.Mutex
+	moved := first
+	deadline := func() time.Time { mu.Lock(); defer mu.Unlock(); return moved }
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		mu.Lock()
+		moved = first.Add(time.Minute) // a fault came
+		mu.Unlock()
+		time.Sleep(100 * time.Millisecond) // past the first deadline
+		s.mu.Lock()
+		s.addLocked(received{Event: notify.Event{UserID: "u1", Type: "onboarding.verified"}, At: time.Now()})
+		s.mu.Unlock()
+	}()
+	ev, ok := s.waitFor("u1", func(r received) bool { return r.Type == "onboarding.verified" }, deadline, nil)
+	require.True(t, ok, "the wait gave up at its first deadline")
+	assert.Equal(t, "onboarding.verified", ev.Type)
 }

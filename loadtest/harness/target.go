@@ -324,23 +324,26 @@ type poller struct {
 	every         time.Duration
 }
 
-func (p *poller) waitFor(userID string, match func(received) bool, deadline time.Time, done <-chan struct{}) (received, bool) {
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
+func (p *poller) waitFor(userID string, match func(received) bool, deadline until, done <-chan struct{}) (received, bool) {
 	t := time.NewTicker(p.every)
 	defer t.Stop()
 	for {
+		// The deadline may have moved since the last poll.
+		ctx, cancel := context.WithDeadline(context.Background(), deadline())
 		var st workflows.StateView
-		if err := call(ctx, http.MethodGet, p.apiURL+"/v1/onboardings/"+userID, p.token, nil, &st); err == nil {
+		err := call(ctx, http.MethodGet, p.apiURL+"/v1/onboardings/"+userID, p.token, nil, &st)
+		cancel()
+		if err == nil {
 			p.record(st)
 		}
-		if ev, ok := p.sink.waitFor(userID, match, time.Now(), done); ok {
+		if ev, ok := p.sink.waitFor(userID, match, fixed(time.Now()), done); ok {
 			return ev, true
+		}
+		if !time.Now().Before(deadline()) {
+			return received{}, false
 		}
 		select {
 		case <-done:
-			return received{}, false
-		case <-ctx.Done():
 			return received{}, false
 		case <-t.C:
 		}

@@ -47,7 +47,7 @@ func TestPollerRecordsEachChangeOnce(t *testing.T) {
 	p := &poller{sink: newSink(nil), apiURL: srv.URL, token: "tok", every: time.Millisecond}
 
 	ev, ok := p.waitFor("u1", func(r received) bool { return r.Type == "onboarding.verified" && r.IdvSessionID == "s1" },
-		time.Now().Add(10*time.Second), nil)
+		fixed(time.Now().Add(10*time.Second)), nil)
 	require.True(t, ok)
 	assert.Equal(t, string(workflows.StatusVerified), ev.Status)
 	var types []string
@@ -66,7 +66,7 @@ func TestPollerGivesUpAtTheDeadline(t *testing.T) {
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	p := &poller{sink: newSink(nil), apiURL: srv.URL, token: "tok", every: time.Millisecond}
-	_, ok := p.waitFor("u1", func(r received) bool { return r.Type == "onboarding.verified" }, time.Now().Add(50*time.Millisecond), nil)
+	_, ok := p.waitFor("u1", func(r received) bool { return r.Type == "onboarding.verified" }, fixed(time.Now().Add(50*time.Millisecond)), nil)
 	assert.False(t, ok)
 	assert.Len(t, p.events("u1"), 1)
 }

@@ -339,7 +339,7 @@ func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, 
 	failed, signErr := signUp(ctx, d, cfg.System.Users, cfg.Concurrency, cfg.System.UserDeadline, func(s signedUp) {
 		u := &userRun{Index: s.Index, UserID: s.UserID, Path: PathValidated}
 		err := d.decide(ctx, u, s.Session.IdvSessionID, sandbox.OutcomeRequest{Outcome: "VALIDATED"}, "onboarding.verified",
-			time.Now().Add(cfg.System.UserDeadline))
+			fixed(time.Now().Add(cfg.System.UserDeadline)))
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
@@ -416,7 +416,7 @@ func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, 
 			mu.Lock()
 			u.DowngradedAt = time.Now()
 			mu.Unlock()
-			ev, ok := sys.obs.waitFor(u.UserID, func(ev received) bool { return reopenedBy(ev, u.OldSession) }, waitUntil, ctx.Done())
+			ev, ok := sys.obs.waitFor(u.UserID, func(ev received) bool { return reopenedBy(ev, u.OldSession) }, fixed(waitUntil), ctx.Done())
 			if !ok {
 				return
 			}

@@ -87,7 +87,9 @@ const (
 	DefaultConcurrency = 32
 	readBatch          = 200
 	readBlock          = time.Second
-	maxBackoff         = 30 * time.Second
+	// MaxBackoff is the longest the forwarder waits before trying again,
+	// through an outage or an entry that fails on its own.
+	MaxBackoff = 30 * time.Second
 	// ackTimeout bounds the acknowledgement of a batch, which runs even
 	// when the forwarder is stopping.
 	ackTimeout = 5 * time.Second
@@ -125,8 +127,8 @@ func (f *Forwarder) defaults() {
 func (f *Forwarder) Run(ctx context.Context) error {
 	f.defaults()
 	defer close(f.Done)
-	outage := newBackoff(100*time.Millisecond, maxBackoff) // Redis or Temporal away
-	retry := newBackoff(100*time.Millisecond, maxBackoff)  // entries failing on their own
+	outage := newBackoff(100*time.Millisecond, MaxBackoff) // Redis or Temporal away
+	retry := newBackoff(100*time.Millisecond, MaxBackoff)  // entries failing on their own
 	pending := true                                        // start with our own unacknowledged entries (a restart)
 	var lastClaim, lastForget, retryAt time.Time
 	for ctx.Err() == nil {

@@ -14,5 +14,5 @@ func TestShutdownOutlastsTheAPITimeout(t *testing.T) {
 	assert.Greater(t, forwarderStopTimeout, ackTimeout, "the forwarder has time to acknowledge")
 	f := &Forwarder{}
 	f.defaults()
-	assert.Greater(t, f.ClaimIdle, maxBackoff, "a bridge waiting out an outage keeps its entries")
+	assert.Greater(t, f.ClaimIdle, MaxBackoff, "a bridge waiting out an outage keeps its entries")
 }
