@@ -43,6 +43,10 @@ type user struct {
 	CompanyNumber              *string
 
 	renewal renewal
+	// blocked is what Mangopay's regulatory status says it blocks
+	// (ScopeBlocked), with the ActionCode that explains it.
+	blocked    scopeBlocked
+	actionCode string
 	pscs    []PscPerson // declared persons of significant control
 }
 
