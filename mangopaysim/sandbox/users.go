@@ -47,7 +47,7 @@ type user struct {
 	// (ScopeBlocked), with the ActionCode that explains it.
 	blocked    scopeBlocked
 	actionCode string
-	pscs    []PscPerson // declared persons of significant control
+	pscs       []PscPerson // declared persons of significant control
 }
 
 type legalRep struct {
