@@ -890,3 +890,30 @@ func TestRateLimitedRetriesNoSoonerThanTheReset(t *testing.T) {
 		})
 	}
 }
+
+// TestGetSessionIndexesPSCs: any read that lists a PSC session indexes it,
+// so that the bridge routes the PSC's webhooks (Mangopay cannot be asked
+// whose a PSC is): reading the validated main session of a business is one.
+func TestGetSessionIndexesPSCs(t *testing.T) {
+	h := newHarness(t)
+	env := h.env()
+	ctx := context.Background()
+	owner := h.legalUser(t, mangopay.LegalPersonType("BUSINESS"))
+	iv, err := h.client.CreateIdentityVerification(ctx, owner, &mangopay.CreateIdentityVerificationParams{ReturnURL: returnURL})
+	require.NoError(t, err)
+	require.NoError(t, h.sim.SubmitOutcome(iv.ID, nil))
+	h.sim.Settle()
+
+	_, err = env.ExecuteActivity(h.acts.GetSession, activities.GetSessionInput{SessionID: iv.ID})
+	require.NoError(t, err)
+
+	read, err := h.client.GetIdentityVerification(ctx, iv.ID)
+	require.NoError(t, err)
+	require.NotEmpty(t, read.PSCs, "a validated business session lists its PSC sessions")
+	for _, p := range read.PSCs {
+		user, found, err := h.index.Lookup(ctx, routing.KindPSC, p.ID)
+		require.NoError(t, err)
+		assert.True(t, found, "PSC %s indexed by the read that listed it", p.ID)
+		assert.Equal(t, owner, user)
+	}
+}

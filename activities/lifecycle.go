@@ -46,11 +46,7 @@ func (a *Activities) ReadPSCs(ctx context.Context, in ReadPSCsInput) (ReadPSCsRe
 			out.PSCs = append(out.PSCs, PSCSummary{
 				PscID: p.ID, PscType: p.PscType, Status: string(p.Status.Normalize()), HostedURL: p.HostedURL, MainSessionID: p.MainSessionID,
 			})
-			// So that the bridge routes webhooks naming the PSC. Best
-			// effort: the workflow's reconciliation covers a miss.
-			if err := a.Index.Put(ctx, routing.KindPSC, p.ID, in.UserID); err != nil {
-				a.log().Warn("psc session not indexed", "psc_id", p.ID, "error", err)
-			}
+			a.indexPSC(ctx, p.ID, in.UserID)
 		}
 		if len(list) < 100 || pg == nil || page >= pg.TotalPages {
 			break
@@ -70,6 +66,18 @@ func (a *Activities) ReadPSCs(ctx context.Context, in ReadPSCsInput) (ReadPSCsRe
 	}
 	out.KYCLevel = string(u.KYCLevel)
 	return out, nil
+}
+
+// indexPSC records PSC→user so that the bridge routes webhooks naming the
+// PSC (and routes again those it held for want of it). Best effort: the
+// workflow's reconciliation covers a miss.
+func (a *Activities) indexPSC(ctx context.Context, pscID, userID string) {
+	if pscID == "" || userID == "" {
+		return
+	}
+	if err := a.Index.Put(ctx, routing.KindPSC, pscID, userID); err != nil {
+		a.log().Warn("psc session not indexed", "psc_id", pscID, "error", err)
+	}
 }
 
 // RetryPSCInput names the PSC session to retry and the main session it

@@ -18,6 +18,9 @@ type Parked string
 const (
 	DeadLetters Parked = DeadLetterKey
 	Unrouted    Parked = UnroutedKey
+	// Held: webhooks waiting for the routing index to know their PSC (the
+	// forwarder routes them again by itself; an operator may replay them).
+	Held Parked = HeldKey
 )
 
 // ParseParked reads a parked stream's name as the webhookbridge command
@@ -28,8 +31,10 @@ func ParseParked(name string) (Parked, error) {
 		return DeadLetters, nil
 	case "unrouted":
 		return Unrouted, nil
+	case "held":
+		return Held, nil
 	}
-	return "", fmt.Errorf("unknown parked stream %q (dead-letters, unrouted)", name)
+	return "", fmt.Errorf("unknown parked stream %q (dead-letters, unrouted, held)", name)
 }
 
 // ParkedEntry is one entry of a parked stream.
