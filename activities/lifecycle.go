@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/kycflow/kycflow/mangopay"
@@ -33,8 +32,7 @@ type ReadPSCsResult struct {
 	KYCLevel string       `json:"KYCLevel"`
 }
 
-// ReadPSCs lists the user's PSC sessions and reads the user's KYC level
-// (LIGHT without a read while a PSC is not VALIDATED).
+// ReadPSCs lists the user's PSC sessions and reads the user's KYC level.
 func (a *Activities) ReadPSCs(ctx context.Context, in ReadPSCsInput) (ReadPSCsResult, error) {
 	var out ReadPSCsResult
 	for page := 1; ; page++ {
@@ -52,14 +50,9 @@ func (a *Activities) ReadPSCs(ctx context.Context, in ReadPSCsInput) (ReadPSCsRe
 			break
 		}
 	}
-	// The user can only be REGULAR once every PSC is VALIDATED (Mangopay's
-	// rule as documented): the user is read only then, or when there is no
-	// PSC to wait for.
-	allValidated := !slices.ContainsFunc(out.PSCs, func(p PSCSummary) bool { return p.Status != string(mangopay.PSCValidated) })
-	if !allValidated {
-		out.KYCLevel = string(mangopay.KYCLevelLight)
-		return out, nil
-	}
+	// Mangopay's KYCLevel is the truth: it is always read. PSC sessions of
+	// an earlier main session (a first attempt, a renewal) may stay
+	// REJECTED or ABANDONED for ever without blocking the user.
 	u, err := a.Mangopay.GetUserSCA(ctx, in.UserID)
 	if err != nil {
 		return ReadPSCsResult{}, a.mangopayError(ctx, "read user", err)

@@ -8,9 +8,6 @@ func (w *onboarding) shouldContinueAsNew(ctx workflow.Context) bool {
 	if w.creating {
 		return false
 	}
-	if w.upgrade {
-		return true
-	}
 	info := workflow.GetInfo(ctx)
 	return info.GetContinueAsNewSuggested() || (w.cfg.MaxHistoryEvents > 0 && info.GetCurrentHistoryLength() >= w.cfg.MaxHistoryEvents)
 }
@@ -27,11 +24,11 @@ func (w *onboarding) readyToContinueAsNew(ctx workflow.Context) bool {
 	return ctx.Err() == nil && !loopWork() && workflow.AllHandlersFinished(ctx)
 }
 
-// quiesce waits for update handlers (and, before changeLongLived,
-// notifications), then takes every signal still buffered so that none is
-// lost.
+// quiesce waits for update handlers, then takes every signal still buffered
+// so that none is lost. Notifications are not waited on: the outbox goes to
+// the next run (or is bounded by FinalNotifyWait in finish).
 func (w *onboarding) quiesce(ctx workflow.Context) []MangopayEvent {
-	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && w.notifying == 0 })
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	var left []MangopayEvent
 	for {
 		var ev MangopayEvent
@@ -50,18 +47,15 @@ func (w *onboarding) continueAsNew(ctx workflow.Context) error {
 	})
 }
 
-// finish completes the onboarding. Since changeLongLived it gives the
-// platform's notifications at most Config.FinalNotifyWait to go out; what is
+// finish completes the onboarding. It gives the platform's notifications at most Config.FinalNotifyWait to go out; what is
 // still undelivered then is listed in the Result (the platform reads the
 // final state through the API).
 func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
-	if w.v1 {
-		// A sender stopped by a Temporal cancel restarts on ctx.
-		_ = workflow.Await(ctx, func() bool { return !w.sending })
-		w.startSender(ctx)
-		if len(w.st.Outbox) > 0 { // a timer only when there is something to wait for
-			_, _ = workflow.AwaitWithTimeout(ctx, w.cfg.FinalNotifyWait, func() bool { return len(w.st.Outbox) == 0 })
-		}
+	// A sender stopped by a Temporal cancel restarts on ctx.
+	_ = workflow.Await(ctx, func() bool { return !w.sending })
+	w.startSender(ctx)
+	if len(w.st.Outbox) > 0 { // a timer only when there is something to wait for
+		_, _ = workflow.AwaitWithTimeout(ctx, w.cfg.FinalNotifyWait, func() bool { return len(w.st.Outbox) == 0 })
 	}
 	for {
 		left := w.quiesce(ctx)

@@ -84,7 +84,7 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 	}
 	// Unless a creation is under way (one waiting for Mangopay to let kycflow
 	// in answers at once): a wish left behind would outlive it.
-	if !w.creating && (w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.v2 && w.st.Status == StatusRenewal) {
+	if !w.creating && (w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.st.Status == StatusRenewal) {
 		w.st.WantSession = true
 		w.poke()
 		if err := workflow.Await(ctx, settled); err != nil {
@@ -139,13 +139,11 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 	defer w.handlerDone()
 	info := workflow.GetInfo(ctx)
 	updateID := workflow.GetCurrentUpdateInfo(ctx).ID
-	if w.v1 {
-		// The platform's retry (same Idempotency-Key, so the same update ID)
-		// of a submission an earlier run already took.
-		if i := slices.IndexFunc(w.st.Documents, func(d Document) bool { return d.RequestID == updateID }); i >= 0 {
-			d := w.st.Documents[i]
-			return SubmitDocumentResult{KycDocumentID: d.KycDocumentID, Status: d.Status}, nil
-		}
+	// The platform's retry (same Idempotency-Key, so the same update ID)
+	// of a submission an earlier run already took.
+	if i := slices.IndexFunc(w.st.Documents, func(d Document) bool { return d.RequestID == updateID }); i >= 0 {
+		d := w.st.Documents[i]
+		return SubmitDocumentResult{KycDocumentID: d.KycDocumentID, Status: d.Status}, nil
 	}
 	key := mangopay.DeriveIdempotencyKey(info.WorkflowExecution.ID, info.FirstRunID, "kyc-document", updateID)
 	var created activities.CreateDocumentResult
@@ -155,11 +153,9 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 	if err != nil {
 		return SubmitDocumentResult{}, fmt.Errorf("create KYC document: %s", errMessage(err))
 	}
-	doc0 := Document{KycDocumentID: created.DocumentID, Type: req.Type, Status: created.Status, CreatedAt: workflow.Now(ctx)}
-	if w.v1 {
-		doc0.RequestID = updateID
-	}
-	w.st.Documents = append(w.st.Documents, doc0)
+	w.st.Documents = append(w.st.Documents, Document{
+		KycDocumentID: created.DocumentID, Type: req.Type, Status: created.Status, CreatedAt: workflow.Now(ctx), RequestID: updateID,
+	})
 	doc := func() *Document {
 		return &w.st.Documents[slices.IndexFunc(w.st.Documents, func(d Document) bool { return d.KycDocumentID == created.DocumentID })]
 	}
@@ -193,9 +189,7 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 // can continue as new (the server's updates-per-run cap) or act on what the
 // handler changed.
 func (w *onboarding) handlerDone() {
-	if w.v1 {
-		w.poke()
-	}
+	w.poke()
 }
 
 func validateCancel(req CancelRequest) error {

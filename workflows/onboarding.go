@@ -14,29 +14,6 @@ import (
 	"github.com/kycflow/kycflow/mangopay"
 )
 
-// Change IDs of workflow.GetVersion: each names a change to the workflow's
-// commands that running onboardings must replay around.
-const (
-	// changeDowngradeRereadsSession: a USER_KYC_LIGHT downgrade re-reads the
-	// session before archiving it.
-	changeDowngradeRereadsSession = "downgrade-rereads-session"
-	// changeLongLived: the fixes of the long-lived and concurrent paths,
-	// decided once per run. Session work before continue-as-new, which no
-	// longer waits on handlers that wait on the loop, nor on the platform;
-	// notifications in order through an outbox carried across runs; a
-	// final status that nothing overwrites; an expiry grace period and late
-	// outcomes of archived sessions honoured; every update handler wakes the
-	// loop; session creation and its Redis index in separate activities;
-	// submit-document idempotent on its update ID.
-	// Version 2: Mangopay's 2026 lifecycle: PSC sessions of businesses
-	// (AWAITING_PSCS), KYC renewal (RENEWAL_REQUIRED), SessionLanguage.
-	// One change ID for both, so that a run records one version marker.
-	changeLongLived = "long-lived-fixes"
-	// changeUpgradeFor2026: a run older than version 2 of changeLongLived
-	// that gets a 2026 lifecycle webhook continues as new to handle it.
-	changeUpgradeFor2026 = "upgrade-for-2026-lifecycle"
-)
-
 // a is how the workflow names activities; the worker registers the real one.
 var a *activities.Activities
 
@@ -50,7 +27,7 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	if in.UserID == "" {
 		return Result{}, temporal.NewNonRetryableApplicationError("UserId is required", "InvalidInput", nil)
 	}
-	w := &onboarding{cfg: in.Config.withDefaults(workflow.DefaultVersion), rawCfg: in.Config, logger: workflow.GetLogger(ctx)}
+	w := &onboarding{cfg: in.Config.withDefaults(), rawCfg: in.Config, logger: workflow.GetLogger(ctx)}
 	w.st = in.State
 	if w.st == nil {
 		w.st = &State{UserID: in.UserID, Status: StatusStarting, ReturnURL: in.ReturnURL, Tag: in.Tag}
@@ -59,24 +36,17 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	if err := w.register(ctx); err != nil {
 		return Result{}, err
 	}
-	v := workflow.GetVersion(ctx, changeLongLived, workflow.DefaultVersion, 2)
-	w.v1, w.v2 = v >= 1, v >= 2
-	w.cfg = in.Config.withDefaults(v)
 	return w.run(ctx)
 }
 
 type onboarding struct {
-	cfg       Config
-	rawCfg    Config // passed on unchanged at continue-as-new
-	st        *State
-	logger    log.Logger
-	events    workflow.ReceiveChannel
-	v1        bool // changeLongLived applies to this run
-	v2        bool // and its version 2 (the 2026 lifecycle)
-	creating  bool // a session is being created
-	notifying int  // notifications in flight (before changeLongLived)
-	sending   bool // the outbox sender runs
-	upgrade   bool // continue as new now: the next run has the 2026 lifecycle
+	cfg      Config
+	rawCfg   Config // passed on unchanged at continue-as-new
+	st       *State
+	logger   log.Logger
+	events   workflow.ReceiveChannel
+	creating bool // a session is being created
+	sending  bool // the outbox sender runs
 	// accessDenied says why session creation waits (Mangopay denies
 	// kycflow access); ensure-session answers with it instead of waiting.
 	accessDenied string
@@ -130,18 +100,13 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 			return res, temporal.NewCanceledError()
 		case w.st.Status.Final():
 			return w.finish(ctx)
-		case w.v1 && w.sessionWanted():
+		case w.sessionWanted():
 			// Before continue-as-new: an ensure-session may be waiting for it.
 			w.createSession(ctx)
 		case w.shouldContinueAsNew(ctx):
-			if !w.v1 {
-				return Result{}, w.continueAsNew(ctx)
-			}
 			if w.readyToContinueAsNew(ctx) {
 				return Result{}, w.continueAsNew(ctx)
 			}
-		case w.sessionWanted():
-			w.createSession(ctx)
 		case w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview:
 			w.waitPending(ctx)
 		case w.st.Status == StatusAwaitingPSCs:
@@ -220,17 +185,11 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 		// attempt and per onboarding.
 		IdempotencyKey: mangopay.DeriveIdempotencyKey(info.WorkflowExecution.ID, info.FirstRunID, "idv-session", strconv.Itoa(attempt)),
 	}
-	// Since changeLongLived a Redis outage never fails (and so never
-	// repeats) the Mangopay call: the index is retried on its own.
-	in.IndexBestEffort = w.v1
-	var res activities.CreateSessionResult
-	var err error
-	if w.v1 {
-		res, err = w.createSessionWaitingForAccess(ctx, in, attempt)
-	} else {
-		err = workflow.ExecuteActivity(mangopayCtx(ctx, fmt.Sprintf("create IDV session (attempt %d)", attempt)), a.CreateSession, in).Get(ctx, &res)
-	}
-	if err == nil && w.v1 && w.st.Status.Final() {
+	// A Redis outage never fails (and so never repeats) the Mangopay call:
+	// the index is retried on its own.
+	in.IndexBestEffort = true
+	res, err := w.createSessionWaitingForAccess(ctx, in, attempt)
+	if err == nil && w.st.Status.Final() {
 		// Cancelled meanwhile: keep what Mangopay created, change nothing else.
 		now := workflow.Now(ctx)
 		w.st.History = append(w.st.History, AttemptRecord{
@@ -264,7 +223,7 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	w.st.ReconcileStep = 0
 	w.st.NextReconcileAt = now.Add(w.cfg.ReconcileSchedule[0])
 	w.setStatus(ctx, StatusAwaitingUser, "")
-	if w.v1 && !res.Indexed {
+	if !res.Indexed {
 		w.indexSession(ctx, res.SessionID)
 	}
 }
@@ -291,11 +250,7 @@ func (w *onboarding) createSessionWaitingForAccess(ctx workflow.Context, in acti
 		}
 		w.logger.Error("Mangopay denies kycflow access: waiting before the next try", "attempt", attempt, "try", try, "pause", pause.String())
 		w.accessDenied = "waiting: Mangopay denies kycflow access (" + errMessage(err) + ")"
-		if w.v2 {
-			w.upsertVisibility(ctx) // KycAttention and the Web UI's details
-		} else {
-			workflow.SetCurrentDetails(ctx, w.details(ctx))
-		}
+		w.upsertVisibility(ctx) // KycAttention and the Web UI's details
 		done, _ := workflow.AwaitWithTimeout(ctx, pause, func() bool { return w.st.Status.Final() })
 		w.accessDenied = ""
 		if done {

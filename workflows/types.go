@@ -3,8 +3,6 @@ package workflows
 import (
 	"time"
 
-	"go.temporal.io/sdk/workflow"
-
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/notify"
 )
@@ -77,24 +75,9 @@ func DefaultConfig() Config {
 	}
 }
 
-// Reconciliation defaults of runs before version 2 of changeLongLived (they
-// keep theirs): before version 1, and version 1.
-var (
-	reconcileScheduleBefore   = []time.Duration{15 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour}
-	reconcileScheduleV1       = []time.Duration{15 * time.Minute, 6 * time.Hour, 48 * time.Hour}
-	reviewReconcileIntervalV1 = 12 * time.Hour
-)
-
-// withDefaults fills the zero fields for a run of the given version of
-// changeLongLived.
-func (c Config) withDefaults(version workflow.Version) Config {
+// withDefaults fills the zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	switch {
-	case version < 1:
-		d.ReconcileSchedule, d.ReviewReconcileInterval = reconcileScheduleBefore, reviewReconcileIntervalV1
-	case version < 2:
-		d.ReconcileSchedule, d.ReviewReconcileInterval = reconcileScheduleV1, reviewReconcileIntervalV1
-	}
 	if len(c.ReconcileSchedule) == 0 {
 		c.ReconcileSchedule = d.ReconcileSchedule
 	}

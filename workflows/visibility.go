@@ -18,7 +18,7 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 	if w.st.Status == s && w.st.Reason == reason {
 		return
 	}
-	if w.v1 && w.st.Status.Final() {
+	if w.st.Status.Final() {
 		// A final status is never left, whatever finishes after it.
 		w.logger.Info("status change after a final status ignored", "status", string(w.st.Status), "ignored", string(s))
 		return
@@ -43,24 +43,20 @@ func (w *onboarding) upsertVisibility(ctx workflow.Context) {
 	if w.st.UserType != "" {
 		updates = append(updates, SearchAttrUserType.ValueSet(w.st.UserType))
 	}
-	if w.v2 {
-		if d := w.st.RenewalDeadline; d != nil {
-			updates = append(updates, SearchAttrRenewalDeadline.ValueSet(*d))
-			w.st.RenewalSASet = true
-		} else if w.st.RenewalSASet {
-			updates = append(updates, SearchAttrRenewalDeadline.ValueUnset())
-			w.st.RenewalSASet = false
-		}
+	if d := w.st.RenewalDeadline; d != nil {
+		updates = append(updates, SearchAttrRenewalDeadline.ValueSet(*d))
+		w.st.RenewalSASet = true
+	} else if w.st.RenewalSASet {
+		updates = append(updates, SearchAttrRenewalDeadline.ValueUnset())
+		w.st.RenewalSASet = false
 	}
-	if w.v2 {
-		if a := w.attention(); a != w.st.Attention {
-			if a == "" {
-				updates = append(updates, SearchAttrAttention.ValueUnset())
-			} else {
-				updates = append(updates, SearchAttrAttention.ValueSet(a))
-			}
-			w.st.Attention = a
+	if a := w.attention(); a != w.st.Attention {
+		if a == "" {
+			updates = append(updates, SearchAttrAttention.ValueUnset())
+		} else {
+			updates = append(updates, SearchAttrAttention.ValueSet(a))
 		}
+		w.st.Attention = a
 	}
 	if !w.saUserSet {
 		updates = append(updates, SearchAttrUserID.ValueSet(w.st.UserID))
