@@ -108,7 +108,7 @@ func (w *onboarding) updatePSCs(ctx workflow.Context, latest []PSC) {
 func (w *onboarding) notifyPSC(ctx workflow.Context, p PSC) {
 	ev := notify.Event{
 		Type: "psc." + strings.ToLower(p.Status), UserID: w.st.UserID, Status: p.Status, PscID: p.PscID,
-		HostedURL: p.HostedURL, Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx),
+		HostedURL: usablePSCLinks([]PSC{p})[0].HostedURL, Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx),
 	}
 	if w.st.Session != nil {
 		ev.IdvSessionID = w.st.Session.IdvSessionID

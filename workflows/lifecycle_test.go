@@ -188,15 +188,17 @@ func TestAbandonedPSCNeedsAnOperator(t *testing.T) {
 		h.deliver()
 	})
 	retry := &updateResult[workflows.PSC]{}
+	var attention any
 	h.at(2*time.Hour, func() {
-		abandoned = h.state()
+		abandoned, attention = h.state(), h.sa["KycAttention"]
 		h.update(workflows.UpdateRetryPSC, retry, workflows.RetryPSCRequest{PscID: abandoned.PSCs[0].PscID})
 	})
 	h.cancel(3 * time.Hour)
 	h.run(workflows.Config{})
 	assert.Equal(t, workflows.StatusAwaitingPSCs, abandoned.Status)
 	assert.Contains(t, abandoned.Reason, "abandoned by Mangopay")
-	assert.Equal(t, workflows.AttentionPSCAbandoned, h.sa["KycAttention"])
+	assert.Equal(t, workflows.AttentionPSCAbandoned, attention)
+	assert.Empty(t, h.sa["KycAttention"], "a cancelled onboarding needs no operator")
 	assert.Contains(t, h.platform.events(), "psc.abandoned")
 	require.True(t, retry.done)
 	assert.ErrorContains(t, retry.rejected, "abandoned")

@@ -21,8 +21,9 @@ func (w *onboarding) notifyStatus(ctx workflow.Context) {
 	if s := w.st.Session; s != nil {
 		ev.IdvSessionID = s.IdvSessionID
 		ev.Reasons = reasonTypes(s.Checks)
+		// Only a usable link, as in every answer.
+		ev.HostedURL, ev.ExpiresAt = w.usableLink(workflow.Now(ctx))
 		if w.st.Status == StatusAwaitingUser {
-			ev.HostedURL, ev.ExpiresAt = s.HostedURL, s.ExpiresAt.UTC().Format(time.RFC3339)
 			if len(w.st.History) > 0 {
 				ev.Reasons = w.st.History[len(w.st.History)-1].Reasons // why a new attempt
 			}

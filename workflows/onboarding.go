@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -47,9 +48,6 @@ type onboarding struct {
 	events   workflow.ReceiveChannel
 	creating bool // a session is being created
 	sending  bool // the outbox sender runs
-	// accessDenied says why session creation waits (Mangopay denies
-	// kycflow access); ensure-session answers with it instead of waiting.
-	accessDenied string
 	wake         workflow.Settable
 	saUserSet    bool
 	// The pending timer of waitUntil, kept across wake-ups.
@@ -60,7 +58,7 @@ type onboarding struct {
 
 func (w *onboarding) register(ctx workflow.Context) error {
 	w.events = workflow.GetSignalChannel(ctx, SignalMangopayEvent)
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (StateView, error) { return w.view(), nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (StateView, error) { return w.view(workflow.Now(ctx)), nil }); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateEnsureSession, w.ensureSession,
@@ -87,7 +85,7 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 		w.st.PendingEvents = w.st.PendingEvents[1:]
 		w.handleEvent(ctx, ev)
 	}
-	if w.st.Status == StatusStarting {
+	if w.st.Status == StatusStarting && w.st.AccessDenied == "" {
 		w.preflight(ctx)
 	}
 	for {
@@ -100,13 +98,23 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 			return res, temporal.NewCanceledError()
 		case w.st.Status.Final():
 			return w.finish(ctx)
-		case w.sessionWanted():
-			// Before continue-as-new: an ensure-session may be waiting for it.
-			w.createSession(ctx)
-		case w.shouldContinueAsNew(ctx):
-			if w.readyToContinueAsNew(ctx) {
+		case w.st.AccessDenied != "" && !w.accessWaitNeeded():
+			w.accessGranted(ctx) // the wait became moot (a late outcome, say)
+		case w.st.AccessDenied != "":
+			// Mangopay denies kycflow access (401, 403): the loop waits here,
+			// outside session creation, so that a wait of weeks continues
+			// as new like any other.
+			if w.shouldContinueAsNew(ctx) && w.readyToContinueAsNew(ctx) {
 				return Result{}, w.continueAsNew(ctx)
 			}
+			if w.waitUntil(ctx, w.st.AccessRetryAt, "retry: Mangopay denies kycflow access") {
+				w.retryAfterAccessDenied(ctx)
+			}
+		case w.sessionWanted():
+			// Before continue-as-new: an ensure-session may be waiting for it.
+			w.openWantedSession(ctx)
+		case w.shouldContinueAsNew(ctx) && w.readyToContinueAsNew(ctx):
+			return Result{}, w.continueAsNew(ctx)
 		case w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview:
 			w.waitPending(ctx)
 		case w.st.Status == StatusAwaitingPSCs:
@@ -131,17 +139,46 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 // sessionWanted reports whether the loop must open a new attempt now: after a
 // downgrade, or when the user is back (ensure-session) after an expiry or a
 // refusal.
+//
+// WantSession in AWAITING_USER is a user back after the session's 7 days
+// (ensure-session in the expiry grace hour): the session is re-read and, if
+// Mangopay still has it PENDING, replaced, so that an expired link is never
+// handed out.
 func (w *onboarding) sessionWanted() bool {
 	return w.st.Status == StatusOutOfDate ||
-		w.st.WantSession && (w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.st.Status == StatusRenewal)
+		w.st.WantSession && (w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.st.Status == StatusRenewal ||
+			w.st.Status == StatusAwaitingUser)
+}
+
+// openWantedSession opens the attempt sessionWanted asks for. A session past
+// its 7 days is re-read first: an outcome reached in its last minutes wins
+// over a new session.
+func (w *onboarding) openWantedSession(ctx workflow.Context) {
+	if w.st.Status == StatusAwaitingUser && w.st.Session != nil {
+		if res, ok := w.readSession(ctx); ok {
+			w.applySession(ctx, res)
+		}
+		if w.st.Status != StatusAwaitingUser && !w.sessionWanted() {
+			w.st.WantSession = false // an outcome came: nothing to open
+			return
+		}
+		if w.st.Status == StatusAwaitingUser && w.st.AccessDenied == "" {
+			w.logger.Info("the user is back after the session's lifetime: a fresh session", "idv_session_id", w.st.Session.IdvSessionID)
+		}
+	}
+	w.createSession(ctx)
 }
 
 // preflight reads the user and decides whether a session makes sense.
 func (w *onboarding) preflight(ctx workflow.Context) {
 	var u activities.ReadUserResult
-	err := workflow.ExecuteActivity(mangopayCtx(ctx, "read user (SCA view)"), a.ReadUser, activities.ReadUserInput{UserID: w.st.UserID}).Get(ctx, &u)
+	err := workflow.ExecuteActivity(accessDeniedStops(mangopayCtx(ctx, "read user (SCA view)")), a.ReadUser, activities.ReadUserInput{UserID: w.st.UserID}).Get(ctx, &u)
 	if err != nil {
 		if ctx.Err() != nil {
+			return
+		}
+		if errType(err) == activities.ErrTypeAccessDenied {
+			w.accessDenied(ctx, err) // ensure-session answers at once, with the reason
 			return
 		}
 		if errType(err) == activities.ErrTypeUserNotFound {
@@ -151,6 +188,7 @@ func (w *onboarding) preflight(ctx workflow.Context) {
 		w.setStatus(ctx, StatusFailed, "reading the Mangopay user failed: "+errMessage(err))
 		return
 	}
+	w.accessGranted(ctx)
 	w.st.UserType = u.PersonType
 	if u.PersonType == string(mangopay.PersonLegal) && u.LegalPersonType != "" {
 		w.st.UserType = u.LegalPersonType
@@ -185,10 +223,26 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 		// attempt and per onboarding.
 		IdempotencyKey: mangopay.DeriveIdempotencyKey(info.WorkflowExecution.ID, info.FirstRunID, "idv-session", strconv.Itoa(attempt)),
 	}
+	if try := w.st.AccessTries + 1; try > 1 {
+		// Mangopay answers a key with its first response for 24 hours, the
+		// denial included, and a denied call created nothing: a new key.
+		in.IdempotencyKey = mangopay.DeriveIdempotencyKey(in.IdempotencyKey, "access-retry", strconv.Itoa(try))
+	}
 	// A Redis outage never fails (and so never repeats) the Mangopay call:
 	// the index is retried on its own.
 	in.IndexBestEffort = true
-	res, err := w.createSessionWaitingForAccess(ctx, in, attempt)
+	var res activities.CreateSessionResult
+	err := workflow.ExecuteActivity(accessDeniedStops(mangopayCtx(ctx, fmt.Sprintf("create IDV session (attempt %d)", attempt))), a.CreateSession, in).Get(ctx, &res)
+	if errType(err) == activities.ErrTypeAccessDenied && ctx.Err() == nil {
+		if !w.st.Status.Final() {
+			w.accessDenied(ctx, err)
+			w.st.WantSession = true // still owed once Mangopay lets kycflow in
+		}
+		return
+	}
+	if err == nil {
+		w.accessGranted(ctx)
+	}
 	if err == nil && w.st.Status.Final() {
 		// Cancelled meanwhile: keep what Mangopay created, change nothing else.
 		now := workflow.Now(ctx)
@@ -228,36 +282,73 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	}
 }
 
-// createSessionWaitingForAccess creates the session; while Mangopay denies
-// kycflow access (401 after re-authentication, 403: a credential rollout, an
-// IP allowlist, hosted KYC not activated yet) it waits, with a growing pause,
-// and tries again under a new idempotency key: Mangopay answers a key with
-// its first response for 24 hours, the denial included, and a denied call
-// created nothing.
-func (w *onboarding) createSessionWaitingForAccess(ctx workflow.Context, in activities.CreateSessionInput, attempt int) (activities.CreateSessionResult, error) {
-	key := in.IdempotencyKey
-	pause := time.Minute
-	for try := 1; ; try++ {
-		if try > 1 {
-			in.IdempotencyKey = mangopay.DeriveIdempotencyKey(key, "access-retry", strconv.Itoa(try))
-		}
-		opts := workflow.GetActivityOptions(mangopayCtx(ctx, fmt.Sprintf("create IDV session (attempt %d)", attempt)))
-		opts.RetryPolicy.NonRetryableErrorTypes = []string{activities.ErrTypeAccessDenied}
-		var res activities.CreateSessionResult
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.CreateSession, in).Get(ctx, &res)
-		if errType(err) != activities.ErrTypeAccessDenied || ctx.Err() != nil {
-			return res, err
-		}
-		w.logger.Error("Mangopay denies kycflow access: waiting before the next try", "attempt", attempt, "try", try, "pause", pause.String())
-		w.accessDenied = "waiting: Mangopay denies kycflow access (" + errMessage(err) + ")"
-		w.upsertVisibility(ctx) // KycAttention and the Web UI's details
-		done, _ := workflow.AwaitWithTimeout(ctx, pause, func() bool { return w.st.Status.Final() })
-		w.accessDenied = ""
-		if done {
-			return res, err // cancelled meanwhile
-		}
-		pause = min(2*pause, time.Hour)
+// accessDeniedStops makes a Mangopay 401/403 end the activity at once
+// instead of retrying it: the main loop waits for access (accessDenied), and
+// can continue as new meanwhile, which an activity retrying for weeks would
+// not let it.
+func accessDeniedStops(ctx workflow.Context) workflow.Context {
+	opts := workflow.GetActivityOptions(ctx)
+	rp := *opts.RetryPolicy
+	rp.NonRetryableErrorTypes = append(slices.Clone(rp.NonRetryableErrorTypes), activities.ErrTypeAccessDenied)
+	opts.RetryPolicy = &rp
+	return workflow.WithActivityOptions(ctx, opts)
+}
+
+// Pauses between tries while Mangopay denies kycflow access.
+const (
+	accessFirstPause = time.Minute
+	accessMaxPause   = time.Hour
+)
+
+// accessDenied records that Mangopay denies kycflow access (401 after
+// re-authentication, 403: a credential rollout, an IP allowlist, hosted KYC
+// not activated yet): the platform's to fix, never the user's failure.
+// ensure-session answers with the reason, KycAttention says it, and the
+// loop tries again after a growing pause.
+func (w *onboarding) accessDenied(ctx workflow.Context, err error) {
+	w.st.AccessTries++
+	pause := accessFirstPause
+	for i := 1; i < w.st.AccessTries && pause < accessMaxPause; i++ {
+		pause *= 2
 	}
+	pause = min(pause, accessMaxPause)
+	w.st.AccessRetryAt = workflow.Now(ctx).Add(pause)
+	first := w.st.AccessDenied == ""
+	w.st.AccessDenied = "waiting: Mangopay denies kycflow access (" + errMessage(err) + ")"
+	w.logger.Error("Mangopay denies kycflow access: waiting before the next try", "try", w.st.AccessTries, "pause", pause.String())
+	if first {
+		w.upsertVisibility(ctx) // KycAttention and the Web UI's details
+	} else {
+		workflow.SetCurrentDetails(ctx, w.details(ctx))
+	}
+}
+
+// accessGranted ends a wait for access: Mangopay answered.
+func (w *onboarding) accessGranted(ctx workflow.Context) {
+	if w.st.AccessDenied == "" {
+		return
+	}
+	w.st.AccessDenied, w.st.AccessTries, w.st.AccessRetryAt = "", 0, time.Time{}
+	w.logger.Info("Mangopay lets kycflow in again")
+	w.upsertVisibility(ctx)
+}
+
+// accessWaitNeeded: what the denied call was for is still to do.
+func (w *onboarding) accessWaitNeeded() bool {
+	return w.st.Status == StatusStarting || w.sessionWanted()
+}
+
+// retryAfterAccessDenied tries the denied call again.
+func (w *onboarding) retryAfterAccessDenied(ctx workflow.Context) {
+	if w.st.Status == StatusStarting && w.st.UserType == "" { // the user was never read
+		w.preflight(ctx)
+		return
+	}
+	if w.st.Status == StatusStarting {
+		w.createSession(ctx) // read and eligible: its first session was denied
+		return
+	}
+	w.openWantedSession(ctx)
 }
 
 // indexSession records session→user in Redis for webhook routing. It runs

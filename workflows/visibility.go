@@ -71,7 +71,9 @@ func (w *onboarding) upsertVisibility(ctx workflow.Context) {
 // attention is what an operator must look at (KycAttention), if anything.
 func (w *onboarding) attention() string {
 	switch {
-	case w.accessDenied != "":
+	case w.st.Status.Final():
+		return "" // nothing is left to do: no operator is needed
+	case w.st.AccessDenied != "":
 		return AttentionAccessDenied
 	case w.st.Status == StatusAwaitingPSCs && slices.ContainsFunc(w.st.PSCs, func(p PSC) bool { return p.Status == string(mangopay.PSCAbandoned) }):
 		return AttentionPSCAbandoned
@@ -88,8 +90,8 @@ func (w *onboarding) details(ctx workflow.Context) string {
 	}
 	if s := w.st.Session; s != nil {
 		fmt.Fprintf(b, " · session `%s` (%s)", s.IdvSessionID, s.Status)
-		if w.st.Status == StatusAwaitingUser {
-			fmt.Fprintf(b, " · expires %s", s.ExpiresAt.UTC().Format(time.RFC3339))
+		if _, expires := w.usableLink(workflow.Now(ctx)); expires != "" {
+			fmt.Fprintf(b, " · expires %s", expires)
 		}
 	}
 	if w.st.Status == StatusInReview && w.st.ReviewSince != nil {
@@ -109,8 +111,8 @@ func (w *onboarding) details(ctx workflow.Context) string {
 	if w.st.Reason != "" {
 		fmt.Fprintf(b, " · %s", w.st.Reason)
 	}
-	if w.accessDenied != "" {
-		fmt.Fprintf(b, " · **%s**", w.accessDenied)
+	if w.st.AccessDenied != "" && !w.st.Status.Final() {
+		fmt.Fprintf(b, " · **%s**", w.st.AccessDenied)
 	}
 	return b.String()
 }
