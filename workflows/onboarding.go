@@ -41,15 +41,15 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 }
 
 type onboarding struct {
-	cfg      Config
-	rawCfg   Config // passed on unchanged at continue-as-new
-	st       *State
-	logger   log.Logger
-	events   workflow.ReceiveChannel
-	creating bool // a session is being created
-	sending  bool // the outbox sender runs
-	wake         workflow.Settable
-	saUserSet    bool
+	cfg       Config
+	rawCfg    Config // passed on unchanged at continue-as-new
+	st        *State
+	logger    log.Logger
+	events    workflow.ReceiveChannel
+	creating  bool // a session is being created
+	sending   bool // the outbox sender runs
+	wake      workflow.Settable
+	saUserSet bool
 	// The pending timer of waitUntil, kept across wake-ups.
 	timer       workflow.Future
 	timerAt     time.Time
