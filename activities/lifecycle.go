@@ -107,15 +107,23 @@ type ReadRegulatoryInput struct {
 type ReadRegulatoryResult struct {
 	DowngradeAt time.Time `json:"DowngradeAt"`
 	LastKYCDate string    `json:"LastKycDate,omitempty"`
+	// InflowsBlocked and OutflowsBlocked are Mangopay's ScopeBlocked: the
+	// user's pay-ins, or payouts, are blocked; ActionCode explains it.
+	InflowsBlocked  bool   `json:"InflowsBlocked,omitempty"`
+	OutflowsBlocked bool   `json:"OutflowsBlocked,omitempty"`
+	ActionCode      string `json:"ActionCode,omitempty"`
 }
 
-// ReadRegulatory reads the user's regulatory status.
+// ReadRegulatory reads the user's regulatory status: the renewal deadline
+// and the money flows Mangopay blocks.
 func (a *Activities) ReadRegulatory(ctx context.Context, in ReadRegulatoryInput) (ReadRegulatoryResult, error) {
 	r, err := a.Mangopay.GetRegulatoryStatus(ctx, in.UserID)
 	if err != nil {
 		return ReadRegulatoryResult{}, a.mangopayError(ctx, "read regulatory status", err)
 	}
-	out := ReadRegulatoryResult{}
+	out := ReadRegulatoryResult{
+		InflowsBlocked: r.ScopeBlocked.Inflows, OutflowsBlocked: r.ScopeBlocked.Outflows, ActionCode: r.ActionCode,
+	}
 	if at, ok := r.RenewalDue(); ok {
 		out.DowngradeAt = at
 	}

@@ -151,6 +151,8 @@ func (w *onboarding) handleEvent(ctx workflow.Context, ev MangopayEvent) {
 		return
 	}
 	switch {
+	case isScopeEvent(ev.EventType):
+		w.scopeEvent(ctx, ev)
 	case isPSCEvent(ev.EventType):
 		w.pscEvent(ctx, ev)
 	case (ev.EventType == eventRenewalRequired || ev.EventType == eventRenewed):

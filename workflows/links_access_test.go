@@ -234,3 +234,42 @@ func TestStuckUpdateHandlerDoesNotFreezeTheLoop(t *testing.T) {
 	require.False(t, handlerDone, "the handler was still retrying")
 	assert.Equal(t, workflows.StatusVerified, after.Status, "the loop followed the session while the handler was stuck")
 }
+
+// "Also": Mangopay's ScopeBlocked (the user's money flows it blocks) is in
+// the state and reaches the platform, followed through the
+// USER_INFLOWS_/USER_OUTFLOWS_ BLOCKED/UNBLOCKED webhooks.
+func TestScopeBlockedIsFollowed(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	h.at(time.Minute, func() { h.decide(validated); h.deliver() })
+	var blocked, unblocked workflows.StateView
+	h.at(time.Hour, func() {
+		require.NoError(t, h.sim.SetBlocks(h.userID, sandbox.BlocksRequest{Outflows: true, ActionCode: "008715"}))
+		h.deliver()
+	})
+	h.at(2*time.Hour, func() { blocked = h.state() })
+	h.at(3*time.Hour, func() {
+		require.NoError(t, h.sim.SetBlocks(h.userID, sandbox.BlocksRequest{}))
+		h.deliver()
+	})
+	h.at(4*time.Hour, func() { unblocked = h.state() })
+	h.cancel(5 * time.Hour)
+	h.run(workflows.Config{})
+	require.NotNil(t, blocked.ScopeBlocked, "the state carries ScopeBlocked")
+	assert.Equal(t, workflows.ScopeBlocked{Outflows: true, ActionCode: "008715"}, *blocked.ScopeBlocked)
+	assert.Equal(t, workflows.StatusVerified, blocked.Status, "a block is not a KYC status")
+	require.NotNil(t, unblocked.ScopeBlocked)
+	assert.Equal(t, workflows.ScopeBlocked{}, *unblocked.ScopeBlocked)
+	events := h.platform.events()
+	assert.Equal(t, 2, countOf(events, "user.scope_blocked"), "the platform hears each change: %v", events)
+}
+
+func countOf(list []string, v string) int {
+	n := 0
+	for _, x := range list {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}

@@ -18,6 +18,9 @@ func (w *onboarding) notifyStatus(ctx workflow.Context) {
 		Type: "onboarding." + strings.ToLower(string(w.st.Status)), UserID: w.st.UserID, Status: string(w.st.Status),
 		Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx),
 	}
+	if sb := w.st.ScopeBlocked; sb != nil {
+		ev.ScopeBlocked = sb.notify()
+	}
 	if s := w.st.Session; s != nil {
 		ev.IdvSessionID = s.IdvSessionID
 		ev.Reasons = reasonTypes(s.Checks)

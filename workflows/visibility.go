@@ -108,6 +108,9 @@ func (w *onboarding) details(ctx workflow.Context) string {
 			fmt.Fprintf(b, " · PSC `%s` %s", p.PscID, p.Status)
 		}
 	}
+	if sb := w.st.ScopeBlocked; sb != nil && (sb.Inflows || sb.Outflows) {
+		fmt.Fprintf(b, " · flows blocked by Mangopay (inflows %t, outflows %t)", sb.Inflows, sb.Outflows)
+	}
 	if w.st.Reason != "" {
 		fmt.Fprintf(b, " · %s", w.st.Reason)
 	}
