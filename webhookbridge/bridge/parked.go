@@ -24,7 +24,7 @@ const (
 )
 
 // ParseParked reads a parked stream's name as the webhookbridge command
-// takes it: dead-letters or unrouted.
+// takes it: dead-letters, unrouted or held.
 func ParseParked(name string) (Parked, error) {
 	switch name {
 	case "dead-letters":
