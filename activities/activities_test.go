@@ -890,3 +890,78 @@ func TestRateLimitedRetriesNoSoonerThanTheReset(t *testing.T) {
 		})
 	}
 }
+
+// TestGetSessionIndexesPSCs: any read that lists a PSC session indexes it,
+// so that the bridge routes the PSC's webhooks (Mangopay cannot be asked
+// whose a PSC is): reading the validated main session of a business is one.
+func TestGetSessionIndexesPSCs(t *testing.T) {
+	h := newHarness(t)
+	env := h.env()
+	ctx := context.Background()
+	owner := h.legalUser(t, mangopay.LegalPersonType("BUSINESS"))
+	iv, err := h.client.CreateIdentityVerification(ctx, owner, &mangopay.CreateIdentityVerificationParams{ReturnURL: returnURL})
+	require.NoError(t, err)
+	require.NoError(t, h.sim.SubmitOutcome(iv.ID, nil))
+	h.sim.Settle()
+
+	_, err = env.ExecuteActivity(h.acts.GetSession, activities.GetSessionInput{SessionID: iv.ID})
+	require.NoError(t, err)
+
+	read, err := h.client.GetIdentityVerification(ctx, iv.ID)
+	require.NoError(t, err)
+	require.NotEmpty(t, read.PSCs, "a validated business session lists its PSC sessions")
+	for _, p := range read.PSCs {
+		user, found, err := h.index.Lookup(ctx, routing.KindPSC, p.ID)
+		require.NoError(t, err)
+		assert.True(t, found, "PSC %s indexed by the read that listed it", p.ID)
+		assert.Equal(t, owner, user)
+	}
+}
+
+// Issue 16, defect 7: a PSC session of an earlier main session (here a
+// renewal's, REJECTED, before a downgrade and a new verification) must not
+// hide that Mangopay says REGULAR: KYCLevel is the truth.
+func TestReadPSCsKYCLevelIsTheTruth(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	userID := h.legalUser(t, mangopay.LegalBusiness)
+	validateMain := func() string {
+		t.Helper()
+		iv, err := h.client.CreateIdentityVerification(ctx, userID, &mangopay.CreateIdentityVerificationParams{ReturnURL: returnURL})
+		require.NoError(t, err)
+		require.NoError(t, h.sim.SubmitOutcome(iv.ID, map[string]sandbox.Choice{}))
+		h.sim.Settle()
+		return iv.ID
+	}
+	pscOf := func(mainID string) string {
+		t.Helper()
+		list, _, err := h.client.ListUserPSCs(ctx, userID, &mangopay.ListOptions{PerPage: 100})
+		require.NoError(t, err)
+		for _, p := range list {
+			if p.MainSessionID == mainID {
+				return p.ID
+			}
+		}
+		t.Fatalf("no PSC session of main session %s", mainID)
+		return ""
+	}
+	first := validateMain()
+	require.NoError(t, h.sim.DecidePsc(pscOf(first), sandbox.PscValidated))
+	_, err := h.sim.RequireRenewal(userID, 30)
+	require.NoError(t, err)
+	renewal := validateMain()
+	require.NoError(t, h.sim.DecidePsc(pscOf(renewal), sandbox.PscRejected)) // stays REJECTED for ever
+	require.NoError(t, h.sim.Downgrade(userID))
+	again := validateMain()
+	require.NoError(t, h.sim.DecidePsc(pscOf(again), sandbox.PscValidated))
+	u, err := h.client.GetUserSCA(ctx, userID)
+	require.NoError(t, err)
+	require.Equal(t, mangopay.KYCLevelRegular, u.KYCLevel, "Mangopay verified the business again")
+
+	val, err := h.env().ExecuteActivity(h.acts.ReadPSCs, activities.ReadPSCsInput{UserID: userID})
+	require.NoError(t, err)
+	var res activities.ReadPSCsResult
+	require.NoError(t, val.Get(&res))
+	assert.Len(t, res.PSCs, 3, "every generation is listed")
+	assert.Equal(t, "REGULAR", res.KYCLevel, "a REJECTED PSC of an earlier main session does not block the user")
+}

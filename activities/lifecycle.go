@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/kycflow/kycflow/mangopay"
@@ -33,8 +32,7 @@ type ReadPSCsResult struct {
 	KYCLevel string       `json:"KYCLevel"`
 }
 
-// ReadPSCs lists the user's PSC sessions and reads the user's KYC level
-// (LIGHT without a read while a PSC is not VALIDATED).
+// ReadPSCs lists the user's PSC sessions and reads the user's KYC level.
 func (a *Activities) ReadPSCs(ctx context.Context, in ReadPSCsInput) (ReadPSCsResult, error) {
 	var out ReadPSCsResult
 	for page := 1; ; page++ {
@@ -46,30 +44,33 @@ func (a *Activities) ReadPSCs(ctx context.Context, in ReadPSCsInput) (ReadPSCsRe
 			out.PSCs = append(out.PSCs, PSCSummary{
 				PscID: p.ID, PscType: p.PscType, Status: string(p.Status.Normalize()), HostedURL: p.HostedURL, MainSessionID: p.MainSessionID,
 			})
-			// So that the bridge routes webhooks naming the PSC. Best
-			// effort: the workflow's reconciliation covers a miss.
-			if err := a.Index.Put(ctx, routing.KindPSC, p.ID, in.UserID); err != nil {
-				a.log().Warn("psc session not indexed", "psc_id", p.ID, "error", err)
-			}
+			a.indexPSC(ctx, p.ID, in.UserID)
 		}
 		if len(list) < 100 || pg == nil || page >= pg.TotalPages {
 			break
 		}
 	}
-	// The user can only be REGULAR once every PSC is VALIDATED (Mangopay's
-	// rule as documented): the user is read only then, or when there is no
-	// PSC to wait for.
-	allValidated := !slices.ContainsFunc(out.PSCs, func(p PSCSummary) bool { return p.Status != string(mangopay.PSCValidated) })
-	if !allValidated {
-		out.KYCLevel = string(mangopay.KYCLevelLight)
-		return out, nil
-	}
+	// Mangopay's KYCLevel is the truth: it is always read. PSC sessions of
+	// an earlier main session (a first attempt, a renewal) may stay
+	// REJECTED or ABANDONED for ever without blocking the user.
 	u, err := a.Mangopay.GetUserSCA(ctx, in.UserID)
 	if err != nil {
 		return ReadPSCsResult{}, a.mangopayError(ctx, "read user", err)
 	}
 	out.KYCLevel = string(u.KYCLevel)
 	return out, nil
+}
+
+// indexPSC records PSC→user so that the bridge routes webhooks naming the
+// PSC (and routes again those it held for want of it). Best effort: the
+// workflow's reconciliation covers a miss.
+func (a *Activities) indexPSC(ctx context.Context, pscID, userID string) {
+	if pscID == "" || userID == "" {
+		return
+	}
+	if err := a.Index.Put(ctx, routing.KindPSC, pscID, userID); err != nil {
+		a.log().Warn("psc session not indexed", "psc_id", pscID, "error", err)
+	}
 }
 
 // RetryPSCInput names the PSC session to retry and the main session it
@@ -106,15 +107,23 @@ type ReadRegulatoryInput struct {
 type ReadRegulatoryResult struct {
 	DowngradeAt time.Time `json:"DowngradeAt"`
 	LastKYCDate string    `json:"LastKycDate,omitempty"`
+	// InflowsBlocked and OutflowsBlocked are Mangopay's ScopeBlocked: the
+	// user's pay-ins, or payouts, are blocked; ActionCode explains it.
+	InflowsBlocked  bool   `json:"InflowsBlocked,omitempty"`
+	OutflowsBlocked bool   `json:"OutflowsBlocked,omitempty"`
+	ActionCode      string `json:"ActionCode,omitempty"`
 }
 
-// ReadRegulatory reads the user's regulatory status.
+// ReadRegulatory reads the user's regulatory status: the renewal deadline
+// and the money flows Mangopay blocks.
 func (a *Activities) ReadRegulatory(ctx context.Context, in ReadRegulatoryInput) (ReadRegulatoryResult, error) {
 	r, err := a.Mangopay.GetRegulatoryStatus(ctx, in.UserID)
 	if err != nil {
 		return ReadRegulatoryResult{}, a.mangopayError(ctx, "read regulatory status", err)
 	}
-	out := ReadRegulatoryResult{}
+	out := ReadRegulatoryResult{
+		InflowsBlocked: r.ScopeBlocked.Inflows, OutflowsBlocked: r.ScopeBlocked.Outflows, ActionCode: r.ActionCode,
+	}
 	if at, ok := r.RenewalDue(); ok {
 		out.DowngradeAt = at
 	}

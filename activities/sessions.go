@@ -132,5 +132,11 @@ func (a *Activities) GetSession(ctx context.Context, in GetSessionInput) (GetSes
 		}
 		out.Checks = append(out.Checks, cs)
 	}
+	// A validated business session lists its PSC sessions: index them now,
+	// so that the bridge routes the PSCs' webhooks (Mangopay has no way to
+	// say whose a PSC is). Best effort, as in ReadPSCs.
+	for _, p := range iv.PSCs {
+		a.indexPSC(ctx, p.ID, iv.UserID)
+	}
 	return out, nil
 }

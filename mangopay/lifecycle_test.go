@@ -19,7 +19,9 @@ import (
 
 func TestDecode_RegulatoryStatus(t *testing.T) {
 	f := newFake(t)
-	f.serve("GET /users/user_m_01JTG7NDTE52MZCCF50QHJ870A/regulatory", http.StatusOK, "regulatory_status.json")
+	// The documented path, as every official SDK spells it: Mangopay's
+	// paths are case-sensitive.
+	f.serve("GET /users/user_m_01JTG7NDTE52MZCCF50QHJ870A/Regulatory", http.StatusOK, "regulatory_status.json")
 	c := f.client(t)
 
 	got, err := c.GetRegulatoryStatus(context.Background(), "user_m_01JTG7NDTE52MZCCF50QHJ870A")
@@ -95,6 +97,12 @@ func TestSimulatorRegulatoryStatusAndRenewal(t *testing.T) {
 	at, due := st.RenewalDue()
 	assert.True(t, due)
 	assert.Equal(t, deadline.Add(24*time.Hour), at)
+
+	require.NoError(t, h.sim.SetBlocks(u.ID, sandbox.BlocksRequest{Inflows: true}))
+	st, err = h.client.GetRegulatoryStatus(ctx, u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, mangopay.ScopeBlocked{Inflows: true}, st.ScopeBlocked)
+	assert.NotEmpty(t, st.ActionCode, "a block comes with the code that explains it")
 
 	_, err = h.client.GetRegulatoryStatus(ctx, "user_m_unknown")
 	assert.True(t, mangopay.IsNotFound(err))

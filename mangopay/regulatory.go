@@ -77,7 +77,7 @@ func dayOf(t time.Time) time.Time {
 }
 
 // RegulatoryStatus is a user's regulatory status (GET
-// /users/{UserId}/regulatory): whether Mangopay blocks the user's flows and,
+// /users/{UserId}/Regulatory): whether Mangopay blocks the user's flows and,
 // since 2026, the continuous-KYC dates.
 type RegulatoryStatus struct {
 	// UserID is the user's ID ("Id" on the wire).
@@ -168,14 +168,16 @@ func (r *RegulatoryStatus) RenewalDue() (downgradeAt time.Time, ok bool) {
 	return r.KYC.RenewalDeadline.AddDate(0, 0, 1), true
 }
 
-// GetRegulatoryStatus returns a user's regulatory status, including the KYC
-// renewal deadline (GET /users/{UserId}/regulatory).
+// GetRegulatoryStatus returns a user's regulatory status: the flows Mangopay
+// blocks (ScopeBlocked) and the KYC renewal deadline (GET
+// /users/{UserId}/Regulatory). The capital R is Mangopay's documented
+// spelling, which every official SDK uses: its paths are case-sensitive.
 func (c *Client) GetRegulatoryStatus(ctx context.Context, userID string) (*RegulatoryStatus, error) {
-	ep := &endpoint{method: http.MethodGet, tmpl: "/users/{UserId}/regulatory"}
+	ep := &endpoint{method: http.MethodGet, tmpl: "/users/{UserId}/Regulatory"}
 	id, err := pathID("user id", userID)
 	if err != nil {
 		return nil, ep.wrap(err)
 	}
-	ep.path = "/users/" + id + "/regulatory"
+	ep.path = "/users/" + id + "/Regulatory"
 	return doResource[RegulatoryStatus](ctx, c, ep)
 }

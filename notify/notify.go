@@ -46,8 +46,20 @@ type Event struct {
 	PscID string `json:"PscId,omitempty"`
 	// RenewalDeadline (RFC 3339) is when the user is downgraded unless
 	// they renew their KYC (onboarding.renewal_required and reminders).
-	RenewalDeadline string    `json:"RenewalDeadline,omitempty"`
-	OccurredAt      time.Time `json:"OccurredAt"`
+	RenewalDeadline string `json:"RenewalDeadline,omitempty"`
+	// ScopeBlocked is what Mangopay blocks of the user's money flows, once
+	// kycflow has read it (user.scope_blocked and status events after).
+	ScopeBlocked *ScopeBlocked `json:"ScopeBlocked,omitempty"`
+	OccurredAt   time.Time     `json:"OccurredAt"`
+}
+
+// ScopeBlocked is Mangopay's regulatory ScopeBlocked: Inflows (pay-ins and
+// incoming transfers) and Outflows (payouts and outgoing transfers)
+// blocked, and the ActionCode that explains it.
+type ScopeBlocked struct {
+	Inflows    bool   `json:"Inflows"`
+	Outflows   bool   `json:"Outflows"`
+	ActionCode string `json:"ActionCode,omitempty"`
 }
 
 // Notifier posts events. A zero URL disables it.

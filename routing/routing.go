@@ -47,7 +47,9 @@ func NewIndex(rdb redis.UniversalClient, ttl time.Duration) *Index {
 	return &Index{rdb: rdb, ttl: ttl}
 }
 
-func key(kind Kind, resourceID string) string { return keyPrefix + string(kind) + ":" + resourceID }
+// Key is the Redis key of a resource's entry (the bridge reads held PSC
+// webhooks' entries in one pipeline).
+func Key(kind Kind, resourceID string) string { return keyPrefix + string(kind) + ":" + resourceID }
 
 // Put records that resourceID belongs to userID. Writing the same entry again
 // is harmless, so a retried activity may call it again.
@@ -55,7 +57,7 @@ func (ix *Index) Put(ctx context.Context, kind Kind, resourceID, userID string) 
 	if resourceID == "" || userID == "" {
 		return fmt.Errorf("routing: put %s: resource id and user id are required", kind)
 	}
-	if err := ix.rdb.Set(ctx, key(kind, resourceID), userID, ix.ttl).Err(); err != nil {
+	if err := ix.rdb.Set(ctx, Key(kind, resourceID), userID, ix.ttl).Err(); err != nil {
 		return fmt.Errorf("routing: put %s %s: %w", kind, resourceID, err)
 	}
 	return nil
@@ -64,7 +66,7 @@ func (ix *Index) Put(ctx context.Context, kind Kind, resourceID, userID string) 
 // Lookup returns the user a resource belongs to; found is false when the
 // index has no entry (expired, or never written).
 func (ix *Index) Lookup(ctx context.Context, kind Kind, resourceID string) (userID string, found bool, err error) {
-	v, err := ix.rdb.Get(ctx, key(kind, resourceID)).Result()
+	v, err := ix.rdb.Get(ctx, Key(kind, resourceID)).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", false, nil
 	}

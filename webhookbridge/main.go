@@ -10,6 +10,7 @@
 //	webhookbridge dead-letters replay ID... | -all
 //	webhookbridge dead-letters purge ID... | -all
 //	webhookbridge unrouted list|replay|purge   the same for unrouted webhooks
+//	webhookbridge held list|replay|purge       the same for PSC webhooks held until an onboarding lists their PSC
 //	webhookbridge events backfill --since 72h [--dry-run]   feed past Mangopay events through the stream
 package main
 
@@ -70,12 +71,12 @@ func run(args []string) error {
 		return serve(ctx, cfg, logger)
 	case "hooks":
 		return hooks(ctx, cfg, args)
-	case "dead-letters", "unrouted":
+	case "dead-letters", "unrouted", "held":
 		return parked(ctx, cfg, cmd, args, os.Stdout)
 	case "events":
 		return events(ctx, cfg, logger, args)
 	default:
-		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters, unrouted, events, codec)", cmd)
+		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters, unrouted, held, events, codec)", cmd)
 	}
 }
 
@@ -146,7 +147,7 @@ func hooks(ctx context.Context, cfg bridge.Config, args []string) error {
 }
 
 // parked lists, replays or purges a parked stream (dead-letters,
-// unrouted).
+// unrouted, held).
 func parked(ctx context.Context, cfg bridge.Config, name string, args []string, out io.Writer) error {
 	stream, err := bridge.ParseParked(name)
 	if err != nil {

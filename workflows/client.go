@@ -126,7 +126,7 @@ func updateWithStart(ctx context.Context, c client.Client, userID string, req En
 	if err := h.Get(ctx, &res); err != nil {
 		return EnsureSessionResult{}, clientError(ctx, c, userID, "ensure session", err)
 	}
-	return res, nil
+	return res.UsableAt(time.Now()), nil
 }
 
 // closedResult reads how the user's last onboarding ended. Only a completed
@@ -202,7 +202,7 @@ func RetryPSC(ctx context.Context, c client.Client, userID string, req RetryPSCR
 func Cancel(ctx context.Context, c client.Client, userID string, req CancelRequest) (StateView, error) {
 	var res StateView
 	err := update(ctx, c, userID, UpdateCancel, "", req, &res)
-	return res, err
+	return res.UsableAt(time.Now()), err
 }
 
 // GetState queries the state of the user's onboarding (running or closed
@@ -216,7 +216,9 @@ func GetState(ctx context.Context, c client.Client, userID string) (StateView, e
 	if err := v.Get(&s); err != nil {
 		return StateView{}, fmt.Errorf("query state: decode: %w", err)
 	}
-	return s, nil
+	// The workflow's clock in a query is the time of its last task, maybe
+	// days ago: a link that expired since is dropped here.
+	return s.UsableAt(time.Now()), nil
 }
 
 func update(ctx context.Context, c client.Client, userID, name, updateID string, arg, out any) error {

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -8,38 +10,26 @@ func (w *onboarding) shouldContinueAsNew(ctx workflow.Context) bool {
 	if w.creating {
 		return false
 	}
-	if w.upgrade {
-		return true
-	}
 	info := workflow.GetInfo(ctx)
 	return info.GetContinueAsNewSuggested() || (w.cfg.MaxHistoryEvents > 0 && info.GetCurrentHistoryLength() >= w.cfg.MaxHistoryEvents)
 }
 
-// readyToContinueAsNew waits for the update handlers to finish, unless one of
-// them gives the loop work (an ensure-session that wants a session, a cancel):
-// those handlers wait on the loop, so waiting on them would deadlock. It
-// reports whether the run can continue as new now; if not, the loop does the
-// work first and comes back. Notifications are not waited on: the outbox goes
-// to the next run.
+// readyToContinueAsNew reports whether the run can continue as new now: no
+// update handler runs (one would be cut off). It never waits: a handler may
+// retry an activity for as long as Mangopay fails it, and the loop must go
+// on following the onboarding meanwhile; each handler wakes the loop when it
+// ends (handlerDone), and the loop comes back here. Notifications are not
+// waited on: the outbox goes to the next run.
 func (w *onboarding) readyToContinueAsNew(ctx workflow.Context) bool {
-	loopWork := func() bool { return w.sessionWanted() || w.st.Status.Final() }
-	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) || loopWork() })
-	return ctx.Err() == nil && !loopWork() && workflow.AllHandlersFinished(ctx)
+	return ctx.Err() == nil && workflow.AllHandlersFinished(ctx)
 }
 
-// quiesce waits for update handlers (and, before changeLongLived,
-// notifications), then takes every signal still buffered so that none is
-// lost.
+// quiesce waits for update handlers, then takes every signal still buffered
+// so that none is lost. Notifications are not waited on: the outbox goes to
+// the next run.
 func (w *onboarding) quiesce(ctx workflow.Context) []MangopayEvent {
-	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && w.notifying == 0 })
-	var left []MangopayEvent
-	for {
-		var ev MangopayEvent
-		if !w.events.ReceiveAsync(&ev) {
-			return left
-		}
-		left = append(left, ev)
-	}
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return w.takeSignals()
 }
 
 func (w *onboarding) continueAsNew(ctx workflow.Context) error {
@@ -50,21 +40,28 @@ func (w *onboarding) continueAsNew(ctx workflow.Context) error {
 	})
 }
 
-// finish completes the onboarding. Since changeLongLived it gives the
-// platform's notifications at most Config.FinalNotifyWait to go out; what is
-// still undelivered then is listed in the Result (the platform reads the
-// final state through the API).
+// finish completes the onboarding within Config.FinalNotifyWait of its final
+// status: it gives the platform's notifications, and the update handlers
+// still running, that long; what is still undelivered then is listed in
+// the Result (the platform reads the final state through the API), and a
+// handler still running is cut off (its caller retries against the next
+// onboarding). A closed run lets the next ensure-session start anew.
 func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
-	if w.v1 {
-		// A sender stopped by a Temporal cancel restarts on ctx.
-		_ = workflow.Await(ctx, func() bool { return !w.sending })
-		w.startSender(ctx)
-		if len(w.st.Outbox) > 0 { // a timer only when there is something to wait for
-			_, _ = workflow.AwaitWithTimeout(ctx, w.cfg.FinalNotifyWait, func() bool { return len(w.st.Outbox) == 0 })
-		}
+	deadline := workflow.Now(ctx).Add(w.cfg.FinalNotifyWait)
+	remaining := func() time.Duration { return deadline.Sub(workflow.Now(ctx)) }
+	done := func() bool { return len(w.st.Outbox) == 0 && workflow.AllHandlersFinished(ctx) }
+	// Timers only when there is something to wait for. A sender stopped by
+	// a Temporal cancel ends at once and restarts on ctx (disconnected); a
+	// running one goes on delivering, within the bound.
+	if w.sending && !done() {
+		_, _ = workflow.AwaitWithTimeout(ctx, remaining(), func() bool { return !w.sending || done() })
+	}
+	w.startSender(ctx)
+	if d := remaining(); d > 0 && !done() {
+		_, _ = workflow.AwaitWithTimeout(ctx, d, done)
 	}
 	for {
-		left := w.quiesce(ctx)
+		left := w.takeSignals()
 		if len(left) == 0 {
 			break
 		}
@@ -78,4 +75,16 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 		w.logger.Warn("completing with platform notifications undelivered", "count", len(w.st.Outbox))
 	}
 	return res, nil
+}
+
+// takeSignals takes every signal still buffered, without waiting.
+func (w *onboarding) takeSignals() []MangopayEvent {
+	var left []MangopayEvent
+	for {
+		var ev MangopayEvent
+		if !w.events.ReceiveAsync(&ev) {
+			return left
+		}
+		left = append(left, ev)
+	}
 }

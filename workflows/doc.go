@@ -28,12 +28,25 @@
 //
 // ■ final: the workflow completes and its status never changes again. Every
 // other state is watched for ever (continuing as new to keep history
-// bounded); webhooks are hints that make the workflow re-read Mangopay.
+// bounded); webhooks are hints that make the workflow re-read Mangopay. A
+// final status completes the run within FinalNotifyWait (10 min): what the
+// platform has not received by then is listed in Result.Undelivered.
+//
+// While Mangopay denies kycflow access (401, 403) on the first read of the
+// user or on a session's creation, the status stays where it was (STARTING,
+// EXPIRED, REFUSED…), ensure-session answers at once with the reason,
+// KycAttention is MANGOPAY_ACCESS_DENIED, and the main loop tries again
+// after a growing pause (1 min doubling to 1 h), continuing as new like in
+// any other wait. A HostedUrl is shown only while its session is PENDING
+// and before its ExpiresAt; ensure-session after the 7 days re-reads the
+// session and opens a fresh one if Mangopay still has it PENDING.
+// Mangopay's blocks of the user's money flows (ScopeBlocked) are followed
+// through their webhooks but are no status.
 //
 // The workflow's code is split by concern: onboarding.go (the main loop,
 // preflight and session creation), events.go (webhooks and what Mangopay
 // says), waiting.go (timers and wake-ups), visibility.go (status, search
 // attributes, Web UI details), notifications.go (platform notifications),
 // continueasnew.go (continue-as-new and completion), handlers.go (updates and
-// the query).
+// the query), scope.go (blocked money flows).
 package workflows

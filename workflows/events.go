@@ -42,16 +42,13 @@ func (w *onboarding) readSession(ctx workflow.Context) (activities.GetSessionRes
 
 // applySession acts on what Mangopay says of the current session.
 func (w *onboarding) applySession(ctx workflow.Context, res activities.GetSessionResult) {
-	if w.v1 && w.st.Status.Final() {
+	if w.st.Status.Final() {
 		return // cancelled while the session was read
 	}
 	s := w.st.Session
 	s.Status, s.Checks = res.Status, res.Checks
 	now := workflow.Now(ctx)
-	expiry := s.ExpiresAt
-	if w.v1 {
-		expiry = expiry.Add(w.cfg.ExpiryGrace)
-	}
+	expiry := s.ExpiresAt.Add(w.cfg.ExpiryGrace)
 	switch mangopay.IdentityVerificationStatus(res.Status) {
 	case mangopay.IdentityVerificationPending:
 		if !now.Before(expiry) {
@@ -153,13 +150,12 @@ func (w *onboarding) handleEvent(ctx workflow.Context, ev MangopayEvent) {
 		w.logger.Info("webhook ignored in this status", "event_type", ev.EventType, "status", string(w.st.Status))
 		return
 	}
-	if !w.v2 && isLifecycle2026(ev.EventType) && w.handOverToNewRun(ctx, ev) {
-		return
-	}
 	switch {
-	case w.v2 && isPSCEvent(ev.EventType):
+	case isScopeEvent(ev.EventType):
+		w.scopeEvent(ctx, ev)
+	case isPSCEvent(ev.EventType):
 		w.pscEvent(ctx, ev)
-	case w.v2 && (ev.EventType == eventRenewalRequired || ev.EventType == eventRenewed):
+	case (ev.EventType == eventRenewalRequired || ev.EventType == eventRenewed):
 		w.renewalEvent(ctx, ev)
 	case strings.HasPrefix(ev.EventType, "IDENTITY_VERIFICATION_"):
 		w.sessionEvent(ctx, ev)
@@ -170,25 +166,6 @@ func (w *onboarding) handleEvent(ctx workflow.Context, ev MangopayEvent) {
 	default:
 		w.logger.Info("webhook of an unhandled type ignored", "event_type", ev.EventType)
 	}
-}
-
-// isLifecycle2026 tells the webhooks of Mangopay's 2026 lifecycle.
-func isLifecycle2026(eventType string) bool {
-	return isPSCEvent(eventType) || eventType == eventRenewalRequired || eventType == eventRenewed
-}
-
-// handOverToNewRun: a run older than the 2026 lifecycle (a verified user's
-// onboarding may run for years) gets one of its webhooks. It continues as
-// new at once, with the webhook for the new run, which has the lifecycle.
-func (w *onboarding) handOverToNewRun(ctx workflow.Context, ev MangopayEvent) bool {
-	if workflow.GetVersion(ctx, changeUpgradeFor2026, workflow.DefaultVersion, 1) < 1 {
-		return false
-	}
-	w.logger.Info("a 2026 lifecycle webhook: continuing as new to handle it", "event_type", ev.EventType)
-	w.st.SeenEvents = slices.DeleteFunc(w.st.SeenEvents, func(k string) bool { return k == ev.Key() })
-	w.st.PendingEvents = append(w.st.PendingEvents, ev)
-	w.upgrade = true
-	return true
 }
 
 // impliedStatus is the session status a webhook announces.
@@ -205,7 +182,7 @@ func (w *onboarding) sessionEvent(ctx workflow.Context, ev MangopayEvent) {
 	s := w.st.Session
 	if s == nil || ev.ResourceID != s.IdvSessionID {
 		i := slices.IndexFunc(w.st.History, func(r AttemptRecord) bool { return r.IdvSessionID == ev.ResourceID })
-		if w.v1 && i >= 0 && w.lateOutcomeMatters(ev) && !hadOutcome(w.st.History[i]) {
+		if i >= 0 && w.lateOutcomeMatters(ev) && !hadOutcome(w.st.History[i]) {
 			w.archivedSessionEvent(ctx, i)
 			return
 		}
@@ -279,14 +256,14 @@ func (w *onboarding) userEvent(ctx workflow.Context, ev MangopayEvent) {
 		return
 	}
 	switch {
-	case ev.EventType == string(mangopay.EventUserKYCLight) && (w.st.Status == StatusVerified || w.v2 && w.st.Status == StatusRenewal):
+	case ev.EventType == string(mangopay.EventUserKYCLight) && (w.st.Status == StatusVerified || w.st.Status == StatusRenewal):
 		var u activities.ReadUserResult
 		err := workflow.ExecuteActivity(mangopayCtx(ctx, "read user (downgrade?)"), a.ReadUser, activities.ReadUserInput{UserID: w.st.UserID}).Get(ctx, &u)
 		if err != nil {
 			w.logger.Warn("reading the user failed", "error", errMessage(err))
 			return
 		}
-		if w.v1 && w.st.Status != StatusVerified && w.st.Status != StatusRenewal {
+		if w.st.Status != StatusVerified && w.st.Status != StatusRenewal {
 			return // cancelled, or downgraded by another webhook, meanwhile
 		}
 		if u.KYCLevel == string(mangopay.KYCLevelLight) {
@@ -294,16 +271,12 @@ func (w *onboarding) userEvent(ctx workflow.Context, ev MangopayEvent) {
 			// The session's own webhook may come later and would then be
 			// ignored: record now what Mangopay says of it (OUT_OF_DATE), so
 			// the history of attempts is right whichever webhook comes first.
-			if workflow.GetVersion(ctx, changeDowngradeRereadsSession, workflow.DefaultVersion, 1) >= 1 && w.st.Session != nil {
+			if w.st.Session != nil {
 				if res, ok := w.readSession(ctx); ok {
 					w.st.Session.Status, w.st.Session.Checks = res.Status, res.Checks
 				}
 			}
-			if w.v2 {
-				w.downgraded(ctx, "KYC downgraded by Mangopay (KYCLevel LIGHT): a new session is needed")
-				return
-			}
-			w.setStatus(ctx, StatusOutOfDate, "KYC downgraded by Mangopay (KYCLevel LIGHT): a new session is needed")
+			w.downgraded(ctx, "KYC downgraded by Mangopay (KYCLevel LIGHT): a new session is needed")
 		}
 	case ev.EventType == string(mangopay.EventUserKYCRegular) && w.st.Session != nil &&
 		(w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview):

@@ -17,22 +17,55 @@ import (
 // DocumentTypes are the KYC document types submit-document accepts.
 var DocumentTypes = []string{"IDENTITY_PROOF", "REGISTRATION_PROOF", "ARTICLES_OF_ASSOCIATION", "SHAREHOLDER_DECLARATION", "ADDRESS_PROOF"}
 
-func (w *onboarding) view() StateView {
+// view is the state as the platform sees it at now (the workflow's clock).
+func (w *onboarding) view(now time.Time) StateView {
 	v := StateView{
 		UserID: w.st.UserID, UserType: w.st.UserType, Status: w.st.Status, Reason: w.st.Reason, Attempt: w.st.Attempt,
 		Documents: w.st.Documents, History: w.st.History, UpdatedAt: rfc3339(w.st.UpdatedAt),
+		ScopeBlocked: w.st.ScopeBlocked,
+	}
+	if w.st.AccessDenied != "" && !w.st.Status.Final() {
+		v.Reason = w.st.AccessDenied
 	}
 	if s := w.st.Session; s != nil {
-		v.IdvSessionID, v.HostedURL, v.ExpiresAt, v.Checks = s.IdvSessionID, s.HostedURL, rfc3339(s.ExpiresAt), s.Checks
+		v.IdvSessionID, v.Checks = s.IdvSessionID, s.Checks
+		v.HostedURL, v.ExpiresAt = w.usableLink(now)
 	}
 	if w.st.ReviewSince != nil {
 		v.ReviewSince = rfc3339(*w.st.ReviewSince)
 	}
-	v.PSCs = w.st.PSCs
+	v.PSCs = usablePSCLinks(w.st.PSCs)
 	if w.st.RenewalDeadline != nil {
 		v.RenewalDeadline = rfc3339(*w.st.RenewalDeadline)
 	}
 	return v
+}
+
+// usableLink is the current session's HostedUrl and ExpiresAt, or nothing
+// when the link cannot be used: only a PENDING session, before its
+// ExpiresAt, of an onboarding that awaits the user, has one.
+func (w *onboarding) usableLink(now time.Time) (hostedURL, expiresAt string) {
+	s := w.st.Session
+	if s == nil || w.st.Status != StatusAwaitingUser ||
+		mangopay.IdentityVerificationStatus(s.Status) != mangopay.IdentityVerificationPending || !now.Before(s.ExpiresAt) {
+		return "", ""
+	}
+	return s.HostedURL, rfc3339(s.ExpiresAt)
+}
+
+// usablePSCLinks drops the HostedUrl of PSC sessions that no longer take
+// one (validated, rejected, abandoned): a new link comes from a retry.
+func usablePSCLinks(pscs []PSC) []PSC {
+	if !slices.ContainsFunc(pscs, func(p PSC) bool { return p.HostedURL != "" && p.Status != string(mangopay.PSCPendingValidation) }) {
+		return pscs
+	}
+	out := slices.Clone(pscs)
+	for i := range out {
+		if out[i].Status != string(mangopay.PSCPendingValidation) {
+			out[i].HostedURL = ""
+		}
+	}
+	return out
 }
 
 func rfc3339(t time.Time) string {
@@ -74,7 +107,7 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 		if w.st.Status.Final() {
 			return true // whatever was pending, nothing more will happen
 		}
-		if w.accessDenied != "" {
+		if w.st.AccessDenied != "" {
 			return true // the answer is that it waits; the platform hears when it goes on
 		}
 		return !w.creating && w.st.Status != StatusStarting && !w.sessionWanted()
@@ -84,22 +117,24 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 	}
 	// Unless a creation is under way (one waiting for Mangopay to let kycflow
 	// in answers at once): a wish left behind would outlive it.
-	if !w.creating && (w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.v2 && w.st.Status == StatusRenewal) {
+	// A session past its 7 days (the expiry grace hour) is re-read and, if
+	// still PENDING, replaced: its link can no longer be submitted.
+	pastExpiry := w.st.Status == StatusAwaitingUser && w.st.Session != nil && !workflow.Now(ctx).Before(w.st.Session.ExpiresAt)
+	if !w.creating && w.st.AccessDenied == "" &&
+		(w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.st.Status == StatusRenewal || pastExpiry) {
 		w.st.WantSession = true
 		w.poke()
 		if err := workflow.Await(ctx, settled); err != nil {
 			return EnsureSessionResult{}, err
 		}
 	}
-	r := EnsureSessionResult{UserID: w.st.UserID, Status: w.st.Status, Reason: w.st.Reason, Attempt: w.st.Attempt}
-	if w.accessDenied != "" {
-		r.Reason = w.accessDenied
+	r := EnsureSessionResult{UserID: w.st.UserID, Status: w.st.Status, Reason: w.st.Reason, Attempt: w.st.Attempt, ScopeBlocked: w.st.ScopeBlocked}
+	if w.st.AccessDenied != "" && !w.st.Status.Final() {
+		r.Reason = w.st.AccessDenied
 	}
 	if s := w.st.Session; s != nil {
 		r.IdvSessionID = s.IdvSessionID
-		if w.st.Status == StatusAwaitingUser {
-			r.HostedURL, r.ExpiresAt = s.HostedURL, rfc3339(s.ExpiresAt)
-		}
+		r.HostedURL, r.ExpiresAt = w.usableLink(workflow.Now(ctx))
 	}
 	return r, nil
 }
@@ -139,13 +174,11 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 	defer w.handlerDone()
 	info := workflow.GetInfo(ctx)
 	updateID := workflow.GetCurrentUpdateInfo(ctx).ID
-	if w.v1 {
-		// The platform's retry (same Idempotency-Key, so the same update ID)
-		// of a submission an earlier run already took.
-		if i := slices.IndexFunc(w.st.Documents, func(d Document) bool { return d.RequestID == updateID }); i >= 0 {
-			d := w.st.Documents[i]
-			return SubmitDocumentResult{KycDocumentID: d.KycDocumentID, Status: d.Status}, nil
-		}
+	// The platform's retry (same Idempotency-Key, so the same update ID)
+	// of a submission an earlier run already took.
+	if i := slices.IndexFunc(w.st.Documents, func(d Document) bool { return d.RequestID == updateID }); i >= 0 {
+		d := w.st.Documents[i]
+		return SubmitDocumentResult{KycDocumentID: d.KycDocumentID, Status: d.Status}, nil
 	}
 	key := mangopay.DeriveIdempotencyKey(info.WorkflowExecution.ID, info.FirstRunID, "kyc-document", updateID)
 	var created activities.CreateDocumentResult
@@ -155,11 +188,9 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 	if err != nil {
 		return SubmitDocumentResult{}, fmt.Errorf("create KYC document: %s", errMessage(err))
 	}
-	doc0 := Document{KycDocumentID: created.DocumentID, Type: req.Type, Status: created.Status, CreatedAt: workflow.Now(ctx)}
-	if w.v1 {
-		doc0.RequestID = updateID
-	}
-	w.st.Documents = append(w.st.Documents, doc0)
+	w.st.Documents = append(w.st.Documents, Document{
+		KycDocumentID: created.DocumentID, Type: req.Type, Status: created.Status, CreatedAt: workflow.Now(ctx), RequestID: updateID,
+	})
 	doc := func() *Document {
 		return &w.st.Documents[slices.IndexFunc(w.st.Documents, func(d Document) bool { return d.KycDocumentID == created.DocumentID })]
 	}
@@ -193,9 +224,7 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 // can continue as new (the server's updates-per-run cap) or act on what the
 // handler changed.
 func (w *onboarding) handlerDone() {
-	if w.v1 {
-		w.poke()
-	}
+	w.poke()
 }
 
 func validateCancel(req CancelRequest) error {
@@ -215,5 +244,5 @@ func (w *onboarding) cancel(ctx workflow.Context, req CancelRequest) (StateView,
 		}
 		w.setStatus(ctx, StatusCancelled, reason)
 	}
-	return w.view(), nil
+	return w.view(workflow.Now(ctx)), nil
 }

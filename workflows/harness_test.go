@@ -3,11 +3,14 @@ package workflows_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -112,9 +115,12 @@ func (h *harness) newEnv() {
 	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
 		h.upserts++
 		sa := args.Get(0).(temporal.SearchAttributes)
+		unset := unsetKeys(sa)
 		for _, k := range []temporal.SearchAttributeKeyKeyword{workflows.SearchAttrStatus, workflows.SearchAttrUserID, workflows.SearchAttrSessionID, workflows.SearchAttrUserType, workflows.SearchAttrAttention} {
 			if v, ok := sa.GetKeyword(k); ok {
 				h.sa[k.GetName()] = v
+			} else if unset[k.GetName()] {
+				delete(h.sa, k.GetName())
 			}
 		}
 		if v, ok := sa.GetInt64(workflows.SearchAttrAttempt); ok {
@@ -122,6 +128,26 @@ func (h *harness) newEnv() {
 		}
 	})
 	h.start = h.env.Now()
+}
+
+// unsetKeys names the search attributes an upsert unsets (ValueUnset): the
+// SDK's accessors hide them, so they are read by reflection, as fmt prints
+// them.
+func unsetKeys(sa temporal.SearchAttributes) map[string]bool {
+	out := map[string]bool{}
+	m := reflect.ValueOf(sa).FieldByName("untypedValue")
+	if m.Kind() != reflect.Map {
+		return out
+	}
+	for _, k := range m.MapKeys() {
+		if v := m.MapIndex(k); v.IsNil() {
+			// {{KycAttention 2 0x…}}: the key's name comes first.
+			if f := strings.Fields(strings.Trim(fmt.Sprint(k), "{}")); len(f) > 0 {
+				out[f[0]] = true
+			}
+		}
+	}
+	return out
 }
 
 // nextRun is a harness for the run an onboarding continued as: the same

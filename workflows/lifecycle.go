@@ -14,7 +14,7 @@ import (
 	"github.com/kycflow/kycflow/notify"
 )
 
-// Mangopay's 2026 lifecycle (changeLongLived version 2): PSC sessions of
+// Mangopay's 2026 lifecycle: PSC sessions of
 // businesses and organizations, and the continuous KYC renewal.
 
 // pscsApply tells whether the user's verification includes PSC sessions.
@@ -28,13 +28,13 @@ func (w *onboarding) pscsApply() bool {
 // is spent on it.
 func (w *onboarding) validated(ctx workflow.Context) {
 	w.st.Refusals = 0
-	if w.v2 && w.st.Status == StatusRenewal {
+	if w.st.Status == StatusRenewal {
 		// The session that verified the user, read again while Mangopay
 		// asks for a renewal: only a cleared deadline ends the renewal.
 		w.refreshRenewal(ctx)
 		return
 	}
-	if w.v2 && w.pscsApply() {
+	if w.pscsApply() {
 		if !w.checkPSCs(ctx) {
 			return
 		}
@@ -42,9 +42,9 @@ func (w *onboarding) validated(ctx workflow.Context) {
 		w.setStatus(ctx, StatusVerified, "")
 	}
 	switch {
-	case w.v2 && w.st.RenewalDeadline != nil:
+	case w.st.RenewalDeadline != nil:
 		w.refreshRenewal(ctx) // a renewal session: Mangopay clears the deadline
-	case w.v2 && w.st.RenewalAsked:
+	case w.st.RenewalAsked:
 		// USER_KYC_RENEWAL_REQUIRED came before kycflow knew the user was
 		// verified (its VALIDATED webhook late or lost).
 		w.st.RenewalAsked = false
@@ -108,7 +108,7 @@ func (w *onboarding) updatePSCs(ctx workflow.Context, latest []PSC) {
 func (w *onboarding) notifyPSC(ctx workflow.Context, p PSC) {
 	ev := notify.Event{
 		Type: "psc." + strings.ToLower(p.Status), UserID: w.st.UserID, Status: p.Status, PscID: p.PscID,
-		HostedURL: p.HostedURL, Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx),
+		HostedURL: usablePSCLinks([]PSC{p})[0].HostedURL, Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx),
 	}
 	if w.st.Session != nil {
 		ev.IdvSessionID = w.st.Session.IdvSessionID
@@ -265,7 +265,7 @@ func (w *onboarding) downgraded(ctx workflow.Context, reason string) {
 func (w *onboarding) validateRetryPSC(req RetryPSCRequest) error {
 	i := slices.IndexFunc(w.st.PSCs, func(p PSC) bool { return p.PscID == req.PscID })
 	switch {
-	case !w.v2 || i < 0:
+	case i < 0:
 		return fmt.Errorf("PscId %q is not a PSC session of this onboarding", req.PscID)
 	case w.st.PSCs[i].Status == string(mangopay.PSCAbandoned):
 		return fmt.Errorf("PSC session %s was abandoned: Mangopay does not allow a retry", req.PscID)

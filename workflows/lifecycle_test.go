@@ -6,7 +6,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/workflows"
@@ -177,34 +176,6 @@ func TestAddressProofRefusedForLegalUsers(t *testing.T) {
 	assert.ErrorContains(t, res.rejected, "ADDRESS_PROOF cannot be submitted for a BUSINESS user")
 }
 
-// A verified user's onboarding may have run for years on code older than the
-// 2026 lifecycle: its first renewal webhook moves it to a run that has it.
-func TestOldRunHandsA2026WebhookToANewRun(t *testing.T) {
-	h := newHarness(t, "NATURAL")
-	h.env.OnGetVersion("long-lived-fixes", workflow.DefaultVersion, 2).Return(workflow.Version(1))
-	h.ensure(0, workflows.EnsureSessionRequest{})
-	h.at(time.Minute, func() { h.decide(validated); h.deliver() })
-	h.at(time.Hour, func() {
-		_, err := h.sim.RequireRenewal(h.userID, 90)
-		require.NoError(t, err)
-		h.deliver() // USER_KYC_RENEWAL_REQUIRED
-	})
-	h.env.ExecuteWorkflow(workflows.KYCOnboarding, workflows.Input{UserID: h.userID, ReturnURL: returnURL})
-	require.True(t, h.env.IsWorkflowCompleted())
-	next := nextInput(t, h.env.GetWorkflowError())
-	assert.Equal(t, workflows.StatusVerified, next.State.Status)
-	require.Len(t, next.State.PendingEvents, 1)
-	assert.Equal(t, "USER_KYC_RENEWAL_REQUIRED", next.State.PendingEvents[0].EventType)
-
-	h2 := h.nextRun()
-	var after workflows.StateView
-	h2.at(time.Minute, func() { after = h2.state() })
-	h2.cancel(time.Hour)
-	h2.env.ExecuteWorkflow(workflows.KYCOnboarding, next)
-	require.True(t, h2.env.IsWorkflowCompleted())
-	assert.Equal(t, workflows.StatusRenewal, after.Status, "the new run acts on the renewal")
-}
-
 func TestAbandonedPSCNeedsAnOperator(t *testing.T) {
 	h := newHarness(t, "ORGANIZATION")
 	h.ensure(0, workflows.EnsureSessionRequest{})
@@ -217,15 +188,17 @@ func TestAbandonedPSCNeedsAnOperator(t *testing.T) {
 		h.deliver()
 	})
 	retry := &updateResult[workflows.PSC]{}
+	var attention any
 	h.at(2*time.Hour, func() {
-		abandoned = h.state()
+		abandoned, attention = h.state(), h.sa["KycAttention"]
 		h.update(workflows.UpdateRetryPSC, retry, workflows.RetryPSCRequest{PscID: abandoned.PSCs[0].PscID})
 	})
 	h.cancel(3 * time.Hour)
 	h.run(workflows.Config{})
 	assert.Equal(t, workflows.StatusAwaitingPSCs, abandoned.Status)
 	assert.Contains(t, abandoned.Reason, "abandoned by Mangopay")
-	assert.Equal(t, workflows.AttentionPSCAbandoned, h.sa["KycAttention"])
+	assert.Equal(t, workflows.AttentionPSCAbandoned, attention)
+	assert.Empty(t, h.sa["KycAttention"], "a cancelled onboarding needs no operator")
 	assert.Contains(t, h.platform.events(), "psc.abandoned")
 	require.True(t, retry.done)
 	assert.ErrorContains(t, retry.rejected, "abandoned")

@@ -245,11 +245,17 @@ func TestCredentialAndPermissionErrorsWait(t *testing.T) {
 			h.sim.SetFaults(sandbox.Faults{APIErrorRate: 1, APIErrorStatus: status})
 			h.at(5*time.Minute, func() { h.sim.SetFaults(sandbox.Faults{}) })
 			got := h.ensure(0, workflows.EnsureSessionRequest{})
+			var after workflows.StateView
+			h.at(time.Hour, func() { after = h.state() })
 			h.cancel(2 * time.Hour)
 			h.run(workflows.Config{})
 			require.True(t, got.done)
 			require.NoError(t, got.err)
-			assert.Equal(t, workflows.StatusAwaitingUser, got.value.Status, "%+v", got.value)
+			// Answered at once, with the reason (issue 16, defect 11)...
+			assert.Equal(t, workflows.StatusStarting, got.value.Status, "%+v", got.value)
+			assert.Contains(t, got.value.Reason, "Mangopay denies kycflow access")
+			// ...and carried on once fixed.
+			assert.Equal(t, workflows.StatusAwaitingUser, after.Status, "%+v", after)
 		})
 	}
 	t.Run("hosted KYC not activated yet", func(t *testing.T) {
@@ -260,6 +266,8 @@ func TestCredentialAndPermissionErrorsWait(t *testing.T) {
 		h.at(5*time.Minute, func() { require.NoError(t, h.sim.SetSettings(simtest.FastSettings())) })
 		got := h.ensure(0, workflows.EnsureSessionRequest{})
 		var after workflows.StateView
+		var attention any
+		h.at(time.Minute, func() { attention = h.sa["KycAttention"] })
 		h.at(time.Hour, func() { after = h.state() })
 		h.cancel(2 * time.Hour)
 		h.run(workflows.Config{})
@@ -270,7 +278,8 @@ func TestCredentialAndPermissionErrorsWait(t *testing.T) {
 		// Once activated, the onboarding carries on by itself.
 		assert.Equal(t, workflows.StatusAwaitingUser, after.Status, "%+v", after)
 		assert.NotContains(t, h.platform.events(), "onboarding.not_eligible")
-		assert.Equal(t, workflows.AttentionAccessDenied, h.sa["KycAttention"], "operators can find it in the Web UI")
+		assert.Equal(t, workflows.AttentionAccessDenied, attention, "operators can find it in the Web UI")
+		assert.Empty(t, h.sa["KycAttention"], "cleared once Mangopay let kycflow in")
 	})
 }
 

@@ -67,6 +67,12 @@ var HookEventTypes = []string{
 	"IDENTITY_VERIFICATION_PSC_ABANDONED",
 	"USER_KYC_RENEWAL_REQUIRED",
 	"USER_KYC_RENEWED",
+	// Mangopay's blocks of the user's money flows (its regulatory status's
+	// ScopeBlocked): what a platform acts on.
+	"USER_INFLOWS_BLOCKED",
+	"USER_INFLOWS_UNBLOCKED",
+	"USER_OUTFLOWS_BLOCKED",
+	"USER_OUTFLOWS_UNBLOCKED",
 }
 
 // WorkflowID is the ID of a user's onboarding.

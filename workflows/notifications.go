@@ -18,11 +18,15 @@ func (w *onboarding) notifyStatus(ctx workflow.Context) {
 		Type: "onboarding." + strings.ToLower(string(w.st.Status)), UserID: w.st.UserID, Status: string(w.st.Status),
 		Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx),
 	}
+	if sb := w.st.ScopeBlocked; sb != nil {
+		ev.ScopeBlocked = sb.notify()
+	}
 	if s := w.st.Session; s != nil {
 		ev.IdvSessionID = s.IdvSessionID
 		ev.Reasons = reasonTypes(s.Checks)
+		// Only a usable link, as in every answer.
+		ev.HostedURL, ev.ExpiresAt = w.usableLink(workflow.Now(ctx))
 		if w.st.Status == StatusAwaitingUser {
-			ev.HostedURL, ev.ExpiresAt = s.HostedURL, s.ExpiresAt.UTC().Format(time.RFC3339)
 			if len(w.st.History) > 0 {
 				ev.Reasons = w.st.History[len(w.st.History)-1].Reasons // why a new attempt
 			}
@@ -45,21 +49,13 @@ func (w *onboarding) notifyDocument(ctx workflow.Context, d Document) {
 // send notifies the platform in the background: a platform that is down
 // must not hold the onboarding up. The event id is derived from the
 // workflow, so Temporal's retries (and a resend from the next run) reach the
-// platform with the same id. Since changeLongLived events queue in the
-// outbox and go out one at a time, in order.
+// platform with the same id. Events queue in the outbox (carried across
+// continue-as-new) and go out one at a time, in order.
 func (w *onboarding) send(ctx workflow.Context, ev notify.Event, idParts ...string) {
 	info := workflow.GetInfo(ctx)
 	ev.ID = mangopay.DeriveIdempotencyKey(append([]string{info.WorkflowExecution.ID, info.FirstRunID}, idParts...)...)
-	if w.v1 {
-		w.st.Outbox = append(w.st.Outbox, ev)
-		w.startSender(ctx)
-		return
-	}
-	w.notifying++
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		defer func() { w.notifying-- }()
-		w.deliver(gctx, ev)
-	})
+	w.st.Outbox = append(w.st.Outbox, ev)
+	w.startSender(ctx)
 }
 
 // startSender starts the goroutine that empties the outbox, unless it runs.

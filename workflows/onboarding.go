@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -12,29 +13,6 @@ import (
 
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/mangopay"
-)
-
-// Change IDs of workflow.GetVersion: each names a change to the workflow's
-// commands that running onboardings must replay around.
-const (
-	// changeDowngradeRereadsSession: a USER_KYC_LIGHT downgrade re-reads the
-	// session before archiving it.
-	changeDowngradeRereadsSession = "downgrade-rereads-session"
-	// changeLongLived: the fixes of the long-lived and concurrent paths,
-	// decided once per run. Session work before continue-as-new, which no
-	// longer waits on handlers that wait on the loop, nor on the platform;
-	// notifications in order through an outbox carried across runs; a
-	// final status that nothing overwrites; an expiry grace period and late
-	// outcomes of archived sessions honoured; every update handler wakes the
-	// loop; session creation and its Redis index in separate activities;
-	// submit-document idempotent on its update ID.
-	// Version 2: Mangopay's 2026 lifecycle: PSC sessions of businesses
-	// (AWAITING_PSCS), KYC renewal (RENEWAL_REQUIRED), SessionLanguage.
-	// One change ID for both, so that a run records one version marker.
-	changeLongLived = "long-lived-fixes"
-	// changeUpgradeFor2026: a run older than version 2 of changeLongLived
-	// that gets a 2026 lifecycle webhook continues as new to handle it.
-	changeUpgradeFor2026 = "upgrade-for-2026-lifecycle"
 )
 
 // a is how the workflow names activities; the worker registers the real one.
@@ -50,7 +28,7 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	if in.UserID == "" {
 		return Result{}, temporal.NewNonRetryableApplicationError("UserId is required", "InvalidInput", nil)
 	}
-	w := &onboarding{cfg: in.Config.withDefaults(workflow.DefaultVersion), rawCfg: in.Config, logger: workflow.GetLogger(ctx)}
+	w := &onboarding{cfg: in.Config.withDefaults(), rawCfg: in.Config, logger: workflow.GetLogger(ctx)}
 	w.st = in.State
 	if w.st == nil {
 		w.st = &State{UserID: in.UserID, Status: StatusStarting, ReturnURL: in.ReturnURL, Tag: in.Tag}
@@ -59,9 +37,6 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	if err := w.register(ctx); err != nil {
 		return Result{}, err
 	}
-	v := workflow.GetVersion(ctx, changeLongLived, workflow.DefaultVersion, 2)
-	w.v1, w.v2 = v >= 1, v >= 2
-	w.cfg = in.Config.withDefaults(v)
 	return w.run(ctx)
 }
 
@@ -71,17 +46,10 @@ type onboarding struct {
 	st        *State
 	logger    log.Logger
 	events    workflow.ReceiveChannel
-	v1        bool // changeLongLived applies to this run
-	v2        bool // and its version 2 (the 2026 lifecycle)
 	creating  bool // a session is being created
-	notifying int  // notifications in flight (before changeLongLived)
 	sending   bool // the outbox sender runs
-	upgrade   bool // continue as new now: the next run has the 2026 lifecycle
-	// accessDenied says why session creation waits (Mangopay denies
-	// kycflow access); ensure-session answers with it instead of waiting.
-	accessDenied string
-	wake         workflow.Settable
-	saUserSet    bool
+	wake      workflow.Settable
+	saUserSet bool
 	// The pending timer of waitUntil, kept across wake-ups.
 	timer       workflow.Future
 	timerAt     time.Time
@@ -90,7 +58,7 @@ type onboarding struct {
 
 func (w *onboarding) register(ctx workflow.Context) error {
 	w.events = workflow.GetSignalChannel(ctx, SignalMangopayEvent)
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (StateView, error) { return w.view(), nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (StateView, error) { return w.view(workflow.Now(ctx)), nil }); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateEnsureSession, w.ensureSession,
@@ -117,7 +85,7 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 		w.st.PendingEvents = w.st.PendingEvents[1:]
 		w.handleEvent(ctx, ev)
 	}
-	if w.st.Status == StatusStarting {
+	if w.st.Status == StatusStarting && w.st.AccessDenied == "" {
 		w.preflight(ctx)
 	}
 	for {
@@ -130,18 +98,23 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 			return res, temporal.NewCanceledError()
 		case w.st.Status.Final():
 			return w.finish(ctx)
-		case w.v1 && w.sessionWanted():
-			// Before continue-as-new: an ensure-session may be waiting for it.
-			w.createSession(ctx)
-		case w.shouldContinueAsNew(ctx):
-			if !w.v1 {
+		case w.st.AccessDenied != "" && !w.accessWaitNeeded():
+			w.accessGranted(ctx) // the wait became moot (a late outcome, say)
+		case w.st.AccessDenied != "":
+			// Mangopay denies kycflow access (401, 403): the loop waits here,
+			// outside session creation, so that a wait of weeks continues
+			// as new like any other.
+			if w.shouldContinueAsNew(ctx) && w.readyToContinueAsNew(ctx) {
 				return Result{}, w.continueAsNew(ctx)
 			}
-			if w.readyToContinueAsNew(ctx) {
-				return Result{}, w.continueAsNew(ctx)
+			if w.waitUntil(ctx, w.st.AccessRetryAt, "retry: Mangopay denies kycflow access") {
+				w.retryAfterAccessDenied(ctx)
 			}
 		case w.sessionWanted():
-			w.createSession(ctx)
+			// Before continue-as-new: an ensure-session may be waiting for it.
+			w.openWantedSession(ctx)
+		case w.shouldContinueAsNew(ctx) && w.readyToContinueAsNew(ctx):
+			return Result{}, w.continueAsNew(ctx)
 		case w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview:
 			w.waitPending(ctx)
 		case w.st.Status == StatusAwaitingPSCs:
@@ -166,17 +139,46 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 // sessionWanted reports whether the loop must open a new attempt now: after a
 // downgrade, or when the user is back (ensure-session) after an expiry or a
 // refusal.
+//
+// WantSession in AWAITING_USER is a user back after the session's 7 days
+// (ensure-session in the expiry grace hour): the session is re-read and, if
+// Mangopay still has it PENDING, replaced, so that an expired link is never
+// handed out.
 func (w *onboarding) sessionWanted() bool {
 	return w.st.Status == StatusOutOfDate ||
-		w.st.WantSession && (w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.st.Status == StatusRenewal)
+		w.st.WantSession && (w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.st.Status == StatusRenewal ||
+			w.st.Status == StatusAwaitingUser)
+}
+
+// openWantedSession opens the attempt sessionWanted asks for. A session past
+// its 7 days is re-read first: an outcome reached in its last minutes wins
+// over a new session.
+func (w *onboarding) openWantedSession(ctx workflow.Context) {
+	if w.st.Status == StatusAwaitingUser && w.st.Session != nil {
+		if res, ok := w.readSession(ctx); ok {
+			w.applySession(ctx, res)
+		}
+		if w.st.Status != StatusAwaitingUser && !w.sessionWanted() {
+			w.st.WantSession = false // an outcome came: nothing to open
+			return
+		}
+		if w.st.Status == StatusAwaitingUser && w.st.AccessDenied == "" {
+			w.logger.Info("the user is back after the session's lifetime: a fresh session", "idv_session_id", w.st.Session.IdvSessionID)
+		}
+	}
+	w.createSession(ctx)
 }
 
 // preflight reads the user and decides whether a session makes sense.
 func (w *onboarding) preflight(ctx workflow.Context) {
 	var u activities.ReadUserResult
-	err := workflow.ExecuteActivity(mangopayCtx(ctx, "read user (SCA view)"), a.ReadUser, activities.ReadUserInput{UserID: w.st.UserID}).Get(ctx, &u)
+	err := workflow.ExecuteActivity(accessDeniedStops(mangopayCtx(ctx, "read user (SCA view)")), a.ReadUser, activities.ReadUserInput{UserID: w.st.UserID}).Get(ctx, &u)
 	if err != nil {
 		if ctx.Err() != nil {
+			return
+		}
+		if errType(err) == activities.ErrTypeAccessDenied {
+			w.accessDenied(ctx, err) // ensure-session answers at once, with the reason
 			return
 		}
 		if errType(err) == activities.ErrTypeUserNotFound {
@@ -186,6 +188,7 @@ func (w *onboarding) preflight(ctx workflow.Context) {
 		w.setStatus(ctx, StatusFailed, "reading the Mangopay user failed: "+errMessage(err))
 		return
 	}
+	w.accessGranted(ctx)
 	w.st.UserType = u.PersonType
 	if u.PersonType == string(mangopay.PersonLegal) && u.LegalPersonType != "" {
 		w.st.UserType = u.LegalPersonType
@@ -220,17 +223,27 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 		// attempt and per onboarding.
 		IdempotencyKey: mangopay.DeriveIdempotencyKey(info.WorkflowExecution.ID, info.FirstRunID, "idv-session", strconv.Itoa(attempt)),
 	}
-	// Since changeLongLived a Redis outage never fails (and so never
-	// repeats) the Mangopay call: the index is retried on its own.
-	in.IndexBestEffort = w.v1
-	var res activities.CreateSessionResult
-	var err error
-	if w.v1 {
-		res, err = w.createSessionWaitingForAccess(ctx, in, attempt)
-	} else {
-		err = workflow.ExecuteActivity(mangopayCtx(ctx, fmt.Sprintf("create IDV session (attempt %d)", attempt)), a.CreateSession, in).Get(ctx, &res)
+	if try := w.st.AccessTries + 1; try > 1 {
+		// Mangopay answers a key with its first response for 24 hours, the
+		// denial included, and a denied call created nothing: a new key.
+		in.IdempotencyKey = mangopay.DeriveIdempotencyKey(in.IdempotencyKey, "access-retry", strconv.Itoa(try))
 	}
-	if err == nil && w.v1 && w.st.Status.Final() {
+	// A Redis outage never fails (and so never repeats) the Mangopay call:
+	// the index is retried on its own.
+	in.IndexBestEffort = true
+	var res activities.CreateSessionResult
+	err := workflow.ExecuteActivity(accessDeniedStops(mangopayCtx(ctx, fmt.Sprintf("create IDV session (attempt %d)", attempt))), a.CreateSession, in).Get(ctx, &res)
+	if errType(err) == activities.ErrTypeAccessDenied && ctx.Err() == nil {
+		if !w.st.Status.Final() {
+			w.accessDenied(ctx, err)
+			w.st.WantSession = true // still owed once Mangopay lets kycflow in
+		}
+		return
+	}
+	if err == nil {
+		w.accessGranted(ctx)
+	}
+	if err == nil && w.st.Status.Final() {
 		// Cancelled meanwhile: keep what Mangopay created, change nothing else.
 		now := workflow.Now(ctx)
 		w.st.History = append(w.st.History, AttemptRecord{
@@ -264,45 +277,78 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	w.st.ReconcileStep = 0
 	w.st.NextReconcileAt = now.Add(w.cfg.ReconcileSchedule[0])
 	w.setStatus(ctx, StatusAwaitingUser, "")
-	if w.v1 && !res.Indexed {
+	if !res.Indexed {
 		w.indexSession(ctx, res.SessionID)
 	}
 }
 
-// createSessionWaitingForAccess creates the session; while Mangopay denies
-// kycflow access (401 after re-authentication, 403: a credential rollout, an
-// IP allowlist, hosted KYC not activated yet) it waits, with a growing pause,
-// and tries again under a new idempotency key: Mangopay answers a key with
-// its first response for 24 hours, the denial included, and a denied call
-// created nothing.
-func (w *onboarding) createSessionWaitingForAccess(ctx workflow.Context, in activities.CreateSessionInput, attempt int) (activities.CreateSessionResult, error) {
-	key := in.IdempotencyKey
-	pause := time.Minute
-	for try := 1; ; try++ {
-		if try > 1 {
-			in.IdempotencyKey = mangopay.DeriveIdempotencyKey(key, "access-retry", strconv.Itoa(try))
-		}
-		opts := workflow.GetActivityOptions(mangopayCtx(ctx, fmt.Sprintf("create IDV session (attempt %d)", attempt)))
-		opts.RetryPolicy.NonRetryableErrorTypes = []string{activities.ErrTypeAccessDenied}
-		var res activities.CreateSessionResult
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.CreateSession, in).Get(ctx, &res)
-		if errType(err) != activities.ErrTypeAccessDenied || ctx.Err() != nil {
-			return res, err
-		}
-		w.logger.Error("Mangopay denies kycflow access: waiting before the next try", "attempt", attempt, "try", try, "pause", pause.String())
-		w.accessDenied = "waiting: Mangopay denies kycflow access (" + errMessage(err) + ")"
-		if w.v2 {
-			w.upsertVisibility(ctx) // KycAttention and the Web UI's details
-		} else {
-			workflow.SetCurrentDetails(ctx, w.details(ctx))
-		}
-		done, _ := workflow.AwaitWithTimeout(ctx, pause, func() bool { return w.st.Status.Final() })
-		w.accessDenied = ""
-		if done {
-			return res, err // cancelled meanwhile
-		}
-		pause = min(2*pause, time.Hour)
+// accessDeniedStops makes a Mangopay 401/403 end the activity at once
+// instead of retrying it: the main loop waits for access (accessDenied), and
+// can continue as new meanwhile, which an activity retrying for weeks would
+// not let it.
+func accessDeniedStops(ctx workflow.Context) workflow.Context {
+	opts := workflow.GetActivityOptions(ctx)
+	rp := *opts.RetryPolicy
+	rp.NonRetryableErrorTypes = append(slices.Clone(rp.NonRetryableErrorTypes), activities.ErrTypeAccessDenied)
+	opts.RetryPolicy = &rp
+	return workflow.WithActivityOptions(ctx, opts)
+}
+
+// Pauses between tries while Mangopay denies kycflow access.
+const (
+	accessFirstPause = time.Minute
+	accessMaxPause   = time.Hour
+)
+
+// accessDenied records that Mangopay denies kycflow access (401 after
+// re-authentication, 403: a credential rollout, an IP allowlist, hosted KYC
+// not activated yet): the platform's to fix, never the user's failure.
+// ensure-session answers with the reason, KycAttention says it, and the
+// loop tries again after a growing pause.
+func (w *onboarding) accessDenied(ctx workflow.Context, err error) {
+	w.st.AccessTries++
+	pause := accessFirstPause
+	for i := 1; i < w.st.AccessTries && pause < accessMaxPause; i++ {
+		pause *= 2
 	}
+	pause = min(pause, accessMaxPause)
+	w.st.AccessRetryAt = workflow.Now(ctx).Add(pause)
+	first := w.st.AccessDenied == ""
+	w.st.AccessDenied = "waiting: Mangopay denies kycflow access (" + errMessage(err) + ")"
+	w.logger.Error("Mangopay denies kycflow access: waiting before the next try", "try", w.st.AccessTries, "pause", pause.String())
+	if first {
+		w.upsertVisibility(ctx) // KycAttention and the Web UI's details
+	} else {
+		workflow.SetCurrentDetails(ctx, w.details(ctx))
+	}
+}
+
+// accessGranted ends a wait for access: Mangopay answered.
+func (w *onboarding) accessGranted(ctx workflow.Context) {
+	if w.st.AccessDenied == "" {
+		return
+	}
+	w.st.AccessDenied, w.st.AccessTries, w.st.AccessRetryAt = "", 0, time.Time{}
+	w.logger.Info("Mangopay lets kycflow in again")
+	w.upsertVisibility(ctx)
+}
+
+// accessWaitNeeded: what the denied call was for is still to do.
+func (w *onboarding) accessWaitNeeded() bool {
+	return w.st.Status == StatusStarting || w.sessionWanted()
+}
+
+// retryAfterAccessDenied tries the denied call again.
+func (w *onboarding) retryAfterAccessDenied(ctx workflow.Context) {
+	if w.st.Status == StatusStarting && w.st.UserType == "" { // the user was never read
+		w.preflight(ctx)
+		return
+	}
+	if w.st.Status == StatusStarting {
+		w.createSession(ctx) // read and eligible: its first session was denied
+		return
+	}
+	w.openWantedSession(ctx)
 }
 
 // indexSession records session→user in Redis for webhook routing. It runs

@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -479,8 +480,11 @@ func TestContinueAsNewKeepsStateAndDedupe(t *testing.T) {
 	assert.Equal(t, returnURL, next.ReturnURL)
 	require.Len(t, next.State.Documents, 1)
 	assert.Contains(t, next.State.SeenEvents, first.Key(), "dedupe keys are carried over")
-	assert.Equal(t, []string{second.Key()}, lo.Map(next.State.PendingEvents, func(e workflows.MangopayEvent, _ int) string { return e.Key() }),
-		"the buffered webhook is drained into the next run")
+	// The loop goes on taking webhooks while the handler runs (it never
+	// waits for handlers); whatever it had not taken is carried over.
+	pending := lo.Map(next.State.PendingEvents, func(e workflows.MangopayEvent, _ int) string { return e.Key() })
+	assert.True(t, slices.Contains(next.State.SeenEvents, second.Key()) || slices.Contains(pending, second.Key()),
+		"the second webhook is handled or carried over, never lost")
 }
 
 func TestCarriedStateDrivesTheNextRun(t *testing.T) {

@@ -3,8 +3,6 @@ package workflows
 import (
 	"time"
 
-	"go.temporal.io/sdk/workflow"
-
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/notify"
 )
@@ -77,24 +75,9 @@ func DefaultConfig() Config {
 	}
 }
 
-// Reconciliation defaults of runs before version 2 of changeLongLived (they
-// keep theirs): before version 1, and version 1.
-var (
-	reconcileScheduleBefore   = []time.Duration{15 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour}
-	reconcileScheduleV1       = []time.Duration{15 * time.Minute, 6 * time.Hour, 48 * time.Hour}
-	reviewReconcileIntervalV1 = 12 * time.Hour
-)
-
-// withDefaults fills the zero fields for a run of the given version of
-// changeLongLived.
-func (c Config) withDefaults(version workflow.Version) Config {
+// withDefaults fills the zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	switch {
-	case version < 1:
-		d.ReconcileSchedule, d.ReviewReconcileInterval = reconcileScheduleBefore, reviewReconcileIntervalV1
-	case version < 2:
-		d.ReconcileSchedule, d.ReviewReconcileInterval = reconcileScheduleV1, reviewReconcileIntervalV1
-	}
 	if len(c.ReconcileSchedule) == 0 {
 		c.ReconcileSchedule = d.ReconcileSchedule
 	}
@@ -162,6 +145,8 @@ type EnsureSessionResult struct {
 	HostedURL    string `json:"HostedUrl,omitempty"`
 	ExpiresAt    string `json:"ExpiresAt,omitempty"`
 	Attempt      int    `json:"Attempt"`
+	// ScopeBlocked: the user's money flows Mangopay blocks, once known.
+	ScopeBlocked *ScopeBlocked `json:"ScopeBlocked,omitempty"`
 }
 
 // SubmitDocumentRequest is the submit-document update's argument: pages are
@@ -260,6 +245,16 @@ type State struct {
 	// RenewalAsked: USER_KYC_RENEWAL_REQUIRED came before the onboarding
 	// knew the user verified; it is acted on once it does.
 	RenewalAsked bool `json:"RenewalAsked,omitempty"`
+	// AccessDenied says why the onboarding waits for Mangopay to let
+	// kycflow in (401, 403); "" when it does not wait.
+	AccessDenied string `json:"AccessDenied,omitempty"`
+	// AccessTries counts the denied tries of the call waited on;
+	// AccessRetryAt is when it is tried again.
+	AccessTries   int       `json:"AccessTries,omitempty"`
+	AccessRetryAt time.Time `json:"AccessRetryAt,omitempty"`
+	// ScopeBlocked is Mangopay's last word on blocked money flows (nil
+	// until read: USER_INFLOWS_/USER_OUTFLOWS_ webhooks make it read).
+	ScopeBlocked *ScopeBlocked `json:"ScopeBlocked,omitempty"`
 	// Attention is the KycAttention search attribute's value ("" unset).
 	Attention string `json:"Attention,omitempty"`
 	// RenewalSASet: the KycRenewalDeadline search attribute is set.
@@ -288,7 +283,9 @@ type StateView struct {
 	RenewalDeadline string          `json:"RenewalDeadline,omitempty"`
 	Documents       []Document      `json:"Documents,omitempty"`
 	History         []AttemptRecord `json:"History,omitempty"`
-	UpdatedAt       string          `json:"UpdatedAt"`
+	// ScopeBlocked: the user's money flows Mangopay blocks, once known.
+	ScopeBlocked *ScopeBlocked `json:"ScopeBlocked,omitempty"`
+	UpdatedAt    string        `json:"UpdatedAt"`
 }
 
 // Result is the workflow's result when the onboarding ends.
@@ -300,4 +297,37 @@ type Result struct {
 	// Undelivered lists the platform notifications still undelivered
 	// when the onboarding completed.
 	Undelivered []notify.Event `json:"Undelivered,omitempty"`
+}
+
+// ScopeBlocked is what Mangopay's regulatory status says it blocks of the
+// user's money flows: what a platform acts on (no pay-ins while Inflows,
+// no payouts while Outflows).
+type ScopeBlocked struct {
+	Inflows  bool `json:"Inflows"`
+	Outflows bool `json:"Outflows"`
+	// ActionCode is Mangopay's code for the block (empty when none).
+	ActionCode string `json:"ActionCode,omitempty"`
+}
+
+// UsableAt drops the link of a view read at now (the wall clock) after the
+// link expired: the workflow's clock is the time of its last task, which
+// may be days old.
+func (v StateView) UsableAt(now time.Time) StateView {
+	if !linkUsableAt(v.ExpiresAt, now) {
+		v.HostedURL, v.ExpiresAt = "", ""
+	}
+	return v
+}
+
+// UsableAt drops the link of an answer read at now after the link expired.
+func (r EnsureSessionResult) UsableAt(now time.Time) EnsureSessionResult {
+	if !linkUsableAt(r.ExpiresAt, now) {
+		r.HostedURL, r.ExpiresAt = "", ""
+	}
+	return r
+}
+
+func linkUsableAt(expiresAt string, now time.Time) bool {
+	t, err := time.Parse(time.RFC3339, expiresAt)
+	return err == nil && now.Before(t)
 }

@@ -18,7 +18,7 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 	if w.st.Status == s && w.st.Reason == reason {
 		return
 	}
-	if w.v1 && w.st.Status.Final() {
+	if w.st.Status.Final() {
 		// A final status is never left, whatever finishes after it.
 		w.logger.Info("status change after a final status ignored", "status", string(w.st.Status), "ignored", string(s))
 		return
@@ -43,24 +43,20 @@ func (w *onboarding) upsertVisibility(ctx workflow.Context) {
 	if w.st.UserType != "" {
 		updates = append(updates, SearchAttrUserType.ValueSet(w.st.UserType))
 	}
-	if w.v2 {
-		if d := w.st.RenewalDeadline; d != nil {
-			updates = append(updates, SearchAttrRenewalDeadline.ValueSet(*d))
-			w.st.RenewalSASet = true
-		} else if w.st.RenewalSASet {
-			updates = append(updates, SearchAttrRenewalDeadline.ValueUnset())
-			w.st.RenewalSASet = false
-		}
+	if d := w.st.RenewalDeadline; d != nil {
+		updates = append(updates, SearchAttrRenewalDeadline.ValueSet(*d))
+		w.st.RenewalSASet = true
+	} else if w.st.RenewalSASet {
+		updates = append(updates, SearchAttrRenewalDeadline.ValueUnset())
+		w.st.RenewalSASet = false
 	}
-	if w.v2 {
-		if a := w.attention(); a != w.st.Attention {
-			if a == "" {
-				updates = append(updates, SearchAttrAttention.ValueUnset())
-			} else {
-				updates = append(updates, SearchAttrAttention.ValueSet(a))
-			}
-			w.st.Attention = a
+	if a := w.attention(); a != w.st.Attention {
+		if a == "" {
+			updates = append(updates, SearchAttrAttention.ValueUnset())
+		} else {
+			updates = append(updates, SearchAttrAttention.ValueSet(a))
 		}
+		w.st.Attention = a
 	}
 	if !w.saUserSet {
 		updates = append(updates, SearchAttrUserID.ValueSet(w.st.UserID))
@@ -75,7 +71,9 @@ func (w *onboarding) upsertVisibility(ctx workflow.Context) {
 // attention is what an operator must look at (KycAttention), if anything.
 func (w *onboarding) attention() string {
 	switch {
-	case w.accessDenied != "":
+	case w.st.Status.Final():
+		return "" // nothing is left to do: no operator is needed
+	case w.st.AccessDenied != "":
 		return AttentionAccessDenied
 	case w.st.Status == StatusAwaitingPSCs && slices.ContainsFunc(w.st.PSCs, func(p PSC) bool { return p.Status == string(mangopay.PSCAbandoned) }):
 		return AttentionPSCAbandoned
@@ -92,8 +90,8 @@ func (w *onboarding) details(ctx workflow.Context) string {
 	}
 	if s := w.st.Session; s != nil {
 		fmt.Fprintf(b, " · session `%s` (%s)", s.IdvSessionID, s.Status)
-		if w.st.Status == StatusAwaitingUser {
-			fmt.Fprintf(b, " · expires %s", s.ExpiresAt.UTC().Format(time.RFC3339))
+		if _, expires := w.usableLink(workflow.Now(ctx)); expires != "" {
+			fmt.Fprintf(b, " · expires %s", expires)
 		}
 	}
 	if w.st.Status == StatusInReview && w.st.ReviewSince != nil {
@@ -110,11 +108,14 @@ func (w *onboarding) details(ctx workflow.Context) string {
 			fmt.Fprintf(b, " · PSC `%s` %s", p.PscID, p.Status)
 		}
 	}
+	if sb := w.st.ScopeBlocked; sb != nil && (sb.Inflows || sb.Outflows) {
+		fmt.Fprintf(b, " · flows blocked by Mangopay (inflows %t, outflows %t)", sb.Inflows, sb.Outflows)
+	}
 	if w.st.Reason != "" {
 		fmt.Fprintf(b, " · %s", w.st.Reason)
 	}
-	if w.accessDenied != "" {
-		fmt.Fprintf(b, " · **%s**", w.accessDenied)
+	if w.st.AccessDenied != "" && !w.st.Status.Final() {
+		fmt.Fprintf(b, " · **%s**", w.st.AccessDenied)
 	}
 	return b.String()
 }

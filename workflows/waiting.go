@@ -9,17 +9,14 @@ import (
 // waitPending waits on a pending session: webhooks, the next reconciliation
 // poll or the expiry, whichever comes first.
 //
-// Since changeLongLived the expiry counts only while it is ahead: once it
+// The expiry (plus its grace) counts only while it is ahead: once it
 // has passed, the reconciliation schedule alone decides the next read, so a
 // read that fails or finds an unknown status can never start a hot loop.
 func (w *onboarding) waitPending(ctx workflow.Context) {
 	deadline, summary := w.st.NextReconcileAt, "reconcile session"
 	if s := w.st.Session; w.st.Status == StatusAwaitingUser && s != nil {
-		expiry := s.ExpiresAt
-		if w.v1 {
-			expiry = expiry.Add(w.cfg.ExpiryGrace)
-		}
-		if !expiry.After(deadline) && (!w.v1 || expiry.After(workflow.Now(ctx))) {
+		expiry := s.ExpiresAt.Add(w.cfg.ExpiryGrace)
+		if !expiry.After(deadline) && expiry.After(workflow.Now(ctx)) {
 			deadline, summary = expiry, "7-day session expiry"
 		}
 	}

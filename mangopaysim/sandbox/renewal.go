@@ -31,7 +31,7 @@ func dateString(t *time.Time) *string {
 	return &s
 }
 
-// regulatoryStatus is the body of GET /users/{UserId}/regulatory: the
+// regulatoryStatus is the body of GET /users/{UserId}/Regulatory: the
 // blocking status documented since 2024 plus, since 2026, KycInformation.
 type regulatoryStatus struct {
 	ID             string         `json:"Id"`
@@ -58,8 +58,12 @@ func (s *Sandbox) getRegulatory(req apiRequest) reply {
 	if !found {
 		return s.notFound("User", id)
 	}
+	var action *string
+	if u.actionCode != "" {
+		action = &u.actionCode
+	}
 	return ok(regulatoryStatus{
-		ID: u.ID,
+		ID: u.ID, ActionCode: action, ScopeBlocked: u.blocked,
 		KycInformation: kycInformation{
 			LastKycDate: dateString(u.renewal.lastKYC), KycRenewalDeadline: dateString(u.renewal.deadline),
 		},
@@ -145,4 +149,62 @@ func (s *Sandbox) verifiedLocked(u *user) {
 		u.renewal.required, u.renewal.deadline = false, nil
 		s.emitLocked("USER_KYC_RENEWED", u.ID)
 	}
+}
+
+// BlocksRequest is the body of POST /_sim/users/{id}/blocks: the flows
+// Mangopay blocks from now on (ScopeBlocked) and, optionally, the
+// ActionCode that explains the block.
+type BlocksRequest struct {
+	Inflows    bool   `json:"Inflows"`
+	Outflows   bool   `json:"Outflows"`
+	ActionCode string `json:"ActionCode,omitempty"`
+}
+
+// defaultBlockActionCode explains a block set without an ActionCode (the
+// code of Mangopay's documented example).
+const defaultBlockActionCode = "008715"
+
+// SetBlocks sets which of a user's flows Mangopay blocks, as its compliance
+// team does, and notifies each change: USER_INFLOWS_BLOCKED or
+// USER_INFLOWS_UNBLOCKED, USER_OUTFLOWS_BLOCKED or USER_OUTFLOWS_UNBLOCKED.
+// Setting what is already set notifies nothing.
+func (s *Sandbox) SetBlocks(userID string, rq BlocksRequest) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, found := s.st.users[userID]
+	if !found {
+		return fmt.Errorf("%w: user %s", ErrNotFound, userID)
+	}
+	was := u.blocked
+	u.blocked = scopeBlocked{Inflows: rq.Inflows, Outflows: rq.Outflows}
+	switch {
+	case !rq.Inflows && !rq.Outflows:
+		u.actionCode = ""
+	case rq.ActionCode != "":
+		u.actionCode = rq.ActionCode
+	case u.actionCode == "":
+		u.actionCode = defaultBlockActionCode
+	}
+	notify := func(before, after bool, blocked, unblocked string) {
+		switch {
+		case !before && after:
+			s.emitLocked(blocked, u.ID)
+		case before && !after:
+			s.emitLocked(unblocked, u.ID)
+		}
+	}
+	notify(was.Inflows, rq.Inflows, "USER_INFLOWS_BLOCKED", "USER_INFLOWS_UNBLOCKED")
+	notify(was.Outflows, rq.Outflows, "USER_OUTFLOWS_BLOCKED", "USER_OUTFLOWS_UNBLOCKED")
+	return nil
+}
+
+func (s *Sandbox) ctlBlocks(_ *http.Request, p params, body []byte) (int, any) {
+	var rq BlocksRequest
+	if err := ctlDecode(body, &rq); err != nil {
+		return http.StatusBadRequest, ctlError{err.Error()}
+	}
+	if err := s.SetBlocks(p["userId"], rq); err != nil {
+		return ctlFail(err)
+	}
+	return s.getRegulatory(apiRequest{p: params{"userId": p["userId"]}}).ctl()
 }

@@ -152,3 +152,46 @@ func TestRenewalOfABusinessGoesThroughItsPSCs(t *testing.T) {
 	assert.Equal(t, []string{"USER_KYC_REGULAR", "USER_KYC_RENEWAL_REQUIRED", "USER_KYC_RENEWED"}, e.eventTypes(userID))
 	assert.Nil(t, e.api("GET", "/users/"+userID+"/regulatory", nil).json()["KycInformation"].(map[string]any)["KycRenewalDeadline"])
 }
+
+func TestBlocks(t *testing.T) {
+	e := newEnv(t, fastSettings())
+	userID := e.natural()
+	scope := func() map[string]any {
+		t.Helper()
+		res := e.api("GET", "/users/"+userID+"/Regulatory", nil)
+		require.Equal(t, http.StatusOK, res.status, string(res.body))
+		return res.json()
+	}
+
+	steps := []struct {
+		name       string
+		body       map[string]any
+		wantScope  map[string]any
+		wantAction any
+		wantEvents []string // emitted by this step
+	}{
+		{"block outflows", map[string]any{"Outflows": true}, map[string]any{"Inflows": false, "Outflows": true}, "008715",
+			[]string{"USER_OUTFLOWS_BLOCKED"}},
+		{"block both, with a code", map[string]any{"Inflows": true, "Outflows": true, "ActionCode": "008701"},
+			map[string]any{"Inflows": true, "Outflows": true}, "008701", []string{"USER_INFLOWS_BLOCKED"}},
+		{"the same again notifies nothing", map[string]any{"Inflows": true, "Outflows": true},
+			map[string]any{"Inflows": true, "Outflows": true}, "008701", nil},
+		{"unblock both", map[string]any{}, map[string]any{"Inflows": false, "Outflows": false}, nil,
+			[]string{"USER_INFLOWS_UNBLOCKED", "USER_OUTFLOWS_UNBLOCKED"}},
+	}
+	for _, st := range steps {
+		before := len(e.eventTypes(userID))
+		res := e.ctl("POST", "/_sim/users/"+userID+"/blocks", st.body)
+		require.Equal(t, http.StatusOK, res.status, "%s: %s", st.name, res.body)
+		assert.Equal(t, st.wantScope, res.json()["ScopeBlocked"], st.name)
+		got := scope()
+		assert.Equal(t, st.wantScope, got["ScopeBlocked"], st.name)
+		assert.Equal(t, st.wantAction, got["ActionCode"], st.name)
+		if emitted := e.eventTypes(userID)[before:]; len(st.wantEvents) == 0 {
+			assert.Empty(t, emitted, st.name)
+		} else {
+			assert.Equal(t, st.wantEvents, emitted, st.name)
+		}
+	}
+	assert.Equal(t, http.StatusNotFound, e.ctl("POST", "/_sim/users/user_m_nope/blocks", map[string]any{"Inflows": true}).status)
+}

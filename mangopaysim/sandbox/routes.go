@@ -18,7 +18,9 @@ func (s *Sandbox) routes() {
 	a.add(http.MethodGet, "/users/legal/{userId}", s.getUser(false, "LEGAL"))
 	a.add(http.MethodGet, "/sca/users/natural/{userId}", s.getUser(true, "NATURAL"))
 	a.add(http.MethodGet, "/sca/users/legal/{userId}", s.getUser(true, "LEGAL"))
-	a.add(http.MethodGet, "/users/{userId}/regulatory", s.getRegulatory)
+	// Documented (and sent by every SDK) as /Regulatory; the router
+	// matches literal segments case-insensitively, so /regulatory works too.
+	a.add(http.MethodGet, "/users/{userId}/Regulatory", s.getRegulatory)
 
 	a.add(http.MethodPost, "/users/{userId}/identity-verifications", s.createSession)
 	a.add(http.MethodGet, "/users/{userId}/identity-verifications", s.listSessions)
@@ -47,6 +49,7 @@ func (s *Sandbox) routes() {
 	c.add(http.MethodPost, "/_sim/identity-verifications/{id}/review", s.ctlReview)
 	c.add(http.MethodPost, "/_sim/users/{userId}/downgrade", s.ctlDowngrade)
 	c.add(http.MethodPost, "/_sim/users/{userId}/renewal", s.ctlRenewal)
+	c.add(http.MethodPost, "/_sim/users/{userId}/blocks", s.ctlBlocks)
 	c.add(http.MethodPut, "/_sim/users/{userId}/pscs", s.ctlDeclarePscs)
 	c.add(http.MethodPost, "/_sim/pscs/{pscId}/outcome", s.ctlPscOutcome)
 	c.add(http.MethodPost, "/_sim/pscs/{pscId}/liveness", s.ctlPscLiveness)

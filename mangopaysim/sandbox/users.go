@@ -43,7 +43,11 @@ type user struct {
 	CompanyNumber              *string
 
 	renewal renewal
-	pscs    []PscPerson // declared persons of significant control
+	// blocked is what Mangopay's regulatory status says it blocks
+	// (ScopeBlocked), with the ActionCode that explains it.
+	blocked    scopeBlocked
+	actionCode string
+	pscs       []PscPerson // declared persons of significant control
 }
 
 type legalRep struct {

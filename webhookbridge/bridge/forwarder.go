@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -70,12 +71,19 @@ type Forwarder struct {
 	// forged USER_KYC_LIGHT would otherwise start a workflow for any ID.
 	// A closed onboarding is never restarted by a webhook.
 	RestartUnknownUsers bool
+	// HoldFor is how long a webhook naming a PSC no onboarding has listed
+	// yet is held, waiting for the routing index to know the PSC, before
+	// it is recorded as unrouted. HoldRecheck is how often the held
+	// webhooks are looked up again.
+	HoldFor     time.Duration
+	HoldRecheck time.Duration
 
 	// Done is closed when Run has returned (graceful shutdown waits on it).
 	Done chan struct{}
 
 	deferred    atomic.Int64 // entries of the current batch to retry on their own schedule
 	claimCursor string       // where the next XAUTOCLAIM scan starts
+	heldCursor  string       // where the next scan of the held webhooks starts
 }
 
 // Forwarder defaults.
@@ -85,6 +93,12 @@ const (
 	DefaultClaimIdle   = 2 * time.Minute
 	DefaultForgetIdle  = 24 * time.Hour
 	DefaultConcurrency = 32
+	// DefaultHoldFor is a PSC session's lifetime (7 days): a PSC webhook
+	// no onboarding claims by then will not be claimed.
+	DefaultHoldFor     = 7 * 24 * time.Hour
+	DefaultHoldRecheck = 2 * time.Second
+	heldBatch          = 500
+	heldMaxLen         = 100_000
 	readBatch          = 200
 	readBlock          = time.Second
 	// MaxBackoff is the longest the forwarder waits before trying again,
@@ -114,6 +128,12 @@ func (f *Forwarder) defaults() {
 	if f.Concurrency <= 0 {
 		f.Concurrency = DefaultConcurrency
 	}
+	if f.HoldFor <= 0 {
+		f.HoldFor = DefaultHoldFor
+	}
+	if f.HoldRecheck <= 0 {
+		f.HoldRecheck = DefaultHoldRecheck
+	}
 	if f.Logger == nil {
 		f.Logger = slog.Default()
 	}
@@ -130,7 +150,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	outage := newBackoff(100*time.Millisecond, MaxBackoff) // Redis or Temporal away
 	retry := newBackoff(100*time.Millisecond, MaxBackoff)  // entries failing on their own
 	pending := true                                        // start with our own unacknowledged entries (a restart)
-	var lastClaim, lastForget, retryAt time.Time
+	var lastClaim, lastForget, lastHeld, retryAt time.Time
 	for ctx.Err() == nil {
 		if !retryAt.IsZero() && !time.Now().Before(retryAt) {
 			pending, retryAt = true, time.Time{}
@@ -145,6 +165,10 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			if n := f.claimStale(ctx); n > 0 {
 				pending = true
 			}
+		}
+		if time.Since(lastHeld) >= f.HoldRecheck {
+			lastHeld = time.Now()
+			f.rerouteHeld(ctx)
 		}
 		if time.Since(lastForget) >= min(f.ForgetIdle/2, 10*time.Minute) {
 			lastForget = time.Now()
@@ -376,6 +400,11 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 	case errors.Is(err, ErrUnroutable):
 		log.Info("webhook not routable", "reason", err.Error())
 		return f.release(ctx, seenKey, f.unrouted(ctx, m, err.Error()))
+	case errors.Is(err, ErrNotIndexedYet):
+		// Held aside, not pending: a held entry costs a Redis read every
+		// HoldRecheck and never stalls the stream behind it.
+		log.Info("webhook held until an onboarding lists its PSC", "reason", err.Error())
+		return f.release(ctx, seenKey, f.hold(ctx, m, err.Error()))
 	case errors.Is(err, ErrMangopayUnavailable):
 		// The claim stays, the attempts are not counted: Mangopay's
 		// outage is not the event's fault.
@@ -549,6 +578,97 @@ func (f *Forwarder) unrouted(ctx context.Context, m redis.XMessage, reason strin
 	f.Metrics.Unrouted.Inc()
 	return true
 }
+
+// hold puts an entry in the held stream, to be routed again once the
+// routing index knows its PSC.
+func (f *Forwarder) hold(ctx context.Context, m redis.XMessage, reason string) bool {
+	vals := copyValues(m, fError, reason, fOrigID, m.ID)
+	if err := f.RDB.XAdd(ctx, &redis.XAddArgs{Stream: HeldKey, MaxLen: heldMaxLen, Approx: true, Values: vals}).Err(); err != nil {
+		return false
+	}
+	f.Metrics.Held.Inc()
+	return true
+}
+
+// rerouteHeld looks the held webhooks up in the routing index again, a
+// batch per call: those whose PSC an onboarding has listed since go back on
+// the webhook stream (and are routed like any other), those held longer
+// than HoldFor are recorded as unrouted. Each move is atomic, so bridges
+// running this at once move an entry once.
+func (f *Forwarder) rerouteHeld(ctx context.Context) {
+	start := "-"
+	if f.heldCursor != "" {
+		start = "(" + f.heldCursor
+	}
+	msgs, err := f.RDB.XRangeN(ctx, HeldKey, start, "+", heldBatch).Result()
+	if err != nil {
+		if ctx.Err() == nil {
+			f.Logger.Warn("read held webhooks", "error", err)
+		}
+		return
+	}
+	f.heldCursor = ""
+	if len(msgs) == heldBatch {
+		f.heldCursor = msgs[len(msgs)-1].ID // the next call goes on from there
+	}
+	if len(msgs) == 0 {
+		return
+	}
+	pipe := f.RDB.Pipeline()
+	gets := make([]*redis.StringCmd, len(msgs))
+	for i, m := range msgs {
+		id, _ := m.Values[fResourceID].(string)
+		gets[i] = pipe.Get(ctx, routing.Key(routing.KindPSC, id))
+	}
+	_, _ = pipe.Exec(ctx) // each command carries its own error
+	now := time.Now()
+	for i, m := range msgs {
+		switch err := gets[i].Err(); {
+		case err == nil:
+			n, err := replayOne.Run(ctx, f.RDB, []string{HeldKey, StreamKey}, m.ID, seenPrefix).Int()
+			if err != nil {
+				f.Logger.Warn("route a held webhook again", "entry", m.ID, "error", err)
+				continue
+			}
+			if n > 0 {
+				f.Metrics.Rerouted.Inc()
+				f.Logger.Info("held webhook routed again: an onboarding listed its PSC", "entry", m.ID, "resource_id", m.Values[fResourceID])
+			}
+		case !errors.Is(err, redis.Nil):
+			f.Logger.Warn("look up a held webhook", "entry", m.ID, "error", err)
+		case now.Sub(receivedAt(m)) > f.HoldFor:
+			why := fmt.Sprintf("no onboarding listed PSC %v within %s", m.Values[fResourceID], f.HoldFor)
+			n, err := moveParked.Run(ctx, f.RDB, []string{HeldKey, UnroutedKey}, m.ID, why).Int()
+			if err != nil {
+				f.Logger.Warn("record a held webhook as unrouted", "entry", m.ID, "error", err)
+				continue
+			}
+			if n > 0 {
+				f.Metrics.Unrouted.Inc()
+			}
+		}
+	}
+}
+
+// moveParked moves one entry from a parked stream to another in one step,
+// with a new reason.
+var moveParked = redis.NewScript(`
+local e = redis.call("XRANGE", KEYS[1], ARGV[1], ARGV[1])
+if #e == 0 then
+	return 0
+end
+local f, vals = e[1][2], {}
+for i = 1, #f, 2 do
+	if f[i] ~= "err" then
+		table.insert(vals, f[i])
+		table.insert(vals, f[i + 1])
+	end
+end
+table.insert(vals, "err")
+table.insert(vals, ARGV[2])
+redis.call("XADD", KEYS[2], "MAXLEN", "~", "100000", "*", unpack(vals))
+redis.call("XDEL", KEYS[1], ARGV[1])
+return 1`)
 
 func copyValues(m redis.XMessage, extra ...string) []any {
 	vals := make([]any, 0, 2*len(m.Values)+len(extra))

@@ -237,6 +237,7 @@ func TestForwarderRouting(t *testing.T) {
 	}{
 		{name: "USER_* names the user", eventType: "USER_KYC_LIGHT", resourceID: "u_1", wantWorkflow: "kyc-u_1"},
 		{name: "USER_KYC_REGULAR too", eventType: "USER_KYC_REGULAR", resourceID: "u_2", wantWorkflow: "kyc-u_2"},
+		{name: "a block of the user's flows", eventType: "USER_OUTFLOWS_BLOCKED", resourceID: "u_6", wantWorkflow: "kyc-u_6"},
 		{name: "IDV event through the index", eventType: "IDENTITY_VERIFICATION_VALIDATED", resourceID: "idv_9",
 			index: map[routing.Kind]map[string]string{routing.KindSession: {"idv_9": "u_3"}}, wantWorkflow: "kyc-u_3"},
 		{name: "KYC event through the index", eventType: "KYC_SUCCEEDED", resourceID: "doc_9",

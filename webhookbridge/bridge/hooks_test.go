@@ -248,3 +248,11 @@ func TestRegisterHooksMangopayDown(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "list hooks")
 }
+
+// The bridge registers hooks for Mangopay's blocks of a user's money flows:
+// the onboarding's state and notifications carry them.
+func TestHookEventTypesIncludeScopeBlocks(t *testing.T) {
+	for _, et := range []string{"USER_INFLOWS_BLOCKED", "USER_INFLOWS_UNBLOCKED", "USER_OUTFLOWS_BLOCKED", "USER_OUTFLOWS_UNBLOCKED"} {
+		assert.Contains(t, workflows.HookEventTypes, et)
+	}
+}

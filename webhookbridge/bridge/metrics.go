@@ -27,7 +27,11 @@ type Metrics struct {
 	Duplicates   prometheus.Counter
 	DeadLettered prometheus.Counter
 	Unrouted     prometheus.Counter
-	Restarted    prometheus.Counter
+	// Held counts webhooks held until an onboarding lists their PSC;
+	// Rerouted those of them routed again once it did.
+	Held      prometheus.Counter
+	Rerouted  prometheus.Counter
+	Restarted prometheus.Counter
 	// ForwardLag is the time from receiving a webhook to an attempt to
 	// forward it, by outcome: forwarded, or retry (kept for later: an
 	// outage, or the entry's own failure), so that lag keeps showing while
@@ -83,7 +87,13 @@ func NewMetrics(mp *mangopay.Client) *Metrics {
 		Duplicates:   prometheus.NewCounter(prometheus.CounterOpts{Name: "kycflow_webhooks_duplicates_total", Help: "Webhooks dropped as duplicates of one already forwarded."}),
 		DeadLettered: prometheus.NewCounter(prometheus.CounterOpts{Name: "kycflow_webhooks_dead_lettered_total", Help: "Webhooks moved to the dead-letter stream."}),
 		Unrouted:     prometheus.NewCounter(prometheus.CounterOpts{Name: "kycflow_webhooks_unrouted_total", Help: "Webhooks with no onboarding to go to, recorded for operators."}),
-		Restarted:    prometheus.NewCounter(prometheus.CounterOpts{Name: "kycflow_onboardings_restarted_total", Help: "Onboardings restarted by a downgrade webhook."}),
+		Held: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kycflow_webhooks_held_total", Help: "PSC webhooks held until an onboarding lists their PSC session (the routing index knows it).",
+		}),
+		Rerouted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kycflow_webhooks_rerouted_total", Help: "Held PSC webhooks put back on the webhook stream once the routing index knew their PSC.",
+		}),
+		Restarted: prometheus.NewCounter(prometheus.CounterOpts{Name: "kycflow_onboardings_restarted_total", Help: "Onboardings restarted by a downgrade webhook."}),
 		ForwardLag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "kycflow_forwarder_lag_seconds", Help: "Time from receiving a webhook to an attempt to forward it, by outcome (forwarded; retry: kept for later).",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
@@ -111,7 +121,7 @@ func NewMetrics(mp *mangopay.Client) *Metrics {
 			Name: "kycflow_platform_api_requests_total", Help: "Platform API requests by route and status.",
 		}, []string{"route", "status"}),
 	}
-	reg.MustRegister(m.Received, m.Forwarded, m.Duplicates, m.DeadLettered, m.Unrouted, m.Restarted, m.ForwardLag, m.Intake, m.Lookups, m.Outages, m.Vanished, m.LookupsLimited, m.HTTP)
+	reg.MustRegister(m.Received, m.Forwarded, m.Duplicates, m.DeadLettered, m.Unrouted, m.Held, m.Rerouted, m.Restarted, m.ForwardLag, m.Intake, m.Lookups, m.Outages, m.Vanished, m.LookupsLimited, m.HTTP)
 	// Every series exists from the start, at zero: rate() and alerts
 	// then see the first event rather than a series appearing.
 	for _, r := range []string{resultStored, resultPing, resultRejected, resultBadToken, resultUnavailable} {
@@ -233,6 +243,7 @@ func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
 	pipe := c.rdb.Pipeline()
 	lens := map[string]*redis.IntCmd{
 		"webhooks": pipe.XLen(ctx, StreamKey), "dead_letters": pipe.XLen(ctx, DeadLetterKey), "unrouted": pipe.XLen(ctx, UnroutedKey),
+		"held": pipe.XLen(ctx, HeldKey),
 	}
 	groups := pipe.XInfoGroups(ctx, StreamKey)
 	pending := pipe.XPending(ctx, StreamKey, GroupName)

@@ -18,18 +18,23 @@ type Parked string
 const (
 	DeadLetters Parked = DeadLetterKey
 	Unrouted    Parked = UnroutedKey
+	// Held: webhooks waiting for the routing index to know their PSC (the
+	// forwarder routes them again by itself; an operator may replay them).
+	Held Parked = HeldKey
 )
 
 // ParseParked reads a parked stream's name as the webhookbridge command
-// takes it: dead-letters or unrouted.
+// takes it: dead-letters, unrouted or held.
 func ParseParked(name string) (Parked, error) {
 	switch name {
 	case "dead-letters":
 		return DeadLetters, nil
 	case "unrouted":
 		return Unrouted, nil
+	case "held":
+		return Held, nil
 	}
-	return "", fmt.Errorf("unknown parked stream %q (dead-letters, unrouted)", name)
+	return "", fmt.Errorf("unknown parked stream %q (dead-letters, unrouted, held)", name)
 }
 
 // ParkedEntry is one entry of a parked stream.

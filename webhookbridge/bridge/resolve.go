@@ -28,6 +28,11 @@ var (
 	// ErrLookupLimited: the fallback lookups are over their rate (a flood
 	// of unknown IDs, forged or not): the event is looked up later.
 	ErrLookupLimited = errors.New("fallback lookups over their rate")
+	// ErrNotIndexedYet: a PSC session (psc_…) the routing index does not
+	// know. Mangopay has no way to read a PSC by its ID alone (PSCs are
+	// listed per user), so the event waits until an onboarding lists the
+	// PSC, which indexes it: the forwarder holds it meanwhile.
+	ErrNotIndexedYet = errors.New("not in the routing index yet")
 )
 
 // Resolver finds the user a webhook is about: USER_* events name the user,
@@ -81,7 +86,13 @@ func (r *Resolver) UserFor(ctx context.Context, ev workflows.MangopayEvent) (str
 	if err != nil || found {
 		return userID, err
 	}
-	if r.Mangopay == nil || kind == routing.KindPSC { // Mangopay has no way to read a PSC by its ID alone
+	if kind == routing.KindPSC {
+		// Mangopay has no GET for a PSC by its ID (only GET
+		// /users/{UserId}/pscs, per user): a PSC webhook can beat the
+		// workflow's first listing of the PSC, which indexes it.
+		return "", fmt.Errorf("%w: %s %s is not listed by an onboarding yet", ErrNotIndexedYet, kind, ev.ResourceID)
+	}
+	if r.Mangopay == nil {
 		return "", fmt.Errorf("%w: %s %s is not in the routing index", ErrUnroutable, kind, ev.ResourceID)
 	}
 	unknownKey := unknownPrefix + string(kind) + ":" + ev.ResourceID
@@ -132,6 +143,14 @@ func (r *Resolver) ask(ctx context.Context, kind routing.Kind, id string) (strin
 		var iv *mangopay.IdentityVerification
 		if iv, err = r.Mangopay.GetIdentityVerification(ctx, id); err == nil {
 			userID = iv.UserID
+			// A read that lists PSC sessions indexes them, so that their
+			// webhooks (and those held for want of it) reach the user.
+			// Best effort: the onboarding's own reads index them too.
+			for _, p := range iv.PSCs {
+				if userID != "" && p.ID != "" {
+					_ = r.Index.Put(ctx, routing.KindPSC, p.ID, userID)
+				}
+			}
 		}
 	} else {
 		var d *mangopay.KYCDocument

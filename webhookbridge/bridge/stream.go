@@ -19,9 +19,13 @@ const (
 	StreamKey     = "kycflow:webhooks"
 	DeadLetterKey = "kycflow:webhooks:dead"
 	UnroutedKey   = "kycflow:webhooks:unrouted"
-	GroupName     = "kycflow-forwarder"
-	seenPrefix    = "kycflow:webhooks:seen:"
-	attemptsKey   = "kycflow:webhooks:attempts"
+	// HeldKey holds the webhooks that name a PSC session no onboarding has
+	// listed yet: the forwarder routes each again once the routing index
+	// knows its PSC, or records it as unrouted after HoldFor.
+	HeldKey     = "kycflow:webhooks:held"
+	GroupName   = "kycflow-forwarder"
+	seenPrefix  = "kycflow:webhooks:seen:"
+	attemptsKey = "kycflow:webhooks:attempts"
 	// claimsKey maps an entry being handled to the dedupe key it holds, so
 	// that the key can be released if the entry vanishes before it is
 	// acknowledged.

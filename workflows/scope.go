@@ -1,0 +1,64 @@
+package workflows
+
+import (
+	"strconv"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/notify"
+)
+
+// Webhooks of Mangopay's blocks of a user's money flows (the regulatory
+// status's ScopeBlocked). Their resource is the user.
+var scopeEvents = map[string]bool{
+	"USER_INFLOWS_BLOCKED": true, "USER_INFLOWS_UNBLOCKED": true,
+	"USER_OUTFLOWS_BLOCKED": true, "USER_OUTFLOWS_UNBLOCKED": true,
+}
+
+func isScopeEvent(eventType string) bool { return scopeEvents[eventType] }
+
+// scopeEvent treats a block webhook as a hint like any other: the
+// regulatory status is read, and its ScopeBlocked kept and told to the
+// platform when it changed. A block is no KYC status: the onboarding's
+// status stays what it is.
+func (w *onboarding) scopeEvent(ctx workflow.Context, ev MangopayEvent) {
+	if ev.ResourceID != w.st.UserID {
+		w.logger.Info("block webhook for another user ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID)
+		return
+	}
+	var res activities.ReadRegulatoryResult
+	err := workflow.ExecuteActivity(mangopayCtx(ctx, "read regulatory status (blocked flows)"), a.ReadRegulatory,
+		activities.ReadRegulatoryInput{UserID: w.st.UserID}).Get(ctx, &res)
+	if err != nil {
+		w.logger.Warn("reading the regulatory status failed", "error", errMessage(err))
+		return
+	}
+	w.applyScope(ctx, res)
+}
+
+// applyScope keeps what a regulatory status read says of the blocked flows
+// and notifies the platform when it changed (user.scope_blocked).
+func (w *onboarding) applyScope(ctx workflow.Context, res activities.ReadRegulatoryResult) {
+	sb := ScopeBlocked{Inflows: res.InflowsBlocked, Outflows: res.OutflowsBlocked, ActionCode: res.ActionCode}
+	if w.st.Status.Final() || (w.st.ScopeBlocked != nil && *w.st.ScopeBlocked == sb) {
+		return
+	}
+	w.st.ScopeBlocked = &sb
+	w.logger.Info("Mangopay's blocks of the user's flows changed", "inflows", sb.Inflows, "outflows", sb.Outflows)
+	ev := notify.Event{
+		Type: EventScopeBlocked, UserID: w.st.UserID, Status: string(w.st.Status), Attempt: w.st.Attempt,
+		ScopeBlocked: sb.notify(), OccurredAt: workflow.Now(ctx),
+	}
+	w.send(ctx, ev, ev.Type, strconv.FormatBool(sb.Inflows), strconv.FormatBool(sb.Outflows), sb.ActionCode,
+		strconv.FormatInt(workflow.Now(ctx).UnixNano(), 10))
+	workflow.SetCurrentDetails(ctx, w.details(ctx))
+}
+
+// EventScopeBlocked is the notification sent when Mangopay's blocks of the
+// user's money flows change; its ScopeBlocked says what is blocked now.
+const EventScopeBlocked = "user.scope_blocked"
+
+func (sb ScopeBlocked) notify() *notify.ScopeBlocked {
+	return &notify.ScopeBlocked{Inflows: sb.Inflows, Outflows: sb.Outflows, ActionCode: sb.ActionCode}
+}
