@@ -2,7 +2,7 @@
 // system as separate processes, drives onboardings through the public
 // interfaces, injects faults, checks every user's outcome and reports the
 // figures. It exits 1 on any violation, 2 on bad flags. `loadtest open` and
-// `loadtest wave` are the fleet-size profiles (fleet.go). See the README.
+// `loadtest wave` are the fleet-size profiles (fleet.go). See docs/loadtest.md.
 package main
 
 import (

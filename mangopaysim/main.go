@@ -1,6 +1,6 @@
 // Command mangopaysim serves a local Mangopay Sandbox: the REST API v2.01
 // endpoints kycflow uses, the hosted verification page, webhook delivery and a
-// control API under /_sim/. See the README for its use.
+// control API under /_sim/. See docs/simulator.md for its use.
 package main
 
 import (

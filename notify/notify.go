@@ -45,7 +45,7 @@ type Event struct {
 	// PscID names the PSC session of a psc.<status> event.
 	PscID string `json:"PscId,omitempty"`
 	// RenewalDeadline (RFC 3339) is when the user is downgraded unless
-	// they renew their KYC (onboarding.renewal_required and reminders).
+	// they renew their KYC (onboarding.renewal_reminder).
 	RenewalDeadline string `json:"RenewalDeadline,omitempty"`
 	// ScopeBlocked is what Mangopay blocks of the user's money flows, once
 	// kycflow has read it (user.scope_blocked and status events after).

@@ -1,6 +1,6 @@
 // Command worker runs kycflow's Temporal worker: the KYCOnboarding workflow
 // and its activities on the kyc-onboarding task queue. Configuration is
-// environment only; see the README.
+// environment only; see docs/configuration.md.
 package main
 
 import (

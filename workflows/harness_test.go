@@ -393,6 +393,7 @@ func newPlatformSink(t *testing.T) *platformSink {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
+		checkNotification(t, r, body, ev.Type)
 		p.mu.Lock()
 		if p.refuse != nil && p.refuse(ev) {
 			p.mu.Unlock()
@@ -405,7 +406,7 @@ func newPlatformSink(t *testing.T) *platformSink {
 		}
 		p.mu.Unlock()
 	}))
-	t.Cleanup(p.srv.Close)
+	t.Cleanup(func() { p.srv.Close(); reportNotificationErrs(t) })
 	return p
 }
 

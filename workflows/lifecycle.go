@@ -107,7 +107,7 @@ func (w *onboarding) updatePSCs(ctx workflow.Context, latest []PSC) {
 
 func (w *onboarding) notifyPSC(ctx workflow.Context, p PSC) {
 	ev := notify.Event{
-		Type: "psc." + strings.ToLower(p.Status), UserID: w.st.UserID, Status: p.Status, PscID: p.PscID,
+		Type: notify.PSCEventType(p.Status), UserID: w.st.UserID, Status: p.Status, PscID: p.PscID,
 		HostedURL: usablePSCLinks([]PSC{p})[0].HostedURL, Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx),
 	}
 	if w.st.Session != nil {
@@ -204,7 +204,7 @@ func (w *onboarding) renewalTick(ctx workflow.Context) {
 	if i := w.st.RemindersSent; i < len(w.cfg.RenewalReminders) {
 		w.st.RemindersSent++
 		ev := notify.Event{
-			Type: "onboarding.renewal_reminder", UserID: w.st.UserID, Status: string(w.st.Status), Attempt: w.st.Attempt,
+			Type: notify.OnboardingRenewalReminder, UserID: w.st.UserID, Status: string(w.st.Status), Attempt: w.st.Attempt,
 			RenewalDeadline: w.st.RenewalDeadline.Format(time.RFC3339), OccurredAt: workflow.Now(ctx),
 		}
 		w.send(ctx, ev, ev.Type, ev.RenewalDeadline, strconv.Itoa(i))

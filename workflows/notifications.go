@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -15,7 +14,7 @@ import (
 
 func (w *onboarding) notifyStatus(ctx workflow.Context) {
 	ev := notify.Event{
-		Type: "onboarding." + strings.ToLower(string(w.st.Status)), UserID: w.st.UserID, Status: string(w.st.Status),
+		Type: statusEventType(w.st.Status), UserID: w.st.UserID, Status: string(w.st.Status),
 		Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx),
 	}
 	if sb := w.st.ScopeBlocked; sb != nil {
@@ -37,7 +36,7 @@ func (w *onboarding) notifyStatus(ctx workflow.Context) {
 
 func (w *onboarding) notifyDocument(ctx workflow.Context, d Document) {
 	ev := notify.Event{
-		Type: "document." + strings.ToLower(d.Status), UserID: w.st.UserID, Status: d.Status, DocumentID: d.KycDocumentID,
+		Type: notify.DocumentEventType(d.Status), UserID: w.st.UserID, Status: d.Status, DocumentID: d.KycDocumentID,
 		OccurredAt: workflow.Now(ctx),
 	}
 	if d.RefusedReasonType != "" {

@@ -47,17 +47,13 @@ func (w *onboarding) applyScope(ctx workflow.Context, res activities.ReadRegulat
 	w.st.ScopeBlocked = &sb
 	w.logger.Info("Mangopay's blocks of the user's flows changed", "inflows", sb.Inflows, "outflows", sb.Outflows)
 	ev := notify.Event{
-		Type: EventScopeBlocked, UserID: w.st.UserID, Status: string(w.st.Status), Attempt: w.st.Attempt,
+		Type: notify.UserScopeBlocked, UserID: w.st.UserID, Status: string(w.st.Status), Attempt: w.st.Attempt,
 		ScopeBlocked: sb.notify(), OccurredAt: workflow.Now(ctx),
 	}
 	w.send(ctx, ev, ev.Type, strconv.FormatBool(sb.Inflows), strconv.FormatBool(sb.Outflows), sb.ActionCode,
 		strconv.FormatInt(workflow.Now(ctx).UnixNano(), 10))
 	workflow.SetCurrentDetails(ctx, w.details(ctx))
 }
-
-// EventScopeBlocked is the notification sent when Mangopay's blocks of the
-// user's money flows change; its ScopeBlocked says what is blocked now.
-const EventScopeBlocked = "user.scope_blocked"
 
 func (sb ScopeBlocked) notify() *notify.ScopeBlocked {
 	return &notify.ScopeBlocked{Inflows: sb.Inflows, Outflows: sb.Outflows, ActionCode: sb.ActionCode}

@@ -169,7 +169,7 @@ type Goal struct {
 // Met says whether the typical onboarding meets the goal.
 func (g Goal) Met() bool { return g.P50 <= g.Limit }
 
-// The happy path's goals (issue 12): at most 12 actions and 3 Mangopay
+// The happy path's goals (docs/measurements/): at most 12 actions and 3 Mangopay
 // calls per onboarding. Figures, not violations: no contract says it.
 const (
 	happyActionsGoal = 12

@@ -7,8 +7,8 @@
 // outcomes, downgrades, KYC renewal deadlines, a movable clock, fault
 // injection).
 //
-// The wire format follows ../shared/reference/mangopay-api.md and
-// mangopay-2026.md; where the documentation pages disagree the later source
+// The wire format follows Mangopay's API reference and its 2026 release
+// notes (docs/simulator.md); where the documentation pages disagree the later source
 // wins and both spellings are tolerated, and what Mangopay has not published
 // is a Settings switch. Everything lives in memory and is safe for concurrent
 // use.

@@ -68,6 +68,7 @@ var shared struct {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	code = reportAPIContract(code)
 	if d := shared.dev; d != nil {
 		d.close()
 	}

@@ -24,6 +24,7 @@ import (
 // and metrics.
 func (b *Bridge) InternalRouter() *gin.Engine {
 	r := b.engine()
+	r.Use(internalMiddleware...)
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", b.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(b.Metrics.Registry, promhttp.HandlerOpts{})))
@@ -43,6 +44,11 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 	v1.POST("/onboardings/:userId/pscs/:pscId/retry", b.retryPSC)
 	return r
 }
+
+// internalMiddleware runs before every handler of the internal listener.
+// It is empty in production; the package's tests use it to hold every
+// exchange to the published contract, docs/openapi.yaml.
+var internalMiddleware []gin.HandlerFunc
 
 // apiTimeout bounds a platform API call: a hung Temporal gets a 503, not a
 // request that never ends.
