@@ -28,9 +28,10 @@ test: fmt-check vet workflowcheck temporal-cli
 $(WORKFLOWCHECK):
 	GOBIN=$(TOOLS) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 
-## workflowcheck: Temporal's static check for non-determinism in workflow code
+## workflowcheck: Temporal's static check for non-determinism in workflow
+## code: the onboarding's and the fleet reconciliation's
 workflowcheck: $(WORKFLOWCHECK)
-	$(WORKFLOWCHECK) -config workflowcheck.yaml ./workflows/
+	$(WORKFLOWCHECK) -config workflowcheck.yaml ./workflows/ ./reconcile/
 
 unit-test:
 	$(GO) test -race -count=1 -short ./...
