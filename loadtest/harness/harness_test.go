@@ -204,6 +204,24 @@ func TestCatchesLostWebhooks(t *testing.T) {
 	}
 	assert.Len(t, lost, 4, "every user lost: %+v", r.Violations)
 	assert.Zero(t, r.Completed)
+
+	// Each lost user's story says why without a rerun: its webhooks were
+	// sent and refused (the wrong path token), the onboarding waits with
+	// no activity pending, and its history and calls are there.
+	require.Len(t, r.Stories, 4)
+	for _, s := range r.Stories {
+		assert.True(t, lost[s.UserID], s.UserID)
+		assert.NotEmpty(t, s.History, "%s: its workflow history", s.UserID)
+		assert.NotEmpty(t, s.Calls, "%s: its Mangopay calls", s.UserID)
+		assert.Contains(t, s.Temporal, "Running", s.UserID)
+		require.NotEmpty(t, s.Webhooks, "%s: its webhooks in the delivery log", s.UserID)
+		assert.Contains(t, strings.Join(s.Webhooks, "\n"), "FAILED 404", "%s: the bridge refused them", s.UserID)
+		_, err := os.Stat(filepath.Join(r.WorkDir, "stories", s.UserID+".json"))
+		assert.NoError(t, err, "the story is in the work folder")
+	}
+	var table bytes.Buffer
+	r.Table(&table)
+	assert.Contains(t, table.String(), "=== story of "+r.Stories[0].UserID)
 }
 
 // The harness catches a broken build: a worker whose session-creation

@@ -106,8 +106,13 @@ func tellStories(ctx context.Context, sys *system, users []*userRun, violations 
 		u.mu.Unlock()
 		at := func(t time.Time) string { return fmt.Sprintf("%7.1fs", t.Sub(began).Seconds()) }
 		for _, ev := range sys.obs.events(id) {
-			s.Notifications = append(s.Notifications, fmt.Sprintf("%s %s %s attempt %d session %s psc %s doc %s id %s",
-				at(ev.At), ev.Type, ev.Status, ev.Attempt, ev.IdvSessionID, ev.PscID, ev.DocumentID, ev.ID))
+			line := fmt.Sprintf("%s %s %s attempt %d", at(ev.At), ev.Type, ev.Status, ev.Attempt)
+			for _, f := range [][2]string{{"session", ev.IdvSessionID}, {"psc", ev.PscID}, {"document", ev.DocumentID}, {"id", ev.ID}} {
+				if f[1] != "" {
+					line += " " + f[0] + " " + f[1]
+				}
+			}
+			s.Notifications = append(s.Notifications, line)
 		}
 		if tc != nil {
 			s.Temporal = pendingWork(ctx, tc, workflows.WorkflowID(id))
