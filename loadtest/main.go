@@ -83,8 +83,8 @@ func parseFlags(args []string, getenv func(string) string) (harness.Config, bool
 	latency := fs.Duration("fault-latency", harness.DefaultFaultLatency, "how long Mangopay takes to answer in a mangopay-latency window")
 	span := fs.Duration("chaos-span", 0, "the faults come at random moments within this time from the start (default: the time to start every onboarding)")
 	fs.DurationVar(&cfg.UserDeadline, "user-deadline", 3*time.Minute, "how long one user may take (signup to outcome) before it counts as lost")
-	fs.DurationVar(&cfg.SessionLifetime, "session-lifetime", 0, fmt.Sprintf("the simulator's IDV session lifetime, shortened from Mangopay's 7 days so that the expired path's sessions expire within the run (default with that path: %s; %s to %s)",
-		harness.DefaultSessionLifetime, harness.MinSessionLifetime, harness.MangopaySessionLifetime))
+	fs.DurationVar(&cfg.SessionLifetime, "session-lifetime", 0, fmt.Sprintf("shorten every IDV session's lifetime at the simulator (%s to %s; default: Mangopay's 7 days, and the expired path ends its own session's lifetime)",
+		harness.MinSessionLifetime, harness.MangopaySessionLifetime))
 	fs.DurationVar(&cfg.Settle, "settle", 3*time.Second, "wait after the last user before re-reading the final statuses")
 	fs.StringVar(&cfg.RedisServer, "redis-server", harness.DefaultRedisServer, "the redis-server binary the run starts its own Redis with")
 	fs.StringVar(&cfg.WorkDir, "work-dir", "", "binaries, logs and Temporal's database (default: a temporary folder, kept)")

@@ -178,11 +178,20 @@ func (d *driver) path(ctx context.Context, u *userRun, deadline until) error {
 			return err
 		}
 	case PathExpired:
-		// Nothing to do: Mangopay expires the session once its (shortened)
-		// lifetime is over. The wait is neither a reaction nor a step: no
-		// fault is behind it.
-		// The wait counts from the session's creation: a signup slowed by
-		// the chaos (a minute's 429 pause) takes nothing from it.
+		if d.sys.cfg.SessionLifetime == 0 {
+			// The user never comes: Mangopay ends this session's lifetime
+			// (the simulator's expire), a decision like the others. Every
+			// other session keeps Mangopay's 7 days, so no fault that
+			// delays a decision can make one expire first.
+			if err := d.act(ctx, u, s1, "/_sim/identity-verifications/"+s1+"/expire", nil, "onboarding.expired", deadline); err != nil {
+				return err
+			}
+			break
+		}
+		// A shortened lifetime (--session-lifetime): Mangopay expires the
+		// session once it is over. The wait is neither a reaction nor a
+		// step: no fault is behind it. It counts from the session's
+		// creation: a signup slowed by the chaos takes nothing from it.
 		u.mu.Lock()
 		u.Sessions = appendNew(u.Sessions, s1)
 		u.mu.Unlock()

@@ -59,11 +59,12 @@ type Config struct {
 	// UserDeadline bounds one user's whole path; a user still short of its
 	// outcome then is lost.
 	UserDeadline time.Duration
-	// SessionLifetime is the simulator's IDV session lifetime for the run
-	// (SessionLifetimeSeconds; Mangopay: 7 days). A mix with the expired
-	// path needs it short, within UserDeadline; zero: DefaultSessionLifetime
-	// then, Mangopay's 7 days otherwise. Every path's sessions get it: the
-	// others decide theirs well within it.
+	// SessionLifetime shortens the simulator's IDV session lifetime for
+	// the run (SessionLifetimeSeconds); zero: Mangopay's 7 days. Every
+	// path's sessions get it, so it must outlast what the faults can make a
+	// decision wait. Without it, the expired path ends its own session's
+	// lifetime at the simulator (POST /_sim/identity-verifications/{id}/expire)
+	// and no other session can expire under the run.
 	SessionLifetime time.Duration
 	// Settle is how long the harness waits after the last user before it
 	// re-reads every final status (a status that changes then is a
@@ -137,9 +138,6 @@ func (c *Config) Defaults() {
 	if c.Settle == 0 {
 		c.Settle = 3 * time.Second
 	}
-	if c.SessionLifetime == 0 && c.Mix[PathExpired] > 0 {
-		c.SessionLifetime = DefaultSessionLifetime
-	}
 	if c.RedisServer == "" {
 		c.RedisServer = DefaultRedisServer
 	}
@@ -195,14 +193,6 @@ func (c *Config) Validate() error {
 
 // Session lifetimes a run may give the simulator.
 const (
-	// DefaultSessionLifetime is the lifetime of a run with the expired
-	// path. Long enough that the other paths' sessions are decided first
-	// (a session is at most as old as the signup that created it, 71 s at
-	// worst in make test's profile on a loaded 2-core machine); short
-	// enough that an expired user (signup, lifetime, notification) fits
-	// the 3-minute user deadline. A session expired before its decision
-	// shows as a lost user whose outcome call got 409.
-	DefaultSessionLifetime = 90 * time.Second
 	// MinSessionLifetime: shorter, a session of another path could expire
 	// before its decision.
 	MinSessionLifetime = 30 * time.Second
@@ -215,9 +205,6 @@ const (
 // waits it out).
 func (c *Config) validateSessionLifetime() error {
 	lifetime, deadline := c.SessionLifetime, c.UserDeadline
-	if lifetime == 0 && c.Mix[PathExpired] > 0 {
-		lifetime = DefaultSessionLifetime
-	}
 	if deadline == 0 {
 		deadline = defaultUserDeadline
 	}

@@ -30,8 +30,9 @@ const (
 	// PathRefusedFinal: refused with a falsified document: FAILED.
 	PathRefusedFinal Path = "refused-final"
 	// PathExpired: the user never completes the hosted page; Mangopay
-	// expires the session (Config.SessionLifetime, shortened for the run)
-	// and the onboarding is EXPIRED, open for the next ensure-session.
+	// expires the session (the harness ends its lifetime at the simulator,
+	// or Config.SessionLifetime ends every session's) and the onboarding
+	// is EXPIRED, open for the next ensure-session.
 	PathExpired Path = "expired"
 	// PathExtraDocument: validated, then the platform submits an extra KYC
 	// document (POST /v1/onboardings/{id}/documents), which Mangopay

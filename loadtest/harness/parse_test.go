@@ -74,13 +74,13 @@ func TestSessionLifetime(t *testing.T) {
 		deadline time.Duration
 		err      string
 	}{
-		{name: "expired path: the default", mix: expired},
+		{name: "expired path: Mangopay's, the path expires its own session", mix: expired},
 		{name: "no expired path: Mangopay's", mix: Mix{PathValidated: 1}},
 		{name: "shortened", mix: expired, lifetime: time.Minute, deadline: 2 * time.Minute},
 		{name: "too short", mix: expired, lifetime: 5 * time.Second, err: "--session-lifetime must be from 30s"},
 		{name: "longer than Mangopay's", mix: Mix{PathValidated: 1}, lifetime: 8 * 24 * time.Hour, err: "--session-lifetime must be from"},
 		{name: "beyond the deadline", mix: expired, lifetime: 3 * time.Minute, deadline: 3 * time.Minute, err: "--user-deadline (3m0s) must be at least 30s longer"},
-		{name: "the default beyond a short deadline", mix: expired, deadline: time.Minute, err: "leaves the expired path no time"},
+		{name: "shortened beyond a short deadline", mix: expired, lifetime: time.Minute, deadline: time.Minute, err: "leaves the expired path no time"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Config{Mix: tc.mix, SessionLifetime: tc.lifetime, UserDeadline: tc.deadline}
@@ -91,12 +91,9 @@ func TestSessionLifetime(t *testing.T) {
 			}
 			require.NoError(t, err)
 			c.Defaults()
-			switch {
-			case tc.lifetime > 0:
+			if tc.lifetime > 0 {
 				assert.Equal(t, tc.lifetime, c.SessionLifetime)
-			case tc.mix[PathExpired] > 0:
-				assert.Equal(t, DefaultSessionLifetime, c.SessionLifetime)
-			default:
+			} else {
 				assert.Zero(t, c.SessionLifetime, "Mangopay's lifetime: the simulator is left alone")
 			}
 		})

@@ -201,6 +201,14 @@ func (s *Sandbox) ctlReview(_ *http.Request, p params, body []byte) (int, any) {
 	return s.sessionSnapshot(p["id"])
 }
 
+// ctlExpire ends one pending session's lifetime now (Expire).
+func (s *Sandbox) ctlExpire(_ *http.Request, p params, _ []byte) (int, any) {
+	if err := s.Expire(p["id"]); err != nil {
+		return ctlFail(err)
+	}
+	return s.sessionSnapshot(p["id"])
+}
+
 func (s *Sandbox) ctlDowngrade(_ *http.Request, p params, _ []byte) (int, any) {
 	if err := s.Downgrade(p["userId"]); err != nil {
 		return ctlFail(err)

@@ -187,10 +187,31 @@ func (s *Sandbox) createSession(req apiRequest) reply {
 func (s *Sandbox) expire(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ss, found := s.st.sessions[id]
-	if !found || ss.Status != "PENDING" || ss.submitted {
-		return
+	if ss, found := s.st.sessions[id]; found && ss.Status == "PENDING" && !ss.submitted {
+		s.expireLocked(ss)
 	}
+}
+
+// Expire ends a pending session's lifetime now, as Mangopay does once the
+// user has not submitted it in time: one session expires while every other
+// keeps Mangopay's lifetime (SessionLifetimeSeconds shortens them all). A
+// session already decided or submitted cannot expire.
+func (s *Sandbox) Expire(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, found := s.st.sessions[id]
+	switch {
+	case !found:
+		return fmt.Errorf("%w: IDV session %s", ErrNotFound, id)
+	case ss.Status != "PENDING" || ss.submitted:
+		return fmt.Errorf("%w: IDV session %s is %s (submitted: %t); only a PENDING session that was not submitted expires",
+			ErrWrongState, id, ss.Status, ss.submitted)
+	}
+	s.expireLocked(ss)
+	return nil
+}
+
+func (s *Sandbox) expireLocked(ss *session) {
 	ss.Status = "EXPIRED"
 	now := s.clock.Now().Unix()
 	ss.LastUpdate = &now

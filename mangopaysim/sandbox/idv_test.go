@@ -340,6 +340,32 @@ func TestExpiry(t *testing.T) {
 	})
 }
 
+// One session's lifetime ends now (the load harness's expired path): it
+// expires as at the end of Mangopay's 7 days, the others keep theirs, and
+// a session decided or submitted, or unknown, cannot be expired.
+func TestExpireOneSession(t *testing.T) {
+	e := newEnv(t, fastSettings())
+	userID := e.natural()
+	id := e.session(userID)["Id"].(string)
+	other := e.session(userID)["Id"].(string)
+	decided := e.session(userID)["Id"].(string)
+	require.Equal(t, http.StatusOK, e.ctl("POST", "/_sim/identity-verifications/"+decided+"/outcome", map[string]any{"Outcome": "VALIDATED"}).status)
+
+	res := e.ctl("POST", "/_sim/identity-verifications/"+id+"/expire", nil)
+	require.Equal(t, http.StatusOK, res.status)
+	assert.Equal(t, "EXPIRED", res.json()["Status"])
+	view := e.api("GET", "/identity-verifications/"+id, nil).json()
+	assert.Equal(t, "EXPIRED", view["Status"])
+	assert.Equal(t, []string{"IDENTITY_VERIFICATION_PENDING", "IDENTITY_VERIFICATION_EXPIRED"}, e.eventTypes(id))
+	assert.Equal(t, "PENDING", e.api("GET", "/identity-verifications/"+other, nil).json()["Status"], "the others keep their lifetime")
+
+	assert.Equal(t, http.StatusConflict, e.ctl("POST", "/_sim/identity-verifications/"+id+"/expire", nil).status, "already expired")
+	assert.Equal(t, http.StatusConflict, e.ctl("POST", "/_sim/identity-verifications/"+decided+"/expire", nil).status, "decided")
+	assert.Equal(t, http.StatusNotFound, e.ctl("POST", "/_sim/identity-verifications/idnver_nope/expire", nil).status)
+	assert.Equal(t, http.StatusConflict, e.ctl("POST", "/_sim/identity-verifications/"+id+"/outcome", map[string]any{"Outcome": "VALIDATED"}).status,
+		"an expired session gets no outcome")
+}
+
 // A load profile shortens the session lifetime for the sessions created
 // after the change; those already open keep theirs.
 func TestShortSessionLifetime(t *testing.T) {

@@ -47,6 +47,7 @@ func (s *Sandbox) routes() {
 	c := &s.ctl
 	c.add(http.MethodPost, "/_sim/identity-verifications/{id}/outcome", s.ctlOutcome)
 	c.add(http.MethodPost, "/_sim/identity-verifications/{id}/review", s.ctlReview)
+	c.add(http.MethodPost, "/_sim/identity-verifications/{id}/expire", s.ctlExpire)
 	c.add(http.MethodPost, "/_sim/users/{userId}/downgrade", s.ctlDowngrade)
 	c.add(http.MethodPost, "/_sim/users/{userId}/renewal", s.ctlRenewal)
 	c.add(http.MethodPost, "/_sim/users/{userId}/blocks", s.ctlBlocks)
