@@ -625,7 +625,9 @@ func (f *Forwarder) rerouteHeld(ctx context.Context) {
 	for i, m := range msgs {
 		switch err := gets[i].Err(); {
 		case err == nil:
-			n, err := replayOne.Run(ctx, f.RDB, []string{HeldKey, StreamKey}, m.ID, seenPrefix).Int()
+			// The dedupe key stays: a copy of this webhook forwarded while
+			// this one was held must not be forwarded twice.
+			n, err := replayOne.Run(ctx, f.RDB, []string{HeldKey, StreamKey}, m.ID, "").Int()
 			if err != nil {
 				f.Logger.Warn("route a held webhook again", "entry", m.ID, "error", err)
 				continue

@@ -12,6 +12,7 @@ import (
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/internal/simtest"
 	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
 	"github.com/kycflow/kycflow/workflows"
 )
@@ -88,4 +89,32 @@ func TestForwarderHeldPSCWebhookExpires(t *testing.T) {
 	assert.Empty(t, e.entries(bridge.HeldKey))
 	_, got, _ := tc.snapshot()
 	assert.Empty(t, got)
+}
+
+// Mangopay delivers a PSC webhook twice (its retries). The first copy is
+// held (the PSC is not indexed yet) and releases the dedupe key; the second
+// arrives once the index knows the PSC and is forwarded. The held copy,
+// routed again, is then a duplicate: the event is signalled once.
+func TestHeldCopyOfAForwardedWebhookIsNotForwardedAgain(t *testing.T) {
+	e := newForwarderEnv(t)
+	tc := newFakeTemporal()
+	f := e.forwarder("a", tc, nil)
+	f.HoldRecheck = 700 * time.Millisecond
+	startForwarder(t, f)
+	time.Sleep(100 * time.Millisecond) // the first recheck ran on an empty held stream
+
+	e.append("IDENTITY_VERIFICATION_PSC_VALIDATED", "psc_m_1")
+	require.Eventually(t, func() bool { return len(e.entries(bridge.HeldKey)) == 1 && e.pending() == 0 }, waitFor, tick)
+
+	// The workflow lists the PSC; Mangopay's second delivery of the same event arrives.
+	require.NoError(t, e.index.Put(context.Background(), routing.KindPSC, "psc_m_1", "u_1"))
+	e.append("IDENTITY_VERIFICATION_PSC_VALIDATED", "psc_m_1")
+
+	// Both copies handled: the second forwarded, the held one routed again.
+	require.Eventually(t, func() bool {
+		return e.handled() == 2 && len(e.entries(bridge.HeldKey)) == 0 && e.pending() == 0
+	}, waitFor, tick)
+	_, got, _ := tc.snapshot()
+	assert.Len(t, got, 1, "one event, signalled once: %+v", got)
+	assert.Equal(t, 1.0, testutil.ToFloat64(e.metrics.Duplicates), "the held copy is a duplicate")
 }

@@ -81,8 +81,11 @@ func ListParked(ctx context.Context, rdb redis.UniversalClient, stream Parked, a
 // replayOne moves one parked entry back onto the webhook stream in one
 // atomic step: it is appended and removed together, or not at all, so an
 // interrupted replay loses nothing, and a replay run twice (or by two
-// operators at once) appends each entry once. The event's dedupe key is
-// dropped so that the replay is forwarded even if a key survived.
+// operators at once) appends each entry once. An operator's replay drops
+// the event's dedupe key (ARGV[2] is its prefix) so that it is forwarded
+// even if a key survived; the automatic reroute of a held webhook passes
+// no prefix and keeps the key: hold already released it, so a key there
+// now is another copy's, forwarded meanwhile, and this one is a duplicate.
 var replayOne = redis.NewScript(`
 local e = redis.call("XRANGE", KEYS[1], ARGV[1], ARGV[1])
 if #e == 0 then
@@ -99,7 +102,7 @@ for i = 1, #f, 2 do
 end
 redis.call("XADD", KEYS[2], "*", unpack(vals))
 redis.call("XDEL", KEYS[1], ARGV[1])
-if ev["t"] and ev["r"] and ev["d"] then
+if ARGV[2] ~= "" and ev["t"] and ev["r"] and ev["d"] then
 	redis.call("DEL", ARGV[2] .. ev["t"] .. "|" .. ev["r"] .. "|" .. ev["d"])
 end
 return 1`)
