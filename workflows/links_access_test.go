@@ -273,3 +273,43 @@ func countOf(list []string, v string) int {
 	}
 	return n
 }
+
+// An access wait made moot (a late outcome of the expired session
+// verified the user while Mangopay denied the new session's creation)
+// settles the platform's ask: a later USER_KYC_RENEWAL_REQUIRED waits for
+// the next ensure-session instead of opening a renewal session by itself.
+func TestMootAccessWaitSettlesTheAskForASession(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	first := h.ensure(0, workflows.EnsureSessionRequest{})
+	var expired workflows.StateView
+	h.at(2*day, func() {
+		expired = h.state() // kycflow gave up on the session (1 day); Mangopay still has it PENDING
+		h.sim.SetFaults(sandbox.Faults{APIErrorRate: 1, APIErrorStatus: 403})
+	})
+	denied := h.ensure(2*day+time.Minute, workflows.EnsureSessionRequest{})
+	h.at(2*day+5*time.Minute, func() { // denied at +1m, +2m, +4m; next try at +8m
+		h.sim.SetFaults(sandbox.Faults{})
+		require.NoError(t, h.sim.SubmitOutcome(first.value.IdvSessionID, validated)) // the late outcome
+		h.deliver()
+	})
+	var verified workflows.StateView
+	h.at(2*day+time.Hour, func() {
+		verified = h.state()
+		_, err := h.sim.RequireRenewal(h.userID, 30)
+		require.NoError(t, err)
+		h.deliver() // USER_KYC_RENEWAL_REQUIRED
+	})
+	var renewal workflows.StateView
+	h.at(2*day+2*time.Hour, func() { renewal = h.state() })
+	h.cancel(2*day + 3*time.Hour)
+	h.run(workflows.Config{SessionLifetime: day})
+
+	require.Equal(t, workflows.StatusExpired, expired.Status)
+	require.True(t, denied.done)
+	require.Contains(t, denied.value.Reason, "denies kycflow access")
+	require.Equal(t, workflows.StatusVerified, verified.Status, "the late outcome verified the user: %+v", verified)
+	require.Empty(t, verified.Reason)
+	assert.Equal(t, workflows.StatusRenewal, renewal.Status, "no ensure-session asked for a renewal session: %+v", renewal)
+	assert.Equal(t, 1, renewal.Attempt, "no session opened by itself")
+	assert.Len(t, h.sessions(), 1, "sessions at Mangopay")
+}

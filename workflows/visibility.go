@@ -24,6 +24,15 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 		return
 	}
 	w.st.Status, w.st.Reason, w.st.UpdatedAt = s, reason, workflow.Now(ctx)
+	switch s {
+	case StatusExpired, StatusRefused, StatusRenewal, StatusAwaitingUser:
+	default:
+		// A session the platform asked for is owed only while the status
+		// can take one (sessionWanted); an outcome that moved the
+		// onboarding elsewhere (a late VALIDATED, a review) settles the
+		// ask, and a later renewal waits for the platform's next one.
+		w.st.WantSession = false
+	}
 	w.logger.Info("onboarding status changed", "status", string(s), "attempt", w.st.Attempt)
 	w.upsertVisibility(ctx)
 	w.notifyStatus(ctx)
