@@ -95,7 +95,7 @@ soak: temporal-cli
 ## kind, the fleet profiles on 200 users, the broken deployments it must catch,
 ## and --target against a dev stack); make test runs it after the other tests
 loadtest-check: temporal-cli
-	KYCFLOW_LOADTEST=1 $(GO) test -race -count=1 -timeout 20m ./loadtest/...
+	KYCFLOW_LOADTEST=1 $(GO) test -race -count=1 -timeout 40m ./loadtest/...
 
 .PHONY: fleet-open fleet-wave
 

@@ -277,25 +277,45 @@ func (in *injector) inject(ctx context.Context, f Fault) {
 }
 
 // grace is the time the faults injected so far grant a user that has been
-// in the run since from: each fault whose effect (from its start to its
-// end plus its allowance) meets the user's time adds its length and its
-// allowance. Overlapping faults add up: a 429 pause also holds up the
-// reconciliation that brings a dropped webhook back.
+// in the run since from: the time covered by the effects (from a fault's
+// start to its end plus its allowance) of the faults that meet the user's
+// time. Effects that overlap count once: faults at the same time hold a
+// user up at the same time, and each allowance already covers what a
+// fault does to the recovery from another (a dropped webhook's allows for
+// a reconciliation run held up, and skipped).
 func (in *injector) grace(from time.Time) time.Duration {
 	now := time.Since(in.start)
 	in.mu.Lock()
-	defer in.mu.Unlock()
-	var d time.Duration
+	type span struct{ from, to time.Duration }
+	var spans []span
 	for _, f := range in.log {
 		end := f.Ended
 		if end == 0 { // still on
 			end = now
 		}
-		a := in.chaos.allowance(f.Fault)
-		if in.start.Add(end + a).Before(from) {
+		sp := span{f.At, end + in.chaos.allowance(f.Fault)}
+		if in.start.Add(sp.to).Before(from) {
 			continue // over before the user came
 		}
-		d += end - f.At + a
+		spans = append(spans, sp)
+	}
+	in.mu.Unlock()
+	sort.Slice(spans, func(i, j int) bool { return spans[i].from < spans[j].from })
+	var d time.Duration
+	var cur span
+	for i, sp := range spans {
+		switch {
+		case i == 0:
+			cur = sp
+		case sp.from <= cur.to:
+			cur.to = max(cur.to, sp.to)
+		default:
+			d += cur.to - cur.from
+			cur = sp
+		}
+	}
+	if len(spans) > 0 {
+		d += cur.to - cur.from
 	}
 	return d
 }

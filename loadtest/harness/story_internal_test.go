@@ -59,29 +59,50 @@ func TestFilterBudgetMetrics(t *testing.T) {
 	}, got)
 }
 
-// A user's deadline grows with the faults around it, by what each costs
-// kycflow: its length and its allowance.
+// A user's deadline grows with the faults around it, by the time their
+// effects cover: each fault's length and its allowance, overlapping ones
+// once.
 func TestGraceFromTheFaultsInjected(t *testing.T) {
 	start := time.Now().Add(-10 * time.Minute)
 	in := &injector{chaos: Chaos{Kinds: Faults}, start: start}
 	after := func(d time.Duration) time.Time { return start.Add(d) }
 	dropped := Injected{Fault: FaultWebhooksDropped, At: 30 * time.Second, Ended: 32 * time.Second}
 	pause := Injected{Fault: Fault429, At: 40 * time.Second, Ended: 42 * time.Second}
-	in.log = []Injected{dropped, pause}
+	droppedEnd := 32*time.Second + 2*ReconcileEvery + reconcile.DefaultLag
 
-	wantDropped := 2*time.Second + 2*ReconcileEvery + reconcile.DefaultLag
-	wantPause := 2*time.Second + mangopay.DefaultRateLimitPause
-	assert.Equal(t, wantDropped+wantPause, in.grace(after(0)), "a user there from the start meets both")
-	assert.Equal(t, wantDropped+wantPause, in.grace(after(time.Minute)), "a user after both windows still waits out their effects")
-	assert.Equal(t, wantDropped, in.grace(after(42*time.Second+mangopay.DefaultRateLimitPause+time.Second)),
-		"the pause is over before the user comes; the reconciliation is not")
+	in.log = []Injected{dropped, pause}
+	assert.Equal(t, droppedEnd-30*time.Second, in.grace(after(0)), "the pause's effect lies within the dropped webhook's: counted once")
+	assert.Equal(t, droppedEnd-30*time.Second, in.grace(after(time.Minute)), "a user after both windows still waits out their effects")
 	assert.Zero(t, in.grace(after(5*time.Minute)), "both effects over before the user came")
+
+	// Apart, they add up.
+	late := Injected{Fault: Fault429, At: 4 * time.Minute, Ended: 4*time.Minute + 2*time.Second}
+	in.log = []Injected{dropped, late}
+	assert.Equal(t, droppedEnd-30*time.Second+2*time.Second+mangopay.DefaultRateLimitPause, in.grace(after(0)))
+	assert.Equal(t, 2*time.Second+mangopay.DefaultRateLimitPause, in.grace(after(droppedEnd+time.Second)), "only the later one meets a later user")
 
 	// A fault still on counts until now.
 	in.log = []Injected{{Fault: FaultTemporalRestart, At: 9 * time.Minute}}
 	g := in.grace(after(8 * time.Minute))
 	assert.GreaterOrEqual(t, g, time.Minute+bridge.MaxBackoff+workflowTaskTimeout)
 	assert.Less(t, g, 2*time.Minute+bridge.MaxBackoff+workflowTaskTimeout)
+}
+
+// make test's chaos profile: every fault kind within 50 s. A user there
+// from the start gets the time their effects cover, not their sum: a user
+// kycflow lost is still reported within minutes.
+func TestGraceOfTheChaosProfile(t *testing.T) {
+	c, err := ParseChaos("all", 1, 2*time.Second)
+	require.NoError(t, err)
+	in := &injector{chaos: c, start: time.Now().Add(-time.Minute)}
+	var longest time.Duration
+	for i, f := range c.Kinds {
+		at := time.Duration(i) * 4 * time.Second
+		in.log = append(in.log, Injected{Fault: f, At: at, Ended: at + 2*time.Second})
+		longest = max(longest, at+2*time.Second+c.allowance(f))
+	}
+	assert.Equal(t, longest, in.grace(in.start), "one span, from the first fault to the last effect's end")
+	assert.Less(t, in.grace(in.start), 4*time.Minute)
 }
 
 func TestEveryFaultHasAnAllowance(t *testing.T) {
