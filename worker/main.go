@@ -1,6 +1,9 @@
 // Command worker runs kycflow's Temporal worker: the KYCOnboarding workflow
 // and its activities on the kyc-onboarding task queue. Configuration is
-// environment only; see the README.
+// environment only, declared in package config (docs/configuration.md):
+//
+//	worker                    run the worker
+//	worker --print-config     print the effective configuration, secrets redacted
 package main
 
 import (
@@ -14,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/kycflow/kycflow/callbudget"
+	"github.com/kycflow/kycflow/config"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/pprofserve"
 	"github.com/kycflow/kycflow/internal/redisconn"
@@ -26,15 +30,35 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	env, err := loadConfig(os.Getenv)
+	if config.WantsPrint(os.Args[1:]) {
+		os.Exit(config.PrintAndExit(env, err, os.Stdout, os.Stderr))
+	}
+	if err == nil {
+		err = run(env)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	logger := logsetup.New(os.Getenv)
-	cfg, err := kycworker.LoadConfig(os.Getenv)
+// loadConfig reads the worker's configuration and parses every part of it,
+// so that all its errors are reported at once.
+func loadConfig(getenv func(string) string) (*config.Env, error) {
+	env, err := config.Load(config.Worker, getenv)
+	_, wErr := kycworker.LoadConfig(env.Get)
+	_, mErr := mangopay.ConfigFromEnv(env.Get)
+	_, bErr := callbudget.ConfigFromEnv(env.Get)
+	_, rErr := reconcile.ConfigFromEnv(env.Get)
+	_, cErr := payloadcodec.FromEnv(env.Get)
+	_, pErr := pprofserve.Addr(env.Get)
+	return env, config.Merge(err, wErr, mErr, bErr, rErr, cErr, pErr)
+}
+
+func run(env *config.Env) error {
+	logger := logsetup.New(env.Get)
+	cfg, err := kycworker.LoadConfig(env.Get)
 	if err != nil {
 		return err
 	}
@@ -44,7 +68,7 @@ func run() error {
 	}
 	defer metrics.Close()
 
-	opts, err := temporalconn.Options(logger)
+	opts, err := temporalconn.Options(logger, env.Get)
 	if err != nil {
 		return err
 	}
@@ -62,7 +86,7 @@ func run() error {
 	defer rdb.Close()
 
 	var mc mangopay.Config
-	mp, budget, err := callbudget.NewClient(os.Getenv, rdb, func(c *mangopay.Config) {
+	mp, budget, err := callbudget.NewClient(env.Get, rdb, func(c *mangopay.Config) {
 		c.Logger, c.Observe = logger, metrics.ObserveMangopay
 		mc = *c
 	})
@@ -74,7 +98,7 @@ func run() error {
 	}
 	logger.Info("mangopay target", "config", mc, "budget", budget.Config())
 
-	rc, err := reconcile.ConfigFromEnv(os.Getenv)
+	rc, err := reconcile.ConfigFromEnv(env.Get)
 	if err != nil {
 		return err
 	}
@@ -83,14 +107,17 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("WORKER_HTTP_ADDR: %w", err)
 	}
-	codec, err := payloadcodec.FromEnv(os.Getenv)
+	codec, err := payloadcodec.FromEnv(env.Get)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := pprofserve.Start(ctx, os.Getenv, logger); err != nil {
+	if err := pprofserve.Start(ctx, env.Get, logger); err != nil {
 		return err
+	}
+	if env.Dev {
+		logger.Warn("development switch on (KYCFLOW_DEV): development credentials and payloads in clear are allowed; never in production")
 	}
 	return kycworker.Run(ctx, kycworker.Deps{
 		Temporal: tc, Redis: rdb, Mangopay: mp, Metrics: metrics, Logger: logger, PageSealer: codec, Reconcile: &rc, Tuning: cfg.Tuning,
