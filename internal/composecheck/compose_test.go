@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 
 	"github.com/kycflow/kycflow/callbudget"
+	"github.com/kycflow/kycflow/config"
 	"github.com/kycflow/kycflow/internal/devtemporal"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/payloadcodec"
@@ -683,4 +684,41 @@ func TestSandboxProfileSettings(t *testing.T) {
 	require.NoError(t, err)
 	bridgePort := portOf(t, envOf(p.Services["webhookbridge"])["BRIDGE_PUBLIC_ADDR"])
 	assert.Equal(t, "webhookbridge:"+bridgePort, hook.Host, "the simulator delivers webhooks to the bridge's public listener")
+}
+
+// TestServicesPassTheConfiguration: each kycflow service's resolved
+// environment passes the loading its command runs (package config: every
+// variable checked, the production rules applied), against the Sandbox and
+// under the sandbox profile; and compose refuses to start a bridge that
+// would register an http webhook URL at Mangopay.
+func TestServicesPassTheConfiguration(t *testing.T) {
+	processes := map[string]config.Process{"worker": config.Worker, "webhookbridge": config.Bridge, "register-hooks": config.Bridge}
+	check := func(t *testing.T, p *types.Project) {
+		for name, proc := range processes {
+			svc, ok := p.Services[name]
+			if !ok {
+				continue
+			}
+			e, err := config.Load(proc, getenv(envOf(svc)))
+			require.NoError(t, err, "%s: config.Load", name)
+			assert.False(t, e.Dev, "%s runs in production mode", name)
+		}
+	}
+	t.Run("sandbox", func(t *testing.T) { check(t, mustLoad(t, operatorEnv(t))) })
+	t.Run("sandbox profile", func(t *testing.T) {
+		raw, err := os.ReadFile(filepath.Join(repoRoot, ".env.example"))
+		require.NoError(t, err)
+		env := operatorEnv(t)
+		for _, m := range regexp.MustCompile(`(?m)^#\s+([A-Z][A-Z0-9_]*)=(\S+)\s*$`).FindAllStringSubmatch(string(raw), -1) {
+			env[m[1]] = m[2]
+		}
+		check(t, mustLoad(t, env, "sandbox"))
+	})
+	t.Run("no BRIDGE_PUBLIC_URL", func(t *testing.T) {
+		env := operatorEnv(t)
+		delete(env, "BRIDGE_PUBLIC_URL")
+		_, err := load(t, env)
+		require.Error(t, err, "compose must not default to an http hook URL")
+		assert.Contains(t, err.Error(), "BRIDGE_PUBLIC_URL")
+	})
 }
