@@ -35,10 +35,13 @@ const (
 	// Codec is `webhookbridge codec`: the codec server alone, which needs
 	// only the payload key and its own settings.
 	Codec Process = "webhookbridge codec"
+	// Admin is `worker register-search-attributes`: a Temporal connection
+	// and nothing else.
+	Admin Process = "worker register-search-attributes"
 )
 
 // Processes lists every command, in the order the docs show them.
-var Processes = []Process{Worker, Bridge, Codec, Starter, Devstack, Sim}
+var Processes = []Process{Worker, Admin, Bridge, Codec, Starter, Devstack, Sim}
 
 // Var declares one environment variable.
 type Var struct {

@@ -12,11 +12,12 @@ const PayloadEncryptionOff = "off"
 
 // Shorthands for the readers of the declarations below.
 var (
-	clients   = []Process{Worker, Bridge, Starter}                  // Temporal clients
-	commands  = []Process{Worker, Bridge, Codec, Starter, Devstack} // kycflow's own commands (logging, KYCFLOW_DEV)
-	mangopays = []Process{Worker, Bridge, Starter}                  // Mangopay clients
-	budgeted  = []Process{Worker, Bridge, Devstack}                 // the shared call budget
-	services  = []Process{Worker, Bridge}                           // long-running services
+	clients   = []Process{Worker, Bridge, Starter}                         // Temporal clients with payloads
+	temporals = []Process{Worker, Admin, Bridge, Starter}                  // every Temporal connection
+	commands  = []Process{Worker, Admin, Bridge, Codec, Starter, Devstack} // kycflow's own commands (logging, KYCFLOW_DEV)
+	mangopays = []Process{Worker, Bridge, Starter}                         // Mangopay clients
+	budgeted  = []Process{Worker, Bridge, Devstack}                        // the shared call budget
+	services  = []Process{Worker, Bridge}                                  // long-running services
 )
 
 // Vars declares every environment variable kycflow reads, grouped as the
@@ -32,21 +33,21 @@ var Vars = []Var{
 		Readers: commands, check: oneOf("json", "text"), Meaning: "Log format on stderr."},
 
 	// Temporal (read by the Temporal SDK's environment configuration).
-	{Name: "TEMPORAL_ADDRESS", Type: "host:port", Default: "localhost:7233", Readers: clients, check: isHostPort,
+	{Name: "TEMPORAL_ADDRESS", Type: "host:port", Default: "localhost:7233", Readers: temporals, check: isHostPort,
 		Meaning: "Temporal frontend."},
-	{Name: "TEMPORAL_NAMESPACE", Type: "string", Default: "default", Readers: clients,
+	{Name: "TEMPORAL_NAMESPACE", Type: "string", Default: "default", Readers: temporals,
 		Meaning: "Namespace of the onboardings; kycflow's search attributes must be registered in it."},
-	{Name: "TEMPORAL_API_KEY", Type: "string", Secret: true, Readers: clients, Meaning: "API key for Temporal Cloud."},
-	{Name: "TEMPORAL_TLS", Type: "bool", Readers: clients, check: isBool,
+	{Name: "TEMPORAL_API_KEY", Type: "string", Secret: true, Readers: temporals, Meaning: "API key for Temporal Cloud."},
+	{Name: "TEMPORAL_TLS", Type: "bool", Readers: temporals, check: isBool,
 		Meaning: "TLS towards Temporal (on by default with an API key or a client certificate)."},
-	{Name: "TEMPORAL_TLS_CLIENT_CERT_PATH", Type: "path", Readers: clients, Meaning: "Client certificate (PEM) for mTLS to Temporal."},
-	{Name: "TEMPORAL_TLS_CLIENT_KEY_PATH", Type: "path", Readers: clients, Meaning: "Private key (PEM) of that certificate."},
-	{Name: "TEMPORAL_TLS_CLIENT_CERT_DATA", Type: "string", Readers: clients, Meaning: "The client certificate itself (PEM), instead of a path."},
-	{Name: "TEMPORAL_TLS_CLIENT_KEY_DATA", Type: "string", Secret: true, Readers: clients, Meaning: "The private key itself (PEM), instead of a path."},
-	{Name: "TEMPORAL_TLS_SERVER_CA_CERT_PATH", Type: "path", Readers: clients, Meaning: "CA certificate (PEM) that signs the Temporal server's."},
-	{Name: "TEMPORAL_TLS_SERVER_NAME", Type: "string", Readers: clients, Meaning: "Server name to verify in Temporal's certificate."},
-	{Name: "TEMPORAL_CONFIG_FILE", Type: "path", Readers: clients, Meaning: "Temporal client TOML configuration file (profiles)."},
-	{Name: "TEMPORAL_PROFILE", Type: "string", Readers: clients, Meaning: "Profile of that file to use."},
+	{Name: "TEMPORAL_TLS_CLIENT_CERT_PATH", Type: "path", Readers: temporals, Meaning: "Client certificate (PEM) for mTLS to Temporal."},
+	{Name: "TEMPORAL_TLS_CLIENT_KEY_PATH", Type: "path", Readers: temporals, Meaning: "Private key (PEM) of that certificate."},
+	{Name: "TEMPORAL_TLS_CLIENT_CERT_DATA", Type: "string", Readers: temporals, Meaning: "The client certificate itself (PEM), instead of a path."},
+	{Name: "TEMPORAL_TLS_CLIENT_KEY_DATA", Type: "string", Secret: true, Readers: temporals, Meaning: "The private key itself (PEM), instead of a path."},
+	{Name: "TEMPORAL_TLS_SERVER_CA_CERT_PATH", Type: "path", Readers: temporals, Meaning: "CA certificate (PEM) that signs the Temporal server's."},
+	{Name: "TEMPORAL_TLS_SERVER_NAME", Type: "string", Readers: temporals, Meaning: "Server name to verify in Temporal's certificate."},
+	{Name: "TEMPORAL_CONFIG_FILE", Type: "path", Readers: temporals, Meaning: "Temporal client TOML configuration file (profiles)."},
+	{Name: "TEMPORAL_PROFILE", Type: "string", Readers: temporals, Meaning: "Profile of that file to use."},
 
 	// Payload encryption.
 	{Name: "PAYLOAD_ENCRYPTION_KEY", Type: "list", Secret: true, Readers: []Process{Worker, Bridge, Codec, Starter},

@@ -2,8 +2,12 @@
 // and its activities on the kyc-onboarding task queue. Configuration is
 // environment only, declared in package config (docs/configuration.md):
 //
-//	worker                    run the worker
-//	worker --print-config     print the effective configuration, secrets redacted
+//	worker                              run the worker
+//	worker register-search-attributes   register the workflow's search attributes in TEMPORAL_NAMESPACE (idempotent)
+//	worker [...] --print-config         print the effective configuration, secrets redacted
+//
+// The worker refuses to start while a search attribute it writes is
+// missing from its namespace.
 package main
 
 import (
@@ -12,7 +16,9 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
 	"go.temporal.io/sdk/client"
 
@@ -21,6 +27,7 @@ import (
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/pprofserve"
 	"github.com/kycflow/kycflow/internal/redisconn"
+	"github.com/kycflow/kycflow/internal/searchattrs"
 	"github.com/kycflow/kycflow/internal/temporalconn"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
@@ -30,9 +37,27 @@ import (
 )
 
 func main() {
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "register-search-attributes" {
+		env, err := config.Load(config.Admin, os.Getenv)
+		if config.WantsPrint(args) {
+			os.Exit(config.PrintAndExit(env, err, os.Stdout, os.Stderr))
+		}
+		if err == nil {
+			err = registerSearchAttributes(env, args[1:])
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "worker register-search-attributes:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	env, err := loadConfig(os.Getenv)
-	if config.WantsPrint(os.Args[1:]) {
+	if config.WantsPrint(args) {
 		os.Exit(config.PrintAndExit(env, err, os.Stdout, os.Stderr))
+	}
+	if err == nil && len(args) > 0 {
+		err = fmt.Errorf("unknown command %q (register-search-attributes, --print-config)", args[0])
 	}
 	if err == nil {
 		err = run(env)
@@ -120,7 +145,40 @@ func run(env *config.Env) error {
 		logger.Warn("development switch on (KYCFLOW_DEV): development credentials and payloads in clear are allowed; never in production")
 	}
 	return kycworker.Run(ctx, kycworker.Deps{
-		Temporal: tc, Redis: rdb, Mangopay: mp, Metrics: metrics, Logger: logger, PageSealer: codec, Reconcile: &rc, Tuning: cfg.Tuning,
+		Namespace: searchattrs.Namespace(opts),
+		Temporal:  tc, Redis: rdb, Mangopay: mp, Metrics: metrics, Logger: logger, PageSealer: codec, Reconcile: &rc, Tuning: cfg.Tuning,
 		Notifier: &notify.Notifier{URL: cfg.PlatformWebhookURL, Secret: []byte(cfg.PlatformWebhookSecret)},
 	}, ln)
+}
+
+// registerSearchAttributes registers the workflow's search attributes in
+// the namespace, waits until they are listed, and says what it did. It
+// needs only the Temporal connection: no payload key, no Mangopay.
+func registerSearchAttributes(env *config.Env, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected arguments %q", args)
+	}
+	logger := logsetup.New(env.Get)
+	opts, err := temporalconn.Options(logger, func(string) string { return "" })
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tc, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
+	}
+	defer tc.Close()
+	ns := searchattrs.Namespace(opts)
+	added, err := searchattrs.Register(ctx, tc, ns)
+	if err != nil {
+		return err
+	}
+	if len(added) == 0 {
+		fmt.Printf("every search attribute is registered in namespace %s\n", ns)
+		return nil
+	}
+	fmt.Printf("registered in namespace %s: %s\n", ns, strings.Join(added, ", "))
+	return nil
 }

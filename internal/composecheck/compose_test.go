@@ -24,6 +24,7 @@ import (
 	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/config"
 	"github.com/kycflow/kycflow/internal/devtemporal"
+	"github.com/kycflow/kycflow/internal/searchattrs"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/reconcile"
@@ -721,4 +722,17 @@ func TestServicesPassTheConfiguration(t *testing.T) {
 		require.Error(t, err, "compose must not default to an http hook URL")
 		assert.Contains(t, err.Error(), "BRIDGE_PUBLIC_URL")
 	})
+}
+
+// TestComposeRegistersEverySearchAttribute: compose's one-shot registers
+// each attribute the worker checks for at start-up, with its type (the
+// worker refuses to start otherwise; `worker register-search-attributes`
+// does the same from the kycflow image).
+func TestComposeRegistersEverySearchAttribute(t *testing.T) {
+	p := allProfiles(t)
+	script := strings.Join(p.Services["temporal-search-attributes"].Command, "\n")
+	for _, k := range searchattrs.Keys {
+		typ := strings.TrimPrefix(k.GetValueType().String(), "IndexedValueType")
+		assert.Regexp(t, `--name `+k.GetName()+` --type `+typ+`\b`, script, "compose registers %s", k.GetName())
+	}
 }
