@@ -67,9 +67,9 @@ var Vars = []Var{
 	{Name: "REDIS_URL", Type: "URL", Default: "redis://127.0.0.1:6379/0", ProcessDefault: map[Process]string{Devstack: ""},
 		Readers: []Process{Worker, Bridge, Devstack}, check: isRedisURL, redact: redactURL,
 		Meaning: "Redis of the webhook stream, the routing index, document pages and the call budget (the dev stack embeds one when unset)."},
-	{Name: "REDIS_KEY_PREFIX", Type: "string", Default: "kycflow", Allowed: "1 to 64 characters without ':', spaces, braces or glob characters",
-		Readers: []Process{Worker, Bridge, Devstack}, check: isKeyPrefix,
-		Meaning: "First segment of every Redis key: two deployments sharing a Redis must differ, or they join one consumer group and acknowledge each other's webhooks."},
+	{Name: "REDIS_KEY_PREFIX", Type: "string", Default: "kycflow", ProcessDefault: map[Process]string{Devstack: "kycflow-dev"},
+		Allowed: "1 to 64 characters without ':', spaces, braces or glob characters", Readers: []Process{Worker, Bridge, Devstack}, check: isKeyPrefix,
+		Meaning: "First segment of kycflow's Redis keys: deployments sharing a Redis must differ, or they join one consumer group and acknowledge each other's webhooks (the Mangopay call budget stays one per Mangopay account)."},
 
 	// Mangopay.
 	{Name: "MANGOPAY_BASE_URL", Type: "URL", DevDefault: "http://127.0.0.1:8090", RequiredBy: services, Readers: mangopays, check: isHTTPURL,

@@ -59,7 +59,7 @@ func run(env *config.Env) error {
 
 	start := time.Now()
 	o := stack.DevOptions()
-	o.Logger, o.RedisURL, o.Getenv = log, env.Get("REDIS_URL"), env.Get
+	o.Logger, o.RedisURL, o.RedisKeyPrefix, o.Getenv = log, env.Get("REDIS_URL"), env.Get("REDIS_KEY_PREFIX"), env.Get
 	// A load harness in target mode (go run ./loadtest --target dev) may
 	// take the notifications, as a platform would.
 	o.PlatformWebhookURL = env.Get(kycworker.EnvPlatformWebhookURL)

@@ -292,8 +292,10 @@ func events(ctx context.Context, env *config.Env, cfg bridge.Config, logger *slo
 	return err
 }
 
+// redisClient connects to the Redis of this deployment: its keys carry
+// REDIS_KEY_PREFIX.
 func redisClient(cfg bridge.Config) (*redis.Client, error) {
-	return redisconn.New(cfg.RedisURL)
+	return redisconn.NewPrefixed(cfg.RedisURL, cfg.RedisKeyPrefix)
 }
 
 // mangopayClient builds the Mangopay client on the call budget every

@@ -104,7 +104,7 @@ func run(env *config.Env) error {
 	}
 	defer tc.Close()
 
-	rdb, err := redisconn.New(cfg.RedisURL)
+	rdb, err := redisconn.NewPrefixed(cfg.RedisURL, env.Get("REDIS_KEY_PREFIX"))
 	if err != nil {
 		return err
 	}

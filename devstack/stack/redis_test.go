@@ -25,7 +25,7 @@ func TestRedisIsEmbeddedUnlessTold(t *testing.T) {
 			f()
 		}
 	}()
-	require.NoError(t, s.startRedis(context.Background(), ""))
+	require.NoError(t, s.startRedis(context.Background(), "", ""))
 	assert.True(t, s.RedisEmbedded, "the dev stack took the Redis at %s", s.RedisURL)
 	assert.NotEqual(t, "redis://127.0.0.1:6379/0", s.RedisURL)
 }

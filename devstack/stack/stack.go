@@ -51,9 +51,12 @@ type Options struct {
 	PlatformAddr       string
 	WorkerHTTPAddr     string
 	RedisURL           string // empty: an embedded Redis
-	PathToken          string
-	APIToken           string
-	SimSettings        sandbox.Settings // zero: the Sandbox's defaults
+	// RedisKeyPrefix is the first segment of the stack's Redis keys
+	// (REDIS_KEY_PREFIX); empty: redisconn.DefaultKeyPrefix.
+	RedisKeyPrefix string
+	PathToken      string
+	APIToken       string
+	SimSettings    sandbox.Settings // zero: the Sandbox's defaults
 	// PlatformWebhookURL and PlatformWebhookSecret, when set, send the
 	// worker's notifications there (PLATFORM_WEBHOOK_URL and _SECRET: a
 	// load harness driving the stack) instead of to the stand-in platform.
@@ -158,7 +161,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s.WebhookURL = pubURL + "/webhooks/mangopay/" + o.PathToken
 
 	// Redis.
-	if err := s.startRedis(ctx, o.RedisURL); err != nil {
+	if err := s.startRedis(ctx, o.RedisURL, o.RedisKeyPrefix); err != nil {
 		return s, err
 	}
 	log.Info("redis ready", "url", s.RedisURL, "embedded", s.RedisEmbedded)
@@ -277,9 +280,9 @@ func devBudget(cfg callbudget.Config, getenv func(string) string, rdb redis.Univ
 	return callbudget.New(rdb, clientID+":devstack-"+randomHex(8), cfg)
 }
 
-func (s *Stack) startRedis(ctx context.Context, url string) error {
+func (s *Stack) startRedis(ctx context.Context, url, prefix string) error {
 	try := func(u string) (*redis.Client, error) {
-		rdb, err := redisconn.New(u)
+		rdb, err := redisconn.NewPrefixed(u, prefix)
 		if err != nil {
 			return nil, err
 		}
@@ -307,7 +310,7 @@ func (s *Stack) startRedis(ctx context.Context, url string) error {
 		return fmt.Errorf("embedded redis: %w", err)
 	}
 	s.RedisURL, s.RedisEmbedded = "redis://"+m.Addr(), true
-	if s.Redis, err = redisconn.New(s.RedisURL); err != nil {
+	if s.Redis, err = redisconn.NewPrefixed(s.RedisURL, prefix); err != nil {
 		m.Close()
 		return err
 	}
