@@ -131,6 +131,10 @@ var Vars = []Var{
 	{Name: "BRIDGE_FALLBACK_LOOKUPS_PER_SECOND", Type: "number", Default: "5", Allowed: "above 0, at most 1000", Readers: []Process{Bridge},
 		check: numberIn(0, false, 1000, true), Meaning: "Mangopay lookups of resources the routing index misses, and restarts, per second and bridge."},
 
+	// The dev stack.
+	{Name: "TEMPORAL_CLI", Type: "path", Computed: ".tools/bin/temporal in the module (make temporal-cli installs it)", Readers: []Process{Devstack},
+		Meaning: "Temporal CLI binary whose dev server the dev stack runs (never downloaded)."},
+
 	// The simulator.
 	{Name: "MANGOPAY_SIM_ADDR", Type: "host:port", Default: "127.0.0.1:8090", Readers: []Process{Sim}, check: isHostPort,
 		Meaning: "Listen address of the simulator (--addr overrides)."},

@@ -70,7 +70,7 @@ func DevMode(getenv func(string) string) (bool, error) {
 	return on, nil
 }
 
-// LoadConfig reads the configuration through getenv (os.Getenv).
+// LoadConfig reads the configuration through getenv (config.Env.Get).
 func LoadConfig(getenv func(string) string) (Config, error) {
 	get := func(name, def string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
