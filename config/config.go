@@ -234,11 +234,14 @@ const Redacted = "<redacted>"
 // Print writes the effective configuration, one variable a line with where
 // its value came from; secrets are redacted.
 func (e *Env) Print(w io.Writer) error {
-	mode := "production"
-	if e.Dev {
-		mode = "development (" + DevSwitch + "=1)"
+	mode := ", production mode"
+	switch v, _ := Lookup(DevSwitch); {
+	case !v.ReadBy(e.Process):
+		mode = ""
+	case e.Dev:
+		mode = ", development mode (" + DevSwitch + "=1)"
 	}
-	fmt.Fprintf(w, "# %s configuration, %s mode\n", e.Process, mode)
+	fmt.Fprintf(w, "# %s configuration%s\n", e.Process, mode)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for i := range Vars {
 		v := &Vars[i]

@@ -75,7 +75,11 @@ func loadConfig(p config.Process, getenv func(string) string) (*config.Env, erro
 	_, cErr := payloadcodec.FromEnv(env.Get)
 	if p == config.Codec {
 		_, sErr := payloadcodec.LoadServerConfig(env.Get)
-		return env, config.Merge(err, cErr, sErr)
+		var keyErr error
+		if env.Get("PAYLOAD_ENCRYPTION_KEY") == "" {
+			keyErr = &config.Error{Name: "PAYLOAD_ENCRYPTION_KEY", Err: errors.New("is required: the codec server decrypts with it")}
+		}
+		return env, config.Merge(errors.Join(err, keyErr), cErr, sErr)
 	}
 	_, bErr := bridge.LoadConfig(env.Get)
 	_, mErr := mangopay.ConfigFromEnv(env.Get)
