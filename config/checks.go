@@ -93,6 +93,16 @@ func isHostPort(v string) error {
 	return nil
 }
 
+func isLoopbackAddr(v string) error {
+	if err := isHostPort(v); err != nil {
+		return err
+	}
+	if !IsLoopback(v) {
+		return errors.New("must be a loopback address (127.0.0.1:<port>, [::1]:<port> or localhost:<port>)")
+	}
+	return nil
+}
+
 func isHTTPURL(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -105,7 +105,7 @@ var Vars = []Var{
 		check: intIn(1, 1000), Meaning: "Concurrent activity task polls."},
 	{Name: "RECONCILE_EVENTS_EVERY", Type: "duration", Default: "10m", Allowed: "1m to 24h", Readers: []Process{Worker, Devstack},
 		check: durationIn(time.Minute, 24*time.Hour), Meaning: "Interval of the fleet reconciliation through Mangopay's Events API."},
-	{Name: "PPROF_ADDR", Type: "host:port", Allowed: "loopback only", Readers: services, check: isHostPort,
+	{Name: "PPROF_ADDR", Type: "host:port", Allowed: "loopback only", Readers: services, check: isLoopbackAddr,
 		Meaning: "Serves Go profiles under /debug/pprof/ when set."},
 
 	// Bridge.
