@@ -160,3 +160,22 @@ func TestWantsPrint(t *testing.T) {
 	assert.False(t, config.WantsPrint([]string{"dead-letters", "--", "--print-config"}))
 	assert.False(t, config.WantsPrint(nil))
 }
+
+// TestPrintAndExit: --print-config prints and exits 0 on a valid
+// configuration; on an invalid one it prints too, lists every error and
+// exits 2.
+func TestPrintAndExit(t *testing.T) {
+	e, err := config.Load(config.Worker, env(production()))
+	require.NoError(t, err)
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 0, config.PrintAndExit(e, err, &out, &errOut))
+	assert.Contains(t, out.String(), "# worker configuration, production mode")
+	assert.Empty(t, errOut.String())
+
+	e, err = config.Load(config.Worker, env(map[string]string{}))
+	out.Reset()
+	assert.Equal(t, 2, config.PrintAndExit(e, err, &out, &errOut))
+	assert.Contains(t, out.String(), "MANGOPAY_API_KEY=")
+	assert.Contains(t, errOut.String(), "MANGOPAY_API_KEY:")
+	assert.Contains(t, errOut.String(), "PAYLOAD_ENCRYPTION_KEY:")
+}
