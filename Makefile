@@ -55,9 +55,15 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-## dev: the whole system locally on embedded defaults (installs the Temporal CLI the first time)
+## dev: the whole system locally on embedded defaults (installs the Temporal CLI the first time).
+## Its Redis is embedded unless REDIS_URL is given (the one this Makefile finds for the tests is not passed on).
 dev: temporal-cli
-	KYCFLOW_DEV=1 $(GO) run ./devstack
+	KYCFLOW_DEV=1 REDIS_URL=$(if $(filter file,$(origin REDIS_URL)),,$(REDIS_URL)) $(GO) run ./devstack
+
+.PHONY: config-docs
+## config-docs: regenerate docs/configuration.md from the declarations in config/
+config-docs:
+	$(GO) generate ./config
 
 ## sim: the Mangopay Sandbox simulator on $(SIM_ADDR)
 sim:

@@ -2,45 +2,68 @@
 // (`make dev`): Temporal with its Web UI, Redis, the Mangopay simulator, the
 // worker and the webhook bridge, with hooks registered and a demo onboarding
 // started. Ctrl-C stops everything.
+//
+// It reads the variables declared for it in package config
+// (docs/configuration.md); `devstack --print-config` prints them.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/kycflow/kycflow/callbudget"
+	"github.com/kycflow/kycflow/config"
 	"github.com/kycflow/kycflow/devstack/stack"
 	"github.com/kycflow/kycflow/internal/logsetup"
-	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/worker/kycworker"
 )
 
 func main() {
-	if err := run(); err != nil {
+	env, err := loadConfig(os.Getenv)
+	if config.WantsPrint(os.Args[1:]) {
+		os.Exit(config.PrintAndExit(env, err, os.Stdout, os.Stderr))
+	}
+	if err == nil {
+		err = run(env)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "devstack:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	log := logsetup.New(os.Getenv)
-	// The stack runs on the published development tokens: only on purpose.
-	if dev, err := bridge.DevMode(os.Getenv); err != nil || !dev {
-		return fmt.Errorf("the dev stack runs on published development secrets: set %s=1 (make dev does)", bridge.DevSwitch)
+// loadConfig reads the dev stack's configuration and parses every part of
+// it, so that all its errors are reported at once.
+func loadConfig(getenv func(string) string) (*config.Env, error) {
+	env, err := config.Load(config.Devstack, getenv)
+	var devErr error
+	if !env.Dev {
+		// The stack runs on the published development tokens: only on purpose.
+		devErr = &config.Error{Name: config.DevSwitch, Err: errors.New("the dev stack runs on published development secrets: set it to 1 (make dev does)")}
 	}
+	_, bErr := callbudget.ConfigFromEnv(env.Get)
+	_, rErr := reconcile.ConfigFromEnv(env.Get)
+	return env, config.Merge(errors.Join(err, devErr), bErr, rErr)
+}
+
+func run(env *config.Env) error {
+	log := logsetup.New(env.Get)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	start := time.Now()
 	o := stack.DevOptions()
-	o.Logger, o.RedisURL = log, os.Getenv("REDIS_URL")
+	o.Logger, o.RedisURL, o.RedisKeyPrefix, o.Getenv = log, env.Get("REDIS_URL"), env.Get("REDIS_KEY_PREFIX"), env.Get
 	// A load harness in target mode (go run ./loadtest --target dev) may
 	// take the notifications, as a platform would.
-	o.PlatformWebhookURL = os.Getenv(kycworker.EnvPlatformWebhookURL)
-	o.PlatformWebhookSecret = os.Getenv(kycworker.EnvPlatformWebhookSecret)
+	o.PlatformWebhookURL = env.Get(kycworker.EnvPlatformWebhookURL)
+	o.PlatformWebhookSecret = env.Get(kycworker.EnvPlatformWebhookSecret)
 	s, err := stack.Start(ctx, o)
 	if err != nil {
 		return err
@@ -52,7 +75,7 @@ func run() error {
 	}
 	redis := s.RedisURL
 	if s.RedisEmbedded {
-		redis += " (embedded: no Redis answered on 127.0.0.1:6379)"
+		redis += " (embedded: set REDIS_URL to use another)"
 	}
 	fmt.Printf(`
 kycflow is running (ready in %s).

@@ -15,25 +15,23 @@ const (
 
 // ConfigFromEnv reads MANGOPAY_BASE_URL, MANGOPAY_CLIENT_ID,
 // MANGOPAY_API_KEY, MANGOPAY_CLIENT_CERT_FILE and MANGOPAY_CLIENT_KEY_FILE
-// through getenv. With no credentials it targets the local simulator; with
-// credentials and no base URL, Mangopay's Sandbox (the real API stays the
-// default whenever credentials are given).
+// through getenv (config.Env.Get). The first three are required: there is
+// no fallback to the development credentials nor a guessed host (package
+// config supplies the simulator's under KYCFLOW_DEV=1 only).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
 	c := Config{
 		BaseURL: get("MANGOPAY_BASE_URL"), ClientID: get("MANGOPAY_CLIENT_ID"), APIKey: get("MANGOPAY_API_KEY"),
 		ClientCertFile: get("MANGOPAY_CLIENT_CERT_FILE"), ClientKeyFile: get("MANGOPAY_CLIENT_KEY_FILE"),
 	}
-	switch {
-	case c.ClientID == "" && c.APIKey == "":
-		c.ClientID, c.APIKey = DevClientID, DevAPIKey
-		if c.BaseURL == "" {
-			c.BaseURL = LocalSimulatorURL
+	var errs []error
+	for _, v := range [][2]string{{"MANGOPAY_BASE_URL", c.BaseURL}, {"MANGOPAY_CLIENT_ID", c.ClientID}, {"MANGOPAY_API_KEY", c.APIKey}} {
+		if v[1] == "" {
+			errs = append(errs, errors.New(v[0]+" is required (KYCFLOW_DEV=1 uses the local simulator)"))
 		}
-	case c.ClientID == "" || c.APIKey == "":
-		return Config{}, errors.New("set both MANGOPAY_CLIENT_ID and MANGOPAY_API_KEY, or neither (local simulator)")
-	case c.BaseURL == "":
-		c.BaseURL = SandboxURL
+	}
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
 	}
 	return c, nil
 }

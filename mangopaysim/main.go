@@ -1,6 +1,8 @@
 // Command mangopaysim serves a local Mangopay Sandbox: the REST API v2.01
 // endpoints kycflow uses, the hosted verification page, webhook delivery and a
-// control API under /_sim/. See docs/simulator.md for its use.
+// control API under /_sim/. See docs/simulator.md for its use. Its variables are
+// declared in package config (docs/configuration.md); `mangopaysim
+// --print-config` prints them.
 package main
 
 import (
@@ -17,35 +19,38 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kycflow/kycflow/config"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 )
 
 func main() {
-	if err := run(); err != nil {
+	env, err := config.Load(config.Sim, os.Getenv)
+	if config.WantsPrint(os.Args[1:]) {
+		os.Exit(config.PrintAndExit(env, err, os.Stdout, os.Stderr))
+	}
+	if err == nil {
+		err = run(env)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "mangopaysim:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	addr := flag.String("addr", envOr("MANGOPAY_SIM_ADDR", sandbox.DefaultAddr), "listen address (loopback by default)")
-	public := flag.String("public-url", os.Getenv("MANGOPAY_SIM_PUBLIC_URL"), "base URL put in HostedUrl links (default http://<addr>)")
+func run(env *config.Env) error {
+	addr := flag.String("addr", env.Get("MANGOPAY_SIM_ADDR"), "listen address (loopback by default)")
+	public := flag.String("public-url", env.Get("MANGOPAY_SIM_PUBLIC_URL"), "base URL put in HostedUrl links (default http://<addr>)")
 	remote := flag.Bool("allow-remote-control", false, "let non-loopback clients use the /_sim/ control API")
+	flag.Bool("print-config", false, "print the effective configuration and exit")
 	flag.Parse()
 
+	// The values are checked by config.Load (config.Vars).
 	settings := sandbox.DefaultSettings()
-	if v := os.Getenv("MANGOPAY_SIM_RETURN_URL_MAX"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 10 {
-			return fmt.Errorf("MANGOPAY_SIM_RETURN_URL_MAX must be an integer of at least 10, got %q", v)
-		}
-		settings.ReturnURLMaxLength = n
+	if v := env.Get("MANGOPAY_SIM_RETURN_URL_MAX"); v != "" {
+		settings.ReturnURLMaxLength, _ = strconv.Atoi(v)
 	}
-	if v := os.Getenv("MANGOPAY_SIM_OUTCOME_DELAY"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return fmt.Errorf("MANGOPAY_SIM_OUTCOME_DELAY must be a duration such as 2s, got %q", v)
-		}
+	if v := env.Get("MANGOPAY_SIM_OUTCOME_DELAY"); v != "" {
+		d, _ := time.ParseDuration(v)
 		settings.OutcomeDelaySeconds = d.Seconds()
 	}
 
@@ -58,8 +63,8 @@ func run() error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	sim := sandbox.New(sandbox.Config{
-		ClientID:           envOr("MANGOPAY_CLIENT_ID", sandbox.DefaultClientID),
-		APIKey:             envOr("MANGOPAY_API_KEY", sandbox.DefaultAPIKey),
+		ClientID:           env.Get("MANGOPAY_CLIENT_ID"),
+		APIKey:             env.Get("MANGOPAY_API_KEY"),
 		PublicURL:          *public,
 		Settings:           settings,
 		AllowRemoteControl: *remote,
@@ -85,11 +90,4 @@ func run() error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

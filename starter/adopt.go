@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/kycflow/kycflow/adoption"
+	"github.com/kycflow/kycflow/config"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/temporalconn"
 	"github.com/kycflow/kycflow/mangopay"
@@ -21,7 +22,7 @@ import (
 
 // runAdopt wires `starter adopt`: flags → Temporal (and Mangopay) clients →
 // adoption.
-func runAdopt(args []string, out io.Writer) error {
+func runAdopt(env *config.Env, envErr error, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("starter adopt", flag.ContinueOnError)
 	ids := fs.String("user-ids", "", "comma-separated Mangopay user ids to adopt")
 	all := fs.Bool("all-owners", false, "adopt every OWNER user Mangopay lists (needs MANGOPAY_CLIENT_ID and MANGOPAY_API_KEY)")
@@ -47,8 +48,11 @@ func runAdopt(args []string, out io.Writer) error {
 			return exitError{2, fmt.Errorf("--return-url: %w", err)}
 		}
 	}
-	logger := logsetup.New(os.Getenv)
-	opts, err := temporalconn.Options(logger)
+	if envErr != nil {
+		return exitError{2, envErr}
+	}
+	logger := logsetup.New(env.Get)
+	opts, err := temporalconn.Options(logger, env.Get)
 	if err != nil {
 		return exitError{2, err}
 	}
@@ -62,7 +66,7 @@ func runAdopt(args []string, out io.Writer) error {
 	a := &adoption.Adopter{Temporal: tc, ReturnURL: *returnURL, PerSecond: *perSecond, Progress: out}
 	var rep adoption.Report
 	if *all {
-		cfg, err := mangopay.ConfigFromEnv(os.Getenv)
+		cfg, err := mangopay.ConfigFromEnv(env.Get)
 		if err != nil {
 			return exitError{2, err}
 		}

@@ -13,6 +13,10 @@
 // eligible), 5 the onboarding failed or was cancelled, 6 the onboarding is
 // still working (a slow Mangopay): run again later. A FAILED or NOT_ELIGIBLE
 // onboarding stays so until an operator runs the starter with --reopen.
+//
+// Configuration is environment only, declared in package config
+// (docs/configuration.md); `starter --print-config` prints it, secrets
+// redacted.
 package main
 
 import (
@@ -28,8 +32,10 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/config"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/temporalconn"
+	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -54,9 +60,24 @@ func main() {
 	}
 }
 
+// loadConfig reads the starter's configuration and parses every part of
+// it, so that all its errors are reported at once.
+func loadConfig(getenv func(string) string) (*config.Env, error) {
+	env, err := config.Load(config.Starter, getenv)
+	_, cErr := payloadcodec.FromEnv(env.Get)
+	return env, config.Merge(err, cErr)
+}
+
 func run(args []string, out io.Writer) error {
+	env, envErr := loadConfig(os.Getenv)
+	if config.WantsPrint(args) {
+		if code := config.PrintAndExit(env, envErr, out, os.Stderr); code != 0 {
+			return exitError{code, errors.New("invalid configuration")}
+		}
+		return nil
+	}
 	if len(args) > 0 && args[0] == "adopt" {
-		return runAdopt(args[1:], out)
+		return runAdopt(env, envErr, args[1:], out)
 	}
 	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
 	userID := fs.String("user-id", "", "Mangopay user id (required)")
@@ -82,12 +103,11 @@ func run(args []string, out io.Writer) error {
 		return exitError{2, fmt.Errorf("--tag: %w", err)}
 	}
 
-	opts, err := temporalconn.Options(logsetup.New(func(k string) string {
-		if k == "LOG_LEVEL" && os.Getenv(k) == "" {
-			return "warn" // keep the output to the answer
-		}
-		return os.Getenv(k)
-	}))
+	if envErr != nil {
+		return exitError{2, envErr}
+	}
+	// LOG_LEVEL defaults to warn for the starter: its output is the answer.
+	opts, err := temporalconn.Options(logsetup.New(env.Get), env.Get)
 	if err != nil {
 		return exitError{2, err}
 	}

@@ -17,6 +17,8 @@ func TestBadInputAndUnreachableTemporal(t *testing.T) {
 	dead := ln.Addr().String()
 	require.NoError(t, ln.Close())
 	t.Setenv("TEMPORAL_ADDRESS", dead)
+	// Outside development the starter needs the payload key, or this.
+	t.Setenv("PAYLOAD_ENCRYPTION", "off")
 
 	tests := []struct {
 		name     string

@@ -12,6 +12,10 @@
 //	webhookbridge unrouted list|replay|purge   the same for unrouted webhooks
 //	webhookbridge held list|replay|purge       the same for PSC webhooks held until an onboarding lists their PSC
 //	webhookbridge events backfill --since 72h [--dry-run]   feed past Mangopay events through the stream
+//	webhookbridge [codec] --print-config   print the effective configuration, secrets redacted
+//
+// Configuration is environment only, declared in package config
+// (docs/configuration.md).
 package main
 
 import (
@@ -32,6 +36,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/kycflow/kycflow/callbudget"
+	"github.com/kycflow/kycflow/config"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/pprofserve"
 	"github.com/kycflow/kycflow/internal/redisconn"
@@ -44,14 +49,47 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	args := os.Args[1:]
+	process := config.Bridge
+	if len(args) > 0 && args[0] == "codec" {
+		process = config.Codec
+	}
+	env, err := loadConfig(process, os.Getenv)
+	if config.WantsPrint(args) {
+		os.Exit(config.PrintAndExit(env, err, os.Stdout, os.Stderr))
+	}
+	if err == nil {
+		err = run(env, args)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "webhookbridge:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
-	logger := logsetup.New(os.Getenv)
+// loadConfig reads the configuration of the bridge (or of the codec server
+// alone) and parses every part of it, so that all its errors are reported
+// at once.
+func loadConfig(p config.Process, getenv func(string) string) (*config.Env, error) {
+	env, err := config.Load(p, getenv)
+	_, cErr := payloadcodec.FromEnv(env.Get)
+	if p == config.Codec {
+		_, sErr := payloadcodec.LoadServerConfig(env.Get)
+		var keyErr error
+		if env.Get("PAYLOAD_ENCRYPTION_KEY") == "" {
+			keyErr = &config.Error{Name: "PAYLOAD_ENCRYPTION_KEY", Err: errors.New("is required: the codec server decrypts with it")}
+		}
+		return env, config.Merge(errors.Join(err, keyErr), cErr, sErr)
+	}
+	_, bErr := bridge.LoadConfig(env.Get)
+	_, mErr := mangopay.ConfigFromEnv(env.Get)
+	_, budErr := callbudget.ConfigFromEnv(env.Get)
+	_, pErr := pprofserve.Addr(env.Get)
+	return env, config.Merge(err, bErr, cErr, mErr, budErr, pErr)
+}
+
+func run(env *config.Env, args []string) error {
+	logger := logsetup.New(env.Get)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -60,28 +98,28 @@ func run(args []string) error {
 		cmd, args = args[0], args[1:]
 	}
 	if cmd == "codec" {
-		return codecServer(ctx, logger)
+		return codecServer(ctx, env, logger)
 	}
-	cfg, err := bridge.LoadConfig(os.Getenv)
+	cfg, err := bridge.LoadConfig(env.Get)
 	if err != nil {
 		return err
 	}
 	switch cmd {
 	case "serve":
-		return serve(ctx, cfg, logger)
+		return serve(ctx, env, cfg, logger)
 	case "hooks":
-		return hooks(ctx, cfg, args)
+		return hooks(ctx, env, cfg, args)
 	case "dead-letters", "unrouted", "held":
 		return parked(ctx, cfg, cmd, args, os.Stdout)
 	case "events":
-		return events(ctx, cfg, logger, args)
+		return events(ctx, env, cfg, logger, args)
 	default:
 		return fmt.Errorf("unknown command %q (serve, hooks, dead-letters, unrouted, held, events, codec)", cmd)
 	}
 }
 
-func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
-	if err := pprofserve.Start(ctx, os.Getenv, logger); err != nil {
+func serve(ctx context.Context, env *config.Env, cfg bridge.Config, logger *slog.Logger) error {
+	if err := pprofserve.Start(ctx, env.Get, logger); err != nil {
 		return err
 	}
 	rdb, err := redisClient(cfg)
@@ -89,11 +127,11 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 		return err
 	}
 	defer rdb.Close()
-	mp, budget, err := mangopayClient(rdb, logger)
+	mp, budget, err := mangopayClient(env, rdb, logger)
 	if err != nil {
 		return err
 	}
-	opts, err := temporalconn.Options(logger)
+	opts, err := temporalconn.Options(logger, env.Get)
 	if err != nil {
 		return err
 	}
@@ -104,7 +142,7 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 	}
 	defer tc.Close()
 
-	codec, err := payloadcodec.FromEnv(os.Getenv)
+	codec, err := payloadcodec.FromEnv(env.Get)
 	if err != nil {
 		return err
 	}
@@ -128,7 +166,7 @@ func serve(ctx context.Context, cfg bridge.Config, logger *slog.Logger) error {
 	return b.Serve(ctx, publicLn, internalLn)
 }
 
-func hooks(ctx context.Context, cfg bridge.Config, args []string) error {
+func hooks(ctx context.Context, env *config.Env, cfg bridge.Config, args []string) error {
 	rdb, err := redisClient(cfg)
 	if err != nil {
 		return err
@@ -137,7 +175,7 @@ func hooks(ctx context.Context, cfg bridge.Config, args []string) error {
 	// An operator waits for the answer.
 	ctx = mangopay.WithPriority(ctx, mangopay.PriorityInteractive)
 	var baseURL string
-	mp, _, err := callbudget.NewClient(os.Getenv, rdb, func(c *mangopay.Config) {
+	mp, _, err := callbudget.NewClient(env.Get, rdb, func(c *mangopay.Config) {
 		c.Logger, baseURL = slog.New(slog.DiscardHandler), c.BaseURL
 	})
 	if err != nil {
@@ -212,7 +250,7 @@ func parked(ctx context.Context, cfg bridge.Config, name string, args []string, 
 // events runs `events backfill --since D [--dry-run]`: the events of the
 // last D (at most 45 days) go into the stream as webhooks would, through the
 // reconciler's path; a dry run says how many it would feed.
-func events(ctx context.Context, cfg bridge.Config, logger *slog.Logger, args []string) error {
+func events(ctx context.Context, env *config.Env, cfg bridge.Config, logger *slog.Logger, args []string) error {
 	const usage = "usage: webhookbridge events backfill --since 72h [--dry-run]"
 	if len(args) == 0 || args[0] != "backfill" {
 		return errors.New(usage)
@@ -235,7 +273,7 @@ func events(ctx context.Context, cfg bridge.Config, logger *slog.Logger, args []
 		return err
 	}
 	defer rdb.Close()
-	mp, _, err := mangopayClient(rdb, logger)
+	mp, _, err := mangopayClient(env, rdb, logger)
 	if err != nil {
 		return err
 	}
@@ -258,24 +296,26 @@ func events(ctx context.Context, cfg bridge.Config, logger *slog.Logger, args []
 	return err
 }
 
+// redisClient connects to the Redis of this deployment: its keys carry
+// REDIS_KEY_PREFIX.
 func redisClient(cfg bridge.Config) (*redis.Client, error) {
-	return redisconn.New(cfg.RedisURL)
+	return redisconn.NewPrefixed(cfg.RedisURL, cfg.RedisKeyPrefix)
 }
 
 // mangopayClient builds the Mangopay client on the call budget every
 // kycflow process shares.
-func mangopayClient(rdb redis.UniversalClient, logger *slog.Logger) (*mangopay.Client, *callbudget.Limiter, error) {
-	return callbudget.NewClient(os.Getenv, rdb, func(c *mangopay.Config) { c.Logger = logger })
+func mangopayClient(env *config.Env, rdb redis.UniversalClient, logger *slog.Logger) (*mangopay.Client, *callbudget.Limiter, error) {
+	return callbudget.NewClient(env.Get, rdb, func(c *mangopay.Config) { c.Logger = logger })
 }
 
 // codecServer runs the codec server alone on its own listener, away from
 // the public intake: it needs only the payload key and its own settings.
-func codecServer(ctx context.Context, logger *slog.Logger) error {
-	cfg, err := payloadcodec.LoadServerConfig(os.Getenv)
+func codecServer(ctx context.Context, env *config.Env, logger *slog.Logger) error {
+	cfg, err := payloadcodec.LoadServerConfig(env.Get)
 	if err != nil {
 		return err
 	}
-	codec, err := payloadcodec.FromEnv(os.Getenv)
+	codec, err := payloadcodec.FromEnv(env.Get)
 	if err != nil {
 		return err
 	}

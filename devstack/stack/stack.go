@@ -1,7 +1,7 @@
 // Package stack runs the whole of kycflow in one process on embedded
 // defaults: a Temporal dev server (with the Web UI and kycflow's search
-// attributes), Redis (the one at REDIS_URL or on 127.0.0.1:6379 if it
-// answers, an embedded one otherwise), the Mangopay simulator, the worker,
+// attributes), Redis (the one at REDIS_URL when told, an embedded one
+// otherwise: never a shared Redis by chance), the Mangopay simulator, the worker,
 // the webhook bridge with kycflow's hooks registered, and a stand-in
 // platform receiving notifications. `make dev` runs it; the end-to-end tests
 // start it too.
@@ -50,18 +50,26 @@ type Options struct {
 	BridgeInternalAddr string
 	PlatformAddr       string
 	WorkerHTTPAddr     string
-	RedisURL           string // empty: 127.0.0.1:6379 if it answers, else embedded
-	PathToken          string
-	APIToken           string
-	SimSettings        sandbox.Settings // zero: the Sandbox's defaults
+	RedisURL           string // empty: an embedded Redis
+	// RedisKeyPrefix is the first segment of the stack's Redis keys
+	// (REDIS_KEY_PREFIX); empty: redisconn.DefaultKeyPrefix.
+	RedisKeyPrefix string
+	PathToken      string
+	APIToken       string
+	SimSettings    sandbox.Settings // zero: the Sandbox's defaults
 	// PlatformWebhookURL and PlatformWebhookSecret, when set, send the
 	// worker's notifications there (PLATFORM_WEBHOOK_URL and _SECRET: a
 	// load harness driving the stack) instead of to the stand-in platform.
 	PlatformWebhookURL    string
 	PlatformWebhookSecret string
 	// Budget is the Mangopay call budget; zero: MANGOPAY_MAX_CALLS_PER_SECOND,
-	// MANGOPAY_MAX_BURST and MANGOPAY_RATE_RESERVE, or DevBudget when unset.
+	// MANGOPAY_MAX_BURST and MANGOPAY_RATE_RESERVE through Getenv, or
+	// DevBudget without Getenv.
 	Budget callbudget.Config
+	// Getenv reads the variables the stack takes as production does
+	// (config.Env.Get of the devstack process: RECONCILE_EVENTS_EVERY, the
+	// budget's); nil leaves them at their defaults (tests).
+	Getenv func(string) string
 	Logger *slog.Logger
 }
 
@@ -153,7 +161,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s.WebhookURL = pubURL + "/webhooks/mangopay/" + o.PathToken
 
 	// Redis.
-	if err := s.startRedis(ctx, o.RedisURL); err != nil {
+	if err := s.startRedis(ctx, o.RedisURL, o.RedisKeyPrefix); err != nil {
 		return s, err
 	}
 	log.Info("redis ready", "url", s.RedisURL, "embedded", s.RedisEmbedded)
@@ -189,7 +197,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s.Sim = sandbox.New(sandbox.Config{PublicURL: simURL, Settings: o.SimSettings, Logger: log.With("component", "mangopaysim")})
 	s.closers = append(s.closers, s.Sim.Close)
 	s.serve(&http.Server{Handler: s.Sim.Handler(), ReadHeaderTimeout: 5 * time.Second}, simLn)
-	budget, err := devBudget(o.Budget, s.Redis, s.Sim.ClientID())
+	budget, err := devBudget(o.Budget, o.Getenv, s.Redis, s.Sim.ClientID())
 	if err != nil {
 		return s, err
 	}
@@ -217,9 +225,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s.closers = append(s.closers, func() { _ = metrics.Close() })
 	// RECONCILE_EVENTS_EVERY as in production; no lag behind now: the
 	// simulator's events are listed the moment they happen.
-	rc, err := reconcile.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		return s, err
+	rc := reconcile.DefaultConfig()
+	if o.Getenv != nil {
+		if rc, err = reconcile.ConfigFromEnv(o.Getenv); err != nil {
+			return s, err
+		}
 	}
 	rc.Lag = 0
 	wdeps := kycworker.Deps{
@@ -253,25 +263,26 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 // the simulator is an account of its own, not the platform's.
 var DevBudget = callbudget.Config{CallsPerSecond: 50, Burst: 500, Reserve: callbudget.DefaultReserve}
 
-// devBudget builds the stack's call budget: cfg, else the environment's,
-// else DevBudget. Each simulator counts its own calls, so each stack has a
-// budget of its own in Redis.
-func devBudget(cfg callbudget.Config, rdb redis.UniversalClient, clientID string) (*callbudget.Limiter, error) {
+// devBudget builds the stack's call budget: cfg, else getenv's (whose
+// defaults for the dev stack are DevBudget's: config.Vars), else DevBudget.
+// Each simulator counts its own calls, so each stack has a budget of its
+// own in Redis.
+func devBudget(cfg callbudget.Config, getenv func(string) string, rdb redis.UniversalClient, clientID string) (*callbudget.Limiter, error) {
 	if cfg == (callbudget.Config{}) {
-		var err error
-		if cfg, err = callbudget.ConfigFromEnv(os.Getenv); err != nil {
-			return nil, err
-		}
-		if os.Getenv(callbudget.EnvCallsPerSecond) == "" && os.Getenv(callbudget.EnvBurst) == "" {
-			cfg.CallsPerSecond, cfg.Burst = DevBudget.CallsPerSecond, DevBudget.Burst
+		cfg = DevBudget
+		if getenv != nil {
+			var err error
+			if cfg, err = callbudget.ConfigFromEnv(getenv); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return callbudget.New(rdb, clientID+":devstack-"+randomHex(8), cfg)
 }
 
-func (s *Stack) startRedis(ctx context.Context, url string) error {
+func (s *Stack) startRedis(ctx context.Context, url, prefix string) error {
 	try := func(u string) (*redis.Client, error) {
-		rdb, err := redisconn.New(u)
+		rdb, err := redisconn.NewPrefixed(u, prefix)
 		if err != nil {
 			return nil, err
 		}
@@ -292,17 +303,14 @@ func (s *Stack) startRedis(ctx context.Context, url string) error {
 		s.closers = append(s.closers, func() { _ = rdb.Close() })
 		return nil
 	}
-	if rdb, err := try("redis://127.0.0.1:6379/0"); err == nil {
-		s.Redis, s.RedisURL = rdb, "redis://127.0.0.1:6379/0"
-		s.closers = append(s.closers, func() { _ = rdb.Close() })
-		return nil
-	}
+	// Not the Redis on 127.0.0.1:6379 that happens to answer: another
+	// deployment's streams and consumer groups may live there.
 	m, err := miniredis.Run()
 	if err != nil {
 		return fmt.Errorf("embedded redis: %w", err)
 	}
 	s.RedisURL, s.RedisEmbedded = "redis://"+m.Addr(), true
-	if s.Redis, err = redisconn.New(s.RedisURL); err != nil {
+	if s.Redis, err = redisconn.NewPrefixed(s.RedisURL, prefix); err != nil {
 		m.Close()
 		return err
 	}

@@ -22,7 +22,9 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 
 	"github.com/kycflow/kycflow/callbudget"
+	"github.com/kycflow/kycflow/config"
 	"github.com/kycflow/kycflow/internal/devtemporal"
+	"github.com/kycflow/kycflow/internal/searchattrs"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/reconcile"
@@ -60,10 +62,10 @@ var (
 		"MANGOPAY_MAX_CALLS_PER_SECOND", "MANGOPAY_MAX_BURST", "MANGOPAY_RATE_RESERVE"}
 	logVars    = []string{"LOG_FORMAT", "LOG_LEVEL"}
 	bridgeVars = []string{
-		"REDIS_URL", "WEBHOOK_PATH_TOKEN", "PLATFORM_API_TOKEN", "BRIDGE_PUBLIC_ADDR", "BRIDGE_INTERNAL_ADDR",
+		"REDIS_URL", "REDIS_KEY_PREFIX", "WEBHOOK_PATH_TOKEN", "PLATFORM_API_TOKEN", "BRIDGE_PUBLIC_ADDR", "BRIDGE_INTERNAL_ADDR",
 		"BRIDGE_PUBLIC_URL", "BRIDGE_TRUSTED_PROXIES", "BRIDGE_RESTART_RETURN_URL", "CODEC_ALLOWED_ORIGINS", "CODEC_SERVER_TOKEN",
 	}
-	workerVars = []string{"REDIS_URL", "PLATFORM_WEBHOOK_URL", "PLATFORM_WEBHOOK_SECRET", "WORKER_HTTP_ADDR", "RECONCILE_EVENTS_EVERY"}
+	workerVars = []string{"REDIS_URL", "REDIS_KEY_PREFIX", "PLATFORM_WEBHOOK_URL", "PLATFORM_WEBHOOK_SECRET", "WORKER_HTTP_ADDR", "RECONCILE_EVENTS_EVERY"}
 	simVars    = []string{"MANGOPAY_CLIENT_ID", "MANGOPAY_API_KEY", "MANGOPAY_SIM_PUBLIC_URL", "MANGOPAY_SIM_RETURN_URL_MAX", "MANGOPAY_SIM_OUTCOME_DELAY"}
 
 	// Secrets and credentials: empty in .env.example, and compose refuses
@@ -683,4 +685,54 @@ func TestSandboxProfileSettings(t *testing.T) {
 	require.NoError(t, err)
 	bridgePort := portOf(t, envOf(p.Services["webhookbridge"])["BRIDGE_PUBLIC_ADDR"])
 	assert.Equal(t, "webhookbridge:"+bridgePort, hook.Host, "the simulator delivers webhooks to the bridge's public listener")
+}
+
+// TestServicesPassTheConfiguration: each kycflow service's resolved
+// environment passes the loading its command runs (package config: every
+// variable checked, the production rules applied), against the Sandbox and
+// under the sandbox profile; and compose refuses to start a bridge that
+// would register an http webhook URL at Mangopay.
+func TestServicesPassTheConfiguration(t *testing.T) {
+	processes := map[string]config.Process{"worker": config.Worker, "webhookbridge": config.Bridge, "register-hooks": config.Bridge}
+	check := func(t *testing.T, p *types.Project) {
+		for name, proc := range processes {
+			svc, ok := p.Services[name]
+			if !ok {
+				continue
+			}
+			e, err := config.Load(proc, getenv(envOf(svc)))
+			require.NoError(t, err, "%s: config.Load", name)
+			assert.False(t, e.Dev, "%s runs in production mode", name)
+		}
+	}
+	t.Run("sandbox", func(t *testing.T) { check(t, mustLoad(t, operatorEnv(t))) })
+	t.Run("sandbox profile", func(t *testing.T) {
+		raw, err := os.ReadFile(filepath.Join(repoRoot, ".env.example"))
+		require.NoError(t, err)
+		env := operatorEnv(t)
+		for _, m := range regexp.MustCompile(`(?m)^#\s+([A-Z][A-Z0-9_]*)=(\S+)\s*$`).FindAllStringSubmatch(string(raw), -1) {
+			env[m[1]] = m[2]
+		}
+		check(t, mustLoad(t, env, "sandbox"))
+	})
+	t.Run("no BRIDGE_PUBLIC_URL", func(t *testing.T) {
+		env := operatorEnv(t)
+		delete(env, "BRIDGE_PUBLIC_URL")
+		_, err := load(t, env)
+		require.Error(t, err, "compose must not default to an http hook URL")
+		assert.Contains(t, err.Error(), "BRIDGE_PUBLIC_URL")
+	})
+}
+
+// TestComposeRegistersEverySearchAttribute: compose's one-shot registers
+// each attribute the worker checks for at start-up, with its type (the
+// worker refuses to start otherwise; `worker register-search-attributes`
+// does the same from the kycflow image).
+func TestComposeRegistersEverySearchAttribute(t *testing.T) {
+	p := allProfiles(t)
+	script := strings.Join(p.Services["temporal-search-attributes"].Command, "\n")
+	for _, k := range searchattrs.Keys {
+		typ := strings.TrimPrefix(k.GetValueType().String(), "IndexedValueType")
+		assert.Regexp(t, `--name `+k.GetName()+` --type `+typ+`\b`, script, "compose registers %s", k.GetName())
+	}
 }

@@ -59,6 +59,9 @@ type Options struct {
 	Stdout, Stderr io.Writer
 	// ExtraArgs are appended to `temporal server start-dev`.
 	ExtraArgs []string
+	// NoSearchAttributes leaves kycflow's search attributes unregistered
+	// (tests of what a bare namespace does).
+	NoSearchAttributes bool
 }
 
 // Start starts the dev server and returns it with a connected client
@@ -77,6 +80,10 @@ func Start(ctx context.Context, opts Options) (*testsuite.DevServer, error) {
 		// Search attributes registered at startup are then readable at once.
 		"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true",
 	}
+	sa := SearchAttributes()
+	if opts.NoSearchAttributes {
+		sa = temporal.SearchAttributes{}
+	}
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:     exe, // never download
 		ClientOptions:    &client.Options{HostPort: opts.HostPort, Namespace: opts.Namespace, Logger: opts.Logger},
@@ -84,7 +91,7 @@ func Start(ctx context.Context, opts Options) (*testsuite.DevServer, error) {
 		EnableUI:         opts.EnableUI,
 		UIPort:           opts.UIPort,
 		LogLevel:         opts.LogLevel,
-		SearchAttributes: SearchAttributes(),
+		SearchAttributes: sa,
 		ExtraArgs:        append(args, opts.ExtraArgs...),
 		Stdout:           opts.Stdout,
 		Stderr:           opts.Stderr,

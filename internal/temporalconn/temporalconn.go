@@ -10,7 +10,6 @@ package temporalconn
 import (
 	"fmt"
 	"log/slog"
-	"os"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
@@ -19,13 +18,15 @@ import (
 	"github.com/kycflow/kycflow/payloadcodec"
 )
 
-// Options loads the client options from the environment.
-func Options(logger *slog.Logger) (client.Options, error) {
+// Options loads the client options: the connection from the environment
+// (Temporal's own variables, which the SDK reads), the payload codec from
+// getenv (config.Env.Get: PAYLOAD_ENCRYPTION_KEY).
+func Options(logger *slog.Logger, getenv func(string) string) (client.Options, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
 		return client.Options{}, fmt.Errorf("temporal client options: %w", err)
 	}
-	codec, err := payloadcodec.FromEnv(os.Getenv)
+	codec, err := payloadcodec.FromEnv(getenv)
 	if err != nil {
 		return client.Options{}, err
 	}

@@ -22,6 +22,7 @@ type Config struct {
 	PublicURL        string   // BRIDGE_PUBLIC_URL: how Mangopay reaches the public listener
 	TrustedProxies   []string // BRIDGE_TRUSTED_PROXIES, comma-separated
 	RedisURL         string   // REDIS_URL
+	RedisKeyPrefix   string   // REDIS_KEY_PREFIX: the first segment of this deployment's keys
 	RestartReturnURL string   // BRIDGE_RESTART_RETURN_URL
 	CodecOrigins     []string // CODEC_ALLOWED_ORIGINS: Web UI origins allowed to call /codec
 	CodecToken       string   // CODEC_SERVER_TOKEN: bearer token for /codec, optional
@@ -69,7 +70,7 @@ func DevMode(getenv func(string) string) (bool, error) {
 	return on, nil
 }
 
-// LoadConfig reads the configuration through getenv (os.Getenv).
+// LoadConfig reads the configuration through getenv (config.Env.Get).
 func LoadConfig(getenv func(string) string) (Config, error) {
 	get := func(name, def string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -91,6 +92,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		PublicAddr:       get("BRIDGE_PUBLIC_ADDR", devDefault(DevPublicAddr)),
 		InternalAddr:     get("BRIDGE_INTERNAL_ADDR", "127.0.0.1:8081"),
 		RedisURL:         get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RedisKeyPrefix:   get("REDIS_KEY_PREFIX", redisconn.DefaultKeyPrefix),
 		RestartReturnURL: get("BRIDGE_RESTART_RETURN_URL", ""),
 		ConsumerName:     get("BRIDGE_CONSUMER_NAME", defaultConsumerName()),
 	}

@@ -167,6 +167,10 @@ func CheckHookTarget(mangopayBaseURL, webhookURL string) error {
 		return fmt.Errorf("%w: %s is a loopback address Mangopay (%s) cannot reach; set BRIDGE_PUBLIC_URL to the bridge's public address",
 			ErrHookURL, wu.Host, mpHost)
 	}
+	if !strings.EqualFold(wu.Scheme, "https") {
+		// The URL carries the path token: never in clear over the internet.
+		return fmt.Errorf("%w: Mangopay (%s) must call an https URL; set BRIDGE_PUBLIC_URL to the bridge's https address", ErrHookURL, mpHost)
+	}
 	if strings.HasSuffix(wu.Path, "/"+DevPathToken) {
 		return fmt.Errorf("%w: the URL carries the published development WEBHOOK_PATH_TOKEN; set a secret one", ErrHookURL)
 	}

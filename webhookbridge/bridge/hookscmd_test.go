@@ -83,6 +83,8 @@ func TestCheckHookTarget(t *testing.T) {
 		{"production mTLS, localhost", mangopay.ProductionMTLSURL, "http://localhost:8080/webhooks/mangopay/" + testPathToken, true},
 		{"sandbox, IPv6 loopback", mangopay.SandboxURL, "http://[::1]:8080/webhooks/mangopay/" + testPathToken, true},
 		{"sandbox, all interfaces", mangopay.SandboxURL, "http://0.0.0.0:8080/webhooks/mangopay/" + testPathToken, true},
+		{"sandbox, public http", mangopay.SandboxURL, "http://bridge.platform.example/webhooks/mangopay/" + testPathToken, true},
+		{"production, public http", mangopay.ProductionURL, "http://bridge.platform.example/webhooks/mangopay/" + testPathToken, true},
 		{"sandbox, development token", mangopay.SandboxURL, "https://bridge.platform.example/webhooks/mangopay/" + bridge.DevPathToken, true},
 		{"simulator, loopback", "http://127.0.0.1:8090", "http://127.0.0.1:8080/webhooks/mangopay/" + bridge.DevPathToken, false},
 		{"compose simulator", "http://mangopaysim:8090", "http://webhookbridge:8080/webhooks/mangopay/" + testPathToken, false},

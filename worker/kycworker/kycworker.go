@@ -32,6 +32,7 @@ import (
 
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/internal/searchattrs"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/reconcile"
@@ -181,6 +182,9 @@ type Deps struct {
 	// Tuning sets the sticky cache, the pollers and pprof; zero keeps the
 	// SDK's defaults.
 	Tuning Tuning
+	// Namespace is Temporal's, where Run checks that the workflow's search
+	// attributes are registered; empty means "default".
+	Namespace string
 }
 
 // Activities builds the activities from the dependencies.
@@ -201,6 +205,16 @@ func Register(w worker.Registry, acts *activities.Activities) {
 // ends, then stops gracefully: in-flight activities get their
 // WorkerStopTimeout to finish.
 func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
+	ns := d.Namespace
+	if ns == "" {
+		ns = client.DefaultNamespace
+	}
+	// Without them every workflow task that writes one fails, again and
+	// again: refuse to start instead, naming the command that fixes it.
+	if err := searchattrs.Check(ctx, d.Temporal, ns); err != nil {
+		_ = httpLn.Close()
+		return err
+	}
 	if d.Tuning.StickyCacheSize > 0 {
 		// Process-wide in the SDK, and read when the first worker is made.
 		worker.SetStickyWorkflowCacheSize(d.Tuning.StickyCacheSize)
