@@ -95,6 +95,19 @@ func classifyMangopay(e *mangopay.Error) class {
 	return classFailure
 }
 
+// deadlineExceeded: the call's own deadline ran out, seen by the client
+// (context.DeadlineExceeded) or first by the server, which answers
+// DeadlineExceeded from the propagated timeout a little before the
+// client's timer fires: a long poll that ended, not an outage.
+func deadlineExceeded(err error) bool {
+	var deadline *serviceerror.DeadlineExceeded
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline) {
+		return true
+	}
+	st, ok := status.FromError(err)
+	return ok && st.Code() == codes.DeadlineExceeded
+}
+
 // grpcOutage: gRPC statuses the Temporal SDK passes through unconverted
 // (Unauthenticated has no serviceerror type).
 func grpcOutage(err error) bool {

@@ -86,3 +86,26 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+// A poll's deadline seen by the server first (a DeadlineExceeded answer
+// just before the client's own timer fires) is the poll's end, like the
+// client's own; other errors are not.
+func TestDeadlineExceeded(t *testing.T) {
+	expired, cancel := context.WithTimeout(context.Background(), -time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"the client's deadline", expired.Err(), true},
+		{"wrapped", fmt.Errorf("get update: %w", context.DeadlineExceeded), true},
+		{"the server's, as the SDK converts it", serviceerror.NewDeadlineExceeded("context deadline exceeded"), true},
+		{"the server's, unconverted", status.Error(codes.DeadlineExceeded, "deadline exceeded"), true},
+		{"Temporal unavailable", serviceerror.NewUnavailable("down"), false},
+		{"cancelled", context.Canceled, false},
+		{"nil", nil, false},
+	} {
+		assert.Equal(t, tc.want, deadlineExceeded(tc.err), tc.name)
+	}
+}

@@ -313,7 +313,9 @@ func (b *Bridge) documentResult(c *gin.Context) {
 	switch {
 	case err == nil:
 		c.JSON(http.StatusOK, res)
-	case ctx.Err() != nil && c.Request.Context().Err() == nil: // the poll's own wait
+	case c.Request.Context().Err() == nil && (ctx.Err() != nil || deadlineExceeded(err)):
+		// The poll's own wait ran out (the server may say so before the
+		// client's timer fires): the upload is still running.
 		b.stillUploading(c, userID, key)
 	case classify(err) == classNotFound:
 		c.AbortWithStatusJSON(http.StatusNotFound, apiError{Error: "no document submission with this Idempotency-Key for this user"})
