@@ -312,7 +312,9 @@ func TestSendRedirect(t *testing.T) {
 func TestSendFollowsNoRedirectEvenWithItsOwnClient(t *testing.T) {
 	moved := false
 	mux := http.NewServeMux()
-	mux.HandleFunc("/hook", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/moved", http.StatusTemporaryRedirect) })
+	mux.HandleFunc("/hook", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/moved", http.StatusTemporaryRedirect)
+	})
 	mux.HandleFunc("/moved", func(http.ResponseWriter, *http.Request) { moved = true })
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

@@ -94,6 +94,6 @@ func run() error {
 	}
 	return kycworker.Run(ctx, kycworker.Deps{
 		Temporal: tc, Redis: rdb, Mangopay: mp, Metrics: metrics, Logger: logger, PageSealer: codec, Reconcile: &rc, Tuning: cfg.Tuning,
-		Notifier: &notify.Notifier{URL: cfg.PlatformWebhookURL, Secret: []byte(cfg.PlatformWebhookSecret)},
+		Notifier: &notify.Notifier{URL: cfg.PlatformWebhookURL, Secrets: cfg.PlatformWebhookKeys},
 	}, ln)
 }
