@@ -44,7 +44,7 @@ const (
 const (
 	// MetricNotifyEndpointGone counts 410 Gone answers: the worker stops
 	// delivering to PLATFORM_WEBHOOK_URL.
-	MetricNotifyEndpointGone = "kycflow_notify_endpoint_gone"
+	MetricNotifyEndpointGone = "kycflow_notify_endpoint_gone_total"
 	// MetricNotifyEndpointDisabled is 1 while a worker has stopped
 	// delivering to the endpoint after a 410 (until it restarts).
 	MetricNotifyEndpointDisabled = "kycflow_notify_endpoint_disabled"
