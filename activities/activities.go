@@ -48,8 +48,13 @@ const (
 	// could not admit the call in time (retryable, never sooner than the
 	// window's reset: the error carries Temporal's NextRetryDelay).
 	ErrTypeRateLimited = "MangopayRateLimited"
-	// ErrTypeRejected: the platform refused a notification (4xx).
-	ErrTypeRejected = "PlatformRejected"
+	// ErrTypeNotDelivered: a notification's delivery failed (any answer
+	// but 2xx and 410, a redirect, a network error); retried with the
+	// error's NextRetryDelay.
+	ErrTypeNotDelivered = "PlatformNotDelivered"
+	// ErrTypeEndpointGone: the platform's endpoint answered 410 Gone, now
+	// or before; nothing more is delivered to it (non-retryable).
+	ErrTypeEndpointGone = "PlatformEndpointGone"
 	// mangopayErrPrefix prefixes the Type of other permanent Mangopay errors.
 	mangopayErrPrefix = "Mangopay:"
 )

@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +23,6 @@ import (
 	"github.com/kycflow/kycflow/internal/simtest"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
-	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/routing"
 )
 
@@ -719,89 +716,6 @@ func TestGetDocument(t *testing.T) {
 		_, err := env.ExecuteActivity(h.acts.GetDocument, activities.GetDocumentInput{DocumentID: "kyc_01JTG7NDTE52MZCCF50QHJ870A"})
 		requirePermanent(t, err, "Mangopay:"+mangopay.ErrTypeResourceNotFound)
 	})
-}
-
-func TestNotifyPlatform(t *testing.T) {
-	secret := []byte("whsec_platform")
-	ev := notify.Event{
-		ID: "evt_" + redistest.Unique(t), Type: "IDV_SESSION_REFUSED", UserID: "user_m_1", Status: "REFUSED",
-		Reasons: []string{"DOCUMENT_FALSIFIED"}, OccurredAt: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC),
-	}
-
-	type delivery struct {
-		eventID   string
-		verifyErr error
-	}
-	platform := func(t *testing.T, status int) (url string, deliveries func() []delivery) {
-		t.Helper()
-		var mu sync.Mutex
-		var got []delivery
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, _ := io.ReadAll(r.Body)
-			d := delivery{
-				eventID:   r.Header.Get(notify.EventIDHeader),
-				verifyErr: notify.Verify(secret, r.Header.Get(notify.SignatureHeader), body, time.Now(), notify.DefaultTolerance),
-			}
-			mu.Lock()
-			got = append(got, d)
-			mu.Unlock()
-			w.WriteHeader(status)
-		}))
-		t.Cleanup(srv.Close)
-		return srv.URL, func() []delivery { mu.Lock(); defer mu.Unlock(); return append([]delivery(nil), got...) }
-	}
-
-	tests := []struct {
-		name     string
-		status   int  // the platform's answer; 0: no platform configured
-		nilNotif bool // Activities.Notifier is nil
-		wantSent bool
-		wantErr  string // "": success; "retry": retryable; else the non-retryable type
-	}{
-		{name: "nil notifier", nilNotif: true},
-		{name: "no URL"},
-		{name: "platform accepts", status: http.StatusNoContent, wantSent: true},
-		{name: "platform rejects", status: http.StatusBadRequest, wantErr: activities.ErrTypeRejected},
-		{name: "platform unavailable", status: http.StatusServiceUnavailable, wantErr: "retry"},
-		{name: "platform rate-limits", status: http.StatusTooManyRequests, wantErr: "retry"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			acts := &activities.Activities{}
-			var deliveries func() []delivery
-			switch {
-			case tt.nilNotif:
-			case tt.status == 0:
-				acts.Notifier = &notify.Notifier{Secret: secret}
-			default:
-				var url string
-				url, deliveries = platform(t, tt.status)
-				acts.Notifier = &notify.Notifier{URL: url, Secret: secret}
-			}
-			var s testsuite.WorkflowTestSuite
-			env := s.NewTestActivityEnvironment()
-			env.RegisterActivity(acts)
-
-			val, err := env.ExecuteActivity(acts.NotifyPlatform, activities.NotifyInput{Event: ev})
-			switch tt.wantErr {
-			case "":
-				require.NoError(t, err)
-				var got activities.NotifyResult
-				require.NoError(t, val.Get(&got))
-				assert.Equal(t, tt.wantSent, got.Sent)
-			case "retry":
-				requireRetryable(t, err)
-			default:
-				requirePermanent(t, err, tt.wantErr)
-			}
-			if deliveries != nil {
-				got := deliveries()
-				require.Len(t, got, 1)
-				assert.Equal(t, ev.ID, got[0].eventID)
-				assert.NoError(t, got[0].verifyErr, "the platform verifies the signature")
-			}
-		})
-	}
 }
 
 // TestUploadPagesInTwoBatches adds pages to one document in two calls, as a

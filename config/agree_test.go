@@ -52,7 +52,7 @@ func TestDeclarationsAgreeWithTheParsers(t *testing.T) {
 			t.Run(tt.name+"="+v, func(t *testing.T) {
 				vars := map[string]string{config.DevSwitch: "1", tt.name: v}
 				if tt.name == "PLATFORM_WEBHOOK_URL" {
-					vars["PLATFORM_WEBHOOK_SECRET"] = strings.Repeat("s", 16)
+					vars["PLATFORM_WEBHOOK_SECRET"] = "whsec_a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="
 				}
 				e, loadErr := config.Load(tt.process, env(vars))
 				parseErr := tt.parse(e.Get)

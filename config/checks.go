@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/kycflow/kycflow/notify"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -101,6 +103,12 @@ func isLoopbackAddr(v string) error {
 		return errors.New("must be a loopback address (127.0.0.1:<port>, [::1]:<port> or localhost:<port>)")
 	}
 	return nil
+}
+
+// isWebhookSecrets: the notification secrets as notify reads them.
+func isWebhookSecrets(v string) error {
+	_, err := notify.ParseSecrets(v)
+	return err
 }
 
 func isHTTPURL(v string) error {

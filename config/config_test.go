@@ -34,7 +34,7 @@ func production() map[string]string {
 		"PAYLOAD_ENCRYPTION_KEY": strings.Repeat("ab", 32), "CODEC_SERVER_TOKEN": strings.Repeat("c", 32),
 		"WEBHOOK_PATH_TOKEN": strings.Repeat("p", 32), "PLATFORM_API_TOKEN": strings.Repeat("t", 32),
 		"BRIDGE_PUBLIC_ADDR": ":8080", "BRIDGE_PUBLIC_URL": "https://kyc-hooks.platform.example",
-		"PLATFORM_WEBHOOK_URL": "https://platform.example/kycflow/events", "PLATFORM_WEBHOOK_SECRET": strings.Repeat("s", 32),
+		"PLATFORM_WEBHOOK_URL": "https://platform.example/kycflow/events", "PLATFORM_WEBHOOK_SECRET": "whsec_a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
 		"REDIS_URL": "redis://:hunter2hunter2@redis.internal:6379/0",
 	}
 }

@@ -41,9 +41,9 @@ func TestParseFlagsTarget(t *testing.T) {
 		{name: "dev preset ignores the environment's API token", args: []string{"--target", "dev"}, env: map[string]string{"PLATFORM_API_TOKEN": "prod-token-0123456789"},
 			check: func(t *testing.T, cfg harness.Config) { assert.Equal(t, bridge.DevAPIToken, cfg.Target.APIToken) }},
 		{name: "custom target", args: with("--notify-listen", "127.0.0.1:18096", "--chaos", "mangopay-5xx,webhooks-dropped"),
-			env: map[string]string{"PLATFORM_WEBHOOK_SECRET": "secret-0123456789abcdef"}, check: func(t *testing.T, cfg harness.Config) {
+			env: map[string]string{"PLATFORM_WEBHOOK_SECRET": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}, check: func(t *testing.T, cfg harness.Config) {
 				assert.Equal(t, api, cfg.Target.APIURL)
-				assert.Equal(t, "secret-0123456789abcdef", cfg.Target.NotifySecret, "the secret comes from the environment")
+				assert.Equal(t, "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", cfg.Target.NotifySecret, "the secret comes from the environment")
 				assert.Equal(t, "http://127.0.0.1:18090", cfg.Target.SimURL)
 				assert.Empty(t, cfg.Target.TemporalAddr)
 				assert.Equal(t, []harness.Fault{harness.Fault5xx, harness.FaultWebhooksDropped}, cfg.Chaos.Kinds)
@@ -60,7 +60,7 @@ func TestParseFlagsTarget(t *testing.T) {
 			}
 			assert.Positive(t, cfg.Mix[harness.PathExpired])
 		}},
-		{name: "notified: the whole default mix", args: with("--notify-listen", "127.0.0.1:18096", "--notify-secret", "secret-0123456789abcdef"),
+		{name: "notified: the whole default mix", args: with("--notify-listen", "127.0.0.1:18096", "--notify-secret", "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
 			check: func(t *testing.T, cfg harness.Config) {
 				cfg.Defaults()
 				assert.Equal(t, harness.DefaultMix(), cfg.Mix)
@@ -80,6 +80,8 @@ func TestParseFlagsTarget(t *testing.T) {
 		{name: "no credentials", args: []string{"--target", api, "--api-token", "t", "--mangopay-url", "http://127.0.0.1:18090"},
 			err: "--mangopay-client-id and --mangopay-api-key are required"},
 		{name: "listen without a secret", args: with("--notify-listen", "127.0.0.1:18096"), err: "--notify-listen needs --notify-secret"},
+		{name: "a raw notification secret", args: with("--notify-listen", "127.0.0.1:18096", "--notify-secret", "secret-0123456789abcdef"),
+			err: "--notify-secret (or PLATFORM_WEBHOOK_SECRET): secret 1 of 1 has no whsec_ prefix"},
 		{name: "listen on no address", args: with("--notify-listen", "18096", "--notify-secret", "s"), err: `--notify-listen "18096" is not host:port`},
 		{name: "bad Temporal address", args: with("--temporal-address", "temporal"), err: `--temporal-address "temporal" is not host:port`},
 		{name: "bad metrics URL", args: with("--bridge-metrics", "127.0.0.1:8081/metrics"), err: "--bridge-metrics"},

@@ -1,7 +1,9 @@
 package notify_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -43,7 +45,7 @@ func TestNotificationsMatchTheContract(t *testing.T) {
 		got <- received{r, body}
 	}))
 	defer srv.Close()
-	n := &notify.Notifier{URL: srv.URL, Secret: []byte("whsec-test-0123456789")}
+	n := &notify.Notifier{URL: srv.URL, Secrets: [][]byte{[]byte("kycflow-contract-secret-01234567")}}
 	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	for _, typ := range notify.EventTypes {
 		t.Run(typ, func(t *testing.T) {
@@ -53,6 +55,15 @@ func TestNotificationsMatchTheContract(t *testing.T) {
 			assert.NoError(t, c.CheckNotification(r.req, r.body, typ))
 		})
 	}
+	t.Run("the scheme before Standard Webhooks is refused", func(t *testing.T) {
+		body, err := json.Marshal(sample(notify.OnboardingVerified, at))
+		require.NoError(t, err)
+		r := httptest.NewRequest(http.MethodPost, "/hook", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Kycflow-Event-Id", "evt-0123456789abcdef")
+		r.Header.Set("Kycflow-Signature", "t=1796637600,v1="+strings.Repeat("0", 64))
+		assert.Error(t, c.CheckNotification(r, body, notify.OnboardingVerified))
+	})
 	t.Run("a wrong payload is caught", func(t *testing.T) {
 		ev := sample(notify.OnboardingVerified, at)
 		ev.Type = notify.OnboardingRefused // the body says refused, the webhook is verified

@@ -1,15 +1,23 @@
-// Package notify sends kycflow's events to the platform: a JSON POST to
-// PLATFORM_WEBHOOK_URL signed with HMAC-SHA256 over "<timestamp>.<raw body>",
-// with a stable event id so that the platform can drop the duplicates that
-// Temporal's retries may cause. Verify is the platform-side check.
+// Package notify sends kycflow's events to the platform as Standard Webhooks
+// (https://www.standardwebhooks.com): a JSON POST to PLATFORM_WEBHOOK_URL of
+// {"type", "timestamp", "data"}, with the headers webhook-id (the event's
+// stable id, the same on every retry), webhook-timestamp (the attempt's
+// time) and webhook-signature ("v1,<base64 HMAC-SHA256 of
+// id.timestamp.body>", one per secret during a rotation). Any Standard
+// Webhooks library verifies them with the secret in its whsec_ form.
+//
+// Send makes one attempt; retrying is the caller's (Temporal's) business,
+// helped by the answer: a 410 Gone disables the endpoint (ErrGone), a
+// Retry-After is returned in the StatusError.
 package notify
 
 import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,20 +25,34 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
-// Header names of a notification.
+// Header names of a notification, as the specification spells them.
 const (
-	SignatureHeader = "Kycflow-Signature"
-	EventIDHeader   = "Kycflow-Event-Id"
+	HeaderID        = "webhook-id"
+	HeaderTimestamp = "webhook-timestamp"
+	HeaderSignature = "webhook-signature"
 )
 
-// DefaultTolerance is how old a signature Verify accepts.
-const DefaultTolerance = 5 * time.Minute
+// SecretPrefix marks a notification secret: "whsec_" and the key in
+// standard base64, the form every Standard Webhooks library takes.
+const SecretPrefix = "whsec_"
 
-// Event is what the platform receives. Field names are PascalCase like the
-// rest of kycflow's API. It carries IDs and statuses only, never personal data.
+// The key of a secret is 24 to 64 bytes (the specification's range).
+const (
+	MinSecretBytes = 24
+	MaxSecretBytes = 64
+)
+
+// Timeout is how long Send waits for the platform's answer when Notifier
+// has no HTTP client (the specification recommends 15 to 30 s).
+const Timeout = 15 * time.Second
+
+// Event is the data of a notification. Field names are PascalCase like the
+// rest of kycflow's API. It carries IDs and statuses only, never personal
+// data.
 type Event struct {
 	ID           string   `json:"Id"`
 	Type         string   `json:"Type"`
@@ -62,36 +84,96 @@ type ScopeBlocked struct {
 	ActionCode string `json:"ActionCode,omitempty"`
 }
 
-// Notifier posts events. A zero URL disables it.
-type Notifier struct {
-	URL    string
-	Secret []byte
-	HTTP   *http.Client
-	// Now is the clock for signatures (tests); time.Now when nil.
-	Now func() time.Time
+// Payload is the body of a notification, the specification's envelope:
+// the event's type, when it occurred, and the event itself.
+type Payload struct {
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	Data      Event     `json:"data"`
 }
 
-// ErrNoSecret is returned by Send and Verify without a signing secret:
-// notifications are never sent or accepted unsigned.
-var ErrNoSecret = errors.New("notify: no signing secret configured")
+// NewPayload wraps ev in its envelope.
+func NewPayload(ev Event) Payload {
+	return Payload{Type: ev.Type, Timestamp: ev.OccurredAt.UTC(), Data: ev}
+}
 
-// ErrRejected is wrapped by Send when the platform answers 4xx: a retry
-// would get the same answer.
-var ErrRejected = errors.New("notify: platform rejected the event")
+// Notifier posts events. A zero URL disables it. A Notifier must not be
+// copied once used: it remembers an endpoint that answered 410 Gone.
+type Notifier struct {
+	URL string
+	// Secrets are the signing keys (ParseSecrets): each signs every
+	// notification, so that a platform holding any of them verifies it
+	// during a rotation.
+	Secrets [][]byte
+	HTTP    *http.Client
+	// Now is the clock for signatures (tests); time.Now when nil.
+	Now func() time.Time
+
+	gone atomic.Bool
+}
+
+// Errors of Send and of the secrets.
+var (
+	// ErrNoSecret: notifications are never sent unsigned.
+	ErrNoSecret = errors.New("notify: no signing secret configured")
+	// ErrGone: the endpoint answered 410 Gone, or did before; this
+	// Notifier sends nothing more to it (until the process restarts).
+	ErrGone = errors.New("notify: the platform's endpoint answered 410 Gone: delivery to it is stopped")
+	// ErrBadID: the event has no id, or one with a '.', which the
+	// signature scheme does not allow.
+	ErrBadID = errors.New("notify: an event id must be non-empty and have no '.'")
+	// ErrBadSecret: a secret is not "whsec_" and a base64 key of 24 to
+	// 64 bytes.
+	ErrBadSecret = fmt.Errorf("notify: a secret must be %s<base64 of %d to %d random bytes>", SecretPrefix, MinSecretBytes, MaxSecretBytes)
+)
+
+// StatusError is a platform's answer other than 2xx: a failed delivery,
+// to be retried (but see ErrGone). A 3xx is one too: redirects are never
+// followed.
+type StatusError struct {
+	StatusCode int
+	// RetryAfter is the platform's Retry-After, zero when it sent none (or
+	// one in the past).
+	RetryAfter time.Duration
+}
+
+func (e *StatusError) Error() string {
+	if e.RetryAfter > 0 {
+		return fmt.Sprintf("notify: platform answered status %d (retry after %s)", e.StatusCode, e.RetryAfter)
+	}
+	return fmt.Sprintf("notify: platform answered status %d", e.StatusCode)
+}
+
+// Is makes a 410 answer match ErrGone.
+func (e *StatusError) Is(target error) bool {
+	return target == ErrGone && e.StatusCode == http.StatusGone
+}
 
 // Enabled reports whether a URL is configured.
 func (n *Notifier) Enabled() bool { return n != nil && n.URL != "" }
 
-// Send posts ev. Any 2xx is success; 4xx wraps ErrRejected; 5xx and network
-// errors are returned for the caller (Temporal) to retry.
+// Disabled reports whether the endpoint answered 410 Gone: Send no longer
+// posts to it.
+func (n *Notifier) Disabled() bool { return n != nil && n.gone.Load() }
+
+// Send makes one delivery attempt of ev. Any 2xx is success; another
+// answer is a *StatusError, a network error is returned as is: both are the
+// caller's to retry. A 410 Gone (errors.Is ErrGone) disables the endpoint:
+// Send then returns ErrGone without posting.
 func (n *Notifier) Send(ctx context.Context, ev Event) error {
 	if !n.Enabled() {
 		return errors.New("notify: no platform webhook URL configured")
 	}
-	if len(n.Secret) == 0 {
+	if len(n.Secrets) == 0 {
 		return ErrNoSecret
 	}
-	body, err := json.Marshal(ev)
+	if n.gone.Load() {
+		return ErrGone
+	}
+	if ev.ID == "" || strings.Contains(ev.ID, ".") {
+		return ErrBadID
+	}
+	body, err := json.Marshal(NewPayload(ev))
 	if err != nil {
 		return fmt.Errorf("notify: encode: %w", err)
 	}
@@ -99,19 +181,23 @@ func (n *Notifier) Send(ctx context.Context, ev Event) error {
 	if n.Now != nil {
 		now = n.Now
 	}
+	at := now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.URL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("notify: request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(EventIDHeader, ev.ID)
-	req.Header.Set(SignatureHeader, Sign(n.Secret, now(), body))
-	hc := http.Client{Timeout: 10 * time.Second}
+	// Set the lower-case names as the specification writes them (Go would
+	// canonicalize them; HTTP names are case-insensitive either way).
+	req.Header[HeaderID] = []string{ev.ID}
+	req.Header[HeaderTimestamp] = []string{strconv.FormatInt(at.Unix(), 10)}
+	req.Header[HeaderSignature] = []string{Sign(n.Secrets, ev.ID, at, body)}
+	hc := http.Client{Timeout: Timeout}
 	if n.HTTP != nil {
 		hc = *n.HTTP
 	}
-	// A redirect would turn the signed POST into a GET without a body: the
-	// platform has not accepted the event, so it is a (retryable) failure.
+	// Redirects are never followed (the specification: update the URL
+	// instead); a 3xx is a failed delivery.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	res, err := hc.Do(req)
 	if err != nil {
@@ -119,71 +205,86 @@ func (n *Notifier) Send(ctx context.Context, ev Event) error {
 	}
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	switch {
-	case res.StatusCode >= 200 && res.StatusCode < 300:
+	if res.StatusCode >= 200 && res.StatusCode < 300 {
 		return nil
-	case res.StatusCode >= 400 && res.StatusCode < 500 && res.StatusCode != http.StatusTooManyRequests:
-		return fmt.Errorf("%w: status %d", ErrRejected, res.StatusCode)
-	default:
-		return fmt.Errorf("notify: platform answered status %d", res.StatusCode)
 	}
+	if res.StatusCode == http.StatusGone {
+		n.gone.Store(true)
+	}
+	return &StatusError{StatusCode: res.StatusCode, RetryAfter: RetryAfter(res.Header.Get("Retry-After"), at)}
 }
 
-// Sign returns the signature header value for body at time t:
-// "t=<unix>,v1=<hex HMAC-SHA256(secret, "<unix>.<body>")>".
-func Sign(secret []byte, t time.Time, body []byte) string {
-	ts := strconv.FormatInt(t.Unix(), 10)
-	return "t=" + ts + ",v1=" + mac(secret, ts, body)
+// Sign returns the webhook-signature header of a notification: for each
+// key, "v1,<base64 HMAC-SHA256(key, "<id>.<unix seconds of at>.<body>")>",
+// space-separated.
+func Sign(keys [][]byte, id string, at time.Time, body []byte) string {
+	ts := strconv.FormatInt(at.Unix(), 10)
+	sigs := make([]string, 0, len(keys))
+	for _, k := range keys {
+		m := hmac.New(sha256.New, k)
+		m.Write([]byte(id))
+		m.Write([]byte("."))
+		m.Write([]byte(ts))
+		m.Write([]byte("."))
+		m.Write(body)
+		sigs = append(sigs, "v1,"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
+	}
+	return strings.Join(sigs, " ")
 }
 
-func mac(secret []byte, ts string, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(ts))
-	m.Write([]byte("."))
-	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil))
+// RetryAfter reads a Retry-After header, in seconds or as an HTTP date
+// (compared with now). It is zero when absent, malformed or past.
+func RetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s <= 0 || s > int64(365*24*time.Hour/time.Second) {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
-// Errors returned by Verify.
-var (
-	ErrNoSignature  = errors.New("notify: missing or malformed signature header")
-	ErrBadSignature = errors.New("notify: signature does not match")
-	ErrTooOld       = errors.New("notify: signature timestamp outside tolerance")
-)
-
-// Verify checks a notification's signature header against its raw body, as
-// a platform receiving kycflow's events should. Several v1 entries are
-// accepted so that secrets can be rotated.
-func Verify(secret []byte, header string, body []byte, now time.Time, tolerance time.Duration) error {
-	var ts string
-	var sigs []string
-	for part := range strings.SplitSeq(header, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+// ParseSecrets reads PLATFORM_WEBHOOK_SECRET: one or more secrets, separated
+// by spaces or commas, each "whsec_" and a standard base64 key of 24 to 64
+// bytes. During a rotation every one signs.
+func ParseSecrets(s string) ([][]byte, error) {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+	if len(fields) == 0 {
+		return nil, ErrNoSecret
+	}
+	keys := make([][]byte, 0, len(fields))
+	for i, f := range fields {
+		enc, ok := strings.CutPrefix(f, SecretPrefix)
 		if !ok {
-			continue
+			return nil, fmt.Errorf("secret %d of %d has no %s prefix: %w", i+1, len(fields), SecretPrefix, ErrBadSecret)
 		}
-		switch k {
-		case "t":
-			ts = v
-		case "v1":
-			sigs = append(sigs, v)
+		key, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil {
+			return nil, fmt.Errorf("secret %d of %d is not standard base64: %w", i+1, len(fields), ErrBadSecret)
 		}
-	}
-	if len(secret) == 0 {
-		return ErrNoSecret
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || len(sigs) == 0 {
-		return ErrNoSignature
-	}
-	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
-		return ErrTooOld
-	}
-	want := mac(secret, ts, body)
-	for _, s := range sigs {
-		if hmac.Equal([]byte(s), []byte(want)) {
-			return nil
+		if len(key) < MinSecretBytes || len(key) > MaxSecretBytes {
+			return nil, fmt.Errorf("secret %d of %d has %d bytes: %w", i+1, len(fields), len(key), ErrBadSecret)
 		}
+		keys = append(keys, key)
 	}
-	return ErrBadSignature
+	return keys, nil
+}
+
+// EncodeSecret is key in the whsec_ form.
+func EncodeSecret(key []byte) string {
+	return SecretPrefix + base64.StdEncoding.EncodeToString(key)
+}
+
+// NewSecret returns a new random secret (32 bytes) in the whsec_ form.
+func NewSecret() string {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // never fails (crypto/rand)
+	return EncodeSecret(key)
 }

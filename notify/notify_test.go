@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,20 +15,40 @@ import (
 	"testing"
 	"time"
 
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kycflow/kycflow/notify"
 )
 
+// The secrets of these tests, in the whsec_ form a platform is given.
 var (
-	testSecret = []byte("whsec_test_secret")
-	fixedNow   = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	testSecret  = notify.EncodeSecret([]byte("kycflow-test-secret-0123456789ab"))
+	oldSecret   = notify.EncodeSecret([]byte("kycflow-old-secret-0123456789abc"))
+	otherSecret = notify.EncodeSecret([]byte("someone-else-entirely-0123456789"))
+	fixedNow    = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 )
+
+func keys(t *testing.T, secrets ...string) [][]byte {
+	t.Helper()
+	k, err := notify.ParseSecrets(strings.Join(secrets, " "))
+	require.NoError(t, err)
+	return k
+}
+
+// verifier is the platform's check: the specification's own Go library,
+// not kycflow's code.
+func verifier(t *testing.T, secret string) *standardwebhooks.Webhook {
+	t.Helper()
+	wh, err := standardwebhooks.NewWebhook(secret)
+	require.NoError(t, err)
+	return wh
+}
 
 func sampleEvent() notify.Event {
 	return notify.Event{
-		ID: "evt_0123456789abcdef", Type: "IDV_SESSION_REFUSED", UserID: "user_m_01JTG7NDTE52MZCCF50QHJ870A",
+		ID: "0123456789abcdef0123456789abcdef", Type: notify.OnboardingRefused, UserID: "user_m_01JTG7NDTE52MZCCF50QHJ870A",
 		Status: "REFUSED", Attempt: 2, IdvSessionID: "idnver_01JTG7", Reasons: []string{"DOCUMENT_FALSIFIED"},
 		OccurredAt: fixedNow,
 	}
@@ -35,39 +56,36 @@ func sampleEvent() notify.Event {
 
 // received is what the platform server saw of one request.
 type received struct {
-	method, contentType, eventID, signature string
-	body                                    []byte
-	verifyErr                               error
+	method  string
+	header  http.Header
+	body    []byte
+	libErr  error // the library's Verify, with the platform's secret
+	wireErr error
 }
 
-// platform is a fake platform webhook endpoint: it verifies each request as
-// a real platform would and answers with status.
+// platform is a fake platform webhook endpoint: it verifies each request
+// with the Standard Webhooks library, as a real platform would, and
+// answers with answer.
 type platform struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	got    []received
-	status int
-	now    time.Time
+	answer func(w http.ResponseWriter)
 }
 
-func newPlatform(t *testing.T, status int, now time.Time) *platform {
+func newPlatform(t *testing.T, secret string, status int) *platform {
 	t.Helper()
-	p := &platform{status: status, now: now}
+	wh := verifier(t, secret)
+	p := &platform{answer: func(w http.ResponseWriter) { w.WriteHeader(status) }}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		rec := received{
-			method: r.Method, contentType: r.Header.Get("Content-Type"), eventID: r.Header.Get(notify.EventIDHeader),
-			signature: r.Header.Get(notify.SignatureHeader), body: body,
-		}
-		rec.verifyErr = notify.Verify(testSecret, rec.signature, body, p.now, notify.DefaultTolerance)
+		rec := received{method: r.Method, header: r.Header.Clone(), body: body, wireErr: err}
+		rec.libErr = wh.Verify(body, r.Header)
 		p.mu.Lock()
 		p.got = append(p.got, rec)
+		answer := p.answer
 		p.mu.Unlock()
-		w.WriteHeader(p.status)
+		answer(w)
 	}))
 	t.Cleanup(p.srv.Close)
 	return p
@@ -79,103 +97,246 @@ func (p *platform) requests() []received {
 	return append([]received(nil), p.got...)
 }
 
+// TestDeliveriesVerifyWithTheStandardLibrary: a notification is what the
+// specification describes, checked by its own library: the three headers,
+// a signature over id.timestamp.body, and the {type, timestamp, data}
+// envelope around the event.
+func TestDeliveriesVerifyWithTheStandardLibrary(t *testing.T) {
+	p := newPlatform(t, testSecret, http.StatusNoContent)
+	n := &notify.Notifier{URL: p.srv.URL, Secrets: keys(t, testSecret)}
+	ev := sampleEvent()
+	before := time.Now().Unix()
+	require.NoError(t, n.Send(context.Background(), ev))
+
+	reqs := p.requests()
+	require.Len(t, reqs, 1)
+	got := reqs[0]
+	require.NoError(t, got.libErr, "the Standard Webhooks library verifies the delivery")
+	assert.Equal(t, http.MethodPost, got.method)
+	assert.Equal(t, "application/json", got.header.Get("Content-Type"))
+	assert.Equal(t, ev.ID, got.header.Get("webhook-id"), "webhook-id is the event's stable id")
+	ts, err := strconv.ParseInt(got.header.Get("webhook-timestamp"), 10, 64)
+	require.NoError(t, err, "webhook-timestamp is unix seconds")
+	assert.GreaterOrEqual(t, ts, before)
+	assert.Regexp(t, `^v1,[A-Za-z0-9+/]{43}=$`, got.header.Get("webhook-signature"))
+
+	var env struct {
+		Type      string          `json:"type"`
+		Timestamp string          `json:"timestamp"`
+		Data      json.RawMessage `json:"data"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(got.body)))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(&env), "the body is exactly {type, timestamp, data}")
+	assert.Equal(t, ev.Type, env.Type)
+	assert.Equal(t, "2026-11-20T10:00:00Z", env.Timestamp, "timestamp is when the event occurred, ISO 8601")
+	var data notify.Event
+	require.NoError(t, json.Unmarshal(env.Data, &data))
+	assert.Equal(t, ev, data, "data is the event")
+
+	t.Run("another secret does not verify it", func(t *testing.T) {
+		err := verifier(t, otherSecret).Verify(got.body, got.header)
+		assert.ErrorIs(t, err, standardwebhooks.ErrNoMatchingSignature)
+	})
+	t.Run("a changed body does not verify", func(t *testing.T) {
+		body := []byte(strings.Replace(string(got.body), "REFUSED", "VERIFIED", 1))
+		assert.ErrorIs(t, verifier(t, testSecret).Verify(body, got.header), standardwebhooks.ErrNoMatchingSignature)
+	})
+	t.Run("another id does not verify", func(t *testing.T) {
+		h := got.header.Clone()
+		h.Set("webhook-id", "fedcba9876543210fedcba9876543210")
+		assert.ErrorIs(t, verifier(t, testSecret).Verify(got.body, h), standardwebhooks.ErrNoMatchingSignature)
+	})
+}
+
+// TestSignatureMatchesTheLibrary: Sign and the library's Sign agree on a
+// fixed message, so a clock set in a test still signs what the spec says.
+func TestSignatureMatchesTheLibrary(t *testing.T) {
+	body := []byte(`{"type":"onboarding.verified","timestamp":"2026-11-20T10:00:00Z","data":{}}`)
+	want, err := verifier(t, testSecret).Sign("msg_1", fixedNow, body)
+	require.NoError(t, err)
+	assert.Equal(t, want, notify.Sign(keys(t, testSecret), "msg_1", fixedNow, body))
+}
+
+// TestRotation: with two secrets configured every notification carries
+// both signatures, so a platform verifies it with either, and with no other.
+func TestRotation(t *testing.T) {
+	p := newPlatform(t, testSecret, http.StatusOK)
+	n := &notify.Notifier{URL: p.srv.URL, Secrets: keys(t, testSecret, oldSecret)}
+	require.NoError(t, n.Send(context.Background(), sampleEvent()))
+	reqs := p.requests()
+	require.Len(t, reqs, 1)
+	sigs := strings.Split(reqs[0].header.Get("webhook-signature"), " ")
+	assert.Len(t, sigs, 2, "one v1 signature per secret, space-separated")
+	for name, secret := range map[string]string{"the new secret": testSecret, "the old secret": oldSecret} {
+		assert.NoError(t, verifier(t, secret).Verify(reqs[0].body, reqs[0].header), name)
+	}
+	assert.Error(t, verifier(t, otherSecret).Verify(reqs[0].body, reqs[0].header))
+}
+
+// TestRetriesKeepTheID: each attempt of one event carries the same
+// webhook-id (the platform's idempotency key) and its own timestamp.
+func TestRetriesKeepTheID(t *testing.T) {
+	p := newPlatform(t, testSecret, http.StatusServiceUnavailable)
+	clock := fixedNow
+	n := &notify.Notifier{URL: p.srv.URL, Secrets: keys(t, testSecret), Now: func() time.Time { return clock }}
+	ev := sampleEvent()
+	require.Error(t, n.Send(context.Background(), ev))
+	clock = clock.Add(5 * time.Second)
+	require.Error(t, n.Send(context.Background(), ev))
+	reqs := p.requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, ev.ID, reqs[0].header.Get("webhook-id"))
+	assert.Equal(t, ev.ID, reqs[1].header.Get("webhook-id"))
+	assert.Equal(t, strconv.FormatInt(fixedNow.Unix(), 10), reqs[0].header.Get("webhook-timestamp"))
+	assert.Equal(t, strconv.FormatInt(fixedNow.Unix()+5, 10), reqs[1].header.Get("webhook-timestamp"), "the attempt's time")
+	for _, r := range reqs {
+		assert.NoError(t, verifier(t, testSecret).VerifyIgnoringTimestamp(r.body, r.header))
+	}
+	assert.Equal(t, reqs[0].body, reqs[1].body, "the same payload")
+}
+
 func TestSendStatuses(t *testing.T) {
 	tests := []struct {
-		name         string
-		status       int
-		wantErr      bool
-		wantRejected bool
+		status int
+		ok     bool
 	}{
-		{"200 OK", http.StatusOK, false, false},
-		{"202 Accepted", http.StatusAccepted, false, false},
-		{"204 No Content", http.StatusNoContent, false, false},
-		{"400 Bad Request", http.StatusBadRequest, true, true},
-		{"401 Unauthorized", http.StatusUnauthorized, true, true},
-		{"404 Not Found", http.StatusNotFound, true, true},
-		{"409 Conflict", http.StatusConflict, true, true},
-		{"422 Unprocessable Entity", http.StatusUnprocessableEntity, true, true},
-		{"429 Too Many Requests is retryable", http.StatusTooManyRequests, true, false},
-		{"500 Internal Server Error", http.StatusInternalServerError, true, false},
-		{"502 Bad Gateway", http.StatusBadGateway, true, false},
-		{"503 Service Unavailable", http.StatusServiceUnavailable, true, false},
+		{http.StatusOK, true}, {http.StatusAccepted, true}, {http.StatusNoContent, true},
+		{http.StatusBadRequest, false}, {http.StatusUnauthorized, false}, {http.StatusNotFound, false},
+		{http.StatusConflict, false}, {http.StatusTooManyRequests, false},
+		{http.StatusInternalServerError, false}, {http.StatusBadGateway, false}, {http.StatusServiceUnavailable, false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := newPlatform(t, tt.status, fixedNow)
-			n := &notify.Notifier{URL: p.srv.URL, Secret: testSecret, Now: func() time.Time { return fixedNow }}
-			ev := sampleEvent()
-
-			err := n.Send(context.Background(), ev)
-			if tt.wantErr {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), strconv.Itoa(tt.status), "the status is in the error")
-			} else {
+		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
+			p := newPlatform(t, testSecret, tt.status)
+			n := &notify.Notifier{URL: p.srv.URL, Secrets: keys(t, testSecret)}
+			err := n.Send(context.Background(), sampleEvent())
+			require.Len(t, p.requests(), 1, "exactly one POST, no retry inside Send")
+			if tt.ok {
 				require.NoError(t, err)
+				return
 			}
-			assert.Equal(t, tt.wantRejected, errors.Is(err, notify.ErrRejected), "errors.Is(%v, ErrRejected)", err)
-
-			reqs := p.requests()
-			require.Len(t, reqs, 1, "exactly one POST, no retry inside Send")
-			got := reqs[0]
-			assert.Equal(t, http.MethodPost, got.method)
-			assert.Equal(t, "application/json", got.contentType)
-			assert.Equal(t, ev.ID, got.eventID)
-			assert.NoError(t, got.verifyErr, "signature %q", got.signature)
-			assert.True(t, strings.HasPrefix(got.signature, "t="+strconv.FormatInt(fixedNow.Unix(), 10)+","), "signed at Notifier.Now: %q", got.signature)
-
-			var decoded notify.Event
-			require.NoError(t, json.Unmarshal(got.body, &decoded))
-			assert.Equal(t, ev.ID, decoded.ID)
-			assert.Equal(t, ev.UserID, decoded.UserID)
-			assert.Equal(t, ev.Reasons, decoded.Reasons)
-			assert.True(t, ev.OccurredAt.Equal(decoded.OccurredAt))
+			var se *notify.StatusError
+			require.ErrorAs(t, err, &se, "a failed delivery, to be retried")
+			assert.Equal(t, tt.status, se.StatusCode)
+			assert.Contains(t, err.Error(), strconv.Itoa(tt.status))
+			assert.NotErrorIs(t, err, notify.ErrGone)
+			assert.False(t, n.Disabled())
 		})
 	}
 }
 
-func TestSendWireFormat(t *testing.T) {
-	p := newPlatform(t, http.StatusNoContent, fixedNow)
-	n := &notify.Notifier{URL: p.srv.URL, Secret: testSecret, Now: func() time.Time { return fixedNow }}
-	require.NoError(t, n.Send(context.Background(), notify.Event{ID: "evt_1", Type: "IDV_SESSION_CREATED", UserID: "user_1", Status: "PENDING", OccurredAt: fixedNow}))
-
-	reqs := p.requests()
-	require.Len(t, reqs, 1)
-	var fields map[string]any
-	require.NoError(t, json.Unmarshal(reqs[0].body, &fields))
-	for _, k := range []string{"Id", "Type", "UserId", "Status", "OccurredAt"} {
-		assert.Contains(t, fields, k, "PascalCase field %s", k)
+// TestRetryAfterIsReported: a Retry-After, in seconds or as a date, comes
+// back in the StatusError for the caller to wait at least that long.
+func TestRetryAfterIsReported(t *testing.T) {
+	for name, tt := range map[string]struct {
+		header string
+		want   time.Duration
+	}{
+		"seconds":     {"120", 2 * time.Minute},
+		"a date":      {fixedNow.Add(time.Hour).Format(http.TimeFormat), time.Hour},
+		"none":        {"", 0},
+		"a past date": {fixedNow.Add(-time.Hour).Format(http.TimeFormat), 0},
+		"garbage":     {"soon", 0},
+		"negative":    {"-5", 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := newPlatform(t, testSecret, 0)
+			p.answer = func(w http.ResponseWriter) {
+				if tt.header != "" {
+					w.Header().Set("Retry-After", tt.header)
+				}
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+			n := &notify.Notifier{URL: p.srv.URL, Secrets: keys(t, testSecret), Now: func() time.Time { return fixedNow }}
+			var se *notify.StatusError
+			require.ErrorAs(t, n.Send(context.Background(), sampleEvent()), &se)
+			assert.Equal(t, tt.want, se.RetryAfter)
+		})
 	}
-	for _, k := range []string{"Attempt", "IdvSessionId", "HostedUrl", "ExpiresAt", "Reasons", "KycDocumentId"} {
-		assert.NotContains(t, fields, k, "empty optional field %s is omitted", k)
-	}
-	assert.Equal(t, notify.Sign(testSecret, fixedNow, reqs[0].body), reqs[0].signature)
 }
 
-func TestSendDefaultClock(t *testing.T) {
-	// Without Now the signature carries the wall clock, which the platform
-	// accepts against its own clock.
-	p := newPlatform(t, http.StatusOK, time.Now())
-	n := &notify.Notifier{URL: p.srv.URL, Secret: testSecret}
-	require.NoError(t, n.Send(context.Background(), sampleEvent()))
-	reqs := p.requests()
-	require.Len(t, reqs, 1)
-	assert.NoError(t, reqs[0].verifyErr)
+// TestGoneStopsDelivery: a 410 Gone disables the endpoint: that attempt
+// reports ErrGone, and nothing more is posted to it.
+func TestGoneStopsDelivery(t *testing.T) {
+	p := newPlatform(t, testSecret, http.StatusGone)
+	n := &notify.Notifier{URL: p.srv.URL, Secrets: keys(t, testSecret)}
+	err := n.Send(context.Background(), sampleEvent())
+	require.ErrorIs(t, err, notify.ErrGone)
+	assert.True(t, n.Disabled())
+
+	other := sampleEvent()
+	other.ID, other.Type = "fedcba9876543210fedcba9876543210", notify.OnboardingVerified
+	assert.ErrorIs(t, n.Send(context.Background(), other), notify.ErrGone)
+	assert.ErrorIs(t, n.Send(context.Background(), sampleEvent()), notify.ErrGone)
+	assert.Len(t, p.requests(), 1, "nothing is posted after the 410")
+}
+
+// TestSendRedirect: redirects are never followed; a 3xx is a failed
+// delivery, and only the original URL saw a request.
+func TestSendRedirect(t *testing.T) {
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			var mu sync.Mutex
+			var paths []string
+			mux := http.NewServeMux()
+			mux.HandleFunc("/hook", func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				paths = append(paths, r.URL.Path)
+				mu.Unlock()
+				http.Redirect(w, r, "/moved", status)
+			})
+			mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				paths = append(paths, r.URL.Path)
+				mu.Unlock()
+				w.WriteHeader(http.StatusOK)
+			})
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+
+			n := &notify.Notifier{URL: srv.URL + "/hook", Secrets: keys(t, testSecret)}
+			err := n.Send(context.Background(), sampleEvent())
+			var se *notify.StatusError
+			require.ErrorAs(t, err, &se, "a redirect is a failed delivery")
+			assert.Equal(t, status, se.StatusCode)
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, []string{"/hook"}, paths, "the redirect is not followed")
+		})
+	}
+}
+
+// TestSendFollowsNoRedirectEvenWithItsOwnClient: a client given by the
+// caller does not follow redirects either.
+func TestSendFollowsNoRedirectEvenWithItsOwnClient(t *testing.T) {
+	moved := false
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hook", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/moved", http.StatusTemporaryRedirect)
+	})
+	mux.HandleFunc("/moved", func(http.ResponseWriter, *http.Request) { moved = true })
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	n := &notify.Notifier{URL: srv.URL + "/hook", Secrets: keys(t, testSecret), HTTP: &http.Client{Timeout: time.Second}}
+	require.Error(t, n.Send(context.Background(), sampleEvent()))
+	assert.False(t, moved)
 }
 
 func TestSendNetworkError(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-
-	n := &notify.Notifier{URL: url, Secret: testSecret}
+	n := &notify.Notifier{URL: url, Secrets: keys(t, testSecret)}
 	err := n.Send(context.Background(), sampleEvent())
 	require.Error(t, err)
-	assert.NotErrorIs(t, err, notify.ErrRejected, "an unreachable platform is worth a retry")
+	assert.NotErrorIs(t, err, notify.ErrGone, "an unreachable platform is worth a retry")
+	assert.False(t, n.Disabled())
 }
 
 func TestSendCanceledContext(t *testing.T) {
-	p := newPlatform(t, http.StatusOK, fixedNow)
-	n := &notify.Notifier{URL: p.srv.URL, Secret: testSecret}
+	p := newPlatform(t, testSecret, http.StatusOK)
+	n := &notify.Notifier{URL: p.srv.URL, Secrets: keys(t, testSecret)}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := n.Send(ctx, sampleEvent())
@@ -185,184 +346,17 @@ func TestSendCanceledContext(t *testing.T) {
 }
 
 func TestDisabledNotifier(t *testing.T) {
-	tests := []struct {
-		name string
-		n    *notify.Notifier
-	}{
-		{"nil", nil},
-		{"zero", &notify.Notifier{}},
-		{"secret but no URL", &notify.Notifier{Secret: testSecret}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.False(t, tt.n.Enabled())
+	for name, n := range map[string]*notify.Notifier{
+		"nil": nil, "zero": {}, "secret but no URL": {Secrets: [][]byte{[]byte("kycflow-test-secret-0123456789ab")}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			assert.False(t, n.Enabled())
 			var err error
-			require.NotPanics(t, func() { err = tt.n.Send(context.Background(), sampleEvent()) })
+			require.NotPanics(t, func() { err = n.Send(context.Background(), sampleEvent()) })
 			require.Error(t, err)
-			assert.NotErrorIs(t, err, notify.ErrRejected)
 		})
 	}
 	assert.True(t, (&notify.Notifier{URL: "https://platform.example/hooks"}).Enabled())
-}
-
-func TestSign(t *testing.T) {
-	body := []byte(`{"Id":"evt_1"}`)
-	got := notify.Sign(testSecret, fixedNow, body)
-	ts := strconv.FormatInt(fixedNow.Unix(), 10)
-	require.True(t, strings.HasPrefix(got, "t="+ts+",v1="), "got %q", got)
-	assert.Len(t, strings.TrimPrefix(got, "t="+ts+",v1="), 64, "hex SHA-256")
-	assert.Equal(t, got, notify.Sign(testSecret, fixedNow, body), "deterministic")
-	assert.NotEqual(t, got, notify.Sign([]byte("other"), fixedNow, body))
-	assert.NotEqual(t, got, notify.Sign(testSecret, fixedNow.Add(time.Second), body))
-}
-
-func TestVerify(t *testing.T) {
-	body := []byte(`{"Id":"evt_1","Type":"IDV_SESSION_VALIDATED","UserId":"user_1","Status":"VALIDATED"}`)
-	signedAt := fixedNow
-	good := notify.Sign(testSecret, signedAt, body)
-	ts := strconv.FormatInt(signedAt.Unix(), 10)
-	sigOnly := func(secret []byte) string {
-		return strings.TrimPrefix(notify.Sign(secret, signedAt, body), "t="+ts+",v1=")
-	}
-	oldSecret := []byte("whsec_old_secret")
-
-	tests := []struct {
-		name   string
-		secret []byte
-		header string
-		body   []byte
-		now    time.Time
-		want   error
-	}{
-		{"good", testSecret, good, body, signedAt, nil},
-		{"good a little later", testSecret, good, body, signedAt.Add(time.Minute), nil},
-		{"at the tolerance edge", testSecret, good, body, signedAt.Add(notify.DefaultTolerance), nil},
-		{"spaces around entries", testSecret, "t=" + ts + ", v1=" + sigOnly(testSecret), body, signedAt, nil},
-		{"unknown scheme ignored", testSecret, "t=" + ts + ",v0=abc,v1=" + sigOnly(testSecret), body, signedAt, nil},
-		{"rotated: new secret second", testSecret, "t=" + ts + ",v1=" + sigOnly(oldSecret) + ",v1=" + sigOnly(testSecret), body, signedAt, nil},
-		{"rotated: old secret still accepted", oldSecret, "t=" + ts + ",v1=" + sigOnly(oldSecret) + ",v1=" + sigOnly(testSecret), body, signedAt, nil},
-		{"rotated: neither matches", []byte("whsec_third"), "t=" + ts + ",v1=" + sigOnly(oldSecret) + ",v1=" + sigOnly(testSecret), body, signedAt, notify.ErrBadSignature},
-		{"tampered body", testSecret, good, []byte(strings.Replace(string(body), "VALIDATED", "REFUSED", 1)), signedAt, notify.ErrBadSignature},
-		{"body with trailing newline", testSecret, good, append(append([]byte(nil), body...), '\n'), signedAt, notify.ErrBadSignature},
-		{"wrong secret", []byte("whsec_wrong"), good, body, signedAt, notify.ErrBadSignature},
-		{"empty secret fails closed", nil, good, body, signedAt, notify.ErrNoSecret},
-		{"timestamp swapped", testSecret, "t=" + strconv.FormatInt(signedAt.Unix()+1, 10) + ",v1=" + sigOnly(testSecret), body, signedAt, notify.ErrBadSignature},
-		{"signature not hex", testSecret, "t=" + ts + ",v1=not-hex", body, signedAt, notify.ErrBadSignature},
-		{"signature upper-case", testSecret, "t=" + ts + ",v1=" + strings.ToUpper(sigOnly(testSecret)), body, signedAt, notify.ErrBadSignature},
-		{"too old", testSecret, good, body, signedAt.Add(notify.DefaultTolerance + time.Second), notify.ErrTooOld},
-		{"replayed a day later", testSecret, good, body, signedAt.Add(24 * time.Hour), notify.ErrTooOld},
-		{"from the future", testSecret, good, body, signedAt.Add(-notify.DefaultTolerance - time.Second), notify.ErrTooOld},
-		{"empty header", testSecret, "", body, signedAt, notify.ErrNoSignature},
-		{"garbage header", testSecret, "garbage", body, signedAt, notify.ErrNoSignature},
-		{"no timestamp", testSecret, "v1=" + sigOnly(testSecret), body, signedAt, notify.ErrNoSignature},
-		{"no signature", testSecret, "t=" + ts, body, signedAt, notify.ErrNoSignature},
-		{"empty v1 list", testSecret, "t=" + ts + ",v0=" + sigOnly(testSecret), body, signedAt, notify.ErrNoSignature},
-		{"timestamp not a number", testSecret, "t=yesterday,v1=" + sigOnly(testSecret), body, signedAt, notify.ErrNoSignature},
-		{"timestamp in milliseconds", testSecret, "t=" + strconv.FormatInt(signedAt.UnixMilli(), 10) + ",v1=" + sigOnly(testSecret), body, signedAt, notify.ErrTooOld},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := notify.Verify(tt.secret, tt.header, tt.body, tt.now, notify.DefaultTolerance)
-			if tt.want == nil {
-				assert.NoError(t, err)
-				return
-			}
-			assert.ErrorIs(t, err, tt.want)
-		})
-	}
-}
-
-func ExampleVerify() {
-	secret := []byte("whsec_shared_with_kycflow")
-
-	// The platform's endpoint: read the raw body, verify it, then decode it.
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-		if err != nil {
-			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		if err := notify.Verify(secret, r.Header.Get(notify.SignatureHeader), body, time.Now(), notify.DefaultTolerance); err != nil {
-			http.Error(w, "invalid signature", http.StatusUnauthorized)
-			return
-		}
-		var ev notify.Event
-		if err := json.Unmarshal(body, &ev); err != nil {
-			http.Error(w, "invalid event", http.StatusBadRequest)
-			return
-		}
-		// Temporal may retry a delivery: the event id, also in the Id field,
-		// lets the platform drop duplicates.
-		fmt.Println("event", r.Header.Get(notify.EventIDHeader), ev.Type, "for", ev.UserID)
-		w.WriteHeader(http.StatusNoContent)
-	})
-	srv := httptest.NewServer(handler)
-	defer srv.Close()
-
-	// kycflow's side.
-	n := &notify.Notifier{URL: srv.URL, Secret: secret}
-	err := n.Send(context.Background(), notify.Event{
-		ID: "evt_42", Type: "IDV_SESSION_VALIDATED", UserID: "user_m_42", Status: "VALIDATED", OccurredAt: time.Now(),
-	})
-	fmt.Println("delivered:", err == nil)
-
-	// A forged request is refused.
-	forged := notify.Sign([]byte("guessed secret"), time.Now(), []byte(`{"Id":"evt_43"}`))
-	fmt.Println(notify.Verify(secret, forged, []byte(`{"Id":"evt_43"}`), time.Now(), notify.DefaultTolerance))
-	// Output:
-	// event evt_42 IDV_SESSION_VALIDATED for user_m_42
-	// delivered: true
-	// notify: signature does not match
-}
-
-// TestSendRedirect checks that Send reports success only when the platform
-// accepted the POST itself. Go's HTTP client follows a 301, 302 or 303 with a
-// GET and no body; a 2xx answer to that GET says nothing about the event.
-func TestSendRedirect(t *testing.T) {
-	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
-		t.Run(strconv.Itoa(status), func(t *testing.T) {
-			type hit struct {
-				method, path string
-				answered     int
-				verifyErr    error
-			}
-			var mu sync.Mutex
-			var hits []hit
-			mux := http.NewServeMux()
-			mux.HandleFunc("/hook", func(w http.ResponseWriter, r *http.Request) {
-				mu.Lock()
-				hits = append(hits, hit{method: r.Method, path: r.URL.Path, answered: status})
-				mu.Unlock()
-				http.Redirect(w, r, "/moved", status)
-			})
-			mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) {
-				body, _ := io.ReadAll(r.Body)
-				h := hit{method: r.Method, path: r.URL.Path, answered: http.StatusOK}
-				h.verifyErr = notify.Verify(testSecret, r.Header.Get(notify.SignatureHeader), body, fixedNow, notify.DefaultTolerance)
-				mu.Lock()
-				hits = append(hits, h)
-				mu.Unlock()
-				w.WriteHeader(http.StatusOK)
-			})
-			srv := httptest.NewServer(mux)
-			t.Cleanup(srv.Close)
-
-			n := &notify.Notifier{URL: srv.URL + "/hook", Secret: testSecret, Now: func() time.Time { return fixedNow }}
-			err := n.Send(context.Background(), sampleEvent())
-			if err != nil {
-				return // not delivered, and said so: Temporal retries
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			delivered := false
-			for _, h := range hits {
-				if h.method == http.MethodPost && h.answered/100 == 2 && h.verifyErr == nil {
-					delivered = true
-				}
-			}
-			assert.True(t, delivered, "Send returned nil but no signed POST was accepted; requests: %+v", hits)
-		})
-	}
 }
 
 func TestSendWithoutSecretFailsClosed(t *testing.T) {
@@ -370,7 +364,120 @@ func TestSendWithoutSecretFailsClosed(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
 	t.Cleanup(srv.Close)
 	n := &notify.Notifier{URL: srv.URL}
-	err := n.Send(context.Background(), notify.Event{ID: "evt-1", Type: "onboarding.verified"})
-	assert.ErrorIs(t, err, notify.ErrNoSecret)
+	assert.ErrorIs(t, n.Send(context.Background(), sampleEvent()), notify.ErrNoSecret)
 	assert.False(t, called, "nothing is sent unsigned")
+}
+
+// TestSendRefusesAnIDTheSchemeCannotSign: the signed content is
+// id.timestamp.body, so an id with a '.' (or none) is refused.
+func TestSendRefusesAnIDTheSchemeCannotSign(t *testing.T) {
+	p := newPlatform(t, testSecret, http.StatusOK)
+	n := &notify.Notifier{URL: p.srv.URL, Secrets: keys(t, testSecret)}
+	for _, id := range []string{"", "evt.1"} {
+		ev := sampleEvent()
+		ev.ID = id
+		assert.ErrorIs(t, n.Send(context.Background(), ev), notify.ErrBadID, "id %q", id)
+	}
+	assert.Empty(t, p.requests())
+}
+
+func TestParseSecrets(t *testing.T) {
+	key32 := []byte("0123456789abcdef0123456789abcdef")
+	b64 := base64.StdEncoding.EncodeToString
+	tests := map[string]struct {
+		in      string
+		want    [][]byte
+		wantErr error
+	}{
+		"one":                  {in: "whsec_" + b64(key32), want: [][]byte{key32}},
+		"two, space":           {in: "whsec_" + b64(key32) + " whsec_" + b64(key32[:24]), want: [][]byte{key32, key32[:24]}},
+		"two, comma":           {in: "whsec_" + b64(key32) + ",whsec_" + b64(key32[:24]), want: [][]byte{key32, key32[:24]}},
+		"64 bytes":             {in: "whsec_" + b64(append(key32, key32...)), want: [][]byte{append(key32, key32...)}},
+		"empty":                {in: " ", wantErr: notify.ErrNoSecret},
+		"a raw secret":         {in: "my-old-raw-secret-0123456789", wantErr: notify.ErrBadSecret},
+		"not base64":           {in: "whsec_not*base64", wantErr: notify.ErrBadSecret},
+		"too short":            {in: "whsec_" + b64(key32[:23]), wantErr: notify.ErrBadSecret},
+		"too long":             {in: "whsec_" + b64(append(append(key32, key32...), 'x')), wantErr: notify.ErrBadSecret},
+		"one bad of two":       {in: "whsec_" + b64(key32) + " raw-secret", wantErr: notify.ErrBadSecret},
+		"url-safe base64 (no)": {in: "whsec_" + base64.URLEncoding.EncodeToString([]byte{0xfb, 0xff, 0xbf, 0xfb, 0xff, 0xbf, 0xfb, 0xff, 0xbf, 0xfb, 0xff, 0xbf, 0xfb, 0xff, 0xbf, 0xfb, 0xff, 0xbf, 0xfb, 0xff, 0xbf, 0xfb, 0xff, 0xbf}), wantErr: notify.ErrBadSecret},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := notify.ParseSecrets(tt.in)
+			if tt.wantErr != nil {
+				assert.ErrorIs(t, err, tt.wantErr)
+				if strings.TrimSpace(tt.in) == "" {
+					return
+				}
+				assert.NotContains(t, fmt.Sprint(err), strings.TrimPrefix(strings.TrimSpace(tt.in), "whsec_"), "the secret is not echoed")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// TestNewSecret: a generated secret parses, and the library takes it.
+func TestNewSecret(t *testing.T) {
+	s := notify.NewSecret()
+	k, err := notify.ParseSecrets(s)
+	require.NoError(t, err)
+	assert.Len(t, k[0], 32)
+	assert.NotEqual(t, s, notify.NewSecret())
+	verifier(t, s)
+}
+
+func TestRetryAfter(t *testing.T) {
+	assert.Equal(t, 30*time.Second, notify.RetryAfter(" 30 ", fixedNow))
+	assert.Equal(t, time.Duration(0), notify.RetryAfter("0", fixedNow))
+	assert.Equal(t, 90*time.Second, notify.RetryAfter(fixedNow.Add(90*time.Second).Format(http.TimeFormat), fixedNow))
+	assert.Equal(t, time.Duration(0), notify.RetryAfter("99999999999999", fixedNow), "absurd")
+}
+
+func TestStatusErrorIs(t *testing.T) {
+	assert.True(t, errors.Is(&notify.StatusError{StatusCode: 410}, notify.ErrGone))
+	assert.False(t, errors.Is(&notify.StatusError{StatusCode: 404}, notify.ErrGone))
+}
+
+// Example_receiver is a platform's receiver: the Standard Webhooks library
+// checks the headers against the raw body, then the payload is decoded.
+func Example_receiver() {
+	secret := notify.EncodeSecret([]byte("shared-with-kycflow-0123456789ab")) // PLATFORM_WEBHOOK_SECRET
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		panic(err)
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if err := wh.Verify(body, r.Header); err != nil {
+			http.Error(w, "invalid signature", http.StatusUnauthorized)
+			return
+		}
+		var p notify.Payload
+		if err := json.Unmarshal(body, &p); err != nil {
+			http.Error(w, "invalid payload", http.StatusBadRequest)
+			return
+		}
+		// A retry has the same webhook-id: drop duplicates by it.
+		fmt.Println("event", r.Header.Get("webhook-id"), p.Type, "for", p.Data.UserID)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+
+	// kycflow's side.
+	keys, _ := notify.ParseSecrets(secret)
+	n := &notify.Notifier{URL: srv.URL, Secrets: keys}
+	err = n.Send(context.Background(), notify.Event{
+		ID: "evt_42", Type: notify.OnboardingVerified, UserID: "user_m_42", Status: "VERIFIED", OccurredAt: time.Now(),
+	})
+	fmt.Println("delivered:", err == nil)
+	// Output:
+	// event evt_42 onboarding.verified for user_m_42
+	// delivered: true
 }

@@ -147,7 +147,7 @@ func run(env *config.Env) error {
 	return kycworker.Run(ctx, kycworker.Deps{
 		Namespace: searchattrs.Namespace(opts),
 		Temporal:  tc, Redis: rdb, Mangopay: mp, Metrics: metrics, Logger: logger, PageSealer: codec, Reconcile: &rc, Tuning: cfg.Tuning,
-		Notifier: &notify.Notifier{URL: cfg.PlatformWebhookURL, Secret: []byte(cfg.PlatformWebhookSecret)},
+		Notifier: &notify.Notifier{URL: cfg.PlatformWebhookURL, Secrets: cfg.PlatformWebhookKeys},
 	}, ln)
 }
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
@@ -77,7 +78,7 @@ func newHarness(t *testing.T, userKind string) *harness {
 	h := &harness{t: t, sim: sim, simURL: s.URL, mp: mp, pages: claimcheck.NewStore(rdb, 0, 0), platform: newPlatformSink(t), activities: map[string]int{}}
 	acts := &activities.Activities{
 		Mangopay: mp, Index: routing.NewIndex(rdb, 0), Pages: h.pages,
-		Notifier: &notify.Notifier{URL: h.platform.srv.URL, Secret: platformSecret},
+		Notifier: &notify.Notifier{URL: h.platform.srv.URL, Secrets: [][]byte{platformKey}},
 	}
 	h.userID = h.createUser(userKind)
 
@@ -378,18 +379,37 @@ type platformSink struct {
 	refuse func(notify.Event) bool
 }
 
-var platformSecret = []byte("platform-test-secret")
+// platformKey signs the notifications of these tests; the platform verifies
+// them with the Standard Webhooks library, given the key in whsec_ form.
+var platformKey = []byte("platform-test-secret-0123456789ab")
+
+// verifyNotification is the platform's check: the specification's own Go
+// library, not kycflow's code.
+func verifyNotification(key []byte, r *http.Request, body []byte) error {
+	wh, err := standardwebhooks.NewWebhook(notify.EncodeSecret(key))
+	if err != nil {
+		return err
+	}
+	return wh.Verify(body, r.Header)
+}
+
+// decodeNotification reads the event out of a notification's payload.
+func decodeNotification(body []byte) (notify.Event, error) {
+	var p notify.Payload
+	err := json.Unmarshal(body, &p)
+	return p.Data, err
+}
 
 func newPlatformSink(t *testing.T) *platformSink {
 	p := &platformSink{ids: map[string]bool{}}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := notify.Verify(platformSecret, r.Header.Get(notify.SignatureHeader), body, time.Now(), notify.DefaultTolerance); err != nil {
+		if err := verifyNotification(platformKey, r, body); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
-		var ev notify.Event
-		if err := json.Unmarshal(body, &ev); err != nil {
+		ev, err := decodeNotification(body)
+		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}

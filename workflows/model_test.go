@@ -2,7 +2,6 @@ package workflows_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -75,7 +74,7 @@ var modelStart = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
 const modelReturnURL = "https://platform.example/kyc/back"
 
-var modelSecret = []byte("model-test-secret")
+var modelKey = []byte("model-test-secret-0123456789abcd")
 
 func TestModel(t *testing.T) {
 	seeds, steps := modelSettings(t)
@@ -315,7 +314,7 @@ func newModel(t *testing.T, seed uint64, steps int) *model {
 	m.sink = newModelSink(t)
 	m.acts = &activities.Activities{
 		Mangopay: client, Index: routing.NewIndex(rdb, 0), Pages: m.pages,
-		Notifier: &notify.Notifier{URL: m.sink.srv.URL, Secret: modelSecret},
+		Notifier: &notify.Notifier{URL: m.sink.srv.URL, Secrets: [][]byte{modelKey}},
 		Logger:   slog.New(slog.DiscardHandler),
 	}
 
@@ -686,12 +685,12 @@ func newModelSink(t *testing.T) *modelSink {
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
-		if err := notify.Verify(modelSecret, r.Header.Get(notify.SignatureHeader), body, time.Now(), notify.DefaultTolerance); err != nil {
+		if err := verifyNotification(modelKey, r, body); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
-		var ev notify.Event
-		if err := json.Unmarshal(body, &ev); err != nil {
+		ev, err := decodeNotification(body)
+		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}

@@ -75,13 +75,15 @@ func (w *onboarding) startSender(ctx workflow.Context) {
 	})
 }
 
-// deliver runs the notification activity; after its schedule-to-close the
-// event is given up (logged), and the platform reconciles through the API.
+// deliver runs the notification activity; after its schedule-to-close (more
+// than three days of retries, whose jittered delays the activity sets) or a
+// 410 Gone the event is given up (logged), and the platform reconciles
+// through the API.
 func (w *onboarding) deliver(ctx workflow.Context, ev notify.Event) {
 	opts := workflow.ActivityOptions{
 		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: 72 * time.Hour,
-		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute},
+		ScheduleToCloseTimeout: activities.NotifyDeliveryWindow,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: activities.NotifyRetryInitial, BackoffCoefficient: 2, MaximumInterval: activities.NotifyRetryMax},
 		Summary:                "notify platform: " + ev.Type,
 	}
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.NotifyPlatform, activities.NotifyInput{Event: ev}).Get(ctx, nil); err != nil && ctx.Err() == nil {

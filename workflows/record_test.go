@@ -316,7 +316,7 @@ func TestRecordHistories(t *testing.T) {
 	w.RegisterWorkflowWithOptions(workflows.KYCOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowType})
 	w.RegisterActivity(&activities.Activities{
 		Mangopay: mp, Index: routing.NewIndex(rdb, 0), Pages: pages,
-		Notifier: &notify.Notifier{URL: platform.srv.URL, Secret: platformSecret},
+		Notifier: &notify.Notifier{URL: platform.srv.URL, Secrets: [][]byte{platformKey}},
 		Logger:   logger,
 	})
 	require.NoError(t, w.Start())

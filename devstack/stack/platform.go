@@ -8,20 +8,30 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/kycflow/kycflow/notify"
 )
 
 // Platform stands in for the platform that uses kycflow: it receives
-// kycflow's signed notifications (verifying them as a real platform must)
-// and serves the page the hosted verification returns to.
+// kycflow's signed notifications (verifying them as a real platform must,
+// with the Standard Webhooks library) and serves the page the hosted
+// verification returns to.
 type Platform struct {
-	secret []byte
-	log    *slog.Logger
+	wh  *standardwebhooks.Webhook
+	log *slog.Logger
 
 	mu     sync.Mutex
 	events []notify.Event
+}
+
+func newPlatform(secret string, log *slog.Logger) (*Platform, error) {
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		return nil, fmt.Errorf("platform: %w", err)
+	}
+	return &Platform{wh: wh, log: log}, nil
 }
 
 // Events returns the notifications received so far.
@@ -39,15 +49,16 @@ func (p *Platform) handler() http.Handler {
 			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		if err := notify.Verify(p.secret, r.Header.Get(notify.SignatureHeader), body, time.Now(), notify.DefaultTolerance); err != nil {
+		if err := p.wh.Verify(body, r.Header); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
-		var ev notify.Event
-		if err := json.Unmarshal(body, &ev); err != nil {
-			http.Error(w, "invalid event", http.StatusBadRequest)
+		var pl notify.Payload
+		if err := json.Unmarshal(body, &pl); err != nil {
+			http.Error(w, "invalid payload", http.StatusBadRequest)
 			return
 		}
+		ev := pl.Data
 		p.mu.Lock()
 		p.events = append(p.events, ev)
 		p.mu.Unlock()

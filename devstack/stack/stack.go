@@ -117,8 +117,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	if o.PlatformWebhookURL != "" && len(o.PlatformWebhookSecret) < kycworker.MinPlatformWebhookSecret {
-		return nil, fmt.Errorf("%s must be at least %d characters with %s", kycworker.EnvPlatformWebhookSecret, kycworker.MinPlatformWebhookSecret, kycworker.EnvPlatformWebhookURL)
+	if o.PlatformWebhookURL != "" {
+		if _, err := notify.ParseSecrets(o.PlatformWebhookSecret); err != nil {
+			return nil, kycworker.PlatformWebhookSecretError(err)
+		}
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s = &Stack{cancel: cancel, errs: make(chan error, 8), APIToken: o.APIToken}
@@ -209,8 +211,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s.Mangopay = mp
 
 	// The platform.
-	secret := randomHex(16)
-	s.Platform = &Platform{secret: []byte(secret), log: log.With("component", "platform")}
+	secret := notify.NewSecret()
+	s.Platform, err = newPlatform(secret, log.With("component", "platform"))
+	if err != nil {
+		return s, err
+	}
 	s.serve(&http.Server{Handler: s.Platform.handler(), ReadHeaderTimeout: 5 * time.Second}, platLn)
 	s.NotifyURL = platURL + "/kycflow/events"
 	if o.PlatformWebhookURL != "" {
@@ -235,8 +240,12 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	wdeps := kycworker.Deps{
 		Reconcile: &rc,
 		Temporal:  s.Temporal, Redis: s.Redis, Mangopay: mp, Metrics: metrics, Logger: log.With("component", "worker"),
-		Notifier: &notify.Notifier{URL: s.NotifyURL, Secret: []byte(secret)},
 	}
+	keys, err := notify.ParseSecrets(secret)
+	if err != nil {
+		return s, kycworker.PlatformWebhookSecretError(err)
+	}
+	wdeps.Notifier = &notify.Notifier{URL: s.NotifyURL, Secrets: keys}
 	if err := budget.RegisterMetrics(metrics.Registry); err != nil {
 		return s, err
 	}

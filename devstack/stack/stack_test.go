@@ -8,11 +8,13 @@ import (
 )
 
 // A notification URL with a secret the worker would refuse is refused
-// before anything starts (the worker's own rule: 16 characters or more).
+// before anything starts (the worker's own rule: whsec_ secrets of 24 to 64
+// bytes).
 func TestStartRefusesAShortNotificationSecret(t *testing.T) {
 	for _, tc := range []struct{ name, secret string }{
 		{"no secret", ""},
-		{"15 characters", "0123456789abcde"},
+		{"23 bytes", "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY="},
+		{"a raw secret", "0123456789abcdef0123456789abcdef"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Free ports: a regression must not take a running make dev's.
@@ -24,7 +26,7 @@ func TestStartRefusesAShortNotificationSecret(t *testing.T) {
 				s.Stop()
 			}
 			assert.Nil(t, s)
-			assert.ErrorContains(t, err, "PLATFORM_WEBHOOK_SECRET must be at least 16 characters")
+			assert.ErrorContains(t, err, "PLATFORM_WEBHOOK_SECRET is required when PLATFORM_WEBHOOK_URL is set, as one or more whsec_ secrets")
 		})
 	}
 }

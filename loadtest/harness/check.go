@@ -164,7 +164,7 @@ func check(ctx context.Context, sys *system, users []*userRun) []Violation {
 	}
 	_, rejected := sys.obs.counts()
 	if rejected > 0 {
-		out = append(out, Violation{Kind: ViolationUnverifiedEvent, Detail: fmt.Sprintf("%d notifications failed notify.Verify", rejected)})
+		out = append(out, Violation{Kind: ViolationUnverifiedEvent, Detail: fmt.Sprintf("%d notifications failed the Standard Webhooks verification", rejected)})
 	}
 	return out
 }

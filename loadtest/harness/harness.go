@@ -28,6 +28,7 @@ import (
 	"github.com/kycflow/kycflow/internal/devtemporal"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/worker/kycworker"
 )
 
@@ -322,8 +323,10 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 		return s, err
 	}
 
-	secret := randomHex(32)
-	s.sink = newSink([]byte(secret))
+	secret := notify.NewSecret()
+	if s.sink, err = newSink(secret); err != nil {
+		return s, err
+	}
 	s.obs = s.sink
 	sinkURL, err := s.serve(s.sink)
 	if err != nil {

@@ -2,10 +2,13 @@ package harness
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
 	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/kycflow/kycflow/notify"
 )
@@ -16,10 +19,13 @@ type received struct {
 	At time.Time
 }
 
-// sink is the platform's webhook endpoint: it verifies each notification's
-// signature with notify.Verify, as a platform must, and records it.
+// sink is the platform's webhook endpoint: it verifies each notification
+// with the Standard Webhooks library, as a platform would, and records its
+// event.
 type sink struct {
-	secret []byte
+	// verifiers hold the deployment's secrets: a notification verified by
+	// any is accepted (a rotation signs with each).
+	verifiers []*standardwebhooks.Webhook
 
 	mu       sync.Mutex
 	byUser   map[string][]received
@@ -28,8 +34,43 @@ type sink struct {
 	changed  map[string]chan struct{} // per user: closed and replaced on each of their notifications
 }
 
-func newSink(secret []byte) *sink {
-	return &sink{secret: secret, byUser: map[string][]received{}, changed: map[string]chan struct{}{}}
+// newSink makes a sink that takes notifications signed with any of
+// secrets (PLATFORM_WEBHOOK_SECRET's value).
+func newSink(secrets string) (*sink, error) {
+	s := newRecorder()
+	keys, err := notify.ParseSecrets(secrets)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		wh, err := standardwebhooks.NewWebhookRaw(k)
+		if err != nil {
+			return nil, fmt.Errorf("notification sink: %w", err)
+		}
+		s.verifiers = append(s.verifiers, wh)
+	}
+	return s, nil
+}
+
+// newRecorder makes a sink that takes no notification (it verifies with no
+// secret) and records what it is given: the poller's.
+func newRecorder() *sink {
+	return &sink{byUser: map[string][]received{}, changed: map[string]chan struct{}{}}
+}
+
+// verify is the first verifier's error when none accepts the request.
+func (s *sink) verify(body []byte, h http.Header) error {
+	err := standardwebhooks.ErrEmptySecret
+	for i, wh := range s.verifiers {
+		e := wh.Verify(body, h)
+		if e == nil {
+			return nil
+		}
+		if i == 0 {
+			err = e
+		}
+	}
+	return err
 }
 
 func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -43,20 +84,20 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	var ev notify.Event
-	if err := notify.Verify(s.secret, r.Header.Get(notify.SignatureHeader), body, now, notify.DefaultTolerance); err != nil {
+	if err := s.verify(body, r.Header); err != nil {
 		s.mu.Lock()
 		s.rejected++
 		s.mu.Unlock()
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
-	if err := json.Unmarshal(body, &ev); err != nil {
-		http.Error(w, "invalid event", http.StatusBadRequest)
+	var p notify.Payload
+	if err := json.Unmarshal(body, &p); err != nil {
+		http.Error(w, "invalid payload", http.StatusBadRequest)
 		return
 	}
 	s.mu.Lock()
-	s.addLocked(received{Event: ev, At: now})
+	s.addLocked(received{Event: p.Data, At: now})
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -120,7 +120,7 @@ func TestEveryFaultHasAnAllowance(t *testing.T) {
 // A wait reads its deadline again: one that moves later while it waits
 // lets a notification after the first deadline through.
 func TestWaitForFollowsAMovingDeadline(t *testing.T) {
-	s := newSink(nil)
+	s := newRecorder()
 	first := time.Now().Add(50 * time.Millisecond)
 	var mu sync.Mutex
 	moved := first

@@ -15,6 +15,7 @@ import (
 	"github.com/kycflow/kycflow/devstack/stack"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
 	"github.com/kycflow/kycflow/worker/kycworker"
 	"github.com/kycflow/kycflow/workflows"
@@ -152,6 +153,9 @@ func (t *Target) validate() error {
 		if _, _, err := net.SplitHostPort(t.NotifyListen); err != nil {
 			errs = append(errs, fmt.Errorf("--notify-listen %q is not host:port", t.NotifyListen))
 		}
+		if _, err := notify.ParseSecrets(t.NotifySecret); err != nil {
+			errs = append(errs, fmt.Errorf("--notify-secret (or %s): %w", kycworker.EnvPlatformWebhookSecret, err))
+		}
 	}
 	if t.TemporalAddr != "" {
 		if _, _, err := net.SplitHostPort(t.TemporalAddr); err != nil {
@@ -253,10 +257,13 @@ func attach(ctx context.Context, cfg Config, workDir string) (s *system, err err
 		})
 	}
 	if t.NotifyListen == "" {
-		s.obs = &poller{sink: newSink(nil), apiURL: s.apiURL, token: s.apiToken, every: pollEvery}
+		s.obs = &poller{sink: newRecorder(), apiURL: s.apiURL, token: s.apiToken, every: pollEvery}
 		return s, nil
 	}
-	sk := newSink([]byte(t.NotifySecret))
+	sk, err := newSink(t.NotifySecret)
+	if err != nil {
+		return s, fmt.Errorf("%w: --notify-secret: %w", ErrTarget, err)
+	}
 	ln, err := net.Listen("tcp", t.NotifyListen)
 	if err != nil {
 		return s, fmt.Errorf("%w: --notify-listen: %w", ErrTarget, err)

@@ -44,7 +44,7 @@ func TestPollerRecordsEachChangeOnce(t *testing.T) {
 	api := &fakeAPI{states: []workflows.StateView{awaiting, awaiting, awaiting, verified}}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	p := &poller{sink: newSink(nil), apiURL: srv.URL, token: "tok", every: time.Millisecond}
+	p := &poller{sink: newRecorder(), apiURL: srv.URL, token: "tok", every: time.Millisecond}
 
 	ev, ok := p.waitFor("u1", func(r received) bool { return r.Type == "onboarding.verified" && r.IdvSessionID == "s1" },
 		fixed(time.Now().Add(10*time.Second)), nil)
@@ -65,7 +65,7 @@ func TestPollerGivesUpAtTheDeadline(t *testing.T) {
 	api := &fakeAPI{states: []workflows.StateView{{UserID: "u1", Status: workflows.StatusAwaitingUser, Attempt: 1, IdvSessionID: "s1"}}}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	p := &poller{sink: newSink(nil), apiURL: srv.URL, token: "tok", every: time.Millisecond}
+	p := &poller{sink: newRecorder(), apiURL: srv.URL, token: "tok", every: time.Millisecond}
 	_, ok := p.waitFor("u1", func(r received) bool { return r.Type == "onboarding.verified" }, fixed(time.Now().Add(50*time.Millisecond)), nil)
 	assert.False(t, ok)
 	assert.Len(t, p.events("u1"), 1)

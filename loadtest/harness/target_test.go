@@ -19,6 +19,7 @@ import (
 	"github.com/kycflow/kycflow/internal/redistest"
 	"github.com/kycflow/kycflow/loadtest/harness"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
 )
 
@@ -89,7 +90,7 @@ func secret(t *testing.T) string {
 // fault on.
 func TestTargetWithNotifications(t *testing.T) {
 	cfg := profile(t)
-	listen, key := freeAddr(t), secret(t)
+	listen, key := freeAddr(t), notify.NewSecret()
 	s := devStack(t, "http://"+listen+"/kycflow/events", key)
 	cfg.Target = targetOf(t, s, listen, key)
 	cfg.Budget = harness.Budget{CallsPerSecond: stack.DevBudget.CallsPerSecond, Burst: stack.DevBudget.Burst}

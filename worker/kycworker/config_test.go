@@ -21,10 +21,15 @@ func TestLoadConfig(t *testing.T) {
 			assert.Equal(t, "redis://127.0.0.1:6379/0", c.RedisURL)
 			assert.Empty(t, c.PlatformWebhookURL, "notifications are off until configured")
 		}},
-		{name: "platform webhook", env: map[string]string{"PLATFORM_WEBHOOK_URL": "https://p.example/kyc", "PLATFORM_WEBHOOK_SECRET": "0123456789abcdef"}},
+		{name: "platform webhook", env: map[string]string{"PLATFORM_WEBHOOK_URL": "https://p.example/kyc", "PLATFORM_WEBHOOK_SECRET": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}},
+		{name: "platform webhook, two secrets (a rotation)", env: map[string]string{"PLATFORM_WEBHOOK_URL": "https://p.example/kyc", "PLATFORM_WEBHOOK_SECRET": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY= whsec_ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="},
+			check: func(t *testing.T, c kycworker.Config) {
+				assert.Equal(t, [][]byte{[]byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")}, c.PlatformWebhookKeys, "both sign")
+			}},
+		{name: "a raw secret of before Standard Webhooks", env: map[string]string{"PLATFORM_WEBHOOK_URL": "https://p.example/kyc", "PLATFORM_WEBHOOK_SECRET": "0123456789abcdef0123456789abcdef"}, wantErr: "has no whsec_ prefix"},
 		{name: "webhook without secret", env: map[string]string{"PLATFORM_WEBHOOK_URL": "https://p.example/kyc"}, wantErr: "PLATFORM_WEBHOOK_SECRET"},
-		{name: "short secret", env: map[string]string{"PLATFORM_WEBHOOK_URL": "https://p.example/kyc", "PLATFORM_WEBHOOK_SECRET": "short"}, wantErr: "at least 16"},
-		{name: "webhook not a URL", env: map[string]string{"PLATFORM_WEBHOOK_URL": "p.example", "PLATFORM_WEBHOOK_SECRET": "0123456789abcdef"}, wantErr: "PLATFORM_WEBHOOK_URL"},
+		{name: "short secret", env: map[string]string{"PLATFORM_WEBHOOK_URL": "https://p.example/kyc", "PLATFORM_WEBHOOK_SECRET": "whsec_c2hvcnQ="}, wantErr: "5 bytes"},
+		{name: "webhook not a URL", env: map[string]string{"PLATFORM_WEBHOOK_URL": "p.example", "PLATFORM_WEBHOOK_SECRET": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}, wantErr: "PLATFORM_WEBHOOK_URL"},
 		{name: "bad address", env: map[string]string{"WORKER_HTTP_ADDR": "9091"}, wantErr: "WORKER_HTTP_ADDR"},
 		{name: "tuning left to the SDK", env: nil, check: func(t *testing.T, c kycworker.Config) {
 			assert.Equal(t, kycworker.Tuning{}, c.Tuning)

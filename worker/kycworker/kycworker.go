@@ -44,11 +44,11 @@ import (
 // The variables of the worker's platform notifications (devstack and the
 // load harness's target mode name them too).
 const (
-	EnvPlatformWebhookURL    = "PLATFORM_WEBHOOK_URL"
+	EnvPlatformWebhookURL = "PLATFORM_WEBHOOK_URL"
+	// EnvPlatformWebhookSecret holds one or more Standard Webhooks secrets
+	// ("whsec_" and a base64 key of 24 to 64 bytes, notify.ParseSecrets),
+	// separated by spaces or commas: during a rotation every one signs.
 	EnvPlatformWebhookSecret = "PLATFORM_WEBHOOK_SECRET"
-	// MinPlatformWebhookSecret is the shortest secret the notifications
-	// may be signed with.
-	MinPlatformWebhookSecret = 16
 )
 
 // Config is the worker's own configuration (Temporal and Mangopay have
@@ -58,7 +58,9 @@ type Config struct {
 	RedisURL              string // REDIS_URL
 	PlatformWebhookURL    string // PLATFORM_WEBHOOK_URL: empty, notifications are logged and skipped
 	PlatformWebhookSecret string // PLATFORM_WEBHOOK_SECRET: required with a URL
-	Tuning                Tuning
+	// PlatformWebhookKeys are the secrets' keys, parsed (every one signs).
+	PlatformWebhookKeys [][]byte
+	Tuning              Tuning
 }
 
 // Tuning is the worker's memory and polling knobs. Zero fields keep the
@@ -120,11 +122,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("PLATFORM_WEBHOOK_URL %q is not an http(s) URL", c.PlatformWebhookURL))
 		}
-		if len(c.PlatformWebhookSecret) < MinPlatformWebhookSecret {
-			errs = append(errs, fmt.Errorf("%s must be at least %d characters when %s is set", EnvPlatformWebhookSecret, MinPlatformWebhookSecret, EnvPlatformWebhookURL))
+		keys, err := notify.ParseSecrets(c.PlatformWebhookSecret)
+		if err != nil {
+			errs = append(errs, PlatformWebhookSecretError(err))
 		}
+		c.PlatformWebhookKeys = keys
 	}
 	return c, errors.Join(errs...)
+}
+
+// PlatformWebhookSecretError explains a PLATFORM_WEBHOOK_SECRET that
+// notify.ParseSecrets refused, with how to make a valid one.
+func PlatformWebhookSecretError(err error) error {
+	return fmt.Errorf("%s is required when %s is set, as one or more whsec_ secrets (make one with: echo \"whsec_$(openssl rand -base64 32)\"): %w",
+		EnvPlatformWebhookSecret, EnvPlatformWebhookURL, err)
 }
 
 // Metrics holds the worker's Prometheus registry: the SDK's metrics (set
