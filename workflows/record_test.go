@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -38,9 +39,40 @@ import (
 // envRecordHistories turns TestRecordHistories on.
 const envRecordHistories = "KYCFLOW_RECORD_HISTORIES"
 
-// historiesDir holds the recorded histories TestReplayRecordedHistories
-// replays, and MEASUREMENTS.md.
+// historiesDir holds the corpora of recorded histories that
+// TestReplayRecordedHistories replays, one folder each, and MEASUREMENTS.md:
+//
+//   - unreleased/: today's histories, rewritten by `make record-histories`;
+//   - <version>/ (0.1.0/, …): the corpus of a release, kept from the moment
+//     it shipped and never overwritten (docs/workflow-versioning.md).
 var historiesDir = filepath.Join("testdata", "histories")
+
+// unreleasedCorpus is the folder TestRecordHistories writes.
+const unreleasedCorpus = "unreleased"
+
+// releasedMarker marks a released corpus (besides a version-named folder).
+const releasedMarker = "RELEASED"
+
+var versionName = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+$`)
+
+// isReleased tells a released corpus: a folder named as a version, or one
+// holding a RELEASED file. Onboardings started on that release may still be
+// running: its histories must replay for ever, and nothing rewrites them.
+func isReleased(dir string) bool {
+	if versionName.MatchString(filepath.Base(dir)) {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(dir, releasedMarker))
+	return err == nil
+}
+
+// checkRecordable refuses to record into a released corpus.
+func checkRecordable(dir string) error {
+	if isReleased(dir) {
+		return fmt.Errorf("%s is a released corpus: it is never overwritten (record into %s, see docs/workflow-versioning.md)", dir, unreleasedCorpus)
+	}
+	return nil
+}
 
 // Waits on the workflow's state. They are generous: they bound a wait, they
 // do not assert how fast anything is.
@@ -322,7 +354,15 @@ func TestRecordHistories(t *testing.T) {
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 
-	require.NoError(t, os.MkdirAll(historiesDir, 0o755))
+	into := filepath.Join(historiesDir, unreleasedCorpus)
+	require.NoError(t, checkRecordable(into))
+	require.NoError(t, os.MkdirAll(into, 0o755))
+	// Today's corpus is rewritten whole: a path no longer recorded goes.
+	old, err := filepath.Glob(filepath.Join(into, "*.json"))
+	require.NoError(t, err)
+	for _, f := range old {
+		require.NoError(t, os.Remove(f))
+	}
 	var rows []measurement
 	for _, sc := range recordScenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -541,9 +581,9 @@ func (r *recording) histories() []*historypb.History {
 // <scenario>.run2.json and on for runs after a continue-as-new.
 func historyFile(scenario string, i int) string {
 	if i == 0 {
-		return filepath.Join(historiesDir, scenario+".json")
+		return filepath.Join(historiesDir, unreleasedCorpus, scenario+".json")
 	}
-	return filepath.Join(historiesDir, fmt.Sprintf("%s.run%d.json", scenario, i+1))
+	return filepath.Join(historiesDir, unreleasedCorpus, fmt.Sprintf("%s.run%d.json", scenario, i+1))
 }
 
 // writeHistory writes h in the JSON form the Temporal CLI and Web UI export
