@@ -284,8 +284,8 @@ var recordScenarios = []recordScenario{
 	{name: "continued-as-new", kind: "NATURAL", cfg: workflows.Config{MaxHistoryEvents: 40}, run: func(r *recording) {
 		r.verified()
 		// Past 40 events the VERIFIED onboarding continues as new, next
-		// time its loop wakes (a webhook; since long-lived-fixes, any
-		// update too); the downgrade then happens in a later run.
+		// time its loop wakes (a webhook, or any update); the downgrade
+		// then happens in a later run.
 		r.waitFor("a second run", func(workflows.StateView) bool {
 			if r.continuedAsNew() {
 				return true
@@ -707,8 +707,9 @@ func writeMeasurements(t *testing.T, rows []measurement) {
 	b.WriteString("# What each onboarding path costs\n\n")
 	b.WriteString("Measured on real runs by `TestRecordHistories` (workflows/record_test.go): the KYCOnboarding\n")
 	b.WriteString("workflow on a Temporal dev server (CLI v1.5.1), a worker with the real activities, the in-process\n")
-	b.WriteString("Mangopay simulator, Redis and a platform webhook sink. The histories next to this file come from\n")
-	b.WriteString("the same runs and are replayed by `TestReplayRecordedHistories`. Re-run (rewrites both):\n\n")
+	b.WriteString("Mangopay simulator, Redis and a platform webhook sink. The histories in unreleased/ come from\n")
+	b.WriteString("the same runs and are replayed by `TestReplayRecordedHistories` with every released corpus.\n")
+	b.WriteString("Re-run (rewrites both; a released corpus is never rewritten):\n\n")
 	b.WriteString("    make record-histories\n\n")
 	b.WriteString("| scenario | history events | billable actions | Mangopay calls |\n")
 	b.WriteString("|---|---:|---:|---:|\n")
@@ -717,8 +718,8 @@ func writeMeasurements(t *testing.T, rows []measurement) {
 	}
 	b.WriteString("\nBillable actions are counted from the history: the start (1), each signal, each accepted update,\n")
 	b.WriteString("each scheduled activity plus its retries (from ActivityTaskStarted.Attempt), each timer started,\n")
-	b.WriteString("each search-attribute upsert, and each marker (the workflow.GetVersion of a run: counted to be\n")
-	b.WriteString("safe; since long-lived-fixes every run records one, with the upsert of TemporalChangeVersion).\n")
+	b.WriteString("each search-attribute upsert, and each marker (workflow.GetVersion: none in release 0.1.0; a later\n")
+	b.WriteString("release's change ID adds one per run that passes it, with the upsert of TemporalChangeVersion).\n")
 	b.WriteString("Billed but not in a history, so not in the table: each state query (GET /v1/onboardings/<id>,\n")
 	b.WriteString("1 action), each rejected update (1 action: the validator said no), and each heartbeat that\n")
 	b.WriteString("reaches the server (UploadPages heartbeats per page, throttled by the SDK: about one per page\n")

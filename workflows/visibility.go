@@ -24,6 +24,7 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 		return
 	}
 	w.st.Status, w.st.Reason, w.st.UpdatedAt = s, reason, workflow.Now(ctx)
+	w.st.StatusChanges++
 	w.logger.Info("onboarding status changed", "status", string(s), "attempt", w.st.Attempt)
 	w.upsertVisibility(ctx)
 	w.notifyStatus(ctx)
