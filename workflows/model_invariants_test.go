@@ -73,6 +73,12 @@ func (m *model) query() workflows.StateView {
 
 // checkFinal: a final status never changes, and is only reached for a
 // reason Mangopay (or the platform) gave.
+//
+// Not yet an invariant: "a run completes within FinalNotifyWait of its
+// final status". Issue 16's defect 6 (completion waits for the whole
+// outbox, each event retried up to 72 h) is fixed on its own branch; once
+// it lands, endChecks compares the run's end with the moment m.final was
+// first seen, plus FinalNotifyWait and the step's slack.
 func (m *model) checkFinal(s workflows.Status) {
 	if m.final != "" {
 		if s != m.final {
