@@ -73,7 +73,7 @@ sim:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3s ./mangopaysim/... ./mangopay/...
 
-.PHONY: temporal-cli record-histories soak loadtest-check
+.PHONY: temporal-cli record-histories release-histories soak loadtest-check
 
 ## temporal-cli: the Temporal CLI (dev server) in $(TOOLS), from the Go proxy
 ## (v1.5.1 is the last release `go install` can build)
@@ -83,10 +83,23 @@ temporal-cli:
 		GOBIN=$(TOOLS) $(GO) install $(if $(CI),,-v) github.com/temporalio/cli/cmd/temporal@v1.5.1; \
 	fi
 
-## record-histories: run every onboarding path on a dev server; rewrite
-## workflows/testdata/histories (replayed by `make test`) and its MEASUREMENTS.md
+## record-histories: run every onboarding path on a dev server; rewrite the
+## unreleased corpus workflows/testdata/histories/unreleased (replayed by
+## `make test`) and MEASUREMENTS.md; a released corpus is never rewritten
 record-histories: temporal-cli
 	KYCFLOW_RECORD_HISTORIES=1 $(GO) test -count=1 -run TestRecordHistories -v ./workflows/
+
+## release-histories: keep the unreleased corpus as release VERSION's
+## (workflows/testdata/histories/VERSION, marked RELEASED; see
+## docs/workflow-versioning.md); refuses to overwrite one
+HISTORIES := workflows/testdata/histories
+release-histories:
+	@test -n "$(VERSION)" || { echo "usage: make release-histories VERSION=x.y.z"; exit 1; }
+	@echo "$(VERSION)" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$$' || { echo "VERSION must be x.y.z"; exit 1; }
+	@test ! -e $(HISTORIES)/$(VERSION) || { echo "$(HISTORIES)/$(VERSION) exists: a released corpus is never overwritten"; exit 1; }
+	@ls $(HISTORIES)/unreleased/*.json >/dev/null 2>&1 || { echo "no unreleased histories: run make record-histories"; exit 1; }
+	cp -R $(HISTORIES)/unreleased $(HISTORIES)/$(VERSION)
+	echo "$(VERSION)" > $(HISTORIES)/$(VERSION)/RELEASED
 
 ## soak: the load and chaos harness on a larger profile: every fault kind
 ## SOAK_TIMES times; SOAK_FLAGS adds flags (go run ./loadtest --help)

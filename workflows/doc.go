@@ -6,24 +6,35 @@
 //
 // # States
 //
+// The status is what Mangopay says of the user: KYCLevel is the truth. A
+// REGULAR user who was not cancelled is VERIFIED, or RENEWAL_REQUIRED while
+// Mangopay has a renewal due (AWAITING_USER or IN_REVIEW while a renewal
+// session runs); a LIGHT user is never VERIFIED once quiet.
+//
 //	                 preflight (read user)
 //	STARTING ──────────────┬──────────────────────────────► NOT_ELIGIBLE ■
 //	                       │ REGULAR already ─────────────► VERIFIED
 //	                       ▼ create session
 //	             ┌──► AWAITING_USER ──REVIEW──► IN_REVIEW ──┐
 //	             │        │   │                     │       │
-//	             │        │   │  business: AWAITING_PSCS ◄──┤ (until every PSC is VALIDATED)
-//	             │ expired│   └────VALIDATED───► VERIFIED ◄─┘
-//	             │        │          renewal required │ ▲ renewed
-//	             │        │                           ▼ │
-//	             │        │                   RENEWAL_REQUIRED ──deadline missed──► OUT_OF_DATE
-//	             │        ▼                         │  ▲
-//	ensure-session  EXPIRED        downgrade (OUTDATED, KYC_LIGHT)
-//	             │                                  ▼  │ new session
-//	             ├──── REFUSED ◄──REFUSED────── OUT_OF_DATE
-//	             │   (retry after backoff or when the user is back;
-//	             │    cap or final reason ──────────► FAILED ■)
-//	             └──────────────
+//	             │        │   │  business: AWAITING_PSCS ◄──┤ (until Mangopay says REGULAR)
+//	             │ expired│   └────VALIDATED───► VERIFIED ◄─┘◄── REGULAR by any means
+//	             │        │                        │ ▲           (KYC documents, USER_KYC_REGULAR)
+//	             │        │     renewal required   ▼ │ renewed (deadline cleared)
+//	             │        │  ┌───────────► RENEWAL_REQUIRED ◄───────────────────────┐
+//	             │        │  │                │  reminders; a moved deadline followed│
+//	             │        │  │ ensure-session ▼                                      │
+//	             │        │  │    AWAITING_USER / IN_REVIEW (renewal session) ───────┘
+//	             │        │  │        expired or refused: back, with the reason;
+//	             │        │  │        validated: back until Mangopay renews (a
+//	             │        │  │        business's renewal PSC sessions included)
+//	             │        ▼  │
+//	ensure-session  EXPIRED  └── deadline passed and Mangopay downgraded (LIGHT) ──┐
+//	             │                                                                 ▼
+//	             ├──── REFUSED ◄──REFUSED────── new session ◄──────────────── OUT_OF_DATE
+//	             │   (retry after backoff or when the user is back;       ▲ downgrade (OUTDATED,
+//	             │    cap or final reason ──────────► FAILED ■)           │ USER_KYC_LIGHT)
+//	             └──────────────                                   VERIFIED, RENEWAL_REQUIRED
 //	any state ──cancel (update or Temporal)─────────► CANCELLED ■
 //
 // ■ final: the workflow completes and its status never changes again. Every
@@ -42,6 +53,10 @@
 // session and opens a fresh one if Mangopay still has it PENDING.
 // Mangopay's blocks of the user's money flows (ScopeBlocked) are followed
 // through their webhooks but are no status.
+// A renewal deadline already past while Mangopay has not downgraded yet is
+// still a renewal due (RENEWAL_REQUIRED, read again daily); PSC sessions of
+// an earlier main session are history. An open session still PENDING is
+// reused, never doubled.
 //
 // The workflow's code is split by concern: onboarding.go (the main loop,
 // preflight and session creation), events.go (webhooks and what Mangopay

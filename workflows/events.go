@@ -49,12 +49,27 @@ func (w *onboarding) applySession(ctx workflow.Context, res activities.GetSessio
 	s.Status, s.Checks = res.Status, res.Checks
 	now := workflow.Now(ctx)
 	expiry := s.ExpiresAt.Add(w.cfg.ExpiryGrace)
-	switch mangopay.IdentityVerificationStatus(res.Status) {
+	st := mangopay.IdentityVerificationStatus(res.Status)
+	if (w.st.Status == StatusVerified || w.st.Status == StatusRenewal) &&
+		st != mangopay.IdentityVerificationValidated && st != mangopay.IdentityVerificationOutOfDate {
+		// Mangopay says REGULAR: what a (renewal) session does, pending,
+		// expired or refused, never ends or demotes the onboarding.
+		return
+	}
+	// A renewal session: the user stays REGULAR whatever it does.
+	renewing := w.st.RenewalDeadline != nil
+	switch st {
 	case mangopay.IdentityVerificationPending:
-		if !now.Before(expiry) {
+		if !now.Before(expiry) && renewing {
+			w.renewalSessionEnded(ctx, "the renewal session was not submitted within its lifetime: ensure-session opens a new one")
+		} else if !now.Before(expiry) {
 			w.setStatus(ctx, StatusExpired, "the session was not submitted within its lifetime")
 		}
 	case mangopay.IdentityVerificationExpired, mangopay.IdentityVerificationTimeout:
+		if renewing {
+			w.renewalSessionEnded(ctx, "the renewal session expired before it was submitted: ensure-session opens a new one")
+			return
+		}
 		w.setStatus(ctx, StatusExpired, "the session expired before it was submitted")
 	case mangopay.IdentityVerificationReview:
 		if w.st.Status != StatusInReview {
@@ -65,13 +80,28 @@ func (w *onboarding) applySession(ctx workflow.Context, res activities.GetSessio
 	case mangopay.IdentityVerificationValidated:
 		w.validated(ctx)
 	case mangopay.IdentityVerificationRefused, mangopay.IdentityVerificationError:
+		if renewing {
+			w.renewalSessionEnded(ctx, "the renewal session was refused ("+strings.Join(reasonTypes(s.Checks), ", ")+"): ensure-session opens a new one")
+			return
+		}
 		if w.st.Status != StatusRefused && w.st.Status != StatusFailed {
 			w.refused(ctx)
 		}
 	case mangopay.IdentityVerificationOutOfDate:
-		if w.st.Status != StatusOutOfDate {
-			w.st.Refusals = 0
-			w.setStatus(ctx, StatusOutOfDate, "KYC downgraded by Mangopay: a new session is needed")
+		if w.st.Status == StatusOutOfDate {
+			break
+		}
+		// The session is outdated; the user's level says whether the user
+		// is (KYC documents may have verified the user again since).
+		var u activities.ReadUserResult
+		err := workflow.ExecuteActivity(mangopayCtx(ctx, "read user (session outdated)"), a.ReadUser, activities.ReadUserInput{UserID: w.st.UserID}).Get(ctx, &u)
+		switch {
+		case err != nil:
+			w.logger.Warn("reading the user failed", "error", errMessage(err))
+		case u.KYCLevel == string(mangopay.KYCLevelRegular):
+			w.followUserLevel(ctx, u.KYCLevel)
+		case !w.st.Status.Final():
+			w.downgraded(ctx, "KYC downgraded by Mangopay: a new session is needed") // and any renewal is over
 		}
 	default:
 		w.logger.Warn("unknown IDV session status: waiting", "idv_session_id", s.IdvSessionID, "status", res.Status)
@@ -250,24 +280,73 @@ func (w *onboarding) archivedSessionEvent(ctx workflow.Context, i int) {
 	w.applySession(ctx, res)
 }
 
+// userEvent follows a user-level webhook (USER_KYC_LIGHT, USER_KYC_REGULAR):
+// whatever its type, it re-reads the user, whose KYCLevel is the truth.
 func (w *onboarding) userEvent(ctx workflow.Context, ev MangopayEvent) {
 	if ev.ResourceID != w.st.UserID {
 		w.logger.Info("webhook for another user ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID)
 		return
 	}
-	switch {
-	case ev.EventType == string(mangopay.EventUserKYCLight) && (w.st.Status == StatusVerified || w.st.Status == StatusRenewal):
-		var u activities.ReadUserResult
-		err := workflow.ExecuteActivity(mangopayCtx(ctx, "read user (downgrade?)"), a.ReadUser, activities.ReadUserInput{UserID: w.st.UserID}).Get(ctx, &u)
-		if err != nil {
-			w.logger.Warn("reading the user failed", "error", errMessage(err))
+	if ev.EventType == string(mangopay.EventUserKYCRegular) && w.st.Session != nil &&
+		(w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview) {
+		// Most likely the session's outcome, its own webhook late or lost.
+		if res, ok := w.readSession(ctx); ok {
+			w.applySession(ctx, res)
+		}
+	}
+	if ev.EventType == string(mangopay.EventUserKYCRegular) && (w.st.Status == StatusVerified || w.st.Status == StatusRenewal) {
+		return // what the onboarding knows already: a read would change nothing
+	}
+	w.readUserLevel(ctx, "read user (KYC level)")
+}
+
+// readUserLevel reads the user and follows its KYCLevel.
+func (w *onboarding) readUserLevel(ctx workflow.Context, summary string) {
+	if w.st.Status.Final() || w.st.Status == StatusStarting {
+		return
+	}
+	var u activities.ReadUserResult
+	err := workflow.ExecuteActivity(mangopayCtx(ctx, summary), a.ReadUser, activities.ReadUserInput{UserID: w.st.UserID}).Get(ctx, &u)
+	if err != nil {
+		w.logger.Warn("reading the user failed", "error", errMessage(err))
+		return
+	}
+	w.followUserLevel(ctx, u.KYCLevel)
+}
+
+// followUserLevel moves the onboarding to what Mangopay says of the user:
+// REGULAR is VERIFIED (RENEWAL_REQUIRED while a renewal is due), however
+// the user got there (a session, KYC documents alone); LIGHT ends VERIFIED
+// and RENEWAL_REQUIRED (a new session is needed) and any renewal.
+func (w *onboarding) followUserLevel(ctx workflow.Context, level string) {
+	if w.st.Status.Final() || w.st.Status == StatusStarting {
+		return // cancelled meanwhile
+	}
+	switch level {
+	case string(mangopay.KYCLevelRegular):
+		switch w.st.Status {
+		case StatusVerified, StatusRenewal, StatusOutOfDate:
+			return // OUT_OF_DATE: the new session is on its way
+		case StatusAwaitingUser, StatusInReview:
+			if w.st.RenewalDeadline != nil {
+				return // a renewal session under way
+			}
+		}
+		w.st.Refusals = 0
+		if d := w.st.RenewalDeadline; d != nil {
+			w.st.ReviewSince = nil
+			w.setStatus(ctx, StatusRenewal, renewalReason(*d))
 			return
 		}
-		if w.st.Status != StatusVerified && w.st.Status != StatusRenewal {
-			return // cancelled, or downgraded by another webhook, meanwhile
+		w.st.ReviewSince = nil
+		w.setStatus(ctx, StatusVerified, "KYCLevel REGULAR")
+		if w.st.RenewalAsked {
+			w.st.RenewalAsked = false
+			w.renewalRequired(ctx)
 		}
-		if u.KYCLevel == string(mangopay.KYCLevelLight) {
-			w.st.Refusals = 0
+	case string(mangopay.KYCLevelLight):
+		switch {
+		case w.st.Status == StatusVerified || w.st.Status == StatusRenewal:
 			// The session's own webhook may come later and would then be
 			// ignored: record now what Mangopay says of it (OUT_OF_DATE), so
 			// the history of attempts is right whichever webhook comes first.
@@ -277,11 +356,11 @@ func (w *onboarding) userEvent(ctx workflow.Context, ev MangopayEvent) {
 				}
 			}
 			w.downgraded(ctx, "KYC downgraded by Mangopay (KYCLevel LIGHT): a new session is needed")
-		}
-	case ev.EventType == string(mangopay.EventUserKYCRegular) && w.st.Session != nil &&
-		(w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview):
-		if res, ok := w.readSession(ctx); ok {
-			w.applySession(ctx, res)
+		case w.st.RenewalDeadline != nil:
+			// Downgraded while a renewal session was pending or had ended:
+			// the deadline is history, the session the way back.
+			w.st.RenewalDeadline, w.st.RemindersSent = nil, 0
+			w.upsertVisibility(ctx)
 		}
 	}
 }
@@ -298,9 +377,11 @@ func (w *onboarding) renewalEvent(ctx workflow.Context, ev MangopayEvent) {
 		return
 	}
 	switch {
-	case ev.EventType == eventRenewalRequired && (w.st.Status == StatusVerified || w.st.Status == StatusAwaitingPSCs):
+	case ev.EventType == eventRenewalRequired && (w.st.Status == StatusRenewal || w.st.RenewalDeadline != nil):
+		w.refreshRenewal(ctx) // Mangopay moved the deadline
+	case ev.EventType == eventRenewalRequired && w.st.Status == StatusVerified:
 		w.renewalRequired(ctx)
-	case ev.EventType == eventRenewalRequired && w.st.Status != StatusRenewal:
+	case ev.EventType == eventRenewalRequired:
 		w.st.RenewalAsked = true // acted on once the user is verified
 	case ev.EventType == eventRenewed && w.st.RenewalDeadline != nil:
 		w.refreshRenewal(ctx)
@@ -325,4 +406,8 @@ func (w *onboarding) documentEvent(ctx workflow.Context, ev MangopayEvent) {
 	}
 	d.Status, d.RefusedReasonType = res.Status, res.RefusedReasonType
 	w.notifyDocument(ctx, *d)
+	if d.Status == string(mangopay.KYCDocumentValidated) {
+		// A validated document may be what makes the user REGULAR.
+		w.readUserLevel(ctx, "read user (KYC document validated)")
+	}
 }

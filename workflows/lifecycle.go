@@ -28,10 +28,19 @@ func (w *onboarding) pscsApply() bool {
 // is spent on it.
 func (w *onboarding) validated(ctx workflow.Context) {
 	w.st.Refusals = 0
-	if w.st.Status == StatusRenewal {
-		// The session that verified the user, read again while Mangopay
-		// asks for a renewal: only a cleared deadline ends the renewal.
+	if w.st.RenewalDeadline != nil || w.st.Status == StatusRenewal {
+		// A renewal session (or the session that verified the user, read
+		// again): the user is REGULAR throughout; only Mangopay clearing
+		// the deadline ends the renewal (for a business, once its renewal
+		// PSC sessions are done).
+		if w.pscsApply() {
+			w.recordPSCs(ctx)
+		}
 		w.refreshRenewal(ctx)
+		if d := w.st.RenewalDeadline; d != nil && (w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview) {
+			w.st.ReviewSince = nil
+			w.setStatus(ctx, StatusRenewal, "renewal session validated: waiting for Mangopay to renew the KYC (deadline "+d.Format(time.RFC3339)+")")
+		}
 		return
 	}
 	if w.pscsApply() {
@@ -41,10 +50,7 @@ func (w *onboarding) validated(ctx workflow.Context) {
 	} else {
 		w.setStatus(ctx, StatusVerified, "")
 	}
-	switch {
-	case w.st.RenewalDeadline != nil:
-		w.refreshRenewal(ctx) // a renewal session: Mangopay clears the deadline
-	case w.st.RenewalAsked:
+	if w.st.RenewalAsked {
 		// USER_KYC_RENEWAL_REQUIRED came before kycflow knew the user was
 		// verified (its VALIDATED webhook late or lost).
 		w.st.RenewalAsked = false
@@ -54,26 +60,22 @@ func (w *onboarding) validated(ctx workflow.Context) {
 
 // checkPSCs reads the user's PSC sessions and level, and moves the
 // onboarding: VERIFIED once Mangopay says REGULAR (it reports true),
-// AWAITING_PSCS until then.
+// AWAITING_PSCS until then. The platform hears onboarding.awaiting_pscs
+// before the psc.* notifications of its PSC sessions.
 func (w *onboarding) checkPSCs(ctx workflow.Context) bool {
-	var res activities.ReadPSCsResult
-	err := workflow.ExecuteActivity(mangopayCtx(ctx, "read PSC sessions and KYC level"), a.ReadPSCs,
-		activities.ReadPSCsInput{UserID: w.st.UserID}).Get(ctx, &res)
-	if err != nil {
-		w.logger.Warn("reading the PSC sessions failed", "error", errMessage(err))
+	res, ok := w.readPSCs(ctx)
+	if !ok {
 		return false
 	}
-	if w.st.Status.Final() {
-		return false
-	}
-	var main string
-	if w.st.Session != nil {
-		main = w.st.Session.IdvSessionID
-	}
-	mine := slices.DeleteFunc(res.PSCs, func(p PSC) bool { return p.MainSessionID != "" && main != "" && p.MainSessionID != main })
-	w.updatePSCs(ctx, mine)
+	changed := w.mergePSCs(res.PSCs)
 	if res.KYCLevel == string(mangopay.KYCLevelRegular) {
 		w.setStatus(ctx, StatusVerified, "")
+		w.notifyPSCs(ctx, changed)
+		if w.st.RenewalAsked {
+			// USER_KYC_RENEWAL_REQUIRED came while the PSC sessions ran.
+			w.st.RenewalAsked = false
+			w.renewalRequired(ctx)
+		}
 		return true
 	}
 	reason := ""
@@ -85,12 +87,46 @@ func (w *onboarding) checkPSCs(ctx workflow.Context) bool {
 		w.st.NextReconcileAt = workflow.Now(ctx).Add(w.cfg.ReconcileSchedule[0])
 	}
 	w.setStatus(ctx, StatusAwaitingPSCs, reason)
+	w.notifyPSCs(ctx, changed)
 	return false
 }
 
-// updatePSCs records the PSC sessions Mangopay lists, telling the platform
-// of each one that is new or moved (psc.<status>, with its link).
-func (w *onboarding) updatePSCs(ctx workflow.Context, latest []PSC) {
+// recordPSCs reads the PSC sessions of the current main session and tells
+// the platform of each change, without moving the onboarding (a renewal).
+func (w *onboarding) recordPSCs(ctx workflow.Context) {
+	if res, ok := w.readPSCs(ctx); ok {
+		w.notifyPSCs(ctx, w.mergePSCs(res.PSCs))
+	}
+}
+
+// readPSCs reads the user's PSC sessions and level, keeping those of the
+// current main session: PSC sessions of an earlier one (a first attempt, a
+// renewal) are history, neither shown, retried nor acted on.
+func (w *onboarding) readPSCs(ctx workflow.Context) (activities.ReadPSCsResult, bool) {
+	var res activities.ReadPSCsResult
+	err := workflow.ExecuteActivity(mangopayCtx(ctx, "read PSC sessions and KYC level"), a.ReadPSCs,
+		activities.ReadPSCsInput{UserID: w.st.UserID}).Get(ctx, &res)
+	if err != nil {
+		w.logger.Warn("reading the PSC sessions failed", "error", errMessage(err))
+		return res, false
+	}
+	if w.st.Status.Final() {
+		return res, false
+	}
+	var main string
+	if w.st.Session != nil {
+		main = w.st.Session.IdvSessionID
+	}
+	earlier := func(p PSC) bool { return p.MainSessionID != "" && main != "" && p.MainSessionID != main }
+	res.PSCs = slices.DeleteFunc(res.PSCs, earlier)
+	w.st.PSCs = slices.DeleteFunc(w.st.PSCs, earlier)
+	return res, true
+}
+
+// mergePSCs records the PSC sessions Mangopay lists and returns those that
+// are new or moved.
+func (w *onboarding) mergePSCs(latest []PSC) []PSC {
+	var changed []PSC
 	for _, p := range latest {
 		i := slices.IndexFunc(w.st.PSCs, func(q PSC) bool { return q.PscID == p.PscID })
 		if i >= 0 && w.st.PSCs[i] == p {
@@ -101,6 +137,19 @@ func (w *onboarding) updatePSCs(ctx workflow.Context, latest []PSC) {
 		} else {
 			w.st.PSCs = append(w.st.PSCs, p)
 		}
+		changed = append(changed, p)
+	}
+	return changed
+}
+
+// updatePSCs records PSC sessions and tells the platform of each change
+// (psc.<status>, with its link).
+func (w *onboarding) updatePSCs(ctx workflow.Context, latest []PSC) {
+	w.notifyPSCs(ctx, w.mergePSCs(latest))
+}
+
+func (w *onboarding) notifyPSCs(ctx workflow.Context, ps []PSC) {
+	for _, p := range ps {
 		w.notifyPSC(ctx, p)
 	}
 }
@@ -127,6 +176,10 @@ func (w *onboarding) pscEvent(ctx workflow.Context, ev MangopayEvent) {
 	known := w.st.Session != nil && ev.ResourceID == w.st.Session.IdvSessionID ||
 		slices.ContainsFunc(w.st.PSCs, func(p PSC) bool { return p.PscID == ev.ResourceID }) ||
 		mangopay.IsPSCID(ev.ResourceID) && w.st.Status == StatusAwaitingPSCs // a PSC not listed yet
+	if known && w.st.Status == StatusRenewal && w.pscsApply() {
+		w.recordPSCs(ctx) // a renewal's PSC sessions: the user stays REGULAR
+		return
+	}
 	if !known || (w.st.Status != StatusAwaitingPSCs && w.st.Status != StatusVerified) {
 		w.logger.Info("PSC webhook ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID, "status", string(w.st.Status))
 		return
@@ -160,33 +213,55 @@ func (w *onboarding) readRegulatory(ctx workflow.Context) (activities.ReadRegula
 // after which the verified user is downgraded unless they renew.
 func (w *onboarding) renewalRequired(ctx workflow.Context) {
 	res, ok := w.readRegulatory(ctx)
-	if !ok || !w.deadlineAhead(ctx, res) || (w.st.Status != StatusVerified && w.st.Status != StatusAwaitingPSCs) {
+	if !ok || !w.renewalDue(ctx, res) || w.st.Status != StatusVerified {
 		return
 	}
 	deadline := res.DowngradeAt.UTC()
 	w.st.RenewalDeadline = &deadline
 	// Reminders already due are covered by this first notice.
-	now := workflow.Now(ctx)
-	w.st.RemindersSent = 0
+	w.st.RemindersSent = w.remindersDue(deadline, workflow.Now(ctx))
+	w.setStatus(ctx, StatusRenewal, renewalReason(deadline))
+}
+
+func renewalReason(deadline time.Time) string {
+	return "KYC renewal required before " + deadline.Format(time.RFC3339) + ": open a new session"
+}
+
+// remindersDue counts the reminders of a deadline whose time has come: a
+// first notice, or a moved deadline, covers them (no burst of reminders).
+func (w *onboarding) remindersDue(deadline, now time.Time) int {
+	n := 0
 	for _, before := range w.cfg.RenewalReminders {
 		if deadline.Add(-before).After(now) {
 			break
 		}
-		w.st.RemindersSent++
+		n++
 	}
-	w.setStatus(ctx, StatusRenewal, "KYC renewal required before "+deadline.Format(time.RFC3339)+": open a new session")
+	return n
 }
 
-// deadlineAhead tells whether Mangopay's renewal deadline is still to come.
-// One already past for a user who is verified (the callers checked) is
-// stale: Mangopay downgrades at the deadline, so it was renewed or lifted.
-func (w *onboarding) deadlineAhead(ctx workflow.Context, res activities.ReadRegulatoryResult) bool {
-	return !res.DowngradeAt.IsZero() && res.DowngradeAt.After(workflow.Now(ctx))
+// renewalDue tells whether Mangopay has a renewal due: a deadline on record
+// that is still to come, or that has passed with no successful KYC since
+// (Mangopay downgrades after the deadline, not always at once: its first
+// grouped downgrades ran on 2026-12-01 for deadlines up to 2026-11-30). A
+// past deadline older than the last KYC is history.
+func (w *onboarding) renewalDue(ctx workflow.Context, res activities.ReadRegulatoryResult) bool {
+	if res.DowngradeAt.IsZero() {
+		return false
+	}
+	if res.DowngradeAt.After(workflow.Now(ctx)) {
+		return true
+	}
+	deadlineDay := res.DowngradeAt.Add(-24 * time.Hour).UTC().Format(time.DateOnly)
+	return res.LastKYCDate == "" || res.LastKYCDate <= deadlineDay
 }
 
 // nextRenewalEvent is the next reminder, or the deadline (plus an hour for
 // Mangopay to downgrade), or after it the next daily check.
 func (w *onboarding) nextRenewalEvent() (time.Time, string) {
+	if w.st.RenewalDeadline == nil {
+		return time.Time{}, "" // webhooks and the platform only
+	}
 	d := *w.st.RenewalDeadline
 	if i := w.st.RemindersSent; i < len(w.cfg.RenewalReminders) {
 		return d.Add(-w.cfg.RenewalReminders[i]), "KYC renewal reminder"
@@ -226,31 +301,49 @@ func (w *onboarding) renewalTick(ctx workflow.Context) {
 }
 
 // refreshRenewal re-reads the deadline: cleared (renewed) → VERIFIED; moved
-// → RENEWAL_REQUIRED with the new one.
+// → RENEWAL_REQUIRED with the new one, its reminders already due counted as
+// sent (Mangopay's latest deadline is followed, without a burst).
 func (w *onboarding) refreshRenewal(ctx workflow.Context) {
 	res, ok := w.readRegulatory(ctx)
 	if !ok {
 		return
 	}
-	old := w.st.RenewalDeadline
-	if !w.deadlineAhead(ctx, res) {
+	if !w.renewalDue(ctx, res) {
+		had := w.st.RenewalDeadline != nil
 		w.st.RenewalDeadline, w.st.RemindersSent = nil, 0
-		if w.st.Status == StatusRenewal {
+		switch {
+		case w.st.Status == StatusRenewal:
 			w.setStatus(ctx, StatusVerified, "KYC renewed")
-		} else {
+		case had && (w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview):
+			// A renewal session under way, and the renewal done (or the
+			// user downgraded meanwhile): the user's level says which.
+			w.upsertVisibility(ctx)
+			w.readUserLevel(ctx, "read user (renewal cleared)")
+		default:
 			w.upsertVisibility(ctx) // the deadline's search attribute goes; the status stays
 		}
 		return
 	}
-	if old == nil || !res.DowngradeAt.Equal(*old) {
-		d := res.DowngradeAt.UTC()
-		w.st.RenewalDeadline, w.st.RemindersSent = &d, 0
-		if w.st.Status == StatusRenewal {
-			w.setStatus(ctx, StatusRenewal, "KYC renewal required before "+d.Format(time.RFC3339)+": open a new session")
-		} else {
-			w.upsertVisibility(ctx)
-		}
+	d := res.DowngradeAt.UTC()
+	moved := w.st.RenewalDeadline == nil || !d.Equal(*w.st.RenewalDeadline)
+	if moved {
+		w.st.RenewalDeadline = &d
+		w.st.RemindersSent = w.remindersDue(d, workflow.Now(ctx))
 	}
+	switch {
+	case w.st.Status == StatusVerified || w.st.Status == StatusRenewal && moved:
+		w.setStatus(ctx, StatusRenewal, renewalReason(d))
+	case moved:
+		w.upsertVisibility(ctx) // a renewal session under way keeps its status
+	}
+}
+
+// renewalSessionEnded: a renewal session expired or was refused while the
+// user is still REGULAR. The onboarding stays RENEWAL_REQUIRED (reminders go
+// on) with the reason; the next ensure-session opens a fresh session.
+func (w *onboarding) renewalSessionEnded(ctx workflow.Context, reason string) {
+	w.st.ReviewSince = nil
+	w.setStatus(ctx, StatusRenewal, reason)
 }
 
 // downgraded starts the downgrade path: a new session is needed.

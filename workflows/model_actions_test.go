@@ -37,7 +37,8 @@ var modelActions = []modelAction{
 	{"continue-as-new suggested", 3, (*model).actSuggestCAN},
 	{"PSC outcome", 6, (*model).actPSC},
 	{"retry-psc", 2, (*model).actRetryPSC},
-	{"renewal required", 2, (*model).actRenewal},
+	{"renewal required", 3, (*model).actRenewal},
+	{"quiet point", 2, (*model).actQuiet},
 }
 
 func (m *model) randomStep() {
@@ -50,6 +51,9 @@ func (m *model) randomStep() {
 		total += a.weight
 	}
 	for range n {
+		if m.phase != phaseRandom {
+			return // a quiet point began: nothing more until it is judged
+		}
 		r := m.rng.IntN(total)
 		for _, a := range modelActions {
 			if r < a.weight {
@@ -354,14 +358,29 @@ func (m *model) actFaults() {
 	case r < 83:
 		name, f.APIErrorRate, f.APIErrorStatus = "outage (503)", 1, 503
 		window = time.Duration(5+m.rng.IntN(25)) * time.Minute
-	case r < 91:
+	case r < 88:
 		status := []int{401, 403}[m.rng.IntN(2)]
 		name, f.APIErrorRate, f.APIErrorStatus = fmt.Sprintf("credentials (%d) 30%%", status), 0.3, status
+		m.denied = append(m.denied, timeWindow{m.env.Now(), m.env.Now().Add(window)})
+	case r < 91:
+		// A credential rollout or an IP allowlist gone wrong, for weeks.
+		status := []int{401, 403}[m.rng.IntN(2)]
+		window = time.Duration(7+m.rng.IntN(21)) * 24 * time.Hour
+		name, f.APIErrorRate, f.APIErrorStatus = fmt.Sprintf("credentials (%d) for weeks", status), 1, status
+		m.denied = append(m.denied, timeWindow{m.env.Now(), m.env.Now().Add(window)})
 	case r < 95:
 		name, set.IdvActivated = "IDV feature not activated", false
+		m.denied = append(m.denied, timeWindow{m.env.Now(), m.env.Now().Add(window)}) // a 403
 	default:
-		// The platform's webhook endpoint is down, for up to a day.
+		// The platform's webhook endpoint is down, for up to a day, or
+		// for days while the onboarding goes on.
 		window = time.Duration(10+m.rng.IntN(1800)) * time.Minute
+		if m.rng.IntN(3) == 0 {
+			// Days, short of the 72 h a notification is retried for (past
+			// them it is given up by design, and the platform reads the
+			// state through the API).
+			window = time.Duration(36+m.rng.IntN(34)) * time.Hour
+		}
 		name = "platform down"
 		m.sink.down.Store(true)
 	}
@@ -390,6 +409,9 @@ func (m *model) clearFaults() {
 	set.IdvActivated = true
 	m.setFaults(sandbox.Faults{}, set)
 	m.sink.down.Store(false)
+	if n := len(m.denied); n > 0 && m.denied[n-1].to.After(m.env.Now()) {
+		m.denied[n-1].to = m.env.Now() // the access is back early
+	}
 	if !m.faultsUntil.IsZero() {
 		m.logf("faults cleared")
 	}
@@ -497,9 +519,33 @@ func (m *model) actRetryPSC() {
 
 // actRenewal: Mangopay requires a verified user to renew their KYC.
 func (m *model) actRenewal() {
-	days := []int{1, 3, 30, 90}[m.rng.IntN(4)]
+	if m.rng.Float64() < 0.25 {
+		// A deadline already past while the user is still REGULAR:
+		// Mangopay downgrades later (the grouped downgrades of 2026-12-01).
+		ago := 1 + m.rng.IntN(20)
+		in := time.Duration(1+m.rng.IntN(120)) * time.Hour
+		_, err := m.sim.RequireOverdueRenewal(m.userID, ago, in)
+		m.logf("renewal required, deadline %d days ago, downgrade in %v (%v)", ago, in, errOrOK(err))
+		return
+	}
+	// Called again, it moves the deadline earlier or later.
+	days := []int{1, 3, 7, 30, 45, 90, 120}[m.rng.IntN(7)]
 	_, err := m.sim.RequireRenewal(m.userID, days)
 	m.logf("renewal required within %d days (%v)", days, errOrOK(err))
+}
+
+// actQuiet makes a quiet point in the middle of the seed: faults off,
+// every webhook delivered, time passes, then the oracle judges the state
+// and the random steps go on.
+func (m *model) actQuiet() {
+	if m.phase != phaseRandom || m.resume {
+		return
+	}
+	m.logf("quiet point: faults off, every webhook delivered, time passes")
+	m.clearFaults()
+	m.drainAll()
+	m.resume = true
+	m.phase = phaseQuiet1
 }
 
 func errOrOK(err error) string {

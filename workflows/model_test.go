@@ -227,6 +227,11 @@ type model struct {
 	temporalCancel  bool
 	view            *workflows.StateView // at the last step
 	faultsUntil     time.Time
+	lastLevel       mangopay.KYCLevel // the user's level at the last step
+	lastStepAt      time.Time
+	settling        int              // re-drains before a quiet comparison
+	resume          bool             // a quiet point mid-seed: random steps resume after it
+	denied          []timeWindow     // Mangopay denied kycflow access (401/403) in these windows
 	faults          sandbox.Faults   // injected now
 	simSet          sandbox.Settings // the simulator's settings now
 	knownDocs       map[string]bool
@@ -256,6 +261,20 @@ type model struct {
 type runningActivity struct {
 	name  string
 	since time.Time
+}
+
+type timeWindow struct{ from, to time.Time }
+
+// deniedSince tells when the last access outage that overlaps [since, now]
+// ended (zero: none did).
+func (m *model) deniedSince(since time.Time) time.Time {
+	var end time.Time
+	for _, w := range m.denied {
+		if w.to.After(since) && w.to.After(end) {
+			end = w.to
+		}
+	}
+	return end
 }
 
 type callSample struct {
@@ -522,7 +541,24 @@ func (m *model) step() {
 		m.phase = phaseCompare
 		m.nextAt = now.Add(time.Hour)
 	case phaseCompare:
+		if n := len(m.sim.EventLog()); n > m.logSeen && m.settling < 5 {
+			// Mangopay moved meanwhile (a deadline passed, a session
+			// expired on its own clock): deliver that too, then judge.
+			m.settling++
+			m.drainAll()
+			m.nextAt = now.Add(time.Hour)
+			break
+		}
+		m.settling = 0
 		m.checkAgreement()
+		if m.resume {
+			// A quiet point in the middle of the seed: the random
+			// steps go on.
+			m.resume = false
+			m.phase = phaseRandom
+			m.nextAt = now.Add(m.delay())
+			break
+		}
 		m.logf("the platform cancels")
 		m.cancel("model test over")
 		m.phase = phaseAfterCancel

@@ -43,10 +43,10 @@ const (
 )
 
 // HookEventTypes are the Mangopay webhooks kycflow subscribes to: the
-// outcomes of IDV sessions, downgrades and KYC document outcomes.
-// IDENTITY_VERIFICATION_PENDING (the workflow created the session itself)
-// and USER_KYC_REGULAR (it follows IDENTITY_VERIFICATION_VALIDATED) would only
-// cost signals.
+// outcomes of IDV sessions, the user's level (USER_KYC_REGULAR too: a user
+// can become REGULAR through KYC documents alone, with no session event),
+// and KYC document outcomes. IDENTITY_VERIFICATION_PENDING (the workflow
+// created the session itself) would only cost signals.
 var HookEventTypes = []string{
 	"IDENTITY_VERIFICATION_VALIDATED",
 	"IDENTITY_VERIFICATION_FAILED",
@@ -54,6 +54,7 @@ var HookEventTypes = []string{
 	"IDENTITY_VERIFICATION_OUTDATED",
 	"IDENTITY_VERIFICATION_EXPIRED",
 	"USER_KYC_LIGHT",
+	"USER_KYC_REGULAR",
 	"KYC_SUCCEEDED",
 	"KYC_FAILED",
 	"KYC_OUTDATED",

@@ -31,7 +31,7 @@ func (w *onboarding) notifyStatus(ctx workflow.Context) {
 			}
 		}
 	}
-	w.send(ctx, ev, ev.Type, strconv.Itoa(w.st.Attempt), ev.IdvSessionID, w.st.Reason)
+	w.send(ctx, ev, ev.Type, strconv.Itoa(w.st.Attempt), ev.IdvSessionID, w.st.Reason, "change", strconv.Itoa(w.st.StatusChanges))
 }
 
 func (w *onboarding) notifyDocument(ctx workflow.Context, d Document) {

@@ -215,6 +215,9 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	}
 	w.creating = true
 	defer func() { w.creating = false }()
+	if w.reusePendingSession(ctx) {
+		return
+	}
 	info := workflow.GetInfo(ctx)
 	attempt := w.st.Attempt + 1
 	in := activities.CreateSessionInput{
@@ -280,6 +283,24 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	if !res.Indexed {
 		w.indexSession(ctx, res.SessionID)
 	}
+}
+
+// reusePendingSession: the current session is still PENDING within its
+// lifetime (the user became REGULAR by other means while it was open, and a
+// renewal or a downgrade now asks for a session): it is the one to use,
+// never a second PENDING session for the user.
+func (w *onboarding) reusePendingSession(ctx workflow.Context) bool {
+	s := w.st.Session
+	if s == nil || s.Status != string(mangopay.IdentityVerificationPending) || !workflow.Now(ctx).Before(s.ExpiresAt) {
+		return false
+	}
+	res, ok := w.readSession(ctx)
+	if !ok || res.Status != string(mangopay.IdentityVerificationPending) || w.st.Status.Final() {
+		return false
+	}
+	w.st.ReviewSince = nil
+	w.setStatus(ctx, StatusAwaitingUser, "")
+	return true
 }
 
 // accessDeniedStops makes a Mangopay 401/403 end the activity at once

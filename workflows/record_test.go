@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -38,9 +39,40 @@ import (
 // envRecordHistories turns TestRecordHistories on.
 const envRecordHistories = "KYCFLOW_RECORD_HISTORIES"
 
-// historiesDir holds the recorded histories TestReplayRecordedHistories
-// replays, and MEASUREMENTS.md.
+// historiesDir holds the corpora of recorded histories that
+// TestReplayRecordedHistories replays, one folder each, and MEASUREMENTS.md:
+//
+//   - unreleased/: today's histories, rewritten by `make record-histories`;
+//   - <version>/ (0.1.0/, …): the corpus of a release, kept from the moment
+//     it shipped and never overwritten (docs/workflow-versioning.md).
 var historiesDir = filepath.Join("testdata", "histories")
+
+// unreleasedCorpus is the folder TestRecordHistories writes.
+const unreleasedCorpus = "unreleased"
+
+// releasedMarker marks a released corpus (besides a version-named folder).
+const releasedMarker = "RELEASED"
+
+var versionName = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+$`)
+
+// isReleased tells a released corpus: a folder named as a version, or one
+// holding a RELEASED file. Onboardings started on that release may still be
+// running: its histories must replay for ever, and nothing rewrites them.
+func isReleased(dir string) bool {
+	if versionName.MatchString(filepath.Base(dir)) {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(dir, releasedMarker))
+	return err == nil
+}
+
+// checkRecordable refuses to record into a released corpus.
+func checkRecordable(dir string) error {
+	if isReleased(dir) {
+		return fmt.Errorf("%s is a released corpus: it is never overwritten (record into %s, see docs/workflow-versioning.md)", dir, unreleasedCorpus)
+	}
+	return nil
+}
 
 // Waits on the workflow's state. They are generous: they bound a wait, they
 // do not assert how fast anything is.
@@ -252,8 +284,8 @@ var recordScenarios = []recordScenario{
 	{name: "continued-as-new", kind: "NATURAL", cfg: workflows.Config{MaxHistoryEvents: 40}, run: func(r *recording) {
 		r.verified()
 		// Past 40 events the VERIFIED onboarding continues as new, next
-		// time its loop wakes (a webhook; since long-lived-fixes, any
-		// update too); the downgrade then happens in a later run.
+		// time its loop wakes (a webhook, or any update); the downgrade
+		// then happens in a later run.
 		r.waitFor("a second run", func(workflows.StateView) bool {
 			if r.continuedAsNew() {
 				return true
@@ -322,7 +354,15 @@ func TestRecordHistories(t *testing.T) {
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 
-	require.NoError(t, os.MkdirAll(historiesDir, 0o755))
+	into := filepath.Join(historiesDir, unreleasedCorpus)
+	require.NoError(t, checkRecordable(into))
+	require.NoError(t, os.MkdirAll(into, 0o755))
+	// Today's corpus is rewritten whole: a path no longer recorded goes.
+	old, err := filepath.Glob(filepath.Join(into, "*.json"))
+	require.NoError(t, err)
+	for _, f := range old {
+		require.NoError(t, os.Remove(f))
+	}
 	var rows []measurement
 	for _, sc := range recordScenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -541,9 +581,9 @@ func (r *recording) histories() []*historypb.History {
 // <scenario>.run2.json and on for runs after a continue-as-new.
 func historyFile(scenario string, i int) string {
 	if i == 0 {
-		return filepath.Join(historiesDir, scenario+".json")
+		return filepath.Join(historiesDir, unreleasedCorpus, scenario+".json")
 	}
-	return filepath.Join(historiesDir, fmt.Sprintf("%s.run%d.json", scenario, i+1))
+	return filepath.Join(historiesDir, unreleasedCorpus, fmt.Sprintf("%s.run%d.json", scenario, i+1))
 }
 
 // writeHistory writes h in the JSON form the Temporal CLI and Web UI export
@@ -667,8 +707,9 @@ func writeMeasurements(t *testing.T, rows []measurement) {
 	b.WriteString("# What each onboarding path costs\n\n")
 	b.WriteString("Measured on real runs by `TestRecordHistories` (workflows/record_test.go): the KYCOnboarding\n")
 	b.WriteString("workflow on a Temporal dev server (CLI v1.5.1), a worker with the real activities, the in-process\n")
-	b.WriteString("Mangopay simulator, Redis and a platform webhook sink. The histories next to this file come from\n")
-	b.WriteString("the same runs and are replayed by `TestReplayRecordedHistories`. Re-run (rewrites both):\n\n")
+	b.WriteString("Mangopay simulator, Redis and a platform webhook sink. The histories in unreleased/ come from\n")
+	b.WriteString("the same runs and are replayed by `TestReplayRecordedHistories` with every released corpus.\n")
+	b.WriteString("Re-run (rewrites both; a released corpus is never rewritten):\n\n")
 	b.WriteString("    make record-histories\n\n")
 	b.WriteString("| scenario | history events | billable actions | Mangopay calls |\n")
 	b.WriteString("|---|---:|---:|---:|\n")
@@ -677,8 +718,8 @@ func writeMeasurements(t *testing.T, rows []measurement) {
 	}
 	b.WriteString("\nBillable actions are counted from the history: the start (1), each signal, each accepted update,\n")
 	b.WriteString("each scheduled activity plus its retries (from ActivityTaskStarted.Attempt), each timer started,\n")
-	b.WriteString("each search-attribute upsert, and each marker (the workflow.GetVersion of a run: counted to be\n")
-	b.WriteString("safe; since long-lived-fixes every run records one, with the upsert of TemporalChangeVersion).\n")
+	b.WriteString("each search-attribute upsert, and each marker (workflow.GetVersion: none in release 0.1.0; a later\n")
+	b.WriteString("release's change ID adds one per run that passes it, with the upsert of TemporalChangeVersion).\n")
 	b.WriteString("Billed but not in a history, so not in the table: each state query (GET /v1/onboardings/<id>,\n")
 	b.WriteString("1 action), each rejected update (1 action: the validator said no), and each heartbeat that\n")
 	b.WriteString("reaches the server (UploadPages heartbeats per page, throttled by the SDK: about one per page\n")

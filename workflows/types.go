@@ -262,8 +262,13 @@ type State struct {
 	// Outbox holds the platform notifications not delivered yet, oldest
 	// first: they are sent one at a time, in order, and carried across
 	// continue-as-new.
-	Outbox    []notify.Event `json:"Outbox,omitempty"`
-	UpdatedAt time.Time      `json:"UpdatedAt"`
+	Outbox []notify.Event `json:"Outbox,omitempty"`
+	// StatusChanges counts status changes: part of each status
+	// notification's id, so that a status reached again on the same
+	// attempt (a second "verified" after a renewal) is a new event for the
+	// platform, not a duplicate it drops.
+	StatusChanges int       `json:"StatusChanges,omitempty"`
+	UpdatedAt     time.Time `json:"UpdatedAt"`
 }
 
 // StateView is the state query's answer.

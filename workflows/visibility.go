@@ -33,6 +33,7 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 		// ask, and a later renewal waits for the platform's next one.
 		w.st.WantSession = false
 	}
+	w.st.StatusChanges++
 	w.logger.Info("onboarding status changed", "status", string(s), "attempt", w.st.Attempt)
 	w.upsertVisibility(ctx)
 	w.notifyStatus(ctx)

@@ -20,7 +20,18 @@ func (w *onboarding) waitPending(ctx workflow.Context) {
 			deadline, summary = expiry, "7-day session expiry"
 		}
 	}
+	// A renewal session pending: the renewal's reminders go on.
+	reminder := false
+	if d := w.st.RenewalDeadline; d != nil && w.st.RemindersSent < len(w.cfg.RenewalReminders) {
+		if at := d.Add(-w.cfg.RenewalReminders[w.st.RemindersSent]); at.Before(deadline) {
+			deadline, summary, reminder = at, "KYC renewal reminder", true
+		}
+	}
 	if !w.waitUntil(ctx, deadline, summary) {
+		return
+	}
+	if reminder {
+		w.renewalTick(ctx)
 		return
 	}
 	w.reconcile(ctx)

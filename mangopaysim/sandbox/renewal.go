@@ -100,6 +100,51 @@ func (s *Sandbox) RequireRenewal(userID string, days int) (time.Time, error) {
 	return deadline, nil
 }
 
+// RequireOverdueRenewal gives a verified OWNER a KycRenewalDeadline that
+// passed daysAgo days ago, notifies USER_KYC_RENEWAL_REQUIRED, and downgrades
+// the user only after downgradeIn unless renewed: Mangopay ran its first
+// grouped downgrades on 2026-12-01 for every deadline up to 2026-11-30, so a
+// deadline on record may be past while the user is still REGULAR.
+func (s *Sandbox) RequireOverdueRenewal(userID string, daysAgo int, downgradeIn time.Duration) (time.Time, error) {
+	if daysAgo < 1 || daysAgo > maxRenewalDays || downgradeIn <= 0 {
+		return time.Time{}, fmt.Errorf("%w: DaysAgo must be between 1 and %d and the downgrade ahead, got %d and %v",
+			ErrInvalidOutcome, maxRenewalDays, daysAgo, downgradeIn)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, found := s.st.users[userID]
+	if !found {
+		return time.Time{}, fmt.Errorf("%w: user %s", ErrNotFound, userID)
+	}
+	if u.UserCategory != "OWNER" || u.KYCLevel != "REGULAR" {
+		return time.Time{}, fmt.Errorf("%w: user %s is a %s with KYCLevel %s; only a verified (REGULAR) OWNER has a renewal deadline",
+			ErrWrongState, userID, u.UserCategory, u.KYCLevel)
+	}
+	deadline := day(s.clock.Now()).AddDate(0, 0, -daysAgo)
+	u.renewal.deadline, u.renewal.required = &deadline, true
+	s.emitLocked("USER_KYC_RENEWAL_REQUIRED", u.ID)
+	s.sched.At(s.clock.Now().Add(downgradeIn), func() { s.renewalDeadlinePassed(userID, deadline) })
+	return deadline, nil
+}
+
+// LiftRenewal clears a user's pending renewal without a new verification
+// and notifies USER_KYC_RENEWED, as Mangopay may when its risk assessment of
+// the user changes (it sets the next deadline later).
+func (s *Sandbox) LiftRenewal(userID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, found := s.st.users[userID]
+	if !found {
+		return fmt.Errorf("%w: user %s", ErrNotFound, userID)
+	}
+	if !u.renewal.required {
+		return fmt.Errorf("%w: user %s has no renewal due", ErrWrongState, userID)
+	}
+	u.renewal.required, u.renewal.deadline = false, nil
+	s.emitLocked("USER_KYC_RENEWED", u.ID)
+	return nil
+}
+
 // renewalDeadlinePassed downgrades a user whose deadline day ended without a
 // renewal.
 func (s *Sandbox) renewalDeadlinePassed(userID string, deadline time.Time) {

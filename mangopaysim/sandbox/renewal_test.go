@@ -195,3 +195,43 @@ func TestBlocks(t *testing.T) {
 	}
 	assert.Equal(t, http.StatusNotFound, e.ctl("POST", "/_sim/users/user_m_nope/blocks", map[string]any{"Inflows": true}).status)
 }
+
+// A deadline already past while the user is still REGULAR: Mangopay
+// downgrades later (its first grouped downgrades ran on 2026-12-01).
+func TestOverdueRenewal(t *testing.T) {
+	e := newEnv(t, fastSettings())
+	userID, _ := e.verifiedNatural()
+
+	deadline, err := e.sim.RequireOverdueRenewal(userID, 3, 48*time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, e.sim.Now().AddDate(0, 0, -3).Format("2006-01-02"), deadline.Format("2006-01-02"))
+	info := e.api("GET", "/users/"+userID+"/Regulatory", nil).json()["KycInformation"].(map[string]any)
+	assert.Equal(t, deadline.Format("2006-01-02"), info["KycRenewalDeadline"])
+	assert.Equal(t, "REGULAR", e.api("GET", "/sca/users/"+userID, nil).json()["KYCLevel"], "not downgraded yet")
+
+	e.sim.Advance(47 * time.Hour)
+	e.tok = e.token()
+	assert.Equal(t, "REGULAR", e.api("GET", "/sca/users/"+userID, nil).json()["KYCLevel"])
+	e.sim.Advance(2 * time.Hour)
+	e.tok = e.token()
+	assert.Equal(t, "LIGHT", e.api("GET", "/sca/users/"+userID, nil).json()["KYCLevel"], "downgraded once Mangopay ran it")
+	assert.Contains(t, e.eventTypes(userID), "USER_KYC_LIGHT")
+
+	_, err = e.sim.RequireOverdueRenewal(userID, 3, time.Hour)
+	assert.Error(t, err, "only a REGULAR user has a deadline")
+}
+
+func TestLiftRenewal(t *testing.T) {
+	e := newEnv(t, fastSettings())
+	userID, _ := e.verifiedNatural()
+	require.Error(t, e.sim.LiftRenewal(userID), "no renewal due")
+	_, err := e.sim.RequireRenewal(userID, 30)
+	require.NoError(t, err)
+	require.NoError(t, e.sim.LiftRenewal(userID))
+	info := e.api("GET", "/users/"+userID+"/Regulatory", nil).json()["KycInformation"].(map[string]any)
+	assert.Nil(t, info["KycRenewalDeadline"])
+	assert.Equal(t, []string{"USER_KYC_REGULAR", "USER_KYC_RENEWAL_REQUIRED", "USER_KYC_RENEWED"}, e.eventTypes(userID))
+	e.sim.Advance(31 * 24 * time.Hour)
+	e.tok = e.token()
+	assert.Equal(t, "REGULAR", e.api("GET", "/sca/users/"+userID, nil).json()["KYCLevel"], "the lifted deadline no longer downgrades")
+}
