@@ -60,6 +60,13 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 	if d := remaining(); d > 0 && !done() {
 		_, _ = workflow.AwaitWithTimeout(ctx, d, done)
 	}
+	if !workflow.AllHandlersFinished(ctx) {
+		// Past the bound: a handler still retrying an activity is stopped
+		// and answers with an error, rather than being left unanswered by
+		// the run's end.
+		w.stopHandlers()
+		_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return workflow.AllHandlersFinished(ctx) })
+	}
 	for {
 		left := w.takeSignals()
 		if len(left) == 0 {

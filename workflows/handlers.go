@@ -172,6 +172,8 @@ func (w *onboarding) validateSubmitDocument(req SubmitDocumentRequest) error {
 // claim-check store and submits it. The outcome arrives later by webhook.
 func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequest) (SubmitDocumentResult, error) {
 	defer w.handlerDone()
+	ctx, forget := w.stoppable(ctx)
+	defer forget()
 	info := workflow.GetInfo(ctx)
 	updateID := workflow.GetCurrentUpdateInfo(ctx).ID
 	// The platform's retry (same Idempotency-Key, so the same update ID)
@@ -225,6 +227,34 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 // handler changed.
 func (w *onboarding) handlerDone() {
 	w.poke()
+}
+
+// stoppable gives an update handler that calls activities a context that
+// finish cancels once FinalNotifyWait has passed: a handler retrying an
+// activity (a Mangopay outage) then ends with an error instead of being
+// left unanswered when the run completes. The returned func forgets it.
+func (w *onboarding) stoppable(ctx workflow.Context) (workflow.Context, func()) {
+	ctx, cancel := workflow.WithCancel(ctx)
+	w.nextStop++
+	id := w.nextStop
+	w.stops = append(w.stops, handlerStop{id: id, cancel: cancel})
+	return ctx, func() {
+		w.stops = slices.DeleteFunc(w.stops, func(h handlerStop) bool { return h.id == id })
+	}
+}
+
+// handlerStop cancels one running handler's context (stoppable), in the
+// order the handlers started.
+type handlerStop struct {
+	id     int
+	cancel workflow.CancelFunc
+}
+
+// stopHandlers cancels every stoppable handler still running.
+func (w *onboarding) stopHandlers() {
+	for _, h := range slices.Clone(w.stops) {
+		h.cancel()
+	}
 }
 
 func validateCancel(req CancelRequest) error {

@@ -371,6 +371,8 @@ func (w *onboarding) validateRetryPSC(req RetryPSCRequest) error {
 // retryPSC asks Mangopay for a new try of a PSC session and returns its link.
 func (w *onboarding) retryPSC(ctx workflow.Context, req RetryPSCRequest) (PSC, error) {
 	defer w.handlerDone()
+	ctx, forget := w.stoppable(ctx)
+	defer forget()
 	p := w.st.PSCs[slices.IndexFunc(w.st.PSCs, func(p PSC) bool { return p.PscID == req.PscID })]
 	sessionID := p.MainSessionID
 	if sessionID == "" && w.st.Session != nil {

@@ -50,6 +50,9 @@ type onboarding struct {
 	sending   bool // the outbox sender runs
 	wake      workflow.Settable
 	saUserSet bool
+	// stops are the running update handlers finish may cancel (stoppable).
+	stops    []handlerStop
+	nextStop int
 	// The pending timer of waitUntil, kept across wake-ups.
 	timer       workflow.Future
 	timerAt     time.Time
