@@ -286,3 +286,30 @@ func TestBusinessRenewalPSCs(t *testing.T) {
 	firstPSC := slices.IndexFunc(events, func(e string) bool { return strings.HasPrefix(e, "psc.") })
 	assert.Less(t, slices.Index(events, "onboarding.awaiting_pscs"), firstPSC, "awaiting_pscs first, then its PSC sessions: %v", events)
 }
+
+// A business verified when its last PSC is validated, then again on
+// Mangopay's USER_KYC_REGULAR (the same status for another reason), is
+// notified verified once: two ids for one change are two changes to the
+// platform (the load harness's double-transition).
+func TestVerifiedForTwoReasonsIsNotifiedOnce(t *testing.T) {
+	h := newHarness(t, "BUSINESS")
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	var awaiting, verified workflows.StateView
+	h.at(time.Minute, func() { h.decide(businessValidated); h.deliver() })
+	h.at(2*time.Minute, func() { awaiting = h.state() })
+	h.at(time.Hour, func() {
+		require.Len(t, awaiting.PSCs, 1)
+		require.NoError(t, h.sim.DecidePsc(awaiting.PSCs[0].PscID, "VALIDATED"))
+		// Mangopay's USER_KYC_REGULAR overtakes the PSC's webhook.
+		h.deliverOnly("USER_KYC_REGULAR")
+	})
+	h.at(time.Hour+time.Minute, func() {
+		h.signal("IDENTITY_VERIFICATION_PSC_VALIDATED", awaiting.PSCs[0].PscID)
+	})
+	h.at(2*time.Hour, func() { verified = h.state() })
+	h.cancel(3 * time.Hour)
+	h.run(workflows.Config{})
+
+	require.Equal(t, workflows.StatusVerified, verified.Status)
+	assert.Equal(t, 1, count(h.platform.events(), "onboarding.verified"), "%v", h.platform.events())
+}

@@ -15,7 +15,14 @@ import (
 // setStatus records a status change: search attributes, Web UI details and
 // a platform notification.
 func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
-	if w.st.Status == s && w.st.Reason == reason {
+	if w.st.Status == s {
+		// The same status for another reason (VERIFIED after the last PSC,
+		// then again on USER_KYC_REGULAR) is no change: the platform is
+		// told once.
+		if w.st.Reason != reason && !s.Final() {
+			w.st.Reason = reason
+			w.upsertVisibility(ctx) // the reason may call for an operator (KycAttention)
+		}
 		return
 	}
 	if w.st.Status.Final() {
