@@ -12,6 +12,7 @@ import (
 
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/internal/simtest"
+	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/workflows"
@@ -312,4 +313,40 @@ func TestMootAccessWaitSettlesTheAskForASession(t *testing.T) {
 	assert.Equal(t, workflows.StatusRenewal, renewal.Status, "no ensure-session asked for a renewal session: %+v", renewal)
 	assert.Equal(t, 1, renewal.Attempt, "no session opened by itself")
 	assert.Len(t, h.sessions(), 1, "sessions at Mangopay")
+}
+
+// A session the user submitted just before its 7 days, whose outcome is
+// still on its way: Mangopay has it PENDING past ExpiresAt. ensure-session
+// then shows no link (it is past its expiry) and opens no second PENDING
+// session; the outcome decides (model seed 20642 found two PENDING).
+func TestSubmittedSessionPastItsLifetimeIsNotDoubled(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	first := h.ensure(0, workflows.EnsureSessionRequest{})
+	h.at(7*day-time.Minute, func() {
+		set := simtest.FastSettings()
+		set.OutcomeDelaySeconds = 2 * 3600 // the outcome lands 2 h after the submission
+		require.NoError(t, h.sim.SetSettings(set))
+		require.NoError(t, h.sim.SubmitOutcome(first.value.IdvSessionID, validated))
+	})
+	late := h.ensure(7*day+20*time.Minute, workflows.EnsureSessionRequest{})
+	var pending int
+	var after workflows.StateView
+	h.at(7*day+30*time.Minute, func() {
+		for _, s := range h.sessions() {
+			if s.Status == mangopay.IdentityVerificationPending {
+				pending++
+			}
+		}
+	})
+	h.at(7*day+3*time.Hour, func() { h.deliver(); h.signal("IDENTITY_VERIFICATION_VALIDATED", first.value.IdvSessionID) })
+	h.at(7*day+4*time.Hour, func() { after = h.state() })
+	h.cancel(7*day + 5*time.Hour)
+	h.run(workflows.Config{})
+
+	require.True(t, late.done)
+	require.NoError(t, late.err)
+	assert.Empty(t, late.value.HostedURL, "a link past its expiry is never handed out")
+	assert.Equal(t, 1, late.value.Attempt, "no second session")
+	assert.Equal(t, 1, pending, "one PENDING session at Mangopay")
+	assert.Equal(t, workflows.StatusVerified, after.Status, "the outcome decides")
 }

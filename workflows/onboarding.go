@@ -165,8 +165,16 @@ func (w *onboarding) openWantedSession(ctx workflow.Context) {
 			w.st.WantSession = false // an outcome came: nothing to open
 			return
 		}
-		if w.st.Status == StatusAwaitingUser && w.st.AccessDenied == "" {
-			w.logger.Info("the user is back after the session's lifetime: a fresh session", "idv_session_id", w.st.Session.IdvSessionID)
+		if w.st.Status == StatusAwaitingUser &&
+			mangopay.IdentityVerificationStatus(w.st.Session.Status) == mangopay.IdentityVerificationPending {
+			// Mangopay still has it PENDING past its 7 days: the user
+			// submitted it and its outcome is on its way (an unsubmitted
+			// session expires on time). A second PENDING session would be
+			// one too many; its link is past ExpiresAt, so none is shown,
+			// and the outcome (or Mangopay's expiry) decides what follows.
+			w.st.WantSession = false
+			w.setStatus(ctx, StatusAwaitingUser, "the session is past its 7 days but Mangopay still has it pending: its outcome is awaited")
+			return
 		}
 	}
 	w.createSession(ctx)
