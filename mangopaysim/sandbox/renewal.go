@@ -83,13 +83,9 @@ func (s *Sandbox) RequireRenewal(userID string, days int) (time.Time, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, found := s.st.users[userID]
-	if !found {
-		return time.Time{}, fmt.Errorf("%w: user %s", ErrNotFound, userID)
-	}
-	if u.UserCategory != "OWNER" || u.KYCLevel != "REGULAR" {
-		return time.Time{}, fmt.Errorf("%w: user %s is a %s with KYCLevel %s; only a verified (REGULAR) OWNER has a renewal deadline",
-			ErrWrongState, userID, u.UserCategory, u.KYCLevel)
+	u, err := s.renewableLocked(userID)
+	if err != nil {
+		return time.Time{}, err
 	}
 	deadline := day(s.clock.Now()).AddDate(0, 0, days)
 	u.renewal.deadline, u.renewal.required = &deadline, true
@@ -112,13 +108,9 @@ func (s *Sandbox) RequireOverdueRenewal(userID string, daysAgo int, downgradeIn 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, found := s.st.users[userID]
-	if !found {
-		return time.Time{}, fmt.Errorf("%w: user %s", ErrNotFound, userID)
-	}
-	if u.UserCategory != "OWNER" || u.KYCLevel != "REGULAR" {
-		return time.Time{}, fmt.Errorf("%w: user %s is a %s with KYCLevel %s; only a verified (REGULAR) OWNER has a renewal deadline",
-			ErrWrongState, userID, u.UserCategory, u.KYCLevel)
+	u, err := s.renewableLocked(userID)
+	if err != nil {
+		return time.Time{}, err
 	}
 	deadline := day(s.clock.Now()).AddDate(0, 0, -daysAgo)
 	u.renewal.deadline, u.renewal.required = &deadline, true
@@ -252,4 +244,18 @@ func (s *Sandbox) ctlBlocks(_ *http.Request, p params, body []byte) (int, any) {
 		return ctlFail(err)
 	}
 	return s.getRegulatory(apiRequest{p: params{"userId": p["userId"]}}).ctl()
+}
+
+// renewableLocked is the user a renewal deadline can be given to: a
+// verified (REGULAR) OWNER.
+func (s *Sandbox) renewableLocked(userID string) (*user, error) {
+	u, found := s.st.users[userID]
+	if !found {
+		return nil, fmt.Errorf("%w: user %s", ErrNotFound, userID)
+	}
+	if u.UserCategory != "OWNER" || u.KYCLevel != "REGULAR" {
+		return nil, fmt.Errorf("%w: user %s is a %s with KYCLevel %s; only a verified (REGULAR) OWNER has a renewal deadline",
+			ErrWrongState, userID, u.UserCategory, u.KYCLevel)
+	}
+	return u, nil
 }

@@ -1,11 +1,11 @@
 package bridge_test
 
 import (
+	"github.com/kycflow/kycflow/internal/promtooltest"
+
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -28,17 +28,7 @@ var (
 // rules. promtool comes with Debian's prometheus package, which .ci/run
 // installs: locally the test skips without it, under CI it fails.
 func TestAlertRulesPassPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if errors.Is(err, exec.ErrNotFound) {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("promtool is missing under CI: .ci/run installs Debian's prometheus package")
-		}
-		t.Skip("promtool not installed (apt-get install prometheus); .ci/run installs it")
-	}
-	require.NoError(t, err)
-	out, err := exec.Command(promtool, "check", "rules", alertRulesFile).CombinedOutput()
-	require.NoError(t, err, "promtool check rules:\n%s", out)
-	assert.Contains(t, string(out), "SUCCESS")
+	promtooltest.CheckRules(t, alertRulesFile)
 }
 
 // metricRef finds metric names in PromQL and prose: the bridge's own and

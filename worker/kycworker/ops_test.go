@@ -1,11 +1,11 @@
 package kycworker_test
 
 import (
-	"errors"
+	"github.com/kycflow/kycflow/internal/promtooltest"
+
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -32,17 +32,7 @@ var (
 // worker's alert rules (promtool: as the bridge's rules, skipped locally
 // without it, required under CI).
 func TestWorkerAlertRulesPassPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if errors.Is(err, exec.ErrNotFound) {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("promtool is missing under CI: .ci/run installs Debian's prometheus package")
-		}
-		t.Skip("promtool not installed (apt-get install prometheus); .ci/run installs it")
-	}
-	require.NoError(t, err)
-	out, err := exec.Command(promtool, "check", "rules", workerAlertRules).CombinedOutput()
-	require.NoError(t, err, "promtool check rules:\n%s", out)
-	assert.Contains(t, string(out), "SUCCESS")
+	promtooltest.CheckRules(t, workerAlertRules)
 }
 
 // TestPlatformEndpointGoneAlert: a 410 Gone from the platform shows in the
