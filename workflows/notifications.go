@@ -20,6 +20,9 @@ func (w *onboarding) notifyStatus(ctx workflow.Context) {
 	if sb := w.st.ScopeBlocked; sb != nil {
 		ev.ScopeBlocked = sb.notify()
 	}
+	if w.st.Status == StatusRenewal && w.st.RenewalDeadline != nil {
+		ev.RenewalDeadline = rfc3339(*w.st.RenewalDeadline)
+	}
 	if s := w.st.Session; s != nil {
 		ev.IdvSessionID = s.IdvSessionID
 		ev.Reasons = reasonTypes(s.Checks)

@@ -176,6 +176,7 @@ func TestMovedRenewalDeadlineIsFollowed(t *testing.T) {
 	assert.Equal(t, 1, remindersBefore)
 	assert.Equal(t, remindersBefore, remindersAfter, "no burst of past reminders")
 	assert.Equal(t, 2, count(h.platform.events(), "onboarding.renewal_reminder"), "the 1-day reminder of the new deadline")
+	assert.Equal(t, 2, count(h.platform.events(), "onboarding.renewal_required"), "the platform is told the deadline moved")
 }
 
 // Settled: a deadline already past while Mangopay has not downgraded yet

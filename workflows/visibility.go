@@ -18,10 +18,18 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 	if w.st.Status == s {
 		// The same status for another reason (VERIFIED after the last PSC,
 		// then again on USER_KYC_REGULAR) is no change: the platform is
-		// told once.
-		if w.st.Reason != reason && !s.Final() {
-			w.st.Reason = reason
-			w.upsertVisibility(ctx) // the reason may call for an operator (KycAttention)
+		// told once. But for RENEWAL_REQUIRED the reason is the renewal's
+		// news (a moved deadline, a renewal session that expired or was
+		// refused): the platform acts on it, so it is told again.
+		if w.st.Reason == reason || s.Final() {
+			return
+		}
+		w.st.Reason = reason
+		w.upsertVisibility(ctx) // the reason may call for an operator (KycAttention)
+		if s == StatusRenewal {
+			w.st.StatusChanges++
+			w.notifyStatus(ctx)
+			w.poke()
 		}
 		return
 	}
