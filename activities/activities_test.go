@@ -832,7 +832,7 @@ func TestGetSessionIndexesPSCs(t *testing.T) {
 	}
 }
 
-// Issue 16, defect 7: a PSC session of an earlier main session (here a
+// A PSC session of an earlier main session (here a
 // renewal's, REJECTED, before a downgrade and a new verification) must not
 // hide that Mangopay says REGULAR: KYCLevel is the truth.
 func TestReadPSCsKYCLevelIsTheTruth(t *testing.T) {

@@ -18,11 +18,11 @@ import (
 	"github.com/kycflow/kycflow/workflows"
 )
 
-// Issue 16, defects 5, 6, 10, 11, 12 and 13, and the main loop with an
+// Only usable links, the completion bound, the waits for Mangopay access, and the main loop with an
 // update handler stuck on an activity: each test failed on the code before
 // its fix.
 
-// Defect 5: a HostedUrl (and its ExpiresAt) is shown only while its
+// A HostedUrl (and its ExpiresAt) is shown only while its
 // session is PENDING and before its ExpiresAt, in the state as in the
 // notifications.
 func TestOnlyAUsableLinkIsShown(t *testing.T) {
@@ -52,7 +52,7 @@ func TestOnlyAUsableLinkIsShown(t *testing.T) {
 	})
 }
 
-// Defect 5, outside the workflow: a state or ensure-session answer read
+// Outside the workflow: a state or ensure-session answer read
 // after its link expired (the workflow's clock is the time of its last
 // task) shows no link.
 func TestStaleLinksAreDroppedByTheWallClock(t *testing.T) {
@@ -82,7 +82,7 @@ func TestStaleLinksAreDroppedByTheWallClock(t *testing.T) {
 	}
 }
 
-// Defect 13: ensure-session in the expiry grace hour (the session's 7 days
+// Ensure-session in the expiry grace hour (the session's 7 days
 // are over, Mangopay has not said EXPIRED yet) never hands out the expired
 // link: a fresh session is opened.
 func TestEnsureSessionInTheExpiryGraceHour(t *testing.T) {
@@ -104,7 +104,7 @@ func TestEnsureSessionInTheExpiryGraceHour(t *testing.T) {
 	assert.Equal(t, 2, late.value.Attempt)
 }
 
-// Defect 6: completion waits at most FinalNotifyWait for the platform; what
+// Completion waits at most FinalNotifyWait for the platform; what
 // is undelivered then is in the Result, and a cancelled onboarding's run
 // is closed (so that the next ensure-session starts anew).
 func TestCompletionWaitsAtMostFinalNotifyWait(t *testing.T) {
@@ -124,7 +124,7 @@ func TestCompletionWaitsAtMostFinalNotifyWait(t *testing.T) {
 	assert.Contains(t, undelivered, "onboarding.cancelled", "listed in the Result")
 }
 
-// Defect 6, with a custom bound.
+// The completion bound, with a custom bound.
 func TestCompletionBoundIsTheConfiguredOne(t *testing.T) {
 	h := newHarness(t, "NATURAL")
 	h.platform.setRefuse(func(notify.Event) bool { return true })
@@ -135,7 +135,7 @@ func TestCompletionBoundIsTheConfiguredOne(t *testing.T) {
 	assert.NotEmpty(t, h.result().Undelivered)
 }
 
-// Defect 11: a 401/403 on the first read of the user answers
+// A 401/403 on the first read of the user answers
 // ensure-session at once, with the reason, and sets KycAttention; the
 // onboarding carries on once Mangopay lets kycflow in.
 func TestAccessDeniedOnTheFirstReadAnswersAtOnce(t *testing.T) {
@@ -165,7 +165,7 @@ func TestAccessDeniedOnTheFirstReadAnswersAtOnce(t *testing.T) {
 	}
 }
 
-// Defect 12: a cancelled onboarding needs no operator: KycAttention is
+// A cancelled onboarding needs no operator: KycAttention is
 // cleared.
 func TestCancelClearsKycAttention(t *testing.T) {
 	h := newHarness(t, "NATURAL")
@@ -184,7 +184,7 @@ func TestCancelClearsKycAttention(t *testing.T) {
 	assert.Empty(t, h.sa["KycAttention"], "KycAttention stays set on a cancelled onboarding")
 }
 
-// Defect 10: a 401/403 wait of any length keeps history per run bounded:
+// A 401/403 wait of any length keeps history per run bounded:
 // the run continues as new while it waits.
 func TestLongAccessDeniedWaitContinuesAsNew(t *testing.T) {
 	h := newHarness(t, "NATURAL")

@@ -251,7 +251,7 @@ func TestCredentialAndPermissionErrorsWait(t *testing.T) {
 			h.run(workflows.Config{})
 			require.True(t, got.done)
 			require.NoError(t, got.err)
-			// Answered at once, with the reason (issue 16, defect 11)...
+			// Answered at once, with the reason...
 			assert.Equal(t, workflows.StatusStarting, got.value.Status, "%+v", got.value)
 			assert.Contains(t, got.value.Reason, "Mangopay denies kycflow access")
 			// ...and carried on once fixed.

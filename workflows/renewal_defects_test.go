@@ -13,7 +13,7 @@ import (
 	"github.com/kycflow/kycflow/workflows"
 )
 
-// Issue 16: the onboarding says what Mangopay says of the user. Each test
+// The onboarding says what Mangopay says of the user. Each test
 // here pins one defect of the 2026 lifecycle (renewal, PSC sessions, KYC
 // documents) and was seen failing before its fix.
 
@@ -54,7 +54,7 @@ func count(events []string, typ string) int {
 	return n
 }
 
-// Defect 1: a renewal session that expires leaves a REGULAR user
+// A renewal session that expires leaves a REGULAR user
 // RENEWAL_REQUIRED (not EXPIRED); the reminders go on; the next
 // ensure-session opens a fresh renewal session.
 func TestRenewalSessionExpiryKeepsTheRenewal(t *testing.T) {
@@ -83,7 +83,7 @@ func TestRenewalSessionExpiryKeepsTheRenewal(t *testing.T) {
 	assert.NotContains(t, h.platform.events(), "onboarding.expired")
 }
 
-// Defect 1, after the deadline: USER_KYC_LIGHT reaches an onboarding whose
+// After the deadline: USER_KYC_LIGHT reaches an onboarding whose
 // renewal session expired; the stale deadline goes and a new session opens.
 func TestDowngradeAfterAnExpiredRenewalSession(t *testing.T) {
 	h := verifiedNatural(t)
@@ -100,7 +100,7 @@ func TestDowngradeAfterAnExpiredRenewalSession(t *testing.T) {
 	assert.Empty(t, after.RenewalDeadline, "the deadline is history")
 }
 
-// Defect 2: refused renewal sessions never end or demote a REGULAR user;
+// Refused renewal sessions never end or demote a REGULAR user;
 // the reason is shown; ensure-session offers a new session each time.
 func TestRefusedRenewalSessionsNeverDemote(t *testing.T) {
 	h := verifiedNatural(t)
@@ -128,7 +128,7 @@ func TestRefusedRenewalSessionsNeverDemote(t *testing.T) {
 	assert.NotContains(t, events, "onboarding.refused")
 }
 
-// Defect 3: a user who becomes REGULAR through KYC documents alone is
+// A user who becomes REGULAR through KYC documents alone is
 // VERIFIED, and the pending session expiring later changes nothing.
 func TestRegularThroughKYCDocumentsIsVerified(t *testing.T) {
 	h := newHarness(t, "NATURAL")
@@ -148,7 +148,7 @@ func TestRegularThroughKYCDocumentsIsVerified(t *testing.T) {
 	assert.Contains(t, workflows.HookEventTypes, "USER_KYC_REGULAR", "the bridge subscribes to it")
 }
 
-// Defect 8: a moved renewal deadline is followed, without a burst of
+// A moved renewal deadline is followed, without a burst of
 // reminders.
 func TestMovedRenewalDeadlineIsFollowed(t *testing.T) {
 	h := verifiedNatural(t)
