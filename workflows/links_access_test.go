@@ -262,17 +262,7 @@ func TestScopeBlockedIsFollowed(t *testing.T) {
 	require.NotNil(t, unblocked.ScopeBlocked)
 	assert.Equal(t, workflows.ScopeBlocked{}, *unblocked.ScopeBlocked)
 	events := h.platform.events()
-	assert.Equal(t, 2, countOf(events, "user.scope_blocked"), "the platform hears each change: %v", events)
-}
-
-func countOf(list []string, v string) int {
-	n := 0
-	for _, x := range list {
-		if x == v {
-			n++
-		}
-	}
-	return n
+	assert.Equal(t, 2, count(events, "user.scope_blocked"), "the platform hears each change: %v", events)
 }
 
 // An access wait made moot (a late outcome of the expired session
