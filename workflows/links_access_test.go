@@ -3,6 +3,8 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/worker"
 	"testing"
 	"time"
 
@@ -339,4 +341,26 @@ func TestSubmittedSessionPastItsLifetimeIsNotDoubled(t *testing.T) {
 	assert.Equal(t, 1, late.value.Attempt, "no second session")
 	assert.Equal(t, 1, pending, "one PENDING session at Mangopay")
 	assert.Equal(t, workflows.StatusVerified, after.Status, "the outcome decides")
+}
+
+// A cancel while a submit-document retries its Mangopay call through an
+// outage: once FinalNotifyWait has passed, the handler is stopped and
+// answers with an error, and the run completes CANCELLED; no update is left
+// unanswered (model seed 145 found one).
+func TestCancelDuringAStuckSubmissionAnswersIt(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	// As on the server, an unlimited retry policy is unlimited (the test
+	// environment otherwise gives up after 10 attempts).
+	h.env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&modelRetries{}}})
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	h.at(time.Hour-time.Minute, func() { h.sim.SetFaults(sandbox.Faults{APIErrorRate: 1, APIErrorStatus: 503}) })
+	doc := h.submitIdentityProof(time.Hour)
+	h.cancel(time.Hour + time.Minute)
+	h.run(workflows.Config{})
+
+	require.True(t, doc.done, "the submission was answered")
+	require.Error(t, doc.err, "it could not be done")
+	assert.Equal(t, workflows.StatusCancelled, h.result().Status)
+	assert.LessOrEqual(t, h.env.Now().Sub(h.start), time.Hour+time.Minute+10*time.Minute+2*time.Minute,
+		"the run completes within FinalNotifyWait of the cancel, plus the stop")
 }
