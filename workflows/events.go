@@ -165,7 +165,8 @@ func reasonTypes(checks []activities.CheckSummary) []string {
 }
 
 // handleEvent treats a webhook as a hint: it re-reads the resource and acts
-// on what the API says. Duplicates, stale and forged events change nothing.
+// on what the API says. Duplicates, stale and forged events change nothing,
+// and a flood of them costs a read per hint window (hints.go).
 func (w *onboarding) handleEvent(ctx workflow.Context, ev MangopayEvent) {
 	key := ev.Key()
 	if lo.Contains(w.st.SeenEvents, key) {
@@ -180,6 +181,11 @@ func (w *onboarding) handleEvent(ctx workflow.Context, ev MangopayEvent) {
 		w.logger.Info("webhook ignored in this status", "event_type", ev.EventType, "status", string(w.st.Status))
 		return
 	}
+	w.hint(ctx, ev) // now, or once its resource's hint window ends
+}
+
+// dispatch follows a hint: the handler of its type re-reads what it names.
+func (w *onboarding) dispatch(ctx workflow.Context, ev MangopayEvent) {
 	switch {
 	case isScopeEvent(ev.EventType):
 		w.scopeEvent(ctx, ev)
