@@ -43,6 +43,9 @@ type Bridge struct {
 	// DocumentWait is how long a document submission is waited for before
 	// the answer is 202 with where to poll (DefaultDocumentWait when 0).
 	DocumentWait time.Duration
+	// Intake guards the public intake (per-client rate, subscribed event
+	// types, Date ahead); nil: no rate limit, the default Date bound.
+	Intake *IntakeGuard
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 }
@@ -91,7 +94,9 @@ func New(cfg Config, deps Deps) *Bridge {
 		Store: NewStore(deps.Redis), RDB: deps.Redis, Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0, claimcheck.WithSealer(deps.Codec)),
 		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, APIToken: cfg.APIToken, TrustedProxies: cfg.TrustedProxies,
 		AllowClearPages: cfg.Dev,
+		Intake:          &IntakeGuard{PerSecond: cfg.IntakePerClientPerSecond, Burst: cfg.IntakePerClientBurst, MaxDateAhead: cfg.MaxDateAhead},
 	}
+	metrics.WatchIntake(b.Intake, b.now)
 	if deps.Codec != nil {
 		b.Codec = payloadcodec.Handler(deps.Codec, cfg.CodecOrigins, cfg.CodecToken)
 	}
