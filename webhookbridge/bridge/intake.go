@@ -29,7 +29,7 @@ func healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"Status": "ok"}) }
 func (b *Bridge) webhook(c *gin.Context) {
 	// The rate first: a flood of wrong tokens costs nothing either.
 	if ok, first := b.Intake.allow(c.ClientIP(), b.now()); !ok {
-		b.Metrics.Received.WithLabelValues(resultLimited).Inc()
+		b.Metrics.observeLimited(c.ClientIP())
 		if first {
 			logLimited(b.Logger, c.ClientIP(), b.Intake.PerSecond)
 		}

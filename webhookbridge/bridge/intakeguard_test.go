@@ -66,8 +66,32 @@ func TestIntakeLimitsEachClient(t *testing.T) {
 	assert.Equal(t, float64(2*burst+1), testutil.ToFloat64(b.Metrics.Received.WithLabelValues("stored")))
 	assert.Len(t, streamEntries(t, rdb, bridge.StreamKey), 2*burst+1, "what was refused was not stored")
 	assert.Equal(t, 2.0, gauge(t, b.Metrics, "kycflow_webhook_intake_limited_clients"), "two flooding addresses")
+	assert.Equal(t, float64(10-burst), testutil.ToFloat64(b.Metrics.LimitedBySource.WithLabelValues("203.0.113.7")), "counted by source")
+	assert.Equal(t, float64(10-burst), testutil.ToFloat64(b.Metrics.LimitedBySource.WithLabelValues("198.51.100.9")))
+	assert.Equal(t, 2, testutil.CollectAndCount(b.Metrics.LimitedBySource), "the address that was not limited has no series")
 	assert.Contains(t, logs.String(), "webhook client over its rate")
 	assert.Contains(t, logs.String(), "client_ip=203.0.113.7", "the flood's source is in the log")
+}
+
+// TestLimitedSourcesAreBounded: past the first addresses limited, the
+// others share one series, so that a flood from many addresses cannot
+// multiply the bridge's series.
+func TestLimitedSourcesAreBounded(t *testing.T) {
+	b := newBridge(newRedis(t), nil)
+	b.Now = func() time.Time { return testNow }
+	b.Intake.PerSecond, b.Intake.Burst = 1, 1
+	r := b.PublicRouter()
+	query := "EventType=USER_KYC_LIGHT&RessourceId=u_1&Date=" + strconv.FormatInt(testNow.Unix(), 10)
+	const addresses = 40
+	for i := range addresses {
+		peer := "192.0.2." + strconv.Itoa(i+1)
+		require.Equal(t, http.StatusOK, serve(r, intakeRequest(query, peer, "")).Code)
+		require.Equal(t, http.StatusTooManyRequests, serve(r, intakeRequest(query, peer, "")).Code)
+	}
+	series := testutil.CollectAndCount(b.Metrics.LimitedBySource)
+	assert.LessOrEqual(t, series, 17, "16 addresses and other")
+	assert.Equal(t, float64(addresses), testutil.ToFloat64(b.Metrics.Received.WithLabelValues("limited")))
+	assert.Equal(t, float64(addresses-16), testutil.ToFloat64(b.Metrics.LimitedBySource.WithLabelValues("other")))
 }
 
 // gauge reads a gauge the registry gathers.
