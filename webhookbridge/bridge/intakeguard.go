@@ -39,10 +39,12 @@ type IntakeGuard struct {
 	swept   time.Time
 }
 
-// intakeClient is one address's bucket and when it was last refused.
+// intakeClient is one address's bucket, when it was last refused, and
+// when that was last logged.
 type intakeClient struct {
 	lim     *rate.Limiter
 	limited time.Time
+	logged  time.Time
 }
 
 // Bounds of the per-client state.
@@ -74,8 +76,8 @@ var subscribed = func() map[string]bool {
 // Subscribed tells an event type kycflow subscribes to.
 func Subscribed(eventType string) bool { return subscribed[eventType] }
 
-// allow takes a token from addr's bucket. first is true when addr was not
-// limited within limitedFor: the caller logs it once per period.
+// allow takes a token from addr's bucket. first is true for the first
+// refusal of addr in each limitedFor: the caller logs it once per period.
 func (g *IntakeGuard) allow(addr string, now time.Time) (ok, first bool) {
 	if g == nil || g.PerSecond <= 0 {
 		return true, false
@@ -100,8 +102,10 @@ func (g *IntakeGuard) allow(addr string, now time.Time) (ok, first bool) {
 	if c.lim.AllowN(now, 1) {
 		return true, false
 	}
-	first = now.Sub(c.limited) >= limitedFor
 	c.limited = now
+	if first = now.Sub(c.logged) >= limitedFor; first {
+		c.logged = now
+	}
 	return false, first
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,7 +70,7 @@ func TestIntakeLimitsEachClient(t *testing.T) {
 	assert.Equal(t, float64(10-burst), testutil.ToFloat64(b.Metrics.LimitedBySource.WithLabelValues("203.0.113.7")), "counted by source")
 	assert.Equal(t, float64(10-burst), testutil.ToFloat64(b.Metrics.LimitedBySource.WithLabelValues("198.51.100.9")))
 	assert.Equal(t, 2, testutil.CollectAndCount(b.Metrics.LimitedBySource), "the address that was not limited has no series")
-	assert.Contains(t, logs.String(), "webhook client over its rate")
+	assert.Equal(t, 2, strings.Count(logs.String(), "webhook client over its rate"), "one line per flooding address and minute")
 	assert.Contains(t, logs.String(), "client_ip=203.0.113.7", "the flood's source is in the log")
 }
 
