@@ -69,7 +69,7 @@ func TestIntakeLimitsEachClient(t *testing.T) {
 	assert.Equal(t, 2.0, gauge(t, b.Metrics, "kycflow_webhook_intake_limited_clients"), "two flooding addresses")
 	assert.Equal(t, float64(10-burst), testutil.ToFloat64(b.Metrics.LimitedBySource.WithLabelValues("203.0.113.7")), "counted by source")
 	assert.Equal(t, float64(10-burst), testutil.ToFloat64(b.Metrics.LimitedBySource.WithLabelValues("198.51.100.9")))
-	assert.Equal(t, 2, testutil.CollectAndCount(b.Metrics.LimitedBySource), "the address that was not limited has no series")
+	assert.Equal(t, 3, testutil.CollectAndCount(b.Metrics.LimitedBySource), "the two limited addresses and other; the address that was not limited has no series")
 	assert.Equal(t, 2, strings.Count(logs.String(), "webhook client over its rate"), "one line per flooding address and minute")
 	assert.Contains(t, logs.String(), "client_ip=203.0.113.7", "the flood's source is in the log")
 }

@@ -173,6 +173,7 @@ func NewMetrics(mp *mangopay.Client) *Metrics {
 	for _, r := range []string{resultStored, resultPing, resultRejected, resultBadToken, resultUnavailable, resultLimited, resultUnsubscribed} {
 		m.Received.WithLabelValues(r)
 	}
+	m.LimitedBySource.WithLabelValues(otherSource)
 	for _, o := range []string{outcomeForwarded, outcomeRetry} {
 		m.ForwardLag.WithLabelValues(o)
 	}
