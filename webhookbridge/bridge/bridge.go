@@ -97,6 +97,12 @@ func New(cfg Config, deps Deps) *Bridge {
 		Intake:          &IntakeGuard{PerSecond: cfg.IntakePerClientPerSecond, Burst: cfg.IntakePerClientBurst, MaxDateAhead: cfg.MaxDateAhead},
 	}
 	metrics.WatchIntake(b.Intake, b.now)
+	if cfg.IntakePerClientPerSecond > 0 && len(cfg.TrustedProxies) == 0 {
+		// Behind a reverse proxy that is not trusted, the proxy is the one
+		// client of every webhook: one limit for all, Mangopay's included.
+		logger.Info("the webhook intake limits each client address; with no BRIDGE_TRUSTED_PROXIES a reverse proxy in front counts as one client",
+			"per_second", cfg.IntakePerClientPerSecond)
+	}
 	if deps.Codec != nil {
 		b.Codec = payloadcodec.Handler(deps.Codec, cfg.CodecOrigins, cfg.CodecToken)
 	}
