@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -12,6 +11,7 @@ import (
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // Mangopay's 2026 lifecycle: PSC sessions of
@@ -165,14 +165,9 @@ func (w *onboarding) notifyPSC(ctx workflow.Context, p PSC) {
 	w.send(ctx, ev, ev.Type, p.PscID, p.HostedURL)
 }
 
-// isPSCEvent tells the PSC webhooks apart.
-func isPSCEvent(eventType string) bool {
-	return strings.HasPrefix(eventType, "IDENTITY_VERIFICATION_PSC_") || eventType == "IDENTITY_VERIFICATION_PENDING_PSC_ACTION"
-}
-
 // pscEvent treats a PSC webhook as a hint: its RessourceId may be the main
 // session's or the PSC's (Mangopay's sources disagree), so either is taken.
-func (w *onboarding) pscEvent(ctx workflow.Context, ev MangopayEvent) {
+func (w *onboarding) pscEvent(ctx workflow.Context, ev webhookstream.MangopayEvent) {
 	known := w.st.Session != nil && ev.ResourceID == w.st.Session.IdvSessionID ||
 		slices.ContainsFunc(w.st.PSCs, func(p PSC) bool { return p.PscID == ev.ResourceID }) ||
 		mangopay.IsPSCID(ev.ResourceID) && w.st.Status == StatusAwaitingPSCs // a PSC not listed yet

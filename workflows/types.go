@@ -5,6 +5,7 @@ import (
 
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // Input starts an onboarding. State is set only when the workflow continues
@@ -114,19 +115,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// MangopayEvent is the mangopay-event signal: a webhook, as a hint.
-type MangopayEvent struct {
-	EventType  string `json:"EventType"`
-	ResourceID string `json:"ResourceId"`
-	Date       int64  `json:"Date"`
-	EventKey   string `json:"EventKey"`
-}
-
-// Key is the deduplication key EventType|ResourceId|Date.
-func (e MangopayEvent) Key() string {
-	return e.EventType + "|" + e.ResourceID + "|" + itoa(e.Date)
-}
-
 // EnsureSessionRequest is the ensure-session update's argument. ReturnUrl
 // and Tag apply to the next session created.
 type EnsureSessionRequest struct {
@@ -216,24 +204,24 @@ type Document struct {
 // State is everything the workflow knows. It is carried across
 // continue-as-new, dedupe keys and unprocessed events included.
 type State struct {
-	UserID          string          `json:"UserId"`
-	UserType        string          `json:"UserType,omitempty"`
-	Status          Status          `json:"Status"`
-	Reason          string          `json:"Reason,omitempty"`
-	Attempt         int             `json:"Attempt"`
-	Refusals        int             `json:"Refusals"`
-	ReturnURL       string          `json:"ReturnUrl"`
-	Tag             string          `json:"Tag,omitempty"`
-	Session         *Session        `json:"Session,omitempty"`
-	History         []AttemptRecord `json:"History,omitempty"`
-	Documents       []Document      `json:"Documents,omitempty"`
-	ReviewSince     *time.Time      `json:"ReviewSince,omitempty"`
-	NextReconcileAt time.Time       `json:"NextReconcileAt"`
-	ReconcileStep   int             `json:"ReconcileStep"`
-	RetryAt         time.Time       `json:"RetryAt"`
-	WantSession     bool            `json:"WantSession,omitempty"`
-	SeenEvents      []string        `json:"SeenEvents,omitempty"`
-	PendingEvents   []MangopayEvent `json:"PendingEvents,omitempty"`
+	UserID          string                        `json:"UserId"`
+	UserType        string                        `json:"UserType,omitempty"`
+	Status          Status                        `json:"Status"`
+	Reason          string                        `json:"Reason,omitempty"`
+	Attempt         int                           `json:"Attempt"`
+	Refusals        int                           `json:"Refusals"`
+	ReturnURL       string                        `json:"ReturnUrl"`
+	Tag             string                        `json:"Tag,omitempty"`
+	Session         *Session                      `json:"Session,omitempty"`
+	History         []AttemptRecord               `json:"History,omitempty"`
+	Documents       []Document                    `json:"Documents,omitempty"`
+	ReviewSince     *time.Time                    `json:"ReviewSince,omitempty"`
+	NextReconcileAt time.Time                     `json:"NextReconcileAt"`
+	ReconcileStep   int                           `json:"ReconcileStep"`
+	RetryAt         time.Time                     `json:"RetryAt"`
+	WantSession     bool                          `json:"WantSession,omitempty"`
+	SeenEvents      []string                      `json:"SeenEvents,omitempty"`
+	PendingEvents   []webhookstream.MangopayEvent `json:"PendingEvents,omitempty"`
 	// SessionLanguage applies to the next session created.
 	SessionLanguage string `json:"SessionLanguage,omitempty"`
 	// PSCs are the business's PSC sessions (AWAITING_PSCS and after).

@@ -13,11 +13,12 @@ import (
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/routing"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // Bridge serves the public webhook intake and the platform's internal API.
 type Bridge struct {
-	Store    *Store
+	Store    *webhookstream.Store
 	RDB      redis.UniversalClient
 	Temporal client.Client
 	// Pages holds uploaded document pages; with no Sealer (no
@@ -88,7 +89,7 @@ func New(cfg Config, deps Deps) *Bridge {
 		metrics.WatchHooks(deps.Mangopay, hookURL, HookCheckInterval)
 	}
 	b := &Bridge{
-		Store: NewStore(deps.Redis), RDB: deps.Redis, Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0, claimcheck.WithSealer(deps.Codec)),
+		Store: webhookstream.NewStore(deps.Redis), RDB: deps.Redis, Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0, claimcheck.WithSealer(deps.Codec)),
 		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, APIToken: cfg.APIToken, TrustedProxies: cfg.TrustedProxies,
 		AllowClearPages: cfg.Dev,
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // appendTimeout keeps the answer well inside Mangopay's 2 s.
@@ -35,9 +37,9 @@ func (b *Bridge) webhook(c *gin.Context) {
 	start := time.Now()
 	defer func() { b.Metrics.Intake.Observe(time.Since(start).Seconds()) }()
 	now := b.now()
-	ev, err := ParseWebhook(c.Request.URL.Query(), now)
+	ev, err := webhookstream.ParseWebhook(c.Request.URL.Query(), now)
 	switch {
-	case errors.Is(err, ErrPing):
+	case errors.Is(err, webhookstream.ErrPing):
 		b.Metrics.Received.WithLabelValues(resultPing).Inc()
 		c.String(http.StatusOK, "OK")
 		return

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 func (b *Bridge) engine() *gin.Engine {
@@ -43,7 +45,7 @@ const ctxRequestID = "request_id"
 func requestID() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader("X-Request-Id")
-		if len(id) == 0 || len(id) > 64 || !validResourceID(id) {
+		if len(id) == 0 || len(id) > 64 || !webhookstream.ValidResourceID(id) {
 			var b [8]byte
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])

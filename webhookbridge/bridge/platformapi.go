@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -108,7 +109,7 @@ func (b *Bridge) createOnboarding(c *gin.Context) {
 	if !decodeJSON(c, &body) {
 		return
 	}
-	if !validResourceID(body.UserID) {
+	if !webhookstream.ValidResourceID(body.UserID) {
 		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "UserId must be a Mangopay user id (1 to 128 of A-Z, a-z, 0-9, _ and -)", Field: "UserId"})
 		return
 	}
@@ -267,7 +268,7 @@ func idempotencyKey(c *gin.Context) (string, bool) {
 		_, _ = rand.Read(r[:])
 		return "doc-" + hex.EncodeToString(r[:]), true
 	}
-	if len(key) > maxIdempotencyKey || !validResourceID(key) {
+	if len(key) > maxIdempotencyKey || !webhookstream.ValidResourceID(key) {
 		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{
 			Error: "Idempotency-Key must be 1 to 128 of A-Z, a-z, 0-9, _ and -", Field: "Idempotency-Key",
 		})
@@ -299,7 +300,7 @@ func (b *Bridge) documentResult(c *gin.Context) {
 		return
 	}
 	key := c.Param("key")
-	if len(key) > maxIdempotencyKey || !validResourceID(key) {
+	if len(key) > maxIdempotencyKey || !webhookstream.ValidResourceID(key) {
 		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "not an Idempotency-Key", Field: "Idempotency-Key"})
 		return
 	}
@@ -388,7 +389,7 @@ func (b *Bridge) retryPSC(c *gin.Context) {
 		return
 	}
 	pscID := c.Param("pscId")
-	if !validResourceID(pscID) {
+	if !webhookstream.ValidResourceID(pscID) {
 		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "the PSC id in the path is not a Mangopay id", Field: "PscId"})
 		return
 	}
@@ -417,7 +418,7 @@ func (b *Bridge) fail(c *gin.Context, err error) {
 
 func pathUser(c *gin.Context) (string, bool) {
 	id := c.Param("userId")
-	if !validResourceID(id) {
+	if !webhookstream.ValidResourceID(id) {
 		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "the user id in the path is not a Mangopay user id", Field: "UserId"})
 		return "", false
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/routing"
-	"github.com/kycflow/kycflow/workflows"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // Errors of Resolver.UserFor.
@@ -67,17 +66,18 @@ func (r *Resolver) allow() bool { return r == nil || r.Limit == nil || r.Limit.A
 // UserFor returns the user ev belongs to. ErrUnroutable is final;
 // ErrMangopayUnavailable and Redis outages pass; any other error is the
 // event's own (a Mangopay 400, say).
-func (r *Resolver) UserFor(ctx context.Context, ev workflows.MangopayEvent) (string, error) {
+func (r *Resolver) UserFor(ctx context.Context, ev webhookstream.MangopayEvent) (string, error) {
 	var kind routing.Kind
-	switch {
-	case strings.HasPrefix(ev.EventType, "USER_"):
+	switch ev.EventType.Resource() {
+	case mangopay.ResourceUser:
 		return ev.ResourceID, nil
-	case strings.HasPrefix(ev.EventType, "IDENTITY_VERIFICATION_") && mangopay.IsPSCID(ev.ResourceID):
-		// A PSC webhook may name the PSC rather than the main session.
-		kind = routing.KindPSC
-	case strings.HasPrefix(ev.EventType, "IDENTITY_VERIFICATION_"):
+	case mangopay.ResourceIDVSession:
 		kind = routing.KindSession
-	case strings.HasPrefix(ev.EventType, "KYC_"):
+		if mangopay.IsPSCID(ev.ResourceID) {
+			// A PSC webhook may name the PSC rather than the main session.
+			kind = routing.KindPSC
+		}
+	case mangopay.ResourceKYCDocument:
 		kind = routing.KindDocument
 	default:
 		return "", fmt.Errorf("%w: kycflow does not handle %s events", ErrUnroutable, ev.EventType)
