@@ -47,7 +47,7 @@ func (w *onboarding) applySession(ctx workflow.Context, res activities.GetSessio
 		return // cancelled while the session was read
 	}
 	s := w.st.Session
-	s.Status, s.Checks = res.Status, res.Checks
+	s.Status, s.Checks = res.Status, checksFrom(res.Checks)
 	now := workflow.Now(ctx)
 	expiry := s.ExpiresAt.Add(w.cfg.ExpiryGrace)
 	st := mangopay.IdentityVerificationStatus(res.Status)
@@ -138,7 +138,7 @@ func retryBackoff(base time.Duration, n int, max time.Duration) time.Duration {
 
 // finalRefusal tells the reasons a new session cannot fix: a falsified
 // document, or a user under age.
-func finalRefusal(checks []activities.CheckSummary) (bool, string) {
+func finalRefusal(checks []CheckSummary) (bool, string) {
 	for _, c := range checks {
 		if c.Status != string(mangopay.CheckStatusRefused) {
 			continue
@@ -155,7 +155,7 @@ func finalRefusal(checks []activities.CheckSummary) (bool, string) {
 	return false, ""
 }
 
-func reasonTypes(checks []activities.CheckSummary) []string {
+func reasonTypes(checks []CheckSummary) []string {
 	var out []string
 	for _, c := range checks {
 		for _, r := range c.Reasons {
@@ -358,7 +358,7 @@ func (w *onboarding) followUserLevel(ctx workflow.Context, level string) {
 			// the history of attempts is right whichever webhook comes first.
 			if w.st.Session != nil {
 				if res, ok := w.readSession(ctx); ok {
-					w.st.Session.Status, w.st.Session.Checks = res.Status, res.Checks
+					w.st.Session.Status, w.st.Session.Checks = res.Status, checksFrom(res.Checks)
 				}
 			}
 			w.downgraded(ctx, "KYC downgraded by Mangopay (KYCLevel LIGHT): a new session is needed")

@@ -99,13 +99,21 @@ func (w *onboarding) recordPSCs(ctx workflow.Context) {
 	}
 }
 
+// pscsRead is what readPSCs read: the PSC sessions and the user's KYC
+// level (VERIFIED means REGULAR).
+type pscsRead struct {
+	PSCs     []PSC
+	KYCLevel string
+}
+
 // readPSCs reads the user's PSC sessions and level, keeping those of the
 // current main session: PSC sessions of an earlier one (a first attempt, a
 // renewal) are history, neither shown, retried nor acted on.
-func (w *onboarding) readPSCs(ctx workflow.Context) (activities.ReadPSCsResult, bool) {
-	var res activities.ReadPSCsResult
+func (w *onboarding) readPSCs(ctx workflow.Context) (pscsRead, bool) {
+	var read activities.ReadPSCsResult
 	err := workflow.ExecuteActivity(mangopayCtx(ctx, "read PSC sessions and KYC level"), a.ReadPSCs,
-		activities.ReadPSCsInput{UserID: w.st.UserID}).Get(ctx, &res)
+		activities.ReadPSCsInput{UserID: w.st.UserID}).Get(ctx, &read)
+	res := pscsRead{PSCs: pscsFrom(read.PSCs), KYCLevel: read.KYCLevel}
 	if err != nil {
 		w.logger.Warn("reading the PSC sessions failed", "error", errMessage(err))
 		return res, false
@@ -378,9 +386,10 @@ func (w *onboarding) retryPSC(ctx workflow.Context, req RetryPSCRequest) (PSC, e
 		activities.RetryPSCInput{SessionID: sessionID, PscID: req.PscID}).Get(ctx, &res); err != nil {
 		return PSC{}, fmt.Errorf("retry PSC session %s: %s", req.PscID, errMessage(err))
 	}
-	if res.PSC.MainSessionID == "" {
-		res.PSC.MainSessionID = p.MainSessionID
+	psc := pscFrom(res.PSC)
+	if psc.MainSessionID == "" {
+		psc.MainSessionID = p.MainSessionID
 	}
-	w.updatePSCs(ctx, []PSC{res.PSC})
-	return res.PSC, nil
+	w.updatePSCs(ctx, []PSC{psc})
+	return psc, nil
 }
