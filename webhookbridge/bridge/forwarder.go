@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/internal/errclass"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/webhookstream"
@@ -218,7 +219,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 
 func (f *Forwarder) ensureGroup(ctx context.Context) error {
 	err := f.RDB.XGroupCreateMkStream(ctx, webhookstream.StreamKey, webhookstream.GroupName, "0").Err()
-	if err != nil && classify(err) != classExists {
+	if err != nil && errclass.Of(err) != errclass.Exists {
 		return fmt.Errorf("create consumer group: %w", err)
 	}
 	return nil
@@ -422,7 +423,7 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 		return f.release(ctx, seenKey, f.failed(ctx, m, err))
 	}
 	err = f.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(userID), "", workflows.SignalMangopayEvent, ev)
-	if classify(err) == classNotFound {
+	if errclass.Of(err) == errclass.NotFound {
 		var why string
 		why, err = f.restart(ctx, userID, ev)
 		switch {
@@ -439,7 +440,7 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 		}
 	}
 	if err != nil {
-		if classify(err) == classOutage {
+		if errclass.Of(err) == errclass.Outage {
 			f.outage(log, "temporal", err)
 			return false // the claim stays: this entry is retried, its duplicates are not
 		}
@@ -503,13 +504,13 @@ func (f *Forwarder) restart(ctx context.Context, userID string, ev webhookstream
 		return "no onboarding for user " + userID, nil
 	}
 	d, err := f.Temporal.DescribeWorkflowExecution(ctx, workflows.WorkflowID(userID), "")
-	switch classify(err) {
-	case classNone:
+	switch errclass.Of(err) {
+	case errclass.None:
 		if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			return fmt.Sprintf("the onboarding of user %s is closed (%s): a downgrade does not reopen it", userID, st), nil
 		}
 		return "", errors.New("the onboarding started meanwhile: signal it again") // retried
-	case classNotFound:
+	case errclass.NotFound:
 		if !f.RestartUnknownUsers {
 			return "no onboarding for user " + userID + " (set BRIDGE_RESTART_UNKNOWN_USERS=true to let downgrades start one)", nil
 		}
@@ -524,7 +525,7 @@ func (f *Forwarder) restart(ctx context.Context, userID string, ev webhookstream
 	opts.StaticSummary += " (restarted by " + string(ev.EventType) + ")"
 	_, err = f.Temporal.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalMangopayEvent, ev, opts,
 		workflows.WorkflowType, workflows.Input{UserID: userID, ReturnURL: f.RestartReturnURL})
-	if classify(err) == classExists { // closed meanwhile: the reuse policy refuses
+	if errclass.Of(err) == errclass.Exists { // closed meanwhile: the reuse policy refuses
 		return fmt.Sprintf("the onboarding of user %s is closed: a downgrade does not reopen it", userID), nil
 	}
 	return "", err
@@ -547,7 +548,7 @@ func (f *Forwarder) outage(log *slog.Logger, dependency string, err error) {
 // failed counts a failure that is not an outage; past MaxAttempts the entry
 // goes to the dead-letter stream.
 func (f *Forwarder) failed(ctx context.Context, m redis.XMessage, cause error) bool {
-	if classify(cause) == classOutage {
+	if errclass.Of(cause) == errclass.Outage {
 		return false
 	}
 	n, err := f.RDB.HIncrBy(ctx, webhookstream.AttemptsKey, m.ID, 1).Result()

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 
+	"github.com/kycflow/kycflow/internal/errclass"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/webhookstream"
@@ -158,15 +159,15 @@ func (r *Resolver) ask(ctx context.Context, kind routing.Kind, id string) (strin
 			userID = d.UserID
 		}
 	}
-	switch classify(err) {
-	case classNone:
+	switch errclass.Of(err) {
+	case errclass.None:
 		if userID == "" {
 			return "", fmt.Errorf("%w: Mangopay gave no user for %s %s", ErrUnroutable, kind, id)
 		}
 		return userID, nil
-	case classNotFound: // only a 404 says the resource does not exist
+	case errclass.NotFound: // only a 404 says the resource does not exist
 		return "", fmt.Errorf("%w: Mangopay does not know %s %s: %w", ErrUnroutable, kind, id, err)
-	case classOutage:
+	case errclass.Outage:
 		return "", fmt.Errorf("%w: look up %s %s: %w", ErrMangopayUnavailable, kind, id, err)
 	}
 	return "", fmt.Errorf("look up %s %s at Mangopay: %w", kind, id, err)

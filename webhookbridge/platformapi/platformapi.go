@@ -1,80 +1,96 @@
-package bridge
+// Package platformapi is the platform's API to kycflow (docs/api.md,
+// docs/openapi.yaml): start or resume an onboarding and get its HostedUrl,
+// read its state, submit KYC documents, cancel, reopen, retry a PSC
+// session. Each call is a bearer-token request that becomes an update or a
+// query of the user's onboarding workflow (the workflows package's client
+// helpers). The webhook bridge serves it on its internal listener, next to
+// health, readiness and metrics.
+package platformapi
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/internal/errclass"
+	"github.com/kycflow/kycflow/internal/httpapi"
 	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
-// InternalRouter is the platform's API (bearer token) plus health, readiness
-// and metrics.
-func (b *Bridge) InternalRouter() *gin.Engine {
-	r := b.engine()
-	r.Use(internalMiddleware...)
-	r.GET("/healthz", healthz)
-	r.GET("/readyz", b.readyz)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(b.Metrics.Registry, promhttp.HandlerOpts{})))
-	if b.Codec != nil {
-		codec := gin.WrapH(http.StripPrefix("/codec", b.Codec))
-		// /codec/decode with a bearer token, or /codec/<token>/decode.
-		r.POST("/codec/*op", codec)
-		r.OPTIONS("/codec/*op", codec)
-	}
-	v1 := r.Group("/v1", b.countRoute, b.authenticate, deadline(apiTimeout))
-	v1.POST("/onboardings", b.createOnboarding)
-	v1.GET("/onboardings/:userId", b.getOnboarding)
-	v1.POST("/onboardings/:userId/documents", b.submitDocument)
-	v1.GET("/onboardings/:userId/documents/:key", b.documentResult)
-	v1.POST("/onboardings/:userId/cancel", b.cancelOnboarding)
-	v1.POST("/onboardings/:userId/reopen", b.reopenOnboarding)
-	v1.POST("/onboardings/:userId/pscs/:pscId/retry", b.retryPSC)
-	return r
+// API serves the platform API's calls.
+type API struct {
+	Temporal client.Client
+	// Pages holds uploaded document pages; with no Sealer (no
+	// PAYLOAD_ENCRYPTION_KEY) uploads are refused unless AllowClearPages.
+	Pages  *claimcheck.Store
+	Logger *slog.Logger
+	// Token is the API's bearer token.
+	Token string
+	// AllowClearPages accepts document uploads although Pages does not
+	// encrypt them: ID documents would sit in clear in Redis, its AOF
+	// files and backups, so only the development switch sets it.
+	AllowClearPages bool
+	// DocumentWait is how long a document submission is waited for before
+	// the answer is 202 with where to poll (DefaultDocumentWait when 0).
+	DocumentWait time.Duration
 }
 
-// internalMiddleware runs before every handler of the internal listener.
-// It is empty in production; the package's tests use it to hold every
-// exchange to the published contract, docs/openapi.yaml.
-var internalMiddleware []gin.HandlerFunc
-
-// apiTimeout bounds a platform API call: a hung Temporal gets a 503, not a
+// Timeout bounds a platform API call: a hung Temporal gets a 503, not a
 // request that never ends.
-const apiTimeout = 30 * time.Second
+const Timeout = 30 * time.Second
 
-// readyz reports Redis and Temporal separately, each "ok" or
-// "unavailable": the causes go to the log, not to whoever can reach the
-// listener (they carry addresses and internal details).
-func (b *Bridge) readyz(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
-	defer cancel()
-	var redisErr, temporalErr error
-	var wg sync.WaitGroup
-	wg.Go(func() { redisErr = b.RDB.Ping(ctx).Err() })
-	wg.Go(func() { _, temporalErr = b.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}) })
-	wg.Wait()
-	status, out := http.StatusOK, gin.H{}
-	for name, err := range map[string]error{"Redis": redisErr, "Temporal": temporalErr} {
-		out[name] = "ok"
-		if err != nil {
-			status, out[name] = http.StatusServiceUnavailable, "unavailable"
-			b.Logger.Warn("not ready", "dependency", name, "error", err)
-		}
+// Register mounts the API under /v1 of r, behind the bearer token and
+// Timeout; before runs first on every call (the bridge counts answers by
+// route; tests check exchanges against docs/openapi.yaml).
+func (a *API) Register(r gin.IRouter, before ...gin.HandlerFunc) {
+	v1 := r.Group("/v1", append(before, a.authenticate, deadline(Timeout))...)
+	v1.POST("/onboardings", a.createOnboarding)
+	v1.GET("/onboardings/:userId", a.getOnboarding)
+	v1.POST("/onboardings/:userId/documents", a.submitDocument)
+	v1.GET("/onboardings/:userId/documents/:key", a.documentResult)
+	v1.POST("/onboardings/:userId/cancel", a.cancelOnboarding)
+	v1.POST("/onboardings/:userId/reopen", a.reopenOnboarding)
+	v1.POST("/onboardings/:userId/pscs/:pscId/retry", a.retryPSC)
+}
+
+func (a *API) authenticate(c *gin.Context) {
+	scheme, tok, _ := strings.Cut(c.GetHeader("Authorization"), " ")
+	if !strings.EqualFold(scheme, "bearer") || subtle.ConstantTimeCompare([]byte(tok), []byte(a.Token)) != 1 {
+		c.Header("WWW-Authenticate", `Bearer realm="kycflow"`)
+		c.AbortWithStatusJSON(http.StatusUnauthorized, httpapi.Error{Error: "a valid bearer token is required"})
+		return
 	}
-	c.JSON(status, out)
+	c.Next()
+}
+
+func deadline(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
+
+func (a *API) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
 }
 
 // createOnboardingBody is POST /v1/onboardings.
@@ -97,27 +113,27 @@ func validSessionRequest(c *gin.Context, req workflows.EnsureSessionRequest) boo
 		{"SessionLanguage", workflows.ValidateSessionLanguage(req.SessionLanguage)},
 	} {
 		if check.err != nil {
-			c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: check.err.Error(), Field: check.field})
+			c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: check.err.Error(), Field: check.field})
 			return false
 		}
 	}
 	return true
 }
 
-func (b *Bridge) createOnboarding(c *gin.Context) {
+func (a *API) createOnboarding(c *gin.Context) {
 	var body createOnboardingBody
 	if !decodeJSON(c, &body) {
 		return
 	}
 	if !webhookstream.ValidResourceID(body.UserID) {
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "UserId must be a Mangopay user id (1 to 128 of A-Z, a-z, 0-9, _ and -)", Field: "UserId"})
+		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "UserId must be a Mangopay user id (1 to 128 of A-Z, a-z, 0-9, _ and -)", Field: "UserId"})
 		return
 	}
 	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage}
 	if !validSessionRequest(c, req) {
 		return
 	}
-	res, err := workflows.EnsureSession(c.Request.Context(), b.Temporal, body.UserID, req)
+	res, err := workflows.EnsureSession(c.Request.Context(), a.Temporal, body.UserID, req)
 	if errors.Is(err, workflows.ErrStillWorking) {
 		// Temporal has the onboarding; Mangopay or the call budget is slow.
 		// The HostedUrl reaches the platform by notification and by GET.
@@ -126,20 +142,20 @@ func (b *Bridge) createOnboarding(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		b.fail(c, err)
+		a.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, res)
 }
 
-func (b *Bridge) getOnboarding(c *gin.Context) {
+func (a *API) getOnboarding(c *gin.Context) {
 	userID, ok := pathUser(c)
 	if !ok {
 		return
 	}
-	st, err := workflows.GetState(c.Request.Context(), b.Temporal, userID)
+	st, err := workflows.GetState(c.Request.Context(), a.Temporal, userID)
 	if err != nil {
-		b.fail(c, err)
+		a.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, st)
@@ -160,31 +176,31 @@ const (
 	maxIdempotencyKey   = 128
 )
 
-func (b *Bridge) documentWait() time.Duration {
-	if b.DocumentWait > 0 {
-		return b.DocumentWait
+func (a *API) documentWait() time.Duration {
+	if a.DocumentWait > 0 {
+		return a.DocumentWait
 	}
 	return DefaultDocumentWait
 }
 
-func (b *Bridge) submitDocument(c *gin.Context) {
+func (a *API) submitDocument(c *gin.Context) {
 	userID, ok := pathUser(c)
 	if !ok {
 		return
 	}
-	if !b.Pages.Encrypted() && !b.AllowClearPages {
-		b.Logger.Error("document upload refused: set PAYLOAD_ENCRYPTION_KEY so that pages are encrypted in Redis", "request_id", c.GetString(ctxRequestID))
-		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "document uploads are disabled: this bridge has no PAYLOAD_ENCRYPTION_KEY to encrypt the pages with"})
+	if !a.Pages.Encrypted() && !a.AllowClearPages {
+		a.logger().Error("document upload refused: set PAYLOAD_ENCRYPTION_KEY so that pages are encrypted in Redis", "request_id", c.GetString(httpapi.RequestIDKey))
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, httpapi.Error{Error: "document uploads are disabled: this bridge has no PAYLOAD_ENCRYPTION_KEY to encrypt the pages with"})
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxUploadBody)
 	if err := c.Request.ParseMultipartForm(8 << 20); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, apiError{Error: "the upload is larger than 5 pages of 7 MB", Field: "Pages"})
+			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, httpapi.Error{Error: "the upload is larger than 5 pages of 7 MB", Field: "Pages"})
 			return
 		}
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "expected a multipart/form-data body: " + err.Error()})
+		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "expected a multipart/form-data body: " + err.Error()})
 		return
 	}
 	defer func() { _ = c.Request.MultipartForm.RemoveAll() }()
@@ -193,10 +209,10 @@ func (b *Bridge) submitDocument(c *gin.Context) {
 	files := form.File["Pages"]
 	switch {
 	case typ == "":
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "Type is required", Field: "Type"})
+		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "Type is required", Field: "Type"})
 		return
 	case len(files) == 0 || len(files) > maxPages:
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "send 1 to 5 files in the Pages field", Field: "Pages"})
+		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "send 1 to 5 files in the Pages field", Field: "Pages"})
 		return
 	}
 	key, ok := idempotencyKey(c)
@@ -204,43 +220,43 @@ func (b *Bridge) submitDocument(c *gin.Context) {
 		return
 	}
 	var keys []string
-	cleanup := func() { _ = b.Pages.Delete(context.WithoutCancel(c.Request.Context()), keys...) }
+	cleanup := func() { _ = a.Pages.Delete(context.WithoutCancel(c.Request.Context()), keys...) }
 	for _, fh := range files {
 		if fh.Size > claimcheck.DefaultMaxSize {
 			cleanup()
-			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, apiError{Error: "a page is larger than 7 MB", Field: "Pages"})
+			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, httpapi.Error{Error: "a page is larger than 7 MB", Field: "Pages"})
 			return
 		}
 		f, err := fh.Open()
 		if err != nil {
 			cleanup()
-			c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "unreadable page", Field: "Pages"})
+			c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "unreadable page", Field: "Pages"})
 			return
 		}
 		data, err := io.ReadAll(io.LimitReader(f, claimcheck.DefaultMaxSize+1))
 		_ = f.Close()
 		if err != nil {
 			cleanup()
-			c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "unreadable page", Field: "Pages"})
+			c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "unreadable page", Field: "Pages"})
 			return
 		}
-		key, err := b.Pages.Put(c.Request.Context(), data)
+		key, err := a.Pages.Put(c.Request.Context(), data)
 		if err != nil {
 			cleanup()
 			if errors.Is(err, claimcheck.ErrTooLarge) {
-				c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, apiError{Error: err.Error(), Field: "Pages"})
+				c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, httpapi.Error{Error: err.Error(), Field: "Pages"})
 				return
 			}
-			c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "cannot store the pages right now"})
+			c.AbortWithStatusJSON(http.StatusServiceUnavailable, httpapi.Error{Error: "cannot store the pages right now"})
 			return
 		}
 		keys = append(keys, key)
 	}
 	// The key names the submission: a retry with it gets the first answer,
 	// never a second document, and the 202 points at it.
-	ctx, cancel := context.WithTimeout(c.Request.Context(), b.documentWait())
+	ctx, cancel := context.WithTimeout(c.Request.Context(), a.documentWait())
 	defer cancel()
-	res, err := workflows.SubmitDocument(ctx, b.Temporal, userID, workflows.SubmitDocumentRequest{
+	res, err := workflows.SubmitDocument(ctx, a.Temporal, userID, workflows.SubmitDocumentRequest{
 		Type: typ, Pages: keys, Tag: first(form.Value["Tag"]), IdempotencyKey: key,
 	})
 	switch {
@@ -249,14 +265,14 @@ func (b *Bridge) submitDocument(c *gin.Context) {
 	case errors.Is(err, workflows.ErrRejected), errors.Is(err, workflows.ErrNoOnboarding):
 		// Nothing will read the pages.
 		cleanup()
-		b.fail(c, err)
+		a.fail(c, err)
 	case errors.Is(err, workflows.ErrStillWorking):
 		// The update runs on and reads the pages; they expire with their
 		// TTL if it never does.
-		b.stillUploading(c, userID, key)
+		a.stillUploading(c, userID, key)
 	default:
 		// The update may have been accepted: keep the pages (TTL).
-		b.fail(c, err)
+		a.fail(c, err)
 	}
 }
 
@@ -269,7 +285,7 @@ func idempotencyKey(c *gin.Context) (string, bool) {
 		return "doc-" + hex.EncodeToString(r[:]), true
 	}
 	if len(key) > maxIdempotencyKey || !webhookstream.ValidResourceID(key) {
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{
+		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{
 			Error: "Idempotency-Key must be 1 to 128 of A-Z, a-z, 0-9, _ and -", Field: "Idempotency-Key",
 		})
 		return "", false
@@ -279,7 +295,7 @@ func idempotencyKey(c *gin.Context) (string, bool) {
 
 // stillUploading answers 202: the submission goes on; GET the Location for
 // its result.
-func (b *Bridge) stillUploading(c *gin.Context, userID, key string) {
+func (a *API) stillUploading(c *gin.Context, userID, key string) {
 	c.Header("Location", "/v1/onboardings/"+userID+"/documents/"+key)
 	c.Header("Retry-After", "5")
 	c.Header("Idempotency-Key", key)
@@ -294,38 +310,38 @@ type documentPending struct {
 
 // documentResult is GET /v1/onboardings/<user>/documents/<key>: the
 // result of the submission with that Idempotency-Key, 202 while it runs.
-func (b *Bridge) documentResult(c *gin.Context) {
+func (a *API) documentResult(c *gin.Context) {
 	userID, ok := pathUser(c)
 	if !ok {
 		return
 	}
 	key := c.Param("key")
 	if len(key) > maxIdempotencyKey || !webhookstream.ValidResourceID(key) {
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "not an Idempotency-Key", Field: "Idempotency-Key"})
+		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "not an Idempotency-Key", Field: "Idempotency-Key"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), documentPollWait)
 	defer cancel()
 	var res workflows.SubmitDocumentResult
-	err := b.Temporal.GetWorkflowUpdateHandle(client.GetWorkflowUpdateHandleOptions{
+	err := a.Temporal.GetWorkflowUpdateHandle(client.GetWorkflowUpdateHandleOptions{
 		WorkflowID: workflows.WorkflowID(userID), UpdateID: key,
 	}).Get(ctx, &res)
 	var appErr *temporal.ApplicationError
 	switch {
 	case err == nil:
 		c.JSON(http.StatusOK, res)
-	case c.Request.Context().Err() == nil && (ctx.Err() != nil || deadlineExceeded(err)):
+	case c.Request.Context().Err() == nil && (ctx.Err() != nil || errclass.DeadlineExceeded(err)):
 		// The poll's own wait ran out (the server may say so before the
 		// client's timer fires): the upload is still running.
-		b.stillUploading(c, userID, key)
-	case classify(err) == classNotFound:
-		c.AbortWithStatusJSON(http.StatusNotFound, apiError{Error: "no document submission with this Idempotency-Key for this user"})
+		a.stillUploading(c, userID, key)
+	case errclass.Of(err) == errclass.NotFound:
+		c.AbortWithStatusJSON(http.StatusNotFound, httpapi.Error{Error: "no document submission with this Idempotency-Key for this user"})
 	case errors.As(err, &appErr):
-		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, apiError{Error: "the submission failed: " + appErr.Message()})
-	case classify(err) == classOutage:
-		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "Temporal is unavailable; try again"})
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, httpapi.Error{Error: "the submission failed: " + appErr.Message()})
+	case errclass.Of(err) == errclass.Outage:
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, httpapi.Error{Error: "Temporal is unavailable; try again"})
 	default:
-		b.fail(c, err)
+		a.fail(c, err)
 	}
 }
 
@@ -333,7 +349,7 @@ type cancelBody struct {
 	Reason string `json:"Reason"`
 }
 
-func (b *Bridge) cancelOnboarding(c *gin.Context) {
+func (a *API) cancelOnboarding(c *gin.Context) {
 	userID, ok := pathUser(c)
 	if !ok {
 		return
@@ -342,9 +358,9 @@ func (b *Bridge) cancelOnboarding(c *gin.Context) {
 	if c.Request.ContentLength != 0 && !decodeJSON(c, &body) {
 		return
 	}
-	st, err := workflows.Cancel(c.Request.Context(), b.Temporal, userID, workflows.CancelRequest{Reason: body.Reason})
+	st, err := workflows.Cancel(c.Request.Context(), a.Temporal, userID, workflows.CancelRequest{Reason: body.Reason})
 	if err != nil {
-		b.fail(c, err)
+		a.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, st)
@@ -360,7 +376,7 @@ type reopenBody struct {
 // reopenOnboarding is an operator's explicit restart of an onboarding that
 // ended FAILED or NOT_ELIGIBLE (a plain POST /v1/onboardings answers those
 // with their status and reason).
-func (b *Bridge) reopenOnboarding(c *gin.Context) {
+func (a *API) reopenOnboarding(c *gin.Context) {
 	userID, ok := pathUser(c)
 	if !ok {
 		return
@@ -373,53 +389,53 @@ func (b *Bridge) reopenOnboarding(c *gin.Context) {
 	if !validSessionRequest(c, req) {
 		return
 	}
-	res, err := workflows.Reopen(c.Request.Context(), b.Temporal, userID, req)
+	res, err := workflows.Reopen(c.Request.Context(), a.Temporal, userID, req)
 	if err != nil {
-		b.fail(c, err)
+		a.fail(c, err)
 		return
 	}
-	b.Logger.Info("onboarding reopened by an operator", "user_id", userID, "status", string(res.Status))
+	a.logger().Info("onboarding reopened by an operator", "user_id", userID, "status", string(res.Status))
 	c.JSON(http.StatusOK, res)
 }
 
 // retryPSC asks for a new link for one PSC session of a business.
-func (b *Bridge) retryPSC(c *gin.Context) {
+func (a *API) retryPSC(c *gin.Context) {
 	userID, ok := pathUser(c)
 	if !ok {
 		return
 	}
 	pscID := c.Param("pscId")
 	if !webhookstream.ValidResourceID(pscID) {
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "the PSC id in the path is not a Mangopay id", Field: "PscId"})
+		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "the PSC id in the path is not a Mangopay id", Field: "PscId"})
 		return
 	}
-	psc, err := workflows.RetryPSC(c.Request.Context(), b.Temporal, userID, workflows.RetryPSCRequest{PscID: pscID})
+	psc, err := workflows.RetryPSC(c.Request.Context(), a.Temporal, userID, workflows.RetryPSCRequest{PscID: pscID})
 	if err != nil {
-		b.fail(c, err)
+		a.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, psc)
 }
 
 // fail maps the workflow helpers' errors to statuses.
-func (b *Bridge) fail(c *gin.Context, err error) {
+func (a *API) fail(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, workflows.ErrNoOnboarding):
-		c.AbortWithStatusJSON(http.StatusNotFound, apiError{Error: "no onboarding for this user"})
+		c.AbortWithStatusJSON(http.StatusNotFound, httpapi.Error{Error: "no onboarding for this user"})
 	case errors.Is(err, workflows.ErrRejected):
-		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, apiError{Error: err.Error()})
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, httpapi.Error{Error: err.Error()})
 	case errors.Is(err, workflows.ErrTemporalUnavailable), errors.Is(err, context.DeadlineExceeded):
-		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "Temporal is unavailable; try again"})
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, httpapi.Error{Error: "Temporal is unavailable; try again"})
 	default:
-		b.Logger.Error("platform API call failed", "route", c.FullPath(), "error", err, "request_id", c.GetString(ctxRequestID))
-		c.AbortWithStatusJSON(http.StatusBadGateway, apiError{Error: "the onboarding service failed: " + err.Error()})
+		a.logger().Error("platform API call failed", "route", c.FullPath(), "error", err, "request_id", c.GetString(httpapi.RequestIDKey))
+		c.AbortWithStatusJSON(http.StatusBadGateway, httpapi.Error{Error: "the onboarding service failed: " + err.Error()})
 	}
 }
 
 func pathUser(c *gin.Context) (string, bool) {
 	id := c.Param("userId")
 	if !webhookstream.ValidResourceID(id) {
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "the user id in the path is not a Mangopay user id", Field: "UserId"})
+		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "the user id in the path is not a Mangopay user id", Field: "UserId"})
 		return "", false
 	}
 	return id, true
@@ -432,10 +448,10 @@ func decodeJSON(c *gin.Context, v any) bool {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, apiError{Error: "the JSON body is too large (at most 64 KiB)"})
+		c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, httpapi.Error{Error: "the JSON body is too large (at most 64 KiB)"})
 		return false
 	case err != nil:
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "unreadable body"})
+		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "unreadable body"})
 		return false
 	}
 	if err := decodeStrict(data, v); err != nil {
@@ -444,7 +460,7 @@ func decodeJSON(c *gin.Context, v any) bool {
 		if errors.As(err, &fe) {
 			field = fe.Field
 		}
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: err.Error(), Field: field})
+		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: err.Error(), Field: field})
 		return false
 	}
 	return true
