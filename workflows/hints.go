@@ -2,10 +2,12 @@ package workflows
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // Hint is one resource whose webhooks were followed by a read within the
@@ -23,7 +25,7 @@ type Hint struct {
 	ReadAt time.Time `json:"ReadAt"`
 	// Next is the newest hint held since then: followed at ReadAt plus
 	// HintWindow.
-	Next *MangopayEvent `json:"Next,omitempty"`
+	Next *webhookstream.MangopayEvent `json:"Next,omitempty"`
 }
 
 // maxHints bounds the resources whose windows are remembered. Only webhooks
@@ -34,21 +36,18 @@ const maxHints = 64
 
 // hintKey says which hints one read answers: a webhook's type and
 // resource, except that the types whose handler reads the same thing
-// whatever the type (the user's blocked flows, a KYC document) share one
-// key.
-func hintKey(ev MangopayEvent) string {
-	kind := ev.EventType
-	switch {
-	case isScopeEvent(ev.EventType):
-		kind = "USER_FLOWS"
-	case strings.HasPrefix(ev.EventType, "KYC_"):
-		kind = "KYC_DOCUMENT"
+// whatever the type (the topics of the user's blocked flows and of a KYC
+// document) share one key.
+func hintKey(ev webhookstream.MangopayEvent) string {
+	kind := string(ev.EventType)
+	if t := ev.EventType.Topic(); t == mangopay.TopicScope || t == mangopay.TopicDocument {
+		kind = "topic:" + string(t)
 	}
 	return kind + "|" + ev.ResourceID
 }
 
 // hint follows ev now, or holds it until its resource's window ends.
-func (w *onboarding) hint(ctx workflow.Context, ev MangopayEvent) {
+func (w *onboarding) hint(ctx workflow.Context, ev webhookstream.MangopayEvent) {
 	now := workflow.Now(ctx)
 	w.dropSpentHints(now)
 	key := hintKey(ev)

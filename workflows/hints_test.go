@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -14,7 +16,7 @@ import (
 // resource, a Date of its own, so that it passes the dedupe.
 func (h *harness) forge(eventType, resourceID string, date int64) {
 	h.signals++
-	ev := workflows.MangopayEvent{EventType: eventType, ResourceID: resourceID, Date: date}
+	ev := webhookstream.MangopayEvent{EventType: mangopay.EventType(eventType), ResourceID: resourceID, Date: date}
 	ev.EventKey = ev.Key()
 	h.env.SignalWorkflow(workflows.SignalMangopayEvent, ev)
 }

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -65,8 +66,8 @@ const (
 
 // subscribed are the event types kycflow registers hooks for: Mangopay
 // sends no other to the bridge, so any other is not Mangopay's.
-var subscribed = func() map[string]bool {
-	m := make(map[string]bool, len(workflows.HookEventTypes))
+var subscribed = func() map[mangopay.EventType]bool {
+	m := make(map[mangopay.EventType]bool, len(workflows.HookEventTypes))
 	for _, et := range workflows.HookEventTypes {
 		m[et] = true
 	}
@@ -74,7 +75,7 @@ var subscribed = func() map[string]bool {
 }()
 
 // Subscribed tells an event type kycflow subscribes to.
-func Subscribed(eventType string) bool { return subscribed[eventType] }
+func Subscribed(eventType mangopay.EventType) bool { return subscribed[eventType] }
 
 // allow takes a token from addr's bucket. first is true for the first
 // refusal of addr in each limitedFor: the caller logs it once per period.

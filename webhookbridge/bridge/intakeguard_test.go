@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -65,7 +66,7 @@ func TestIntakeLimitsEachClient(t *testing.T) {
 	limited := 2 * (10 - burst)
 	assert.Equal(t, float64(limited), testutil.ToFloat64(b.Metrics.Received.WithLabelValues("limited")))
 	assert.Equal(t, float64(2*burst+1), testutil.ToFloat64(b.Metrics.Received.WithLabelValues("stored")))
-	assert.Len(t, streamEntries(t, rdb, bridge.StreamKey), 2*burst+1, "what was refused was not stored")
+	assert.Len(t, streamEntries(t, rdb, webhookstream.StreamKey), 2*burst+1, "what was refused was not stored")
 	assert.Equal(t, 2.0, gauge(t, b.Metrics, "kycflow_webhook_intake_limited_clients"), "two flooding addresses")
 	assert.Equal(t, float64(10-burst), testutil.ToFloat64(b.Metrics.LimitedBySource.WithLabelValues("203.0.113.7")), "counted by source")
 	assert.Equal(t, float64(10-burst), testutil.ToFloat64(b.Metrics.LimitedBySource.WithLabelValues("198.51.100.9")))
@@ -126,13 +127,13 @@ func TestIntakeDropsUnsubscribedTypes(t *testing.T) {
 
 	w := serve(r, httptest.NewRequest(http.MethodGet, webhookPath+"?EventType=PAYIN_NORMAL_SUCCEEDED&RessourceId=payin_1&Date="+date, nil))
 	assert.Equal(t, http.StatusOK, w.Code)
-	assert.Empty(t, streamEntries(t, rdb, bridge.StreamKey), "dropped")
+	assert.Empty(t, streamEntries(t, rdb, webhookstream.StreamKey), "dropped")
 	assert.Equal(t, 1.0, testutil.ToFloat64(b.Metrics.Received.WithLabelValues("unsubscribed")))
 	assert.Zero(t, testutil.ToFloat64(b.Metrics.Received.WithLabelValues("stored")))
 
 	w = serve(r, httptest.NewRequest(http.MethodGet, webhookPath+"?EventType=USER_KYC_REGULAR&RessourceId=u_1&Date="+date, nil))
 	assert.Equal(t, http.StatusOK, w.Code)
-	assert.Len(t, streamEntries(t, rdb, bridge.StreamKey), 1, "a subscribed type is stored")
+	assert.Len(t, streamEntries(t, rdb, webhookstream.StreamKey), 1, "a subscribed type is stored")
 }
 
 // TestFarFutureDateCannotPreclaimDedupe: a forged webhook dated an hour
