@@ -14,7 +14,7 @@ import (
 
 func (w *onboarding) notifyStatus(ctx workflow.Context) {
 	ev := notify.Event{
-		Type: statusEventType(w.st.Status), UserID: w.st.UserID, Status: string(w.st.Status),
+		Type: statusEventType(w.st.Status), UserID: w.st.UserID, Status: string(w.st.Status), Reason: w.st.Reason,
 		Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx),
 	}
 	if sb := w.st.ScopeBlocked; sb != nil {

@@ -267,8 +267,15 @@ type State struct {
 	// notification's id, so that a status reached again on the same
 	// attempt (a second "verified" after a renewal) is a new event for the
 	// platform, not a duplicate it drops.
-	StatusChanges int       `json:"StatusChanges,omitempty"`
-	UpdatedAt     time.Time `json:"UpdatedAt"`
+	StatusChanges int `json:"StatusChanges,omitempty"`
+	// Rejected is Mangopay's refusal of the platform's last request (a user
+	// that does not exist, a field it refuses), until the next creation.
+	Rejected *RequestError `json:"Rejected,omitempty"`
+	// RequestsRefused counts them: part of the next creation's idempotency
+	// key, since Mangopay answers a key with its first response (the
+	// refusal) for 24 hours.
+	RequestsRefused int       `json:"RequestsRefused,omitempty"`
+	UpdatedAt       time.Time `json:"UpdatedAt"`
 }
 
 // StateView is the state query's answer.
@@ -302,6 +309,9 @@ type Result struct {
 	// Undelivered lists the platform notifications still undelivered
 	// when the onboarding completed.
 	Undelivered []notify.Event `json:"Undelivered,omitempty"`
+	// Rejected: the run ended before any session because Mangopay refused
+	// the platform's request; the next signup starts a new onboarding.
+	Rejected *RequestError `json:"Rejected,omitempty"`
 }
 
 // ScopeBlocked is what Mangopay's regulatory status says it blocks of the

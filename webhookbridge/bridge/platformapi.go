@@ -402,7 +402,12 @@ func (b *Bridge) retryPSC(c *gin.Context) {
 
 // fail maps the workflow helpers' errors to statuses.
 func (b *Bridge) fail(c *gin.Context, err error) {
+	var refused *workflows.RequestError
 	switch {
+	case errors.As(err, &refused):
+		// Mangopay refused what the platform sent: the field and Mangopay's
+		// words, for the platform to correct and call again.
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, apiError{Error: refused.Error(), Field: refused.Field})
 	case errors.Is(err, workflows.ErrNoOnboarding):
 		c.AbortWithStatusJSON(http.StatusNotFound, apiError{Error: "no onboarding for this user"})
 	case errors.Is(err, workflows.ErrRejected):
