@@ -22,7 +22,7 @@ func (w *onboarding) view(now time.Time) StateView {
 	v := StateView{
 		UserID: w.st.UserID, UserType: w.st.UserType, Status: w.st.Status, Reason: w.st.Reason, Attempt: w.st.Attempt,
 		Documents: w.st.Documents, History: w.st.History, UpdatedAt: rfc3339(w.st.UpdatedAt),
-		ScopeBlocked: w.st.ScopeBlocked,
+		ScopeBlocked: w.st.ScopeBlocked, Undelivered: w.heldView(),
 	}
 	if w.st.AccessDenied != "" && !w.st.Status.Final() {
 		v.Reason = w.st.AccessDenied
@@ -198,6 +198,11 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 	err := workflow.ExecuteActivity(mangopayCtx(ctx, "create KYC document"), a.CreateDocument, activities.CreateDocumentInput{
 		UserID: w.st.UserID, Type: req.Type, Tag: req.Tag, IdempotencyKey: key,
 	}).Get(ctx, &created)
+	if rerr, ok := requestErrorOf(err); ok {
+		// A document type the user type cannot take, say: the field and
+		// Mangopay's words, for the platform to correct.
+		return SubmitDocumentResult{}, requestRefused(rerr)
+	}
 	if err != nil {
 		return SubmitDocumentResult{}, fmt.Errorf("create KYC document: %s", errMessage(err))
 	}

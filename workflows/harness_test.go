@@ -238,6 +238,8 @@ func setRejected(out any, err error) {
 		r.done, r.rejected = true, err
 	case *updateResult[workflows.PSC]:
 		r.done, r.rejected = true, err
+	case *updateResult[workflows.ResendResult]:
+		r.done, r.rejected = true, err
 	}
 }
 
@@ -262,6 +264,11 @@ func setComplete(out any, v any, err error) {
 		r.done, r.err = true, err
 		if err == nil {
 			r.value = v.(workflows.PSC)
+		}
+	case *updateResult[workflows.ResendResult]:
+		r.done, r.err = true, err
+		if err == nil {
+			r.value = v.(workflows.ResendResult)
 		}
 	}
 }

@@ -76,6 +76,9 @@ func (w *onboarding) register(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: w.validateRetryPSC}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandler(ctx, UpdateResendNotifications, w.resendNotifications); err != nil {
+		return err
+	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, w.cancel,
 		workflow.UpdateHandlerOptions{Validator: validateCancel})
 }

@@ -1,8 +1,9 @@
 package workflows
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
-	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/temporal"
@@ -42,23 +43,19 @@ func requestErrorOf(err error) (*RequestError, bool) {
 	if !errors.As(err, &appErr) || appErr.Type() != mangopayParamError {
 		return nil, false
 	}
-	var fields map[string]string
+	var raw json.RawMessage
 	if appErr.HasDetails() {
-		_ = appErr.Details(&fields)
+		_ = appErr.Details(&raw)
 	}
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	if len(keys) == 0 {
+	fields := fieldErrors(raw)
+	if len(fields) == 0 {
 		return &RequestError{Message: appErr.Message()}, true
 	}
-	msgs := make([]string, 0, len(keys))
-	for _, k := range keys {
-		msgs = append(msgs, fields[k])
+	msgs := make([]string, 0, len(fields))
+	for _, f := range fields {
+		msgs = append(msgs, f[1])
 	}
-	return &RequestError{Field: keys[0], Message: strings.Join(msgs, "; ")}, true
+	return &RequestError{Field: fields[0][0], Message: strings.Join(msgs, "; ")}, true
 }
 
 // refuseRequest records Mangopay's refusal of the platform's request. The
@@ -112,3 +109,28 @@ func requestRefused(rerr *RequestError) error {
 
 // isUserNotFound: ReadUser found no such Mangopay user.
 func isUserNotFound(err error) bool { return errType(err) == activities.ErrTypeUserNotFound }
+
+// fieldErrors reads Mangopay's "errors" object (field → text) in the order
+// it was encoded (sorted by field: JSON encodes maps so), without a Go map,
+// whose iteration order would differ on replay.
+func fieldErrors(raw json.RawMessage) [][2]string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	var out [][2]string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			return out
+		}
+		if key, ok := k.(string); ok {
+			out = append(out, [2]string{key, v})
+		}
+	}
+	return out
+}

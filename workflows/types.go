@@ -263,6 +263,10 @@ type State struct {
 	// first: they are sent one at a time, in order, and carried across
 	// continue-as-new.
 	Outbox []notify.Event `json:"Outbox,omitempty"`
+	// NotifyHeld says why the outbox is held ("" while it is sent): its
+	// first event was not delivered within its retry schedule. The events
+	// wait, in order, for an operator's resend-notifications.
+	NotifyHeld string `json:"NotifyHeld,omitempty"`
 	// StatusChanges counts status changes: part of each status
 	// notification's id, so that a status reached again on the same
 	// attempt (a second "verified" after a renewal) is a new event for the
@@ -297,7 +301,33 @@ type StateView struct {
 	History         []AttemptRecord `json:"History,omitempty"`
 	// ScopeBlocked: the user's money flows Mangopay blocks, once known.
 	ScopeBlocked *ScopeBlocked `json:"ScopeBlocked,omitempty"`
-	UpdatedAt    string        `json:"UpdatedAt"`
+	// Undelivered: the notifications held after one was not delivered
+	// within its retry schedule, until an operator re-sends them.
+	Undelivered *HeldNotifications `json:"Undelivered,omitempty"`
+	UpdatedAt   string             `json:"UpdatedAt"`
+}
+
+// HeldNotifications are an onboarding's notifications held undelivered, in
+// the order they will be sent.
+type HeldNotifications struct {
+	Reason string      `json:"Reason"`
+	Events []HeldEvent `json:"Events"`
+}
+
+// HeldEvent is one held notification (its id is the webhook-id).
+type HeldEvent struct {
+	ID         string `json:"Id"`
+	Type       string `json:"Type"`
+	OccurredAt string `json:"OccurredAt"`
+}
+
+// ResendResult is the resend-notifications update's answer.
+type ResendResult struct {
+	UserID string `json:"UserId"`
+	// Queued is how many notifications are now being sent, in order.
+	Queued int `json:"Queued"`
+	// WasHeld: the outbox was held (otherwise it was already being sent).
+	WasHeld bool `json:"WasHeld"`
 }
 
 // Result is the workflow's result when the onboarding ends.

@@ -96,6 +96,8 @@ func (w *onboarding) upsertVisibility(ctx workflow.Context) {
 // attention is what an operator must look at (KycAttention), if anything.
 func (w *onboarding) attention() string {
 	switch {
+	case w.st.NotifyHeld != "":
+		return AttentionNotificationsUndelivered // final or not: the platform must still hear
 	case w.st.Status.Final():
 		return "" // nothing is left to do: no operator is needed
 	case w.st.AccessDenied != "":
