@@ -50,7 +50,8 @@ import (
 
 func main() {
 	args := os.Args[1:]
-	env, err := loadConfig(processOf(args), os.Getenv)
+	process := processOf(args)
+	env, err := loadConfig(process, os.Getenv)
 	if config.WantsPrint(args) {
 		os.Exit(config.PrintAndExit(env, err, os.Stdout, os.Stderr))
 	}

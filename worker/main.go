@@ -55,7 +55,8 @@ func main() {
 		return
 	}
 	if len(args) > 0 && args[0] == "notifications" {
-		env, err := loadNotificationsConfig(os.Getenv)
+		env, err := config.Load(config.Notifications, os.Getenv)
+		err = checkNotificationsConfig(env, err)
 		if config.WantsPrint(args) {
 			os.Exit(config.PrintAndExit(env, err, os.Stdout, os.Stderr))
 		}

@@ -23,12 +23,11 @@ import (
 
 const notificationsUsage = "usage: worker notifications list | resend (USER_ID... | -all)"
 
-// loadNotificationsConfig reads what `worker notifications` uses: Temporal,
-// the payload key (the held events are payloads), and the platform's
-// endpoint and secrets (a closed onboarding's events are sent from here),
-// every error at once.
-func loadNotificationsConfig(getenv func(string) string) (*config.Env, error) {
-	env, err := config.Load(config.Notifications, getenv)
+// checkNotificationsConfig parses what `worker notifications` uses, loaded
+// by config.Load(config.Notifications): Temporal, the payload key (the held
+// events are payloads), and the platform's endpoint and secrets (a closed
+// onboarding's events are sent from here); every error at once.
+func checkNotificationsConfig(env *config.Env, err error) error {
 	_, cErr := payloadcodec.FromEnv(env.Get)
 	var sErr error
 	if env.Get("PLATFORM_WEBHOOK_URL") != "" {
@@ -37,7 +36,7 @@ func loadNotificationsConfig(getenv func(string) string) (*config.Env, error) {
 			sErr = &config.Error{Name: "PLATFORM_WEBHOOK_SECRET", Err: sErr}
 		}
 	}
-	return env, config.Merge(err, cErr, sErr)
+	return config.Merge(err, cErr, sErr)
 }
 
 // notifications lists the onboardings holding platform notifications, or
