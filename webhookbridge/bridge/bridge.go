@@ -38,6 +38,10 @@ type Bridge struct {
 	// encrypt them: ID documents would sit in clear in Redis, its AOF
 	// files and backups, so only the development switch sets it.
 	AllowClearPages bool
+	// DevRedis: a development Redis (KYCFLOW_DEV) need not be durable, so
+	// its persistence settings are a warning, not the ERROR they are in
+	// production.
+	DevRedis bool
 	// Forwarder, when set, runs alongside the listeners in Serve.
 	Forwarder *Forwarder
 	// DocumentWait is how long a document submission is waited for before
@@ -90,7 +94,7 @@ func New(cfg Config, deps Deps) *Bridge {
 	b := &Bridge{
 		Store: NewStore(deps.Redis), RDB: deps.Redis, Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0, claimcheck.WithSealer(deps.Codec)),
 		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, APIToken: cfg.APIToken, TrustedProxies: cfg.TrustedProxies,
-		AllowClearPages: cfg.Dev,
+		AllowClearPages: cfg.Dev, DevRedis: cfg.Dev,
 	}
 	if deps.Codec != nil {
 		b.Codec = payloadcodec.Handler(deps.Codec, cfg.CodecOrigins, cfg.CodecToken)
