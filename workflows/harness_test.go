@@ -128,6 +128,11 @@ func (h *harness) newEnv() {
 		if v, ok := sa.GetInt64(workflows.SearchAttrAttempt); ok {
 			h.sa[workflows.SearchAttrAttempt.GetName()] = v
 		}
+		if v, ok := sa.GetTime(workflows.SearchAttrReviewSince); ok {
+			h.sa[workflows.SearchAttrReviewSince.GetName()] = v
+		} else if unset[workflows.SearchAttrReviewSince.GetName()] {
+			delete(h.sa, workflows.SearchAttrReviewSince.GetName())
+		}
 	})
 	h.start = h.env.Now()
 }

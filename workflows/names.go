@@ -30,6 +30,10 @@ var (
 	// SearchAttrRenewalDeadline is when a verified user is downgraded unless
 	// they renew their KYC (set while RENEWAL_REQUIRED).
 	SearchAttrRenewalDeadline = temporal.NewSearchAttributeKeyTime("KycRenewalDeadline")
+	// SearchAttrReviewSince is when Mangopay's manual review began (set
+	// while IN_REVIEW): overdue reviews are a filter,
+	// KycReviewSince < "<now minus five days>".
+	SearchAttrReviewSince = temporal.NewSearchAttributeKeyTime("KycReviewSince")
 	// SearchAttrAttention says an onboarding needs an operator (Attention*
 	// values); unset otherwise.
 	SearchAttrAttention = temporal.NewSearchAttributeKeyKeyword("KycAttention")

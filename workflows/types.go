@@ -259,6 +259,8 @@ type State struct {
 	Attention string `json:"Attention,omitempty"`
 	// RenewalSASet: the KycRenewalDeadline search attribute is set.
 	RenewalSASet bool `json:"RenewalSASet,omitempty"`
+	// ReviewSASet: the KycReviewSince search attribute is set.
+	ReviewSASet bool `json:"ReviewSASet,omitempty"`
 	// Outbox holds the platform notifications not delivered yet, oldest
 	// first: they are sent one at a time, in order, and carried across
 	// continue-as-new.

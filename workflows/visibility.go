@@ -75,6 +75,13 @@ func (w *onboarding) upsertVisibility(ctx workflow.Context) {
 		updates = append(updates, SearchAttrRenewalDeadline.ValueUnset())
 		w.st.RenewalSASet = false
 	}
+	if w.st.Status == StatusInReview && w.st.ReviewSince != nil {
+		updates = append(updates, SearchAttrReviewSince.ValueSet(*w.st.ReviewSince))
+		w.st.ReviewSASet = true
+	} else if w.st.ReviewSASet {
+		updates = append(updates, SearchAttrReviewSince.ValueUnset())
+		w.st.ReviewSASet = false
+	}
 	if a := w.attention(); a != w.st.Attention {
 		if a == "" {
 			updates = append(updates, SearchAttrAttention.ValueUnset())

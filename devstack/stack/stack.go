@@ -92,11 +92,14 @@ type Stack struct {
 	BridgeInternalURL string
 	PlatformURL       string
 	NotifyURL         string // where the worker sends its notifications
-	WorkerURL         string
-	WebhookURL        string
-	APIToken          string
-	RedisURL          string
-	RedisEmbedded     bool
+	// NotifySecret is the stand-in platform's secret (a fresh whsec_ each
+	// run); empty when the notifications go to PLATFORM_WEBHOOK_URL.
+	NotifySecret  string
+	WorkerURL     string
+	WebhookURL    string
+	APIToken      string
+	RedisURL      string
+	RedisEmbedded bool
 
 	Temporal client.Client
 	Sim      *sandbox.Sandbox
@@ -221,9 +224,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return s, err
 	}
 	s.serve(&http.Server{Handler: s.Platform.handler(), ReadHeaderTimeout: 5 * time.Second}, platLn)
-	s.NotifyURL = platURL + "/kycflow/events"
+	s.NotifyURL, s.NotifySecret = platURL+"/kycflow/events", secret
 	if o.PlatformWebhookURL != "" {
-		s.NotifyURL, secret = o.PlatformWebhookURL, o.PlatformWebhookSecret
+		s.NotifyURL, secret, s.NotifySecret = o.PlatformWebhookURL, o.PlatformWebhookSecret, ""
 	}
 
 	// Worker.
