@@ -1,4 +1,4 @@
-package bridge
+package apicontract
 
 import (
 	"bytes"
@@ -6,29 +6,15 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/kycflow/kycflow/internal/apicontract"
 )
 
-// APIContract is docs/openapi.yaml, against which every exchange the
-// package's tests have with an internal router is checked (TestMain reports
-// what disagrees, and which operations no test reached). APIContractErr is
-// why it could not be loaded.
-var (
-	APIContract    *apicontract.Contract
-	APIContractErr error
-)
+// Middleware checks every exchange of a gin router against the contract:
+// it keeps a copy of the request body for the handler and of the answer,
+// and checks both once the handler is done (Violations reports what
+// disagreed). Tests put it in front of the routers they exercise.
+func (ct *Contract) Middleware() gin.HandlerFunc { return ct.checkExchange }
 
-func init() {
-	APIContract, APIContractErr = apicontract.LoadRepo()
-	if APIContractErr == nil {
-		internalMiddleware = append(internalMiddleware, checkContract)
-	}
-}
-
-// checkContract keeps a copy of the request body for the handler and of
-// the answer, and checks both once the handler is done.
-func checkContract(c *gin.Context) {
+func (ct *Contract) checkExchange(c *gin.Context) {
 	req := c.Request
 	var body []byte
 	if req.Body != nil && req.Body != http.NoBody {
@@ -43,7 +29,7 @@ func checkContract(c *gin.Context) {
 	w := &recordingWriter{ResponseWriter: c.Writer}
 	c.Writer = w
 	c.Next()
-	_ = APIContract.Check(req, body, w.Status(), w.Header(), w.body.Bytes())
+	_ = ct.Check(req, body, w.Status(), w.Header(), w.body.Bytes())
 }
 
 type errReader struct{ err error }
