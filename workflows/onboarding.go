@@ -133,6 +133,14 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 			if w.waitUntil(ctx, w.st.RetryAt, "retry after refusal") {
 				w.createSession(ctx)
 			}
+		case w.st.Status == StatusVerified && !w.st.RenewalNoticeAt.IsZero():
+			// The deadline on record comes within its 90 days' notice:
+			// the regulatory status says whether it was moved or is due,
+			// USER_KYC_RENEWAL_REQUIRED lost or not.
+			if w.waitUntil(ctx, w.st.RenewalNoticeAt, "KYC renewal notice") {
+				w.st.RenewalNoticeAt = time.Time{}
+				w.refreshRenewal(ctx)
+			}
 		default: // VERIFIED, EXPIRED: wait for webhooks or the platform
 			w.waitUntil(ctx, time.Time{}, "")
 		}
@@ -211,6 +219,10 @@ func (w *onboarding) preflight(ctx workflow.Context) {
 		w.setStatus(ctx, StatusNotEligible, "Mangopay's hosted verification does not support PARTNERSHIP legal users")
 	case u.KYCLevel == string(mangopay.KYCLevelRegular):
 		w.setStatus(ctx, StatusVerified, "already KYC verified (KYCLevel REGULAR)")
+		// Every OWNER has a renewal deadline: one within its 90 days'
+		// notice makes the onboarding RENEWAL_REQUIRED now, whether or not
+		// USER_KYC_RENEWAL_REQUIRED came before the onboarding started.
+		w.renewalRequired(ctx)
 	default:
 		w.createSession(ctx)
 	}

@@ -18,10 +18,13 @@ import (
 // What it encodes:
 //   - the user's KYCLevel is the truth: REGULAR is verified, LIGHT is not,
 //     whatever its sessions, PSC sessions or documents say;
-//   - a KycRenewalDeadline on record for a REGULAR user whose last KYC is
-//     not newer than it is a renewal due (Mangopay downgrades once it has
-//     passed, possibly later than the day itself: the first grouped
-//     downgrades ran on 2026-12-01 for deadlines up to 2026-11-30);
+//   - every OWNER has a KycRenewalDeadline on record; Mangopay asks for the
+//     renewal (USER_KYC_RENEWAL_REQUIRED) 90 days before it, so a REGULAR
+//     user is renewal due from then on while the last KYC is not newer
+//     than the deadline (Mangopay downgrades once it has passed, possibly
+//     later than the day itself: the first grouped downgrades ran on
+//     2026-12-01 for deadlines up to 2026-11-30); a deadline further away
+//     is the next renewal, not one due;
 //   - a renewal session (refused, expired, abandoned) never ends or demotes
 //     a REGULAR user: it is what the user may do, not what Mangopay says of
 //     them;
@@ -82,11 +85,15 @@ func (e expectation) Allows(s workflows.Status) bool { return slices.Contains(e.
 // LinkAllowed tells whether the HostedUrl of that session may be shown.
 func (e expectation) LinkAllowed(sessionID string) bool { return e.usable[sessionID] }
 
-// renewalDue tells whether Mangopay has a renewal on record for the user:
-// a deadline, and no successful KYC after it (a re-verification after a
-// missed deadline leaves the old date behind).
+// renewalNotice: Mangopay asks for a renewal this long before the deadline.
+const renewalNotice = 90 * 24 * time.Hour
+
+// renewalDue tells whether Mangopay asks the user to renew: a deadline
+// within its 90 days' notice (or past), and no successful KYC after it (a
+// re-verification after a missed deadline leaves the old date behind).
 func (t mangopayTruth) renewalDue() bool {
-	return !t.RenewalDeadline.IsZero() && !t.LastKYCDate.After(t.RenewalDeadline)
+	return !t.RenewalDeadline.IsZero() && !t.Now.Before(t.RenewalDeadline.Add(-renewalNotice)) &&
+		!t.LastKYCDate.After(t.RenewalDeadline)
 }
 
 // newest is the newest IDV session, if any.

@@ -1,0 +1,65 @@
+package workflows_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/workflows"
+)
+
+// regularBeforeStart makes the harness's user REGULAR before the onboarding
+// starts (verified before kycflow) and gives it a renewal deadline days
+// ahead, whose USER_KYC_RENEWAL_REQUIRED (if any) the onboarding never sees.
+func regularBeforeStart(t *testing.T, days int) *harness {
+	h := newHarness(t, "NATURAL")
+	s, err := h.mp.CreateIdentityVerification(context.Background(), h.userID, &mangopay.CreateIdentityVerificationParams{ReturnURL: returnURL})
+	require.NoError(t, err)
+	require.NoError(t, h.sim.SubmitOutcome(s.ID, validated))
+	_, err = h.sim.RequireRenewal(h.userID, days)
+	require.NoError(t, err)
+	h.skipEvents()
+	return h
+}
+
+// Every OWNER has a KycRenewalDeadline; a renewal is due only within its 90
+// days' notice. The preflight of a REGULAR user reads the regulatory status:
+// a deadline within the notice is RENEWAL_REQUIRED at once (its webhook came
+// before the onboarding), one further away is VERIFIED, and becomes
+// RENEWAL_REQUIRED when its notice comes, the webhook lost or not.
+func TestPreflightOfARegularUserFollowsTheRenewalNotice(t *testing.T) {
+	const day = 24 * time.Hour
+	t.Run("deadline within the notice", func(t *testing.T) {
+		h := regularBeforeStart(t, 30)
+		ensured := h.ensure(0, workflows.EnsureSessionRequest{})
+		var first workflows.StateView
+		h.at(time.Hour, func() { first = h.state() })
+		h.cancel(2 * time.Hour)
+		h.run(workflows.Config{})
+
+		require.NoError(t, ensured.err)
+		assert.Equal(t, workflows.StatusRenewal, first.Status, "the renewal Mangopay asked for before the onboarding")
+		assert.NotEmpty(t, first.RenewalDeadline)
+	})
+	t.Run("deadline further away", func(t *testing.T) {
+		h := regularBeforeStart(t, 120)
+		h.ensure(0, workflows.EnsureSessionRequest{})
+		var before, after workflows.StateView
+		h.at(29*day, func() { before = h.state() })
+		h.at(31*day, func() {
+			h.skipEvents() // USER_KYC_RENEWAL_REQUIRED is lost
+			after = h.state()
+		})
+		h.cancel(32 * day)
+		h.run(workflows.Config{})
+
+		assert.Equal(t, workflows.StatusVerified, before.Status, "a deadline 90 days away or more is not a renewal due")
+		assert.Empty(t, before.RenewalDeadline)
+		assert.Equal(t, workflows.StatusRenewal, after.Status, "the notice came (its webhook lost)")
+		assert.NotEmpty(t, after.RenewalDeadline)
+	})
+}
