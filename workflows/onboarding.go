@@ -47,6 +47,7 @@ type onboarding struct {
 	logger    log.Logger
 	events    workflow.ReceiveChannel
 	creating  bool // a session is being created
+	waiting   bool // the main loop waits (waitUntil), in no activity
 	sending   bool // the outbox sender runs
 	wake      workflow.Settable
 	saUserSet bool
@@ -258,7 +259,7 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	// the index is retried on its own.
 	in.IndexBestEffort = true
 	var res activities.CreateSessionResult
-	err := workflow.ExecuteActivity(accessDeniedStops(mangopayCtx(ctx, fmt.Sprintf("create IDV session (attempt %d)", attempt))), a.CreateSession, in).Get(ctx, &res)
+	err := workflow.ExecuteActivity(waitsForCancel(accessDeniedStops(mangopayCtx(ctx, fmt.Sprintf("create IDV session (attempt %d)", attempt)))), a.CreateSession, in).Get(ctx, &res)
 	if errType(err) == activities.ErrTypeAccessDenied && ctx.Err() == nil {
 		if !w.st.Status.Final() {
 			w.accessDenied(ctx, err)
@@ -279,6 +280,7 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
+			w.keepCreatedOnCancel(ctx, in, attempt)
 			return
 		}
 		if errType(err) == activities.ErrTypeNotEligible {
@@ -306,6 +308,44 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	if !res.Indexed {
 		w.indexSession(ctx, res.SessionID)
 	}
+}
+
+// waitsForCancel makes a cancel from Temporal wait for the running attempt
+// of the activity to end, so that what it did at Mangopay is known before
+// the onboarding ends.
+func waitsForCancel(ctx workflow.Context) workflow.Context {
+	opts := workflow.GetActivityOptions(ctx)
+	opts.WaitForCancellation = true
+	return workflow.WithActivityOptions(ctx, opts)
+}
+
+// keepCreatedOnCancel: cancelled from Temporal while a session was being
+// created. Mangopay may have created it with its answer lost on the way (a
+// 5xx or a timeout after the commit, the attempt retried): its stored
+// response under the creation's idempotency key says, and a session found
+// is kept in the history of attempts, as a cancel by update keeps it, so
+// that no session of the user at Mangopay is unknown to the onboarding.
+func (w *onboarding) keepCreatedOnCancel(ctx workflow.Context, in activities.CreateSessionInput, attempt int) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
+		StartToCloseTimeout: MangopayActivityTimeout,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 5},
+		Summary:             fmt.Sprintf("find the IDV session of a cancelled creation (attempt %d)", attempt),
+	})
+	var found activities.FindCreatedSessionResult
+	err := workflow.ExecuteActivity(dctx, a.FindCreatedSession,
+		activities.FindCreatedSessionInput{UserID: w.st.UserID, IdempotencyKey: in.IdempotencyKey}).Get(dctx, &found)
+	if err != nil {
+		w.logger.Warn("finding the session of a cancelled creation failed", "error", errMessage(err))
+		return
+	}
+	if !found.Found || slices.ContainsFunc(w.st.History, func(r AttemptRecord) bool { return r.IdvSessionID == found.Session.SessionID }) {
+		return
+	}
+	w.st.History = append(w.st.History, AttemptRecord{
+		Attempt: attempt, IdvSessionID: found.Session.SessionID, Status: found.Session.Status,
+		CreatedAt: found.Session.CreationDate, EndedAt: workflow.Now(dctx),
+	})
 }
 
 // reusePendingSession: the current session is still PENDING within its
