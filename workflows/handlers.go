@@ -75,7 +75,33 @@ func rfc3339(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func (w *onboarding) validateEnsureSession(req EnsureSessionRequest) error {
+// busyRejection starts the message of an ensure-session refused because the
+// run cannot take it now (the client maps it to ErrStillWorking).
+const busyRejection = "the onboarding is busy"
+
+// busyPastContinueAsNew: the run is past its continue-as-new point and
+// cannot continue as new now: its loop is in a Mangopay call that retries
+// (a session creation, a read through an outage or a 403), or an update
+// handler runs. An update accepted then would grow the history past its
+// bound (a platform calling ensure-session on every login); rejected, it
+// is not written to the history at all, and the caller asks again.
+func (w *onboarding) busyPastContinueAsNew(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	past := info.GetContinueAsNewSuggested() || (w.cfg.MaxHistoryEvents > 0 && info.GetCurrentHistoryLength() >= w.cfg.MaxHistoryEvents)
+	return past && (!w.waiting || !workflow.AllHandlersFinished(ctx))
+}
+
+func (w *onboarding) validateEnsureSession(ctx workflow.Context, req EnsureSessionRequest) error {
+	if err := w.validateEnsureRequest(req); err != nil {
+		return err
+	}
+	if w.busyPastContinueAsNew(ctx) {
+		return errors.New(busyRejection + ": a Mangopay call is under way; ask again shortly")
+	}
+	return nil
+}
+
+func (w *onboarding) validateEnsureRequest(req EnsureSessionRequest) error {
 	if req.ReturnURL != "" {
 		if err := ValidateReturnURL(req.ReturnURL); err != nil {
 			return err

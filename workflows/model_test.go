@@ -624,6 +624,9 @@ func (m *model) sendUpdate(u *modelUpdate) {
 	m.env.UpdateWorkflow(u.name, u.id, &testsuite.TestUpdateCallback{
 		OnAccept: func() { u.accepted = true },
 		OnReject: func(err error) {
+			// Temporal writes no event for a rejected update.
+			m.hist.updates--
+			m.noteHistory()
 			u.rejected, u.err = true, err
 			m.logf("update %s rejected: %v", u.id, err)
 		},
