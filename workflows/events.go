@@ -357,10 +357,12 @@ func (w *onboarding) followUserLevel(ctx workflow.Context, level string) {
 			}
 			w.downgraded(ctx, "KYC downgraded by Mangopay (KYCLevel LIGHT): a new session is needed")
 		case w.st.RenewalDeadline != nil:
-			// Downgraded while a renewal session was pending or had ended:
-			// the deadline is history, the session the way back.
+			// Downgraded while a renewal session was pending or in review:
+			// the deadline is history, the session the way back. The
+			// status stays, but the platform is told (a renewal is no
+			// longer what the user is doing).
 			w.st.RenewalDeadline, w.st.RemindersSent = nil, 0
-			w.upsertVisibility(ctx)
+			w.restate(ctx, "KYC downgraded by Mangopay (KYCLevel LIGHT): the open session is the way back to verified")
 		}
 	}
 }

@@ -63,3 +63,32 @@ func TestPreflightOfARegularUserFollowsTheRenewalNotice(t *testing.T) {
 		assert.NotEmpty(t, after.RenewalDeadline)
 	})
 }
+
+// A downgrade (USER_KYC_LIGHT) while a renewal session is open ends the
+// renewal: the session is now the way back to REGULAR. The status stays
+// AWAITING_USER, but the platform must hear of it (a new notification,
+// the renewal deadline gone), not learn it only by reading the state.
+func TestDowngradeDuringARenewalSessionIsTold(t *testing.T) {
+	h := verifiedNatural(t)
+	h.requireRenewal(time.Hour, 30)
+	h.ensure(2*time.Hour, workflows.EnsureSessionRequest{})
+	var renewing, after workflows.StateView
+	var before int
+	h.at(3*time.Hour, func() {
+		renewing = h.state()
+		before = count(h.platform.events(), "onboarding.awaiting_user")
+		require.NoError(t, h.sim.Downgrade(h.userID))
+		h.deliver() // USER_KYC_LIGHT
+	})
+	h.at(4*time.Hour, func() { after = h.state() })
+	h.cancel(5 * time.Hour)
+	h.run(workflows.Config{})
+
+	require.Equal(t, workflows.StatusAwaitingUser, renewing.Status, "the renewal session is open")
+	require.NotEmpty(t, renewing.RenewalDeadline)
+	assert.Equal(t, workflows.StatusAwaitingUser, after.Status)
+	assert.Equal(t, renewing.IdvSessionID, after.IdvSessionID, "the renewal session is the way back")
+	assert.Empty(t, after.RenewalDeadline, "the renewal is over")
+	assert.Contains(t, after.Reason, "LIGHT")
+	assert.Equal(t, before+1, count(h.platform.events(), "onboarding.awaiting_user"), "the platform is told of the downgrade")
+}

@@ -55,6 +55,20 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 	w.poke()
 }
 
+// restate tells the platform news that leaves the status as it is (a
+// downgrade during a renewal session): a new reason, a new notification of
+// the same status, the search attributes updated.
+func (w *onboarding) restate(ctx workflow.Context, reason string) {
+	if w.st.Status.Final() || w.st.Reason == reason {
+		w.upsertVisibility(ctx)
+		return
+	}
+	w.st.Reason, w.st.UpdatedAt = reason, workflow.Now(ctx)
+	w.st.StatusChanges++
+	w.upsertVisibility(ctx)
+	w.notifyStatus(ctx)
+}
+
 // upsertVisibility sets the search attributes and the Web UI's current
 // details from the state.
 func (w *onboarding) upsertVisibility(ctx workflow.Context) {
