@@ -370,6 +370,7 @@ func (m *model) run() {
 			return
 		}
 		if canIn == nil {
+			m.checkCompletionBound(end)
 			m.endChecks()
 			return
 		}
