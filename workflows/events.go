@@ -176,6 +176,12 @@ func (w *onboarding) handleEvent(ctx workflow.Context, ev MangopayEvent) {
 	if over := len(w.st.SeenEvents) - w.cfg.MaxDedupeKeys; over > 0 {
 		w.st.SeenEvents = w.st.SeenEvents[over:]
 	}
+	if w.st.Status == StatusStarting && isScopeEvent(ev.EventType) && ev.ResourceID == w.st.UserID {
+		// Blocks are no KYC status: what Mangopay blocks is read once
+		// the preflight is done (scopeAfterPreflight), not lost.
+		w.st.ScopeAsked = true
+		return
+	}
 	if w.st.Status.Final() || w.st.Status == StatusStarting {
 		w.logger.Info("webhook ignored in this status", "event_type", ev.EventType, "status", string(w.st.Status))
 		return

@@ -191,6 +191,7 @@ func (w *onboarding) openWantedSession(ctx workflow.Context) {
 
 // preflight reads the user and decides whether a session makes sense.
 func (w *onboarding) preflight(ctx workflow.Context) {
+	defer w.scopeAfterPreflight(ctx)
 	var u activities.ReadUserResult
 	err := workflow.ExecuteActivity(accessDeniedStops(mangopayCtx(ctx, "read user (SCA view)")), a.ReadUser, activities.ReadUserInput{UserID: w.st.UserID}).Get(ctx, &u)
 	if err != nil {
@@ -430,6 +431,7 @@ func (w *onboarding) retryAfterAccessDenied(ctx workflow.Context) {
 	}
 	if w.st.Status == StatusStarting {
 		w.createSession(ctx) // read and eligible: its first session was denied
+		w.scopeAfterPreflight(ctx)
 		return
 	}
 	w.openWantedSession(ctx)

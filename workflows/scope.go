@@ -37,6 +37,16 @@ func (w *onboarding) scopeEvent(ctx workflow.Context, ev MangopayEvent) {
 	w.applyScope(ctx, res)
 }
 
+// scopeAfterPreflight reads the blocked flows a webhook announced while the
+// onboarding was STARTING, once the preflight has moved it on.
+func (w *onboarding) scopeAfterPreflight(ctx workflow.Context) {
+	if !w.st.ScopeAsked || w.st.Status == StatusStarting || w.st.Status.Final() {
+		return
+	}
+	w.st.ScopeAsked = false
+	w.scopeEvent(ctx, MangopayEvent{EventType: "USER_INFLOWS_BLOCKED", ResourceID: w.st.UserID})
+}
+
 // applyScope keeps what a regulatory status read says of the blocked flows
 // and notifies the platform when it changed (user.scope_blocked).
 func (w *onboarding) applyScope(ctx workflow.Context, res activities.ReadRegulatoryResult) {

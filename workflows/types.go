@@ -260,6 +260,9 @@ type State struct {
 	// ScopeBlocked is Mangopay's last word on blocked money flows (nil
 	// until read: USER_INFLOWS_/USER_OUTFLOWS_ webhooks make it read).
 	ScopeBlocked *ScopeBlocked `json:"ScopeBlocked,omitempty"`
+	// ScopeAsked: a block webhook came while the onboarding was STARTING;
+	// the regulatory status is read once the preflight is done.
+	ScopeAsked bool `json:"ScopeAsked,omitempty"`
 	// Attention is the KycAttention search attribute's value ("" unset).
 	Attention string `json:"Attention,omitempty"`
 	// RenewalSASet: the KycRenewalDeadline search attribute is set.
