@@ -36,6 +36,7 @@ func (m *model) checkStep() {
 	m.view = &v
 	m.checkFinal(v.Status)
 	m.checkNotifications()
+	m.checkAnswers()
 	m.checkSessions(v)
 	m.checkUpdates()
 	m.checkRates()
@@ -175,6 +176,13 @@ func finalReason(iv *mangopay.IdentityVerification) bool {
 // checkNotifications: the platform hears of status changes in the order
 // they happened, and of no change after a final status.
 func (m *model) checkNotifications() {
+	all := m.sink.all()
+	for _, ev := range all[min(m.linksChecked, len(all)):] {
+		if ev.PscID == "" {
+			m.checkLink("notification "+ev.Type, ev.IdvSessionID, ev.HostedURL, ev.ExpiresAt, ev.OccurredAt)
+		}
+	}
+	m.linksChecked = len(all)
 	var final string
 	var last time.Time
 	var lastType string
@@ -194,6 +202,21 @@ func (m *model) checkNotifications() {
 		}
 		if workflows.Status(ev.Status).Final() {
 			final = ev.Type
+		}
+	}
+}
+
+// checkAnswers holds the HostedUrl of each ensure-session answered since
+// the last step to the oracle, at the instant it answered (outside the
+// test environment's callbacks, which run inside a workflow task).
+func (m *model) checkAnswers() {
+	for _, u := range m.updates {
+		if u.linkChecked || !u.done || u.doneAt.IsZero() {
+			continue
+		}
+		u.linkChecked = true
+		if r, ok := u.value.(workflows.EnsureSessionResult); ok && u.err == nil {
+			m.checkLink("ensure-session "+u.id, r.IdvSessionID, r.HostedURL, r.ExpiresAt, u.doneAt)
 		}
 	}
 }

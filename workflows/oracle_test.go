@@ -231,6 +231,36 @@ func (m *model) checkOracle(v workflows.StateView) bool {
 	return true
 }
 
+// checkLink holds a HostedUrl shown outside the state (an ensure-session
+// answer, a notification) to Mangopay's facts at the instant it was given:
+// the link of a session Mangopay has for the user, before that session's
+// ExpiresAt (CreationDate + 7 days), which an ExpiresAt given with it must
+// be. Whether the session was still PENDING then is judged only at quiet
+// points (checkOracle): a submission may be on its way.
+func (m *model) checkLink(where, sessionID, hostedURL, expiresAt string, at time.Time) {
+	if hostedURL == "" {
+		return
+	}
+	if sessionID == "" {
+		m.fail("oracle: %s gives a HostedUrl without its session", where)
+		return
+	}
+	for _, s := range m.simSessions() {
+		if s.ID != sessionID {
+			continue
+		}
+		end := s.CreationDate.Time().Add(7 * 24 * time.Hour)
+		if !at.Before(end) {
+			m.fail("oracle: %s at %s gives the HostedUrl of session %s past its lifetime (it ended %s)",
+				where, fmtSince(at.Sub(modelStart)), sessionID, fmtSince(end.Sub(modelStart)))
+		} else if expiresAt != "" && expiresAt != end.UTC().Format(time.RFC3339) {
+			m.fail("oracle: %s gives ExpiresAt %s for session %s, but it ends %s", where, expiresAt, sessionID, end.UTC().Format(time.RFC3339))
+		}
+		return
+	}
+	m.fail("oracle: %s gives the HostedUrl of session %s, which Mangopay does not have for the user", where, sessionID)
+}
+
 // checkFinalOracle: a final status is judged by the oracle at the moment it
 // is first seen (it is quiet by definition: nothing changes it).
 func (m *model) checkFinalOracle(s workflows.Status) {
