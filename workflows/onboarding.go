@@ -46,9 +46,11 @@ type onboarding struct {
 	st        *State
 	logger    log.Logger
 	events    workflow.ReceiveChannel
-	creating  bool // a session is being created
-	waiting   bool // the main loop waits (waitUntil), in no activity
-	sending   bool // the outbox sender runs
+	creating  bool                // a session is being created
+	waiting   bool                // the main loop waits (waitUntil), in no activity
+	stopLoop  workflow.CancelFunc // cancels the loop's calls (a final status)
+	runCtx    workflow.Context    // the run's context, which only Temporal cancels
+	sending   bool                // the outbox sender runs
 	wake      workflow.Settable
 	saUserSet bool
 	// stops are the running update handlers finish may cancel (stoppable).
@@ -83,14 +85,19 @@ func (w *onboarding) register(ctx workflow.Context) error {
 
 func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 	w.startSender(ctx) // notifications carried over from the previous run
+	// The loop's own Mangopay calls run on lctx, which a final status
+	// cancels (stopLoop): a cancel that lands while a read retries through
+	// an outage must not hold the run's completion until Mangopay answers.
+	lctx, stop := workflow.WithCancel(ctx)
+	w.runCtx, w.stopLoop = ctx, stop
 	// Events carried over from the previous run come first.
 	for len(w.st.PendingEvents) > 0 {
 		ev := w.st.PendingEvents[0]
 		w.st.PendingEvents = w.st.PendingEvents[1:]
-		w.handleEvent(ctx, ev)
+		w.handleEvent(lctx, ev)
 	}
 	if w.st.Status == StatusStarting && w.st.AccessDenied == "" {
-		w.preflight(ctx)
+		w.preflight(lctx)
 	}
 	for {
 		switch {
@@ -103,7 +110,7 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 		case w.st.Status.Final():
 			return w.finish(ctx)
 		case w.st.AccessDenied != "" && !w.accessWaitNeeded():
-			w.accessGranted(ctx) // the wait became moot (a late outcome, say)
+			w.accessGranted(lctx) // the wait became moot (a late outcome, say)
 		case w.st.AccessDenied != "":
 			// Mangopay denies kycflow access (401, 403): the loop waits here,
 			// outside session creation, so that a wait of weeks continues
@@ -111,39 +118,39 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 			if w.shouldContinueAsNew(ctx) && w.readyToContinueAsNew(ctx) {
 				return Result{}, w.continueAsNew(ctx)
 			}
-			if w.waitUntil(ctx, w.st.AccessRetryAt, "retry: Mangopay denies kycflow access") {
-				w.retryAfterAccessDenied(ctx)
+			if w.waitUntil(lctx, w.st.AccessRetryAt, "retry: Mangopay denies kycflow access") {
+				w.retryAfterAccessDenied(lctx)
 			}
 		case w.sessionWanted():
 			// Before continue-as-new: an ensure-session may be waiting for it.
-			w.openWantedSession(ctx)
+			w.openWantedSession(lctx)
 		case w.shouldContinueAsNew(ctx) && w.readyToContinueAsNew(ctx):
 			return Result{}, w.continueAsNew(ctx)
 		case w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview:
-			w.waitPending(ctx)
+			w.waitPending(lctx)
 		case w.st.Status == StatusAwaitingPSCs:
-			if w.waitUntil(ctx, w.st.NextReconcileAt, "reconcile PSC sessions") {
-				_ = w.checkPSCs(ctx)
-				w.advanceReconcile(ctx)
+			if w.waitUntil(lctx, w.st.NextReconcileAt, "reconcile PSC sessions") {
+				_ = w.checkPSCs(lctx)
+				w.advanceReconcile(lctx)
 			}
 		case w.st.Status == StatusRenewal:
-			if at, what := w.nextRenewalEvent(); w.waitUntil(ctx, at, what) {
-				w.renewalTick(ctx)
+			if at, what := w.nextRenewalEvent(); w.waitUntil(lctx, at, what) {
+				w.renewalTick(lctx)
 			}
 		case w.st.Status == StatusRefused:
-			if w.waitUntil(ctx, w.st.RetryAt, "retry after refusal") {
-				w.createSession(ctx)
+			if w.waitUntil(lctx, w.st.RetryAt, "retry after refusal") {
+				w.createSession(lctx)
 			}
 		case w.st.Status == StatusVerified && !w.st.RenewalNoticeAt.IsZero():
 			// The deadline on record comes within its 90 days' notice:
 			// the regulatory status says whether it was moved or is due,
 			// USER_KYC_RENEWAL_REQUIRED lost or not.
-			if w.waitUntil(ctx, w.st.RenewalNoticeAt, "KYC renewal notice") {
+			if w.waitUntil(lctx, w.st.RenewalNoticeAt, "KYC renewal notice") {
 				w.st.RenewalNoticeAt = time.Time{}
-				w.refreshRenewal(ctx)
+				w.refreshRenewal(lctx)
 			}
 		default: // VERIFIED, EXPIRED: wait for webhooks or the platform
-			w.waitUntil(ctx, time.Time{}, "")
+			w.waitUntil(lctx, time.Time{}, "")
 		}
 	}
 }
@@ -260,7 +267,13 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	// the index is retried on its own.
 	in.IndexBestEffort = true
 	var res activities.CreateSessionResult
-	err := workflow.ExecuteActivity(waitsForCancel(accessDeniedStops(mangopayCtx(ctx, fmt.Sprintf("create IDV session (attempt %d)", attempt)))), a.CreateSession, in).Get(ctx, &res)
+	// Not on the loop's context: a final status must not cut a creation
+	// short (what Mangopay creates is recorded), only a cancel in Temporal.
+	cctx := ctx
+	if w.runCtx != nil {
+		cctx = w.runCtx
+	}
+	err := workflow.ExecuteActivity(waitsForCancel(accessDeniedStops(mangopayCtx(cctx, fmt.Sprintf("create IDV session (attempt %d)", attempt)))), a.CreateSession, in).Get(cctx, &res)
 	if errType(err) == activities.ErrTypeAccessDenied && ctx.Err() == nil {
 		if !w.st.Status.Final() {
 			w.accessDenied(ctx, err)

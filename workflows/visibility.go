@@ -39,6 +39,9 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 		return
 	}
 	w.st.Status, w.st.Reason, w.st.UpdatedAt = s, reason, workflow.Now(ctx)
+	if s.Final() && w.stopLoop != nil {
+		w.stopLoop() // the loop's Mangopay calls are moot now
+	}
 	switch s {
 	case StatusExpired, StatusRefused, StatusRenewal, StatusAwaitingUser:
 	default:
