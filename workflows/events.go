@@ -53,7 +53,13 @@ func (w *onboarding) applySession(ctx workflow.Context, res activities.GetSessio
 	if (w.st.Status == StatusVerified || w.st.Status == StatusRenewal) &&
 		st != mangopay.IdentityVerificationValidated && st != mangopay.IdentityVerificationOutOfDate {
 		// Mangopay says REGULAR: what a (renewal) session does, pending,
-		// expired or refused, never ends or demotes the onboarding.
+		// expired or refused, never ends or demotes the onboarding. A
+		// refusal of the renewal session is still the renewal's news (it
+		// may come after kycflow's own expiry check gave up on it).
+		if w.st.Status == StatusRenewal && w.st.RenewalDeadline != nil &&
+			(st == mangopay.IdentityVerificationRefused || st == mangopay.IdentityVerificationError) {
+			w.renewalSessionEnded(ctx, "the renewal session was refused ("+strings.Join(reasonTypes(s.Checks), ", ")+"): ensure-session opens a new one")
+		}
 		return
 	}
 	// A renewal session: the user stays REGULAR whatever it does.

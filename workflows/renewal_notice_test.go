@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kycflow/kycflow/internal/simtest"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/workflows"
 )
@@ -91,4 +92,31 @@ func TestDowngradeDuringARenewalSessionIsTold(t *testing.T) {
 	assert.Empty(t, after.RenewalDeadline, "the renewal is over")
 	assert.Contains(t, after.Reason, "LIGHT")
 	assert.Equal(t, before+1, count(h.platform.events(), "onboarding.awaiting_user"), "the platform is told of the downgrade")
+}
+
+// A renewal session the user submitted in its last minutes, refused by
+// Mangopay after kycflow's own expiry check (which found it still PENDING
+// and said it was not submitted): the refusal is the renewal's news, and
+// the onboarding says so (RENEWAL_REQUIRED with the refusal as reason).
+func TestRenewalRefusedAfterTheExpiryCheckIsTold(t *testing.T) {
+	const day = 24 * time.Hour
+	h := verifiedNatural(t)
+	h.requireRenewal(time.Hour, 30)
+	h.ensure(2*time.Hour, workflows.EnsureSessionRequest{})
+	var expired, after workflows.StateView
+	h.at(2*time.Hour+7*day-30*time.Minute, func() {
+		set := simtest.FastSettings()
+		set.OutcomeDelaySeconds = (2 * time.Hour).Seconds()
+		require.NoError(t, h.sim.SetSettings(set))
+		h.decide(faceMismatch) // submitted; the outcome lands two hours later
+	})
+	h.at(2*time.Hour+7*day+90*time.Minute, func() { expired = h.state() })
+	h.at(2*time.Hour+7*day+2*time.Hour, func() { h.deliver() }) // IDENTITY_VERIFICATION_FAILED
+	h.at(2*time.Hour+7*day+3*time.Hour, func() { after = h.state() })
+	h.cancel(2*time.Hour + 8*day)
+	h.run(workflows.Config{})
+
+	require.Equal(t, workflows.StatusRenewal, expired.Status, "kycflow's expiry check found the session still PENDING")
+	assert.Equal(t, workflows.StatusRenewal, after.Status, "a refused renewal session never demotes")
+	assert.Contains(t, after.Reason, "refused", "the renewal session's outcome is told")
 }
