@@ -173,9 +173,12 @@ func isPSCEvent(eventType string) bool {
 // pscEvent treats a PSC webhook as a hint: its RessourceId may be the main
 // session's or the PSC's (Mangopay's sources disagree), so either is taken.
 func (w *onboarding) pscEvent(ctx workflow.Context, ev MangopayEvent) {
+	// A PSC not listed yet: Mangopay may add one after the first listing
+	// (while the PSCs run, or during a business's renewal).
+	unlisted := mangopay.IsPSCID(ev.ResourceID) &&
+		(w.st.Status == StatusAwaitingPSCs || w.st.Status == StatusRenewal && w.pscsApply())
 	known := w.st.Session != nil && ev.ResourceID == w.st.Session.IdvSessionID ||
-		slices.ContainsFunc(w.st.PSCs, func(p PSC) bool { return p.PscID == ev.ResourceID }) ||
-		mangopay.IsPSCID(ev.ResourceID) && w.st.Status == StatusAwaitingPSCs // a PSC not listed yet
+		slices.ContainsFunc(w.st.PSCs, func(p PSC) bool { return p.PscID == ev.ResourceID }) || unlisted
 	if known && w.st.Status == StatusRenewal && w.pscsApply() {
 		w.recordPSCs(ctx) // a renewal's PSC sessions: the user stays REGULAR
 		return
