@@ -64,6 +64,9 @@ type truthSession struct {
 type platformDid struct {
 	// Cancelled: the cancel update, or a cancel from Temporal.
 	Cancelled bool
+	// EnsuredAt is when an ensure-session was last answered (zero: never):
+	// one answered after the newest session ended asked for a new one.
+	EnsuredAt time.Time
 }
 
 // expectation is the oracle's answer.
@@ -155,7 +158,13 @@ func expected(t mangopayTruth, did platformDid) expectation {
 		case mangopay.IdentityVerificationReview:
 			allow(why, workflows.StatusInReview)
 		case mangopay.IdentityVerificationExpired, mangopay.IdentityVerificationTimeout:
-			allow(why, workflows.StatusExpired)
+			if end := s.CreatedAt.Add(t.SessionLifetime); did.EnsuredAt.After(end) {
+				// The platform asked for a session once this one had
+				// ended: a new one was owed.
+				allow(why + " but an ensure-session at " + did.EnsuredAt.Format(time.RFC3339) + ", after it ended, asked for a new one")
+			} else {
+				allow(why, workflows.StatusExpired)
+			}
 		case mangopay.IdentityVerificationValidated:
 			if t.pscsApply() {
 				allow(why+": its PSC sessions are not all done", workflows.StatusAwaitingPSCs)
@@ -197,6 +206,18 @@ func (m *model) truth() (mangopayTruth, bool) {
 	return t, true
 }
 
+// platformDid is what the model's platform did: a cancel, and its last
+// ensure-session answered without error.
+func (m *model) platformDid() platformDid {
+	did := platformDid{Cancelled: m.cancelRequested}
+	for _, u := range m.updates {
+		if u.name == workflows.UpdateEnsureSession && u.done && u.err == nil && u.doneAt.After(did.EnsuredAt) {
+			did.EnsuredAt = u.doneAt
+		}
+	}
+	return did
+}
+
 // checkOracle holds the workflow's view to the oracle: at a quiet point
 // (every webhook delivered, no fault, time passed) the status, the renewal
 // deadline and the HostedUrl must be what Mangopay's facts allow.
@@ -205,7 +226,7 @@ func (m *model) checkOracle(v workflows.StateView) bool {
 	if !ok {
 		return false
 	}
-	e := expected(t, platformDid{Cancelled: m.cancelRequested})
+	e := expected(t, m.platformDid())
 	if !e.Allows(v.Status) {
 		m.fail("oracle: quiet, the workflow says %s (%s) but %s: allowed %v", v.Status, v.Reason, e.Why, e.Allowed)
 		return false
@@ -271,7 +292,7 @@ func (m *model) checkFinalOracle(s workflows.Status) {
 	if !ok {
 		return
 	}
-	e := expected(t, platformDid{Cancelled: m.cancelRequested})
+	e := expected(t, m.platformDid())
 	if !e.Allows(s) {
 		m.fail("oracle: the onboarding ended %s (%s) but %s: allowed %v", s, m.reason(), e.Why, e.Allowed)
 	}
