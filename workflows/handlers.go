@@ -82,13 +82,16 @@ const busyRejection = "the onboarding is busy"
 // busyPastContinueAsNew: the run is past its continue-as-new point and
 // cannot continue as new now: its loop is in a Mangopay call that retries
 // (a session creation, a read through an outage or a 403), or an update
-// handler runs. An update accepted then would grow the history past its
-// bound (a platform calling ensure-session on every login); rejected, it
-// is not written to the history at all, and the caller asks again.
+// handler calls Mangopay. An update accepted then would grow the history
+// past its bound (a platform calling ensure-session on every login);
+// refused, it is not written to the history at all, and the caller asks
+// again.
 func (w *onboarding) busyPastContinueAsNew(ctx workflow.Context) bool {
 	info := workflow.GetInfo(ctx)
 	past := info.GetContinueAsNewSuggested() || (w.cfg.MaxHistoryEvents > 0 && info.GetCurrentHistoryLength() >= w.cfg.MaxHistoryEvents)
-	return past && (!w.waiting || !workflow.AllHandlersFinished(ctx))
+	// A handler calling Mangopay is in w.stops (AllHandlersFinished would
+	// count the update being validated).
+	return past && (!w.waiting || len(w.stops) > 0)
 }
 
 func (w *onboarding) validateEnsureSession(ctx workflow.Context, req EnsureSessionRequest) error {
