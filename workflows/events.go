@@ -56,9 +56,13 @@ func (w *onboarding) applySession(ctx workflow.Context, res activities.GetSessio
 		// expired or refused, never ends or demotes the onboarding. A
 		// refusal of the renewal session is still the renewal's news (it
 		// may come after kycflow's own expiry check gave up on it).
-		if w.st.Status == StatusRenewal && w.st.RenewalDeadline != nil &&
-			(st == mangopay.IdentityVerificationRefused || st == mangopay.IdentityVerificationError) {
-			w.renewalSessionEnded(ctx, "the renewal session was refused ("+strings.Join(reasonTypes(s.Checks), ", ")+"): ensure-session opens a new one")
+		if w.st.Status == StatusRenewal && w.st.RenewalDeadline != nil {
+			switch st {
+			case mangopay.IdentityVerificationRefused, mangopay.IdentityVerificationError:
+				w.renewalSessionEnded(ctx, "the renewal session was refused ("+strings.Join(reasonTypes(s.Checks), ", ")+"): ensure-session opens a new one")
+			case mangopay.IdentityVerificationExpired, mangopay.IdentityVerificationTimeout:
+				w.renewalSessionEnded(ctx, "the renewal session expired before it was submitted: ensure-session opens a new one")
+			}
 		}
 		return
 	}

@@ -43,14 +43,20 @@ func (w *onboarding) view(now time.Time) StateView {
 
 // usableLink is the current session's HostedUrl and ExpiresAt, or nothing
 // when the link cannot be used: only a PENDING session, before its
-// ExpiresAt, of an onboarding that awaits the user, has one.
+// ExpiresAt, of an onboarding that awaits the user (AWAITING_USER, or
+// RENEWAL_REQUIRED with its renewal session open), has one.
 func (w *onboarding) usableLink(now time.Time) (hostedURL, expiresAt string) {
 	s := w.st.Session
-	if s == nil || w.st.Status != StatusAwaitingUser ||
+	if s == nil || (w.st.Status != StatusAwaitingUser && w.st.Status != StatusRenewal) ||
 		mangopay.IdentityVerificationStatus(s.Status) != mangopay.IdentityVerificationPending || !now.Before(s.ExpiresAt) {
 		return "", ""
 	}
 	return s.HostedURL, rfc3339(s.ExpiresAt)
+}
+
+func (w *onboarding) hasUsableLink(now time.Time) bool {
+	u, _ := w.usableLink(now)
+	return u != ""
 }
 
 // usablePSCLinks drops the HostedUrl of PSC sessions that no longer take
@@ -149,8 +155,10 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 	// A session past its 7 days (the expiry grace hour) is re-read and, if
 	// still PENDING, replaced: its link can no longer be submitted.
 	pastExpiry := w.st.Status == StatusAwaitingUser && w.st.Session != nil && !workflow.Now(ctx).Before(w.st.Session.ExpiresAt)
+	// A renewal session still usable is the one to give.
+	renewalOpen := w.st.Status == StatusRenewal && w.hasUsableLink(workflow.Now(ctx))
 	if !w.creating && w.st.AccessDenied == "" &&
-		(w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.st.Status == StatusRenewal || pastExpiry) {
+		(w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.st.Status == StatusRenewal && !renewalOpen || pastExpiry) {
 		w.st.WantSession = true
 		w.poke()
 		if err := workflow.Await(ctx, settled); err != nil {

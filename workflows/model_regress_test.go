@@ -76,9 +76,10 @@ func TestLateWebhookOfReplacedSessionDuringRenewal(t *testing.T) {
 	h.run(pollingConfig)
 
 	require.NoError(t, renewal.err)
-	require.Equal(t, workflows.StatusAwaitingUser, renewing.Status, "ensure-session opened the renewal session")
+	require.Equal(t, workflows.StatusRenewal, renewing.Status, "ensure-session opened the renewal session")
+	require.NotEmpty(t, renewing.HostedURL, "ensure-session opened the renewal session")
 	require.NotEqual(t, verifiedID, renewing.IdvSessionID)
-	assert.Equal(t, workflows.StatusAwaitingUser, after.Status, "the renewal is still required at Mangopay")
+	assert.Equal(t, workflows.StatusRenewal, after.Status, "the renewal is still required at Mangopay")
 	assert.Equal(t, renewing.IdvSessionID, after.IdvSessionID, "the renewal session stays current")
 }
 

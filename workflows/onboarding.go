@@ -318,7 +318,7 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	w.st.ReviewSince = nil
 	w.st.ReconcileStep = 0
 	w.st.NextReconcileAt = now.Add(w.cfg.ReconcileSchedule[0])
-	w.setStatus(ctx, StatusAwaitingUser, "")
+	w.sessionOpen(ctx)
 	if !res.Indexed {
 		w.indexSession(ctx, res.SessionID)
 	}
@@ -362,6 +362,18 @@ func (w *onboarding) keepCreatedOnCancel(ctx workflow.Context, in activities.Cre
 	})
 }
 
+// sessionOpen sets the status of an open session: AWAITING_USER, or, for a
+// renewal session (the user still REGULAR), RENEWAL_REQUIRED with the
+// session's link: a REGULAR user is VERIFIED or RENEWAL_REQUIRED whatever
+// its renewal sessions do.
+func (w *onboarding) sessionOpen(ctx workflow.Context) {
+	if d := w.st.RenewalDeadline; d != nil {
+		w.setStatus(ctx, StatusRenewal, "renewal session open: the user renews with its HostedUrl before "+d.Format(time.RFC3339))
+		return
+	}
+	w.setStatus(ctx, StatusAwaitingUser, "")
+}
+
 // reusePendingSession: the current session is still PENDING within its
 // lifetime (the user became REGULAR by other means while it was open, and a
 // renewal or a downgrade now asks for a session): it is the one to use,
@@ -376,7 +388,7 @@ func (w *onboarding) reusePendingSession(ctx workflow.Context) bool {
 		return false
 	}
 	w.st.ReviewSince = nil
-	w.setStatus(ctx, StatusAwaitingUser, "")
+	w.sessionOpen(ctx)
 	return true
 }
 

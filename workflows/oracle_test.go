@@ -25,9 +25,9 @@ import (
 //     later than the day itself: the first grouped downgrades ran on
 //     2026-12-01 for deadlines up to 2026-11-30); a deadline further away
 //     is the next renewal, not one due;
-//   - a renewal session (refused, expired, abandoned) never ends or demotes
-//     a REGULAR user: it is what the user may do, not what Mangopay says of
-//     them;
+//   - a renewal session (pending, in review, refused, expired) never ends
+//     or demotes a REGULAR user: it is what the user may do, not what
+//     Mangopay says of them, so the status stays RENEWAL_REQUIRED;
 //   - for a LIGHT user, the newest IDV session at Mangopay is the attempt in
 //     progress: PENDING (within its 7 days) waits for the user, REVIEW for
 //     Mangopay's analysts, EXPIRED for the user to come back, VALIDATED of a
@@ -132,13 +132,10 @@ func expected(t mangopayTruth, did platformDid) expectation {
 	case t.KYCLevel == mangopay.KYCLevelRegular && t.renewalDue():
 		e.RenewalDeadline = t.RenewalDeadline.Add(24 * time.Hour)
 		why := "the user is REGULAR with a renewal deadline " + t.RenewalDeadline.Format(time.DateOnly) + " on record"
+		// Whatever its renewal session does (pending, in review): the
+		// design's "VERIFIED or RENEWAL_REQUIRED"; the link of a pending
+		// one is shown with it.
 		allow(why, workflows.StatusRenewal)
-		// A renewal session the user is doing (or Mangopay reviews).
-		if s, ok := t.newest(); ok && e.usable[s.ID] {
-			allow(why+" and renewal session "+s.ID+" PENDING", workflows.StatusAwaitingUser)
-		} else if ok && s.Status == mangopay.IdentityVerificationReview {
-			allow(why+" and renewal session "+s.ID+" in REVIEW", workflows.StatusInReview)
-		}
 	case t.KYCLevel == mangopay.KYCLevelRegular:
 		allow("the user is REGULAR with no renewal due", workflows.StatusVerified)
 	default:

@@ -66,9 +66,9 @@ func TestPreflightOfARegularUserFollowsTheRenewalNotice(t *testing.T) {
 }
 
 // A downgrade (USER_KYC_LIGHT) while a renewal session is open ends the
-// renewal: the session is now the way back to REGULAR. The status stays
-// AWAITING_USER, but the platform must hear of it (a new notification,
-// the renewal deadline gone), not learn it only by reading the state.
+// renewal: the session is now the way back to REGULAR. The platform must
+// hear of it (the downgrade, then the session awaiting the user, the
+// renewal deadline gone), not learn it only by reading the state.
 func TestDowngradeDuringARenewalSessionIsTold(t *testing.T) {
 	h := verifiedNatural(t)
 	h.requireRenewal(time.Hour, 30)
@@ -85,13 +85,15 @@ func TestDowngradeDuringARenewalSessionIsTold(t *testing.T) {
 	h.cancel(5 * time.Hour)
 	h.run(workflows.Config{})
 
-	require.Equal(t, workflows.StatusAwaitingUser, renewing.Status, "the renewal session is open")
+	require.Equal(t, workflows.StatusRenewal, renewing.Status, "the renewal session is open")
+	require.NotEmpty(t, renewing.HostedURL)
 	require.NotEmpty(t, renewing.RenewalDeadline)
 	assert.Equal(t, workflows.StatusAwaitingUser, after.Status)
 	assert.Equal(t, renewing.IdvSessionID, after.IdvSessionID, "the renewal session is the way back")
+	assert.Equal(t, renewing.HostedURL, after.HostedURL)
 	assert.Empty(t, after.RenewalDeadline, "the renewal is over")
-	assert.Contains(t, after.Reason, "LIGHT")
-	assert.Equal(t, before+1, count(h.platform.events(), "onboarding.awaiting_user"), "the platform is told of the downgrade")
+	assert.Contains(t, h.platform.events(), "onboarding.out_of_date", "the platform is told of the downgrade")
+	assert.Equal(t, before+1, count(h.platform.events(), "onboarding.awaiting_user"), "then of the session awaiting the user")
 }
 
 // A renewal session the user submitted in its last minutes, refused by
