@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kycflow/kycflow/internal/syncbuf"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
 	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
@@ -40,7 +41,7 @@ func TestIntakeLimitsEachClient(t *testing.T) {
 	b.Now = func() time.Time { return testNow } // no refill: the burst is all there is
 	b.TrustedProxies = []string{"10.0.0.0/8"}
 	b.Intake.PerSecond, b.Intake.Burst = 1, burst // what bridge.New built from the Config (and watches)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	b.Logger = newTextLogger(logs)
 	r := b.PublicRouter()
 	query := func(i int) string {
