@@ -90,3 +90,66 @@ func TestClosedOnboardingsNotificationsAreListedAndResent(t *testing.T) {
 	assert.Equal(t, res.Undelivered[0].ID, sent[0].ID, "the same event id: a platform that had it drops the duplicate")
 	assert.NotEmpty(t, sent[0].Reason, "the final notification says why")
 }
+
+// A run cancelled in Temporal (Web UI, CLI) while its platform refuses keeps
+// its undelivered notifications: they are listed and re-sent like a
+// completed run's, and the listing goes on past it.
+func TestCancelledOnboardingsNotificationsAreListedAndResent(t *testing.T) {
+	d := startDevWorker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusUnauthorized) }))
+	t.Cleanup(refusing.Close)
+	const queue = "kyc-onboarding-held-cancel-test"
+	w := worker.New(d.c, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.KYCOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowType})
+	rdb := redistest.New(t)
+	w.RegisterActivity(&activities.Activities{
+		Mangopay: d.mp, Index: routing.NewIndex(rdb, 0), Pages: claimcheck.NewStore(rdb, 0, 0),
+		Notifier: &notify.Notifier{URL: refusing.URL, Secrets: [][]byte{platformKey}},
+		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+
+	user := createUser(t, d.mp, "NATURAL")
+	opts := workflows.StartOptions(user)
+	opts.TaskQueue = queue
+	run, err := d.c.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, workflows.Input{
+		UserID: user, ReturnURL: returnURL, Config: workflows.Config{FinalNotifyWait: time.Second},
+	})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		st, err := workflows.GetState(ctx, d.c, user)
+		return err == nil && st.Status == workflows.StatusAwaitingUser
+	}, time.Minute, 100*time.Millisecond)
+	require.NoError(t, d.c.CancelWorkflow(ctx, run.GetID(), run.GetRunID()))
+	require.Error(t, run.Get(ctx, nil), "cancelled")
+
+	var mine *workflows.HeldOnboarding
+	require.Eventually(t, func() bool {
+		held, err := workflows.ListHeldNotifications(ctx, d.c)
+		require.NoError(t, err, "one run cannot stop the listing")
+		for i := range held {
+			if held[i].UserID == user {
+				mine = &held[i]
+				return true
+			}
+		}
+		return false
+	}, time.Minute, 200*time.Millisecond, "the cancelled onboarding is listed (KycAttention)")
+	require.NoError(t, mine.Err)
+	assert.Equal(t, workflows.StatusCancelled, mine.Status)
+	require.NotEmpty(t, mine.Events)
+	assert.Equal(t, notify.OnboardingAwaitingUser, mine.Events[0].Type)
+
+	var sent []string
+	resent, err := workflows.ResendNotifications(ctx, d.c, user, func(_ context.Context, ev notify.Event) error {
+		sent = append(sent, ev.Type)
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, len(mine.Events), resent.Queued)
+	assert.Equal(t, notify.OnboardingAwaitingUser, sent[0])
+	assert.Equal(t, notify.OnboardingCancelled, sent[len(sent)-1])
+}

@@ -113,7 +113,9 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 			dctx, _ := workflow.NewDisconnectedContext(ctx)
 			w.setStatus(dctx, StatusCancelled, "the workflow was cancelled in Temporal")
 			res, _ := w.finish(dctx)
-			return res, temporal.NewCanceledError()
+			// The Result rides in the cancellation's details: its
+			// Undelivered events are what `worker notifications` re-sends.
+			return res, temporal.NewCanceledError(res)
 		case w.withdrawn():
 			return w.withdraw(ctx)
 		case w.st.Status.Final():
