@@ -11,6 +11,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/kycflow/kycflow/notify"
 )
 
 // Errors of the client helpers, for callers to map (HTTP statuses, exit codes).
@@ -85,6 +87,11 @@ func (r EnsureSessionRequest) Validate() error {
 //   - CANCELLED (by the platform or in Temporal), terminated or timed out,
 //     or ended on a refused request: the platform asks again, so a new
 //     onboarding starts.
+//
+// A new onboarding after a closed one that held notifications undelivered
+// sends those first, in order and with their ids (Input.Carried): the
+// platform hears the old story before the new one, and the closed run is
+// no longer listed by ListHeldNotifications.
 func EnsureSession(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest) (EnsureSessionResult, error) {
 	if err := req.Validate(); err != nil {
 		return EnsureSessionResult{}, fmt.Errorf("ensure session: %w: %w", ErrRejected, err)
@@ -101,7 +108,7 @@ func EnsureSession(ctx context.Context, c client.Client, userID string, req Ensu
 	if closed.Status == StatusFailed {
 		return EnsureSessionResult{UserID: userID, Status: closed.Status, Reason: closed.Reason, Attempt: closed.Attempt}, nil
 	}
-	return Reopen(ctx, c, userID, req)
+	return reopen(ctx, c, userID, req, closed.Undelivered)
 }
 
 // Reopen starts a new onboarding for a user whose last one is closed, whatever
@@ -112,13 +119,34 @@ func Reopen(ctx context.Context, c client.Client, userID string, req EnsureSessi
 	if err := req.Validate(); err != nil {
 		return EnsureSessionResult{}, fmt.Errorf("reopen: %w: %w", ErrRejected, err)
 	}
-	opts := StartOptions(userID)
-	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-	return updateWithStart(ctx, c, userID, req, opts)
+	// A closed last run's held notifications go to the new one, first.
+	var carried []notify.Event
+	d, err := c.DescribeWorkflowExecution(ctx, WorkflowID(userID), "")
+	var notFound *serviceerror.NotFound
+	switch {
+	case errors.As(err, &notFound):
+	case err != nil:
+		return EnsureSessionResult{}, clientError(ctx, c, userID, "reopen", err)
+	case d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		r, err := runResult(ctx, c, userID, "")
+		if err != nil {
+			return EnsureSessionResult{}, err
+		}
+		carried = r.Undelivered
+	}
+	return reopen(ctx, c, userID, req, carried)
 }
 
-func updateWithStart(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest, opts client.StartWorkflowOptions) (EnsureSessionResult, error) {
-	op := c.NewWithStartWorkflowOperation(opts, WorkflowType, Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag})
+// reopen starts a new onboarding after a closed one (or finds the running
+// one), carrying the closed run's undelivered notifications into it.
+func reopen(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest, carried []notify.Event) (EnsureSessionResult, error) {
+	opts := StartOptions(userID)
+	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	return updateWithStart(ctx, c, userID, req, opts, carried...)
+}
+
+func updateWithStart(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest, opts client.StartWorkflowOptions, carried ...notify.Event) (EnsureSessionResult, error) {
+	op := c.NewWithStartWorkflowOperation(opts, WorkflowType, Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag, Carried: carried})
 	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{
@@ -146,8 +174,13 @@ func closedResult(ctx context.Context, c client.Client, userID string) (Result, 
 	var res Result
 	err := c.GetWorkflow(ctx, WorkflowID(userID), "").Get(ctx, &res)
 	var appErr *temporal.ApplicationError
+	var canceled *temporal.CanceledError
 	switch {
 	case err == nil:
+		return res, nil
+	case errors.As(err, &canceled) && canceled.HasDetails() && canceled.Details(&res) == nil && res.UserID != "":
+		// Cancelled in Temporal: the Result (with its undelivered
+		// notifications) rides in the details.
 		return res, nil
 	case errors.As(err, new(*temporal.CanceledError)), errors.As(err, new(*temporal.TerminatedError)),
 		errors.As(err, new(*temporal.TimeoutError)), errors.As(err, &appErr):

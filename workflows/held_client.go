@@ -20,7 +20,9 @@ const HeldNotificationsQuery = `WorkflowType = "` + WorkflowType + `" AND KycAtt
 
 // HeldOnboarding is one onboarding holding notifications.
 type HeldOnboarding struct {
-	UserID  string
+	UserID string
+	// RunID is the run that holds them.
+	RunID   string
 	Running bool
 	// Status is the onboarding's (KycStatus).
 	Status Status
@@ -49,6 +51,19 @@ func ListHeldNotifications(ctx context.Context, c client.Client) ([]HeldOnboardi
 			if !ok {
 				continue
 			}
+			if e.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				superseded, err := supersededRun(ctx, c, userID, e.GetExecution().GetRunId())
+				if err != nil && ctx.Err() != nil {
+					return out, err
+				}
+				if superseded {
+					// A later run took its outbox (continue-as-new) or
+					// its undelivered events (EnsureSession, Reopen: the
+					// new run sends them first), and holds them if they
+					// fail again.
+					continue
+				}
+			}
 			h, err := heldOf(ctx, c, userID, e.GetExecution().GetRunId(), e.GetStatus())
 			if err != nil {
 				if ctx.Err() != nil {
@@ -68,7 +83,7 @@ func ListHeldNotifications(ctx context.Context, c client.Client) ([]HeldOnboardi
 }
 
 func heldOf(ctx context.Context, c client.Client, userID, runID string, st enumspb.WorkflowExecutionStatus) (HeldOnboarding, error) {
-	h := HeldOnboarding{UserID: userID, Running: st == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING}
+	h := HeldOnboarding{UserID: userID, RunID: runID, Running: st == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING}
 	if h.Running {
 		v, err := c.QueryWorkflow(ctx, WorkflowID(userID), runID, QueryState)
 		if err != nil {
@@ -141,4 +156,15 @@ func runResult(ctx context.Context, c client.Client, userID, runID string) (Resu
 		return res, clientError(ctx, c, userID, "read the closed onboarding of "+userID, err)
 	}
 	return res, nil
+}
+
+// supersededRun reports whether a later run of the user's onboarding exists
+// than runID. An error leaves the run listed (not superseded).
+func supersededRun(ctx context.Context, c client.Client, userID, runID string) (bool, error) {
+	d, err := c.DescribeWorkflowExecution(ctx, WorkflowID(userID), "")
+	if err != nil {
+		return false, fmt.Errorf("describe the onboarding of %s: %w", userID, err)
+	}
+	latest := d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+	return latest != "" && latest != runID, nil
 }

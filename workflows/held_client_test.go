@@ -2,11 +2,13 @@ package workflows_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,4 +154,69 @@ func TestCancelledOnboardingsNotificationsAreListedAndResent(t *testing.T) {
 	assert.Equal(t, len(mine.Events), resent.Queued)
 	assert.Equal(t, notify.OnboardingAwaitingUser, sent[0])
 	assert.Equal(t, notify.OnboardingCancelled, sent[len(sent)-1])
+}
+
+// A user signing up again after a run that closed with notifications
+// undelivered: the new run sends the old events first, with their ids, then
+// its own, and the closed run is no longer listed as holding anything.
+func TestANewRunSendsTheClosedRunsHeldNotificationsFirst(t *testing.T) {
+	var refusing atomic.Bool
+	refusing.Store(true)
+	var mu sync.Mutex
+	var got []notify.Event
+	platform := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refusing.Load() {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var body struct {
+			Type string `json:"type"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		got = append(got, notify.Event{ID: r.Header.Get(notify.HeaderID), Type: body.Type})
+		mu.Unlock()
+	}))
+	t.Cleanup(platform.Close)
+	d := startDevWorkerNotifying(t, &notify.Notifier{URL: platform.URL, Secrets: [][]byte{platformKey}})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	user := createUser(t, d.mp, "PAYER") // NOT_ELIGIBLE at once: the run ends
+	run, err := d.c.ExecuteWorkflow(ctx, workflows.StartOptions(user), workflows.WorkflowType, workflows.Input{
+		UserID: user, ReturnURL: returnURL, Config: workflows.Config{FinalNotifyWait: time.Second},
+	})
+	require.NoError(t, err)
+	var closed workflows.Result
+	require.NoError(t, run.Get(ctx, &closed))
+	require.Len(t, closed.Undelivered, 1)
+
+	refusing.Store(false)
+	again, err := workflows.EnsureSession(ctx, d.c, user, workflows.EnsureSessionRequest{ReturnURL: returnURL})
+	require.NoError(t, err)
+	assert.Equal(t, workflows.StatusNotEligible, again.Status)
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) >= 2
+	}, time.Minute, 100*time.Millisecond, "both runs' notifications reach the platform")
+	mu.Lock()
+	assert.Equal(t, closed.Undelivered[0].ID, got[0].ID, "the closed run's event first, with its id")
+	assert.NotEqual(t, got[0].ID, got[1].ID)
+	assert.Equal(t, notify.OnboardingNotEligible, got[1].Type)
+	mu.Unlock()
+
+	require.Eventually(t, func() bool {
+		held, err := workflows.ListHeldNotifications(ctx, d.c)
+		require.NoError(t, err)
+		for _, h := range held {
+			if h.UserID == user {
+				return false
+			}
+		}
+		return true
+	}, time.Minute, 200*time.Millisecond, "the closed run's events went with the new run: nothing is listed")
 }

@@ -32,6 +32,10 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	w.st = in.State
 	if w.st == nil {
 		w.st = &State{UserID: in.UserID, Status: StatusStarting, ReturnURL: in.ReturnURL, Tag: in.Tag}
+		// The previous run's held notifications go out first (run's
+		// startSender), keeping their ids: a platform that had one drops
+		// the duplicate.
+		w.st.Outbox = append(w.st.Outbox, in.Carried...)
 	}
 	w.logger = log.With(w.logger, "user_id", w.st.UserID)
 	if err := w.register(ctx); err != nil {

@@ -16,6 +16,10 @@ type Input struct {
 	Tag       string `json:"Tag,omitempty"`
 	Config    Config `json:"Config"`
 	State     *State `json:"State,omitempty"`
+	// Carried are the previous closed run's undelivered notifications
+	// (its Result.Undelivered): a new onboarding sends them first, in
+	// order, so the platform hears the old story before the new one.
+	Carried []notify.Event `json:"Carried,omitempty"`
 }
 
 // Config tunes the workflow; zero fields take the defaults.
