@@ -65,8 +65,12 @@ func requestErrorOf(err error) (*RequestError, bool) {
 // run ends (withdraw) and leaves nothing behind, so that the corrected
 // request starts afresh. Later (a new attempt after an expiry or a
 // refusal) the onboarding waits for an ensure-session with a corrected
-// request, as EXPIRED: the field Mangopay refused is forgotten, so that no
-// automatic retry sends it again.
+// request: the field Mangopay refused is forgotten, so that no automatic
+// retry sends it again. Where no session is valid anyway (an expired or
+// refused attempt) it waits as EXPIRED; where the status is Mangopay's
+// truth (RENEWAL_REQUIRED or VERIFIED: Mangopay still says REGULAR,
+// OUT_OF_DATE) the status stays, with its deadline and reminders: the
+// platform's mistake is answered to its call, never made the user's.
 func (w *onboarding) refuseRequest(ctx workflow.Context, rerr *RequestError) {
 	w.st.Rejected = rerr
 	w.st.RequestsRefused++
@@ -83,7 +87,10 @@ func (w *onboarding) refuseRequest(ctx workflow.Context, rerr *RequestError) {
 	case "SessionLanguage":
 		w.st.SessionLanguage = ""
 	}
-	w.setStatus(ctx, StatusExpired, "waiting for ensure-session with a corrected request: "+rerr.Error())
+	switch w.st.Status {
+	case StatusExpired, StatusRefused, StatusAwaitingUser:
+		w.setStatus(ctx, StatusExpired, "waiting for ensure-session with a corrected request: "+rerr.Error())
+	}
 }
 
 // withdrawn reports whether the run ends for a refused request before any
