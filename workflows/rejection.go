@@ -21,8 +21,11 @@ const ErrTypeRequestRefused = "RequestRefused"
 // and send again, never a final status for the user. Field names the
 // request field at fault when Mangopay names one.
 type RequestError struct {
-	Field   string `json:"Field,omitempty"`
-	Message string `json:"Message"`
+	Field string `json:"Field,omitempty"`
+	// Fields are every field Mangopay refused, when it named several
+	// (sorted; Field is the first).
+	Fields  []string `json:"Fields,omitempty"`
+	Message string   `json:"Message"`
 }
 
 func (e *RequestError) Error() string {
@@ -52,10 +55,16 @@ func requestErrorOf(err error) (*RequestError, bool) {
 		return &RequestError{Message: appErr.Message()}, true
 	}
 	msgs := make([]string, 0, len(fields))
+	names := make([]string, 0, len(fields))
 	for _, f := range fields {
+		names = append(names, f[0])
 		msgs = append(msgs, f[1])
 	}
-	return &RequestError{Field: fields[0][0], Message: strings.Join(msgs, "; ")}, true
+	rerr := &RequestError{Field: fields[0][0], Message: strings.Join(msgs, "; ")}
+	if len(names) > 1 {
+		rerr.Fields = names
+	}
+	return rerr, true
 }
 
 // refuseRequest records Mangopay's refusal of the platform's request. The
@@ -79,13 +88,15 @@ func (w *onboarding) refuseRequest(ctx workflow.Context, rerr *RequestError) {
 	if w.st.Status == StatusStarting {
 		return
 	}
-	switch rerr.Field {
-	case "ReturnUrl":
-		w.st.ReturnURL = ""
-	case "Tag":
-		w.st.Tag = ""
-	case "SessionLanguage":
-		w.st.SessionLanguage = ""
+	for _, f := range append([]string{rerr.Field}, rerr.Fields...) {
+		switch f {
+		case "ReturnUrl":
+			w.st.ReturnURL = ""
+		case "Tag":
+			w.st.Tag = ""
+		case "SessionLanguage":
+			w.st.SessionLanguage = ""
+		}
 	}
 	switch w.st.Status {
 	case StatusExpired, StatusRefused, StatusAwaitingUser:
