@@ -16,6 +16,7 @@ import (
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/internal/tokens"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
 	"github.com/kycflow/kycflow/worker/kycworker"
 	"github.com/kycflow/kycflow/workflows"
@@ -84,7 +85,10 @@ func ParseTarget(f TargetFlags, getenv func(string) string) (*Target, error) {
 		TemporalAddr: f.TemporalAddr, TemporalNamespace: f.TemporalNamespace,
 	}
 	if t.APIToken == "" {
-		t.APIToken = getenv(bridge.EnvAPIToken)
+		// During a rotation the variable lists the new token first.
+		if list := tokens.Split(getenv(bridge.EnvAPIToken)); len(list) > 0 {
+			t.APIToken = list[0]
+		}
 	}
 	if t.NotifySecret == "" {
 		t.NotifySecret = getenv(kycworker.EnvPlatformWebhookSecret)

@@ -25,10 +25,17 @@ type Bridge struct {
 	Pages   *claimcheck.Store
 	Metrics *Metrics
 	Logger  *slog.Logger
-	// PathToken is the secret last segment of the webhook URL.
-	PathToken string
-	// APIToken is the platform API's bearer token.
-	APIToken string
+	// PathToken is the secret last segment of the webhook URL (the one
+	// registered at Mangopay); OldPathTokens are still accepted during a
+	// rotation.
+	PathToken     string
+	OldPathTokens []string
+	// APIToken is the platform API's bearer token; OldAPITokens are still
+	// accepted during a rotation.
+	APIToken     string
+	OldAPITokens []string
+	// Operators hold the tokens of the operator actions (operators.go).
+	Operators []OperatorToken
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []string
 	// Codec, when set, is served at /codec/ on the internal listener so the
@@ -90,6 +97,7 @@ func New(cfg Config, deps Deps) *Bridge {
 	b := &Bridge{
 		Store: NewStore(deps.Redis), RDB: deps.Redis, Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0, claimcheck.WithSealer(deps.Codec)),
 		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, APIToken: cfg.APIToken, TrustedProxies: cfg.TrustedProxies,
+		OldPathTokens: cfg.OldPathTokens, OldAPITokens: cfg.OldAPITokens, Operators: cfg.Operators,
 		AllowClearPages: cfg.Dev,
 	}
 	if deps.Codec != nil {

@@ -2,12 +2,13 @@ package bridge
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/kycflow/kycflow/internal/tokens"
 )
 
 // appendTimeout keeps the answer well inside Mangopay's 2 s.
@@ -27,7 +28,7 @@ func healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"Status": "ok"}) }
 
 // webhook stores a Mangopay notification before answering 200.
 func (b *Bridge) webhook(c *gin.Context) {
-	if subtle.ConstantTimeCompare([]byte(c.Param("token")), []byte(b.PathToken)) != 1 {
+	if tokens.Match(c.Param("token"), append([]string{b.PathToken}, b.OldPathTokens...)) < 0 {
 		b.Metrics.Received.WithLabelValues(resultBadToken).Inc()
 		c.AbortWithStatus(http.StatusNotFound)
 		return

@@ -131,6 +131,9 @@ func quietLogger() *slog.Logger {
 const (
 	testPathToken = "test-path-token-0123456789"
 	testAPIToken  = "test-api-token-0123456789abcdef"
+	// testOperator holds testOperatorToken (OPERATOR_API_TOKENS).
+	testOperator      = "alice"
+	testOperatorToken = "test-operator-token-alice-0123456789"
 )
 
 // newSim starts a simulator of its own with instant outcomes and no rate
@@ -279,7 +282,8 @@ var testCodec = func() *payloadcodec.Codec {
 // built as the webhookbridge command builds it (without its forwarder,
 // which tests start themselves with fast settings).
 func newBridge(rdb redis.UniversalClient, tc client.Client) *bridge.Bridge {
-	b := bridge.New(bridge.Config{PathToken: testPathToken, APIToken: testAPIToken, ConsumerName: "test"},
+	b := bridge.New(bridge.Config{PathToken: testPathToken, APIToken: testAPIToken, ConsumerName: "test",
+		Operators: []bridge.OperatorToken{{Name: testOperator, Token: testOperatorToken}}},
 		bridge.Deps{Redis: rdb, Temporal: tc, Codec: testCodec, Logger: quietLogger()})
 	b.Forwarder = nil
 	return b

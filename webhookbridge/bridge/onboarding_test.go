@@ -287,7 +287,8 @@ func TestOnboardingAPIClosedReopenAndPSC(t *testing.T) {
 		assert.NotEmpty(t, again.Reason)
 		assert.Equal(t, closed, runOf(), "a signup does not restart it")
 
-		w := serve(r, apiRequest(http.MethodPost, "/v1/onboardings/"+payer.ID+"/reopen", strings.NewReader(`{"ReturnUrl":"`+platformReturnURL+`"}`)))
+		w := serve(r, operatorRequest(http.MethodPost, "/v1/onboardings/"+payer.ID+"/reopen",
+			strings.NewReader(`{"ReturnUrl":"`+platformReturnURL+`","Reason":"the user sent proof of a new status"}`)))
 		var reopened workflows.EnsureSessionResult
 		decodeJSON(t, w, &reopened)
 		assert.Equal(t, workflows.StatusNotEligible, reopened.Status, "still a payer")

@@ -35,13 +35,14 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 		r.OPTIONS("/codec/*op", codec)
 	}
 	v1 := r.Group("/v1", b.countRoute, b.authenticate, deadline(apiTimeout))
-	v1.POST("/onboardings", b.createOnboarding)
+	// Operators' tokens read and cancel (with a reason); only they reopen.
+	v1.POST("/onboardings", platformOnly, b.createOnboarding)
 	v1.GET("/onboardings/:userId", b.getOnboarding)
-	v1.POST("/onboardings/:userId/documents", b.submitDocument)
-	v1.GET("/onboardings/:userId/documents/:key", b.documentResult)
+	v1.POST("/onboardings/:userId/documents", platformOnly, b.submitDocument)
+	v1.GET("/onboardings/:userId/documents/:key", platformOnly, b.documentResult)
 	v1.POST("/onboardings/:userId/cancel", b.cancelOnboarding)
-	v1.POST("/onboardings/:userId/reopen", b.reopenOnboarding)
-	v1.POST("/onboardings/:userId/pscs/:pscId/retry", b.retryPSC)
+	v1.POST("/onboardings/:userId/reopen", operatorOnly, b.reopenOnboarding)
+	v1.POST("/onboardings/:userId/pscs/:pscId/retry", platformOnly, b.retryPSC)
 	return r
 }
 
@@ -112,7 +113,7 @@ func (b *Bridge) createOnboarding(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "UserId must be a Mangopay user id (1 to 128 of A-Z, a-z, 0-9, _ and -)", Field: "UserId"})
 		return
 	}
-	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage}
+	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage, Actor: actor(c)}
 	if !validSessionRequest(c, req) {
 		return
 	}
@@ -341,10 +342,21 @@ func (b *Bridge) cancelOnboarding(c *gin.Context) {
 	if c.Request.ContentLength != 0 && !decodeJSON(c, &body) {
 		return
 	}
-	st, err := workflows.Cancel(c.Request.Context(), b.Temporal, userID, workflows.CancelRequest{Reason: body.Reason})
+	// An operator cancels on behalf of compliance: that takes a reason.
+	if isOperator(c) {
+		reason, ok := checkReason(c, body.Reason)
+		if !ok {
+			return
+		}
+		body.Reason = reason
+	}
+	st, err := workflows.Cancel(c.Request.Context(), b.Temporal, userID, workflows.CancelRequest{Reason: body.Reason, Actor: actor(c)})
 	if err != nil {
 		b.fail(c, err)
 		return
+	}
+	if isOperator(c) {
+		b.logOperatorAction(c, "cancel", userID, body.Reason)
 	}
 	c.JSON(http.StatusOK, st)
 }
@@ -354,6 +366,8 @@ type reopenBody struct {
 	ReturnURL       string `json:"ReturnUrl"`
 	Tag             string `json:"Tag"`
 	SessionLanguage string `json:"SessionLanguage"`
+	// Reason says why the operator reopens (required).
+	Reason string `json:"Reason"`
 }
 
 // reopenOnboarding is an operator's explicit restart of an onboarding that
@@ -368,7 +382,12 @@ func (b *Bridge) reopenOnboarding(c *gin.Context) {
 	if !decodeJSON(c, &body) {
 		return
 	}
-	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage}
+	reason, ok := checkReason(c, body.Reason)
+	if !ok {
+		return
+	}
+	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage,
+		Actor: actor(c), Reason: reason}
 	if !validSessionRequest(c, req) {
 		return
 	}
@@ -377,7 +396,7 @@ func (b *Bridge) reopenOnboarding(c *gin.Context) {
 		b.fail(c, err)
 		return
 	}
-	b.Logger.Info("onboarding reopened by an operator", "user_id", userID, "status", string(res.Status))
+	b.logOperatorAction(c, "reopen", userID, reason)
 	c.JSON(http.StatusOK, res)
 }
 
