@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/kycflow/kycflow/devstack/stack"
+	"github.com/kycflow/kycflow/internal/tokens"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
-	"github.com/kycflow/kycflow/internal/tokens"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
 	"github.com/kycflow/kycflow/worker/kycworker"
 	"github.com/kycflow/kycflow/workflows"

@@ -26,7 +26,7 @@ type Config struct {
 	OldAPITokens []string
 	// Operators are OPERATOR_API_TOKENS: the tokens of the operator
 	// actions, each with the operator's name.
-	Operators []OperatorToken
+	Operators        []OperatorToken
 	PublicAddr       string   // BRIDGE_PUBLIC_ADDR
 	InternalAddr     string   // BRIDGE_INTERNAL_ADDR
 	PublicURL        string   // BRIDGE_PUBLIC_URL: how Mangopay reaches the public listener

@@ -193,7 +193,7 @@ func TestLoadConfigRejects(t *testing.T) {
 func TestLoadConfigTokenLists(t *testing.T) {
 	got, err := bridge.LoadConfig(env(map[string]string{
 		"WEBHOOK_PATH_TOKEN": "path-token-new-0123456789, path-token-old-0123456789", "BRIDGE_PUBLIC_ADDR": ":8080",
-		"PLATFORM_API_TOKEN": "api-token-new-0123456789,api-token-old-0123456789",
+		"PLATFORM_API_TOKEN":  "api-token-new-0123456789,api-token-old-0123456789",
 		"OPERATOR_API_TOKENS": "alice=operator-token-alice-new-01, bob=operator-token-bob-0123456,alice=operator-token-alice-old-01",
 	}))
 	require.NoError(t, err)
