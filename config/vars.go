@@ -117,6 +117,8 @@ var Vars = []Var{
 	{Name: "PLATFORM_API_TOKEN", Type: "list", Secret: true, DevDefault: "dev-platform-api-token", RequiredBy: []Process{Bridge},
 		Allowed: "tokens of 16+ characters without , or spaces, comma-separated (a rotation lists the new one first, then the old)", Readers: []Process{Bridge},
 		Meaning: "Bearer token(s) of the platform API on the internal listener; every one listed is accepted (actor \"platform\")."},
+	{Name: "KYCFLOW_OPERATOR", Type: "string", Allowed: "1 to 64 of A-Z a-z 0-9 . _ -", Readers: []Process{Bridge},
+		Meaning: "Who runs `webhookbridge dead-letters|unrouted|held replay|purge` (logged with its --reason); --operator overrides."},
 	{Name: "OPERATOR_API_TOKENS", Type: "list", Secret: true, Readers: []Process{Bridge},
 		Allowed: "name=token pairs, comma-separated; names of 1 to 64 of A-Z a-z 0-9 . _ -, tokens of 16+ characters without , = or spaces, none a PLATFORM_API_TOKEN; a name may repeat (a rotation)",
 		Meaning: "Operators' bearer tokens for the operator actions (reopen, a compliance cancel), which record the operator's name (actor \"operator:<name>\") and a reason; unset, nobody can reopen over HTTP."},

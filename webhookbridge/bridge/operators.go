@@ -49,7 +49,7 @@ func ParseOperatorTokens(v string, platformTokens []string) ([]OperatorToken, er
 		case !ok || name == "":
 			errs = append(errs, fmt.Errorf("%s: entry %d is not name=token", EnvOperatorTokens, i+1))
 			continue
-		case !validOperatorName(name):
+		case !ValidOperatorName(name):
 			errs = append(errs, fmt.Errorf("%s: entry %d: the name must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'", EnvOperatorTokens, i+1))
 			continue
 		case len(tok) < 16 || strings.ContainsAny(tok, " \t="):
@@ -69,7 +69,9 @@ func ParseOperatorTokens(v string, platformTokens []string) ([]OperatorToken, er
 	return out, errors.Join(errs...)
 }
 
-func validOperatorName(s string) bool { return len(s) <= 64 && validConsumerName(s) }
+// ValidOperatorName reports whether s may name an operator: 1 to 64 of
+// A-Z, a-z, 0-9, '.', '_' and '-' (it goes into logs and the audit trail).
+func ValidOperatorName(s string) bool { return len(s) <= 64 && validConsumerName(s) }
 
 // ctxActor holds the caller's actor (ActorPlatform or "operator:<name>").
 const ctxActor = "actor"
