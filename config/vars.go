@@ -139,6 +139,9 @@ var Vars = []Var{
 	{Name: "BRIDGE_FALLBACK_LOOKUPS_PER_SECOND", Type: "number", Default: "5", Allowed: "above 0, at most 1000", Readers: []Process{Bridge},
 		check: numberIn(0, false, 1000, true), Meaning: "Mangopay lookups of resources the routing index misses, and restarts, per second and bridge."},
 
+	{Name: "BRIDGE_MAX_CONCURRENT_UPLOADS", Type: "int", Default: "4", Allowed: "1 to 1000", Readers: []Process{Bridge},
+		check: intIn(1, 1000), Meaning: "Document uploads a bridge takes at once (each holds up to 35 MB); beyond, 429 with Retry-After."},
+
 	// The dev stack.
 	{Name: "TEMPORAL_CLI", Type: "path", Computed: ".tools/bin/temporal in the module (make temporal-cli installs it)", Readers: []Process{Devstack},
 		Meaning: "Temporal CLI binary whose dev server the dev stack runs (never downloaded)."},

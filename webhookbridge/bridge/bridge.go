@@ -3,6 +3,7 @@ package bridge
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -50,6 +51,11 @@ type Bridge struct {
 	// DocumentWait is how long a document submission is waited for before
 	// the answer is 202 with where to poll (DefaultDocumentWait when 0).
 	DocumentWait time.Duration
+	// MaxConcurrentUploads caps the document uploads taken at once
+	// (DefaultMaxConcurrentUploads when 0); beyond it the answer is 429.
+	MaxConcurrentUploads int
+	uploadsOnce          sync.Once
+	uploads              chan struct{}
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 }
@@ -98,7 +104,7 @@ func New(cfg Config, deps Deps) *Bridge {
 		Store: NewStore(deps.Redis), RDB: deps.Redis, Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0, claimcheck.WithSealer(deps.Codec)),
 		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, APIToken: cfg.APIToken, TrustedProxies: cfg.TrustedProxies,
 		OldPathTokens: cfg.OldPathTokens, OldAPITokens: cfg.OldAPITokens, Operators: cfg.Operators,
-		AllowClearPages: cfg.Dev,
+		AllowClearPages: cfg.Dev, MaxConcurrentUploads: cfg.MaxConcurrentUploads,
 	}
 	if deps.Codec != nil {
 		b.Codec = payloadcodec.Handler(deps.Codec, cfg.CodecOrigins, cfg.CodecToken)

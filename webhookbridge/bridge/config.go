@@ -49,6 +49,9 @@ type Config struct {
 	// 5): Mangopay lookups of resources the routing index misses, and
 	// restarts, per second and per bridge.
 	FallbackLookupsPerSecond float64
+	// MaxConcurrentUploads: BRIDGE_MAX_CONCURRENT_UPLOADS (default
+	// DefaultMaxConcurrentUploads): document uploads taken at once.
+	MaxConcurrentUploads int
 }
 
 // DevSwitch is the environment variable of the development switch.
@@ -184,6 +187,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.FallbackLookupsPerSecond, err = strconv.ParseFloat(get("BRIDGE_FALLBACK_LOOKUPS_PER_SECOND", strconv.Itoa(DefaultFallbackLookupsPerSec)), 64)
 	if err != nil || c.FallbackLookupsPerSecond <= 0 || c.FallbackLookupsPerSecond > 1000 {
 		errs = append(errs, errors.New("BRIDGE_FALLBACK_LOOKUPS_PER_SECOND must be a number above 0 and at most 1000"))
+	}
+	c.MaxConcurrentUploads, err = strconv.Atoi(get("BRIDGE_MAX_CONCURRENT_UPLOADS", strconv.Itoa(DefaultMaxConcurrentUploads)))
+	if err != nil || c.MaxConcurrentUploads < 1 || c.MaxConcurrentUploads > 1000 {
+		errs = append(errs, errors.New("BRIDGE_MAX_CONCURRENT_UPLOADS must be an integer from 1 to 1000"))
 	}
 	if !validConsumerName(c.ConsumerName) {
 		errs = append(errs, fmt.Errorf("BRIDGE_CONSUMER_NAME %q must be 1 to 128 of A-Z, a-z, 0-9, '.', '_' and '-'", c.ConsumerName))

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"sync"
@@ -38,7 +39,7 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 	// Operators' tokens read and cancel (with a reason); only they reopen.
 	v1.POST("/onboardings", platformOnly, b.createOnboarding)
 	v1.GET("/onboardings/:userId", b.getOnboarding)
-	v1.POST("/onboardings/:userId/documents", platformOnly, b.submitDocument)
+	v1.POST("/onboardings/:userId/documents", platformOnly, b.limitUploads, b.submitDocument)
 	v1.GET("/onboardings/:userId/documents/:key", platformOnly, b.documentResult)
 	v1.POST("/onboardings/:userId/cancel", b.cancelOnboarding)
 	v1.POST("/onboardings/:userId/reopen", operatorOnly, b.reopenOnboarding)
@@ -203,39 +204,15 @@ func (b *Bridge) submitDocument(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var keys []string
-	cleanup := func() { _ = b.Pages.Delete(context.WithoutCancel(c.Request.Context()), keys...) }
-	for _, fh := range files {
-		if fh.Size > claimcheck.DefaultMaxSize {
-			cleanup()
-			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, apiError{Error: "a page is larger than 7 MB", Field: "Pages"})
-			return
-		}
-		f, err := fh.Open()
-		if err != nil {
-			cleanup()
-			c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "unreadable page", Field: "Pages"})
-			return
-		}
-		data, err := io.ReadAll(io.LimitReader(f, claimcheck.DefaultMaxSize+1))
-		_ = f.Close()
-		if err != nil {
-			cleanup()
-			c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "unreadable page", Field: "Pages"})
-			return
-		}
-		key, err := b.Pages.Put(c.Request.Context(), data)
-		if err != nil {
-			cleanup()
-			if errors.Is(err, claimcheck.ErrTooLarge) {
-				c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, apiError{Error: err.Error(), Field: "Pages"})
-				return
-			}
-			c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "cannot store the pages right now"})
-			return
-		}
-		keys = append(keys, key)
+	pages, ok := readPages(c, files)
+	if !ok {
+		return
 	}
+	keys, ok := b.storePages(c, userID, key, c.GetHeader("Idempotency-Key") != "", typ, first(form.Value["Tag"]), pages)
+	if !ok {
+		return
+	}
+	cleanup := func() { b.forgetUpload(c, userID, key, keys) }
 	// The key names the submission: a retry with it gets the first answer,
 	// never a second document, and the 202 points at it.
 	ctx, cancel := context.WithTimeout(c.Request.Context(), b.documentWait())
@@ -258,6 +235,31 @@ func (b *Bridge) submitDocument(c *gin.Context) {
 		// The update may have been accepted: keep the pages (TTL).
 		b.fail(c, err)
 	}
+}
+
+// readPages reads the uploaded pages, answering the request itself when one
+// is too large or unreadable.
+func readPages(c *gin.Context, files []*multipart.FileHeader) ([][]byte, bool) {
+	var pages [][]byte
+	for _, fh := range files {
+		if fh.Size > claimcheck.DefaultMaxSize {
+			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, apiError{Error: "a page is larger than 7 MB", Field: "Pages"})
+			return nil, false
+		}
+		f, err := fh.Open()
+		if err != nil {
+			c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "unreadable page", Field: "Pages"})
+			return nil, false
+		}
+		data, err := io.ReadAll(io.LimitReader(f, claimcheck.DefaultMaxSize+1))
+		_ = f.Close()
+		if err != nil {
+			c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "unreadable page", Field: "Pages"})
+			return nil, false
+		}
+		pages = append(pages, data)
+	}
+	return pages, true
 }
 
 // idempotencyKey is the platform's Idempotency-Key header, or a fresh key.
