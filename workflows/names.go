@@ -13,7 +13,10 @@ const (
 	UpdateSubmitDocument = "submit-document"
 	UpdateCancel         = "cancel"
 	UpdateRetryPSC       = "retry-psc"
-	QueryState           = "state"
+	// UpdateReencode makes the run continue as new, so that its state is
+	// encoded again with the current payload key (retiring an old one).
+	UpdateReencode = "re-encode"
+	QueryState     = "state"
 )
 
 // Search attributes, registered by the dev stack and by compose. They hold

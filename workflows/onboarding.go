@@ -47,6 +47,7 @@ type onboarding struct {
 	logger    log.Logger
 	events    workflow.ReceiveChannel
 	creating  bool // a session is being created
+	reencode  bool // an operator asked for a continue-as-new (UpdateReencode)
 	sending   bool // the outbox sender runs
 	wake      workflow.Settable
 	saUserSet bool
@@ -74,6 +75,9 @@ func (w *onboarding) register(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRetryPSC, w.retryPSC,
 		workflow.UpdateHandlerOptions{Validator: w.validateRetryPSC}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandler(ctx, UpdateReencode, w.reencodeState); err != nil {
 		return err
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, w.cancel,
