@@ -46,6 +46,8 @@ import (
 	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookbridge/platformapi"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -218,7 +220,7 @@ func parked(ctx context.Context, cfg bridge.Config, name string, args []string, 
 			return fmt.Errorf("%s %s: %w", name, action, err)
 		}
 		defer func() {
-			logger.Info("operator action", "action", name+" "+action, "actor", bridge.ActorOperatorPrefix+who, "reason", why,
+			logger.Info("operator action", "action", name+" "+action, "actor", platformapi.ActorOperatorPrefix+who, "reason", why,
 				"entries", map[bool]string{true: "all", false: strings.Join(ids, " ")}[*all])
 		}()
 	}
@@ -269,7 +271,7 @@ func parked(ctx context.Context, cfg bridge.Config, name string, args []string, 
 const EnvOperator = "KYCFLOW_OPERATOR"
 
 // operatorAction checks the who and why of an operator action run from the
-// command line: a reason (one line, at most bridge.MaxReasonLength
+// command line: a reason (one line, at most platformapi.MaxReasonLength
 // characters) and an operator name (as in OPERATOR_API_TOKENS).
 func operatorAction(operator, reason string, getenv func(string) string) (string, string, error) {
 	if operator == "" {
@@ -279,11 +281,11 @@ func operatorAction(operator, reason string, getenv func(string) string) (string
 	switch {
 	case reason == "":
 		return "", "", errors.New("--reason is required: say why (it is logged with the operator's name)")
-	case len([]rune(reason)) > bridge.MaxReasonLength || strings.ContainsAny(reason, "\r\n"):
-		return "", "", fmt.Errorf("--reason must be one line of at most %d characters", bridge.MaxReasonLength)
+	case len([]rune(reason)) > platformapi.MaxReasonLength || strings.ContainsAny(reason, "\r\n"):
+		return "", "", fmt.Errorf("--reason must be one line of at most %d characters", platformapi.MaxReasonLength)
 	case operator == "":
 		return "", "", fmt.Errorf("--operator (or %s) is required: who runs this", EnvOperator)
-	case !bridge.ValidOperatorName(operator):
+	case !platformapi.ValidOperatorName(operator):
 		return "", "", errors.New("--operator must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'")
 	}
 	return operator, reason, nil
@@ -319,14 +321,14 @@ func events(ctx context.Context, env *config.Env, cfg bridge.Config, logger *slo
 	if err != nil {
 		return err
 	}
-	store := bridge.NewStore(rdb)
+	store := webhookstream.NewStore(rdb)
 	defer store.Close()
 	f := &reconcile.Feeder{Mangopay: mp, Store: store, Logger: logger}
 	counts, from, to, err := reconcile.Backfill(ctx, f, since, reconcile.DefaultLag, *dryRun)
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "window\t%s .. %s\n", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 	for _, et := range workflows.HookEventTypes {
-		fmt.Fprintf(w, "%s\t%d\n", et, counts.Events[et])
+		fmt.Fprintf(w, "%s\t%d\n", et, counts.Events[string(et)])
 	}
 	verb, n := "fed", counts.Fed
 	if *dryRun {

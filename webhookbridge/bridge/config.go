@@ -12,6 +12,8 @@ import (
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/tokens"
 	"github.com/kycflow/kycflow/payloadcodec"
+	"github.com/kycflow/kycflow/webhookbridge/platformapi"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // Config is the bridge's configuration, from the environment.
@@ -26,7 +28,7 @@ type Config struct {
 	OldAPITokens []string
 	// Operators are OPERATOR_API_TOKENS: the tokens of the operator
 	// actions, each with the operator's name.
-	Operators        []OperatorToken
+	Operators        []platformapi.OperatorToken
 	PublicAddr       string   // BRIDGE_PUBLIC_ADDR
 	InternalAddr     string   // BRIDGE_INTERNAL_ADDR
 	PublicURL        string   // BRIDGE_PUBLIC_URL: how Mangopay reaches the public listener
@@ -133,7 +135,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if len(apiTokens) > 1 {
 		c.OldAPITokens = apiTokens[1:]
 	}
-	operators, operatorsErr := ParseOperatorTokens(getenv(EnvOperatorTokens), apiTokens)
+	operators, operatorsErr := platformapi.ParseOperatorTokens(getenv(EnvOperatorTokens), apiTokens)
 	c.Operators = operators
 	errs := []error{devErr, originsErr, operatorsErr}
 	// With a payload key the bridge serves the codec, which decrypts
@@ -148,7 +150,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	for i, t := range pathTokens {
 		switch {
-		case len(t) < 16 || !validResourceID(t):
+		case len(t) < 16 || !webhookstream.ValidResourceID(t):
 			errs = append(errs, fmt.Errorf("WEBHOOK_PATH_TOKEN must be 16 to 128 of A-Z, a-z, 0-9, _ and - (token %d of %d; several are separated by commas)", i+1, len(pathTokens)))
 		case t == DevPathToken && !dev:
 			errs = append(errs, fmt.Errorf("WEBHOOK_PATH_TOKEN is the published development token; set a secret one (or %s=1)", DevSwitch))
@@ -188,7 +190,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if err != nil || c.FallbackLookupsPerSecond <= 0 || c.FallbackLookupsPerSecond > 1000 {
 		errs = append(errs, errors.New("BRIDGE_FALLBACK_LOOKUPS_PER_SECOND must be a number above 0 and at most 1000"))
 	}
-	c.MaxConcurrentUploads, err = strconv.Atoi(get("BRIDGE_MAX_CONCURRENT_UPLOADS", strconv.Itoa(DefaultMaxConcurrentUploads)))
+	c.MaxConcurrentUploads, err = strconv.Atoi(get("BRIDGE_MAX_CONCURRENT_UPLOADS", strconv.Itoa(platformapi.DefaultMaxConcurrentUploads)))
 	if err != nil || c.MaxConcurrentUploads < 1 || c.MaxConcurrentUploads > 1000 {
 		errs = append(errs, errors.New("BRIDGE_MAX_CONCURRENT_UPLOADS must be an integer from 1 to 1000"))
 	}

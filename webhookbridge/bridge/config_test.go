@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookbridge/platformapi"
 )
 
 // env is a getenv over a map.
@@ -201,7 +202,7 @@ func TestLoadConfigTokenLists(t *testing.T) {
 	assert.Equal(t, []string{"path-token-old-0123456789"}, got.OldPathTokens)
 	assert.Equal(t, "api-token-new-0123456789", got.APIToken)
 	assert.Equal(t, []string{"api-token-old-0123456789"}, got.OldAPITokens)
-	assert.Equal(t, []bridge.OperatorToken{{Name: "alice", Token: "operator-token-alice-new-01"}, {Name: "bob", Token: "operator-token-bob-0123456"},
+	assert.Equal(t, []platformapi.OperatorToken{{Name: "alice", Token: "operator-token-alice-new-01"}, {Name: "bob", Token: "operator-token-bob-0123456"},
 		{Name: "alice", Token: "operator-token-alice-old-01"}}, got.Operators)
 	assert.Equal(t, "http://127.0.0.1:8080/webhooks/mangopay/path-token-new-0123456789", got.WebhookURL())
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kycflow/kycflow/internal/redistest"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookbridge/platformapi"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -34,7 +35,7 @@ func TestOperatorActionsTakeAnOperatorTokenAndAReason(t *testing.T) {
 		{"an operator reopens with a blank reason", http.MethodPost, reopen, testOperatorToken, `{` + session + `,"Reason":"  "}`, http.StatusBadRequest, "Reason"},
 		{"an operator's reason on two lines", http.MethodPost, reopen, testOperatorToken, `{` + session + `,"Reason":"a\nb"}`, http.StatusBadRequest, "Reason"},
 		{"an operator's reason too long", http.MethodPost, reopen, testOperatorToken,
-			`{` + session + `,"Reason":"` + strings.Repeat("x", bridge.MaxReasonLength+1) + `"}`, http.StatusBadRequest, "Reason"},
+			`{` + session + `,"Reason":"` + strings.Repeat("x", platformapi.MaxReasonLength+1) + `"}`, http.StatusBadRequest, "Reason"},
 		{"an operator cancels without a body", http.MethodPost, "/v1/onboardings/123/cancel", testOperatorToken, "", http.StatusBadRequest, "Reason"},
 		{"an operator cancels without a reason", http.MethodPost, "/v1/onboardings/123/cancel", testOperatorToken, `{}`, http.StatusBadRequest, "Reason"},
 		{"an operator starts an onboarding", http.MethodPost, "/v1/onboardings", testOperatorToken, `{"UserId":"123",` + session + `}`, http.StatusForbidden, ""},
@@ -100,7 +101,7 @@ func TestOperatorActionsRecordWhoAndWhy(t *testing.T) {
 	userID := createUser(t, dev.mp)
 	createOnboarding(t, r, userID, "")
 	t.Cleanup(func() { endOnboarding(t, r, userID) })
-	assert.Equal(t, bridge.ActorPlatform, lastUpdate[workflows.EnsureSessionRequest](t, dev, userID, workflows.UpdateEnsureSession).Actor)
+	assert.Equal(t, platformapi.ActorPlatform, lastUpdate[workflows.EnsureSessionRequest](t, dev, userID, workflows.UpdateEnsureSession).Actor)
 
 	w := serve(r, operatorRequest(http.MethodPost, "/v1/onboardings/"+userID+"/cancel", strings.NewReader(`{"Reason":"compliance asked, case 42"}`)))
 	require.Equal(t, http.StatusOK, w.Code, "body %s", w.Body)

@@ -1,4 +1,4 @@
-package bridge
+package platformapi
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/kycflow/kycflow/internal/httpapi"
 	"github.com/kycflow/kycflow/internal/tokens"
 )
 
@@ -47,21 +48,21 @@ func ParseOperatorTokens(v string, platformTokens []string) ([]OperatorToken, er
 		name, tok = strings.TrimSpace(name), strings.TrimSpace(tok)
 		switch {
 		case !ok || name == "":
-			errs = append(errs, fmt.Errorf("%s: entry %d is not name=token", EnvOperatorTokens, i+1))
+			errs = append(errs, fmt.Errorf("%s: entry %d is not name=token", envOperatorTokens, i+1))
 			continue
 		case !ValidOperatorName(name):
-			errs = append(errs, fmt.Errorf("%s: entry %d: the name must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'", EnvOperatorTokens, i+1))
+			errs = append(errs, fmt.Errorf("%s: entry %d: the name must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'", envOperatorTokens, i+1))
 			continue
 		case len(tok) < 16 || strings.ContainsAny(tok, " \t="):
-			errs = append(errs, fmt.Errorf("%s: the token of %s must be at least 16 characters, without spaces or '='", EnvOperatorTokens, name))
+			errs = append(errs, fmt.Errorf("%s: the token of %s must be at least 16 characters, without spaces or '='", envOperatorTokens, name))
 			continue
 		case tokens.Match(tok, platformTokens) >= 0:
-			errs = append(errs, fmt.Errorf("%s: the token of %s is also a PLATFORM_API_TOKEN; give operators tokens of their own", EnvOperatorTokens, name))
+			errs = append(errs, fmt.Errorf("%s: the token of %s is also a PLATFORM_API_TOKEN; give operators tokens of their own", envOperatorTokens, name))
 			continue
 		}
 		for _, o := range out {
 			if o.Token == tok && o.Name != name {
-				errs = append(errs, fmt.Errorf("%s: %s and %s share a token; each operator needs their own", EnvOperatorTokens, o.Name, name))
+				errs = append(errs, fmt.Errorf("%s: %s and %s share a token; each operator needs their own", envOperatorTokens, o.Name, name))
 			}
 		}
 		out = append(out, OperatorToken{Name: name, Token: tok})
@@ -71,21 +72,35 @@ func ParseOperatorTokens(v string, platformTokens []string) ([]OperatorToken, er
 
 // ValidOperatorName reports whether s may name an operator: 1 to 64 of
 // A-Z, a-z, 0-9, '.', '_' and '-' (it goes into logs and the audit trail).
-func ValidOperatorName(s string) bool { return len(s) <= 64 && validConsumerName(s) }
+func ValidOperatorName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// envOperatorTokens names the operators' tokens in messages.
+const envOperatorTokens = "OPERATOR_API_TOKENS"
 
 // ctxActor holds the caller's actor (ActorPlatform or "operator:<name>").
 const ctxActor = "actor"
 
 // authenticate accepts any platform token (the current one and those still
 // listed during a rotation) and any operator token, and records who called.
-func (b *Bridge) authenticate(c *gin.Context) {
+func (a *API) authenticate(c *gin.Context) {
 	actor := ""
 	if scheme, tok, _ := strings.Cut(c.GetHeader("Authorization"), " "); strings.EqualFold(scheme, "bearer") {
-		actor = b.actorOf(tok)
+		actor = a.actorOf(tok)
 	}
 	if actor == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="kycflow"`)
-		c.AbortWithStatusJSON(http.StatusUnauthorized, apiError{Error: "a valid bearer token is required"})
+		c.AbortWithStatusJSON(http.StatusUnauthorized, httpapi.Error{Error: "a valid bearer token is required"})
 		return
 	}
 	c.Set(ctxActor, actor)
@@ -94,10 +109,10 @@ func (b *Bridge) authenticate(c *gin.Context) {
 
 // actorOf names the holder of tok, or "" for no known token. Every token is
 // compared, platform and operator alike, in constant time.
-func (b *Bridge) actorOf(tok string) string {
-	platform := tokens.Match(tok, append([]string{b.APIToken}, b.OldAPITokens...))
-	ops := make([]string, len(b.Operators))
-	for i, o := range b.Operators {
+func (a *API) actorOf(tok string) string {
+	platform := tokens.Match(tok, append([]string{a.Token}, a.OldTokens...))
+	ops := make([]string, len(a.Operators))
+	for i, o := range a.Operators {
 		ops[i] = o.Token
 	}
 	op := tokens.Match(tok, ops)
@@ -105,7 +120,7 @@ func (b *Bridge) actorOf(tok string) string {
 	case platform >= 0:
 		return ActorPlatform
 	case op >= 0:
-		return ActorOperatorPrefix + b.Operators[op].Name
+		return ActorOperatorPrefix + a.Operators[op].Name
 	}
 	return ""
 }
@@ -120,7 +135,7 @@ func isOperator(c *gin.Context) bool { return strings.HasPrefix(actor(c), ActorO
 // onboardings, uploading documents) is not an operator's to run.
 func platformOnly(c *gin.Context) {
 	if isOperator(c) {
-		c.AbortWithStatusJSON(http.StatusForbidden, apiError{Error: "this call takes the platform's token (PLATFORM_API_TOKEN), not an operator's"})
+		c.AbortWithStatusJSON(http.StatusForbidden, httpapi.Error{Error: "this call takes the platform's token (PLATFORM_API_TOKEN), not an operator's"})
 		return
 	}
 	c.Next()
@@ -130,7 +145,7 @@ func platformOnly(c *gin.Context) {
 // what the onboarding decided, and records which operator did it.
 func operatorOnly(c *gin.Context) {
 	if !isOperator(c) {
-		c.AbortWithStatusJSON(http.StatusForbidden, apiError{Error: "this is an operator action: it takes an operator's token (OPERATOR_API_TOKENS), not the platform's"})
+		c.AbortWithStatusJSON(http.StatusForbidden, httpapi.Error{Error: "this is an operator action: it takes an operator's token (OPERATOR_API_TOKENS), not the platform's"})
 		return
 	}
 	c.Next()
@@ -150,7 +165,7 @@ func checkReason(c *gin.Context, reason string) (string, bool) {
 		problem = "Reason must be printable (no line breaks or control characters)"
 	}
 	if problem != "" {
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: problem, Field: "Reason"})
+		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: problem, Field: "Reason"})
 		return "", false
 	}
 	return reason, true
@@ -158,7 +173,7 @@ func checkReason(c *gin.Context, reason string) (string, bool) {
 
 // logOperatorAction records an operator action in the log: who, what, on
 // which onboarding and why.
-func (b *Bridge) logOperatorAction(c *gin.Context, action, userID, reason string) {
-	b.Logger.Info("operator action", "action", action, "actor", actor(c), "user_id", userID, "reason", reason,
-		"request_id", c.GetString(ctxRequestID))
+func (a *API) logOperatorAction(c *gin.Context, action, userID, reason string) {
+	a.logger().Info("operator action", "action", action, "actor", actor(c), "user_id", userID, "reason", reason,
+		"request_id", c.GetString(httpapi.RequestIDKey))
 }

@@ -1,4 +1,4 @@
-package bridge
+package platformapi
 
 import (
 	"io"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,14 +30,11 @@ func TestConcurrentUploadsAreCapped(t *testing.T) {
 	const token = "test-api-token-0123456789abcdef"
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}) // never reached
 	t.Cleanup(func() { _ = rdb.Close() })
-	// The contract check reads each request whole before the handlers;
-	// this test needs the body read by the upload itself.
-	saved := internalMiddleware
-	internalMiddleware = nil
-	t.Cleanup(func() { internalMiddleware = saved })
-	b := &Bridge{RDB: rdb, Pages: claimcheck.NewStore(rdb, 0, 0), AllowClearPages: true, APIToken: token, MaxConcurrentUploads: 1,
-		Logger: slog.New(slog.DiscardHandler), Metrics: NewMetrics(nil)}
-	r := b.InternalRouter()
+	a := &API{RDB: rdb, Pages: claimcheck.NewStore(rdb, 0, 0), AllowClearPages: true, Token: token, MaxConcurrentUploads: 1,
+		Logger: slog.New(slog.DiscardHandler)}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	a.Register(r)
 	upload := func(body io.Reader) *http.Request {
 		req := httptest.NewRequest(http.MethodPost, "/v1/onboardings/123/documents", body)
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -45,7 +43,7 @@ func TestConcurrentUploadsAreCapped(t *testing.T) {
 	}
 
 	// The first upload's body never ends until the test says so: it holds
-	// the only slot while the bridge reads it.
+	// the only slot while the API reads it.
 	pr, pw := io.Pipe()
 	first := make(chan int)
 	go func() {
@@ -53,7 +51,7 @@ func TestConcurrentUploadsAreCapped(t *testing.T) {
 		r.ServeHTTP(w, upload(pr))
 		first <- w.Code
 	}()
-	require.Eventually(t, func() bool { return len(b.uploadSlots()) == 1 }, waitForSlot, tickSlot, "the first upload takes the slot")
+	require.Eventually(t, func() bool { return len(a.uploadSlots()) == 1 }, waitForSlot, tickSlot, "the first upload takes the slot")
 
 	w := httptest.NewRecorder()
 	r.ServeHTTP(w, upload(http.NoBody))
@@ -64,7 +62,7 @@ func TestConcurrentUploadsAreCapped(t *testing.T) {
 
 	_ = pw.CloseWithError(io.ErrUnexpectedEOF)
 	assert.Equal(t, http.StatusBadRequest, <-first, "the broken first upload is refused")
-	assert.Empty(t, b.uploadSlots(), "its slot is given back")
+	assert.Empty(t, a.uploadSlots(), "its slot is given back")
 	w = httptest.NewRecorder()
 	r.ServeHTTP(w, upload(http.NoBody))
 	assert.Equal(t, http.StatusBadRequest, w.Code, "the next upload is taken (and refused for its empty body)")

@@ -1,4 +1,4 @@
-package bridge
+package platformapi
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/internal/httpapi"
 )
 
 // DefaultMaxConcurrentUploads is how many document uploads a bridge takes
@@ -33,29 +34,29 @@ const uploadRetryAfter = 5
 const uploadRecordPrefix = "kycflow:upload:"
 
 // uploadSlots is the semaphore of the concurrent uploads.
-func (b *Bridge) uploadSlots() chan struct{} {
-	b.uploadsOnce.Do(func() {
-		n := b.MaxConcurrentUploads
+func (a *API) uploadSlots() chan struct{} {
+	a.uploadsOnce.Do(func() {
+		n := a.MaxConcurrentUploads
 		if n <= 0 {
 			n = DefaultMaxConcurrentUploads
 		}
-		b.uploads = make(chan struct{}, n)
+		a.uploads = make(chan struct{}, n)
 	})
-	return b.uploads
+	return a.uploads
 }
 
 // limitUploads answers 429 with a Retry-After beyond MaxConcurrentUploads
 // uploads at once, before the body is read: a burst of 35 MB uploads
 // would otherwise take the bridge's memory and the temporary disk.
-func (b *Bridge) limitUploads(c *gin.Context) {
-	slots := b.uploadSlots()
+func (a *API) limitUploads(c *gin.Context) {
+	slots := a.uploadSlots()
 	select {
 	case slots <- struct{}{}:
 		defer func() { <-slots }()
 		c.Next()
 	default:
 		c.Header("Retry-After", strconv.Itoa(uploadRetryAfter))
-		c.AbortWithStatusJSON(http.StatusTooManyRequests, apiError{Error: "too many document uploads at once on this bridge; try again after Retry-After seconds"})
+		c.AbortWithStatusJSON(http.StatusTooManyRequests, httpapi.Error{Error: "too many document uploads at once on this bridge; try again after Retry-After seconds"})
 	}
 }
 
@@ -89,8 +90,8 @@ var errUploadConflict = errors.New("this Idempotency-Key was used for another do
 // recordedUpload returns the claim keys of the submission recorded under
 // rk, if any (found false when there is none), or errUploadConflict when
 // it was recorded with another fingerprint.
-func (b *Bridge) recordedUpload(ctx context.Context, rk, fp string) (keys []string, found bool, err error) {
-	v, err := b.RDB.Get(ctx, rk).Result()
+func (a *API) recordedUpload(ctx context.Context, rk, fp string) (keys []string, found bool, err error) {
+	v, err := a.RDB.Get(ctx, rk).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil
 	}
@@ -108,25 +109,26 @@ func (b *Bridge) recordedUpload(ctx context.Context, rk, fp string) (keys []stri
 // keys, answering the request itself when it cannot. With an Idempotency-Key
 // from the platform (recorded true) a retry of the same body gets the pages
 // stored the first time, and another body under the same key gets 409.
-func (b *Bridge) storePages(c *gin.Context, userID, idempotencyKey string, recorded bool, typ, tag string, pages [][]byte) ([]string, bool) {
+func (a *API) storePages(c *gin.Context, userID, idempotencyKey string, recorded bool, typ, tag string, pages [][]byte) ([]string, bool) {
 	ctx := c.Request.Context()
+	recorded = recorded && a.RDB != nil
 	var rk, fp string
 	if recorded {
 		rk, fp = uploadRecordKey(userID, idempotencyKey), uploadFingerprint(typ, tag, pages)
-		if keys, found, err := b.recordedUpload(ctx, rk, fp); found || err != nil {
-			return keys, b.answerRecorded(c, err)
+		if keys, found, err := a.recordedUpload(ctx, rk, fp); found || err != nil {
+			return keys, a.answerRecorded(c, err)
 		}
 	}
 	var keys []string
 	for _, data := range pages {
-		key, err := b.Pages.Put(ctx, data)
+		key, err := a.Pages.Put(ctx, data)
 		if err != nil {
-			b.deletePages(c, keys)
+			a.deletePages(c, keys)
 			if errors.Is(err, claimcheck.ErrTooLarge) {
-				c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, apiError{Error: err.Error(), Field: "Pages"})
+				c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, httpapi.Error{Error: err.Error(), Field: "Pages"})
 				return nil, false
 			}
-			c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "cannot store the pages right now"})
+			c.AbortWithStatusJSON(http.StatusServiceUnavailable, httpapi.Error{Error: "cannot store the pages right now"})
 			return nil, false
 		}
 		keys = append(keys, key)
@@ -134,34 +136,34 @@ func (b *Bridge) storePages(c *gin.Context, userID, idempotencyKey string, recor
 	if !recorded {
 		return keys, true
 	}
-	set, err := b.RDB.SetNX(ctx, rk, fp+"|"+strings.Join(keys, ","), claimcheck.DefaultTTL).Result()
+	set, err := a.RDB.SetNX(ctx, rk, fp+"|"+strings.Join(keys, ","), claimcheck.DefaultTTL).Result()
 	if err == nil && set {
 		return keys, true
 	}
 	// A concurrent request with the same key recorded its pages first (or
 	// Redis failed): ours are not needed.
-	b.deletePages(c, keys)
+	a.deletePages(c, keys)
 	if err != nil {
-		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "cannot store the pages right now"})
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, httpapi.Error{Error: "cannot store the pages right now"})
 		return nil, false
 	}
-	keys, found, err := b.recordedUpload(ctx, rk, fp)
+	keys, found, err := a.recordedUpload(ctx, rk, fp)
 	if !found && err == nil {
 		err = errors.New("the record of the concurrent upload vanished")
 	}
-	return keys, b.answerRecorded(c, err)
+	return keys, a.answerRecorded(c, err)
 }
 
 // answerRecorded answers the request when looking up the record failed.
-func (b *Bridge) answerRecorded(c *gin.Context, err error) bool {
+func (a *API) answerRecorded(c *gin.Context, err error) bool {
 	switch {
 	case err == nil:
 		return true
 	case errors.Is(err, errUploadConflict):
-		c.AbortWithStatusJSON(http.StatusConflict, apiError{Error: err.Error(), Field: "Idempotency-Key"})
+		c.AbortWithStatusJSON(http.StatusConflict, httpapi.Error{Error: err.Error(), Field: "Idempotency-Key"})
 	default:
-		b.Logger.Error("document upload: the record of its Idempotency-Key is unreadable", "error", err, "request_id", c.GetString(ctxRequestID))
-		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "cannot store the pages right now"})
+		a.logger().Error("document upload: the record of its Idempotency-Key is unreadable", "error", err, "request_id", c.GetString(httpapi.RequestIDKey))
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, httpapi.Error{Error: "cannot store the pages right now"})
 	}
 	return false
 }
@@ -169,11 +171,14 @@ func (b *Bridge) answerRecorded(c *gin.Context, err error) bool {
 // forgetUpload deletes a submission's pages and its record: nothing will
 // read them (the submission was refused), and a corrected retry with the
 // same key must not be answered with them.
-func (b *Bridge) forgetUpload(c *gin.Context, userID, idempotencyKey string, keys []string) {
-	b.deletePages(c, keys)
-	_ = b.RDB.Del(context.WithoutCancel(c.Request.Context()), uploadRecordKey(userID, idempotencyKey)).Err()
+func (a *API) forgetUpload(c *gin.Context, userID, idempotencyKey string, keys []string) {
+	a.deletePages(c, keys)
+	if a.RDB == nil {
+		return
+	}
+	_ = a.RDB.Del(context.WithoutCancel(c.Request.Context()), uploadRecordKey(userID, idempotencyKey)).Err()
 }
 
-func (b *Bridge) deletePages(c *gin.Context, keys []string) {
-	_ = b.Pages.Delete(context.WithoutCancel(c.Request.Context()), keys...)
+func (a *API) deletePages(c *gin.Context, keys []string) {
+	_ = a.Pages.Delete(context.WithoutCancel(c.Request.Context()), keys...)
 }
