@@ -45,6 +45,10 @@ type Bridge struct {
 	// Codec, when set, is served at /codec/ on the internal listener so the
 	// Temporal Web UI can show encrypted payloads (payloadcodec.Handler).
 	Codec http.Handler
+	// DevRedis: a development Redis (KYCFLOW_DEV) need not be durable, so
+	// its persistence settings are a warning, not the ERROR they are in
+	// production.
+	DevRedis bool
 	// Forwarder, when set, runs alongside the listeners in Serve.
 	Forwarder *Forwarder
 	// Now is the clock (tests); time.Now when nil.
@@ -99,6 +103,7 @@ func New(cfg Config, deps Deps) *Bridge {
 			Logger: logger, Token: cfg.APIToken, OldTokens: cfg.OldAPITokens, Operators: cfg.Operators,
 			AllowClearPages: cfg.Dev, RDB: deps.Redis, MaxConcurrentUploads: cfg.MaxConcurrentUploads,
 		},
+		DevRedis: cfg.Dev,
 	}
 	if deps.Codec != nil {
 		b.Codec = payloadcodec.Handler(deps.Codec, cfg.CodecOrigins, cfg.CodecToken)
