@@ -36,6 +36,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
 
 // Base URLs of the Mangopay API.
@@ -93,7 +95,10 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	limits := newRateLimitRecorder()
-	hc.Transport = &observingTransport{base: hc.Transport, limits: limits}
+	// Each call is a client span of its caller's trace (the activity's),
+	// and carries the trace context as Mangopay's access logs may show it.
+	hc.Transport = otelhttp.NewTransport(&observingTransport{base: hc.Transport, limits: limits},
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "mangopay " + r.Method }))
 
 	logger := cfg.Logger
 	if logger == nil {

@@ -29,7 +29,7 @@ func (w *onboarding) readyToContinueAsNew(ctx workflow.Context) bool {
 // the next run.
 func (w *onboarding) quiesce(ctx workflow.Context) []MangopayEvent {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-	return w.takeSignals()
+	return w.takeSignals(ctx)
 }
 
 func (w *onboarding) continueAsNew(ctx workflow.Context) error {
@@ -68,7 +68,7 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 		_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return workflow.AllHandlersFinished(ctx) })
 	}
 	for {
-		left := w.takeSignals()
+		left := w.takeSignals(ctx)
 		if len(left) == 0 {
 			break
 		}
@@ -85,13 +85,14 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 }
 
 // takeSignals takes every signal still buffered, without waiting.
-func (w *onboarding) takeSignals() []MangopayEvent {
+func (w *onboarding) takeSignals(ctx workflow.Context) []MangopayEvent {
 	var left []MangopayEvent
 	for {
 		var ev MangopayEvent
 		if !w.events.ReceiveAsync(&ev) {
 			return left
 		}
+		_ = eventContext(ctx) // in step with the channel: these are carried, not handled here
 		left = append(left, ev)
 	}
 }

@@ -57,6 +57,7 @@ func (w *onboarding) send(ctx workflow.Context, ev notify.Event, idParts ...stri
 	info := workflow.GetInfo(ctx)
 	ev.ID = mangopay.DeriveIdempotencyKey(append([]string{info.WorkflowExecution.ID, info.FirstRunID}, idParts...)...)
 	w.st.Outbox = append(w.st.Outbox, ev)
+	w.rememberSpan(ctx, ev.ID)
 	w.startSender(ctx)
 }
 
@@ -83,6 +84,7 @@ func (w *onboarding) startSender(ctx workflow.Context) {
 // 410 Gone the event is given up (logged), and the platform reconciles
 // through the API.
 func (w *onboarding) deliver(ctx workflow.Context, ev notify.Event) {
+	ctx = w.spanContext(ctx, ev.ID)
 	opts := workflow.ActivityOptions{
 		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: activities.NotifyDeliveryWindow,

@@ -57,6 +57,9 @@ type onboarding struct {
 	timer       workflow.Future
 	timerAt     time.Time
 	cancelTimer workflow.CancelFunc
+	// outboxSpans are the trace spans of the notifications queued, by
+	// event id (rememberSpan): never state, never replayed.
+	outboxSpans map[string]any
 }
 
 func (w *onboarding) register(ctx workflow.Context) error {

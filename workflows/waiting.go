@@ -74,7 +74,7 @@ func (w *onboarding) waitUntil(ctx workflow.Context, deadline time.Time, summary
 	sel.Select(ctx)
 	w.wake = nil
 	if received {
-		w.handleEvent(ctx, ev)
+		w.handleEvent(eventContext(ctx), ev)
 	}
 	return fired
 }

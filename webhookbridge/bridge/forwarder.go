@@ -11,10 +11,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/attribute"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/internal/logsetup"
+	"github.com/kycflow/kycflow/internal/tracing"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/workflows"
@@ -381,11 +384,15 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 		f.releaseVanished(ctx, []string{m.ID})
 		return true
 	}
+	// One trace from the webhook's request: the entry carries its context.
+	ctx, span := webhookStream.StartProcess(ctx, m.ID, m.Values)
+	defer span.End()
 	ev, received, err := decodeEntry(m)
 	if err != nil {
 		return f.deadLetter(ctx, m, err)
 	}
-	log := f.Logger.With("event_type", ev.EventType, "resource_id", ev.ResourceID, "entry", m.ID)
+	span.SetAttributes(attribute.String("kycflow.event_type", ev.EventType))
+	log := f.Logger.With(append([]any{"event_type", ev.EventType, "resource_id", ev.ResourceID, "entry", m.ID}, logsetup.TraceAttrs(ctx)...)...)
 	seenKey := seenPrefix + ev.EventKey
 	mine, err := f.claim(ctx, seenKey, m.ID)
 	if err != nil {
@@ -674,7 +681,8 @@ return 1`)
 
 func copyValues(m redis.XMessage, extra ...string) []any {
 	vals := make([]any, 0, 2*len(m.Values)+len(extra))
-	for _, k := range []string{fEventType, fResourceID, fDate, fReceived} {
+	// The trace fields too: a held or replayed entry continues its trace.
+	for _, k := range []string{fEventType, fResourceID, fDate, fReceived, tracing.FieldTraceParent, tracing.FieldTraceState, tracing.FieldBaggage} {
 		if v, ok := m.Values[k]; ok {
 			vals = append(vals, k, v)
 		}

@@ -12,7 +12,26 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
+	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
+	"go.opentelemetry.io/otel/trace"
 )
+
+// ServiceName is the bridge's service.name in traces (OTEL_SERVICE_NAME
+// overrides it) and its server spans' server name.
+const ServiceName = "webhookbridge"
+
+// redactSpanPath replaces the request's url.path on its server span by
+// the route template, as the access log does: the webhook path carries
+// the secret token, and platform paths carry user IDs.
+func redactSpanPath(c *gin.Context) {
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	trace.SpanFromContext(c.Request.Context()).SetAttributes(semconv.URLPath(route))
+	c.Next()
+}
 
 func (b *Bridge) engine() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
@@ -22,7 +41,8 @@ func (b *Bridge) engine() *gin.Engine {
 		b.Logger.Error("invalid trusted proxies; trusting none", "error", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(requestID(), accessLog(b.Logger), gin.CustomRecovery(func(c *gin.Context, rec any) {
+	// The trace first: the access log and every handler log in its span.
+	r.Use(otelgin.Middleware(ServiceName), redactSpanPath, requestID(), accessLog(b.Logger), gin.CustomRecovery(func(c *gin.Context, rec any) {
 		b.Logger.Error("panic in handler", "route", c.FullPath(), "panic", rec, "request_id", c.GetString(ctxRequestID))
 		c.AbortWithStatusJSON(http.StatusInternalServerError, apiError{Error: "internal error"})
 	}))

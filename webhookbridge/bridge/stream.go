@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/kycflow/kycflow/internal/tracing"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -82,6 +85,7 @@ type appendReq struct {
 	ctx  context.Context
 	args redis.XAddArgs
 	done chan error
+	span trace.Span // the append's producer span, told the entry's ID
 }
 
 // NewStore returns a store on rdb.
@@ -95,11 +99,17 @@ func (s *Store) Append(ctx context.Context, ev workflows.MangopayEvent, received
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store webhook: %w", err)
 	}
+	// The entry carries the trace of the request that brought it (the
+	// producer span's context): the forwarder continues it.
+	_, span, traceFields := webhookStream.StartSend(ctx)
+	defer span.End()
 	r := &appendReq{ctx: ctx, done: make(chan error, 1), args: redis.XAddArgs{
 		Stream: StreamKey,
-		Values: []string{fEventType, ev.EventType, fResourceID, ev.ResourceID, fDate, strconv.FormatInt(ev.Date, 10), fReceived, strconv.FormatInt(received.UnixMilli(), 10)},
-	}}
+		Values: append([]string{fEventType, ev.EventType, fResourceID, ev.ResourceID, fDate, strconv.FormatInt(ev.Date, 10), fReceived, strconv.FormatInt(received.UnixMilli(), 10)},
+			traceFields...),
+	}, span: span}
 	if err := s.enqueue(r); err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		return fmt.Errorf("store webhook: %w", err)
 	}
 	var err error
@@ -113,10 +123,15 @@ func (s *Store) Append(ctx context.Context, ev workflows.MangopayEvent, received
 		}
 	}
 	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		return fmt.Errorf("store webhook: %w", err)
 	}
 	return nil
 }
+
+// webhookStream names the stream in the spans of its entries
+// (OpenTelemetry's messaging conventions).
+var webhookStream = tracing.Stream{Name: StreamKey, Group: GroupName}
 
 // enqueue queues r and starts a flusher if none runs.
 func (s *Store) enqueue(r *appendReq) error {
@@ -199,6 +214,9 @@ func (s *Store) write(batch []*appendReq) {
 	}
 	_, _ = pipe.Exec(ctx) // each command carries its own error
 	for i, r := range batch {
+		if id, err := cmds[i].Result(); err == nil {
+			tracing.SetEntryID(r.span, id)
+		}
 		r.done <- cmds[i].Err()
 	}
 }

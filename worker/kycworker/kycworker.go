@@ -233,7 +233,9 @@ func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
 	w := worker.New(d.Temporal, workflows.TaskQueue, worker.Options{
 		WorkerStopTimeout: 20 * time.Second,
 		// Each activity's Mangopay calls carry its priority for the budget.
-		Interceptors:                     []interceptor.WorkerInterceptor{&activities.PriorityInterceptor{}},
+		// The webhook's span goes from its signal to the work it causes
+		// (after Temporal's tracing interceptor, which the client adds).
+		Interceptors:                     []interceptor.WorkerInterceptor{&activities.PriorityInterceptor{}, &workflows.EventSpanInterceptor{}},
 		MaxConcurrentWorkflowTaskPollers: d.Tuning.WorkflowPollers,
 		MaxConcurrentActivityTaskPollers: d.Tuning.ActivityPollers,
 	})
