@@ -358,3 +358,6 @@ func pathID(name, id string) (string, error) {
 	}
 	return url.PathEscape(id), nil
 }
+
+// BaseURL is the API host the client calls (readiness checks reach it).
+func (c *Client) BaseURL() string { return c.baseURL }

@@ -262,7 +262,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if s.Hooks, err = bridge.RegisterHooks(ctx, mp, s.WebhookURL); err != nil {
 		return s, fmt.Errorf("register hooks: %w", err)
 	}
-	if err := waitHealthy(ctx, workURL+"/healthz", intURL+"/readyz"); err != nil {
+	if err := waitHealthy(ctx, workURL+"/readyz", intURL+"/readyz"); err != nil {
 		return s, err
 	}
 	return s, nil

@@ -43,6 +43,8 @@ type Bridge struct {
 	// DocumentWait is how long a document submission is waited for before
 	// the answer is 202 with where to poll (DefaultDocumentWait when 0).
 	DocumentWait time.Duration
+	// MangopayURL, when set, is the Mangopay host /readyz reports on.
+	MangopayURL string
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 }
@@ -91,6 +93,9 @@ func New(cfg Config, deps Deps) *Bridge {
 		Store: NewStore(deps.Redis), RDB: deps.Redis, Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0, claimcheck.WithSealer(deps.Codec)),
 		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, APIToken: cfg.APIToken, TrustedProxies: cfg.TrustedProxies,
 		AllowClearPages: cfg.Dev,
+	}
+	if deps.Mangopay != nil {
+		b.MangopayURL = deps.Mangopay.BaseURL()
 	}
 	if deps.Codec != nil {
 		b.Codec = payloadcodec.Handler(deps.Codec, cfg.CodecOrigins, cfg.CodecToken)

@@ -32,6 +32,7 @@ import (
 
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/internal/health"
 	"github.com/kycflow/kycflow/internal/searchattrs"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
@@ -198,6 +199,32 @@ type Deps struct {
 	Namespace string
 }
 
+// readyChecks are the worker's readiness: polling, Redis (routing index,
+// document pages, the call budget) and Temporal, required; Mangopay,
+// reported but optional (its outage is retried by the activities, and no
+// traffic is routed to a worker anyway).
+func (d Deps) readyChecks(started *atomic.Bool) []health.Check {
+	checks := []health.Check{
+		{Name: "Worker", Run: func(context.Context) error {
+			if !started.Load() {
+				return errors.New("worker not polling")
+			}
+			return nil
+		}},
+		{Name: "Temporal", Run: func(ctx context.Context) error {
+			_, err := d.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		}},
+	}
+	if d.Redis != nil {
+		checks = append(checks, health.Check{Name: "Redis", Run: func(ctx context.Context) error { return d.Redis.Ping(ctx).Err() }})
+	}
+	if d.Mangopay != nil {
+		checks = append(checks, health.Check{Name: "Mangopay", Optional: true, Run: health.Reachable(d.Mangopay.BaseURL())})
+	}
+	return checks
+}
+
 // Activities builds the activities from the dependencies.
 func (d Deps) Activities() *activities.Activities {
 	return &activities.Activities{
@@ -248,13 +275,11 @@ func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
 	}
 	var started atomic.Bool
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
-		if !started.Load() {
-			http.Error(rw, "worker not started", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = rw.Write([]byte("ok\n"))
-	})
+	// Kubernetes' probes: /livez (and its alias /healthz) while the
+	// process runs, /readyz once the worker polls with its dependencies up.
+	mux.HandleFunc("GET /livez", health.LiveHandler)
+	mux.HandleFunc("GET /healthz", health.LiveHandler)
+	mux.HandleFunc("GET /readyz", health.ReadyHandler(func() []health.Check { return d.readyChecks(&started) }, d.Logger))
 	if d.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))
 	}
