@@ -31,6 +31,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/attention"
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/internal/health"
 	"github.com/kycflow/kycflow/internal/searchattrs"
@@ -146,6 +147,9 @@ type Metrics struct {
 	MetricsHandler client.MetricsHandler
 	mangopayCalls  *prometheus.HistogramVec
 	scopeCloser    interface{ Close() error }
+	// Attention counts the onboardings needing a person (Temporal
+	// visibility), refreshed while the worker runs.
+	Attention *attention.Gauge
 }
 
 // NewMetrics builds the registry and the SDK's metrics handler.
@@ -166,6 +170,11 @@ func NewMetrics() (*Metrics, error) {
 		scopeCloser: closer,
 	}
 	reg.MustRegister(m.mangopayCalls)
+	g, err := attention.NewGauge(reg)
+	if err != nil {
+		return nil, err
+	}
+	m.Attention = g
 	return m, nil
 }
 
@@ -301,6 +310,9 @@ func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
 			return err
 		}
 		d.Logger.Info("fleet reconciliation scheduled", "schedule_id", reconcile.ScheduleID, "every", d.Reconcile.Every.String())
+	}
+	if d.Metrics != nil && d.Metrics.Attention != nil {
+		go d.Metrics.Attention.Run(ctx, d.Temporal, d.Logger)
 	}
 	started.Store(true)
 	d.Logger.Info("worker polling", "task_queue", workflows.TaskQueue, "http", httpLn.Addr().String())
