@@ -42,7 +42,9 @@ func TestQueriesFindTheOnboardingsNeedingAPerson(t *testing.T) {
 		}, workflows.WorkflowType)
 		require.NoError(t, err)
 	}
-	status := func(s workflows.Status) temporal.SearchAttributeUpdate { return workflows.SearchAttrStatus.ValueSet(string(s)) }
+	status := func(s workflows.Status) temporal.SearchAttributeUpdate {
+		return workflows.SearchAttrStatus.ValueSet(string(s))
+	}
 	start("user_denied", status(workflows.StatusAwaitingUser), workflows.SearchAttrAttention.ValueSet(workflows.AttentionAccessDenied))
 	start("user_psc", status(workflows.StatusAwaitingPSCs), workflows.SearchAttrAttention.ValueSet(workflows.AttentionPSCAbandoned))
 	start("user_review", status(workflows.StatusInReview))
