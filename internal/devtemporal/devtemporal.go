@@ -56,6 +56,9 @@ type Options struct {
 	LogLevel string
 	// Logger is the returned client's logger; nil means the SDK's default.
 	Logger log.Logger
+	// MetricsHandler, when set, records the client's and its workers'
+	// SDK metrics (the dev stack's worker exports them, as in production).
+	MetricsHandler client.MetricsHandler
 	// Stdout and Stderr receive the server's output; nil means this
 	// process's.
 	Stdout, Stderr io.Writer
@@ -88,7 +91,7 @@ func Start(ctx context.Context, opts Options) (*testsuite.DevServer, error) {
 	}
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: exe, // never download
-		ClientOptions: &client.Options{HostPort: opts.HostPort, Namespace: opts.Namespace, Logger: opts.Logger,
+		ClientOptions: &client.Options{HostPort: opts.HostPort, Namespace: opts.Namespace, Logger: opts.Logger, MetricsHandler: opts.MetricsHandler,
 			// As every kycflow client (temporalconn.Configure): traced.
 			Interceptors: []interceptor.ClientInterceptor{tracing.TemporalInterceptor()}},
 		DBFilename:       opts.DBFile,

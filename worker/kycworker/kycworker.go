@@ -150,6 +150,7 @@ type Metrics struct {
 	// Attention counts the onboardings needing a person (Temporal
 	// visibility), refreshed while the worker runs.
 	Attention *attention.Gauge
+	backlog   *backlogGauges
 }
 
 // NewMetrics builds the registry and the SDK's metrics handler.
@@ -175,6 +176,9 @@ func NewMetrics() (*Metrics, error) {
 		return nil, err
 	}
 	m.Attention = g
+	if m.backlog, err = newBacklogGauges(reg); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -311,8 +315,9 @@ func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
 		}
 		d.Logger.Info("fleet reconciliation scheduled", "schedule_id", reconcile.ScheduleID, "every", d.Reconcile.Every.String())
 	}
-	if d.Metrics != nil && d.Metrics.Attention != nil {
+	if d.Metrics != nil {
 		go d.Metrics.Attention.Run(ctx, d.Temporal, d.Logger)
+		go d.Metrics.backlog.run(ctx, d.Temporal, ns, d.Logger)
 	}
 	started.Store(true)
 	d.Logger.Info("worker polling", "task_queue", workflows.TaskQueue, "http", httpLn.Addr().String())
