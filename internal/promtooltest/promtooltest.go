@@ -1,6 +1,6 @@
-// Package promtooltest runs Prometheus's own rule checker, promtool, over
-// a rules file in a test: the worker's and the bridge's alert rules are
-// held to it alike.
+// Package promtooltest runs Prometheus's own rule checker and rule unit
+// tests, promtool, over a rules file in a test: every alert rule of
+// kycflow is held to it alike.
 package promtooltest
 
 import (
@@ -16,6 +16,18 @@ import (
 // .ci/run installs: locally the test skips without it, under CI it fails.
 func CheckRules(t *testing.T, file string) {
 	t.Helper()
+	run(t, "check", "rules", file)
+}
+
+// TestRules runs the unit tests of a rules file, `promtool test rules`,
+// and fails t unless every one passes.
+func TestRules(t *testing.T, file string) {
+	t.Helper()
+	run(t, "test", "rules", file)
+}
+
+func run(t *testing.T, args ...string) {
+	t.Helper()
 	promtool, err := exec.LookPath("promtool")
 	if errors.Is(err, exec.ErrNotFound) {
 		if os.Getenv("CI") == "true" {
@@ -26,11 +38,11 @@ func CheckRules(t *testing.T, file string) {
 	if err != nil {
 		t.Fatalf("look for promtool: %v", err)
 	}
-	out, err := exec.Command(promtool, "check", "rules", file).CombinedOutput()
+	out, err := exec.Command(promtool, args...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("promtool check rules %s: %v\n%s", file, err, out)
+		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	if !strings.Contains(string(out), "SUCCESS") {
-		t.Fatalf("promtool check rules %s did not say SUCCESS:\n%s", file, out)
+		t.Fatalf("promtool %s did not say SUCCESS:\n%s", strings.Join(args, " "), out)
 	}
 }
