@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/internal/devtemporal"
 	"github.com/kycflow/kycflow/workflows"
 )
@@ -33,6 +34,7 @@ var metricRef = regexp.MustCompile(`\b(?:kycflow|temporal|go|process)_[a-z0-9_]+
 var createdOnFirstUse = []string{
 	activities.MetricAccessDenied,
 	activities.MetricNotifyEndpointDisabled, // at the first 410 Gone (worker/kycworker's TestPlatformEndpointGoneAlert)
+	callbudget.MetricRateLimited,            // at the first 429
 	// After the bridge's first hook check (webhookbridge/bridge's TestOpsFilesNameExportedMetrics).
 	"kycflow_mangopay_hook_healthy", "kycflow_mangopay_hook_check_success",
 }
