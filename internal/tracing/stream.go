@@ -36,6 +36,9 @@ type Stream struct {
 // when the span is not sampled or tracing is off). The caller ends the span
 // once the append is known, after SetEntryID.
 func (s Stream) StartSend(ctx context.Context) (context.Context, trace.Span, []string) {
+	if !On() {
+		return ctx, trace.SpanFromContext(ctx), nil
+	}
 	ctx, span := otel.Tracer(ScopeName).Start(ctx, "send "+s.Name, trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(semconv.MessagingSystemKey.String(MessagingSystem), semconv.MessagingDestinationName(s.Name),
 			semconv.MessagingOperationTypeSend, semconv.MessagingOperationName("send")))
@@ -60,6 +63,9 @@ func SetEntryID(span trace.Span, id string) {
 // by the group, a child of the span that appended it when the entry
 // carries one (values are the entry's fields).
 func (s Stream) StartProcess(ctx context.Context, id string, values map[string]any) (context.Context, trace.Span) {
+	if !On() {
+		return ctx, trace.SpanFromContext(ctx)
+	}
 	carrier := fieldCarrier{}
 	for prop, field := range entryFields {
 		if v, ok := values[field].(string); ok && v != "" {

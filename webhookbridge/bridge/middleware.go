@@ -12,9 +12,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
 	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/kycflow/kycflow/internal/tracing"
 )
 
 // ServiceName is the bridge's service.name in traces (OTEL_SERVICE_NAME
@@ -25,11 +26,16 @@ const ServiceName = "webhookbridge"
 // the route template, as the access log does: the webhook path carries
 // the secret token, and platform paths carry user IDs.
 func redactSpanPath(c *gin.Context) {
+	span := trace.SpanFromContext(c.Request.Context())
+	if !span.IsRecording() {
+		c.Next()
+		return
+	}
 	route := c.FullPath()
 	if route == "" {
 		route = "unmatched"
 	}
-	trace.SpanFromContext(c.Request.Context()).SetAttributes(semconv.URLPath(route))
+	span.SetAttributes(semconv.URLPath(route))
 	c.Next()
 }
 
@@ -42,7 +48,7 @@ func (b *Bridge) engine() *gin.Engine {
 		_ = r.SetTrustedProxies(nil)
 	}
 	// The trace first: the access log and every handler log in its span.
-	r.Use(otelgin.Middleware(ServiceName), redactSpanPath, requestID(), accessLog(b.Logger), gin.CustomRecovery(func(c *gin.Context, rec any) {
+	r.Use(tracing.Middleware(ServiceName), redactSpanPath, requestID(), accessLog(b.Logger), gin.CustomRecovery(func(c *gin.Context, rec any) {
 		b.Logger.Error("panic in handler", "route", c.FullPath(), "panic", rec, "request_id", c.GetString(ctxRequestID))
 		c.AbortWithStatusJSON(http.StatusInternalServerError, apiError{Error: "internal error"})
 	}))
