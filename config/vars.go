@@ -115,7 +115,7 @@ var Vars = []Var{
 
 	// Worker.
 	{Name: "WORKER_HTTP_ADDR", Type: "host:port", Default: "127.0.0.1:9091", Readers: []Process{Worker}, check: isHostPort, Listener: true,
-		Meaning: "Listen address of the worker's /healthz and /metrics."},
+		Meaning: "Listen address of the worker's /livez, /healthz, /readyz and /metrics."},
 	{Name: "PLATFORM_WEBHOOK_URL", Type: "URL", Allowed: "https outside development", Readers: []Process{Worker, Devstack}, check: isHTTPURL,
 		Meaning: "Where the worker POSTs signed onboarding events; unset, notifications are logged and skipped."},
 	{Name: "PLATFORM_WEBHOOK_SECRET", Type: "secrets", Secret: true,
