@@ -96,9 +96,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	limits := newRateLimitRecorder()
 	// Each call is a client span of its caller's trace (the activity's),
-	// and carries the trace context as Mangopay's access logs may show it.
-	hc.Transport = otelhttp.NewTransport(&observingTransport{base: hc.Transport, limits: limits},
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "mangopay " + r.Method }))
+	// and carries the trace context (traceparent).
+	hc.Transport = &observingTransport{base: hc.Transport, limits: limits,
+		send: otelhttp.NewTransport(hc.Transport,
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "mangopay " + r.Method }))}
 
 	logger := cfg.Logger
 	if logger == nil {
