@@ -37,6 +37,7 @@ import (
 
 	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/config"
+	"github.com/kycflow/kycflow/internal/httpapi"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/pprofserve"
 	"github.com/kycflow/kycflow/internal/redisconn"
@@ -46,6 +47,7 @@ import (
 	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -123,7 +125,7 @@ func serve(ctx context.Context, env *config.Env, cfg bridge.Config, logger *slog
 	if err := pprofserve.Start(ctx, env.Get, logger); err != nil {
 		return err
 	}
-	stopTracing, err := tracing.Start(ctx, bridge.ServiceName, env.Get, logger)
+	stopTracing, err := tracing.Start(ctx, httpapi.ServiceName, env.Get, logger)
 	if err != nil {
 		return err
 	}
@@ -283,14 +285,14 @@ func events(ctx context.Context, env *config.Env, cfg bridge.Config, logger *slo
 	if err != nil {
 		return err
 	}
-	store := bridge.NewStore(rdb)
+	store := webhookstream.NewStore(rdb)
 	defer store.Close()
 	f := &reconcile.Feeder{Mangopay: mp, Store: store, Logger: logger}
 	counts, from, to, err := reconcile.Backfill(ctx, f, since, reconcile.DefaultLag, *dryRun)
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "window\t%s .. %s\n", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 	for _, et := range workflows.HookEventTypes {
-		fmt.Fprintf(w, "%s\t%d\n", et, counts.Events[et])
+		fmt.Fprintf(w, "%s\t%d\n", et, counts.Events[string(et)])
 	}
 	verb, n := "fed", counts.Fed
 	if *dryRun {

@@ -1,8 +1,8 @@
 // Package tracing is kycflow's OpenTelemetry tracing: the tracer provider
 // of a command (OTLP over HTTP, configured by the standard OTEL_*
 // variables, off when none asks for it), the Temporal interceptor that
-// carries a trace through workflows and activities, and the carrier that
-// carries it through an entry of the webhook stream.
+// carries a trace through workflows and activities, and otelgin's server
+// spans (internal/streamtrace carries it through the webhook stream).
 //
 // Everything here goes through OpenTelemetry's global tracer provider and
 // propagator: the instrumentation (otelgin, otelhttp, Temporal's
@@ -29,6 +29,7 @@ import (
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/interceptor"
 
+	"github.com/kycflow/kycflow/internal/streamtrace"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -42,10 +43,6 @@ const (
 	EnvEndpoint       = "OTEL_EXPORTER_OTLP_ENDPOINT"
 	EnvTracesEndpoint = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
 )
-
-// ScopeName is the instrumentation scope of kycflow's own spans (the
-// webhook stream's).
-const ScopeName = "github.com/kycflow/kycflow"
 
 // Enabled reports whether the environment asks for traces: an OTLP
 // endpoint, or OTEL_TRACES_EXPORTER=otlp (the exporter's default endpoint,
@@ -144,14 +141,8 @@ func Start(ctx context.Context, service string, getenv func(string) string, logg
 	}, nil
 }
 
-// On reports whether spans are recorded: the global provider is the SDK's
-// (Setup installed it with an exporter, or a test did). Off, the hot paths
-// skip their instrumentation altogether: even a no-op span costs the
-// intake allocations (measured in docs/measurements).
-func On() bool {
-	_, ok := otel.GetTracerProvider().(*sdktrace.TracerProvider)
-	return ok
-}
+// On reports whether spans are recorded (streamtrace.On).
+func On() bool { return streamtrace.On() }
 
 // Middleware is otelgin's server spans, skipped while tracing is off.
 func Middleware(service string) gin.HandlerFunc {

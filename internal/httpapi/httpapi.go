@@ -1,14 +1,13 @@
-package bridge
+// Package httpapi is what kycflow's HTTP listeners share: the gin engine
+// with its server spans (OpenTelemetry), request IDs, access log and panic
+// recovery, and the error body every answer uses. The webhook intake and the platform API build on it.
+package httpapi
 
 import (
-	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -16,10 +15,12 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kycflow/kycflow/internal/tracing"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // ServiceName is the bridge's service.name in traces (OTEL_SERVICE_NAME
-// overrides it) and its server spans' server name.
+// overrides it) and its server spans' server name: both listeners are the
+// bridge's.
 const ServiceName = "webhookbridge"
 
 // redactSpanPath replaces the request's url.path on its server span by
@@ -39,42 +40,46 @@ func redactSpanPath(c *gin.Context) {
 	c.Next()
 }
 
-func (b *Bridge) engine() *gin.Engine {
+// Engine is a gin engine that believes X-Forwarded-For only from
+// trustedProxies, gives each request an ID, logs each answer and turns a
+// panic into a 500.
+func Engine(logger *slog.Logger, trustedProxies []string) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true
-	if err := r.SetTrustedProxies(b.TrustedProxies); err != nil {
-		b.Logger.Error("invalid trusted proxies; trusting none", "error", err)
+	if err := r.SetTrustedProxies(trustedProxies); err != nil {
+		logger.Error("invalid trusted proxies; trusting none", "error", err)
 		_ = r.SetTrustedProxies(nil)
 	}
 	// The trace first: the access log and every handler log in its span.
-	r.Use(tracing.Middleware(ServiceName), redactSpanPath, requestID(), accessLog(b.Logger), gin.CustomRecovery(func(c *gin.Context, rec any) {
-		b.Logger.Error("panic in handler", "route", c.FullPath(), "panic", rec, "request_id", c.GetString(ctxRequestID))
-		c.AbortWithStatusJSON(http.StatusInternalServerError, apiError{Error: "internal error"})
+	r.Use(tracing.Middleware(ServiceName), redactSpanPath, requestID(), accessLog(logger), gin.CustomRecovery(func(c *gin.Context, rec any) {
+		logger.Error("panic in handler", "route", c.FullPath(), "panic", rec, "request_id", c.GetString(RequestIDKey))
+		c.AbortWithStatusJSON(http.StatusInternalServerError, Error{Error: "internal error"})
 	}))
 	r.HandleMethodNotAllowed = true
 	return r
 }
 
-// apiError is every error body: a message and, for validation errors, the
+// Error is every error body: a message and, for validation errors, the
 // field at fault.
-type apiError struct {
+type Error struct {
 	Error string `json:"Error"`
 	Field string `json:"Field,omitempty"`
 }
 
-const ctxRequestID = "request_id"
+// RequestIDKey is the gin context key of the request ID (for logs).
+const RequestIDKey = "request_id"
 
 // requestID keeps a sane incoming X-Request-Id or makes one.
 func requestID() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader("X-Request-Id")
-		if len(id) == 0 || len(id) > 64 || !validResourceID(id) {
+		if len(id) == 0 || len(id) > 64 || !webhookstream.ValidResourceID(id) {
 			var b [8]byte
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
 		}
-		c.Set(ctxRequestID, id)
+		c.Set(RequestIDKey, id)
 		c.Header("X-Request-Id", id)
 		c.Next()
 	}
@@ -92,33 +97,9 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 		}
 		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http request",
 			slog.String("method", c.Request.Method), slog.String("route", route), slog.Int("status", c.Writer.Status()),
-			slog.Duration("duration", time.Since(start)), slog.String("request_id", c.GetString(ctxRequestID)),
+			slog.Duration("duration", time.Since(start)), slog.String("request_id", c.GetString(RequestIDKey)),
 			// The caller, as the trusted proxies (BRIDGE_TRUSTED_PROXIES) say:
 			// forged webhooks must be traceable to their source.
 			slog.String("client_ip", c.ClientIP()))
 	}
-}
-
-func (b *Bridge) authenticate(c *gin.Context) {
-	scheme, tok, _ := strings.Cut(c.GetHeader("Authorization"), " ")
-	if !strings.EqualFold(scheme, "bearer") || subtle.ConstantTimeCompare([]byte(tok), []byte(b.APIToken)) != 1 {
-		c.Header("WWW-Authenticate", `Bearer realm="kycflow"`)
-		c.AbortWithStatusJSON(http.StatusUnauthorized, apiError{Error: "a valid bearer token is required"})
-		return
-	}
-	c.Next()
-}
-
-func deadline(d time.Duration) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
-		defer cancel()
-		c.Request = c.Request.WithContext(ctx)
-		c.Next()
-	}
-}
-
-func (b *Bridge) countRoute(c *gin.Context) {
-	c.Next()
-	b.Metrics.HTTP.WithLabelValues(c.FullPath(), strconv.Itoa(c.Writer.Status())).Inc()
 }

@@ -1,12 +1,30 @@
-package tracing
+// Package streamtrace carries a trace through an entry of a Redis stream,
+// with the producer and consumer spans OpenTelemetry's messaging
+// conventions name: the webhook stream's intake writes it, the forwarder
+// continues it. A leaf (OpenTelemetry's API and SDK only), so that the
+// stream's package stays one.
+package streamtrace
 
 import (
 	"context"
 
 	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"go.opentelemetry.io/otel/trace"
 )
+
+// ScopeName is the instrumentation scope of the stream's spans.
+const ScopeName = "github.com/kycflow/kycflow"
+
+// On reports whether spans are recorded: the global provider is the SDK's
+// (internal/tracing's Setup installed it with an exporter, or a test did).
+// Off, the hot paths skip their instrumentation altogether: even a no-op
+// span costs the intake allocations (docs/measurements).
+func On() bool {
+	_, ok := otel.GetTracerProvider().(*sdktrace.TracerProvider)
+	return ok
+}
 
 // The fields of a stream entry that carry its trace context, under the
 // W3C names shortened as the entry's other fields are. An entry written
