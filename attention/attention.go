@@ -1,7 +1,8 @@
 // Package attention finds the onboardings that need a person, through
 // Temporal visibility and the workflow's search attributes: Mangopay
-// denying kycflow access, an abandoned PSC session, a manual review
-// overdue, a renewal deadline less than a week away. The same queries are
+// denying kycflow access, an abandoned PSC session, notifications held
+// undelivered, a manual review overdue, a renewal deadline less than a
+// week away. The same queries are
 // the Web UI's saved views (docs/operations.md), `starter needs-attention`
 // lists them, and the worker counts them periodically for Prometheus
 // (kycflow_onboardings_needing_attention), since no process holds these
@@ -31,10 +32,12 @@ const (
 	// PSCAbandoned: Mangopay abandoned a PSC session of a business
 	// (KycAttention): take it up with Mangopay.
 	PSCAbandoned Reason = "psc_abandoned"
-	// InReview: waiting on Mangopay's manual review; the listing keeps the
-	// overdue ones (ReviewSince older than the workflow's
-	// ReviewOverdueAfter, read from each one's state).
-	InReview Reason = "in_review"
+	// NotificationsUndelivered: the platform's notifications are held
+	// undelivered (KycAttention): re-send them once it answers.
+	NotificationsUndelivered Reason = "notifications_undelivered"
+	// ReviewOverdue: in Mangopay's manual review for longer than the
+	// workflow's default ReviewOverdueAfter (KycReviewSince).
+	ReviewOverdue Reason = "review_overdue"
 	// RenewalNear: a verified user's renewal deadline is less than
 	// RenewalHorizon away and they are still RENEWAL_REQUIRED. The gauge
 	// counts them all; the listing keeps those with no renewal session
@@ -43,7 +46,7 @@ const (
 )
 
 // Reasons lists them in the order the command prints them.
-var Reasons = []Reason{AccessDenied, PSCAbandoned, InReview, RenewalNear}
+var Reasons = []Reason{AccessDenied, PSCAbandoned, NotificationsUndelivered, ReviewOverdue, RenewalNear}
 
 // RenewalHorizon is how close a renewal deadline must be to need a person.
 const RenewalHorizon = 7 * 24 * time.Hour
@@ -57,8 +60,11 @@ func Query(r Reason, now time.Time) string {
 		return running + fmt.Sprintf("%s=%q", workflows.SearchAttrAttention.GetName(), workflows.AttentionAccessDenied)
 	case PSCAbandoned:
 		return running + fmt.Sprintf("%s=%q", workflows.SearchAttrAttention.GetName(), workflows.AttentionPSCAbandoned)
-	case InReview:
-		return running + fmt.Sprintf("%s=%q", workflows.SearchAttrStatus.GetName(), workflows.StatusInReview)
+	case NotificationsUndelivered:
+		return running + fmt.Sprintf("%s=%q", workflows.SearchAttrAttention.GetName(), workflows.AttentionNotificationsUndelivered)
+	case ReviewOverdue:
+		return running + fmt.Sprintf("%s=%q AND %s < %q", workflows.SearchAttrStatus.GetName(), workflows.StatusInReview,
+			workflows.SearchAttrReviewSince.GetName(), now.Add(-workflows.DefaultConfig().ReviewOverdueAfter).UTC().Format(time.RFC3339))
 	case RenewalNear:
 		return running + fmt.Sprintf("%s=%q AND %s < %q", workflows.SearchAttrStatus.GetName(), workflows.StatusRenewal,
 			workflows.SearchAttrRenewalDeadline.GetName(), now.Add(RenewalHorizon).UTC().Format(time.RFC3339))
@@ -85,7 +91,7 @@ type Onboarding struct {
 	WorkflowID string           `json:"WorkflowId"`
 	UserID     string           `json:"UserId"`
 	Status     workflows.Status `json:"Status"`
-	// Since is when the review started (InReview) or the renewal's
+	// Since is when the review started (ReviewOverdue) or the renewal's
 	// deadline (RenewalNear), RFC 3339; empty otherwise.
 	Since string `json:"Since,omitempty"`
 }
@@ -93,8 +99,9 @@ type Onboarding struct {
 // maxListed bounds a listing per reason: a person reads it.
 const maxListed = 1000
 
-// List lists the onboardings of every reason. The reviews are read from
-// each one's state (a query answered by a worker) and kept when overdue.
+// List lists the onboardings of every reason. Reviews and renewals are
+// read from each one's state (a query answered by a worker): when the
+// review began, the renewal's deadline, whether a renewal session is open.
 func List(ctx context.Context, tc client.Client, now time.Time) ([]Onboarding, error) {
 	var out []Onboarding
 	for _, r := range Reasons {
@@ -107,16 +114,13 @@ func List(ctx context.Context, tc client.Client, now time.Time) ([]Onboarding, e
 			for _, e := range res.GetExecutions() {
 				n++
 				o := Onboarding{Reason: r, WorkflowID: e.GetExecution().GetWorkflowId()}
-				if r == InReview || r == RenewalNear {
+				if r == ReviewOverdue || r == RenewalNear {
 					st, err := workflows.GetState(ctx, tc, userIDOf(o.WorkflowID))
 					if err != nil {
 						return nil, fmt.Errorf("read the state of %s: %w", o.WorkflowID, err)
 					}
 					o.UserID, o.Status = st.UserID, st.Status
-					if r == InReview {
-						if !overdue(st.ReviewSince, now) {
-							continue
-						}
+					if r == ReviewOverdue {
 						o.Since = st.ReviewSince
 					} else {
 						if st.HostedURL != "" {
@@ -136,13 +140,6 @@ func List(ctx context.Context, tc client.Client, now time.Time) ([]Onboarding, e
 		}
 	}
 	return out, nil
-}
-
-// overdue reports whether a review that started at since (RFC 3339) has
-// waited longer than the workflow's default ReviewOverdueAfter.
-func overdue(since string, now time.Time) bool {
-	t, err := time.Parse(time.RFC3339, since)
-	return err == nil && now.Sub(t) > workflows.DefaultConfig().ReviewOverdueAfter
 }
 
 // userIDOf is the user of an onboarding's workflow ID (workflows.WorkflowID).

@@ -47,12 +47,15 @@ func TestQueriesFindTheOnboardingsNeedingAPerson(t *testing.T) {
 	}
 	start("user_denied", status(workflows.StatusAwaitingUser), workflows.SearchAttrAttention.ValueSet(workflows.AttentionAccessDenied))
 	start("user_psc", status(workflows.StatusAwaitingPSCs), workflows.SearchAttrAttention.ValueSet(workflows.AttentionPSCAbandoned))
-	start("user_review", status(workflows.StatusInReview))
+	start("user_review_overdue", status(workflows.StatusInReview), workflows.SearchAttrReviewSince.ValueSet(now.Add(-6*24*time.Hour)))
+	start("user_review_recent", status(workflows.StatusInReview), workflows.SearchAttrReviewSince.ValueSet(now.Add(-24*time.Hour)))
+	start("user_held", status(workflows.StatusVerified), workflows.SearchAttrAttention.ValueSet(workflows.AttentionNotificationsUndelivered))
 	start("user_renew_soon", status(workflows.StatusRenewal), workflows.SearchAttrRenewalDeadline.ValueSet(now.Add(3*24*time.Hour)))
 	start("user_renew_later", status(workflows.StatusRenewal), workflows.SearchAttrRenewalDeadline.ValueSet(now.Add(30*24*time.Hour)))
 	start("user_fine", status(workflows.StatusVerified))
 
-	want := map[attention.Reason]int64{attention.AccessDenied: 1, attention.PSCAbandoned: 1, attention.InReview: 1, attention.RenewalNear: 1}
+	want := map[attention.Reason]int64{attention.AccessDenied: 1, attention.PSCAbandoned: 1, attention.NotificationsUndelivered: 1,
+		attention.ReviewOverdue: 1, attention.RenewalNear: 1}
 	var got map[attention.Reason]int64
 	require.Eventually(t, func() bool {
 		got, err = attention.Counts(ctx, tc, now)
@@ -77,7 +80,8 @@ func TestQueryNamesTheSearchAttributes(t *testing.T) {
 	}{
 		{attention.AccessDenied, `KycAttention="MANGOPAY_ACCESS_DENIED"`},
 		{attention.PSCAbandoned, `KycAttention="PSC_ABANDONED"`},
-		{attention.InReview, `KycStatus="IN_REVIEW"`},
+		{attention.NotificationsUndelivered, `KycAttention="NOTIFICATIONS_UNDELIVERED"`},
+		{attention.ReviewOverdue, `KycStatus="IN_REVIEW" AND KycReviewSince < "2026-12-02T12:00:00Z"`},
 		{attention.RenewalNear, `KycStatus="RENEWAL_REQUIRED" AND KycRenewalDeadline < "2026-12-14T12:00:00Z"`},
 	}
 	for _, tt := range tests {

@@ -8,8 +8,8 @@
 // adopt brings users verified before kycflow under its watch (renewal,
 // downgrades): one watching onboarding each, idempotent.
 // needs-attention lists the onboardings that need a person: Mangopay
-// denying access, an abandoned PSC session, a review overdue, a renewal
-// deadline within a week and no renewal session open.
+// denying access, an abandoned PSC session, notifications held, a review
+// overdue, a renewal deadline within a week and no renewal session open.
 //
 // Signup flows written in Go call workflows.EnsureSession, the same code.
 // Exit codes: 0 a usable session (or already verified), 2 bad input, 3

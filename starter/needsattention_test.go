@@ -15,13 +15,13 @@ import (
 func TestPrintAttention(t *testing.T) {
 	list := []attention.Onboarding{
 		{Reason: attention.AccessDenied, WorkflowID: "kyc-user_m_1", UserID: "user_m_1"},
-		{Reason: attention.InReview, WorkflowID: "kyc-user_m_2", UserID: "user_m_2", Status: workflows.StatusInReview, Since: "2026-11-30T10:00:00Z"},
+		{Reason: attention.ReviewOverdue, WorkflowID: "kyc-user_m_2", UserID: "user_m_2", Status: workflows.StatusInReview, Since: "2026-11-30T10:00:00Z"},
 	}
 	var out bytes.Buffer
 	require.NoError(t, printAttention(&out, list, false))
 	assert.Equal(t, "REASON                  USER      STATUS     SINCE\n"+
 		"mangopay_access_denied  user_m_1  -          -\n"+
-		"in_review               user_m_2  IN_REVIEW  2026-11-30T10:00:00Z\n", out.String())
+		"review_overdue          user_m_2  IN_REVIEW  2026-11-30T10:00:00Z\n", out.String())
 
 	out.Reset()
 	require.NoError(t, printAttention(&out, list, true))
