@@ -35,6 +35,7 @@ var createdOnFirstUse = []string{
 	activities.MetricAccessDenied,
 	activities.MetricNotifyEndpointDisabled, // at the first 410 Gone (worker/kycworker's TestPlatformEndpointGoneAlert)
 	callbudget.MetricRateLimited,            // at the first 429
+	activities.MetricNotifyHeld,             // at the first outbox held (worker/kycworker's ops test)
 	// After the bridge's first hook check (webhookbridge/bridge's TestOpsFilesNameExportedMetrics).
 	"kycflow_mangopay_hook_healthy", "kycflow_mangopay_hook_check_success",
 }
