@@ -63,6 +63,10 @@ type onboarding struct {
 	// outboxSpans are the trace spans of the notifications queued, by
 	// event id (rememberSpan): never state, never replayed.
 	outboxSpans map[string]any
+	// The timer of the held hints (hintTimer), kept across wake-ups.
+	hintT      workflow.Future
+	hintAt     time.Time
+	cancelHint workflow.CancelFunc
 }
 
 func (w *onboarding) register(ctx workflow.Context) error {
