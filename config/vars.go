@@ -18,6 +18,7 @@ var (
 	mangopays = []Process{Worker, Bridge, Starter}                                                // Mangopay clients
 	budgeted  = []Process{Worker, Bridge, Devstack}                                               // the shared call budget
 	services  = []Process{Worker, Bridge}                                                         // long-running services
+	traced    = []Process{Worker, Bridge, Devstack}                                               // OpenTelemetry tracing
 )
 
 // Vars declares every environment variable kycflow reads, grouped as the
@@ -31,6 +32,28 @@ var Vars = []Var{
 		Meaning: "Log level (the starter logs warnings only, to keep its output to the answer)."},
 	{Name: "LOG_FORMAT", Type: "enum", Computed: "text on a terminal, json otherwise", Allowed: "json, text",
 		Readers: commands, check: oneOf("json", "text"), Meaning: "Log format on stderr."},
+
+	// Tracing (OpenTelemetry's standard variables; the exporter reads them
+	// itself, kycflow only decides from the first four whether to trace).
+	{Name: "OTEL_SDK_DISABLED", Type: "bool", Default: "false", Readers: traced, check: isBool,
+		Meaning: "true turns tracing off whatever else is set."},
+	{Name: "OTEL_TRACES_EXPORTER", Type: "enum", Computed: "otlp when an OTLP endpoint is set, none otherwise", Allowed: "otlp, none",
+		Readers: traced, check: oneOf("otlp", "none"), Meaning: "Where spans go: otlp (OTLP over HTTP/protobuf) or nowhere (tracing off)."},
+	{Name: "OTEL_EXPORTER_OTLP_ENDPOINT", Type: "URL", Readers: traced, check: isHTTPURL, redact: redactURL,
+		Meaning: "OTLP/HTTP collector (for example http://otel-collector:4318); setting it turns tracing on."},
+	{Name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", Type: "URL", Readers: traced, check: isHTTPURL, redact: redactURL,
+		Meaning: "Full URL of the traces endpoint, instead of the endpoint's /v1/traces; setting it turns tracing on."},
+	{Name: "OTEL_EXPORTER_OTLP_HEADERS", Type: "list", Secret: true, Readers: traced, Allowed: "key=value pairs, comma-separated",
+		Meaning: "Headers of every export (a collector's API key)."},
+	{Name: "OTEL_SERVICE_NAME", Type: "string", Computed: "the command's name (worker, webhookbridge, devstack)", Readers: traced,
+		Meaning: "service.name of the spans."},
+	{Name: "OTEL_RESOURCE_ATTRIBUTES", Type: "list", Readers: traced, Allowed: "key=value pairs, comma-separated",
+		Meaning: "More resource attributes of the spans (deployment.environment.name=prod, ...)."},
+	{Name: "OTEL_TRACES_SAMPLER", Type: "enum", Default: "parentbased_always_on", Readers: traced,
+		Allowed: "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio",
+		check:   oneOf("always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"),
+		Meaning: "Which traces are kept (the SDK's sampler)."},
+	{Name: "OTEL_TRACES_SAMPLER_ARG", Type: "number", Readers: traced, Allowed: "0 to 1", Meaning: "The ratio of the traceidratio samplers."},
 
 	// Temporal (read by the Temporal SDK's environment configuration).
 	{Name: "TEMPORAL_ADDRESS", Type: "host:port", Default: "localhost:7233", Readers: temporals, check: isHostPort,
@@ -92,7 +115,7 @@ var Vars = []Var{
 
 	// Worker.
 	{Name: "WORKER_HTTP_ADDR", Type: "host:port", Default: "127.0.0.1:9091", Readers: []Process{Worker}, check: isHostPort, Listener: true,
-		Meaning: "Listen address of the worker's /healthz and /metrics."},
+		Meaning: "Listen address of the worker's /livez, /healthz, /readyz and /metrics."},
 	{Name: "PLATFORM_WEBHOOK_URL", Type: "URL", Allowed: "https outside development", Readers: []Process{Worker, Notifications, Devstack}, check: isHTTPURL,
 		Meaning: "Where the worker POSTs signed onboarding events; unset, notifications are logged and skipped."},
 	{Name: "PLATFORM_WEBHOOK_SECRET", Type: "secrets", Secret: true,

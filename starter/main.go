@@ -3,9 +3,13 @@
 //
 //	go run ./starter --user-id user_m_01J... --return-url https://platform.example/kyc/done [--tag T] [--session-language fr-FR] [--json]
 //	go run ./starter adopt (--user-ids user_m_1,user_m_2 | --all-owners) [--return-url URL] [--per-second 10]
+//	go run ./starter needs-attention [--json]
 //
 // adopt brings users verified before kycflow under its watch (renewal,
 // downgrades): one watching onboarding each, idempotent.
+// needs-attention lists the onboardings that need a person: Mangopay
+// denying access, an abandoned PSC session, notifications held, a review
+// overdue, a renewal deadline within a week and no renewal session open.
 //
 // Signup flows written in Go call workflows.EnsureSession, the same code.
 // Exit codes: 0 a usable session (or already verified), 2 bad input, 3
@@ -78,6 +82,9 @@ func run(args []string, out io.Writer) error {
 	}
 	if len(args) > 0 && args[0] == "adopt" {
 		return runAdopt(env, envErr, args[1:], out)
+	}
+	if len(args) > 0 && args[0] == "needs-attention" {
+		return runNeedsAttention(env, envErr, args[1:], out)
 	}
 	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
 	userID := fs.String("user-id", "", "Mangopay user id (required)")

@@ -39,6 +39,8 @@ func TestBadInputAndUnreachableTemporal(t *testing.T) {
 		{"adopt at no pace", []string{"adopt", "--user-ids", "user_m_1", "--per-second", "0"}, 2, "--per-second must be positive"},
 		{"adopt with a bad return url", []string{"adopt", "--user-ids", "user_m_1", "--return-url", "ftp://x"}, 2, "--return-url"},
 		{"adopt, temporal unreachable", []string{"adopt", "--user-ids", "user_m_1"}, 3, "cannot reach Temporal at " + dead},
+		{"needs-attention with an argument", []string{"needs-attention", "extra"}, 2, `unexpected argument "extra"`},
+		{"needs-attention, temporal unreachable", []string{"needs-attention", "--timeout", "3s"}, 3, "cannot reach Temporal at " + dead},
 		{"temporal unreachable", []string{"--user-id", "user_m_1", "--return-url", "https://p.example/done", "--timeout", "3s"}, 3, "cannot reach Temporal at " + dead},
 	}
 	for _, tt := range tests {

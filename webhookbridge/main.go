@@ -38,10 +38,12 @@ import (
 
 	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/config"
+	"github.com/kycflow/kycflow/internal/httpapi"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/pprofserve"
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/temporalconn"
+	"github.com/kycflow/kycflow/internal/tracing"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/reconcile"
@@ -142,6 +144,11 @@ func serve(ctx context.Context, env *config.Env, cfg bridge.Config, logger *slog
 	if err := pprofserve.Start(ctx, env.Get, logger); err != nil {
 		return err
 	}
+	stopTracing, err := tracing.Start(ctx, httpapi.ServiceName, env.Get, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	rdb, err := redisClient(cfg)
 	if err != nil {
 		return err

@@ -33,6 +33,7 @@ import (
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/searchattrs"
 	"github.com/kycflow/kycflow/internal/temporalconn"
+	"github.com/kycflow/kycflow/internal/tracing"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/payloadcodec"
@@ -121,6 +122,11 @@ func run(env *config.Env) error {
 		return err
 	}
 	defer metrics.Close()
+	stopTracing, err := tracing.Start(context.Background(), "worker", env.Get, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 
 	opts, err := temporalconn.Options(logger, env.Get)
 	if err != nil {

@@ -31,7 +31,7 @@ func (w *onboarding) readyToContinueAsNew(ctx workflow.Context) bool {
 // the next run.
 func (w *onboarding) quiesce(ctx workflow.Context) []webhookstream.MangopayEvent {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-	return w.takeSignals()
+	return w.takeSignals(ctx)
 }
 
 func (w *onboarding) continueAsNew(ctx workflow.Context) error {
@@ -73,7 +73,7 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 		_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return workflow.AllHandlersFinished(ctx) })
 	}
 	for {
-		left := w.takeSignals()
+		left := w.takeSignals(ctx)
 		if len(left) == 0 {
 			break
 		}
@@ -93,13 +93,14 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 }
 
 // takeSignals takes every signal still buffered, without waiting.
-func (w *onboarding) takeSignals() []webhookstream.MangopayEvent {
+func (w *onboarding) takeSignals(ctx workflow.Context) []webhookstream.MangopayEvent {
 	var left []webhookstream.MangopayEvent
 	for {
 		var ev webhookstream.MangopayEvent
 		if !w.events.ReceiveAsync(&ev) {
 			return left
 		}
+		_ = eventContext(ctx) // in step with the channel: these are carried, not handled here
 		left = append(left, ev)
 	}
 }

@@ -61,6 +61,9 @@ type onboarding struct {
 	timer       workflow.Future
 	timerAt     time.Time
 	cancelTimer workflow.CancelFunc
+	// outboxSpans are the trace spans of the notifications queued, by
+	// event id (rememberSpan): never state, never replayed.
+	outboxSpans map[string]any
 	// The timer of the held hints (hintTimer), kept across wake-ups.
 	hintT      workflow.Future
 	hintAt     time.Time

@@ -459,7 +459,8 @@ func TestHealthChecksAndRestarts(t *testing.T) {
 	// BusyBox wget, see TestDockerfile).
 	probe := func(name string) string { return strings.Join(p.Services[name].HealthCheck.Test, " ") }
 	assert.Contains(t, probe("worker"), "wget")
-	assert.Contains(t, probe("worker"), "127.0.0.1:"+portOf(t, envOf(p.Services["worker"])["WORKER_HTTP_ADDR"])+"/healthz")
+	// The worker is healthy once it polls (readiness; /healthz is liveness).
+	assert.Contains(t, probe("worker"), "127.0.0.1:"+portOf(t, envOf(p.Services["worker"])["WORKER_HTTP_ADDR"])+"/readyz")
 	bridgeEnv := envOf(p.Services["webhookbridge"])
 	assert.Contains(t, probe("webhookbridge"), "127.0.0.1:"+portOf(t, bridgeEnv["BRIDGE_PUBLIC_ADDR"])+"/healthz")
 	assert.Contains(t, probe("webhookbridge"), "127.0.0.1:"+portOf(t, bridgeEnv["BRIDGE_INTERNAL_ADDR"])+"/healthz")

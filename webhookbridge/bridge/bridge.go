@@ -51,6 +51,8 @@ type Bridge struct {
 	DevRedis bool
 	// Forwarder, when set, runs alongside the listeners in Serve.
 	Forwarder *Forwarder
+	// MangopayURL, when set, is the Mangopay host /readyz reports on.
+	MangopayURL string
 	// Intake guards the public intake (per-client rate, subscribed event
 	// types, Date ahead); nil: no rate limit, the default Date bound.
 	Intake *IntakeGuard
@@ -115,6 +117,9 @@ func New(cfg Config, deps Deps) *Bridge {
 		// client of every webhook: one limit for all, Mangopay's included.
 		logger.Info("the webhook intake limits each client address; with no BRIDGE_TRUSTED_PROXIES a reverse proxy in front counts as one client",
 			"per_second", cfg.IntakePerClientPerSecond)
+	}
+	if deps.Mangopay != nil {
+		b.MangopayURL = deps.Mangopay.BaseURL()
 	}
 	if deps.Codec != nil {
 		b.Codec = payloadcodec.Handler(deps.Codec, cfg.CodecOrigins, cfg.CodecToken)

@@ -22,7 +22,8 @@ func (b *Bridge) PublicRouter() *gin.Engine {
 	r := httpapi.Engine(b.Logger, b.TrustedProxies)
 	r.GET("/webhooks/mangopay/:token", b.webhook)
 	r.POST("/webhooks/mangopay/:token", b.webhook)
-	r.GET("/healthz", healthz)
+	r.GET("/livez", healthz)
+	r.GET("/healthz", healthz) // the alias of /livez
 	return r
 }
 
