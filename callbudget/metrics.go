@@ -15,6 +15,9 @@ const (
 	MetricWait        = "kycflow_mangopay_budget_wait_seconds"
 	MetricRateLimited = "kycflow_mangopay_rate_limited_total"
 	MetricRemaining   = "kycflow_mangopay_rate_remaining"
+	// MetricLimit is each window's size (made + remaining): the alerts
+	// read the share left, remaining / limit, of every process that calls.
+	MetricLimit = "kycflow_mangopay_rate_limit"
 )
 
 // Metrics are the budget's Prometheus metrics (see Limiter.RegisterMetrics).
@@ -24,6 +27,7 @@ type Metrics struct {
 	wait        *prometheus.HistogramVec
 	rateLimited *prometheus.CounterVec
 	remaining   *prometheus.GaugeVec
+	limit       *prometheus.GaugeVec
 }
 
 // newMetrics registers the budget's metrics on reg.
@@ -42,8 +46,11 @@ func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		remaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: MetricRemaining, Help: "Calls left in each Mangopay rate-limit window (X-RateLimit-Remaining) at the latest answer; absent before the first.",
 		}, []string{"window"}),
+		limit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: MetricLimit, Help: "Calls allowed in each Mangopay rate-limit window (X-RateLimit + X-RateLimit-Remaining) at the latest answer; absent before the first.",
+		}, []string{"window"}),
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.wait, m.rateLimited, m.remaining} {
+	for _, c := range []prometheus.Collector{m.calls, m.wait, m.rateLimited, m.remaining, m.limit} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -77,6 +84,7 @@ func (m *Metrics) observeRemaining(l mangopay.RateLimits) {
 	}
 	for _, w := range l.Windows {
 		m.remaining.WithLabelValues(windowLabel(w.Window)).Set(float64(w.Remaining))
+		m.limit.WithLabelValues(windowLabel(w.Window)).Set(float64(w.Made + w.Remaining))
 	}
 }
 
