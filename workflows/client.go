@@ -267,6 +267,15 @@ func GetState(ctx context.Context, c client.Client, userID string) (StateView, e
 	if err := v.Get(&s); err != nil {
 		return StateView{}, fmt.Errorf("query state: decode: %w", err)
 	}
+	if s.Status == StatusStarting && closedRun(ctx, c, userID) {
+		// A run that ended STARTING was withdrawn: Mangopay refused what
+		// the platform sent. Its answer is that refusal (a 422 naming the
+		// field), as the call that started it got, not a STARTING with no
+		// reason until retention ends.
+		if res, err := closedResult(ctx, c, userID); err == nil && res.Rejected != nil {
+			return StateView{}, fmt.Errorf("query state: %w: %w", ErrRejected, res.Rejected)
+		}
+	}
 	// The workflow's clock in a query is the time of its last task, maybe
 	// days ago: a link that expired since is dropped here.
 	return s.UsableAt(time.Now()), nil
@@ -326,6 +335,15 @@ func clientError(ctx context.Context, c client.Client, userID, op string, err er
 
 // running reports whether the user's onboarding is running, asking Temporal
 // for at most two seconds.
+// closedRun reports whether the user's last run is known to be closed (not
+// on an error: reading a running run's result would wait for its end).
+func closedRun(ctx context.Context, c client.Client, userID string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	d, err := c.DescribeWorkflowExecution(ctx, WorkflowID(userID), "")
+	return err == nil && d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+}
+
 func running(ctx context.Context, c client.Client, userID string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()

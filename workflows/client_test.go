@@ -126,6 +126,14 @@ func TestClosedOnboardings(t *testing.T) {
 		var rerr *workflows.RequestError
 		require.ErrorAs(t, err, &rerr)
 		assert.Equal(t, "UserId", rerr.Field)
+		// Reading it afterwards (GET /v1/onboardings/{id}) answers the same
+		// refusal, never a STARTING with no reason: a platform that got a
+		// 202 learns what to correct.
+		_, err = workflows.GetState(ctx, d.c, "user_m_doesnotexist")
+		require.ErrorIs(t, err, workflows.ErrRejected)
+		var read *workflows.RequestError
+		require.ErrorAs(t, err, &read)
+		assert.Equal(t, *rerr, *read)
 
 		// A ReturnUrl kycflow takes but Mangopay refuses (its limit
 		// tightened below kycflow's), then the corrected signup.

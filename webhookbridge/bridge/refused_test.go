@@ -27,6 +27,11 @@ func TestSignupMistakesAreThePlatformsToCorrect(t *testing.T) {
 		require.Equal(t, http.StatusUnprocessableEntity, res.code, "body %s", res.body)
 		assert.Contains(t, res.body, `"Field":"UserId"`)
 		assert.Contains(t, res.body, "does not exist")
+
+		// Reading it later gives the same refusal, not STARTING.
+		w := serve(r, apiRequest(http.MethodGet, "/v1/onboardings/user_m_typo0000000000000000", nil))
+		require.Equal(t, http.StatusUnprocessableEntity, w.Code, "body %s", w.Body.String())
+		assert.Contains(t, w.Body.String(), `"Field":"UserId"`)
 	})
 	t.Run("a ReturnUrl over kycflow's limit is refused up front", func(t *testing.T) {
 		userID := createUser(t, dev.mp)
