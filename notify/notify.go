@@ -27,6 +27,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/kycflow/kycflow/audit"
 )
 
 // Header names of a notification, as the specification spells them.
@@ -73,6 +75,9 @@ type Event struct {
 	// kycflow has read it (user.scope_blocked and status events after).
 	ScopeBlocked *ScopeBlocked `json:"ScopeBlocked,omitempty"`
 	OccurredAt   time.Time     `json:"OccurredAt"`
+	// Entry is the timeline entry that caused this notification: the
+	// platform's store keeps the durable copy of the audit trail.
+	Entry *audit.Entry `json:"Entry,omitempty"`
 }
 
 // ScopeBlocked is Mangopay's regulatory ScopeBlocked: Inflows (pay-ins and

@@ -10,6 +10,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/kycflow/kycflow/audit"
 )
 
 // Errors of the client helpers, for callers to map (HTTP statuses, exit codes).
@@ -219,6 +221,24 @@ func GetState(ctx context.Context, c client.Client, userID string) (StateView, e
 	// The workflow's clock in a query is the time of its last task, maybe
 	// days ago: a link that expired since is dropped here.
 	return s.UsableAt(time.Now()), nil
+}
+
+// GetTimeline queries the audit trail of the user's onboarding (running or
+// closed within retention): its latest run, which carries the trail of the
+// runs it continued from.
+func GetTimeline(ctx context.Context, c client.Client, userID string) (TimelineView, error) {
+	v, err := c.QueryWorkflow(ctx, WorkflowID(userID), "", QueryTimeline)
+	if err != nil {
+		return TimelineView{}, clientError(ctx, c, userID, "query timeline", err)
+	}
+	var t TimelineView
+	if err := v.Get(&t); err != nil {
+		return TimelineView{}, fmt.Errorf("query timeline: decode: %w", err)
+	}
+	if t.Entries == nil {
+		t.Entries = []audit.Entry{}
+	}
+	return t, nil
 }
 
 func update(ctx context.Context, c client.Client, userID, name, updateID string, arg, out any) error {

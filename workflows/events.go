@@ -167,6 +167,7 @@ func reasonTypes(checks []activities.CheckSummary) []string {
 // handleEvent treats a webhook as a hint: it re-reads the resource and acts
 // on what the API says. Duplicates, stale and forged events change nothing.
 func (w *onboarding) handleEvent(ctx workflow.Context, ev MangopayEvent) {
+	ctx = withCause(ctx, eventCause(ev))
 	key := ev.Key()
 	if lo.Contains(w.st.SeenEvents, key) {
 		w.logger.Info("duplicate webhook ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID)
@@ -404,8 +405,9 @@ func (w *onboarding) documentEvent(ctx workflow.Context, ev MangopayEvent) {
 	if d.Status == res.Status {
 		return
 	}
+	old := d.Status
 	d.Status, d.RefusedReasonType = res.Status, res.RefusedReasonType
-	w.notifyDocument(ctx, *d)
+	w.notifyDocument(ctx, *d, old)
 	if d.Status == string(mangopay.KYCDocumentValidated) {
 		// A validated document may be what makes the user REGULAR.
 		w.readUserLevel(ctx, "read user (KYC document validated)")

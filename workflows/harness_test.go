@@ -374,6 +374,8 @@ type platformSink struct {
 	srv   *httptest.Server
 	types []string
 	ids   map[string]bool
+	// received are the events taken, once each, in order.
+	received []notify.Event
 	// refuse, when set, answers 503 to the events it returns true for (the
 	// platform is down, or just for one event).
 	refuse func(notify.Event) bool
@@ -423,6 +425,7 @@ func newPlatformSink(t *testing.T) *platformSink {
 		if !p.ids[ev.ID] {
 			p.ids[ev.ID] = true
 			p.types = append(p.types, ev.Type)
+			p.received = append(p.received, ev)
 		}
 		p.mu.Unlock()
 	}))
@@ -435,6 +438,13 @@ func (p *platformSink) setRefuse(f func(notify.Event) bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.refuse = f
+}
+
+// received events, in the order taken.
+func (p *platformSink) taken() []notify.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.received)
 }
 
 func (p *platformSink) events() []string {

@@ -14,6 +14,8 @@ const (
 	UpdateCancel         = "cancel"
 	UpdateRetryPSC       = "retry-psc"
 	QueryState           = "state"
+	// QueryTimeline answers the onboarding's audit trail (TimelineView).
+	QueryTimeline = "timeline"
 )
 
 // Search attributes, registered by the dev stack and by compose. They hold

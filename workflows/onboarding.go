@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/mangopay"
 )
 
@@ -64,6 +65,9 @@ func (w *onboarding) register(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (StateView, error) { return w.view(workflow.Now(ctx)), nil }); err != nil {
 		return err
 	}
+	if err := workflow.SetQueryHandler(ctx, QueryTimeline, func() (TimelineView, error) { return w.timelineView(), nil }); err != nil {
+		return err
+	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateEnsureSession, w.ensureSession,
 		workflow.UpdateHandlerOptions{Validator: w.validateEnsureSession}); err != nil {
 		return err
@@ -89,13 +93,14 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 		w.handleEvent(ctx, ev)
 	}
 	if w.st.Status == StatusStarting && w.st.AccessDenied == "" {
-		w.preflight(ctx)
+		w.preflight(withCause(ctx, audit.Cause{Kind: audit.CauseWorkflow, Action: "start"}))
 	}
 	for {
 		switch {
 		case ctx.Err() != nil:
 			// Cancelled from Temporal (Web UI, CLI): record it, then stop.
 			dctx, _ := workflow.NewDisconnectedContext(ctx)
+			dctx = withCause(dctx, audit.Cause{Kind: audit.CauseTemporal, Action: "cancel"})
 			w.setStatus(dctx, StatusCancelled, "the workflow was cancelled in Temporal")
 			res, _ := w.finish(dctx)
 			return res, temporal.NewCanceledError()
@@ -110,8 +115,8 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 			if w.shouldContinueAsNew(ctx) && w.readyToContinueAsNew(ctx) {
 				return Result{}, w.continueAsNew(ctx)
 			}
-			if w.waitUntil(ctx, w.st.AccessRetryAt, "retry: Mangopay denies kycflow access") {
-				w.retryAfterAccessDenied(ctx)
+			if what := "retry: Mangopay denies kycflow access"; w.waitUntil(ctx, w.st.AccessRetryAt, what) {
+				w.retryAfterAccessDenied(scheduled(ctx, what))
 			}
 		case w.sessionWanted():
 			// Before continue-as-new: an ensure-session may be waiting for it.
@@ -121,17 +126,17 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 		case w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview:
 			w.waitPending(ctx)
 		case w.st.Status == StatusAwaitingPSCs:
-			if w.waitUntil(ctx, w.st.NextReconcileAt, "reconcile PSC sessions") {
-				_ = w.checkPSCs(ctx)
+			if what := "reconcile PSC sessions"; w.waitUntil(ctx, w.st.NextReconcileAt, what) {
+				_ = w.checkPSCs(scheduled(ctx, what))
 				w.advanceReconcile(ctx)
 			}
 		case w.st.Status == StatusRenewal:
 			if at, what := w.nextRenewalEvent(); w.waitUntil(ctx, at, what) {
-				w.renewalTick(ctx)
+				w.renewalTick(scheduled(ctx, what))
 			}
 		case w.st.Status == StatusRefused:
-			if w.waitUntil(ctx, w.st.RetryAt, "retry after refusal") {
-				w.createSession(ctx)
+			if what := "retry after refusal"; w.waitUntil(ctx, w.st.RetryAt, what) {
+				w.createSession(scheduled(ctx, what))
 			}
 		default: // VERIFIED, EXPIRED: wait for webhooks or the platform
 			w.waitUntil(ctx, time.Time{}, "")
@@ -157,6 +162,12 @@ func (w *onboarding) sessionWanted() bool {
 // its 7 days is re-read first: an outcome reached in its last minutes wins
 // over a new session.
 func (w *onboarding) openWantedSession(ctx workflow.Context) {
+	if c := w.st.WantCause; c != nil && w.st.WantSession {
+		ctx = withCause(ctx, *c) // the call that asked for it
+	} else if w.st.Status == StatusOutOfDate {
+		ctx = withCause(ctx, audit.Cause{Kind: audit.CauseWorkflow, Action: "new session after a downgrade"})
+	}
+	w.st.WantCause = nil
 	if w.st.Status == StatusAwaitingUser && w.st.Session != nil {
 		if res, ok := w.readSession(ctx); ok {
 			w.applySession(ctx, res)

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/notify"
 )
 
@@ -134,6 +135,14 @@ type EnsureSessionRequest struct {
 	Tag       string `json:"Tag,omitempty"`
 	// SessionLanguage is the hosted page's language (SessionLanguages).
 	SessionLanguage string `json:"SessionLanguage,omitempty"`
+	// Actor is who calls: "platform" (a platform token) or
+	// "operator:<name>" (an operator token); Reason is the operator's why.
+	// Both go into the timeline, never into Mangopay.
+	Actor  string `json:"Actor,omitempty"`
+	Reason string `json:"Reason,omitempty"`
+	// IdempotencyKey is the platform's Idempotency-Key of the call, for the
+	// timeline.
+	IdempotencyKey string `json:"IdempotencyKey,omitempty"`
 }
 
 // EnsureSessionResult is the ensure-session update's answer.
@@ -179,6 +188,9 @@ type PSC = activities.PSCSummary
 // CancelRequest is the cancel update's argument.
 type CancelRequest struct {
 	Reason string `json:"Reason,omitempty"`
+	// Actor is who cancels ("platform", "operator:<name>"), for the
+	// timeline.
+	Actor string `json:"Actor,omitempty"`
 }
 
 // Session is the current IDV session.
@@ -269,6 +281,20 @@ type State struct {
 	// platform, not a duplicate it drops.
 	StatusChanges int       `json:"StatusChanges,omitempty"`
 	UpdatedAt     time.Time `json:"UpdatedAt"`
+	// Timeline is the onboarding's audit trail (audit.Compact bounds it;
+	// no status transition is ever dropped).
+	Timeline []audit.Entry `json:"Timeline,omitempty"`
+	// WantCause is the cause of the ask WantSession records (the call that
+	// asked for a new session), for the transition it leads to.
+	WantCause *audit.Cause `json:"WantCause,omitempty"`
+}
+
+// TimelineView is the timeline query's answer: the onboarding's audit
+// trail, oldest first.
+type TimelineView struct {
+	UserID  string        `json:"UserId"`
+	Status  Status        `json:"Status"`
+	Entries []audit.Entry `json:"Entries"`
 }
 
 // StateView is the state query's answer.

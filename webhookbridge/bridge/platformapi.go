@@ -37,6 +37,7 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 	v1 := r.Group("/v1", b.countRoute, b.authenticate, deadline(apiTimeout))
 	v1.POST("/onboardings", b.createOnboarding)
 	v1.GET("/onboardings/:userId", b.getOnboarding)
+	v1.GET("/onboardings/:userId/timeline", b.getTimeline)
 	v1.POST("/onboardings/:userId/documents", b.submitDocument)
 	v1.GET("/onboardings/:userId/documents/:key", b.documentResult)
 	v1.POST("/onboardings/:userId/cancel", b.cancelOnboarding)
@@ -112,7 +113,11 @@ func (b *Bridge) createOnboarding(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: "UserId must be a Mangopay user id (1 to 128 of A-Z, a-z, 0-9, _ and -)", Field: "UserId"})
 		return
 	}
-	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage}
+	key, ok := callKey(c)
+	if !ok {
+		return
+	}
+	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage, IdempotencyKey: key}
 	if !validSessionRequest(c, req) {
 		return
 	}

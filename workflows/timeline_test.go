@@ -1,0 +1,144 @@
+package workflows_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kycflow/kycflow/audit"
+	"github.com/kycflow/kycflow/workflows"
+)
+
+// timelineOf queries the timeline of h's run.
+func timelineOf(t *testing.T, h *harness) workflows.TimelineView {
+	t.Helper()
+	v, err := h.env.QueryWorkflow(workflows.QueryTimeline)
+	require.NoError(t, err)
+	var tl workflows.TimelineView
+	require.NoError(t, v.Get(&tl))
+	return tl
+}
+
+// wakeToContinue makes the run continue as new at d: the server suggests
+// it, and a webhook for no known resource wakes the loop.
+func wakeToContinue(h *harness, d time.Duration) {
+	h.at(d, func() {
+		h.env.SetContinueAsNewSuggested(true)
+		h.signal("KYC_SUCCEEDED", "kyc_m_unknown")
+	})
+}
+
+// TestTimelineAcrossContinueAsNew follows one onboarding over three runs:
+// refused, the user back (the platform's call and its Idempotency-Key),
+// refused again, reopened by an operator (who and why), verified, then
+// cancelled by an operator. The last run's timeline lists every transition
+// in order, each with its cause, and every notification the platform took
+// carries the entry that caused it.
+func TestTimelineAcrossContinueAsNew(t *testing.T) {
+	cfg := workflows.Config{RetryBackoff: time.Hour}
+	h := newHarness(t, "NATURAL")
+	h.ensure(0, workflows.EnsureSessionRequest{IdempotencyKey: "signup-1"})
+	var session1, session2, session3 string
+	h.at(time.Minute, func() { session1 = h.state().IdvSessionID; h.decide(faceMismatch); h.deliver() })
+	h.ensure(2*time.Minute, workflows.EnsureSessionRequest{IdempotencyKey: "back-1"})
+	wakeToContinue(h, 3*time.Minute)
+	h.env.ExecuteWorkflow(workflows.KYCOnboarding, workflows.Input{UserID: h.userID, ReturnURL: returnURL, Config: cfg})
+	next := nextInput(t, h.env.GetWorkflowError())
+
+	h2 := h.nextRun()
+	h2.at(time.Minute, func() { session2 = h2.state().IdvSessionID; h2.decide(faceMismatch); h2.deliver() })
+	h2.ensure(2*time.Minute, workflows.EnsureSessionRequest{Actor: "operator:alice", Reason: "appeal upheld"})
+	wakeToContinue(h2, 3*time.Minute)
+	h2.env.ExecuteWorkflow(workflows.KYCOnboarding, next)
+	next = nextInput(t, h2.env.GetWorkflowError())
+
+	h3 := h2.nextRun()
+	h3.at(time.Minute, func() { session3 = h3.state().IdvSessionID; h3.decide(validated); h3.deliver() })
+	cancelled := &updateResult[workflows.StateView]{}
+	h3.at(time.Hour, func() {
+		h3.update(workflows.UpdateCancel, cancelled, workflows.CancelRequest{Actor: "operator:bob", Reason: "compliance request 42"})
+	})
+	h3.env.ExecuteWorkflow(workflows.KYCOnboarding, next)
+	require.True(t, h3.env.IsWorkflowCompleted())
+	require.NoError(t, cancelled.err)
+
+	tl := timelineOf(t, h3)
+	assert.Equal(t, workflows.StatusCancelled, tl.Status)
+	event := func(typ, resource string) audit.Cause {
+		return audit.Cause{Kind: audit.CauseMangopayEvent, EventType: typ, ResourceID: resource}
+	}
+	type step struct {
+		from, to workflows.Status
+		cause    audit.Cause
+		session  string
+	}
+	want := []step{
+		{workflows.StatusStarting, workflows.StatusAwaitingUser, audit.Cause{Kind: audit.CauseWorkflow, Action: "start"}, session1},
+		{workflows.StatusAwaitingUser, workflows.StatusRefused, event("IDENTITY_VERIFICATION_FAILED", session1), session1},
+		{workflows.StatusRefused, workflows.StatusAwaitingUser,
+			audit.Cause{Kind: audit.CausePlatform, Action: workflows.UpdateEnsureSession, Actor: audit.ActorPlatform, IdempotencyKey: "back-1"}, session2},
+		{workflows.StatusAwaitingUser, workflows.StatusRefused, event("IDENTITY_VERIFICATION_FAILED", session2), session2},
+		{workflows.StatusRefused, workflows.StatusAwaitingUser,
+			audit.Cause{Kind: audit.CauseOperator, Action: "reopen", Actor: "operator:alice", Reason: "appeal upheld"}, session3},
+		{workflows.StatusAwaitingUser, workflows.StatusVerified, event("IDENTITY_VERIFICATION_VALIDATED", session3), session3},
+		{workflows.StatusVerified, workflows.StatusCancelled,
+			audit.Cause{Kind: audit.CauseOperator, Action: workflows.UpdateCancel, Actor: "operator:bob", Reason: "compliance request 42"}, session3},
+	}
+	var got []step
+	for _, e := range audit.Transitions(tl.Entries) {
+		got = append(got, step{workflows.Status(e.OldStatus), workflows.Status(e.NewStatus), e.Cause, e.IdvSessionID})
+	}
+	assert.Equal(t, want, got)
+	for i, e := range tl.Entries {
+		if i > 0 {
+			// (Each run's test environment starts its clock anew, so
+			// times are compared on a real server: the bridge's test.)
+			assert.Greater(t, e.Seq, tl.Entries[i-1].Seq, "entries in order")
+		}
+	}
+	// The signup is recorded with its key, and the operator's reopen as an
+	// action of its own, whatever it led to.
+	assert.Contains(t, tl.Entries, findEntry(tl.Entries, func(e audit.Entry) bool {
+		return e.Kind == audit.KindAction && e.Cause.IdempotencyKey == "signup-1"
+	}))
+	assert.Contains(t, tl.Entries, findEntry(tl.Entries, func(e audit.Entry) bool {
+		return e.Kind == audit.KindAction && e.Cause.Actor == "operator:alice" && e.Cause.Reason == "appeal upheld"
+	}))
+
+	// Every notification carries its entry: that of the timeline.
+	taken := h.platform.taken()
+	require.NotEmpty(t, taken)
+	for _, ev := range taken {
+		require.NotNil(t, ev.Entry, "%s carries its timeline entry", ev.Type)
+		assert.Equal(t, *ev.Entry, findEntry(tl.Entries, func(e audit.Entry) bool { return e.Seq == ev.Entry.Seq }),
+			"%s carries the timeline's entry", ev.Type)
+		if ev.Entry.Kind == audit.KindStatus {
+			assert.Equal(t, ev.Status, ev.Entry.NewStatus)
+		}
+	}
+}
+
+func findEntry(es []audit.Entry, f func(audit.Entry) bool) audit.Entry {
+	for _, e := range es {
+		if f(e) {
+			return e
+		}
+	}
+	return audit.Entry{Kind: "none found"}
+}
+
+// TestOperatorActionsAreValidated: who and why are bounded like any input.
+func TestOperatorActionsAreValidated(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	long := &updateResult[workflows.StateView]{}
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	h.at(time.Minute, func() {
+		h.update(workflows.UpdateCancel, long, workflows.CancelRequest{Actor: "operator:" + string(make([]byte, workflows.MaxActor)), Reason: "x"})
+	})
+	h.cancel(time.Hour)
+	h.run(workflows.Config{})
+	require.True(t, long.done)
+	assert.ErrorContains(t, long.rejected, "Actor is longer")
+}
