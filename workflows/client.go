@@ -106,11 +106,25 @@ func Reopen(ctx context.Context, c client.Client, userID string, req EnsureSessi
 	}
 	opts := StartOptions(userID)
 	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-	return updateWithStart(ctx, c, userID, req, opts)
+	in := Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag}
+	// The closed onboarding's trail goes on in the new one (best effort:
+	// the platform's notifications hold a copy of every entry anyway). When
+	// one runs, this start is not used.
+	if !running(ctx, c, userID) {
+		if prior, err := GetTimeline(ctx, c, userID); err == nil {
+			in.PriorTimeline = prior.Entries
+		}
+	}
+	return updateWithStartInput(ctx, c, req, opts, in)
 }
 
 func updateWithStart(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest, opts client.StartWorkflowOptions) (EnsureSessionResult, error) {
-	op := c.NewWithStartWorkflowOperation(opts, WorkflowType, Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag})
+	return updateWithStartInput(ctx, c, req, opts, Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag})
+}
+
+func updateWithStartInput(ctx context.Context, c client.Client, req EnsureSessionRequest, opts client.StartWorkflowOptions, in Input) (EnsureSessionResult, error) {
+	userID := in.UserID
+	op := c.NewWithStartWorkflowOperation(opts, WorkflowType, in)
 	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{

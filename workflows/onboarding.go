@@ -32,7 +32,7 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	w := &onboarding{cfg: in.Config.withDefaults(), rawCfg: in.Config, logger: workflow.GetLogger(ctx)}
 	w.st = in.State
 	if w.st == nil {
-		w.st = &State{UserID: in.UserID, Status: StatusStarting, ReturnURL: in.ReturnURL, Tag: in.Tag}
+		w.st = &State{UserID: in.UserID, Status: StatusStarting, ReturnURL: in.ReturnURL, Tag: in.Tag, Timeline: in.PriorTimeline}
 	}
 	w.logger = log.With(w.logger, "user_id", w.st.UserID)
 	if err := w.register(ctx); err != nil {

@@ -16,6 +16,9 @@ type Input struct {
 	Tag       string `json:"Tag,omitempty"`
 	Config    Config `json:"Config"`
 	State     *State `json:"State,omitempty"`
+	// PriorTimeline is the trail of the user's previous onboarding, closed
+	// (a reopen, a signup after a cancel): the new one's goes on from it.
+	PriorTimeline []audit.Entry `json:"PriorTimeline,omitempty"`
 }
 
 // Config tunes the workflow; zero fields take the defaults.

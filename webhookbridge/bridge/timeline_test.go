@@ -126,3 +126,24 @@ func TestTimelineOfAnUnknownUser(t *testing.T) {
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &e))
 	assert.Equal(t, "UserId", e["Field"])
 }
+
+// TestTimelineGoesOnAfterACancel: after a cancel, the next signup starts a
+// new onboarding whose timeline goes on from the closed one's.
+func TestTimelineGoesOnAfterACancel(t *testing.T) {
+	dev := requireDev(t)
+	r := newBridge(dev.rdb, dev.c).InternalRouter()
+	userID := createUser(t, dev.mp)
+	first := createOnboarding(t, r, userID, "")
+	require.Equal(t, workflows.StatusAwaitingUser, first.Status)
+	cancelOnboarding(t, r, userID)
+	require.Eventually(t, func() bool {
+		return createOnboarding(t, r, userID, "").Status == workflows.StatusAwaitingUser
+	}, waitFor, tick, "a new onboarding once the cancelled one completed")
+	t.Cleanup(func() { endOnboarding(t, r, userID) })
+
+	var got []string
+	for _, e := range audit.Transitions(timelineOf(t, r, userID).Entries) {
+		got = append(got, e.OldStatus+"→"+e.NewStatus)
+	}
+	assert.Equal(t, []string{"STARTING→AWAITING_USER", "AWAITING_USER→CANCELLED", "CANCELLED→AWAITING_USER"}, got)
+}
