@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/mangopay"
 )
 
@@ -279,6 +280,12 @@ func (w *onboarding) archivedSessionEvent(ctx workflow.Context, i int) {
 	}
 	w.st.Status = StatusAwaitingUser // what the session was, for applySession
 	w.applySession(ctx, res)
+	if was := w.recordedStatus(); w.st.Status != was {
+		// applySession left the status set above (a read it needs failed):
+		// the trail records it as it stands.
+		w.record(ctx, audit.Entry{Kind: audit.KindStatus, OldStatus: string(was), NewStatus: string(w.st.Status),
+			Reason: "an earlier session reached an outcome after it was declared expired: it is current again"})
+	}
 }
 
 // userEvent follows a user-level webhook (USER_KYC_LIGHT, USER_KYC_REGULAR):
