@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -284,6 +285,9 @@ func validateWho(actor, reason string) error {
 	}
 	if len(actor) > MaxActor {
 		return fmt.Errorf("Actor is longer than %d characters", MaxActor)
+	}
+	if name, operator := strings.CutPrefix(actor, audit.OperatorPrefix); operator && (name == "" || strings.TrimSpace(reason) == "") {
+		return errors.New("an operator's action needs the operator's name in Actor and a Reason: both go into the timeline")
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -129,16 +130,34 @@ func findEntry(es []audit.Entry, f func(audit.Entry) bool) audit.Entry {
 	return audit.Entry{Kind: "none found"}
 }
 
-// TestOperatorActionsAreValidated: who and why are bounded like any input.
+// TestOperatorActionsAreValidated: who and why are bounded like any input,
+// and an operator's action says who and why.
 func TestOperatorActionsAreValidated(t *testing.T) {
-	h := newHarness(t, "NATURAL")
-	long := &updateResult[workflows.StateView]{}
-	h.ensure(0, workflows.EnsureSessionRequest{})
-	h.at(time.Minute, func() {
-		h.update(workflows.UpdateCancel, long, workflows.CancelRequest{Actor: "operator:" + string(make([]byte, workflows.MaxActor)), Reason: "x"})
-	})
-	h.cancel(time.Hour)
-	h.run(workflows.Config{})
-	require.True(t, long.done)
-	assert.ErrorContains(t, long.rejected, "Actor is longer")
+	for _, tc := range []struct {
+		name string
+		req  workflows.CancelRequest
+		want string
+	}{
+		{"actor too long", workflows.CancelRequest{Actor: "operator:" + strings.Repeat("a", workflows.MaxActor), Reason: "x"}, "Actor is longer"},
+		{"operator without a reason", workflows.CancelRequest{Actor: "operator:alice"}, "a Reason"},
+		{"operator without a name", workflows.CancelRequest{Actor: "operator:", Reason: "compliance"}, "operator's name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, "NATURAL")
+			bad := &updateResult[workflows.StateView]{}
+			reopen := &updateResult[workflows.EnsureSessionResult]{}
+			h.ensure(0, workflows.EnsureSessionRequest{})
+			h.at(time.Minute, func() {
+				h.update(workflows.UpdateCancel, bad, tc.req)
+				h.update(workflows.UpdateEnsureSession, reopen, workflows.EnsureSessionRequest{Actor: tc.req.Actor, Reason: tc.req.Reason})
+			})
+			h.cancel(time.Hour)
+			h.run(workflows.Config{})
+			require.True(t, bad.done)
+			assert.ErrorContains(t, bad.rejected, tc.want)
+			require.True(t, reopen.done)
+			assert.ErrorContains(t, reopen.rejected, tc.want)
+			assert.Equal(t, workflows.StatusCancelled, h.result().Status, "the rejected calls changed nothing")
+		})
+	}
 }
