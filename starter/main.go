@@ -32,6 +32,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/config"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/temporalconn"
@@ -86,7 +87,9 @@ func run(args []string, out io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the whole result as JSON")
 	timeout := fs.Duration("timeout", time.Minute, "how long to wait for the session")
 	lang := fs.String("session-language", "", "language of the hosted page: "+strings.Join(workflows.SessionLanguages, ", "))
-	reopen := fs.Bool("reopen", false, "start a new onboarding even if the last one ended FAILED or NOT_ELIGIBLE (an operator's decision)")
+	reopen := fs.Bool("reopen", false, "start a new onboarding even if the last one ended FAILED or NOT_ELIGIBLE (an operator's decision: needs --operator and --reason)")
+	operator := fs.String("operator", "", "with --reopen: who reopens (recorded in the onboarding's timeline as operator:<name>)")
+	reason := fs.String("reason", "", "with --reopen: why (recorded in the onboarding's timeline)")
 	if err := fs.Parse(args); err != nil {
 		return exitError{2, err}
 	}
@@ -101,6 +104,14 @@ func run(args []string, out io.Writer) error {
 	}
 	if err := workflows.ValidateTag(*tag); err != nil {
 		return exitError{2, fmt.Errorf("--tag: %w", err)}
+	}
+	req := workflows.EnsureSessionRequest{ReturnURL: *returnURL, Tag: *tag, SessionLanguage: *lang}
+	if *reopen {
+		// An operator's action says who and why: the timeline records it.
+		if strings.TrimSpace(*operator) == "" || strings.TrimSpace(*reason) == "" {
+			return exitError{2, errors.New("--reopen needs --operator (who) and --reason (why): both go into the onboarding's timeline")}
+		}
+		req.Actor, req.Reason = audit.OperatorPrefix+*operator, *reason
 	}
 
 	if envErr != nil {
@@ -123,7 +134,7 @@ func run(args []string, out io.Writer) error {
 	if *reopen {
 		ensure = workflows.Reopen
 	}
-	res, err := ensure(ctx, tc, *userID, workflows.EnsureSessionRequest{ReturnURL: *returnURL, Tag: *tag, SessionLanguage: *lang})
+	res, err := ensure(ctx, tc, *userID, req)
 	switch {
 	case errors.Is(err, workflows.ErrStillWorking):
 		return exitError{6, fmt.Errorf("%w: the HostedUrl reaches the platform by notification; run again to read it", err)}

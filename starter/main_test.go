@@ -32,6 +32,8 @@ func TestBadInputAndUnreachableTemporal(t *testing.T) {
 		{"javascript url", []string{"--user-id", "user_m_1", "--return-url", "javascript:alert(1)"}, 2, "absolute http or https URL"},
 		{"unknown flag", []string{"--user", "x"}, 2, "flag provided but not defined"},
 		{"unknown language", []string{"--user-id", "user_m_1", "--return-url", "https://p.example/done", "--session-language", "xx"}, 2, "--session-language"},
+		{"reopen without who", []string{"--reopen", "--user-id", "user_m_1", "--return-url", "https://p.example/done", "--reason", "appeal"}, 2, "--operator"},
+		{"reopen without why", []string{"--reopen", "--user-id", "user_m_1", "--return-url", "https://p.example/done", "--operator", "alice"}, 2, "--reason"},
 		{"adopt with nothing to adopt", []string{"adopt"}, 2, "give either --user-ids or --all-owners"},
 		{"adopt with both", []string{"adopt", "--user-ids", "user_m_1", "--all-owners"}, 2, "give either --user-ids or --all-owners"},
 		{"adopt at no pace", []string{"adopt", "--user-ids", "user_m_1", "--per-second", "0"}, 2, "--per-second must be positive"},
