@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/kycflow/kycflow/audit"
@@ -78,6 +79,14 @@ func TestTimelineAcrossContinueAsNew(t *testing.T) {
 		return err == nil && runs >= 3
 	}, waitFor, tick, "the onboarding continued as new at least twice")
 	t.Logf("%d runs", runs)
+
+	// The Web UI's details list the latest status changes with their causes.
+	md, err := dev.c.QueryWorkflow(ctx, workflows.WorkflowID(userID), "", "__temporal_workflow_metadata")
+	require.NoError(t, err)
+	var meta sdkpb.WorkflowMetadata
+	require.NoError(t, md.Get(&meta))
+	assert.Contains(t, meta.GetCurrentDetails(), "AWAITING_USER → CANCELLED · platform cancel (compliance review over)")
+	assert.Contains(t, meta.GetCurrentDetails(), "REFUSED → AWAITING_USER · platform ensure-session")
 
 	tl := timelineOf(t, r, userID)
 	assert.Equal(t, userID, tl.UserID)
