@@ -161,3 +161,68 @@ func TestOperatorActionsAreValidated(t *testing.T) {
 		})
 	}
 }
+
+// TestTimelineCompactionInALongLivedOnboarding carries a long trail into a
+// run (hundreds of transitions, more detail entries than the bound, as an
+// onboarding watched for years would have): the run keeps every
+// transition, in order, adds its own, and merges only the oldest detail
+// entries beyond audit.MaxDetail, counting each.
+func TestTimelineCompactionInALongLivedOnboarding(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	wakeToContinue(h, time.Minute)
+	h.env.ExecuteWorkflow(workflows.KYCOnboarding, workflows.Input{UserID: h.userID, ReturnURL: returnURL})
+	next := nextInput(t, h.env.GetWorkflowError())
+	require.Equal(t, workflows.StatusAwaitingUser, next.State.Status)
+
+	// Years of an onboarding: 300 transitions, a document's moves between
+	// them, ending where the run stands (AWAITING_USER).
+	var long []audit.Entry
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	add := func(e audit.Entry) {
+		e.Seq, e.At = len(long)+1, at.Add(time.Duration(len(long))*time.Hour)
+		long = append(long, e)
+	}
+	from, details := string(workflows.StatusStarting), 0
+	for i := range 300 {
+		to := []string{"AWAITING_USER", "VERIFIED", "OUT_OF_DATE"}[i%3]
+		if i == 299 {
+			to = "AWAITING_USER"
+		}
+		add(audit.Entry{Kind: audit.KindStatus, OldStatus: from, NewStatus: to, Cause: audit.Cause{Kind: audit.CauseMangopayEvent, EventType: "USER_KYC_LIGHT"}})
+		from = to
+		add(audit.Entry{Kind: audit.KindDocument, NewStatus: "VALIDATED", KycDocumentID: "kyc_old", Cause: audit.Cause{Kind: audit.CauseMangopayEvent, EventType: "KYC_SUCCEEDED"}})
+		details++
+	}
+	next.State.Timeline = long
+
+	h2 := h.nextRun()
+	h2.at(time.Minute, func() { h2.decide(validated); h2.deliver() })
+	h2.cancel(time.Hour)
+	h2.env.ExecuteWorkflow(workflows.KYCOnboarding, next)
+	require.True(t, h2.env.IsWorkflowCompleted())
+	tl := timelineOf(t, h2)
+
+	trs := audit.Transitions(tl.Entries)
+	require.Len(t, trs, 302, "the 300 carried transitions, then VERIFIED and CANCELLED")
+	assert.Equal(t, audit.Transitions(long), trs[:300], "every carried transition kept as it was")
+	assert.Equal(t, []string{"AWAITING_USER→VERIFIED", "VERIFIED→CANCELLED"},
+		[]string{trs[300].OldStatus + "→" + trs[300].NewStatus, trs[301].OldStatus + "→" + trs[301].NewStatus})
+	full, merged := 0, 0
+	for i, e := range tl.Entries {
+		if i > 0 {
+			require.Greater(t, e.Seq, tl.Entries[i-1].Seq)
+		}
+		switch e.Kind {
+		case audit.KindCompacted:
+			merged += e.Count
+		case audit.KindStatus:
+		default:
+			full++
+		}
+	}
+	assert.Equal(t, audit.MaxDetail, full, "the latest detail entries are kept in full, up to the bound")
+	assert.Greater(t, merged, 0)
+	assert.GreaterOrEqual(t, full+merged, details, "every detail entry is kept or counted")
+	assert.LessOrEqual(t, len(tl.Entries), 2*len(trs)+1+audit.MaxDetail, "the documented bound")
+}
