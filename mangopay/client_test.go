@@ -464,9 +464,6 @@ func TestEnumNormalization(t *testing.T) {
 	assert.Equal(t, mangopay.KYCDocumentRefused, mangopay.KYCDocumentRejected.Normalize())
 	assert.True(t, mangopay.KYCDocumentRejected.IsFinal())
 	assert.False(t, mangopay.KYCDocumentValidationAsked.IsFinal())
-	assert.True(t, mangopay.EventIdentityVerificationValidated.IsIdentityVerification())
-	assert.True(t, mangopay.EventKYCSucceeded.IsKYCDocument())
-	assert.False(t, mangopay.EventUserKYCRegular.IsKYCDocument())
 }
 
 func TestContextCancellationIsWrapped(t *testing.T) {

@@ -1,7 +1,5 @@
 package mangopay
 
-import "strings"
-
 // The enumerations below are open: Mangopay adds and renames values, so each
 // is a string type whose constants list the known values, and unknown values
 // decode without error.
@@ -368,21 +366,11 @@ const (
 	EventLegalCompanyNumberValidationSucceeded EventType = "LEGAL_COMPANY_NUMBER_VALIDATION_SUCCEEDED"
 )
 
-// IsIdentityVerification reports whether the event concerns an IDV session
-// (its resource ID is the session ID).
-func (e EventType) IsIdentityVerification() bool {
-	return strings.HasPrefix(string(e), "IDENTITY_VERIFICATION_")
-}
-
-// IsPSC reports whether the event concerns a PSC session. Its resource ID
-// may be the PSC's (psc_x_…) or the main session's (idnver_…): Mangopay has
-// not said, so route by the ID's prefix.
-func (e EventType) IsPSC() bool {
-	return e == EventIdentityVerificationPendingPSCAction || strings.HasPrefix(string(e), "IDENTITY_VERIFICATION_PSC_")
-}
-
-// IsKYCDocument reports whether the event concerns a KYC document (its
-// resource ID is the document ID).
-func (e EventType) IsKYCDocument() bool {
-	return strings.HasPrefix(string(e), "KYC_")
-}
+// Known event types of Mangopay's blocks of a user's money flows (the
+// regulatory status's ScopeBlocked); their resource is the user.
+const (
+	EventUserInflowsBlocked    EventType = "USER_INFLOWS_BLOCKED"
+	EventUserInflowsUnblocked  EventType = "USER_INFLOWS_UNBLOCKED"
+	EventUserOutflowsBlocked   EventType = "USER_OUTFLOWS_BLOCKED"
+	EventUserOutflowsUnblocked EventType = "USER_OUTFLOWS_UNBLOCKED"
+)

@@ -189,9 +189,6 @@ func TestPSCStatus(t *testing.T) {
 	assert.True(t, mangopay.AllPSCsValidated([]mangopay.PSC{{Status: mangopay.PSCValidated}}))
 	assert.True(t, mangopay.IsPSCID("psc_x_01KZXBT5F8FGGSK9JXGCYMNWRP"))
 	assert.False(t, mangopay.IsPSCID("idnver_01KZXBHDH1DWC887PW6T46NVTV"))
-	assert.True(t, mangopay.EventIdentityVerificationPSCFailed.IsPSC())
-	assert.True(t, mangopay.EventIdentityVerificationPendingPSCAction.IsPSC())
-	assert.False(t, mangopay.EventIdentityVerificationValidated.IsPSC())
 }
 
 func TestRetryPSCRequest(t *testing.T) {

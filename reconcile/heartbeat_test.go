@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/workflows"
@@ -23,7 +24,7 @@ import (
 // load run lost users to that (the heartbeat came only after each page).
 func TestFeedHeartbeatsWhileAPageWaits(t *testing.T) {
 	w := newWorld(t)
-	w.feed.EventTypes = []string{workflows.HookEventTypes[0]} // one page
+	w.feed.EventTypes = []mangopay.EventType{workflows.HookEventTypes[0]} // one page
 	// Each call takes 3 s; the feed heartbeats every 20 ms.
 	w.sim.SetFaults(sandbox.Faults{APILatencyMs: 3000})
 	acts := &reconcile.Activities{Feeder: w.feed, Redis: w.rdb, Config: reconcile.DefaultConfig(), HeartbeatEvery: 20 * time.Millisecond}

@@ -23,7 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kycflow/kycflow/mangopay"
-	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -85,10 +85,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 // Feeder puts the events of a window into the bridge's stream.
 type Feeder struct {
 	Mangopay *mangopay.Client
-	Store    *bridge.Store
+	Store    *webhookstream.Store
 	Logger   *slog.Logger
 	// EventTypes are the types to read; workflows.HookEventTypes when nil.
-	EventTypes []string
+	EventTypes []mangopay.EventType
 	// Progress, when set, is called after each page (an activity's
 	// heartbeat).
 	Progress func(eventType string, page int)
@@ -163,16 +163,16 @@ func (f *Feeder) Feed(ctx context.Context, from, to time.Time, dryRun bool) (Cou
 		for page := 1; ; page++ {
 			evs, pg, err := f.Mangopay.ListEvents(ctx, &mangopay.ListEventsOptions{
 				ListOptions: mangopay.ListOptions{Page: page, PerPage: size, Sort: mangopay.SortDateAsc},
-				EventType:   mangopay.EventType(et), AfterDate: &after, BeforeDate: &before,
+				EventType:   et, AfterDate: &after, BeforeDate: &before,
 			})
 			if err != nil {
 				return counts, fmt.Errorf("list %s events, page %d: %w", et, page, err)
 			}
 			counts.Calls++
 			for _, e := range evs {
-				counts.Events[et]++
+				counts.Events[string(et)]++
 				if err := f.feedOne(ctx, e, dryRun); err != nil {
-					if errors.Is(err, bridge.ErrBadWebhook) || errors.Is(err, bridge.ErrPing) {
+					if errors.Is(err, webhookstream.ErrBadWebhook) || errors.Is(err, webhookstream.ErrPing) {
 						counts.Rejected++
 						f.log().Warn("event not fed: the intake would reject it", "event_type", et, "error", err)
 						continue
@@ -184,7 +184,7 @@ func (f *Feeder) Feed(ctx context.Context, from, to time.Time, dryRun bool) (Cou
 				}
 			}
 			if f.Progress != nil {
-				f.Progress(et, page)
+				f.Progress(string(et), page)
 			}
 			if len(evs) < size || (pg != nil && pg.TotalPages > 0 && page >= pg.TotalPages) {
 				break
@@ -202,7 +202,7 @@ func (f *Feeder) feedOne(ctx context.Context, e mangopay.Event, dryRun bool) err
 		"RessourceId": {e.ResourceID},
 		"Date":        {strconv.FormatInt(int64(e.Date), 10)},
 	}
-	ev, err := bridge.ParseWebhook(q, now)
+	ev, err := webhookstream.ParseWebhook(q, now)
 	if err != nil || dryRun {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/reconcile"
-	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -85,17 +85,17 @@ func newWorld(t *testing.T) *world {
 	require.NoError(t, err)
 	_, err = sim.Client.CreateIdentityVerification(ctx, u2.ID, &mangopay.CreateIdentityVerificationParams{ReturnURL: "https://platform.example/back"})
 	require.NoError(t, err)
-	store := bridge.NewStore(rdb)
+	store := webhookstream.NewStore(rdb)
 	t.Cleanup(func() { _ = store.Close() })
 	return &world{sim: sim, rdb: rdb, feed: &reconcile.Feeder{Mangopay: sim.Client, Store: store, Now: sim.Now}}
 }
 
 // hooked is the simulator's log of the event types kycflow subscribes to.
-func (w *world) hooked() []workflows.MangopayEvent {
-	var out []workflows.MangopayEvent
+func (w *world) hooked() []webhookstream.MangopayEvent {
+	var out []webhookstream.MangopayEvent
 	for _, e := range w.sim.EventLog() {
-		if slices.Contains(workflows.HookEventTypes, e.EventType) {
-			ev := workflows.MangopayEvent{EventType: e.EventType, ResourceID: e.ResourceID, Date: e.Date}
+		if slices.Contains(workflows.HookEventTypes, mangopay.EventType(e.EventType)) {
+			ev := webhookstream.MangopayEvent{EventType: mangopay.EventType(e.EventType), ResourceID: e.ResourceID, Date: e.Date}
 			ev.EventKey = ev.Key()
 			out = append(out, ev)
 		}
@@ -104,13 +104,13 @@ func (w *world) hooked() []workflows.MangopayEvent {
 }
 
 // stream reads the bridge's stream back (its fields: t, r, d).
-func (w *world) stream(t *testing.T) []workflows.MangopayEvent {
+func (w *world) stream(t *testing.T) []webhookstream.MangopayEvent {
 	t.Helper()
-	msgs, err := w.rdb.XRange(context.Background(), bridge.StreamKey, "-", "+").Result()
+	msgs, err := w.rdb.XRange(context.Background(), webhookstream.StreamKey, "-", "+").Result()
 	require.NoError(t, err)
-	var out []workflows.MangopayEvent
+	var out []webhookstream.MangopayEvent
 	for _, m := range msgs {
-		ev := workflows.MangopayEvent{EventType: m.Values["t"].(string), ResourceID: m.Values["r"].(string)}
+		ev := webhookstream.MangopayEvent{EventType: mangopay.EventType(m.Values["t"].(string)), ResourceID: m.Values["r"].(string)}
 		ev.Date = mustInt(t, m.Values["d"].(string))
 		ev.EventKey = ev.Key()
 		out = append(out, ev)
@@ -124,7 +124,7 @@ func TestFeedPutsEveryEventInTheStreamAsAWebhook(t *testing.T) {
 	require.NotEmpty(t, want)
 	kinds := map[string]bool{}
 	for _, e := range want {
-		kinds[e.EventType] = true
+		kinds[string(e.EventType)] = true
 	}
 	require.True(t, kinds["IDENTITY_VERIFICATION_VALIDATED"] && kinds["IDENTITY_VERIFICATION_OUTDATED"] && kinds["USER_KYC_LIGHT"], "%v", kinds)
 
@@ -278,7 +278,7 @@ func TestFeedIncludesBothEndsOfTheWindow(t *testing.T) {
 	want := w.hooked()
 	last := want[len(want)-1]
 	at := time.Unix(last.Date, 0)
-	var same []workflows.MangopayEvent
+	var same []webhookstream.MangopayEvent
 	for _, e := range want {
 		if e.Date == last.Date {
 			same = append(same, e)

@@ -45,6 +45,7 @@ import (
 	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -277,14 +278,14 @@ func events(ctx context.Context, env *config.Env, cfg bridge.Config, logger *slo
 	if err != nil {
 		return err
 	}
-	store := bridge.NewStore(rdb)
+	store := webhookstream.NewStore(rdb)
 	defer store.Close()
 	f := &reconcile.Feeder{Mangopay: mp, Store: store, Logger: logger}
 	counts, from, to, err := reconcile.Backfill(ctx, f, since, reconcile.DefaultLag, *dryRun)
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "window\t%s .. %s\n", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 	for _, et := range workflows.HookEventTypes {
-		fmt.Fprintf(w, "%s\t%d\n", et, counts.Events[et])
+		fmt.Fprintf(w, "%s\t%d\n", et, counts.Events[string(et)])
 	}
 	verb, n := "fed", counts.Fed
 	if *dryRun {

@@ -23,6 +23,7 @@ import (
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/routing"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -121,7 +122,7 @@ func TestClosedOnboardings(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, workflows.StatusAwaitingUser, got.Status)
 		require.NoError(t, d.sim.SubmitOutcome(got.IdvSessionID, falsified)) // a final refusal
-		ev := workflows.MangopayEvent{EventType: "IDENTITY_VERIFICATION_FAILED", ResourceID: got.IdvSessionID, Date: time.Now().Unix()}
+		ev := webhookstream.MangopayEvent{EventType: "IDENTITY_VERIFICATION_FAILED", ResourceID: got.IdvSessionID, Date: time.Now().Unix()}
 		ev.EventKey = ev.Key()
 		require.NoError(t, d.c.SignalWorkflow(ctx, workflows.WorkflowID(user), "", workflows.SignalMangopayEvent, ev))
 		require.NoError(t, d.c.GetWorkflow(ctx, workflows.WorkflowID(user), "").Get(ctx, nil))

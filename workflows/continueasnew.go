@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 func (w *onboarding) shouldContinueAsNew(ctx workflow.Context) bool {
@@ -27,7 +29,7 @@ func (w *onboarding) readyToContinueAsNew(ctx workflow.Context) bool {
 // quiesce waits for update handlers, then takes every signal still buffered
 // so that none is lost. Notifications are not waited on: the outbox goes to
 // the next run.
-func (w *onboarding) quiesce(ctx workflow.Context) []MangopayEvent {
+func (w *onboarding) quiesce(ctx workflow.Context) []webhookstream.MangopayEvent {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	return w.takeSignals()
 }
@@ -85,10 +87,10 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 }
 
 // takeSignals takes every signal still buffered, without waiting.
-func (w *onboarding) takeSignals() []MangopayEvent {
-	var left []MangopayEvent
+func (w *onboarding) takeSignals() []webhookstream.MangopayEvent {
+	var left []webhookstream.MangopayEvent
 	for {
-		var ev MangopayEvent
+		var ev webhookstream.MangopayEvent
 		if !w.events.ReceiveAsync(&ev) {
 			return left
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // reconcile re-reads the session when no webhook came.
@@ -47,7 +48,7 @@ func (w *onboarding) applySession(ctx workflow.Context, res activities.GetSessio
 		return // cancelled while the session was read
 	}
 	s := w.st.Session
-	s.Status, s.Checks = res.Status, res.Checks
+	s.Status, s.Checks = res.Status, checksFrom(res.Checks)
 	now := workflow.Now(ctx)
 	expiry := s.ExpiresAt.Add(w.cfg.ExpiryGrace)
 	st := mangopay.IdentityVerificationStatus(res.Status)
@@ -138,7 +139,7 @@ func retryBackoff(base time.Duration, n int, max time.Duration) time.Duration {
 
 // finalRefusal tells the reasons a new session cannot fix: a falsified
 // document, or a user under age.
-func finalRefusal(checks []activities.CheckSummary) (bool, string) {
+func finalRefusal(checks []CheckSummary) (bool, string) {
 	for _, c := range checks {
 		if c.Status != string(mangopay.CheckStatusRefused) {
 			continue
@@ -155,7 +156,7 @@ func finalRefusal(checks []activities.CheckSummary) (bool, string) {
 	return false, ""
 }
 
-func reasonTypes(checks []activities.CheckSummary) []string {
+func reasonTypes(checks []CheckSummary) []string {
 	var out []string
 	for _, c := range checks {
 		for _, r := range c.Reasons {
@@ -167,7 +168,7 @@ func reasonTypes(checks []activities.CheckSummary) []string {
 
 // handleEvent treats a webhook as a hint: it re-reads the resource and acts
 // on what the API says. Duplicates, stale and forged events change nothing.
-func (w *onboarding) handleEvent(ctx workflow.Context, ev MangopayEvent) {
+func (w *onboarding) handleEvent(ctx workflow.Context, ev webhookstream.MangopayEvent) {
 	ctx = withCause(ctx, eventCause(ev))
 	key := ev.Key()
 	if lo.Contains(w.st.SeenEvents, key) {
@@ -182,35 +183,40 @@ func (w *onboarding) handleEvent(ctx workflow.Context, ev MangopayEvent) {
 		w.logger.Info("webhook ignored in this status", "event_type", ev.EventType, "status", string(w.st.Status))
 		return
 	}
-	switch {
-	case isScopeEvent(ev.EventType):
-		w.scopeEvent(ctx, ev)
-	case isPSCEvent(ev.EventType):
-		w.pscEvent(ctx, ev)
-	case (ev.EventType == eventRenewalRequired || ev.EventType == eventRenewed):
-		w.renewalEvent(ctx, ev)
-	case strings.HasPrefix(ev.EventType, "IDENTITY_VERIFICATION_"):
-		w.sessionEvent(ctx, ev)
-	case strings.HasPrefix(ev.EventType, "KYC_"):
-		w.documentEvent(ctx, ev)
-	case ev.EventType == string(mangopay.EventUserKYCLight) || ev.EventType == string(mangopay.EventUserKYCRegular):
-		w.userEvent(ctx, ev)
-	default:
+	handle, ok := w.eventHandlers()[ev.EventType.Topic()]
+	if !ok {
 		w.logger.Info("webhook of an unhandled type ignored", "event_type", ev.EventType)
+		return
+	}
+	handle(ctx, ev)
+}
+
+// eventHandlers are the handlers of the topics of webhooks (the one
+// classification of event types, mangopay.EventType.Topic): a test walks
+// every subscribed type through it, so a subscribed type with no handler
+// fails.
+func (w *onboarding) eventHandlers() map[mangopay.Topic]func(workflow.Context, webhookstream.MangopayEvent) {
+	return map[mangopay.Topic]func(workflow.Context, webhookstream.MangopayEvent){
+		mangopay.TopicScope:    w.scopeEvent,
+		mangopay.TopicPSC:      w.pscEvent,
+		mangopay.TopicRenewal:  w.renewalEvent,
+		mangopay.TopicSession:  w.sessionEvent,
+		mangopay.TopicDocument: w.documentEvent,
+		mangopay.TopicLevel:    w.userEvent,
 	}
 }
 
 // impliedStatus is the session status a webhook announces.
-var impliedStatus = map[string]string{
-	"IDENTITY_VERIFICATION_PENDING":      "PENDING",
-	"IDENTITY_VERIFICATION_VALIDATED":    "VALIDATED",
-	"IDENTITY_VERIFICATION_FAILED":       "REFUSED",
-	"IDENTITY_VERIFICATION_INCONCLUSIVE": "REVIEW",
-	"IDENTITY_VERIFICATION_OUTDATED":     "OUT_OF_DATE",
-	"IDENTITY_VERIFICATION_EXPIRED":      "EXPIRED",
+var impliedStatus = map[mangopay.EventType]string{
+	mangopay.EventIdentityVerificationPending:      "PENDING",
+	mangopay.EventIdentityVerificationValidated:    "VALIDATED",
+	mangopay.EventIdentityVerificationFailed:       "REFUSED",
+	mangopay.EventIdentityVerificationInconclusive: "REVIEW",
+	mangopay.EventIdentityVerificationOutdated:     "OUT_OF_DATE",
+	mangopay.EventIdentityVerificationExpired:      "EXPIRED",
 }
 
-func (w *onboarding) sessionEvent(ctx workflow.Context, ev MangopayEvent) {
+func (w *onboarding) sessionEvent(ctx workflow.Context, ev webhookstream.MangopayEvent) {
 	s := w.st.Session
 	if s == nil || ev.ResourceID != s.IdvSessionID {
 		i := slices.IndexFunc(w.st.History, func(r AttemptRecord) bool { return r.IdvSessionID == ev.ResourceID })
@@ -232,7 +238,7 @@ func (w *onboarding) sessionEvent(ctx workflow.Context, ev MangopayEvent) {
 // lateOutcomeMatters tells whether an earlier session's webhook may change
 // the onboarding: an outcome (validated, or in review) that Mangopay reached
 // after kycflow declared the session expired, while no newer outcome exists.
-func (w *onboarding) lateOutcomeMatters(ev MangopayEvent) bool {
+func (w *onboarding) lateOutcomeMatters(ev webhookstream.MangopayEvent) bool {
 	implied := impliedStatus[ev.EventType]
 	return (implied == string(mangopay.IdentityVerificationValidated) || implied == string(mangopay.IdentityVerificationReview)) &&
 		w.awaitingAnOutcome()
@@ -290,19 +296,19 @@ func (w *onboarding) archivedSessionEvent(ctx workflow.Context, i int) {
 
 // userEvent follows a user-level webhook (USER_KYC_LIGHT, USER_KYC_REGULAR):
 // whatever its type, it re-reads the user, whose KYCLevel is the truth.
-func (w *onboarding) userEvent(ctx workflow.Context, ev MangopayEvent) {
+func (w *onboarding) userEvent(ctx workflow.Context, ev webhookstream.MangopayEvent) {
 	if ev.ResourceID != w.st.UserID {
 		w.logger.Info("webhook for another user ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID)
 		return
 	}
-	if ev.EventType == string(mangopay.EventUserKYCRegular) && w.st.Session != nil &&
+	if ev.EventType == mangopay.EventUserKYCRegular && w.st.Session != nil &&
 		(w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview) {
 		// Most likely the session's outcome, its own webhook late or lost.
 		if res, ok := w.readSession(ctx); ok {
 			w.applySession(ctx, res)
 		}
 	}
-	if ev.EventType == string(mangopay.EventUserKYCRegular) && (w.st.Status == StatusVerified || w.st.Status == StatusRenewal) {
+	if ev.EventType == mangopay.EventUserKYCRegular && (w.st.Status == StatusVerified || w.st.Status == StatusRenewal) {
 		return // what the onboarding knows already: a read would change nothing
 	}
 	w.readUserLevel(ctx, "read user (KYC level)")
@@ -360,7 +366,7 @@ func (w *onboarding) followUserLevel(ctx workflow.Context, level string) {
 			// the history of attempts is right whichever webhook comes first.
 			if w.st.Session != nil {
 				if res, ok := w.readSession(ctx); ok {
-					w.st.Session.Status, w.st.Session.Checks = res.Status, res.Checks
+					w.st.Session.Status, w.st.Session.Checks = res.Status, checksFrom(res.Checks)
 				}
 			}
 			w.downgraded(ctx, "KYC downgraded by Mangopay (KYCLevel LIGHT): a new session is needed")
@@ -373,30 +379,24 @@ func (w *onboarding) followUserLevel(ctx workflow.Context, level string) {
 	}
 }
 
-// Mangopay's renewal webhooks (2026), whose RessourceId is the user.
-const (
-	eventRenewalRequired = "USER_KYC_RENEWAL_REQUIRED"
-	eventRenewed         = "USER_KYC_RENEWED"
-)
-
-func (w *onboarding) renewalEvent(ctx workflow.Context, ev MangopayEvent) {
+func (w *onboarding) renewalEvent(ctx workflow.Context, ev webhookstream.MangopayEvent) {
 	if ev.ResourceID != w.st.UserID {
 		w.logger.Info("webhook for another user ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID)
 		return
 	}
 	switch {
-	case ev.EventType == eventRenewalRequired && (w.st.Status == StatusRenewal || w.st.RenewalDeadline != nil):
+	case ev.EventType == mangopay.EventUserKYCRenewalRequired && (w.st.Status == StatusRenewal || w.st.RenewalDeadline != nil):
 		w.refreshRenewal(ctx) // Mangopay moved the deadline
-	case ev.EventType == eventRenewalRequired && w.st.Status == StatusVerified:
+	case ev.EventType == mangopay.EventUserKYCRenewalRequired && w.st.Status == StatusVerified:
 		w.renewalRequired(ctx)
-	case ev.EventType == eventRenewalRequired:
+	case ev.EventType == mangopay.EventUserKYCRenewalRequired:
 		w.st.RenewalAsked = true // acted on once the user is verified
-	case ev.EventType == eventRenewed && w.st.RenewalDeadline != nil:
+	case ev.EventType == mangopay.EventUserKYCRenewed && w.st.RenewalDeadline != nil:
 		w.refreshRenewal(ctx)
 	}
 }
 
-func (w *onboarding) documentEvent(ctx workflow.Context, ev MangopayEvent) {
+func (w *onboarding) documentEvent(ctx workflow.Context, ev webhookstream.MangopayEvent) {
 	i := lo.IndexOf(lo.Map(w.st.Documents, func(d Document, _ int) string { return d.KycDocumentID }), ev.ResourceID)
 	if i < 0 {
 		w.logger.Info("webhook for an unknown document ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID)

@@ -32,6 +32,7 @@ import (
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/routing"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -268,7 +269,7 @@ func setComplete(out any, v any, err error) {
 // signal sends one mangopay-event.
 func (h *harness) signal(eventType, resourceID string) {
 	h.signals++
-	ev := workflows.MangopayEvent{EventType: eventType, ResourceID: resourceID, Date: h.env.Now().Unix()}
+	ev := webhookstream.MangopayEvent{EventType: mangopay.EventType(eventType), ResourceID: resourceID, Date: h.env.Now().Unix()}
 	ev.EventKey = ev.Key()
 	h.env.SignalWorkflow(workflows.SignalMangopayEvent, ev)
 }
@@ -278,12 +279,12 @@ func (h *harness) signal(eventType, resourceID string) {
 func (h *harness) deliver() {
 	log := h.sim.EventLog()
 	for _, ev := range log[h.replayed:] {
-		if !slices.Contains(workflows.HookEventTypes, ev.EventType) {
+		if !slices.Contains(workflows.HookEventTypes, mangopay.EventType(ev.EventType)) {
 			continue // kycflow registers no hook for it: Mangopay sends nothing
 		}
 		h.signals++
-		h.env.SignalWorkflow(workflows.SignalMangopayEvent, workflows.MangopayEvent{
-			EventType: ev.EventType, ResourceID: ev.ResourceID, Date: ev.Date,
+		h.env.SignalWorkflow(workflows.SignalMangopayEvent, webhookstream.MangopayEvent{
+			EventType: mangopay.EventType(ev.EventType), ResourceID: ev.ResourceID, Date: ev.Date,
 			EventKey: ev.EventType + "|" + ev.ResourceID + "|" + itoa(ev.Date),
 		})
 	}
@@ -297,7 +298,7 @@ func (h *harness) deliverOnly(types ...string) {
 	for _, ev := range log[h.replayed:] {
 		if slices.Contains(types, ev.EventType) {
 			h.signals++
-			me := workflows.MangopayEvent{EventType: ev.EventType, ResourceID: ev.ResourceID, Date: ev.Date}
+			me := webhookstream.MangopayEvent{EventType: mangopay.EventType(ev.EventType), ResourceID: ev.ResourceID, Date: ev.Date}
 			me.EventKey = me.Key()
 			h.env.SignalWorkflow(workflows.SignalMangopayEvent, me)
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -13,6 +12,7 @@ import (
 	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // Mangopay's 2026 lifecycle: PSC sessions of
@@ -100,13 +100,21 @@ func (w *onboarding) recordPSCs(ctx workflow.Context) {
 	}
 }
 
+// pscsRead is what readPSCs read: the PSC sessions and the user's KYC
+// level (VERIFIED means REGULAR).
+type pscsRead struct {
+	PSCs     []PSC
+	KYCLevel string
+}
+
 // readPSCs reads the user's PSC sessions and level, keeping those of the
 // current main session: PSC sessions of an earlier one (a first attempt, a
 // renewal) are history, neither shown, retried nor acted on.
-func (w *onboarding) readPSCs(ctx workflow.Context) (activities.ReadPSCsResult, bool) {
-	var res activities.ReadPSCsResult
+func (w *onboarding) readPSCs(ctx workflow.Context) (pscsRead, bool) {
+	var read activities.ReadPSCsResult
 	err := workflow.ExecuteActivity(mangopayCtx(ctx, "read PSC sessions and KYC level"), a.ReadPSCs,
-		activities.ReadPSCsInput{UserID: w.st.UserID}).Get(ctx, &res)
+		activities.ReadPSCsInput{UserID: w.st.UserID}).Get(ctx, &read)
+	res := pscsRead{PSCs: pscsFrom(read.PSCs), KYCLevel: read.KYCLevel}
 	if err != nil {
 		w.logger.Warn("reading the PSC sessions failed", "error", errMessage(err))
 		return res, false
@@ -167,14 +175,9 @@ func (w *onboarding) notifyPSC(ctx workflow.Context, p PSC) {
 	w.send(ctx, ev, ev.Type, p.PscID, p.HostedURL)
 }
 
-// isPSCEvent tells the PSC webhooks apart.
-func isPSCEvent(eventType string) bool {
-	return strings.HasPrefix(eventType, "IDENTITY_VERIFICATION_PSC_") || eventType == "IDENTITY_VERIFICATION_PENDING_PSC_ACTION"
-}
-
 // pscEvent treats a PSC webhook as a hint: its RessourceId may be the main
 // session's or the PSC's (Mangopay's sources disagree), so either is taken.
-func (w *onboarding) pscEvent(ctx workflow.Context, ev MangopayEvent) {
+func (w *onboarding) pscEvent(ctx workflow.Context, ev webhookstream.MangopayEvent) {
 	known := w.st.Session != nil && ev.ResourceID == w.st.Session.IdvSessionID ||
 		slices.ContainsFunc(w.st.PSCs, func(p PSC) bool { return p.PscID == ev.ResourceID }) ||
 		mangopay.IsPSCID(ev.ResourceID) && w.st.Status == StatusAwaitingPSCs // a PSC not listed yet
@@ -388,9 +391,10 @@ func (w *onboarding) retryPSC(ctx workflow.Context, req RetryPSCRequest) (PSC, e
 		activities.RetryPSCInput{SessionID: sessionID, PscID: req.PscID}).Get(ctx, &res); err != nil {
 		return PSC{}, fmt.Errorf("retry PSC session %s: %s", req.PscID, errMessage(err))
 	}
-	if res.PSC.MainSessionID == "" {
-		res.PSC.MainSessionID = p.MainSessionID
+	psc := pscFrom(res.PSC)
+	if psc.MainSessionID == "" {
+		psc.MainSessionID = p.MainSessionID
 	}
-	w.updatePSCs(ctx, []PSC{res.PSC})
-	return res.PSC, nil
+	w.updatePSCs(ctx, []PSC{psc})
+	return psc, nil
 }

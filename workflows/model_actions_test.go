@@ -9,6 +9,7 @@ import (
 
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -240,13 +241,13 @@ func (m *model) actDeliver() {
 	batch := log[m.logSeen:]
 	m.logSeen = len(log)
 	mine := m.ownership()
-	var out []workflows.MangopayEvent
+	var out []webhookstream.MangopayEvent
 	var notes []string
 	for _, ev := range batch {
-		if !slices.Contains(workflows.HookEventTypes, ev.EventType) {
+		if !slices.Contains(workflows.HookEventTypes, mangopay.EventType(ev.EventType)) {
 			continue
 		}
-		me := workflows.MangopayEvent{EventType: ev.EventType, ResourceID: ev.ResourceID, Date: ev.Date}
+		me := webhookstream.MangopayEvent{EventType: mangopay.EventType(ev.EventType), ResourceID: ev.ResourceID, Date: ev.Date}
 		if !mine[ev.ResourceID] {
 			if m.rng.Float64() < 0.2 {
 				out = append(out, me)
@@ -281,7 +282,7 @@ func (m *model) actStale() {
 	mine := m.ownership()
 	var cands []sandbox.Event
 	for _, ev := range log {
-		if mine[ev.ResourceID] && slices.Contains(workflows.HookEventTypes, ev.EventType) {
+		if mine[ev.ResourceID] && slices.Contains(workflows.HookEventTypes, mangopay.EventType(ev.EventType)) {
 			cands = append(cands, ev)
 		}
 	}
@@ -290,7 +291,7 @@ func (m *model) actStale() {
 		return
 	}
 	ev := cands[m.rng.IntN(len(cands))]
-	m.signal(workflows.MangopayEvent{EventType: ev.EventType, ResourceID: ev.ResourceID, Date: ev.Date})
+	m.signal(webhookstream.MangopayEvent{EventType: mangopay.EventType(ev.EventType), ResourceID: ev.ResourceID, Date: ev.Date})
 	m.logf("stale: %s %s again", ev.EventType, ev.ResourceID)
 }
 
@@ -324,7 +325,7 @@ func (m *model) actForge() {
 	cands = append(cands, m.userID, m.other, "idnver_01FORGED0000000000000000000", "kyc_forged")
 	res := cands[m.rng.IntN(len(cands))]
 	date := m.env.Now().Unix() + int64(m.rng.IntN(7200)) - 3600
-	m.signal(workflows.MangopayEvent{EventType: typ, ResourceID: res, Date: date})
+	m.signal(webhookstream.MangopayEvent{EventType: mangopay.EventType(typ), ResourceID: res, Date: date})
 	m.logf("forged: %s %s", typ, res)
 }
 
@@ -448,7 +449,7 @@ func (m *model) inFlightAction(activity string) {
 	default:
 		if m.view != nil && m.view.IdvSessionID != "" {
 			typ := modelForgedTypes[m.rng.IntN(6)]
-			m.signal(workflows.MangopayEvent{EventType: typ, ResourceID: m.view.IdvSessionID, Date: m.env.Now().Unix() + int64(m.rng.IntN(1000))})
+			m.signal(webhookstream.MangopayEvent{EventType: mangopay.EventType(typ), ResourceID: m.view.IdvSessionID, Date: m.env.Now().Unix() + int64(m.rng.IntN(1000))})
 			m.logf("while %s runs: webhook %s", activity, typ)
 		}
 	}
@@ -463,8 +464,8 @@ func (m *model) drainAll() {
 	mine := m.ownership()
 	n := 0
 	for _, ev := range log {
-		if mine[ev.ResourceID] && slices.Contains(workflows.HookEventTypes, ev.EventType) {
-			m.signal(workflows.MangopayEvent{EventType: ev.EventType, ResourceID: ev.ResourceID, Date: ev.Date})
+		if mine[ev.ResourceID] && slices.Contains(workflows.HookEventTypes, mangopay.EventType(ev.EventType)) {
+			m.signal(webhookstream.MangopayEvent{EventType: mangopay.EventType(ev.EventType), ResourceID: ev.ResourceID, Date: ev.Date})
 			n++
 		}
 	}

@@ -37,6 +37,7 @@ import (
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/routing"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -426,7 +427,7 @@ func (m *model) runEnv(start time.Time) (next *workflows.Input, end time.Time) {
 		// What the server hands the new run: updates not yet accepted
 		// and signals sent since the last step (duplicates are dropped by
 		// the workflow).
-		var pending []workflows.MangopayEvent
+		var pending []webhookstream.MangopayEvent
 		for _, s := range m.inFlight {
 			if !s.delivered {
 				pending = append(pending, s.ev)
@@ -648,7 +649,7 @@ func (m *model) update(name string, arg any) *modelUpdate {
 	return u
 }
 
-func (m *model) signal(ev workflows.MangopayEvent) {
+func (m *model) signal(ev webhookstream.MangopayEvent) {
 	ev.EventKey = ev.Key()
 	m.hist.signals++
 	m.stimuli = append(m.stimuli, m.env.Now())
@@ -662,7 +663,7 @@ func (m *model) signal(ev workflows.MangopayEvent) {
 }
 
 type sentSignal struct {
-	ev        workflows.MangopayEvent
+	ev        webhookstream.MangopayEvent
 	delivered bool
 }
 

@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/kycflow/kycflow/mangopay"
 )
 
 // Names other programs, operators and tests rely on.
@@ -49,33 +51,33 @@ const (
 // can become REGULAR through KYC documents alone, with no session event),
 // and KYC document outcomes. IDENTITY_VERIFICATION_PENDING (the workflow
 // created the session itself) would only cost signals.
-var HookEventTypes = []string{
-	"IDENTITY_VERIFICATION_VALIDATED",
-	"IDENTITY_VERIFICATION_FAILED",
-	"IDENTITY_VERIFICATION_INCONCLUSIVE",
-	"IDENTITY_VERIFICATION_OUTDATED",
-	"IDENTITY_VERIFICATION_EXPIRED",
-	"USER_KYC_LIGHT",
-	"USER_KYC_REGULAR",
-	"KYC_SUCCEEDED",
-	"KYC_FAILED",
-	"KYC_OUTDATED",
+var HookEventTypes = []mangopay.EventType{
+	mangopay.EventIdentityVerificationValidated,
+	mangopay.EventIdentityVerificationFailed,
+	mangopay.EventIdentityVerificationInconclusive,
+	mangopay.EventIdentityVerificationOutdated,
+	mangopay.EventIdentityVerificationExpired,
+	mangopay.EventUserKYCLight,
+	mangopay.EventUserKYCRegular,
+	mangopay.EventKYCSucceeded,
+	mangopay.EventKYCFailed,
+	mangopay.EventKYCOutdated,
 	// 2026: PSC sessions of businesses (both spellings of the rejection
 	// are in Mangopay's sources) and the KYC renewal.
-	"IDENTITY_VERIFICATION_PENDING_PSC_ACTION",
-	"IDENTITY_VERIFICATION_PSC_PENDING",
-	"IDENTITY_VERIFICATION_PSC_VALIDATED",
-	"IDENTITY_VERIFICATION_PSC_REJECTED",
-	"IDENTITY_VERIFICATION_PSC_FAILED",
-	"IDENTITY_VERIFICATION_PSC_ABANDONED",
-	"USER_KYC_RENEWAL_REQUIRED",
-	"USER_KYC_RENEWED",
+	mangopay.EventIdentityVerificationPendingPSCAction,
+	mangopay.EventIdentityVerificationPSCPending,
+	mangopay.EventIdentityVerificationPSCValidated,
+	mangopay.EventIdentityVerificationPSCRejected,
+	mangopay.EventIdentityVerificationPSCFailed,
+	mangopay.EventIdentityVerificationPSCAbandoned,
+	mangopay.EventUserKYCRenewalRequired,
+	mangopay.EventUserKYCRenewed,
 	// Mangopay's blocks of the user's money flows (its regulatory status's
 	// ScopeBlocked): what a platform acts on.
-	"USER_INFLOWS_BLOCKED",
-	"USER_INFLOWS_UNBLOCKED",
-	"USER_OUTFLOWS_BLOCKED",
-	"USER_OUTFLOWS_UNBLOCKED",
+	mangopay.EventUserInflowsBlocked,
+	mangopay.EventUserInflowsUnblocked,
+	mangopay.EventUserOutflowsBlocked,
+	mangopay.EventUserOutflowsUnblocked,
 }
 
 // WorkflowID is the ID of a user's onboarding.

@@ -15,6 +15,7 @@ import (
 	"github.com/kycflow/kycflow/internal/simtest"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -449,13 +450,13 @@ func TestContinueAsNewKeepsStateAndDedupe(t *testing.T) {
 	// While a submit-document is uploading (a handler in flight, which
 	// continue-as-new waits for), two webhooks arrive: the loop takes the
 	// first, the second is still buffered when the run hands over.
-	first := workflows.MangopayEvent{EventType: "KYC_SUCCEEDED", ResourceID: "kyc_m_first", Date: 1}
-	second := workflows.MangopayEvent{EventType: "KYC_SUCCEEDED", ResourceID: "kyc_m_second", Date: 2}
+	first := webhookstream.MangopayEvent{EventType: "KYC_SUCCEEDED", ResourceID: "kyc_m_first", Date: 1}
+	second := webhookstream.MangopayEvent{EventType: "KYC_SUCCEEDED", ResourceID: "kyc_m_second", Date: 2}
 	var once sync.Once
 	h.onActivity = func(name string) {
 		if name == "UploadPages" {
 			once.Do(func() {
-				for _, ev := range []workflows.MangopayEvent{first, second} {
+				for _, ev := range []webhookstream.MangopayEvent{first, second} {
 					ev.EventKey = ev.Key()
 					h.env.SignalWorkflow(workflows.SignalMangopayEvent, ev)
 				}
@@ -482,7 +483,7 @@ func TestContinueAsNewKeepsStateAndDedupe(t *testing.T) {
 	assert.Contains(t, next.State.SeenEvents, first.Key(), "dedupe keys are carried over")
 	// The loop goes on taking webhooks while the handler runs (it never
 	// waits for handlers); whatever it had not taken is carried over.
-	pending := lo.Map(next.State.PendingEvents, func(e workflows.MangopayEvent, _ int) string { return e.Key() })
+	pending := lo.Map(next.State.PendingEvents, func(e webhookstream.MangopayEvent, _ int) string { return e.Key() })
 	assert.True(t, slices.Contains(next.State.SeenEvents, second.Key()) || slices.Contains(pending, second.Key()),
 		"the second webhook is handled or carried over, never lost")
 }
@@ -494,8 +495,8 @@ func TestCarriedStateDrivesTheNextRun(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, h.sim.SubmitOutcome(s.ID, validated))
 	require.NoError(t, h.sim.Downgrade(h.userID))
-	seen := workflows.MangopayEvent{EventType: "IDENTITY_VERIFICATION_OUTDATED", ResourceID: s.ID, Date: 1}
-	pending := []workflows.MangopayEvent{
+	seen := webhookstream.MangopayEvent{EventType: "IDENTITY_VERIFICATION_OUTDATED", ResourceID: s.ID, Date: 1}
+	pending := []webhookstream.MangopayEvent{
 		seen, // already handled by the previous run: dropped
 		{EventType: "USER_KYC_LIGHT", ResourceID: h.userID, Date: 2},
 	}

@@ -30,9 +30,11 @@ import (
 	"github.com/kycflow/kycflow/internal/devtemporal"
 	"github.com/kycflow/kycflow/internal/redistest"
 	"github.com/kycflow/kycflow/internal/simtest"
+	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/routing"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -290,7 +292,7 @@ var recordScenarios = []recordScenario{
 			if r.continuedAsNew() {
 				return true
 			}
-			r.signal(workflows.MangopayEvent{EventType: "KYC_SUCCEEDED", ResourceID: "kyc_m_unknown", Date: time.Now().UnixNano()})
+			r.signal(webhookstream.MangopayEvent{EventType: "KYC_SUCCEEDED", ResourceID: "kyc_m_unknown", Date: time.Now().UnixNano()})
 			return false
 		})
 		require.NoError(r.t, r.sim.Downgrade(r.userID))
@@ -488,10 +490,10 @@ func (r *recording) deliver() {
 	r.t.Helper()
 	log := r.sim.EventLog()
 	for _, ev := range log[r.delivered:] {
-		if !slices.Contains(workflows.HookEventTypes, ev.EventType) {
+		if !slices.Contains(workflows.HookEventTypes, mangopay.EventType(ev.EventType)) {
 			continue // kycflow registers no hook for it: Mangopay sends nothing
 		}
-		me := workflows.MangopayEvent{EventType: ev.EventType, ResourceID: ev.ResourceID, Date: ev.Date}
+		me := webhookstream.MangopayEvent{EventType: mangopay.EventType(ev.EventType), ResourceID: ev.ResourceID, Date: ev.Date}
 		me.EventKey = me.Key()
 		require.NoError(r.t, r.c.SignalWorkflow(r.ctx, r.workflowID, "", workflows.SignalMangopayEvent, me))
 	}
@@ -507,7 +509,7 @@ func (r *recording) deliverOnly(types ...string) {
 		if !slices.Contains(types, ev.EventType) {
 			continue
 		}
-		me := workflows.MangopayEvent{EventType: ev.EventType, ResourceID: ev.ResourceID, Date: ev.Date}
+		me := webhookstream.MangopayEvent{EventType: mangopay.EventType(ev.EventType), ResourceID: ev.ResourceID, Date: ev.Date}
 		me.EventKey = me.Key()
 		require.NoError(r.t, r.c.SignalWorkflow(r.ctx, r.workflowID, "", workflows.SignalMangopayEvent, me))
 	}
@@ -525,7 +527,7 @@ func (r *recording) verified() {
 }
 
 // signal sends one webhook as the bridge would.
-func (r *recording) signal(ev workflows.MangopayEvent) {
+func (r *recording) signal(ev webhookstream.MangopayEvent) {
 	r.t.Helper()
 	ev.EventKey = ev.Key()
 	require.NoError(r.t, r.c.SignalWorkflow(r.ctx, r.workflowID, "", workflows.SignalMangopayEvent, ev))

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -145,7 +146,7 @@ func TestRegularThroughKYCDocumentsIsVerified(t *testing.T) {
 	assert.Equal(t, workflows.StatusVerified, verified.Status, "KYCLevel REGULAR means VERIFIED")
 	assert.Equal(t, workflows.StatusVerified, later.Status)
 	assert.Len(t, h.sessions(), 1, "no needless new session")
-	assert.Contains(t, workflows.HookEventTypes, "USER_KYC_REGULAR", "the bridge subscribes to it")
+	assert.Contains(t, workflows.HookEventTypes, mangopay.EventUserKYCRegular, "the bridge subscribes to it")
 }
 
 // A moved renewal deadline is followed, without a burst of

@@ -9,22 +9,14 @@ import (
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/webhookstream"
 )
-
-// Webhooks of Mangopay's blocks of a user's money flows (the regulatory
-// status's ScopeBlocked). Their resource is the user.
-var scopeEvents = map[string]bool{
-	"USER_INFLOWS_BLOCKED": true, "USER_INFLOWS_UNBLOCKED": true,
-	"USER_OUTFLOWS_BLOCKED": true, "USER_OUTFLOWS_UNBLOCKED": true,
-}
-
-func isScopeEvent(eventType string) bool { return scopeEvents[eventType] }
 
 // scopeEvent treats a block webhook as a hint like any other: the
 // regulatory status is read, and its ScopeBlocked kept and told to the
 // platform when it changed. A block is no KYC status: the onboarding's
 // status stays what it is.
-func (w *onboarding) scopeEvent(ctx workflow.Context, ev MangopayEvent) {
+func (w *onboarding) scopeEvent(ctx workflow.Context, ev webhookstream.MangopayEvent) {
 	if ev.ResourceID != w.st.UserID {
 		w.logger.Info("block webhook for another user ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID)
 		return

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/audit"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // The onboarding's audit trail: every status change and every action on
@@ -36,8 +37,8 @@ func scheduled(ctx workflow.Context, what string) workflow.Context {
 }
 
 // eventCause is the cause of what a Mangopay event makes the workflow do.
-func eventCause(ev MangopayEvent) audit.Cause {
-	return audit.Cause{Kind: audit.CauseMangopayEvent, EventType: ev.EventType, ResourceID: ev.ResourceID}
+func eventCause(ev webhookstream.MangopayEvent) audit.Cause {
+	return audit.Cause{Kind: audit.CauseMangopayEvent, EventType: string(ev.EventType), ResourceID: ev.ResourceID}
 }
 
 // ensureSessionCause is the cause of an ensure-session call: "reopen" when

@@ -6,6 +6,7 @@ import (
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // Input starts an onboarding. State is set only when the workflow continues
@@ -118,19 +119,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// MangopayEvent is the mangopay-event signal: a webhook, as a hint.
-type MangopayEvent struct {
-	EventType  string `json:"EventType"`
-	ResourceID string `json:"ResourceId"`
-	Date       int64  `json:"Date"`
-	EventKey   string `json:"EventKey"`
-}
-
-// Key is the deduplication key EventType|ResourceId|Date.
-func (e MangopayEvent) Key() string {
-	return e.EventType + "|" + e.ResourceID + "|" + itoa(e.Date)
-}
-
 // EnsureSessionRequest is the ensure-session update's argument. ReturnUrl
 // and Tag apply to the next session created.
 type EnsureSessionRequest struct {
@@ -185,8 +173,67 @@ type RetryPSCRequest struct {
 }
 
 // PSC is one PSC session of a business, as the state and the platform API
-// show it: no names or contact details (they stay at Mangopay).
-type PSC = activities.PSCSummary
+// show it: no names or contact details (they stay at Mangopay). The
+// workflow owns it (the activities' PSCSummary is what one read returns);
+// the JSON names are the state's and the API's wire format.
+type PSC struct {
+	PscID     string `json:"PscId"`
+	PscType   string `json:"PscType,omitempty"`
+	Status    string `json:"Status"`
+	HostedURL string `json:"HostedUrl,omitempty"`
+	// MainSessionID is the user's main IDV session the PSC belongs to
+	// (empty when Mangopay does not say).
+	MainSessionID string `json:"MainSessionId,omitempty"`
+}
+
+// pscFrom is the PSC an activity read.
+func pscFrom(p activities.PSCSummary) PSC {
+	return PSC{PscID: p.PscID, PscType: p.PscType, Status: p.Status, HostedURL: p.HostedURL, MainSessionID: p.MainSessionID}
+}
+
+// pscsFrom is the PSCs an activity read (nil for nil).
+func pscsFrom(ps []activities.PSCSummary) []PSC {
+	if ps == nil {
+		return nil
+	}
+	out := make([]PSC, len(ps))
+	for i, p := range ps {
+		out[i] = pscFrom(p)
+	}
+	return out
+}
+
+// CheckSummary is one check of an IDV session, as the state and the
+// platform API show it: its type, status and refusal reasons.
+type CheckSummary struct {
+	Type    string   `json:"Type"`
+	Status  string   `json:"Status"`
+	Reasons []Reason `json:"Reasons,omitempty"`
+}
+
+// Reason is a refusal reason: a type and Mangopay's text for it.
+type Reason struct {
+	Type  string `json:"Type"`
+	Value string `json:"Value"`
+}
+
+// checksFrom is the checks of a session an activity read (nil for nil).
+func checksFrom(cs []activities.CheckSummary) []CheckSummary {
+	if cs == nil {
+		return nil
+	}
+	out := make([]CheckSummary, len(cs))
+	for i, c := range cs {
+		out[i] = CheckSummary{Type: c.Type, Status: c.Status}
+		if c.Reasons != nil {
+			out[i].Reasons = make([]Reason, len(c.Reasons))
+			for j, r := range c.Reasons {
+				out[i].Reasons[j] = Reason{Type: r.Type, Value: r.Value}
+			}
+		}
+	}
+	return out
+}
 
 // CancelRequest is the cancel update's argument.
 type CancelRequest struct {
@@ -198,12 +245,12 @@ type CancelRequest struct {
 
 // Session is the current IDV session.
 type Session struct {
-	IdvSessionID string                    `json:"IdvSessionId"`
-	HostedURL    string                    `json:"HostedUrl"`
-	Status       string                    `json:"Status"` // Mangopay's
-	CreatedAt    time.Time                 `json:"CreatedAt"`
-	ExpiresAt    time.Time                 `json:"ExpiresAt"`
-	Checks       []activities.CheckSummary `json:"Checks,omitempty"`
+	IdvSessionID string         `json:"IdvSessionId"`
+	HostedURL    string         `json:"HostedUrl"`
+	Status       string         `json:"Status"` // Mangopay's
+	CreatedAt    time.Time      `json:"CreatedAt"`
+	ExpiresAt    time.Time      `json:"ExpiresAt"`
+	Checks       []CheckSummary `json:"Checks,omitempty"`
 }
 
 // AttemptRecord is a past session.
@@ -231,24 +278,24 @@ type Document struct {
 // State is everything the workflow knows. It is carried across
 // continue-as-new, dedupe keys and unprocessed events included.
 type State struct {
-	UserID          string          `json:"UserId"`
-	UserType        string          `json:"UserType,omitempty"`
-	Status          Status          `json:"Status"`
-	Reason          string          `json:"Reason,omitempty"`
-	Attempt         int             `json:"Attempt"`
-	Refusals        int             `json:"Refusals"`
-	ReturnURL       string          `json:"ReturnUrl"`
-	Tag             string          `json:"Tag,omitempty"`
-	Session         *Session        `json:"Session,omitempty"`
-	History         []AttemptRecord `json:"History,omitempty"`
-	Documents       []Document      `json:"Documents,omitempty"`
-	ReviewSince     *time.Time      `json:"ReviewSince,omitempty"`
-	NextReconcileAt time.Time       `json:"NextReconcileAt"`
-	ReconcileStep   int             `json:"ReconcileStep"`
-	RetryAt         time.Time       `json:"RetryAt"`
-	WantSession     bool            `json:"WantSession,omitempty"`
-	SeenEvents      []string        `json:"SeenEvents,omitempty"`
-	PendingEvents   []MangopayEvent `json:"PendingEvents,omitempty"`
+	UserID          string                        `json:"UserId"`
+	UserType        string                        `json:"UserType,omitempty"`
+	Status          Status                        `json:"Status"`
+	Reason          string                        `json:"Reason,omitempty"`
+	Attempt         int                           `json:"Attempt"`
+	Refusals        int                           `json:"Refusals"`
+	ReturnURL       string                        `json:"ReturnUrl"`
+	Tag             string                        `json:"Tag,omitempty"`
+	Session         *Session                      `json:"Session,omitempty"`
+	History         []AttemptRecord               `json:"History,omitempty"`
+	Documents       []Document                    `json:"Documents,omitempty"`
+	ReviewSince     *time.Time                    `json:"ReviewSince,omitempty"`
+	NextReconcileAt time.Time                     `json:"NextReconcileAt"`
+	ReconcileStep   int                           `json:"ReconcileStep"`
+	RetryAt         time.Time                     `json:"RetryAt"`
+	WantSession     bool                          `json:"WantSession,omitempty"`
+	SeenEvents      []string                      `json:"SeenEvents,omitempty"`
+	PendingEvents   []webhookstream.MangopayEvent `json:"PendingEvents,omitempty"`
 	// SessionLanguage applies to the next session created.
 	SessionLanguage string `json:"SessionLanguage,omitempty"`
 	// PSCs are the business's PSC sessions (AWAITING_PSCS and after).
@@ -302,17 +349,17 @@ type TimelineView struct {
 
 // StateView is the state query's answer.
 type StateView struct {
-	UserID       string                    `json:"UserId"`
-	UserType     string                    `json:"UserType,omitempty"`
-	Status       Status                    `json:"Status"`
-	Reason       string                    `json:"Reason,omitempty"`
-	Attempt      int                       `json:"Attempt"`
-	IdvSessionID string                    `json:"IdvSessionId,omitempty"`
-	HostedURL    string                    `json:"HostedUrl,omitempty"`
-	ExpiresAt    string                    `json:"ExpiresAt,omitempty"`
-	Checks       []activities.CheckSummary `json:"Checks,omitempty"`
-	ReviewSince  string                    `json:"ReviewSince,omitempty"`
-	PSCs         []PSC                     `json:"PSCs,omitempty"`
+	UserID       string         `json:"UserId"`
+	UserType     string         `json:"UserType,omitempty"`
+	Status       Status         `json:"Status"`
+	Reason       string         `json:"Reason,omitempty"`
+	Attempt      int            `json:"Attempt"`
+	IdvSessionID string         `json:"IdvSessionId,omitempty"`
+	HostedURL    string         `json:"HostedUrl,omitempty"`
+	ExpiresAt    string         `json:"ExpiresAt,omitempty"`
+	Checks       []CheckSummary `json:"Checks,omitempty"`
+	ReviewSince  string         `json:"ReviewSince,omitempty"`
+	PSCs         []PSC          `json:"PSCs,omitempty"`
 	// RenewalDeadline (RFC 3339) is set while RENEWAL_REQUIRED.
 	RenewalDeadline string          `json:"RenewalDeadline,omitempty"`
 	Documents       []Document      `json:"Documents,omitempty"`

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // waitPending waits on a pending session: webhooks, the next reconciliation
@@ -56,7 +58,7 @@ func (w *onboarding) waitUntil(ctx workflow.Context, deadline time.Time, summary
 		}
 	}
 	sel := workflow.NewSelector(ctx)
-	var ev MangopayEvent
+	var ev webhookstream.MangopayEvent
 	received, fired := false, false
 	sel.AddReceive(w.events, func(c workflow.ReceiveChannel, _ bool) {
 		c.Receive(ctx, &ev)

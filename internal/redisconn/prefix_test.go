@@ -13,8 +13,7 @@ import (
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/routing"
-	"github.com/kycflow/kycflow/webhookbridge/bridge"
-	"github.com/kycflow/kycflow/workflows"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // TestKeyPrefixSeparatesDeployments: two deployments sharing a Redis, each
@@ -35,17 +34,17 @@ func TestKeyPrefixSeparatesDeployments(t *testing.T) {
 	a, b, def := client("deploy-a"), client("deploy-b"), client(redisconn.DefaultKeyPrefix)
 
 	// A's bridge takes a webhook and creates its consumer group.
-	store := bridge.NewStore(a)
+	store := webhookstream.NewStore(a)
 	defer store.Close()
-	ev := workflows.MangopayEvent{EventType: "IDENTITY_VERIFICATION_VALIDATED", ResourceID: "idv_1", Date: time.Now().Unix()}
+	ev := webhookstream.MangopayEvent{EventType: "IDENTITY_VERIFICATION_VALIDATED", ResourceID: "idv_1", Date: time.Now().Unix()}
 	require.NoError(t, store.Append(ctx, ev, time.Now()))
-	require.NoError(t, a.XGroupCreateMkStream(ctx, bridge.StreamKey, bridge.GroupName, "0").Err())
+	require.NoError(t, a.XGroupCreateMkStream(ctx, webhookstream.StreamKey, webhookstream.GroupName, "0").Err())
 
-	assert.EqualValues(t, 1, a.XLen(ctx, bridge.StreamKey).Val(), "A reads its own stream")
-	assert.EqualValues(t, 0, b.XLen(ctx, bridge.StreamKey).Val(), "B never sees A's webhooks")
-	assert.Error(t, b.XInfoGroups(ctx, bridge.StreamKey).Err(), "B never joins A's consumer group")
+	assert.EqualValues(t, 1, a.XLen(ctx, webhookstream.StreamKey).Val(), "A reads its own stream")
+	assert.EqualValues(t, 0, b.XLen(ctx, webhookstream.StreamKey).Val(), "B never sees A's webhooks")
+	assert.Error(t, b.XInfoGroups(ctx, webhookstream.StreamKey).Err(), "B never joins A's consumer group")
 	assert.EqualValues(t, 1, raw.Exists(ctx, "deploy-a:webhooks").Val())
-	assert.EqualValues(t, 0, raw.Exists(ctx, bridge.StreamKey).Val(), "no unprefixed key")
+	assert.EqualValues(t, 0, raw.Exists(ctx, webhookstream.StreamKey).Val(), "no unprefixed key")
 
 	// Pipelines and scripts too (the routing index and the page store).
 	require.NoError(t, routing.NewIndex(a, time.Hour).Put(ctx, routing.KindSession, "idv_1", "user_1"))

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -120,7 +121,7 @@ func countActions(events []*historypb.HistoryEvent) map[string]int {
 
 // signalSeen is one Mangopay webhook as the onboarding workflow got it.
 type signalSeen struct {
-	key string // workflows.MangopayEvent.Key
+	key string // webhookstream.MangopayEvent.Key
 	// recorded: the server wrote the signal to the history. applied: the
 	// first workflow task that saw it completed, the moment a state query
 	// answers the state it leads to.
@@ -136,7 +137,7 @@ func mangopaySignals(events []*historypb.HistoryEvent, dc converter.DataConverte
 		if ev.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED || a.GetSignalName() != workflows.SignalMangopayEvent {
 			continue
 		}
-		var me workflows.MangopayEvent
+		var me webhookstream.MangopayEvent
 		if err := dc.FromPayloads(a.GetInput(), &me); err != nil {
 			continue // encrypted, or not an event: nothing to match it to
 		}

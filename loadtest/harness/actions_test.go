@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -121,7 +122,7 @@ func TestCountActions(t *testing.T) {
 }
 
 func TestMangopaySignals(t *testing.T) {
-	ev := workflows.MangopayEvent{EventType: "IDENTITY_VERIFICATION_VALIDATED", ResourceID: "idv_1", Date: 1700000000}
+	ev := webhookstream.MangopayEvent{EventType: "IDENTITY_VERIFICATION_VALIDATED", ResourceID: "idv_1", Date: 1700000000}
 	events := []*historypb.HistoryEvent{
 		at(started(), 0),
 		at(event(enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED), 0),
@@ -138,7 +139,7 @@ func TestMangopaySignals(t *testing.T) {
 		at(event(enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED), 22),
 		at(event(enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED), 23),
 		at(signaled(t, workflows.SignalMangopayEvent, "not an event"), 30),
-		at(signaled(t, workflows.SignalMangopayEvent, workflows.MangopayEvent{EventType: "E", ResourceID: "r", Date: 1}), 40),
+		at(signaled(t, workflows.SignalMangopayEvent, webhookstream.MangopayEvent{EventType: "E", ResourceID: "r", Date: 1}), 40),
 		at(event(enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED), 40),
 	}
 	got := mangopaySignals(events, converter.GetDefaultDataConverter())

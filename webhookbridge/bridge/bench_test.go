@@ -28,6 +28,7 @@ import (
 	"github.com/kycflow/kycflow/internal/redistest"
 	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -196,7 +197,7 @@ func BenchmarkIntake(b *testing.B) {
 	conc := benchConcurrency(b)
 	t := startTarget(b, br.PublicRouter(), conc)
 	s := t.run(b, conc)
-	n, err := rdb.XLen(context.Background(), bridge.StreamKey).Result()
+	n, err := rdb.XLen(context.Background(), webhookstream.StreamKey).Result()
 	require.NoError(b, err)
 	if n < int64(s.n) {
 		b.Fatalf("%d webhooks acknowledged but only %d stored", s.n, n)
@@ -289,7 +290,7 @@ func (s *lagSignaler) SignalWorkflow(ctx context.Context, workflowID, runID, sig
 			return err
 		}
 	}
-	s.record(arg.(workflows.MangopayEvent).EventKey)
+	s.record(arg.(webhookstream.MangopayEvent).EventKey)
 	return nil
 }
 
@@ -320,7 +321,7 @@ func (s *lagSignaler) count() int {
 
 // feed appends rate webhooks per second for d, routed through the index to
 // users, and returns how many it appended.
-func feed(b *testing.B, store *bridge.Store, sig *lagSignaler, sessions []string, rate int, d time.Duration) int {
+func feed(b *testing.B, store *webhookstream.Store, sig *lagSignaler, sessions []string, rate int, d time.Duration) int {
 	b.Helper()
 	date := time.Now().Unix()
 	start := time.Now()
@@ -390,7 +391,7 @@ func BenchmarkForwarderLag(b *testing.B) {
 		m := bridge.NewMetrics(nil)
 		f := &bridge.Forwarder{RDB: rdb, Temporal: sig, Resolver: &bridge.Resolver{Index: ix}, Metrics: m, Logger: quietLogger(), Consumer: "bench"}
 		startForwarder(b, f)
-		total := feed(b, bridge.NewStore(rdb), sig, sessions, 1000, 5*time.Second)
+		total := feed(b, webhookstream.NewStore(rdb), sig, sessions, 1000, 5*time.Second)
 		require.Eventually(b, func() bool { return sig.count() >= total }, waitFor, tick, "every webhook forwarded")
 		reportLag(b, sig, m)
 	}
@@ -419,7 +420,7 @@ func BenchmarkForwarderLagTemporal(b *testing.B) {
 		m := bridge.NewMetrics(nil)
 		f := &bridge.Forwarder{RDB: rdb, Temporal: sig, Resolver: &bridge.Resolver{Index: dev.index}, Metrics: m, Logger: quietLogger(), Consumer: "bench-temporal"}
 		startForwarder(b, f)
-		total := feed(b, bridge.NewStore(rdb), sig, sessions, 1000, 5*time.Second)
+		total := feed(b, webhookstream.NewStore(rdb), sig, sessions, 1000, 5*time.Second)
 		require.Eventually(b, func() bool { return sig.count() >= total }, 5*time.Minute, tick, "every webhook signalled")
 		reportLag(b, sig, m)
 	}

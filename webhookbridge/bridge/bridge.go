@@ -1,3 +1,10 @@
+// Package bridge is kycflow's webhook bridge: the public intake that keeps
+// Mangopay's webhooks durably in the webhook stream (webhookstream) before
+// answering, the forwarder that routes them to onboarding workflows as
+// signals, the internal listener that serves the platform API
+// (platformapi) with health, readiness and metrics, and the operator
+// commands (hook registration, dead letters). The webhookbridge command
+// wires it to its configuration.
 package bridge
 
 import (
@@ -13,36 +20,30 @@ import (
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/routing"
+	"github.com/kycflow/kycflow/webhookbridge/platformapi"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
-// Bridge serves the public webhook intake and the platform's internal API.
+// Bridge serves the public webhook intake and, on its internal listener,
+// the platform API (platformapi) with health, readiness and metrics; its
+// forwarder routes the stored webhooks to the onboarding workflows.
 type Bridge struct {
-	Store    *Store
+	Store    *webhookstream.Store
 	RDB      redis.UniversalClient
 	Temporal client.Client
-	// Pages holds uploaded document pages; with no Sealer (no
-	// PAYLOAD_ENCRYPTION_KEY) uploads are refused unless AllowClearPages.
-	Pages   *claimcheck.Store
-	Metrics *Metrics
-	Logger  *slog.Logger
+	Metrics  *Metrics
+	Logger   *slog.Logger
 	// PathToken is the secret last segment of the webhook URL.
 	PathToken string
-	// APIToken is the platform API's bearer token.
-	APIToken string
+	// API is the platform API, served on the internal listener.
+	API *platformapi.API
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []string
 	// Codec, when set, is served at /codec/ on the internal listener so the
 	// Temporal Web UI can show encrypted payloads (payloadcodec.Handler).
 	Codec http.Handler
-	// AllowClearPages accepts document uploads although Pages does not
-	// encrypt them: ID documents would sit in clear in Redis, its AOF
-	// files and backups, so only the development switch sets it.
-	AllowClearPages bool
 	// Forwarder, when set, runs alongside the listeners in Serve.
 	Forwarder *Forwarder
-	// DocumentWait is how long a document submission is waited for before
-	// the answer is 202 with where to poll (DefaultDocumentWait when 0).
-	DocumentWait time.Duration
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 }
@@ -88,9 +89,12 @@ func New(cfg Config, deps Deps) *Bridge {
 		metrics.WatchHooks(deps.Mangopay, hookURL, HookCheckInterval)
 	}
 	b := &Bridge{
-		Store: NewStore(deps.Redis), RDB: deps.Redis, Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0, claimcheck.WithSealer(deps.Codec)),
-		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, APIToken: cfg.APIToken, TrustedProxies: cfg.TrustedProxies,
-		AllowClearPages: cfg.Dev,
+		Store: webhookstream.NewStore(deps.Redis), RDB: deps.Redis, Temporal: deps.Temporal,
+		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, TrustedProxies: cfg.TrustedProxies,
+		API: &platformapi.API{
+			Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0, claimcheck.WithSealer(deps.Codec)),
+			Logger: logger, Token: cfg.APIToken, AllowClearPages: cfg.Dev,
+		},
 	}
 	if deps.Codec != nil {
 		b.Codec = payloadcodec.Handler(deps.Codec, cfg.CodecOrigins, cfg.CodecToken)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/payloadcodec"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // Config is the bridge's configuration, from the environment.
@@ -120,7 +121,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	switch {
 	case c.PathToken == "":
 		errs = append(errs, fmt.Errorf("WEBHOOK_PATH_TOKEN is required (e.g. openssl rand -hex 32; %s=1 uses a development token)", DevSwitch))
-	case len(c.PathToken) < 16 || !validResourceID(c.PathToken):
+	case len(c.PathToken) < 16 || !webhookstream.ValidResourceID(c.PathToken):
 		errs = append(errs, errors.New("WEBHOOK_PATH_TOKEN must be 16 to 128 of A-Z, a-z, 0-9, _ and -"))
 	case c.PathToken == DevPathToken && !dev:
 		errs = append(errs, fmt.Errorf("WEBHOOK_PATH_TOKEN is the published development token; set a secret one (or %s=1)", DevSwitch))

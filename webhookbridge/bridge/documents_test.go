@@ -76,7 +76,7 @@ func TestDocumentUploadOutlivesTheRequest(t *testing.T) {
 func TestDocumentUploadAccepted(t *testing.T) {
 	dev := requireDev(t)
 	b := newBridge(dev.rdb, dev.c)
-	b.DocumentWait = time.Second
+	b.API.DocumentWait = time.Second
 	r := b.InternalRouter()
 	userID := createUser(t, dev.mp)
 	createOnboarding(t, r, userID, "")

@@ -7,14 +7,13 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/kycflow/kycflow/webhookstream"
+	"github.com/kycflow/kycflow/workflows"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"golang.org/x/time/rate"
-
-	"github.com/kycflow/kycflow/webhookbridge/bridge"
-	"github.com/kycflow/kycflow/workflows"
 )
 
 // TestForgedWebhooksCostOneLookup: webhooks naming a session Mangopay does
@@ -32,7 +31,7 @@ func TestForgedWebhooksCostOneLookup(t *testing.T) {
 		e.append("IDENTITY_VERIFICATION_VALIDATED", "idnver_forged")
 	}
 	e.waitHandled(n)
-	assert.Len(t, e.entries(bridge.UnroutedKey), n)
+	assert.Len(t, e.entries(webhookstream.UnroutedKey), n)
 	assert.Equal(t, int64(1), ls.requests.Load()-1, "one lookup (and its token request) for all five")
 }
 
@@ -50,8 +49,8 @@ func TestForgedWebhooksLookupRate(t *testing.T) {
 		e.append("IDENTITY_VERIFICATION_VALIDATED", "idnver_forged_"+strconv.Itoa(i))
 	}
 	e.waitHandled(n)
-	assert.Len(t, e.entries(bridge.UnroutedKey), n, "each is looked up in turn and found unknown")
-	assert.Empty(t, e.entries(bridge.DeadLetterKey))
+	assert.Len(t, e.entries(webhookstream.UnroutedKey), n, "each is looked up in turn and found unknown")
+	assert.Empty(t, e.entries(webhookstream.DeadLetterKey))
 	assert.Positive(t, testutil.ToFloat64(e.metrics.LookupsLimited), "the flood went over the rate")
 }
 
@@ -67,7 +66,7 @@ func TestDowngradeForUnknownUser(t *testing.T) {
 	e.waitHandled(1)
 	_, _, starts := tc.snapshot()
 	assert.Empty(t, starts, "nothing started")
-	unrouted := e.entries(bridge.UnroutedKey)
+	unrouted := e.entries(webhookstream.UnroutedKey)
 	require.Len(t, unrouted, 1)
 	assert.Contains(t, unrouted[0]["err"], "BRIDGE_RESTART_UNKNOWN_USERS")
 }
@@ -100,7 +99,7 @@ func TestDowngradeNeverReopensAClosedOnboarding(t *testing.T) {
 	startForwarder(t, f)
 	e.append("USER_KYC_LIGHT", userID)
 	e.waitHandled(1)
-	unrouted := e.entries(bridge.UnroutedKey)
+	unrouted := e.entries(webhookstream.UnroutedKey)
 	require.Len(t, unrouted, 1)
 	assert.Contains(t, unrouted[0]["err"], "closed")
 	assert.Equal(t, run, closedRun(), "the onboarding is still the closed one")

@@ -15,8 +15,10 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/internal/errclass"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/routing"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -179,7 +181,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			start, block = "0", -1 // our pending entries, without waiting
 		}
 		res, err := f.RDB.XReadGroup(ctx, &redis.XReadGroupArgs{
-			Group: GroupName, Consumer: f.Consumer, Streams: []string{StreamKey, start}, Count: readBatch, Block: block,
+			Group: webhookstream.GroupName, Consumer: f.Consumer, Streams: []string{webhookstream.StreamKey, start}, Count: readBatch, Block: block,
 		}).Result()
 		if errors.Is(err, redis.Nil) || (err == nil && (len(res) == 0 || len(res[0].Messages) == 0)) {
 			pending = false
@@ -216,8 +218,8 @@ func (f *Forwarder) Run(ctx context.Context) error {
 }
 
 func (f *Forwarder) ensureGroup(ctx context.Context) error {
-	err := f.RDB.XGroupCreateMkStream(ctx, StreamKey, GroupName, "0").Err()
-	if err != nil && classify(err) != classExists {
+	err := f.RDB.XGroupCreateMkStream(ctx, webhookstream.StreamKey, webhookstream.GroupName, "0").Err()
+	if err != nil && errclass.Of(err) != errclass.Exists {
 		return fmt.Errorf("create consumer group: %w", err)
 	}
 	return nil
@@ -230,7 +232,7 @@ func (f *Forwarder) claimStale(ctx context.Context) int {
 	// Each call scans part of the pending entries; the cursor carries the
 	// scan on, so that stale entries behind many fresh ones are reached.
 	msgs, next, deleted, err := f.RDB.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
-		Stream: StreamKey, Group: GroupName, Consumer: f.Consumer, MinIdle: f.ClaimIdle, Start: f.claimCursor, Count: readBatch,
+		Stream: webhookstream.StreamKey, Group: webhookstream.GroupName, Consumer: f.Consumer, MinIdle: f.ClaimIdle, Start: f.claimCursor, Count: readBatch,
 	}).Result()
 	if err != nil {
 		if ctx.Err() == nil {
@@ -253,7 +255,7 @@ func (f *Forwarder) claimStale(ctx context.Context) int {
 // live bridge reads every second, so it is never that idle; if it were, it
 // would simply be recreated by its next read.
 func (f *Forwarder) forgetIdleConsumers(ctx context.Context) {
-	consumers, err := f.RDB.XInfoConsumers(ctx, StreamKey, GroupName).Result()
+	consumers, err := f.RDB.XInfoConsumers(ctx, webhookstream.StreamKey, webhookstream.GroupName).Result()
 	if err != nil {
 		return
 	}
@@ -261,7 +263,7 @@ func (f *Forwarder) forgetIdleConsumers(ctx context.Context) {
 		if c.Name == f.Consumer || c.Pending > 0 || c.Idle < f.ForgetIdle {
 			continue
 		}
-		removed, err := delIfNothingPending.Run(ctx, f.RDB, []string{StreamKey}, GroupName, c.Name).Int()
+		removed, err := delIfNothingPending.Run(ctx, f.RDB, []string{webhookstream.StreamKey}, webhookstream.GroupName, c.Name).Int()
 		if err != nil {
 			f.Logger.Warn("remove an idle consumer", "consumer", c.Name, "error", err)
 			continue
@@ -292,7 +294,7 @@ func (f *Forwarder) releaseVanished(ctx context.Context, ids []string) {
 	f.Logger.Error("webhooks vanished from the stream before they were handled; Mangopay's redelivery will be forwarded",
 		"count", len(ids), "entries", ids)
 	for _, id := range ids {
-		key, err := f.RDB.HGet(ctx, claimsKey, id).Result()
+		key, err := f.RDB.HGet(ctx, webhookstream.ClaimsKey, id).Result()
 		switch {
 		case errors.Is(err, redis.Nil):
 			// Never claimed: no key to release.
@@ -305,8 +307,8 @@ func (f *Forwarder) releaseVanished(ctx context.Context, ids []string) {
 				continue
 			}
 		}
-		f.RDB.HDel(ctx, claimsKey, id)
-		f.RDB.HDel(ctx, attemptsKey, id)
+		f.RDB.HDel(ctx, webhookstream.ClaimsKey, id)
+		f.RDB.HDel(ctx, webhookstream.AttemptsKey, id)
 	}
 }
 
@@ -360,10 +362,10 @@ func (f *Forwarder) handleBatch(ctx context.Context, msgs []redis.XMessage) (fai
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 		defer cancel()
 		pipe := f.RDB.TxPipeline()
-		pipe.XAck(actx, StreamKey, GroupName, done...)
-		pipe.XDel(actx, StreamKey, done...)
-		pipe.HDel(actx, attemptsKey, done...)
-		pipe.HDel(actx, claimsKey, done...)
+		pipe.XAck(actx, webhookstream.StreamKey, webhookstream.GroupName, done...)
+		pipe.XDel(actx, webhookstream.StreamKey, done...)
+		pipe.HDel(actx, webhookstream.AttemptsKey, done...)
+		pipe.HDel(actx, webhookstream.ClaimsKey, done...)
 		if _, err := pipe.Exec(actx); err != nil {
 			// Unacknowledged entries come back; the dedupe keys drop them then.
 			f.Logger.Warn("acknowledge webhooks", "error", err)
@@ -381,12 +383,12 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 		f.releaseVanished(ctx, []string{m.ID})
 		return true
 	}
-	ev, received, err := decodeEntry(m)
+	ev, received, err := webhookstream.DecodeEntry(m)
 	if err != nil {
 		return f.deadLetter(ctx, m, err)
 	}
 	log := f.Logger.With("event_type", ev.EventType, "resource_id", ev.ResourceID, "entry", m.ID)
-	seenKey := seenPrefix + ev.EventKey
+	seenKey := webhookstream.SeenPrefix + ev.EventKey
 	mine, err := f.claim(ctx, seenKey, m.ID)
 	if err != nil {
 		return false
@@ -421,7 +423,7 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 		return f.release(ctx, seenKey, f.failed(ctx, m, err))
 	}
 	err = f.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(userID), "", workflows.SignalMangopayEvent, ev)
-	if classify(err) == classNotFound {
+	if errclass.Of(err) == errclass.NotFound {
 		var why string
 		why, err = f.restart(ctx, userID, ev)
 		switch {
@@ -438,7 +440,7 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 		}
 	}
 	if err != nil {
-		if classify(err) == classOutage {
+		if errclass.Of(err) == errclass.Outage {
 			f.outage(log, "temporal", err)
 			return false // the claim stays: this entry is retried, its duplicates are not
 		}
@@ -459,7 +461,7 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 // bridge).
 func (f *Forwarder) claim(ctx context.Context, key, id string) (bool, error) {
 	pipe := f.RDB.Pipeline()
-	pipe.HSet(ctx, claimsKey, id, key) // for releaseVanished
+	pipe.HSet(ctx, webhookstream.ClaimsKey, id, key) // for releaseVanished
 	setNX := pipe.SetNX(ctx, key, id, f.DedupeTTL)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return false, err
@@ -488,8 +490,8 @@ func (f *Forwarder) release(ctx context.Context, key string, done bool) bool {
 
 // restartable events restart a user's onboarding when none runs: a verified
 // user downgraded months later must be verified again.
-func restartable(eventType string) bool {
-	return eventType == "IDENTITY_VERIFICATION_OUTDATED" || eventType == "USER_KYC_LIGHT"
+func restartable(eventType mangopay.EventType) bool {
+	return eventType == mangopay.EventIdentityVerificationOutdated || eventType == mangopay.EventUserKYCLight
 }
 
 // restart starts the onboarding of a user Temporal has no running one for,
@@ -497,18 +499,18 @@ func restartable(eventType string) bool {
 // whose onboarding is closed (cancelled, failed...), and one unknown to
 // Temporal only with RestartUnknownUsers. why says why not; err is an
 // error to retry (an outage, or ErrLookupLimited).
-func (f *Forwarder) restart(ctx context.Context, userID string, ev workflows.MangopayEvent) (why string, err error) {
+func (f *Forwarder) restart(ctx context.Context, userID string, ev webhookstream.MangopayEvent) (why string, err error) {
 	if !restartable(ev.EventType) {
 		return "no onboarding for user " + userID, nil
 	}
 	d, err := f.Temporal.DescribeWorkflowExecution(ctx, workflows.WorkflowID(userID), "")
-	switch classify(err) {
-	case classNone:
+	switch errclass.Of(err) {
+	case errclass.None:
 		if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			return fmt.Sprintf("the onboarding of user %s is closed (%s): a downgrade does not reopen it", userID, st), nil
 		}
 		return "", errors.New("the onboarding started meanwhile: signal it again") // retried
-	case classNotFound:
+	case errclass.NotFound:
 		if !f.RestartUnknownUsers {
 			return "no onboarding for user " + userID + " (set BRIDGE_RESTART_UNKNOWN_USERS=true to let downgrades start one)", nil
 		}
@@ -520,10 +522,10 @@ func (f *Forwarder) restart(ctx context.Context, userID string, ev workflows.Man
 		return "", ErrLookupLimited
 	}
 	opts := workflows.StartOptions(userID)
-	opts.StaticSummary += " (restarted by " + ev.EventType + ")"
+	opts.StaticSummary += " (restarted by " + string(ev.EventType) + ")"
 	_, err = f.Temporal.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalMangopayEvent, ev, opts,
 		workflows.WorkflowType, workflows.Input{UserID: userID, ReturnURL: f.RestartReturnURL})
-	if classify(err) == classExists { // closed meanwhile: the reuse policy refuses
+	if errclass.Of(err) == errclass.Exists { // closed meanwhile: the reuse policy refuses
 		return fmt.Sprintf("the onboarding of user %s is closed: a downgrade does not reopen it", userID), nil
 	}
 	return "", err
@@ -546,10 +548,10 @@ func (f *Forwarder) outage(log *slog.Logger, dependency string, err error) {
 // failed counts a failure that is not an outage; past MaxAttempts the entry
 // goes to the dead-letter stream.
 func (f *Forwarder) failed(ctx context.Context, m redis.XMessage, cause error) bool {
-	if classify(cause) == classOutage {
+	if errclass.Of(cause) == errclass.Outage {
 		return false
 	}
-	n, err := f.RDB.HIncrBy(ctx, attemptsKey, m.ID, 1).Result()
+	n, err := f.RDB.HIncrBy(ctx, webhookstream.AttemptsKey, m.ID, 1).Result()
 	if err != nil {
 		return false
 	}
@@ -561,8 +563,8 @@ func (f *Forwarder) failed(ctx context.Context, m redis.XMessage, cause error) b
 }
 
 func (f *Forwarder) deadLetter(ctx context.Context, m redis.XMessage, cause error) bool {
-	vals := copyValues(m, fError, cause.Error(), fOrigID, m.ID)
-	if err := f.RDB.XAdd(ctx, &redis.XAddArgs{Stream: DeadLetterKey, MaxLen: deadLetterMaxLen, Approx: true, Values: vals}).Err(); err != nil {
+	vals := copyValues(m, webhookstream.FieldError, cause.Error(), webhookstream.FieldOrigID, m.ID)
+	if err := f.RDB.XAdd(ctx, &redis.XAddArgs{Stream: webhookstream.DeadLetterKey, MaxLen: webhookstream.DeadLetterMaxLen, Approx: true, Values: vals}).Err(); err != nil {
 		return false
 	}
 	f.Metrics.DeadLettered.Inc()
@@ -571,8 +573,8 @@ func (f *Forwarder) deadLetter(ctx context.Context, m redis.XMessage, cause erro
 }
 
 func (f *Forwarder) unrouted(ctx context.Context, m redis.XMessage, reason string) bool {
-	vals := copyValues(m, fError, reason, fOrigID, m.ID)
-	if err := f.RDB.XAdd(ctx, &redis.XAddArgs{Stream: UnroutedKey, MaxLen: 100_000, Approx: true, Values: vals}).Err(); err != nil {
+	vals := copyValues(m, webhookstream.FieldError, reason, webhookstream.FieldOrigID, m.ID)
+	if err := f.RDB.XAdd(ctx, &redis.XAddArgs{Stream: webhookstream.UnroutedKey, MaxLen: 100_000, Approx: true, Values: vals}).Err(); err != nil {
 		return false
 	}
 	f.Metrics.Unrouted.Inc()
@@ -582,8 +584,8 @@ func (f *Forwarder) unrouted(ctx context.Context, m redis.XMessage, reason strin
 // hold puts an entry in the held stream, to be routed again once the
 // routing index knows its PSC.
 func (f *Forwarder) hold(ctx context.Context, m redis.XMessage, reason string) bool {
-	vals := copyValues(m, fError, reason, fOrigID, m.ID)
-	if err := f.RDB.XAdd(ctx, &redis.XAddArgs{Stream: HeldKey, MaxLen: heldMaxLen, Approx: true, Values: vals}).Err(); err != nil {
+	vals := copyValues(m, webhookstream.FieldError, reason, webhookstream.FieldOrigID, m.ID)
+	if err := f.RDB.XAdd(ctx, &redis.XAddArgs{Stream: webhookstream.HeldKey, MaxLen: heldMaxLen, Approx: true, Values: vals}).Err(); err != nil {
 		return false
 	}
 	f.Metrics.Held.Inc()
@@ -600,7 +602,7 @@ func (f *Forwarder) rerouteHeld(ctx context.Context) {
 	if f.heldCursor != "" {
 		start = "(" + f.heldCursor
 	}
-	msgs, err := f.RDB.XRangeN(ctx, HeldKey, start, "+", heldBatch).Result()
+	msgs, err := f.RDB.XRangeN(ctx, webhookstream.HeldKey, start, "+", heldBatch).Result()
 	if err != nil {
 		if ctx.Err() == nil {
 			f.Logger.Warn("read held webhooks", "error", err)
@@ -617,7 +619,7 @@ func (f *Forwarder) rerouteHeld(ctx context.Context) {
 	pipe := f.RDB.Pipeline()
 	gets := make([]*redis.StringCmd, len(msgs))
 	for i, m := range msgs {
-		id, _ := m.Values[fResourceID].(string)
+		id, _ := m.Values[webhookstream.FieldResourceID].(string)
 		gets[i] = pipe.Get(ctx, routing.Key(routing.KindPSC, id))
 	}
 	_, _ = pipe.Exec(ctx) // each command carries its own error
@@ -627,20 +629,20 @@ func (f *Forwarder) rerouteHeld(ctx context.Context) {
 		case err == nil:
 			// The dedupe key stays: a copy of this webhook forwarded while
 			// this one was held must not be forwarded twice.
-			n, err := replayOne.Run(ctx, f.RDB, []string{HeldKey, StreamKey}, m.ID, "").Int()
+			n, err := replayOne.Run(ctx, f.RDB, []string{webhookstream.HeldKey, webhookstream.StreamKey}, m.ID, "").Int()
 			if err != nil {
 				f.Logger.Warn("route a held webhook again", "entry", m.ID, "error", err)
 				continue
 			}
 			if n > 0 {
 				f.Metrics.Rerouted.Inc()
-				f.Logger.Info("held webhook routed again: an onboarding listed its PSC", "entry", m.ID, "resource_id", m.Values[fResourceID])
+				f.Logger.Info("held webhook routed again: an onboarding listed its PSC", "entry", m.ID, "resource_id", m.Values[webhookstream.FieldResourceID])
 			}
 		case !errors.Is(err, redis.Nil):
 			f.Logger.Warn("look up a held webhook", "entry", m.ID, "error", err)
 		case now.Sub(receivedAt(m)) > f.HoldFor:
-			why := fmt.Sprintf("no onboarding listed PSC %v within %s", m.Values[fResourceID], f.HoldFor)
-			n, err := moveParked.Run(ctx, f.RDB, []string{HeldKey, UnroutedKey}, m.ID, why).Int()
+			why := fmt.Sprintf("no onboarding listed PSC %v within %s", m.Values[webhookstream.FieldResourceID], f.HoldFor)
+			n, err := moveParked.Run(ctx, f.RDB, []string{webhookstream.HeldKey, webhookstream.UnroutedKey}, m.ID, why).Int()
 			if err != nil {
 				f.Logger.Warn("record a held webhook as unrouted", "entry", m.ID, "error", err)
 				continue
@@ -674,7 +676,7 @@ return 1`)
 
 func copyValues(m redis.XMessage, extra ...string) []any {
 	vals := make([]any, 0, 2*len(m.Values)+len(extra))
-	for _, k := range []string{fEventType, fResourceID, fDate, fReceived} {
+	for _, k := range []string{webhookstream.FieldEventType, webhookstream.FieldResourceID, webhookstream.FieldDate, webhookstream.FieldReceived} {
 		if v, ok := m.Values[k]; ok {
 			vals = append(vals, k, v)
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -30,7 +31,7 @@ import (
 type sent struct {
 	WorkflowID string
 	Signal     string
-	Event      workflows.MangopayEvent
+	Event      webhookstream.MangopayEvent
 	Start      *client.StartWorkflowOptions // set for SignalWithStartWorkflow
 	WorkflowFn any
 	Args       []any
@@ -61,7 +62,7 @@ func newFakeTemporal() *fakeTemporal {
 }
 
 func (f *fakeTemporal) SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error {
-	ev := arg.(workflows.MangopayEvent)
+	ev := arg.(webhookstream.MangopayEvent)
 	f.mu.Lock()
 	f.calls = append(f.calls, ev.EventKey)
 	f.perKey[ev.EventKey]++
@@ -95,7 +96,7 @@ func (f *fakeTemporal) SignalWithStartWorkflow(_ context.Context, workflowID, si
 	options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := sent{WorkflowID: workflowID, Signal: signalName, Event: signalArg.(workflows.MangopayEvent), Start: &options, WorkflowFn: workflow, Args: workflowArgs}
+	s := sent{WorkflowID: workflowID, Signal: signalName, Event: signalArg.(webhookstream.MangopayEvent), Start: &options, WorkflowFn: workflow, Args: workflowArgs}
 	f.starts = append(f.starts, s)
 	f.seenStarts[workflowID] = true
 	return nil, nil
@@ -152,7 +153,7 @@ func (f *fakeTemporal) attempts() int {
 type forwarderEnv struct {
 	t       *testing.T
 	rdb     *redis.Client
-	store   *bridge.Store
+	store   *webhookstream.Store
 	index   *routing.Index
 	metrics *bridge.Metrics
 	date    int64
@@ -160,7 +161,7 @@ type forwarderEnv struct {
 
 func newForwarderEnv(t *testing.T) *forwarderEnv {
 	rdb := newRedis(t)
-	return &forwarderEnv{t: t, rdb: rdb, store: bridge.NewStore(rdb), index: routing.NewIndex(rdb, 0),
+	return &forwarderEnv{t: t, rdb: rdb, store: webhookstream.NewStore(rdb), index: routing.NewIndex(rdb, 0),
 		metrics: bridge.NewMetrics(nil), date: time.Now().Unix() - 60}
 }
 
@@ -173,7 +174,7 @@ func (e *forwarderEnv) forwarder(consumer string, tc bridge.Signaler, mp *mangop
 }
 
 // append stores a webhook as the intake would and returns its event.
-func (e *forwarderEnv) append(eventType, resourceID string) workflows.MangopayEvent {
+func (e *forwarderEnv) append(eventType, resourceID string) webhookstream.MangopayEvent {
 	e.t.Helper()
 	ev := ev(eventType, resourceID, e.date)
 	require.NoError(e.t, e.store.Append(context.Background(), ev, time.Now()))
@@ -188,7 +189,7 @@ func (e *forwarderEnv) handled() int {
 
 // pending is the consumer group's count of unacknowledged entries.
 func (e *forwarderEnv) pending() int64 {
-	p, err := e.rdb.XPending(context.Background(), bridge.StreamKey, bridge.GroupName).Result()
+	p, err := e.rdb.XPending(context.Background(), webhookstream.StreamKey, webhookstream.GroupName).Result()
 	if err != nil {
 		return -1 // the group does not exist yet
 	}
@@ -272,7 +273,7 @@ func TestForwarderRouting(t *testing.T) {
 			e.waitHandled(1)
 
 			_, got, _ := tc.snapshot()
-			unrouted := e.entries(bridge.UnroutedKey)
+			unrouted := e.entries(webhookstream.UnroutedKey)
 			if tt.wantWorkflow == "" {
 				assert.Empty(t, got, "nothing signalled")
 				require.Len(t, unrouted, 1, "recorded for operators")
@@ -340,7 +341,7 @@ func TestForwarderTemporalDownThenBack(t *testing.T) {
 	require.Eventually(t, func() bool { return tc.attempts() >= (rounds+1)*before }, waitFor, tick, "one more round")
 
 	assert.Equal(t, int64(before), e.pending(), "every event read is kept pending, none acknowledged")
-	assert.Empty(t, e.entries(bridge.DeadLetterKey), "an outage is not the event's fault: nothing dead-lettered")
+	assert.Empty(t, e.entries(webhookstream.DeadLetterKey), "an outage is not the event's fault: nothing dead-lettered")
 	assert.Equal(t, 0, e.handled())
 	_, got, _ := tc.snapshot()
 	assert.Empty(t, got)
@@ -361,7 +362,7 @@ func TestForwarderTemporalDownThenBack(t *testing.T) {
 	}
 	assert.Len(t, counts, before+during)
 	assert.Equal(t, float64(before+during), testutil.ToFloat64(e.metrics.Forwarded))
-	assert.Empty(t, e.entries(bridge.DeadLetterKey))
+	assert.Empty(t, e.entries(webhookstream.DeadLetterKey))
 }
 
 // TestForwarderClaimsEntriesOfAKilledBridge: bridge "a" reads entries and
@@ -392,7 +393,7 @@ func TestForwarderClaimsEntriesOfAKilledBridge(t *testing.T) {
 	<-a.Done
 	_, got, _ := hung.snapshot()
 	require.Empty(t, got, "a signalled nothing")
-	p, err := e.rdb.XPendingExt(context.Background(), &redis.XPendingExtArgs{Stream: bridge.StreamKey, Group: bridge.GroupName, Start: "-", End: "+", Count: 100}).Result()
+	p, err := e.rdb.XPendingExt(context.Background(), &redis.XPendingExtArgs{Stream: webhookstream.StreamKey, Group: webhookstream.GroupName, Start: "-", End: "+", Count: 100}).Result()
 	require.NoError(t, err)
 	require.Len(t, p, n, "a left its entries pending")
 	for _, pe := range p {
@@ -549,7 +550,7 @@ func TestForwarderDeadLetterAndReplay(t *testing.T) {
 func TestForwarderMalformedEntryDeadLettered(t *testing.T) {
 	e := newForwarderEnv(t)
 	tc := newFakeTemporal()
-	require.NoError(t, e.rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: bridge.StreamKey, Values: []string{"t", "USER_KYC_LIGHT", "d", "not-a-date"}}).Err())
+	require.NoError(t, e.rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: webhookstream.StreamKey, Values: []string{"t", "USER_KYC_LIGHT", "d", "not-a-date"}}).Err())
 	startForwarder(t, e.forwarder("a", tc, nil))
 	e.waitHandled(1)
 	dls, _, err := bridge.ListParked(context.Background(), e.rdb, bridge.DeadLetters, "", 10)
@@ -594,7 +595,7 @@ func TestForwarderNoOnboarding(t *testing.T) {
 			assert.Empty(t, got)
 			if !tt.wantRestart {
 				assert.Empty(t, starts)
-				unrouted := e.entries(bridge.UnroutedKey)
+				unrouted := e.entries(webhookstream.UnroutedKey)
 				require.Len(t, unrouted, 1)
 				assert.Contains(t, unrouted[0]["err"], "no onboarding for user u_1")
 
@@ -621,7 +622,7 @@ func TestForwarderNoOnboarding(t *testing.T) {
 			assert.Equal(t, workflows.Input{UserID: "u_1", ReturnURL: "https://platform.example/kyc/again"}, s.Args[0])
 			assert.NotContains(t, s.Start.StaticSummary, "Alex", "no PII in the summary")
 			assert.Equal(t, 1.0, testutil.ToFloat64(e.metrics.Restarted))
-			assert.Empty(t, e.entries(bridge.UnroutedKey))
+			assert.Empty(t, e.entries(webhookstream.UnroutedKey))
 		})
 	}
 }
@@ -655,7 +656,7 @@ func TestForwarderPoisonDoesNotStallNewWebhooks(t *testing.T) {
 		return tc.perKey[bad.EventKey] >= 2
 	}, waitFor, tick, "the poisoned entry is being retried")
 
-	var good []workflows.MangopayEvent
+	var good []webhookstream.MangopayEvent
 	for i := range 20 {
 		good = append(good, e.append("USER_KYC_LIGHT", "u_good_"+strconv.Itoa(i)))
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/kycflow/kycflow/internal/simtest"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/routing"
-	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -48,12 +48,12 @@ func TestForwarderHoldsPSCWebhookUntilListed(t *testing.T) {
 	startForwarder(t, f)
 
 	event := e.append("IDENTITY_VERIFICATION_PSC_VALIDATED", pscID)
-	require.Eventually(t, func() bool { return len(e.entries(bridge.HeldKey)) == 1 && e.pending() == 0 }, waitFor, tick,
+	require.Eventually(t, func() bool { return len(e.entries(webhookstream.HeldKey)) == 1 && e.pending() == 0 }, waitFor, tick,
 		"the webhook is held aside, the stream goes on")
 	time.Sleep(100 * time.Millisecond) // several rechecks: nothing to route yet
 	_, got, _ := tc.snapshot()
 	assert.Empty(t, got, "no onboarding is known for the PSC yet")
-	assert.Empty(t, e.entries(bridge.UnroutedKey), "held, not recorded as unrouted")
+	assert.Empty(t, e.entries(webhookstream.UnroutedKey), "held, not recorded as unrouted")
 
 	// The onboarding lists the business's PSC sessions: the index learns the PSC.
 	acts := &activities.Activities{Mangopay: mp, Index: e.index, Logger: quietLogger()}
@@ -64,8 +64,8 @@ func TestForwarderHoldsPSCWebhookUntilListed(t *testing.T) {
 		"the held webhook reaches the onboarding once its PSC is indexed")
 	_, got, _ = tc.snapshot()
 	assert.Equal(t, sent{WorkflowID: workflows.WorkflowID(userID), Signal: workflows.SignalMangopayEvent, Event: event}, got[0])
-	assert.Empty(t, e.entries(bridge.HeldKey), "no longer held")
-	assert.Empty(t, e.entries(bridge.UnroutedKey))
+	assert.Empty(t, e.entries(webhookstream.HeldKey), "no longer held")
+	assert.Empty(t, e.entries(webhookstream.UnroutedKey))
 	assert.Equal(t, 1.0, testutil.ToFloat64(e.metrics.Held))
 	assert.Equal(t, 1.0, testutil.ToFloat64(e.metrics.Rerouted))
 }
@@ -81,12 +81,12 @@ func TestForwarderHeldPSCWebhookExpires(t *testing.T) {
 	startForwarder(t, f)
 
 	e.append("IDENTITY_VERIFICATION_PSC_REJECTED", "psc_m_nobody")
-	require.Eventually(t, func() bool { return len(e.entries(bridge.UnroutedKey)) == 1 }, waitFor, tick)
-	unrouted := e.entries(bridge.UnroutedKey)[0]
+	require.Eventually(t, func() bool { return len(e.entries(webhookstream.UnroutedKey)) == 1 }, waitFor, tick)
+	unrouted := e.entries(webhookstream.UnroutedKey)[0]
 	assert.Equal(t, "psc_m_nobody", unrouted["r"])
 	assert.Contains(t, unrouted["err"], "no onboarding listed PSC psc_m_nobody")
 	assert.NotEmpty(t, unrouted["id"], "the original entry id is kept for operators")
-	assert.Empty(t, e.entries(bridge.HeldKey))
+	assert.Empty(t, e.entries(webhookstream.HeldKey))
 	_, got, _ := tc.snapshot()
 	assert.Empty(t, got)
 }
@@ -104,7 +104,7 @@ func TestHeldCopyOfAForwardedWebhookIsNotForwardedAgain(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // the first recheck ran on an empty held stream
 
 	e.append("IDENTITY_VERIFICATION_PSC_VALIDATED", "psc_m_1")
-	require.Eventually(t, func() bool { return len(e.entries(bridge.HeldKey)) == 1 && e.pending() == 0 }, waitFor, tick)
+	require.Eventually(t, func() bool { return len(e.entries(webhookstream.HeldKey)) == 1 && e.pending() == 0 }, waitFor, tick)
 
 	// The workflow lists the PSC; Mangopay's second delivery of the same event arrives.
 	require.NoError(t, e.index.Put(context.Background(), routing.KindPSC, "psc_m_1", "u_1"))
@@ -112,7 +112,7 @@ func TestHeldCopyOfAForwardedWebhookIsNotForwardedAgain(t *testing.T) {
 
 	// Both copies handled: the second forwarded, the held one routed again.
 	require.Eventually(t, func() bool {
-		return e.handled() == 2 && len(e.entries(bridge.HeldKey)) == 0 && e.pending() == 0
+		return e.handled() == 2 && len(e.entries(webhookstream.HeldKey)) == 0 && e.pending() == 0
 	}, waitFor, tick)
 	_, got, _ := tc.snapshot()
 	assert.Len(t, got, 1, "one event, signalled once: %+v", got)

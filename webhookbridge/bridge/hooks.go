@@ -30,7 +30,7 @@ const (
 
 // HookReport is the plan, or the outcome, for one event type.
 type HookReport struct {
-	EventType string
+	EventType mangopay.EventType
 	HookID    string
 	Action    string
 	// Changes says what the plan changes ("Url, Status, Validity").
@@ -113,7 +113,7 @@ func applyHook(ctx context.Context, mp *mangopay.Client, url string, r *HookRepo
 	var err error
 	switch r.Action {
 	case HookCreate:
-		got, err = mp.CreateHook(ctx, &mangopay.CreateHookParams{EventType: mangopay.EventType(r.EventType), URL: url, Tag: HookTag})
+		got, err = mp.CreateHook(ctx, &mangopay.CreateHookParams{EventType: r.EventType, URL: url, Tag: HookTag})
 		if err != nil {
 			return fmt.Errorf("create hook %s: %w", r.EventType, err)
 		}
@@ -186,15 +186,15 @@ func redactToken(u string) string {
 }
 
 // listHooks returns every hook of the client by event type, over all pages.
-func listHooks(ctx context.Context, mp *mangopay.Client) (map[string]mangopay.Hook, error) {
-	existing := map[string]mangopay.Hook{}
+func listHooks(ctx context.Context, mp *mangopay.Client) (map[mangopay.EventType]mangopay.Hook, error) {
+	existing := map[mangopay.EventType]mangopay.Hook{}
 	for page := 1; ; page++ {
 		hooks, pg, err := mp.ListHooks(ctx, &mangopay.ListOptions{Page: page, PerPage: 100})
 		if err != nil {
 			return nil, fmt.Errorf("list hooks: %w", err)
 		}
 		for _, h := range hooks {
-			existing[string(h.EventType)] = h
+			existing[h.EventType] = h
 		}
 		if pg == nil || !pg.HasNext() {
 			return existing, nil

@@ -29,13 +29,13 @@ type hookSim struct {
 	mp  *mangopay.Client
 
 	mu      sync.Mutex
-	invalid map[string]bool // event types listed as INVALID until updated
+	invalid map[mangopay.EventType]bool // event types listed as INVALID until updated
 	puts    []map[string]any
 }
 
 func newHookSim(t *testing.T) *hookSim {
 	t.Helper()
-	h := &hookSim{invalid: map[string]bool{}}
+	h := &hookSim{invalid: map[mangopay.EventType]bool{}}
 	h.sim = sandbox.New(sandbox.Config{Seed: 1, Logger: quietLogger()})
 	inner := h.sim.Handler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -79,7 +79,7 @@ func (h *hookSim) markInvalid(t *testing.T, body []byte) []byte {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, hk := range hooks {
-		if h.invalid[hk["EventType"].(string)] {
+		if h.invalid[mangopay.EventType(hk["EventType"].(string))] {
 			hk["Validity"] = "INVALID"
 		}
 	}
@@ -88,14 +88,14 @@ func (h *hookSim) markInvalid(t *testing.T, body []byte) []byte {
 	return out
 }
 
-func (h *hookSim) hooks(t *testing.T) map[string]mangopay.Hook {
+func (h *hookSim) hooks(t *testing.T) map[mangopay.EventType]mangopay.Hook {
 	t.Helper()
-	out := map[string]mangopay.Hook{}
+	out := map[mangopay.EventType]mangopay.Hook{}
 	for page := 1; ; page++ {
 		list, pg, err := h.mp.ListHooks(context.Background(), &mangopay.ListOptions{Page: page, PerPage: 100})
 		require.NoError(t, err)
 		for _, hk := range list {
-			out[string(hk.EventType)] = hk
+			out[hk.EventType] = hk
 		}
 		if pg == nil || !pg.HasNext() {
 			return out
@@ -104,16 +104,16 @@ func (h *hookSim) hooks(t *testing.T) map[string]mangopay.Hook {
 }
 
 // actions maps each report's event type to its action.
-func actions(reports []bridge.HookReport) map[string]string {
-	out := map[string]string{}
+func actions(reports []bridge.HookReport) map[mangopay.EventType]string {
+	out := map[mangopay.EventType]string{}
 	for _, r := range reports {
 		out[r.EventType] = r.Action
 	}
 	return out
 }
 
-func allAs(action string) map[string]string {
-	out := map[string]string{}
+func allAs(action string) map[mangopay.EventType]string {
+	out := map[mangopay.EventType]string{}
 	for _, et := range workflows.HookEventTypes {
 		out[et] = action
 	}
@@ -129,7 +129,7 @@ func TestRegisterHooks(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, first, len(workflows.HookEventTypes))
 	assert.Equal(t, allAs("created"), actions(first))
-	ids := map[string]string{}
+	ids := map[mangopay.EventType]string{}
 	for i, r := range first {
 		assert.Equal(t, workflows.HookEventTypes[i], r.EventType, "reported in HookEventTypes order")
 		assert.NotEmpty(t, r.HookID)
@@ -169,7 +169,7 @@ func TestRegisterHooks(t *testing.T) {
 		reports, err := bridge.RegisterHooks(ctx, h.mp, url)
 		require.NoError(t, err)
 		want := allAs("unchanged")
-		for _, et := range []string{elsewhere, disabled, both, invalid} {
+		for _, et := range []mangopay.EventType{elsewhere, disabled, both, invalid} {
 			want[et] = "repaired"
 		}
 		assert.Equal(t, want, actions(reports))
@@ -179,7 +179,7 @@ func TestRegisterHooks(t *testing.T) {
 		}
 		h.mu.Lock()
 		puts := h.puts
-		h.invalid = map[string]bool{}
+		h.invalid = map[mangopay.EventType]bool{}
 		h.mu.Unlock()
 		require.Len(t, puts, 4)
 		validityAsked := 0
@@ -212,7 +212,7 @@ func TestRegisterHooksLeavesOtherHooksAloneAndPages(t *testing.T) {
 	// then one of kycflow's on the second page.
 	var platform []string
 	for _, et := range sandbox.KnownEventTypes() {
-		if !slices.Contains(workflows.HookEventTypes, et) && len(platform) < 110 {
+		if !slices.Contains(workflows.HookEventTypes, mangopay.EventType(et)) && len(platform) < 110 {
 			platform = append(platform, et)
 		}
 	}
@@ -224,7 +224,7 @@ func TestRegisterHooksLeavesOtherHooksAloneAndPages(t *testing.T) {
 		require.NoError(t, err)
 	}
 	last := workflows.HookEventTypes[len(workflows.HookEventTypes)-1]
-	_, err := h.mp.CreateHook(ctx, &mangopay.CreateHookParams{EventType: mangopay.EventType(last), URL: url})
+	_, err := h.mp.CreateHook(ctx, &mangopay.CreateHookParams{EventType: last, URL: url})
 	require.NoError(t, err)
 
 	reports, err := bridge.RegisterHooks(ctx, h.mp, url)
@@ -235,7 +235,7 @@ func TestRegisterHooksLeavesOtherHooksAloneAndPages(t *testing.T) {
 	at := h.hooks(t)
 	assert.Len(t, at, len(platform)+len(workflows.HookEventTypes))
 	for _, et := range platform {
-		assert.Equal(t, "https://platform.example/own-hooks", at[et].URL, "not kycflow's hook")
+		assert.Equal(t, "https://platform.example/own-hooks", at[mangopay.EventType(et)].URL, "not kycflow's hook")
 	}
 }
 
@@ -254,7 +254,7 @@ func TestRegisterHooksMangopayDown(t *testing.T) {
 // The bridge registers hooks for Mangopay's blocks of a user's money flows:
 // the onboarding's state and notifications carry them.
 func TestHookEventTypesIncludeScopeBlocks(t *testing.T) {
-	for _, et := range []string{"USER_INFLOWS_BLOCKED", "USER_INFLOWS_UNBLOCKED", "USER_OUTFLOWS_BLOCKED", "USER_OUTFLOWS_UNBLOCKED"} {
+	for _, et := range []mangopay.EventType{"USER_INFLOWS_BLOCKED", "USER_INFLOWS_UNBLOCKED", "USER_OUTFLOWS_BLOCKED", "USER_OUTFLOWS_UNBLOCKED"} {
 		assert.Contains(t, workflows.HookEventTypes, et)
 	}
 }

@@ -44,7 +44,7 @@ func TestHooksLeavePlatformHooksAlone(t *testing.T) {
 	h := newHookSim(t)
 	theirs := workflows.HookEventTypes[0]
 	const platformURL = "https://platform.example/their-own-kyc-hook"
-	_, err := h.mp.CreateHook(ctx, &mangopay.CreateHookParams{EventType: mangopay.EventType(theirs), URL: platformURL, Tag: "platform"})
+	_, err := h.mp.CreateHook(ctx, &mangopay.CreateHookParams{EventType: theirs, URL: platformURL, Tag: "platform"})
 	require.NoError(t, err)
 
 	reports, err := bridge.RegisterHooks(ctx, h.mp, hooksURL)

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/kycflow/kycflow/internal/httpapi"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // appendTimeout keeps the answer well inside Mangopay's 2 s.
@@ -16,7 +19,7 @@ const appendTimeout = 1500 * time.Millisecond
 // PublicRouter is what Mangopay reaches: the webhook endpoint and a health
 // check.
 func (b *Bridge) PublicRouter() *gin.Engine {
-	r := b.engine()
+	r := httpapi.Engine(b.Logger, b.TrustedProxies)
 	r.GET("/webhooks/mangopay/:token", b.webhook)
 	r.POST("/webhooks/mangopay/:token", b.webhook)
 	r.GET("/healthz", healthz)
@@ -35,15 +38,15 @@ func (b *Bridge) webhook(c *gin.Context) {
 	start := time.Now()
 	defer func() { b.Metrics.Intake.Observe(time.Since(start).Seconds()) }()
 	now := b.now()
-	ev, err := ParseWebhook(c.Request.URL.Query(), now)
+	ev, err := webhookstream.ParseWebhook(c.Request.URL.Query(), now)
 	switch {
-	case errors.Is(err, ErrPing):
+	case errors.Is(err, webhookstream.ErrPing):
 		b.Metrics.Received.WithLabelValues(resultPing).Inc()
 		c.String(http.StatusOK, "OK")
 		return
 	case err != nil:
 		b.Metrics.Received.WithLabelValues(resultRejected).Inc()
-		c.AbortWithStatusJSON(http.StatusBadRequest, apiError{Error: err.Error()})
+		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: err.Error()})
 		return
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), appendTimeout)
@@ -52,7 +55,7 @@ func (b *Bridge) webhook(c *gin.Context) {
 		// Not stored, not acknowledged: Mangopay will retry.
 		b.Metrics.Received.WithLabelValues(resultUnavailable).Inc()
 		b.Logger.Error("webhook not stored", "event_type", ev.EventType, "error", err)
-		c.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "temporarily unable to store the webhook"})
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, httpapi.Error{Error: "temporarily unable to store the webhook"})
 		return
 	}
 	b.Metrics.Received.WithLabelValues(resultStored).Inc()

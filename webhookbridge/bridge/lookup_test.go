@@ -15,7 +15,7 @@ import (
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/routing"
-	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // lookupSim is a simulator that counts the requests it is sent, answered or
@@ -73,8 +73,8 @@ func TestForwarderMangopayOutage(t *testing.T) {
 			require.Eventually(t, func() bool {
 				return ls.requests.Load() > int64(f.MaxAttempts) || e.handled() > 0
 			}, waitFor, tick)
-			assert.Empty(t, e.entries(bridge.DeadLetterKey), "an outage is not the event's fault")
-			assert.Empty(t, e.entries(bridge.UnroutedKey), "Mangopay did not say the session does not exist")
+			assert.Empty(t, e.entries(webhookstream.DeadLetterKey), "an outage is not the event's fault")
+			assert.Empty(t, e.entries(webhookstream.UnroutedKey), "Mangopay did not say the session does not exist")
 			assert.Equal(t, int64(1), e.pending(), "the entry is kept")
 			assert.Positive(t, testutil.ToFloat64(e.metrics.Outages.WithLabelValues("mangopay")), "the outage is counted")
 
@@ -93,7 +93,7 @@ func TestForwarderMangopayOutage(t *testing.T) {
 					assert.Equal(t, "kyc-"+user, s.WorkflowID)
 				}
 			}
-			assert.Empty(t, e.entries(bridge.DeadLetterKey))
+			assert.Empty(t, e.entries(webhookstream.DeadLetterKey))
 		})
 	}
 }

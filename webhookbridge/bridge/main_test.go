@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -31,12 +32,13 @@ import (
 	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
 // Redis for the bridge's tests.
 //
-// The bridge uses fixed key names (bridge.StreamKey, DeadLetterKey,
+// The bridge uses fixed key names (webhookstream.StreamKey, DeadLetterKey,
 // UnroutedKey, its consumer group, its attempts hash), as production needs:
 // every bridge must meet on the same stream. Unique keys (redistest.Unique)
 // therefore cannot keep these tests apart from other runs against a shared
@@ -117,6 +119,16 @@ func openRedis() error {
 	}
 	shared.locked, shared.rdb = x, x.Client
 	return nil
+}
+
+// testNow is the clock of the tests that fix one.
+var testNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+// ev is an accepted event with its key.
+func ev(eventType, resourceID string, date int64) webhookstream.MangopayEvent {
+	e := webhookstream.MangopayEvent{EventType: mangopay.EventType(eventType), ResourceID: resourceID, Date: date}
+	e.EventKey = eventType + "|" + resourceID + "|" + strconv.FormatInt(date, 10)
+	return e
 }
 
 // quietLogger drops the bridge's logs unless BRIDGE_TEST_LOG is set.

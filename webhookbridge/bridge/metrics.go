@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -168,7 +169,7 @@ func (m *Metrics) observeLag(outcome string, received time.Time) {
 
 // receivedAt reads an entry's receive time without decoding the rest.
 func receivedAt(msg redis.XMessage) time.Time {
-	s, _ := msg.Values[fReceived].(string)
+	s, _ := msg.Values[webhookstream.FieldReceived].(string)
 	ms, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || ms <= 0 {
 		return time.Time{}
@@ -242,11 +243,11 @@ func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	pipe := c.rdb.Pipeline()
 	lens := map[string]*redis.IntCmd{
-		"webhooks": pipe.XLen(ctx, StreamKey), "dead_letters": pipe.XLen(ctx, DeadLetterKey), "unrouted": pipe.XLen(ctx, UnroutedKey),
-		"held": pipe.XLen(ctx, HeldKey),
+		"webhooks": pipe.XLen(ctx, webhookstream.StreamKey), "dead_letters": pipe.XLen(ctx, webhookstream.DeadLetterKey), "unrouted": pipe.XLen(ctx, webhookstream.UnroutedKey),
+		"held": pipe.XLen(ctx, webhookstream.HeldKey),
 	}
-	groups := pipe.XInfoGroups(ctx, StreamKey)
-	pending := pipe.XPending(ctx, StreamKey, GroupName)
+	groups := pipe.XInfoGroups(ctx, webhookstream.StreamKey)
+	pending := pipe.XPending(ctx, webhookstream.StreamKey, webhookstream.GroupName)
 	_, _ = pipe.Exec(ctx) // each command carries its own error
 	up := 1.0
 	for name, cmd := range lens {
@@ -268,7 +269,7 @@ func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
 	if err == nil || noGroup(err) {
 		lag := float64(lens["webhooks"].Val()) // no group yet: everything is lag
 		for _, g := range gs {
-			if g.Name == GroupName {
+			if g.Name == webhookstream.GroupName {
 				lag = float64(g.Lag) // -1 when Redis cannot tell (entries deleted)
 			}
 		}
@@ -373,6 +374,6 @@ func (c *hookCollector) check() {
 	c.healthy = map[string]bool{}
 	for _, et := range workflows.HookEventTypes {
 		h, found := hooks[et]
-		c.healthy[et] = found && h.Status == mangopay.HookEnabled && h.Validity == mangopay.HookValid && (c.url == "" || h.URL == c.url)
+		c.healthy[string(et)] = found && h.Status == mangopay.HookEnabled && h.Validity == mangopay.HookValid && (c.url == "" || h.URL == c.url)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kycflow/kycflow/internal/redistest"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -53,7 +54,7 @@ func TestStreamMetrics(t *testing.T) {
 	assert.Equal(t, "0", got[`kycflow_webhook_stream_length{stream="webhooks"}`], "no stream yet")
 	assert.Equal(t, "0", got["kycflow_webhook_pending"])
 
-	store := bridge.NewStore(rdb)
+	store := webhookstream.NewStore(rdb)
 	for i := range 5 {
 		require.NoError(t, store.Append(ctx, ev("USER_KYC_LIGHT", "u"+string(rune('a'+i)), time.Now().Unix()), time.Now()))
 	}
@@ -62,12 +63,12 @@ func TestStreamMetrics(t *testing.T) {
 	assert.Equal(t, "5", got["kycflow_webhook_consumer_lag"], "no forwarder yet: all five wait")
 
 	// A forwarder reads two and dies before acknowledging them.
-	require.NoError(t, rdb.XGroupCreateMkStream(ctx, bridge.StreamKey, bridge.GroupName, "0").Err())
-	_, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: bridge.GroupName, Consumer: "dead", Streams: []string{bridge.StreamKey, ">"}, Count: 2}).Result()
+	require.NoError(t, rdb.XGroupCreateMkStream(ctx, webhookstream.StreamKey, webhookstream.GroupName, "0").Err())
+	_, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: webhookstream.GroupName, Consumer: "dead", Streams: []string{webhookstream.StreamKey, ">"}, Count: 2}).Result()
 	require.NoError(t, err)
-	require.NoError(t, rdb.XAdd(ctx, &redis.XAddArgs{Stream: bridge.DeadLetterKey, Values: []string{"t", "X"}}).Err())
+	require.NoError(t, rdb.XAdd(ctx, &redis.XAddArgs{Stream: webhookstream.DeadLetterKey, Values: []string{"t", "X"}}).Err())
 	for range 3 {
-		require.NoError(t, rdb.XAdd(ctx, &redis.XAddArgs{Stream: bridge.UnroutedKey, Values: []string{"t", "X"}}).Err())
+		require.NoError(t, rdb.XAdd(ctx, &redis.XAddArgs{Stream: webhookstream.UnroutedKey, Values: []string{"t", "X"}}).Err())
 	}
 	got = metricValues(t, m)
 	assert.Equal(t, "3", got["kycflow_webhook_consumer_lag"])
@@ -131,7 +132,7 @@ func TestHookHealthMetric(t *testing.T) {
 	m := bridge.NewMetrics(nil)
 	m.WatchHooks(h.mp, url, time.Hour)
 	first := metricValues(t, m) // starts the background listing
-	_, found := first[`kycflow_mangopay_hook_healthy{event_type="`+bad+`"}`]
+	_, found := first[`kycflow_mangopay_hook_healthy{event_type="`+string(bad)+`"}`]
 	assert.False(t, found)
 	var got map[string]string
 	require.Eventually(t, func() bool {
@@ -143,6 +144,6 @@ func TestHookHealthMetric(t *testing.T) {
 		if et == bad {
 			want = "0"
 		}
-		assert.Equal(t, want, got[`kycflow_mangopay_hook_healthy{event_type="`+et+`"}`], et)
+		assert.Equal(t, want, got[`kycflow_mangopay_hook_healthy{event_type="`+string(et)+`"}`], string(et))
 	}
 }

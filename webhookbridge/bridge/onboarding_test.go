@@ -20,6 +20,7 @@ import (
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -223,7 +224,7 @@ func TestEndToEndWebhookToVerified(t *testing.T) {
 	assert.Equal(t, 0.0, testutil.ToFloat64(b.Metrics.DeadLettered))
 	// The entry went through the stream and left it once acknowledged.
 	require.Eventually(t, func() bool {
-		return !slices.ContainsFunc(streamEntries(t, dev.rdb, bridge.StreamKey), func(m redis.XMessage) bool {
+		return !slices.ContainsFunc(streamEntries(t, dev.rdb, webhookstream.StreamKey), func(m redis.XMessage) bool {
 			return m.Values["t"] == "IDENTITY_VERIFICATION_VALIDATED" && m.Values["r"] == res.IdvSessionID
 		})
 	}, waitFor, tick, "the forwarded entry is deleted from the stream")

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // Parked is a stream where the forwarder puts the webhooks it did not
@@ -16,11 +18,11 @@ type Parked string
 
 // The parked streams.
 const (
-	DeadLetters Parked = DeadLetterKey
-	Unrouted    Parked = UnroutedKey
+	DeadLetters Parked = webhookstream.DeadLetterKey
+	Unrouted    Parked = webhookstream.UnroutedKey
 	// Held: webhooks waiting for the routing index to know their PSC (the
 	// forwarder routes them again by itself; an operator may replay them).
-	Held Parked = HeldKey
+	Held Parked = webhookstream.HeldKey
 )
 
 // ParseParked reads a parked stream's name as the webhookbridge command
@@ -73,7 +75,7 @@ func ListParked(ctx context.Context, rdb redis.UniversalClient, stream Parked, a
 	out := make([]ParkedEntry, 0, len(msgs))
 	for _, m := range msgs {
 		s := func(k string) string { v, _ := m.Values[k].(string); return v }
-		out = append(out, ParkedEntry{ID: m.ID, OriginalID: s(fOrigID), EventType: s(fEventType), ResourceID: s(fResourceID), Date: s(fDate), Error: s(fError)})
+		out = append(out, ParkedEntry{ID: m.ID, OriginalID: s(webhookstream.FieldOrigID), EventType: s(webhookstream.FieldEventType), ResourceID: s(webhookstream.FieldResourceID), Date: s(webhookstream.FieldDate), Error: s(webhookstream.FieldError)})
 	}
 	return out, next, nil
 }
@@ -115,7 +117,7 @@ func ReplayParked(ctx context.Context, rdb redis.UniversalClient, stream Parked,
 	replayed := 0
 	var missing []string
 	for _, id := range ids {
-		n, err := replayOne.Run(ctx, rdb, []string{string(stream), StreamKey}, id, seenPrefix).Int()
+		n, err := replayOne.Run(ctx, rdb, []string{string(stream), webhookstream.StreamKey}, id, webhookstream.SeenPrefix).Int()
 		if err != nil {
 			return replayed, fmt.Errorf("replay %s %s: %w", stream, id, err)
 		}

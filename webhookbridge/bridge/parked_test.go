@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // park writes n entries to a parked stream as the forwarder does, and
@@ -32,7 +33,7 @@ func park(t *testing.T, rdb *redis.Client, stream bridge.Parked, n int) []string
 func streamResources(t *testing.T, rdb *redis.Client) map[string]int {
 	t.Helper()
 	n := map[string]int{}
-	for _, m := range streamEntries(t, rdb, bridge.StreamKey) {
+	for _, m := range streamEntries(t, rdb, webhookstream.StreamKey) {
 		n[m.Values["r"].(string)]++
 		assert.NotContains(t, m.Values, "err", "the parking reason stays behind")
 	}
@@ -111,7 +112,7 @@ func TestParkedReplay(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 250, n)
 		assert.Len(t, streamResources(t, rdb), 250)
-		assert.Zero(t, rdb.XLen(ctx, bridge.UnroutedKey).Val())
+		assert.Zero(t, rdb.XLen(ctx, webhookstream.UnroutedKey).Val())
 	})
 }
 
@@ -125,6 +126,6 @@ func TestParkedPurge(t *testing.T) {
 	n, err = bridge.PurgeAllParked(ctx, rdb, bridge.DeadLetters)
 	require.NoError(t, err)
 	assert.Equal(t, 118, n)
-	assert.Zero(t, rdb.XLen(ctx, bridge.DeadLetterKey).Val())
+	assert.Zero(t, rdb.XLen(ctx, webhookstream.DeadLetterKey).Val())
 	assert.Empty(t, streamResources(t, rdb), "nothing replayed")
 }

@@ -3,12 +3,9 @@ package bridge_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +16,7 @@ import (
 
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/redistest"
-	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // webhookPath is the intake path with the test token.
@@ -114,7 +111,7 @@ func TestWebhookIntake(t *testing.T) {
 				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body), "JSON error body: %s", w.Body)
 				assert.Contains(t, body.Error, tt.wantError, "the error should name the problem")
 			}
-			entries := streamEntries(t, rdb, bridge.StreamKey)
+			entries := streamEntries(t, rdb, webhookstream.StreamKey)
 			if tt.wantStored == nil {
 				assert.Empty(t, entries, "nothing should be stored")
 				return
@@ -173,7 +170,7 @@ func TestWebhookRedisDown(t *testing.T) {
 // 503 once its own append timeout has passed. The client is built as the
 // webhookbridge command builds it.
 func TestWebhookRedisHung(t *testing.T) {
-	addr := blackhole(t)
+	addr := redistest.Hung(t)
 	rdb, err := redisconn.New("redis://" + addr + "/0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rdb.Close() })
@@ -191,42 +188,6 @@ func TestWebhookRedisHung(t *testing.T) {
 	// timeout is 1.5 s, and without it the client's defaults (a 5 s read
 	// timeout, 3 retries) would answer after 20 s.
 	assert.Less(t, elapsed, 2*time.Second, "answered after %s: Mangopay gives up at 2 s", elapsed)
-}
-
-// blackhole listens on loopback, accepts connections and reads from them
-// but never answers, like a Redis that hangs.
-func blackhole(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() { defer wg.Done(); _, _ = io.Copy(io.Discard, c) }()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().String()
 }
 
 func TestPublicRouterHealthAndUnknownRoutes(t *testing.T) {

@@ -4,16 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 
+	"github.com/kycflow/kycflow/internal/errclass"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/routing"
-	"github.com/kycflow/kycflow/workflows"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // Errors of Resolver.UserFor.
@@ -67,17 +67,18 @@ func (r *Resolver) allow() bool { return r == nil || r.Limit == nil || r.Limit.A
 // UserFor returns the user ev belongs to. ErrUnroutable is final;
 // ErrMangopayUnavailable and Redis outages pass; any other error is the
 // event's own (a Mangopay 400, say).
-func (r *Resolver) UserFor(ctx context.Context, ev workflows.MangopayEvent) (string, error) {
+func (r *Resolver) UserFor(ctx context.Context, ev webhookstream.MangopayEvent) (string, error) {
 	var kind routing.Kind
-	switch {
-	case strings.HasPrefix(ev.EventType, "USER_"):
+	switch ev.EventType.Resource() {
+	case mangopay.ResourceUser:
 		return ev.ResourceID, nil
-	case strings.HasPrefix(ev.EventType, "IDENTITY_VERIFICATION_") && mangopay.IsPSCID(ev.ResourceID):
-		// A PSC webhook may name the PSC rather than the main session.
-		kind = routing.KindPSC
-	case strings.HasPrefix(ev.EventType, "IDENTITY_VERIFICATION_"):
+	case mangopay.ResourceIDVSession:
 		kind = routing.KindSession
-	case strings.HasPrefix(ev.EventType, "KYC_"):
+		if mangopay.IsPSCID(ev.ResourceID) {
+			// A PSC webhook may name the PSC rather than the main session.
+			kind = routing.KindPSC
+		}
+	case mangopay.ResourceKYCDocument:
 		kind = routing.KindDocument
 	default:
 		return "", fmt.Errorf("%w: kycflow does not handle %s events", ErrUnroutable, ev.EventType)
@@ -158,15 +159,15 @@ func (r *Resolver) ask(ctx context.Context, kind routing.Kind, id string) (strin
 			userID = d.UserID
 		}
 	}
-	switch classify(err) {
-	case classNone:
+	switch errclass.Of(err) {
+	case errclass.None:
 		if userID == "" {
 			return "", fmt.Errorf("%w: Mangopay gave no user for %s %s", ErrUnroutable, kind, id)
 		}
 		return userID, nil
-	case classNotFound: // only a 404 says the resource does not exist
+	case errclass.NotFound: // only a 404 says the resource does not exist
 		return "", fmt.Errorf("%w: Mangopay does not know %s %s: %w", ErrUnroutable, kind, id, err)
-	case classOutage:
+	case errclass.Outage:
 		return "", fmt.Errorf("%w: look up %s %s: %w", ErrMangopayUnavailable, kind, id, err)
 	}
 	return "", fmt.Errorf("look up %s %s at Mangopay: %w", kind, id, err)

@@ -7,13 +7,15 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/kycflow/kycflow/webhookbridge/platformapi"
 )
 
 // Shutdown bounds. The drain outlasts the platform API's own timeout, so
 // that a call in flight is answered rather than cut off; the forwarder
 // stops at once (its batch is cancelled) but acknowledges what it finished.
 const (
-	shutdownTimeout      = apiTimeout + 5*time.Second
+	shutdownTimeout      = platformapi.Timeout + 5*time.Second
 	forwarderStopTimeout = ackTimeout + 5*time.Second
 )
 

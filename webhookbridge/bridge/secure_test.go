@@ -23,7 +23,7 @@ import (
 func TestDocumentUploadRefusedWithoutPayloadKey(t *testing.T) {
 	rdb := newRedis(t)
 	b := newBridge(rdb, strictTemporal(t))
-	b.Pages = claimcheck.NewStore(rdb, 0, 0)
+	b.API.Pages = claimcheck.NewStore(rdb, 0, 0)
 	body, ct := multipartBody(t, map[string]string{"Type": "IDENTITY_PROOF"}, pdfPage(4<<10))
 	w := serve(b.InternalRouter(), documentRequest(body, ct, "123"))
 	require.Equal(t, http.StatusServiceUnavailable, w.Code, "body %s", w.Body)

@@ -7,13 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
-
-	"github.com/kycflow/kycflow/webhookbridge/bridge"
-	"github.com/kycflow/kycflow/workflows"
 )
 
 // onTheWire is a Temporal whose signals, once sent, complete whatever the
@@ -26,7 +24,7 @@ type onTheWire struct {
 }
 
 func (o *onTheWire) SignalWorkflow(_ context.Context, workflowID, runID, signalName string, arg any) error {
-	o.sending <- arg.(workflows.MangopayEvent).EventKey
+	o.sending <- arg.(webhookstream.MangopayEvent).EventKey
 	<-o.release
 	return o.fakeTemporal.SignalWorkflow(context.Background(), workflowID, runID, signalName, arg)
 }
@@ -98,7 +96,7 @@ func TestForwarderNoClaimWhileHandled(t *testing.T) {
 	// Owner "a" tries three times, which spans more than ClaimIdle.
 	require.Eventually(t, func() bool { return attempts() >= 3 }, waitFor, tick, "the owner gives up its hung attempts and retries")
 	assert.Empty(t, b.signalled(), "bridge b did not take the entry from its living owner")
-	p, err := e.rdb.XPendingExt(context.Background(), &redis.XPendingExtArgs{Stream: bridge.StreamKey, Group: bridge.GroupName, Start: "-", End: "+", Count: 10}).Result()
+	p, err := e.rdb.XPendingExt(context.Background(), &redis.XPendingExtArgs{Stream: webhookstream.StreamKey, Group: webhookstream.GroupName, Start: "-", End: "+", Count: 10}).Result()
 	require.NoError(t, err)
 	require.Len(t, p, 1)
 	assert.Equal(t, "a", p[0].Consumer)
@@ -113,12 +111,12 @@ func TestForwarderClaimCursor(t *testing.T) {
 	const busy, stale = 2100, 5
 	pipe := e.rdb.Pipeline()
 	for i := range busy + stale {
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: bridge.StreamKey, Values: []string{"t", "USER_KYC_LIGHT", "r", "u_" + strconv.Itoa(i), "d", strconv.FormatInt(e.date, 10)}})
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: webhookstream.StreamKey, Values: []string{"t", "USER_KYC_LIGHT", "r", "u_" + strconv.Itoa(i), "d", strconv.FormatInt(e.date, 10)}})
 	}
 	_, err := pipe.Exec(ctx)
 	require.NoError(t, err)
-	require.NoError(t, e.rdb.XGroupCreateMkStream(ctx, bridge.StreamKey, bridge.GroupName, "0").Err())
-	msgs, err := e.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: bridge.GroupName, Consumer: "dead", Streams: []string{bridge.StreamKey, ">"}, Count: busy + stale}).Result()
+	require.NoError(t, e.rdb.XGroupCreateMkStream(ctx, webhookstream.StreamKey, webhookstream.GroupName, "0").Err())
+	msgs, err := e.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: webhookstream.GroupName, Consumer: "dead", Streams: []string{webhookstream.StreamKey, ">"}, Count: busy + stale}).Result()
 	require.NoError(t, err)
 	require.Len(t, msgs[0].Messages, busy+stale)
 	var busyIDs []string
@@ -127,7 +125,7 @@ func TestForwarderClaimCursor(t *testing.T) {
 	}
 	// A living bridge holds the first ones and keeps them fresh.
 	keepFresh := func() error {
-		return e.rdb.XClaimJustID(ctx, &redis.XClaimArgs{Stream: bridge.StreamKey, Group: bridge.GroupName, Consumer: "alive", Messages: busyIDs}).Err()
+		return e.rdb.XClaimJustID(ctx, &redis.XClaimArgs{Stream: webhookstream.StreamKey, Group: webhookstream.GroupName, Consumer: "alive", Messages: busyIDs}).Err()
 	}
 	require.NoError(t, keepFresh())
 	fresh, stopFresh := context.WithCancel(ctx)
@@ -147,7 +145,7 @@ func TestForwarderClaimCursor(t *testing.T) {
 	startForwarder(t, f)
 	require.Eventually(t, func() bool { return len(tc.signalled()) == stale }, waitFor, tick, "the stale entries are claimed and signalled")
 	for i := busy; i < busy+stale; i++ {
-		assert.Equal(t, 1, tc.signalled()[workflows.MangopayEvent{EventType: "USER_KYC_LIGHT", ResourceID: "u_" + strconv.Itoa(i), Date: e.date}.Key()])
+		assert.Equal(t, 1, tc.signalled()[webhookstream.MangopayEvent{EventType: "USER_KYC_LIGHT", ResourceID: "u_" + strconv.Itoa(i), Date: e.date}.Key()])
 	}
 }
 
@@ -157,17 +155,17 @@ func TestForwarderClaimCursor(t *testing.T) {
 func TestForwarderForgetsIdleConsumers(t *testing.T) {
 	e := newForwarderEnv(t)
 	ctx := context.Background()
-	require.NoError(t, e.rdb.XGroupCreateMkStream(ctx, bridge.StreamKey, bridge.GroupName, "0").Err())
-	require.NoError(t, e.rdb.XGroupCreateConsumer(ctx, bridge.StreamKey, bridge.GroupName, "gone").Err())
+	require.NoError(t, e.rdb.XGroupCreateMkStream(ctx, webhookstream.StreamKey, webhookstream.GroupName, "0").Err())
+	require.NoError(t, e.rdb.XGroupCreateConsumer(ctx, webhookstream.StreamKey, webhookstream.GroupName, "gone").Err())
 	e.append("USER_KYC_LIGHT", "u_held")
-	require.NoError(t, e.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: bridge.GroupName, Consumer: "holder", Streams: []string{bridge.StreamKey, ">"}, Count: 1}).Err())
+	require.NoError(t, e.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: webhookstream.GroupName, Consumer: "holder", Streams: []string{webhookstream.StreamKey, ">"}, Count: 1}).Err())
 
 	f := e.forwarder("a", newFakeTemporal(), nil)
 	f.ClaimIdle = time.Hour // "holder" keeps its entry for this test
 	f.ForgetIdle = 500 * time.Millisecond
 	startForwarder(t, f)
 	names := func() []string {
-		cs, err := e.rdb.XInfoConsumers(ctx, bridge.StreamKey, bridge.GroupName).Result()
+		cs, err := e.rdb.XInfoConsumers(ctx, webhookstream.StreamKey, webhookstream.GroupName).Result()
 		require.NoError(t, err)
 		var out []string
 		for _, c := range cs {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -63,7 +64,7 @@ func TestTimelineAcrossContinueAsNew(t *testing.T) {
 		}
 		require.NoError(t, dev.sim.SubmitOutcome(res.IdvSessionID, refusal))
 		require.NoError(t, dev.c.SignalWorkflow(ctx, workflows.WorkflowID(userID), "", workflows.SignalMangopayEvent,
-			workflows.MangopayEvent{EventType: "IDENTITY_VERIFICATION_FAILED", ResourceID: res.IdvSessionID, Date: int64(i)}))
+			webhookstream.MangopayEvent{EventType: "IDENTITY_VERIFICATION_FAILED", ResourceID: res.IdvSessionID, Date: int64(i)}))
 		require.Eventually(t, func() bool {
 			v, _ := stateOf(t, r, userID)
 			return v.Status == workflows.StatusRefused && v.Attempt == i

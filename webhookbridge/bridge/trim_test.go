@@ -18,6 +18,7 @@ import (
 
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // streamWrites records every command that adds to or trims the webhook
@@ -50,7 +51,7 @@ func (w *streamWrites) record(cmd redis.Cmder) {
 	for i, a := range cmd.Args() {
 		args[i] = strings.ToLower(fmt.Sprint(a))
 	}
-	if len(args) > 1 && (args[0] == "xadd" || args[0] == "xtrim") && args[1] == bridge.StreamKey {
+	if len(args) > 1 && (args[0] == "xadd" || args[0] == "xtrim") && args[1] == webhookstream.StreamKey {
 		w.mu.Lock()
 		w.cmds = append(w.cmds, args)
 		w.mu.Unlock()
@@ -70,7 +71,7 @@ func TestStreamNeverTrimmed(t *testing.T) {
 	rdb.AddHook(writes)
 
 	e := newForwarderEnv(t)
-	e.rdb, e.store = rdb, bridge.NewStore(rdb)
+	e.rdb, e.store = rdb, webhookstream.NewStore(rdb)
 	tc := newFakeTemporal()
 	tc.poison["kyc-u_stuck"] = fmt.Errorf("test: refused") // stays pending: MaxAttempts is high
 	f := e.forwarder("a", tc, nil)
@@ -82,9 +83,9 @@ func TestStreamNeverTrimmed(t *testing.T) {
 		e.append("USER_KYC_LIGHT", "u_"+strconv.Itoa(i))
 	}
 	require.Eventually(t, func() bool { return len(tc.signalled()) == n }, waitFor, tick)
-	require.Eventually(t, func() bool { return rdb.XLen(context.Background(), bridge.StreamKey).Val() == 1 }, waitFor, tick,
+	require.Eventually(t, func() bool { return rdb.XLen(context.Background(), webhookstream.StreamKey).Val() == 1 }, waitFor, tick,
 		"handled entries are deleted once acknowledged")
-	left, err := rdb.XRange(context.Background(), bridge.StreamKey, "-", "+").Result()
+	left, err := rdb.XRange(context.Background(), webhookstream.StreamKey, "-", "+").Result()
 	require.NoError(t, err)
 	require.Len(t, left, 1)
 	assert.Equal(t, stuck.ResourceID, left[0].Values["r"], "the pending entry stays")
@@ -135,12 +136,12 @@ func TestForwarderVanishedEntries(t *testing.T) {
 	<-a.Done
 	require.Equal(t, int64(n+1), e.pending())
 	// Move the last one to consumer "b", as if b had read it and died.
-	p, err := e.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: bridge.StreamKey, Group: bridge.GroupName, Start: "-", End: "+", Count: 10}).Result()
+	p, err := e.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: webhookstream.StreamKey, Group: webhookstream.GroupName, Start: "-", End: "+", Count: 10}).Result()
 	require.NoError(t, err)
-	require.NoError(t, e.rdb.XClaim(ctx, &redis.XClaimArgs{Stream: bridge.StreamKey, Group: bridge.GroupName, Consumer: "b", Messages: []string{p[n].ID}}).Err())
+	require.NoError(t, e.rdb.XClaim(ctx, &redis.XClaimArgs{Stream: webhookstream.StreamKey, Group: webhookstream.GroupName, Consumer: "b", Messages: []string{p[n].ID}}).Err())
 
 	// Someone trims the stream.
-	require.NoError(t, e.rdb.XTrimMaxLen(ctx, bridge.StreamKey, 0).Err())
+	require.NoError(t, e.rdb.XTrimMaxLen(ctx, webhookstream.StreamKey, 0).Err())
 
 	tc := newFakeTemporal()
 	b := e.forwarder("b", tc, nil)
@@ -159,7 +160,7 @@ func TestForwarderVanishedEntries(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return len(tc.signalled()) == n+1 }, waitFor, tick, "the redeliveries are forwarded")
 	assert.Zero(t, testutil.ToFloat64(e.metrics.Duplicates), "nothing dropped as a duplicate")
-	assert.Empty(t, e.entries(bridge.DeadLetterKey))
+	assert.Empty(t, e.entries(webhookstream.DeadLetterKey))
 	close(hung.hang)
 }
 

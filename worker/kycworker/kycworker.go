@@ -37,7 +37,7 @@ import (
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/routing"
-	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -240,7 +240,7 @@ func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
 	Register(w, d.Activities())
 	if d.Reconcile != nil {
 		reconcile.Register(w, &reconcile.Activities{
-			Feeder: &reconcile.Feeder{Mangopay: d.Mangopay, Store: bridge.NewStore(d.Redis), Logger: d.Logger},
+			Feeder: &reconcile.Feeder{Mangopay: d.Mangopay, Store: webhookstream.NewStore(d.Redis), Logger: d.Logger},
 			Redis:  d.Redis, Config: *d.Reconcile,
 		})
 	}

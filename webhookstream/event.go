@@ -1,9 +1,11 @@
-// Package bridge is kycflow's webhook bridge: the public intake that keeps
-// Mangopay's webhooks durably in a Redis stream before answering, the
-// forwarder that routes them to onboarding workflows as signals, the
-// platform's internal API, and the operator commands (hook registration,
-// dead letters). The webhookbridge command wires it to its configuration.
-package bridge
+// Package webhookstream is the Mangopay webhook as kycflow keeps it: the
+// parsed event (MangopayEvent, also the onboarding workflow's
+// mangopay-event signal), the validation of a notification's query
+// (ParseWebhook), and the Redis stream that holds webhooks durably between
+// the bridge's intake and its forwarder (Store and the key names). It is a
+// leaf: the bridge, the workflow and the reconciliation all import it, so
+// none of them needs another's HTTP or Temporal machinery for it.
+package webhookstream
 
 import (
 	"errors"
@@ -12,8 +14,24 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/kycflow/kycflow/workflows"
+	"github.com/kycflow/kycflow/mangopay"
 )
+
+// MangopayEvent is a webhook, parsed, and the onboarding workflow's
+// mangopay-event signal: a hint that the resource changed, never trusted
+// for its content (the workflow re-reads the API). The JSON names are the
+// signal's wire format, kept in recorded histories: never rename them.
+type MangopayEvent struct {
+	EventType  mangopay.EventType `json:"EventType"`
+	ResourceID string             `json:"ResourceId"`
+	Date       int64              `json:"Date"`
+	EventKey   string             `json:"EventKey"`
+}
+
+// Key is the deduplication key EventType|ResourceId|Date.
+func (e MangopayEvent) Key() string {
+	return string(e.EventType) + "|" + e.ResourceID + "|" + strconv.FormatInt(e.Date, 10)
+}
 
 // Errors of ParseWebhook.
 var (
@@ -42,8 +60,8 @@ const MaxDateAhead = 400 * 24 * time.Hour
 // ParseWebhook validates the query of a Mangopay webhook:
 // EventType=<TYPE>&RessourceId=<id>&Date=<unix>. ResourceId (one s) is
 // accepted too. now bounds the date.
-func ParseWebhook(q url.Values, now time.Time) (workflows.MangopayEvent, error) {
-	var ev workflows.MangopayEvent
+func ParseWebhook(q url.Values, now time.Time) (MangopayEvent, error) {
+	var ev MangopayEvent
 	eventType, err := single(q, "EventType")
 	if err != nil {
 		return ev, err
@@ -68,7 +86,7 @@ func ParseWebhook(q url.Values, now time.Time) (workflows.MangopayEvent, error) 
 	if !validEventType(eventType) {
 		return ev, fmt.Errorf("%w: EventType must be 3 to %d of A-Z, 0-9 and _, starting with a letter", ErrBadWebhook, maxEventType)
 	}
-	if !validResourceID(rid) {
+	if !ValidResourceID(rid) {
 		return ev, fmt.Errorf("%w: RessourceId must be 1 to %d of A-Z, a-z, 0-9, _ and -", ErrBadWebhook, maxResourceID)
 	}
 	rawDate, err := single(q, "Date")
@@ -82,7 +100,7 @@ func ParseWebhook(q url.Values, now time.Time) (workflows.MangopayEvent, error) 
 	if date < earliestDate || date > now.Add(MaxDateAhead).Unix() {
 		return ev, fmt.Errorf("%w: Date %d is out of range", ErrBadWebhook, date)
 	}
-	ev = workflows.MangopayEvent{EventType: eventType, ResourceID: rid, Date: date}
+	ev = MangopayEvent{EventType: mangopay.EventType(eventType), ResourceID: rid, Date: date}
 	ev.EventKey = ev.Key()
 	return ev, nil
 }
@@ -112,7 +130,10 @@ func validEventType(s string) bool {
 	return true
 }
 
-func validResourceID(s string) bool {
+// ValidResourceID reports whether s has the shape of a Mangopay ID (1 to
+// 128 of A-Z, a-z, 0-9, _ and -): the one check of IDs that arrive from
+// outside (webhooks, platform API paths, request IDs).
+func ValidResourceID(s string) bool {
 	if len(s) == 0 || len(s) > maxResourceID {
 		return false
 	}

@@ -1,4 +1,4 @@
-package bridge_test
+package webhookstream_test
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 var (
@@ -23,7 +23,7 @@ var (
 // what parsed). Seeds: testdata/fuzz/FuzzParseWebhook and the f.Add calls.
 // Run it with
 //
-//	go test -run '^$' -fuzz FuzzParseWebhook -fuzztime 60s ./webhookbridge/bridge/
+//	go test -run '^$' -fuzz FuzzParseWebhook -fuzztime 60s ./webhookstream/
 func FuzzParseWebhook(f *testing.F) {
 	date := strconv.FormatInt(testNow.Unix()-10, 10)
 	for _, seed := range []string{
@@ -41,42 +41,42 @@ func FuzzParseWebhook(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, _ := url.ParseQuery(raw)
-		ev, err := bridge.ParseWebhook(q, testNow)
+		ev, err := webhookstream.ParseWebhook(q, testNow)
 		if err != nil {
-			if !errors.Is(err, bridge.ErrPing) && !errors.Is(err, bridge.ErrBadWebhook) {
+			if !errors.Is(err, webhookstream.ErrPing) && !errors.Is(err, webhookstream.ErrBadWebhook) {
 				t.Fatalf("ParseWebhook(%q): error %v is neither ErrPing nor ErrBadWebhook", raw, err)
 			}
-			if errors.Is(err, bridge.ErrPing) && (first(q, "RessourceId") != "" || first(q, "ResourceId") != "") {
+			if errors.Is(err, webhookstream.ErrPing) && (first(q, "RessourceId") != "" || first(q, "ResourceId") != "") {
 				t.Fatalf("ParseWebhook(%q): a ping must have no resource id", raw)
 			}
 			return
 		}
-		if !eventTypeShape.MatchString(ev.EventType) {
+		if !eventTypeShape.MatchString(string(ev.EventType)) {
 			t.Fatalf("ParseWebhook(%q) accepted EventType %q", raw, ev.EventType)
 		}
 		if !resourceIDShape.MatchString(ev.ResourceID) {
 			t.Fatalf("ParseWebhook(%q) accepted ResourceId %q", raw, ev.ResourceID)
 		}
 		// The parser's own window: the simulator's clock may run months ahead.
-		if ev.Date < earliest || ev.Date > testNow.Add(bridge.MaxDateAhead).Unix() {
+		if ev.Date < earliest || ev.Date > testNow.Add(webhookstream.MaxDateAhead).Unix() {
 			t.Fatalf("ParseWebhook(%q) accepted Date %d", raw, ev.Date)
 		}
-		if want := ev.EventType + "|" + ev.ResourceID + "|" + strconv.FormatInt(ev.Date, 10); ev.EventKey != want {
+		if want := string(ev.EventType) + "|" + ev.ResourceID + "|" + strconv.FormatInt(ev.Date, 10); ev.EventKey != want {
 			t.Fatalf("ParseWebhook(%q): EventKey %q, want %q", raw, ev.EventKey, want)
 		}
 		if strings.Count(ev.EventKey, "|") != 2 {
 			t.Fatalf("ParseWebhook(%q): EventKey %q is ambiguous", raw, ev.EventKey)
 		}
 		// What was accepted is what was sent, once, under one of the names.
-		if q.Get("EventType") != ev.EventType || len(q["EventType"]) != 1 {
+		if q.Get("EventType") != string(ev.EventType) || len(q["EventType"]) != 1 {
 			t.Fatalf("ParseWebhook(%q): EventType %q is not the one sent", raw, ev.EventType)
 		}
 		if first(q, "RessourceId") != ev.ResourceID && first(q, "ResourceId") != ev.ResourceID {
 			t.Fatalf("ParseWebhook(%q): ResourceId %q is not the one sent", raw, ev.ResourceID)
 		}
 		// The canonical form of an accepted event parses back to it.
-		back, err := bridge.ParseWebhook(url.Values{
-			"EventType": {ev.EventType}, "RessourceId": {ev.ResourceID}, "Date": {strconv.FormatInt(ev.Date, 10)},
+		back, err := webhookstream.ParseWebhook(url.Values{
+			"EventType": {string(ev.EventType)}, "RessourceId": {ev.ResourceID}, "Date": {strconv.FormatInt(ev.Date, 10)},
 		}, testNow)
 		if err != nil || back != ev {
 			t.Fatalf("ParseWebhook(%q) = %+v, but its canonical form parses to %+v, %v", raw, ev, back, err)

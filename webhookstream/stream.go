@@ -1,4 +1,4 @@
-package bridge
+package webhookstream
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/kycflow/kycflow/workflows"
+	"github.com/kycflow/kycflow/mangopay"
 )
 
 // Redis names. Several bridges share them: the consumer group spreads the
@@ -22,32 +22,36 @@ const (
 	// HeldKey holds the webhooks that name a PSC session no onboarding has
 	// listed yet: the forwarder routes each again once the routing index
 	// knows its PSC, or records it as unrouted after HoldFor.
-	HeldKey     = "kycflow:webhooks:held"
-	GroupName   = "kycflow-forwarder"
-	seenPrefix  = "kycflow:webhooks:seen:"
-	attemptsKey = "kycflow:webhooks:attempts"
-	// claimsKey maps an entry being handled to the dedupe key it holds, so
+	HeldKey   = "kycflow:webhooks:held"
+	GroupName = "kycflow-forwarder"
+	// SeenPrefix prefixes the dedupe key of each webhook the forwarder has
+	// handled (SeenPrefix + MangopayEvent.EventKey).
+	SeenPrefix = "kycflow:webhooks:seen:"
+	// AttemptsKey counts the failed attempts of each entry.
+	AttemptsKey = "kycflow:webhooks:attempts"
+	// ClaimsKey maps an entry being handled to the dedupe key it holds, so
 	// that the key can be released if the entry vanishes before it is
 	// acknowledged.
-	claimsKey = "kycflow:webhooks:claims"
+	ClaimsKey = "kycflow:webhooks:claims"
 )
 
 // The webhook stream is never trimmed: a trim removes entries whatever is
 // pending, and a webhook acknowledged to Mangopay must not vanish. The
 // forwarder deletes each entry once it has acknowledged it, so the stream
 // holds only the backlog; if Redis fills up (maxmemory with noeviction) the
-// intake answers 503 and Mangopay retries. deadLetterMaxLen caps the
+// intake answers 503 and Mangopay retries. DeadLetterMaxLen caps the
 // dead-letter stream (approximately), far above any realistic count.
-const deadLetterMaxLen = 1_000_000
+const DeadLetterMaxLen = 1_000_000
 
-// Stream fields of a stored webhook.
+// Stream fields of a stored webhook (and of its copies in the dead-letter,
+// unrouted and held streams, which add FieldError and FieldOrigID).
 const (
-	fEventType  = "t"
-	fResourceID = "r"
-	fDate       = "d"
-	fReceived   = "at" // Unix milliseconds, for the forwarder lag
-	fError      = "err"
-	fOrigID     = "id"
+	FieldEventType  = "t"
+	FieldResourceID = "r"
+	FieldDate       = "d"
+	FieldReceived   = "at" // Unix milliseconds, for the forwarder lag
+	FieldError      = "err"
+	FieldOrigID     = "id"
 )
 
 // Batching of appends: concurrent Appends share one pipelined round trip.
@@ -91,13 +95,13 @@ func NewStore(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
 // be acknowledged to Mangopay. It returns an error once ctx ends, even if the
 // XADD is still in flight: the entry may then be stored anyway, which only
 // means a duplicate (Mangopay retries; the forwarder dedupes).
-func (s *Store) Append(ctx context.Context, ev workflows.MangopayEvent, received time.Time) error {
+func (s *Store) Append(ctx context.Context, ev MangopayEvent, received time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store webhook: %w", err)
 	}
 	r := &appendReq{ctx: ctx, done: make(chan error, 1), args: redis.XAddArgs{
 		Stream: StreamKey,
-		Values: []string{fEventType, ev.EventType, fResourceID, ev.ResourceID, fDate, strconv.FormatInt(ev.Date, 10), fReceived, strconv.FormatInt(received.UnixMilli(), 10)},
+		Values: []string{FieldEventType, string(ev.EventType), FieldResourceID, ev.ResourceID, FieldDate, strconv.FormatInt(ev.Date, 10), FieldReceived, strconv.FormatInt(received.UnixMilli(), 10)},
 	}}
 	if err := s.enqueue(r); err != nil {
 		return fmt.Errorf("store webhook: %w", err)
@@ -203,15 +207,16 @@ func (s *Store) write(batch []*appendReq) {
 	}
 }
 
-// decodeEntry reads a stream entry back into an event.
-func decodeEntry(m redis.XMessage) (workflows.MangopayEvent, time.Time, error) {
+// DecodeEntry reads a stream entry back into an event and the time the
+// intake received it.
+func DecodeEntry(m redis.XMessage) (MangopayEvent, time.Time, error) {
 	str := func(k string) string { v, _ := m.Values[k].(string); return v }
-	date, err := strconv.ParseInt(str(fDate), 10, 64)
-	if err != nil || str(fEventType) == "" || str(fResourceID) == "" {
-		return workflows.MangopayEvent{}, time.Time{}, errors.New("malformed stream entry " + m.ID)
+	date, err := strconv.ParseInt(str(FieldDate), 10, 64)
+	if err != nil || str(FieldEventType) == "" || str(FieldResourceID) == "" {
+		return MangopayEvent{}, time.Time{}, errors.New("malformed stream entry " + m.ID)
 	}
-	ev := workflows.MangopayEvent{EventType: str(fEventType), ResourceID: str(fResourceID), Date: date}
+	ev := MangopayEvent{EventType: mangopay.EventType(str(FieldEventType)), ResourceID: str(FieldResourceID), Date: date}
 	ev.EventKey = ev.Key()
-	ms, _ := strconv.ParseInt(str(fReceived), 10, 64)
+	ms, _ := strconv.ParseInt(str(FieldReceived), 10, 64)
 	return ev, time.UnixMilli(ms), nil
 }

@@ -1,4 +1,9 @@
-package bridge
+// Package errclass tells what an error from kycflow's dependencies (Redis,
+// Temporal, Mangopay, the network) means to the code that must react: the
+// event's own failure, an outage to wait out, a resource that does not
+// exist, one that exists already. The webhook forwarder and the platform
+// API share it.
+package errclass
 
 import (
 	"context"
@@ -16,35 +21,35 @@ import (
 	"github.com/kycflow/kycflow/mangopay"
 )
 
-// class is what an error means to the forwarder.
-type class int
+// Class is what an error means to its caller.
+type Class int
 
 const (
-	// classNone: no error.
-	classNone class = iota
-	// classFailure: the event's own failure (Temporal refused its signal,
+	// None: no error.
+	None Class = iota
+	// Failure: the event's own failure (Temporal refused its signal,
 	// Mangopay rejected the lookup): retried, then dead-lettered.
-	classFailure
-	// classOutage: a dependency is down, overloaded, slow or refuses
+	Failure
+	// Outage: a dependency is down, overloaded, slow or refuses
 	// kycflow's credentials (Redis, Temporal, Mangopay 5xx, 429, 401, 403,
 	// the network), or the bridge is stopping: the entry is kept and
 	// retried after a pause, and never counted against the event.
-	classOutage
-	// classNotFound: what the event names does not exist (a Mangopay 404,
+	Outage
+	// NotFound: what the event names does not exist (a Mangopay 404,
 	// no workflow for the user).
-	classNotFound
-	// classExists: already there (the consumer group; a workflow whose ID
+	NotFound
+	// Exists: already there (the consumer group; a workflow whose ID
 	// the start may not reuse).
-	classExists
+	Exists
 )
 
-func (c class) String() string {
+func (c Class) String() string {
 	return [...]string{"none", "failure", "outage", "not found", "exists"}[c]
 }
 
-// classify tells what err means, by type, never by its text: messages
-// change between versions and wrapping, types do not.
-func classify(err error) class {
+// Of tells what err means, by type, never by its text: messages change
+// between versions and wrapping, types do not.
+func Of(err error) Class {
 	var (
 		mpErr       *mangopay.Error
 		pending     *mangopay.PendingUserActionError
@@ -61,45 +66,45 @@ func classify(err error) class {
 	)
 	switch {
 	case err == nil:
-		return classNone
+		return None
 	case errors.As(err, &pending):
-		return classOutage // Mangopay wants SCA from kycflow's account: an operator must act
+		return Outage // Mangopay wants SCA from kycflow's account: an operator must act
 	case errors.As(err, &mpErr):
 		return classifyMangopay(mpErr)
 	case errors.As(err, &notFound):
-		return classNotFound
+		return NotFound
 	case errors.As(err, &started), redis.HasErrorPrefix(err, "BUSYGROUP"):
-		return classExists
+		return Exists
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, mangopay.ErrBudgetExhausted),
 		errors.As(err, &unavailable), errors.As(err, &exhausted), errors.As(err, &deadline), errors.As(err, &canceled),
 		errors.As(err, &denied), errors.As(err, &nsNotFound), errors.As(err, &nsUnavail),
 		grpcOutage(err), redisOutage(err),
 		errors.As(err, &netErr), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return classOutage
+		return Outage
 	}
-	return classFailure
+	return Failure
 }
 
 // classifyMangopay: only a 404 says the resource does not exist; 5xx and
 // 429 are Mangopay's outages, 401 and 403 a credential or allowlist problem
 // on kycflow's side; neither is the event's fault.
-func classifyMangopay(e *mangopay.Error) class {
+func classifyMangopay(e *mangopay.Error) Class {
 	switch {
 	case e.StatusCode == http.StatusNotFound:
-		return classNotFound
+		return NotFound
 	case e.StatusCode >= 500, e.StatusCode == http.StatusTooManyRequests,
 		e.StatusCode == http.StatusUnauthorized, e.StatusCode == http.StatusForbidden:
-		return classOutage
+		return Outage
 	}
-	return classFailure
+	return Failure
 }
 
-// deadlineExceeded: the call's own deadline ran out, seen by the client
+// DeadlineExceeded: the call's own deadline ran out, seen by the client
 // (context.DeadlineExceeded) or first by the server, which answers
 // DeadlineExceeded from the propagated timeout a little before the
 // client's timer fires: a long poll that ended, not an outage.
-func deadlineExceeded(err error) bool {
+func DeadlineExceeded(err error) bool {
 	var deadline *serviceerror.DeadlineExceeded
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline) {
 		return true

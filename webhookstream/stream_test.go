@@ -1,4 +1,4 @@
-package bridge_test
+package webhookstream_test
 
 import (
 	"context"
@@ -11,7 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kycflow/kycflow/internal/redisconn"
-	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/internal/redistest"
+	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // TestStoreConcurrentAppends: appends made at once are batched, yet each
@@ -19,7 +20,7 @@ import (
 // ended gets its error without holding up, or being stored with, the others.
 func TestStoreConcurrentAppends(t *testing.T) {
 	rdb := newRedis(t)
-	store := bridge.NewStore(rdb)
+	store := webhookstream.NewStore(rdb)
 	t.Cleanup(func() { _ = store.Close() })
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -50,7 +51,7 @@ func TestStoreConcurrentAppends(t *testing.T) {
 			want["doc_"+strconv.Itoa(i)] = true
 		}
 	}
-	msgs, err := rdb.XRange(context.Background(), bridge.StreamKey, "-", "+").Result()
+	msgs, err := rdb.XRange(context.Background(), webhookstream.StreamKey, "-", "+").Result()
 	require.NoError(t, err)
 	seen := map[string]int{}
 	for _, m := range msgs {
@@ -66,10 +67,10 @@ func TestStoreConcurrentAppends(t *testing.T) {
 // answers, each caller still gets its error when its own context ends, not
 // when the batch's does.
 func TestStoreAppendHungRedis(t *testing.T) {
-	rdb, err := redisconn.New("redis://" + blackhole(t) + "/0")
+	rdb, err := redisconn.New("redis://" + redistest.Hung(t) + "/0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rdb.Close() })
-	store := bridge.NewStore(rdb)
+	store := webhookstream.NewStore(rdb)
 
 	date := time.Now().Unix()
 	slow, cancelSlow := context.WithTimeout(context.Background(), 1500*time.Millisecond)
@@ -102,5 +103,5 @@ func TestStoreAppendHungRedis(t *testing.T) {
 	require.NoError(t, store.Close())
 	assert.Less(t, time.Since(start), 2*time.Second)
 	err = store.Append(context.Background(), ev("KYC_SUCCEEDED", "doc_late", date), time.Now())
-	assert.ErrorIs(t, err, bridge.ErrStoreClosed)
+	assert.ErrorIs(t, err, webhookstream.ErrStoreClosed)
 }

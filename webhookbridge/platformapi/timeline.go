@@ -1,4 +1,4 @@
-package bridge
+package platformapi
 
 import (
 	"net/http"
@@ -10,14 +10,14 @@ import (
 
 // getTimeline is GET /v1/onboardings/<user>/timeline: the onboarding's
 // audit trail (what a compliance officer asks for).
-func (b *Bridge) getTimeline(c *gin.Context) {
+func (a *API) getTimeline(c *gin.Context) {
 	userID, ok := pathUser(c)
 	if !ok {
 		return
 	}
-	t, err := workflows.GetTimeline(c.Request.Context(), b.Temporal, userID)
+	t, err := workflows.GetTimeline(c.Request.Context(), a.Temporal, userID)
 	if err != nil {
-		b.fail(c, err)
+		a.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, t)
