@@ -109,7 +109,7 @@ func TestTimelineAcrossContinueAsNew(t *testing.T) {
 	}))
 
 	// Every notification carries its entry: that of the timeline.
-	taken := h.platform.taken()
+	taken := h.platform.all()
 	require.NotEmpty(t, taken)
 	for _, ev := range taken {
 		require.NotNil(t, ev.Entry, "%s carries its timeline entry", ev.Type)
