@@ -55,7 +55,17 @@ func (w *onboarding) applySession(ctx workflow.Context, res activities.GetSessio
 	if (w.st.Status == StatusVerified || w.st.Status == StatusRenewal) &&
 		st != mangopay.IdentityVerificationValidated && st != mangopay.IdentityVerificationOutOfDate {
 		// Mangopay says REGULAR: what a (renewal) session does, pending,
-		// expired or refused, never ends or demotes the onboarding.
+		// expired or refused, never ends or demotes the onboarding. A
+		// refusal of the renewal session is still the renewal's news (it
+		// may come after kycflow's own expiry check gave up on it).
+		if w.st.Status == StatusRenewal && w.st.RenewalDeadline != nil {
+			switch st {
+			case mangopay.IdentityVerificationRefused, mangopay.IdentityVerificationError:
+				w.renewalSessionEnded(ctx, "the renewal session was refused ("+strings.Join(reasonTypes(s.Checks), ", ")+"): ensure-session opens a new one")
+			case mangopay.IdentityVerificationExpired, mangopay.IdentityVerificationTimeout:
+				w.renewalSessionEnded(ctx, "the renewal session expired before it was submitted: ensure-session opens a new one")
+			}
+		}
 		return
 	}
 	// A renewal session: the user stays REGULAR whatever it does.
@@ -178,6 +188,12 @@ func (w *onboarding) handleEvent(ctx workflow.Context, ev webhookstream.Mangopay
 	w.st.SeenEvents = append(w.st.SeenEvents, key)
 	if over := len(w.st.SeenEvents) - w.cfg.MaxDedupeKeys; over > 0 {
 		w.st.SeenEvents = w.st.SeenEvents[over:]
+	}
+	if w.st.Status == StatusStarting && ev.EventType.Topic() == mangopay.TopicScope && ev.ResourceID == w.st.UserID {
+		// Blocks are no KYC status: what Mangopay blocks is read once
+		// the preflight is done (scopeAfterPreflight), not lost.
+		w.st.ScopeAsked = true
+		return
 	}
 	if w.st.Status.Final() || w.st.Status == StatusStarting {
 		w.logger.Info("webhook ignored in this status", "event_type", ev.EventType, "status", string(w.st.Status))
@@ -371,10 +387,12 @@ func (w *onboarding) followUserLevel(ctx workflow.Context, level string) {
 			}
 			w.downgraded(ctx, "KYC downgraded by Mangopay (KYCLevel LIGHT): a new session is needed")
 		case w.st.RenewalDeadline != nil:
-			// Downgraded while a renewal session was pending or had ended:
-			// the deadline is history, the session the way back.
+			// Downgraded while a renewal session was pending or in review:
+			// the deadline is history, the session the way back. The
+			// status stays, but the platform is told (a renewal is no
+			// longer what the user is doing).
 			w.st.RenewalDeadline, w.st.RemindersSent = nil, 0
-			w.upsertVisibility(ctx)
+			w.restate(ctx, "KYC downgraded by Mangopay (KYCLevel LIGHT): the open session is the way back to verified")
 		}
 	}
 }

@@ -304,6 +304,11 @@ type State struct {
 	// renew (RENEWAL_REQUIRED); RemindersSent counts the reminders of it.
 	RenewalDeadline *time.Time `json:"RenewalDeadline,omitempty"`
 	RemindersSent   int        `json:"RemindersSent,omitempty"`
+	// RenewalNoticeAt is when Mangopay asks for the renewal of the deadline
+	// it has on record but not due yet (every OWNER has one): 90 days
+	// before it. A VERIFIED onboarding reads the regulatory status again
+	// then, should USER_KYC_RENEWAL_REQUIRED be lost. Zero: none known.
+	RenewalNoticeAt time.Time `json:"RenewalNoticeAt,omitempty"`
 	// RenewalAsked: USER_KYC_RENEWAL_REQUIRED came before the onboarding
 	// knew the user verified; it is acted on once it does.
 	RenewalAsked bool `json:"RenewalAsked,omitempty"`
@@ -317,6 +322,9 @@ type State struct {
 	// ScopeBlocked is Mangopay's last word on blocked money flows (nil
 	// until read: USER_INFLOWS_/USER_OUTFLOWS_ webhooks make it read).
 	ScopeBlocked *ScopeBlocked `json:"ScopeBlocked,omitempty"`
+	// ScopeAsked: a block webhook came while the onboarding was STARTING;
+	// the regulatory status is read once the preflight is done.
+	ScopeAsked bool `json:"ScopeAsked,omitempty"`
 	// Attention is the KycAttention search attribute's value ("" unset).
 	Attention string `json:"Attention,omitempty"`
 	// RenewalSASet: the KycRenewalDeadline search attribute is set.

@@ -43,6 +43,9 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 	old := w.recordedStatus()
 	w.st.Status, w.st.Reason, w.st.UpdatedAt = s, reason, workflow.Now(ctx)
 	e := w.record(ctx, audit.Entry{Kind: audit.KindStatus, OldStatus: string(old), NewStatus: string(s), Reason: reason})
+	if s.Final() && w.stopLoop != nil {
+		w.stopLoop() // the loop's Mangopay calls are moot now
+	}
 	switch s {
 	case StatusExpired, StatusRefused, StatusRenewal, StatusAwaitingUser:
 	default:
@@ -57,6 +60,21 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 	w.upsertVisibility(ctx)
 	w.notifyStatus(ctx, e)
 	w.poke()
+}
+
+// restate tells the platform news that leaves the status as it is (a
+// downgrade during a renewal session): a new reason, a new notification of
+// the same status, the search attributes updated.
+func (w *onboarding) restate(ctx workflow.Context, reason string) {
+	if w.st.Status.Final() || w.st.Reason == reason {
+		w.upsertVisibility(ctx)
+		return
+	}
+	w.st.Reason, w.st.UpdatedAt = reason, workflow.Now(ctx)
+	e := w.record(ctx, audit.Entry{Kind: audit.KindReason, OldStatus: string(w.st.Status), NewStatus: string(w.st.Status), Reason: reason})
+	w.st.StatusChanges++
+	w.upsertVisibility(ctx)
+	w.notifyStatus(ctx, e)
 }
 
 // upsertVisibility sets the search attributes and the Web UI's current

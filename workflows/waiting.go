@@ -74,7 +74,9 @@ func (w *onboarding) waitUntil(ctx workflow.Context, deadline time.Time, summary
 	w.wake = wake
 	sel.AddFuture(wakeF, func(workflow.Future) {})
 	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+	w.waiting = true
 	sel.Select(ctx)
+	w.waiting = false
 	w.wake = nil
 	if received {
 		w.handleEvent(ctx, ev)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/redistest"
+	"github.com/kycflow/kycflow/internal/syncbuf"
 	"github.com/kycflow/kycflow/webhookstream"
 )
 
@@ -130,7 +131,7 @@ func TestWebhookIntake(t *testing.T) {
 func TestWebhookIntakeTokenNeverLogged(t *testing.T) {
 	rdb := newRedis(t)
 	b := newBridge(rdb, nil)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	b.Logger = newTextLogger(logs)
 	r := b.PublicRouter()
 	for _, target := range []string{
