@@ -177,7 +177,8 @@ func reasonTypes(checks []CheckSummary) []string {
 }
 
 // handleEvent treats a webhook as a hint: it re-reads the resource and acts
-// on what the API says. Duplicates, stale and forged events change nothing.
+// on what the API says. Duplicates, stale and forged events change nothing,
+// and a flood of them costs a read per hint window (hints.go).
 func (w *onboarding) handleEvent(ctx workflow.Context, ev webhookstream.MangopayEvent) {
 	ctx = withCause(ctx, eventCause(ev))
 	key := ev.Key()
@@ -199,12 +200,16 @@ func (w *onboarding) handleEvent(ctx workflow.Context, ev webhookstream.Mangopay
 		w.logger.Info("webhook ignored in this status", "event_type", ev.EventType, "status", string(w.st.Status))
 		return
 	}
-	handle, ok := w.eventHandlers()[ev.EventType.Topic()]
-	if !ok {
+	if _, ok := w.eventHandlers()[ev.EventType.Topic()]; !ok {
 		w.logger.Info("webhook of an unhandled type ignored", "event_type", ev.EventType)
 		return
 	}
-	handle(ctx, ev)
+	w.hint(ctx, ev) // now, or once its resource's hint window ends
+}
+
+// dispatch follows a hint: the handler of its topic re-reads what it names.
+func (w *onboarding) dispatch(ctx workflow.Context, ev webhookstream.MangopayEvent) {
+	w.eventHandlers()[ev.EventType.Topic()](ctx, ev)
 }
 
 // eventHandlers are the handlers of the topics of webhooks (the one

@@ -61,6 +61,10 @@ type onboarding struct {
 	timer       workflow.Future
 	timerAt     time.Time
 	cancelTimer workflow.CancelFunc
+	// The timer of the held hints (hintTimer), kept across wake-ups.
+	hintT      workflow.Future
+	hintAt     time.Time
+	cancelHint workflow.CancelFunc
 }
 
 func (w *onboarding) register(ctx workflow.Context) error {

@@ -40,8 +40,9 @@ func (w *onboarding) waitPending(ctx workflow.Context) {
 	w.reconcile(ctx)
 }
 
-// waitUntil blocks until a webhook arrives (handled here), a handler pokes
-// the loop, or deadline passes (zero: no deadline). It reports whether the
+// waitUntil blocks until a webhook arrives (handled here), held webhooks
+// are due (followed here), a handler pokes the loop, or deadline passes
+// (zero: no deadline). It reports whether the
 // deadline passed. A timer still pending for the same deadline is reused, so
 // a burst of webhooks does not start a timer each.
 func (w *onboarding) waitUntil(ctx workflow.Context, deadline time.Time, summary string) bool {
@@ -70,6 +71,13 @@ func (w *onboarding) waitUntil(ctx workflow.Context, deadline time.Time, summary
 			w.timer = nil
 		})
 	}
+	hintsDue := false
+	if t := w.hintTimer(ctx); t != nil {
+		sel.AddFuture(t, func(f workflow.Future) {
+			hintsDue = f.Get(ctx, nil) == nil
+			w.hintT = nil
+		})
+	}
 	wakeF, wake := workflow.NewFuture(ctx)
 	w.wake = wake
 	sel.AddFuture(wakeF, func(workflow.Future) {})
@@ -80,6 +88,9 @@ func (w *onboarding) waitUntil(ctx workflow.Context, deadline time.Time, summary
 	w.wake = nil
 	if received {
 		w.handleEvent(ctx, ev)
+	}
+	if hintsDue {
+		w.followHints(ctx)
 	}
 	return fired
 }
