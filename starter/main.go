@@ -32,7 +32,6 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/config"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/temporalconn"
@@ -87,11 +86,19 @@ func run(args []string, out io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the whole result as JSON")
 	timeout := fs.Duration("timeout", time.Minute, "how long to wait for the session")
 	lang := fs.String("session-language", "", "language of the hosted page: "+strings.Join(workflows.SessionLanguages, ", "))
-	reopen := fs.Bool("reopen", false, "start a new onboarding even if the last one ended FAILED or NOT_ELIGIBLE (an operator's decision: needs --operator and --reason)")
-	operator := fs.String("operator", "", "with --reopen: who reopens (recorded in the onboarding's timeline as operator:<name>)")
-	reason := fs.String("reason", "", "with --reopen: why (recorded in the onboarding's timeline)")
+	reopen := fs.Bool("reopen", false, "start a new onboarding even if the last one ended FAILED or NOT_ELIGIBLE (an operator's decision)")
+	reason := fs.String("reason", "", "with --reopen: why (required; recorded with the operator's name)")
+	operator := fs.String("operator", "", "with --reopen: who decides (default: KYCFLOW_OPERATOR)")
 	if err := fs.Parse(args); err != nil {
 		return exitError{2, err}
+	}
+	req := workflows.EnsureSessionRequest{ReturnURL: *returnURL, Tag: *tag, SessionLanguage: *lang}
+	if *reopen {
+		who, why, err := operatorAction(*operator, *reason, env.Get)
+		if err != nil {
+			return exitError{2, fmt.Errorf("--reopen: %w", err)}
+		}
+		req.Actor, req.Reason = "operator:"+who, why
 	}
 	if *userID == "" {
 		return exitError{2, errors.New("--user-id is required")}
@@ -104,14 +111,6 @@ func run(args []string, out io.Writer) error {
 	}
 	if err := workflows.ValidateTag(*tag); err != nil {
 		return exitError{2, fmt.Errorf("--tag: %w", err)}
-	}
-	req := workflows.EnsureSessionRequest{ReturnURL: *returnURL, Tag: *tag, SessionLanguage: *lang}
-	if *reopen {
-		// An operator's action says who and why: the timeline records it.
-		if strings.TrimSpace(*operator) == "" || strings.TrimSpace(*reason) == "" {
-			return exitError{2, errors.New("--reopen needs --operator (who) and --reason (why): both go into the onboarding's timeline")}
-		}
-		req.Actor, req.Reason = audit.OperatorPrefix+*operator, *reason
 	}
 
 	if envErr != nil {
@@ -173,4 +172,24 @@ func hostPort(o client.Options) string {
 		return client.DefaultHostPort
 	}
 	return o.HostPort
+}
+
+// operatorAction checks the who and why of a reopen: an operator's
+// decision, recorded in the onboarding's input like one made over the API.
+func operatorAction(operator, reason string, getenv func(string) string) (string, string, error) {
+	if operator == "" {
+		operator = strings.TrimSpace(getenv("KYCFLOW_OPERATOR"))
+	}
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return "", "", errors.New("--reason is required: say why (it is recorded with the operator's name)")
+	case len([]rune(reason)) > 500 || strings.ContainsAny(reason, "\r\n"):
+		return "", "", errors.New("--reason must be one line of at most 500 characters")
+	case operator == "":
+		return "", "", errors.New("--operator (or KYCFLOW_OPERATOR) is required: who decides")
+	case len(operator) > 64 || strings.Trim(operator, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != "":
+		return "", "", errors.New("--operator must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'")
+	}
+	return operator, reason, nil
 }

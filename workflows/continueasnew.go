@@ -13,7 +13,7 @@ func (w *onboarding) shouldContinueAsNew(ctx workflow.Context) bool {
 		return false
 	}
 	info := workflow.GetInfo(ctx)
-	return info.GetContinueAsNewSuggested() || (w.cfg.MaxHistoryEvents > 0 && info.GetCurrentHistoryLength() >= w.cfg.MaxHistoryEvents)
+	return w.reencode || info.GetContinueAsNewSuggested() || (w.cfg.MaxHistoryEvents > 0 && info.GetCurrentHistoryLength() >= w.cfg.MaxHistoryEvents)
 }
 
 // readyToContinueAsNew reports whether the run can continue as new now: no
@@ -102,4 +102,18 @@ func (w *onboarding) takeSignals() []webhookstream.MangopayEvent {
 		}
 		left = append(left, ev)
 	}
+}
+
+// ReencodeRequest is the re-encode update's argument (nothing yet).
+type ReencodeRequest struct{}
+
+// reencodeState asks the main loop to continue as new at its next safe
+// point: the new run's input (the whole state) and everything after it are
+// encoded with the payload key the worker holds first, so that an old key
+// can be retired while the onboarding stays open (an idle VERIFIED one
+// lives for years). The answer comes at once; the run ends soon after.
+func (w *onboarding) reencodeState(ctx workflow.Context, _ ReencodeRequest) error {
+	defer w.handlerDone()
+	w.reencode = true
+	return nil
 }

@@ -142,10 +142,10 @@ type EnsureSessionRequest struct {
 	Tag       string `json:"Tag,omitempty"`
 	// SessionLanguage is the hosted page's language (SessionLanguages).
 	SessionLanguage string `json:"SessionLanguage,omitempty"`
-	// Actor is who calls: "platform" (a platform token) or
-	// "operator:<name>" (an operator token); Reason is the operator's why.
-	// Both go into the timeline, never into Mangopay.
-	Actor  string `json:"Actor,omitempty"`
+	// Actor is who asked, for the audit trail: "platform" for the
+	// platform's token, "operator:<name>" for an operator's (a reopen).
+	Actor string `json:"Actor,omitempty"`
+	// Reason is why an operator asked (required of an operator's reopen).
 	Reason string `json:"Reason,omitempty"`
 	// IdempotencyKey is the platform's Idempotency-Key of the call, for the
 	// timeline.
@@ -254,8 +254,7 @@ func checksFrom(cs []activities.CheckSummary) []CheckSummary {
 // CancelRequest is the cancel update's argument.
 type CancelRequest struct {
 	Reason string `json:"Reason,omitempty"`
-	// Actor is who cancels ("platform", "operator:<name>"), for the
-	// timeline.
+	// Actor is who asked: "platform" or "operator:<name>" (EnsureSessionRequest.Actor).
 	Actor string `json:"Actor,omitempty"`
 }
 

@@ -33,8 +33,11 @@ type Bridge struct {
 	Temporal client.Client
 	Metrics  *Metrics
 	Logger   *slog.Logger
-	// PathToken is the secret last segment of the webhook URL.
-	PathToken string
+	// PathToken is the secret last segment of the webhook URL (the one
+	// registered at Mangopay); OldPathTokens are still accepted during a
+	// rotation.
+	PathToken     string
+	OldPathTokens []string
 	// API is the platform API, served on the internal listener.
 	API *platformapi.API
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
@@ -97,10 +100,11 @@ func New(cfg Config, deps Deps) *Bridge {
 	}
 	b := &Bridge{
 		Store: webhookstream.NewStore(deps.Redis), RDB: deps.Redis, Temporal: deps.Temporal,
-		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, TrustedProxies: cfg.TrustedProxies,
+		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, OldPathTokens: cfg.OldPathTokens, TrustedProxies: cfg.TrustedProxies,
 		API: &platformapi.API{
 			Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0, claimcheck.WithSealer(deps.Codec)),
-			Logger: logger, Token: cfg.APIToken, AllowClearPages: cfg.Dev,
+			Logger: logger, Token: cfg.APIToken, OldTokens: cfg.OldAPITokens, Operators: cfg.Operators,
+			AllowClearPages: cfg.Dev, RDB: deps.Redis, MaxConcurrentUploads: cfg.MaxConcurrentUploads,
 		},
 		DevRedis: cfg.Dev,
 		Intake:   &IntakeGuard{PerSecond: cfg.IntakePerClientPerSecond, Burst: cfg.IntakePerClientBurst, MaxDateAhead: cfg.MaxDateAhead},

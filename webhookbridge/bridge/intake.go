@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/kycflow/kycflow/internal/httpapi"
+	"github.com/kycflow/kycflow/internal/tokens"
 	"github.com/kycflow/kycflow/webhookstream"
 )
 
@@ -42,7 +42,7 @@ func (b *Bridge) webhook(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusTooManyRequests, httpapi.Error{Error: "too many webhooks from this address"})
 		return
 	}
-	if subtle.ConstantTimeCompare([]byte(c.Param("token")), []byte(b.PathToken)) != 1 {
+	if tokens.Match(c.Param("token"), append([]string{b.PathToken}, b.OldPathTokens...)) < 0 {
 		b.Metrics.Received.WithLabelValues(resultBadToken).Inc()
 		c.AbortWithStatus(http.StatusNotFound)
 		return
