@@ -45,6 +45,10 @@ func (b Budget) env() []string {
 	return []string{
 		callbudget.EnvCallsPerSecond + "=" + strconv.FormatFloat(b.CallsPerSecond, 'f', -1, 64),
 		callbudget.EnvBurst + "=" + strconv.Itoa(b.Burst),
+		// The simulated account is the fleet's alone (mangopayLimits): all
+		// of what is left is kycflow's, and the windows never bind below
+		// the rate.
+		callbudget.EnvShare + "=1",
 	}
 }
 
@@ -65,7 +69,8 @@ func (b Budget) mangopayLimits() [4]int {
 
 // validate reports a budget callbudget would refuse.
 func (b Budget) validate() error {
-	return callbudget.Config{CallsPerSecond: b.CallsPerSecond, Burst: b.Burst, Reserve: callbudget.DefaultReserve}.Validate()
+	return callbudget.Config{CallsPerSecond: b.CallsPerSecond, Burst: b.Burst, Reserve: callbudget.DefaultReserve,
+		Share: 1, BackgroundShare: callbudget.DefaultBackgroundShare}.Validate()
 }
 
 // budgetSlack widens every window the budget is checked over: a call the
