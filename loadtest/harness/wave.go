@@ -269,7 +269,9 @@ type WaveWebhooks struct {
 	ToSignal      Percentiles `json:"to_signal"`
 	ToState       Percentiles `json:"to_state"`
 	Unsignalled   int         `json:"unsignalled"`
-	Error         string      `json:"error,omitempty"`
+	// Stages breaks ToState down stage by stage.
+	Stages StageBreakdown `json:"stages"`
+	Error  string         `json:"error,omitempty"`
 }
 
 // OK reports a wave with no failure: every affected user reopened once,
@@ -561,6 +563,7 @@ func (r *WaveReport) Table(out io.Writer) {
 		fmt.Fprintf(tw, "  webhook to signal\tp50 %s, p99 %s, max %s (%d)\n", msOf(wh.ToSignal.P50), msOf(wh.ToSignal.P99), msOf(wh.ToSignal.Max), wh.ToSignal.Count)
 		fmt.Fprintf(tw, "  webhook to state\tp50 %s, p99 %s, max %s (%d; %d delivered and never signalled)\n", msOf(wh.ToState.P50), msOf(wh.ToState.P99),
 			msOf(wh.ToState.Max), wh.ToState.Count, wh.Unsignalled)
+		wh.Stages.Table(tw, "  ")
 	}
 	b := r.Budget
 	kept := "kept"
