@@ -54,11 +54,11 @@ const (
 	// DefaultReserve: slow down once less than a quarter of any window is
 	// left to the account as a whole.
 	DefaultReserve = 0.25
-	// DefaultBackgroundShare: a tenth of the rate is the background lane.
-	// The fleet reconciliation needs one Events page per subscribed event
-	// type per interval (a few dozen calls in 10 minutes); a tenth of the
-	// slowest rate the default share gives on a day window with a quarter
-	// left (0.25 × 26,400 / 86,400 ≈ 0.076/s) is 46 calls in 10 minutes.
+	// DefaultBackgroundShare: a tenth of the rate is the background lane,
+	// and never less than what the worker keeps for the fleet
+	// reconciliation (KeepForBackground: one Events page per subscribed
+	// event type per interval, 23 calls in 10 minutes, 0.038/s), which a
+	// share alone would not give near the limits.
 	DefaultBackgroundShare = 0.1
 )
 
@@ -215,9 +215,10 @@ func (c Config) limit(p mangopay.Priority, rate float64) lane {
 	return lane{rate: math.Max(rate*(1-c.BackgroundShare), minRate), burst: max(burst, 1)}
 }
 
-// backgroundLimit is the GCRA limit of the background lane at rate calls/s.
-func (c Config) backgroundLimit(rate float64) lane {
-	return lane{rate: math.Max(rate*c.BackgroundShare, minRate), burst: max(int(float64(c.Burst)*c.BackgroundShare), 1)}
+// backgroundLimit is the GCRA limit of the background lane at rate calls/s,
+// never below floor calls/s.
+func (c Config) backgroundLimit(rate, floor float64) lane {
+	return lane{rate: math.Max(math.Max(rate*c.BackgroundShare, floor), minRate), burst: max(int(float64(c.Burst)*c.BackgroundShare), 1)}
 }
 
 // Limiter is the shared budget. It implements mangopay.Limiter.
@@ -228,6 +229,7 @@ type Limiter struct {
 	bgKey    string // the background lane
 	pauseKey string
 	metrics  atomic.Pointer[Metrics]
+	bgFloor  atomic.Uint64 // float64 bits: KeepForBackground
 
 	mu   sync.Mutex
 	seen mangopay.RateLimits // the latest figures Mangopay sent this process
@@ -292,7 +294,7 @@ func (l *Limiter) wait(ctx context.Context, call mangopay.Call) error {
 		background := call.Priority >= mangopay.PriorityBackground
 		if background && l.cfg.BackgroundShare > 0 {
 			// The background lane first: what it holds is background's own.
-			retry, err := l.allow(ctx, l.bgKey, l.cfg.backgroundLimit(rate), 1)
+			retry, err := l.allow(ctx, l.bgKey, l.cfg.backgroundLimit(rate, math.Float64frombits(l.bgFloor.Load())), 1)
 			if err != nil {
 				return err
 			}
@@ -378,6 +380,17 @@ end
 redis.call('HSET', KEYS[1], 'tat', tostring(now + after * e), 'e', tostring(e))
 redis.call('PEXPIRE', KEYS[1], math.ceil(after * e * 1000) + 1000)
 return {1, '0'}`)
+
+// KeepForBackground keeps at least callsPerSecond (at most the configured
+// rate) on the background lane whatever Mangopay's windows say: what the
+// fleet reconciliation needs to find a lost webhook within its interval. It
+// has no effect with a zero BackgroundShare.
+func (l *Limiter) KeepForBackground(callsPerSecond float64) {
+	if math.IsNaN(callsPerSecond) || callsPerSecond < 0 {
+		callsPerSecond = 0
+	}
+	l.bgFloor.Store(math.Float64bits(math.Min(callsPerSecond, l.cfg.CallsPerSecond)))
+}
 
 // Rate returns the rate the budget allows now, from the latest figures
 // Mangopay sent this process (see Config.Rate).

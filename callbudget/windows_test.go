@@ -1,6 +1,7 @@
 package callbudget_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -117,4 +118,31 @@ func TestBelowTheReserveBackgroundKeepsItsLane(t *testing.T) {
 	// Without the lane background calls would wait for the window's reset;
 	// with it they keep their quarter of the burst.
 	assert.Equal(t, 10, grants(t, p.budget, mangopay.PriorityBackground, 20))
+}
+
+func TestNearTheLimitsBackgroundKeepsWhatTheReconciliationNeeds(t *testing.T) {
+	set := sandbox.DefaultSettings()
+	set.RateLimits = [4]int{40, 4500, 8800, 105600}
+	sim, userID := startSim(t, set)
+	// A tenth of a share of what is left of 40 calls in 15 minutes is far
+	// under one call a minute: the floor keeps a call every 2 s.
+	p := newProcess(t, sim, callbudget.Config{CallsPerSecond: 10, Burst: 10, Reserve: 0.5, Share: 0.25, BackgroundShare: 0.1})
+	p.budget.KeepForBackground(0.5)
+	// The platform's own traffic spends the window (a client outside the
+	// budget); kycflow's one call reads the figures.
+	for range 25 {
+		_, _, err := sim.Client.ListEvents(context.Background(), nil)
+		require.NoError(t, err)
+	}
+	_, err := p.client.GetUser(deadlineCtx(t, mangopay.PriorityInteractive), userID)
+	require.NoError(t, err)
+	require.Less(t, p.client.RateLimits().Windows[0].Remaining, 20, "under the reserve")
+
+	// The lane's burst (1), then a call every 2 s: the next one waits about
+	// 2 s, not for the window's reset.
+	ctx := deadlineCtx(t, mangopay.PriorityBackground)
+	require.NoError(t, p.budget.Wait(ctx, mangopay.Call{Priority: mangopay.PriorityBackground}))
+	short, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	require.NoError(t, p.budget.Wait(short, mangopay.Call{Priority: mangopay.PriorityBackground}))
 }
