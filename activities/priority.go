@@ -27,6 +27,8 @@ var priorityByKind = map[string]mangopay.Priority{
 	"ReadRegulatory": mangopay.PriorityWebhook,
 	"IndexSession":   mangopay.PriorityWebhook,
 	"NotifyPlatform": mangopay.PriorityWebhook,
+	// NotificationsHeld makes no Mangopay call; listed for completeness.
+	"NotificationsHeld": mangopay.PriorityWebhook,
 }
 
 // PriorityOf returns the Mangopay call priority of an activity. A Temporal

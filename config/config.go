@@ -38,10 +38,17 @@ const (
 	// Admin is `worker register-search-attributes`: a Temporal connection
 	// and nothing else.
 	Admin Process = "worker register-search-attributes"
+	// Notifications is `worker notifications`: lists and re-sends held
+	// platform notifications (Temporal, the payload key, the platform's
+	// endpoint and secrets).
+	Notifications Process = "worker notifications"
+	// Parked is `webhookbridge dead-letters`, `unrouted` and `held`: they
+	// read and write Redis streams and nothing else.
+	Parked Process = "webhookbridge dead-letters, unrouted, held"
 )
 
 // Processes lists every command, in the order the docs show them.
-var Processes = []Process{Worker, Admin, Bridge, Codec, Starter, Devstack, Sim}
+var Processes = []Process{Worker, Admin, Notifications, Bridge, Codec, Parked, Starter, Devstack, Sim}
 
 // Var declares one environment variable.
 type Var struct {

@@ -12,12 +12,12 @@ const PayloadEncryptionOff = "off"
 
 // Shorthands for the readers of the declarations below.
 var (
-	clients   = []Process{Worker, Bridge, Starter}                         // Temporal clients with payloads
-	temporals = []Process{Worker, Admin, Bridge, Starter}                  // every Temporal connection
-	commands  = []Process{Worker, Admin, Bridge, Codec, Starter, Devstack} // kycflow's own commands (logging, KYCFLOW_DEV)
-	mangopays = []Process{Worker, Bridge, Starter}                         // Mangopay clients
-	budgeted  = []Process{Worker, Bridge, Starter, Devstack}               // the shared call budget
-	services  = []Process{Worker, Bridge}                                  // long-running services
+	clients   = []Process{Worker, Notifications, Bridge, Starter}                                 // Temporal clients with payloads
+	temporals = []Process{Worker, Admin, Notifications, Bridge, Starter}                          // every Temporal connection
+	commands  = []Process{Worker, Admin, Notifications, Bridge, Codec, Parked, Starter, Devstack} // kycflow's own commands (logging, KYCFLOW_DEV)
+	mangopays = []Process{Worker, Bridge, Starter}                                                // Mangopay clients
+	budgeted  = []Process{Worker, Bridge, Starter, Devstack}                                      // the shared call budget
+	services  = []Process{Worker, Bridge}                                                         // long-running services
 )
 
 // Vars declares every environment variable kycflow reads, grouped as the
@@ -50,7 +50,7 @@ var Vars = []Var{
 	{Name: "TEMPORAL_PROFILE", Type: "string", Readers: temporals, Meaning: "Profile of that file to use."},
 
 	// Payload encryption.
-	{Name: "PAYLOAD_ENCRYPTION_KEY", Type: "list", Secret: true, Readers: []Process{Worker, Bridge, Codec, Starter},
+	{Name: "PAYLOAD_ENCRYPTION_KEY", Type: "list", Secret: true, Readers: []Process{Worker, Notifications, Bridge, Codec, Starter},
 		Allowed: "32-byte keys in hex or base64, comma-separated (the first encrypts); required outside development unless PAYLOAD_ENCRYPTION=off",
 		Meaning: "AES-256 key(s) of every payload and error text kycflow stores in Temporal (HostedUrl, Mangopay's error texts: PII)."},
 	{Name: "PAYLOAD_ENCRYPTION", Type: "enum", Default: "on", Allowed: "on, off", Readers: clients, check: oneOf("on", PayloadEncryptionOff),
@@ -65,10 +65,10 @@ var Vars = []Var{
 
 	// Redis.
 	{Name: "REDIS_URL", Type: "URL", Default: "redis://127.0.0.1:6379/0", ProcessDefault: map[Process]string{Devstack: ""},
-		Readers: []Process{Worker, Bridge, Starter, Devstack}, check: isRedisURL, redact: redactURL,
+		Readers: []Process{Worker, Bridge, Parked, Starter, Devstack}, check: isRedisURL, redact: redactURL,
 		Meaning: "Redis of the webhook stream, the routing index, document pages and the call budget (the dev stack embeds one when unset; the starter uses it for the budget of `adopt --all-owners`)."},
 	{Name: "REDIS_KEY_PREFIX", Type: "string", Default: "kycflow", ProcessDefault: map[Process]string{Devstack: "kycflow-dev"},
-		Allowed: "1 to 64 characters without ':', spaces, braces or glob characters", Readers: []Process{Worker, Bridge, Starter, Devstack}, check: isKeyPrefix,
+		Allowed: "1 to 64 characters without ':', spaces, braces or glob characters", Readers: []Process{Worker, Bridge, Parked, Starter, Devstack}, check: isKeyPrefix,
 		Meaning: "First segment of kycflow's Redis keys: deployments sharing a Redis must differ, or they join one consumer group and acknowledge each other's webhooks (the Mangopay call budget stays one per Mangopay account)."},
 
 	// Mangopay.
@@ -98,11 +98,11 @@ var Vars = []Var{
 	// Worker.
 	{Name: "WORKER_HTTP_ADDR", Type: "host:port", Default: "127.0.0.1:9091", Readers: []Process{Worker}, check: isHostPort, Listener: true,
 		Meaning: "Listen address of the worker's /healthz and /metrics."},
-	{Name: "PLATFORM_WEBHOOK_URL", Type: "URL", Allowed: "https outside development", Readers: []Process{Worker, Devstack}, check: isHTTPURL,
+	{Name: "PLATFORM_WEBHOOK_URL", Type: "URL", Allowed: "https outside development", Readers: []Process{Worker, Notifications, Devstack}, check: isHTTPURL,
 		Meaning: "Where the worker POSTs signed onboarding events; unset, notifications are logged and skipped."},
 	{Name: "PLATFORM_WEBHOOK_SECRET", Type: "secrets", Secret: true,
 		Allowed: "one or more `whsec_<base64>` secrets of 24 to 64 bytes, separated by spaces or commas; required with PLATFORM_WEBHOOK_URL",
-		Readers: []Process{Worker, Devstack}, check: isWebhookSecrets,
+		Readers: []Process{Worker, Notifications, Devstack}, check: isWebhookSecrets,
 		Meaning: "Standard Webhooks signing secrets of the platform notifications; every one signs (a rotation lists the new and the old)."},
 	{Name: "WORKER_STICKY_CACHE_SIZE", Type: "int", Computed: "half the memory limit (GOMEMLIMIT or the cgroup's) at 64 KiB a workflow, 200 to 10000; 1000 without a limit", Allowed: "1 to 1000000", Readers: []Process{Worker},
 		check: intIn(1, 1_000_000), Meaning: "Workflows kept in memory between their tasks (each about 64 KiB; an evicted one is replayed on its next event)."},

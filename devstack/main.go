@@ -73,6 +73,10 @@ func run(env *config.Env) error {
 	if err != nil {
 		return err
 	}
+	notifications := s.NotifyURL + " (PLATFORM_WEBHOOK_URL)"
+	if s.NotifySecret != "" {
+		notifications = s.NotifyURL + " (the stand-in platform; its secret, new each run: " + s.NotifySecret + ")"
+	}
 	redis := s.RedisURL
 	if s.RedisEmbedded {
 		redis += " (embedded: set REDIS_URL to use another)"
@@ -94,7 +98,7 @@ kycflow is running (ready in %s).
 Ctrl-C stops everything.
 `, time.Since(start).Round(100*time.Millisecond), s.UIURL, demo.UserID, demo.Result.Status, demo.Result.Attempt,
 		demo.Result.HostedURL, s.BridgeInternalURL, s.APIToken, s.APIToken, s.BridgeInternalURL, demo.UserID,
-		s.WebhookURL, s.SimURL, redis, s.NotifyURL)
+		s.WebhookURL, s.SimURL, redis, notifications)
 	err = s.Wait(ctx)
 	fmt.Println("\nstopping…")
 	return err

@@ -54,10 +54,13 @@ const Timeout = 15 * time.Second
 // rest of kycflow's API. It carries IDs and statuses only, never personal
 // data.
 type Event struct {
-	ID           string   `json:"Id"`
-	Type         string   `json:"Type"`
-	UserID       string   `json:"UserId"`
-	Status       string   `json:"Status"`
+	ID     string `json:"Id"`
+	Type   string `json:"Type"`
+	UserID string `json:"UserId"`
+	Status string `json:"Status"`
+	// Reason says why the onboarding has its status (every final one has
+	// one: what Mangopay decided, or who cancelled).
+	Reason       string   `json:"Reason,omitempty"`
 	Attempt      int      `json:"Attempt,omitempty"`
 	IdvSessionID string   `json:"IdvSessionId,omitempty"`
 	HostedURL    string   `json:"HostedUrl,omitempty"`

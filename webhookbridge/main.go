@@ -51,10 +51,7 @@ import (
 
 func main() {
 	args := os.Args[1:]
-	process := config.Bridge
-	if len(args) > 0 && args[0] == "codec" {
-		process = config.Codec
-	}
+	process := processOf(args)
 	env, err := loadConfig(process, os.Getenv)
 	if config.WantsPrint(args) {
 		os.Exit(config.PrintAndExit(env, err, os.Stdout, os.Stderr))
@@ -68,11 +65,30 @@ func main() {
 	}
 }
 
+// processOf names the configuration a command line needs: the codec
+// server and the parked-stream tools need only part of the bridge's.
+func processOf(args []string) config.Process {
+	if len(args) == 0 {
+		return config.Bridge
+	}
+	switch args[0] {
+	case "codec":
+		return config.Codec
+	case "dead-letters", "unrouted", "held":
+		return config.Parked
+	}
+	return config.Bridge
+}
+
 // loadConfig reads the configuration of the bridge (or of the codec server
-// alone) and parses every part of it, so that all its errors are reported
-// at once.
+// alone, or of the parked-stream tools) and parses every part of it, so
+// that all its errors are reported at once.
 func loadConfig(p config.Process, getenv func(string) string) (*config.Env, error) {
 	env, err := config.Load(p, getenv)
+	if p == config.Parked {
+		// Redis only: no listener, token, Temporal or Mangopay.
+		return env, err
+	}
 	_, cErr := payloadcodec.FromEnv(env.Get)
 	if p == config.Codec {
 		_, sErr := payloadcodec.LoadServerConfig(env.Get)
@@ -98,8 +114,11 @@ func run(env *config.Env, args []string) error {
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
-	if cmd == "codec" {
+	switch cmd {
+	case "codec":
 		return codecServer(ctx, env, logger)
+	case "dead-letters", "unrouted", "held":
+		return parked(ctx, bridge.Config{RedisURL: env.Get("REDIS_URL"), RedisKeyPrefix: env.Get("REDIS_KEY_PREFIX")}, cmd, args, os.Stdout)
 	}
 	cfg, err := bridge.LoadConfig(env.Get)
 	if err != nil {
@@ -110,8 +129,6 @@ func run(env *config.Env, args []string) error {
 		return serve(ctx, env, cfg, logger)
 	case "hooks":
 		return hooks(ctx, env, cfg, args)
-	case "dead-letters", "unrouted", "held":
-		return parked(ctx, cfg, cmd, args, os.Stdout)
 	case "events":
 		return events(ctx, env, cfg, logger, args)
 	default:

@@ -28,3 +28,26 @@ func TestLoadConfigFailsClosed(t *testing.T) {
 	_, err = loadConfig(config.Bridge, env(map[string]string{"KYCFLOW_DEV": "1", "BRIDGE_PUBLIC_ADDR": "0.0.0.0:8080"}))
 	assert.ErrorContains(t, err, "BRIDGE_PUBLIC_ADDR")
 }
+
+// TestParkedToolsNeedOnlyRedis: dead-letters, unrouted and held read and
+// write Redis streams only: they run without the listeners' addresses, the
+// tokens, Mangopay or a payload key, in production mode too, and report
+// every error of what they do read at once.
+func TestParkedToolsNeedOnlyRedis(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	for _, cmd := range []string{"dead-letters", "unrouted", "held"} {
+		p := processOf([]string{cmd, "list"})
+		require.Equal(t, config.Parked, p, cmd)
+		e, err := loadConfig(p, env(map[string]string{"REDIS_URL": "redis://redis.internal:6379/2", "REDIS_KEY_PREFIX": "kyc-prod"}))
+		require.NoError(t, err, cmd)
+		assert.Equal(t, "redis://redis.internal:6379/2", e.Get("REDIS_URL"))
+		assert.Equal(t, "kyc-prod", e.Get("REDIS_KEY_PREFIX"))
+	}
+	_, err := loadConfig(config.Parked, env(map[string]string{"REDIS_URL": "http://nope", "REDIS_KEY_PREFIX": "a b", "LOG_LEVEL": "loud"}))
+	require.Error(t, err)
+	for _, name := range []string{"REDIS_URL", "REDIS_KEY_PREFIX", "LOG_LEVEL"} {
+		assert.Contains(t, err.Error(), name, "every error at once")
+	}
+	assert.Equal(t, config.Bridge, processOf(nil))
+	assert.Equal(t, config.Codec, processOf([]string{"codec"}))
+}

@@ -4,6 +4,8 @@
 //
 //	worker                              run the worker
 //	worker register-search-attributes   register the workflow's search attributes in TEMPORAL_NAMESPACE (idempotent)
+//	worker notifications list           the onboardings holding platform notifications undelivered
+//	worker notifications resend (USER_ID... | -all)   send them again, in order
 //	worker [...] --print-config         print the effective configuration, secrets redacted
 //
 // The worker refuses to start while a search attribute it writes is
@@ -53,12 +55,27 @@ func main() {
 		}
 		return
 	}
+	if len(args) > 0 && args[0] == "notifications" {
+		env, err := config.Load(config.Notifications, os.Getenv)
+		err = checkNotificationsConfig(env, err)
+		if config.WantsPrint(args) {
+			os.Exit(config.PrintAndExit(env, err, os.Stdout, os.Stderr))
+		}
+		if err == nil {
+			err = notifications(env, args[1:], os.Stdout)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "worker notifications:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	env, err := loadConfig(os.Getenv)
 	if config.WantsPrint(args) {
 		os.Exit(config.PrintAndExit(env, err, os.Stdout, os.Stderr))
 	}
 	if err == nil && len(args) > 0 {
-		err = fmt.Errorf("unknown command %q (register-search-attributes, --print-config)", args[0])
+		err = fmt.Errorf("unknown command %q (register-search-attributes, notifications, --print-config)", args[0])
 	}
 	if err == nil {
 		err = run(env)

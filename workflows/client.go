@@ -68,13 +68,22 @@ func (r EnsureSessionRequest) Validate() error {
 // (update-with-start) and returns its current usable session: what a signup
 // flow calls to get the HostedUrl.
 //
+// Mangopay refusing what the platform sent (a user that does not exist, a
+// field it refuses) is an error wrapping ErrRejected and a *RequestError:
+// the platform's mistake, answered to its call, never the user's final
+// status. The run it started ends leaving nothing behind, so the corrected
+// call starts afresh.
+//
 // A closed onboarding decides what comes next:
-//   - FAILED or NOT_ELIGIBLE stays so: the answer is that status and its
-//     reason (no error), until an operator calls Reopen. Temporal keeps the
-//     closed onboarding for the namespace's retention period; after that the
-//     next signup starts afresh.
-//   - CANCELLED (by the platform or in Temporal), terminated or timed out:
-//     the platform asks again, so a new onboarding starts.
+//   - FAILED stays so: the answer is that status and its reason (no error),
+//     until an operator calls Reopen. Temporal keeps the closed onboarding
+//     for the namespace's retention period; after that the next signup
+//     starts afresh.
+//   - NOT_ELIGIBLE: the next signup starts a new onboarding, which reads
+//     the user again (the platform may have made it an OWNER since).
+//   - CANCELLED (by the platform or in Temporal), terminated or timed out,
+//     or ended on a refused request: the platform asks again, so a new
+//     onboarding starts.
 func EnsureSession(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest) (EnsureSessionResult, error) {
 	if err := req.Validate(); err != nil {
 		return EnsureSessionResult{}, fmt.Errorf("ensure session: %w: %w", ErrRejected, err)
@@ -88,7 +97,7 @@ func EnsureSession(ctx context.Context, c client.Client, userID string, req Ensu
 	if err != nil {
 		return EnsureSessionResult{}, err
 	}
-	if closed.Status == StatusFailed || closed.Status == StatusNotEligible {
+	if closed.Status == StatusFailed {
 		return EnsureSessionResult{UserID: userID, Status: closed.Status, Reason: closed.Reason, Attempt: closed.Attempt}, nil
 	}
 	return Reopen(ctx, c, userID, req)
@@ -254,6 +263,14 @@ func clientError(ctx context.Context, c client.Client, userID, op string, err er
 			return fmt.Errorf("%s: %w: %w", op, ErrStillWorking, err)
 		}
 		return fmt.Errorf("%s: %w: %w", op, ErrTemporalUnavailable, err)
+	case errors.As(err, &appErr) && appErr.Type() == ErrTypeRequestRefused:
+		// Mangopay refused what the caller sent: the field and Mangopay's
+		// words, for the caller to correct.
+		rerr := &RequestError{Message: appErr.Message()}
+		if appErr.HasDetails() {
+			_ = appErr.Details(rerr)
+		}
+		return fmt.Errorf("%s: %w: %w", op, ErrRejected, rerr)
 	case errors.As(err, &appErr):
 		// Validator rejections and handler errors come back as application errors.
 		return fmt.Errorf("%s: %w: %s", op, ErrRejected, appErr.Message())

@@ -95,26 +95,46 @@ func TestClosedOnboardings(t *testing.T) {
 	defer cancel()
 	req := workflows.EnsureSessionRequest{ReturnURL: returnURL}
 
-	t.Run("NOT_ELIGIBLE stays so until an operator reopens it", func(t *testing.T) {
+	t.Run("NOT_ELIGIBLE reads the user again on the next signup", func(t *testing.T) {
 		user := createUser(t, d.mp, "PAYER")
 		got, err := workflows.EnsureSession(ctx, d.c, user, req)
 		require.NoError(t, err)
 		require.Equal(t, workflows.StatusNotEligible, got.Status)
+		assert.Contains(t, got.Reason, "only OWNER users")
 		require.NoError(t, d.c.GetWorkflow(ctx, workflows.WorkflowID(user), "").Get(ctx, nil))
 		first := d.runID(t, user)
 
-		// The next signup: the same answer, with its reason; no new run.
+		// The next signup reads the user again (the platform may have made
+		// it an OWNER since), with no operator: a new run, which reads it.
 		again, err := workflows.EnsureSession(ctx, d.c, user, req)
 		require.NoError(t, err)
-		assert.Equal(t, workflows.StatusNotEligible, again.Status)
-		assert.Contains(t, again.Reason, "only OWNER users")
-		assert.Equal(t, first, d.runID(t, user), "a closed NOT_ELIGIBLE onboarding must not be restarted by a signup")
+		assert.Equal(t, workflows.StatusNotEligible, again.Status, "still a PAYER")
+		assert.NotEqual(t, first, d.runID(t, user), "a new onboarding, which read the user")
+	})
+	t.Run("a request Mangopay refuses, then the corrected one", func(t *testing.T) {
+		// A user Mangopay does not know: the caller's error, naming UserId.
+		_, err := workflows.EnsureSession(ctx, d.c, "user_m_doesnotexist", req)
+		require.ErrorIs(t, err, workflows.ErrRejected)
+		var rerr *workflows.RequestError
+		require.ErrorAs(t, err, &rerr)
+		assert.Equal(t, "UserId", rerr.Field)
 
-		// The operator's explicit reopen starts a new one.
-		reopened, err := workflows.Reopen(ctx, d.c, user, req)
+		// A ReturnUrl kycflow takes but Mangopay refuses (its limit
+		// tightened below kycflow's), then the corrected signup.
+		user := createUser(t, d.mp, "NATURAL")
+		set := simtest.FastSettings()
+		set.ReturnURLMaxLength = len(returnURL) - 1
+		require.NoError(t, d.sim.SetSettings(set))
+		_, err = workflows.EnsureSession(ctx, d.c, user, req)
+		require.NoError(t, d.sim.SetSettings(simtest.FastSettings()))
+		require.ErrorAs(t, err, &rerr)
+		assert.Equal(t, "ReturnUrl", rerr.Field)
+		assert.Contains(t, rerr.Message, "maximum length")
+
+		got, err := workflows.EnsureSession(ctx, d.c, user, req)
 		require.NoError(t, err)
-		assert.Equal(t, workflows.StatusNotEligible, reopened.Status) // still a PAYER
-		assert.NotEqual(t, first, d.runID(t, user))
+		assert.Equal(t, workflows.StatusAwaitingUser, got.Status)
+		assert.NotEmpty(t, got.HostedURL)
 	})
 	t.Run("FAILED stays so, with its reason, until an operator reopens it", func(t *testing.T) {
 		user := createUser(t, d.mp, "NATURAL")

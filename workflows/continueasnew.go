@@ -51,7 +51,10 @@ func (w *onboarding) continueAsNew(ctx workflow.Context) error {
 func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 	deadline := workflow.Now(ctx).Add(w.cfg.FinalNotifyWait)
 	remaining := func() time.Duration { return deadline.Sub(workflow.Now(ctx)) }
-	done := func() bool { return len(w.st.Outbox) == 0 && workflow.AllHandlersFinished(ctx) }
+	// A held outbox is not waited on: it waits for an operator.
+	done := func() bool {
+		return (len(w.st.Outbox) == 0 || w.st.NotifyHeld != "") && workflow.AllHandlersFinished(ctx)
+	}
 	// Timers only when there is something to wait for. A sender stopped by
 	// a Temporal cancel ends at once and restarts on ctx (disconnected); a
 	// running one goes on delivering, within the bound.
@@ -80,8 +83,11 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 	}
 	res := Result{UserID: w.st.UserID, Status: w.st.Status, Reason: w.st.Reason, Attempt: w.st.Attempt}
 	if len(w.st.Outbox) > 0 {
+		// Kept in the Result, counted and flagged (KycAttention on the
+		// closed run): `worker notifications resend` sends them, in order.
+		w.hold(ctx, "the onboarding ended before its notifications were delivered")
 		res.Undelivered = w.st.Outbox
-		w.logger.Warn("completing with platform notifications undelivered", "count", len(w.st.Outbox))
+		w.logger.Error("completing with platform notifications undelivered", "count", len(w.st.Outbox))
 	}
 	return res, nil
 }

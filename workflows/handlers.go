@@ -22,7 +22,7 @@ func (w *onboarding) view(now time.Time) StateView {
 	v := StateView{
 		UserID: w.st.UserID, UserType: w.st.UserType, Status: w.st.Status, Reason: w.st.Reason, Attempt: w.st.Attempt,
 		Documents: w.st.Documents, History: w.st.History, UpdatedAt: rfc3339(w.st.UpdatedAt),
-		ScopeBlocked: w.st.ScopeBlocked,
+		ScopeBlocked: w.st.ScopeBlocked, Undelivered: w.heldView(),
 	}
 	if w.st.AccessDenied != "" && !w.st.Status.Final() {
 		v.Reason = w.st.AccessDenied
@@ -103,7 +103,12 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 	if req.SessionLanguage != "" {
 		w.st.SessionLanguage = req.SessionLanguage
 	}
+	refusals := w.st.RequestsRefused
+	refused := func() bool { return w.st.RequestsRefused != refusals && w.st.Rejected != nil }
 	settled := func() bool {
+		if refused() {
+			return true // Mangopay refused what the platform sent: its 4xx
+		}
 		if w.st.Status.Final() {
 			return true // whatever was pending, nothing more will happen
 		}
@@ -114,6 +119,9 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 	}
 	if err := workflow.Await(ctx, settled); err != nil {
 		return EnsureSessionResult{}, err
+	}
+	if refused() {
+		return EnsureSessionResult{}, requestRefused(w.st.Rejected)
 	}
 	// Unless a creation is under way (one waiting for Mangopay to let kycflow
 	// in answers at once): a wish left behind would outlive it.
@@ -127,6 +135,9 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 		if err := workflow.Await(ctx, settled); err != nil {
 			return EnsureSessionResult{}, err
 		}
+	}
+	if refused() {
+		return EnsureSessionResult{}, requestRefused(w.st.Rejected)
 	}
 	r := EnsureSessionResult{UserID: w.st.UserID, Status: w.st.Status, Reason: w.st.Reason, Attempt: w.st.Attempt, ScopeBlocked: w.st.ScopeBlocked}
 	if w.st.AccessDenied != "" && !w.st.Status.Final() {
@@ -187,6 +198,11 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 	err := workflow.ExecuteActivity(mangopayCtx(ctx, "create KYC document"), a.CreateDocument, activities.CreateDocumentInput{
 		UserID: w.st.UserID, Type: req.Type, Tag: req.Tag, IdempotencyKey: key,
 	}).Get(ctx, &created)
+	if rerr, ok := requestErrorOf(err); ok {
+		// A document type the user type cannot take, say: the field and
+		// Mangopay's words, for the platform to correct.
+		return SubmitDocumentResult{}, requestRefused(rerr)
+	}
 	if err != nil {
 		return SubmitDocumentResult{}, fmt.Errorf("create KYC document: %s", errMessage(err))
 	}

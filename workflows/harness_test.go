@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -128,6 +129,11 @@ func (h *harness) newEnv() {
 		if v, ok := sa.GetInt64(workflows.SearchAttrAttempt); ok {
 			h.sa[workflows.SearchAttrAttempt.GetName()] = v
 		}
+		if v, ok := sa.GetTime(workflows.SearchAttrReviewSince); ok {
+			h.sa[workflows.SearchAttrReviewSince.GetName()] = v
+		} else if unset[workflows.SearchAttrReviewSince.GetName()] {
+			delete(h.sa, workflows.SearchAttrReviewSince.GetName())
+		}
 	})
 	h.start = h.env.Now()
 }
@@ -238,6 +244,8 @@ func setRejected(out any, err error) {
 		r.done, r.rejected = true, err
 	case *updateResult[workflows.PSC]:
 		r.done, r.rejected = true, err
+	case *updateResult[workflows.ResendResult]:
+		r.done, r.rejected = true, err
 	}
 }
 
@@ -262,6 +270,11 @@ func setComplete(out any, v any, err error) {
 		r.done, r.err = true, err
 		if err == nil {
 			r.value = v.(workflows.PSC)
+		}
+	case *updateResult[workflows.ResendResult]:
+		r.done, r.err = true, err
+		if err == nil {
+			r.value = v.(workflows.ResendResult)
 		}
 	}
 }
@@ -378,6 +391,10 @@ type platformSink struct {
 	// refuse, when set, answers 503 to the events it returns true for (the
 	// platform is down, or just for one event).
 	refuse func(notify.Event) bool
+	// refuseStatus is the status of a refusal (503 when zero): a platform
+	// that cannot verify a signature answers 401, say.
+	refuseStatus int
+	received     []notify.Event // every event taken, in order, without duplicates
 }
 
 // platformKey signs the notifications of these tests; the platform verifies
@@ -417,13 +434,15 @@ func newPlatformSink(t *testing.T) *platformSink {
 		checkNotification(t, r, body, ev.Type)
 		p.mu.Lock()
 		if p.refuse != nil && p.refuse(ev) {
+			status := cmp.Or(p.refuseStatus, http.StatusServiceUnavailable)
 			p.mu.Unlock()
-			http.Error(w, "platform down", http.StatusServiceUnavailable)
+			http.Error(w, "platform down", status)
 			return
 		}
 		if !p.ids[ev.ID] {
 			p.ids[ev.ID] = true
 			p.types = append(p.types, ev.Type)
+			p.received = append(p.received, ev)
 		}
 		p.mu.Unlock()
 	}))
@@ -436,6 +455,13 @@ func (p *platformSink) setRefuse(f func(notify.Event) bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.refuse = f
+}
+
+// all is every event taken, in order.
+func (p *platformSink) all() []notify.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]notify.Event(nil), p.received...)
 }
 
 func (p *platformSink) events() []string {

@@ -15,7 +15,10 @@ const (
 	UpdateSubmitDocument = "submit-document"
 	UpdateCancel         = "cancel"
 	UpdateRetryPSC       = "retry-psc"
-	QueryState           = "state"
+	// UpdateResendNotifications re-sends an onboarding's held notifications
+	// (an operator's, after the platform fixed its endpoint).
+	UpdateResendNotifications = "resend-notifications"
+	QueryState                = "state"
 )
 
 // Search attributes, registered by the dev stack and by compose. They hold
@@ -29,6 +32,10 @@ var (
 	// SearchAttrRenewalDeadline is when a verified user is downgraded unless
 	// they renew their KYC (set while RENEWAL_REQUIRED).
 	SearchAttrRenewalDeadline = temporal.NewSearchAttributeKeyTime("KycRenewalDeadline")
+	// SearchAttrReviewSince is when Mangopay's manual review began (set
+	// while IN_REVIEW): overdue reviews are a filter,
+	// KycReviewSince < "<now minus five days>".
+	SearchAttrReviewSince = temporal.NewSearchAttributeKeyTime("KycReviewSince")
 	// SearchAttrAttention says an onboarding needs an operator (Attention*
 	// values); unset otherwise.
 	SearchAttrAttention = temporal.NewSearchAttributeKeyKeyword("KycAttention")
@@ -42,6 +49,10 @@ const (
 	// AttentionAccessDenied: Mangopay denies kycflow access (401, 403):
 	// credentials, IP allowlist, hosted KYC not activated.
 	AttentionAccessDenied = "MANGOPAY_ACCESS_DENIED"
+	// AttentionNotificationsUndelivered: a platform notification was not
+	// delivered within its retry schedule; the onboarding holds them all,
+	// in order, until an operator re-sends them (`worker notifications`).
+	AttentionNotificationsUndelivered = "NOTIFICATIONS_UNDELIVERED"
 )
 
 // HookEventTypes are the Mangopay webhooks kycflow subscribes to: the

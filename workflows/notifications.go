@@ -14,7 +14,7 @@ import (
 
 func (w *onboarding) notifyStatus(ctx workflow.Context) {
 	ev := notify.Event{
-		Type: statusEventType(w.st.Status), UserID: w.st.UserID, Status: string(w.st.Status),
+		Type: statusEventType(w.st.Status), UserID: w.st.UserID, Status: string(w.st.Status), Reason: w.st.Reason,
 		Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx),
 	}
 	if sb := w.st.ScopeBlocked; sb != nil {
@@ -60,36 +60,92 @@ func (w *onboarding) send(ctx workflow.Context, ev notify.Event, idParts ...stri
 	w.startSender(ctx)
 }
 
-// startSender starts the goroutine that empties the outbox, unless it runs.
+// startSender starts the goroutine that empties the outbox, unless it runs
+// or the outbox is held (hold).
 func (w *onboarding) startSender(ctx workflow.Context) {
-	if w.sending || len(w.st.Outbox) == 0 {
+	if w.sending || len(w.st.Outbox) == 0 || w.st.NotifyHeld != "" {
 		return
 	}
 	w.sending = true
 	workflow.Go(ctx, func(gctx workflow.Context) {
 		defer func() { w.sending = false }()
 		for len(w.st.Outbox) > 0 {
-			w.deliver(gctx, w.st.Outbox[0])
+			err := w.deliver(gctx, w.st.Outbox[0])
 			if gctx.Err() != nil {
 				return // the run is ending: the event stays for the next one
+			}
+			if err != nil {
+				w.hold(gctx, "notification "+w.st.Outbox[0].Type+" was not delivered within its retry schedule: "+errMessage(err))
+				return
 			}
 			w.st.Outbox = w.st.Outbox[1:]
 		}
 	})
 }
 
-// deliver runs the notification activity; after its schedule-to-close (more
-// than three days of retries, whose jittered delays the activity sets) or a
-// 410 Gone the event is given up (logged), and the platform reconciles
-// through the API.
-func (w *onboarding) deliver(ctx workflow.Context, ev notify.Event) {
+// hold keeps the outbox when its first event could not be delivered (its
+// whole retry schedule, or a 410 Gone): nothing is dropped, and nothing
+// overtakes it, so the platform receives everything in order once an
+// operator re-sends them (the resend-notifications update). The onboarding
+// says so in its state and KycAttention, and NotificationsHeld counts it
+// for the alert.
+func (w *onboarding) hold(ctx workflow.Context, why string) {
+	if w.st.NotifyHeld != "" || len(w.st.Outbox) == 0 {
+		return
+	}
+	w.st.NotifyHeld = why
+	w.upsertVisibility(ctx)
+	ev := w.st.Outbox[0]
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5},
+		Summary:             "count held notifications",
+	})
+	_ = workflow.ExecuteActivity(actx, a.NotificationsHeld, activities.NotificationsHeldInput{
+		UserID: w.st.UserID, EventID: ev.ID, EventType: ev.Type, Held: len(w.st.Outbox), Error: why,
+	}).Get(ctx, nil)
+}
+
+// resendNotifications is the operator's resend: the held outbox goes out
+// again, in order, on a new retry schedule. It answers at once with how
+// many events are queued; the platform's 2xx empties them.
+func (w *onboarding) resendNotifications(ctx workflow.Context) (ResendResult, error) {
+	defer w.handlerDone()
+	res := ResendResult{UserID: w.st.UserID, Queued: len(w.st.Outbox), WasHeld: w.st.NotifyHeld != ""}
+	if w.st.NotifyHeld != "" {
+		w.logger.Info("an operator re-sends the held notifications", "queued", len(w.st.Outbox))
+		w.st.NotifyHeld = ""
+		w.upsertVisibility(ctx)
+		w.startSender(ctx)
+	}
+	return res, nil
+}
+
+// heldView is what the state shows of a held outbox.
+func (w *onboarding) heldView() *HeldNotifications {
+	if w.st.NotifyHeld == "" {
+		return nil
+	}
+	h := &HeldNotifications{Reason: w.st.NotifyHeld}
+	for _, ev := range w.st.Outbox {
+		h.Events = append(h.Events, HeldEvent{ID: ev.ID, Type: ev.Type, OccurredAt: rfc3339(ev.OccurredAt)})
+	}
+	return h
+}
+
+// deliver runs the notification activity: it fails after its
+// schedule-to-close (more than three days of retries, whose jittered delays
+// the activity sets) or on a 410 Gone, and the caller holds the outbox.
+func (w *onboarding) deliver(ctx workflow.Context, ev notify.Event) error {
 	opts := workflow.ActivityOptions{
 		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: activities.NotifyDeliveryWindow,
 		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: activities.NotifyRetryInitial, BackoffCoefficient: 2, MaximumInterval: activities.NotifyRetryMax},
 		Summary:                "notify platform: " + ev.Type,
 	}
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.NotifyPlatform, activities.NotifyInput{Event: ev}).Get(ctx, nil); err != nil && ctx.Err() == nil {
-		w.logger.Warn("platform notification failed", "event_type", ev.Type, "event_id", ev.ID, "error", errMessage(err))
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.NotifyPlatform, activities.NotifyInput{Event: ev}).Get(ctx, nil)
+	if err != nil && ctx.Err() == nil {
+		w.logger.Error("platform notification undelivered: the outbox is held", "event_type", ev.Type, "event_id", ev.ID, "error", errMessage(err))
 	}
+	return err
 }

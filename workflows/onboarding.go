@@ -76,6 +76,9 @@ func (w *onboarding) register(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: w.validateRetryPSC}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandler(ctx, UpdateResendNotifications, w.resendNotifications); err != nil {
+		return err
+	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, w.cancel,
 		workflow.UpdateHandlerOptions{Validator: validateCancel})
 }
@@ -99,6 +102,8 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 			w.setStatus(dctx, StatusCancelled, "the workflow was cancelled in Temporal")
 			res, _ := w.finish(dctx)
 			return res, temporal.NewCanceledError()
+		case w.withdrawn():
+			return w.withdraw(ctx)
 		case w.st.Status.Final():
 			return w.finish(ctx)
 		case w.st.AccessDenied != "" && !w.accessWaitNeeded():
@@ -192,8 +197,13 @@ func (w *onboarding) preflight(ctx workflow.Context) {
 			w.accessDenied(ctx, err) // ensure-session answers at once, with the reason
 			return
 		}
-		if errType(err) == activities.ErrTypeUserNotFound {
-			w.setStatus(ctx, StatusNotEligible, "the Mangopay user does not exist")
+		if isUserNotFound(err) {
+			// A typo in the platform's call, not Mangopay's word on a user.
+			w.refuseRequest(ctx, &RequestError{Field: "UserId", Message: "the Mangopay user " + w.st.UserID + " does not exist"})
+			return
+		}
+		if rerr, ok := requestErrorOf(err); ok {
+			w.refuseRequest(ctx, rerr)
 			return
 		}
 		w.setStatus(ctx, StatusFailed, "reading the Mangopay user failed: "+errMessage(err))
@@ -224,6 +234,7 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 		w.setStatus(ctx, StatusExpired, "waiting for ensure-session with a ReturnUrl")
 		return
 	}
+	w.st.Rejected = nil // a new request: the last refusal is answered
 	w.creating = true
 	defer func() { w.creating = false }()
 	if w.reusePendingSession(ctx) {
@@ -241,6 +252,10 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 		// Mangopay answers a key with its first response for 24 hours, the
 		// denial included, and a denied call created nothing: a new key.
 		in.IdempotencyKey = mangopay.DeriveIdempotencyKey(in.IdempotencyKey, "access-retry", strconv.Itoa(try))
+	}
+	if n := w.st.RequestsRefused; n > 0 {
+		// The corrected request: a new key, or Mangopay answers the refusal again.
+		in.IdempotencyKey = mangopay.DeriveIdempotencyKey(in.IdempotencyKey, "refused", strconv.Itoa(n))
 	}
 	// A Redis outage never fails (and so never repeats) the Mangopay call:
 	// the index is retried on its own.
@@ -271,6 +286,11 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 		}
 		if errType(err) == activities.ErrTypeNotEligible {
 			w.setStatus(ctx, StatusNotEligible, errMessage(err))
+			return
+		}
+		if rerr, ok := requestErrorOf(err); ok {
+			// A field of the platform's request: its 4xx, not the user's end.
+			w.refuseRequest(ctx, rerr)
 			return
 		}
 		w.setStatus(ctx, StatusFailed, "Mangopay refused to create an IDV session: "+errMessage(err))

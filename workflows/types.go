@@ -306,16 +306,29 @@ type State struct {
 	Attention string `json:"Attention,omitempty"`
 	// RenewalSASet: the KycRenewalDeadline search attribute is set.
 	RenewalSASet bool `json:"RenewalSASet,omitempty"`
+	// ReviewSASet: the KycReviewSince search attribute is set.
+	ReviewSASet bool `json:"ReviewSASet,omitempty"`
 	// Outbox holds the platform notifications not delivered yet, oldest
 	// first: they are sent one at a time, in order, and carried across
 	// continue-as-new.
 	Outbox []notify.Event `json:"Outbox,omitempty"`
+	// NotifyHeld says why the outbox is held ("" while it is sent): its
+	// first event was not delivered within its retry schedule. The events
+	// wait, in order, for an operator's resend-notifications.
+	NotifyHeld string `json:"NotifyHeld,omitempty"`
 	// StatusChanges counts status changes: part of each status
 	// notification's id, so that a status reached again on the same
 	// attempt (a second "verified" after a renewal) is a new event for the
 	// platform, not a duplicate it drops.
-	StatusChanges int       `json:"StatusChanges,omitempty"`
-	UpdatedAt     time.Time `json:"UpdatedAt"`
+	StatusChanges int `json:"StatusChanges,omitempty"`
+	// Rejected is Mangopay's refusal of the platform's last request (a user
+	// that does not exist, a field it refuses), until the next creation.
+	Rejected *RequestError `json:"Rejected,omitempty"`
+	// RequestsRefused counts them: part of the next creation's idempotency
+	// key, since Mangopay answers a key with its first response (the
+	// refusal) for 24 hours.
+	RequestsRefused int       `json:"RequestsRefused,omitempty"`
+	UpdatedAt       time.Time `json:"UpdatedAt"`
 }
 
 // StateView is the state query's answer.
@@ -337,7 +350,33 @@ type StateView struct {
 	History         []AttemptRecord `json:"History,omitempty"`
 	// ScopeBlocked: the user's money flows Mangopay blocks, once known.
 	ScopeBlocked *ScopeBlocked `json:"ScopeBlocked,omitempty"`
-	UpdatedAt    string        `json:"UpdatedAt"`
+	// Undelivered: the notifications held after one was not delivered
+	// within its retry schedule, until an operator re-sends them.
+	Undelivered *HeldNotifications `json:"Undelivered,omitempty"`
+	UpdatedAt   string             `json:"UpdatedAt"`
+}
+
+// HeldNotifications are an onboarding's notifications held undelivered, in
+// the order they will be sent.
+type HeldNotifications struct {
+	Reason string      `json:"Reason"`
+	Events []HeldEvent `json:"Events"`
+}
+
+// HeldEvent is one held notification (its id is the webhook-id).
+type HeldEvent struct {
+	ID         string `json:"Id"`
+	Type       string `json:"Type"`
+	OccurredAt string `json:"OccurredAt"`
+}
+
+// ResendResult is the resend-notifications update's answer.
+type ResendResult struct {
+	UserID string `json:"UserId"`
+	// Queued is how many notifications are now being sent, in order.
+	Queued int `json:"Queued"`
+	// WasHeld: the outbox was held (otherwise it was already being sent).
+	WasHeld bool `json:"WasHeld"`
 }
 
 // Result is the workflow's result when the onboarding ends.
@@ -349,6 +388,9 @@ type Result struct {
 	// Undelivered lists the platform notifications still undelivered
 	// when the onboarding completed.
 	Undelivered []notify.Event `json:"Undelivered,omitempty"`
+	// Rejected: the run ended before any session because Mangopay refused
+	// the platform's request; the next signup starts a new onboarding.
+	Rejected *RequestError `json:"Rejected,omitempty"`
 }
 
 // ScopeBlocked is what Mangopay's regulatory status says it blocks of the

@@ -75,6 +75,13 @@ func (w *onboarding) upsertVisibility(ctx workflow.Context) {
 		updates = append(updates, SearchAttrRenewalDeadline.ValueUnset())
 		w.st.RenewalSASet = false
 	}
+	if w.st.Status == StatusInReview && w.st.ReviewSince != nil {
+		updates = append(updates, SearchAttrReviewSince.ValueSet(*w.st.ReviewSince))
+		w.st.ReviewSASet = true
+	} else if w.st.ReviewSASet {
+		updates = append(updates, SearchAttrReviewSince.ValueUnset())
+		w.st.ReviewSASet = false
+	}
 	if a := w.attention(); a != w.st.Attention {
 		if a == "" {
 			updates = append(updates, SearchAttrAttention.ValueUnset())
@@ -96,6 +103,8 @@ func (w *onboarding) upsertVisibility(ctx workflow.Context) {
 // attention is what an operator must look at (KycAttention), if anything.
 func (w *onboarding) attention() string {
 	switch {
+	case w.st.NotifyHeld != "":
+		return AttentionNotificationsUndelivered // final or not: the platform must still hear
 	case w.st.Status.Final():
 		return "" // nothing is left to do: no operator is needed
 	case w.st.AccessDenied != "":

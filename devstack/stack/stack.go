@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -91,11 +92,14 @@ type Stack struct {
 	BridgeInternalURL string
 	PlatformURL       string
 	NotifyURL         string // where the worker sends its notifications
-	WorkerURL         string
-	WebhookURL        string
-	APIToken          string
-	RedisURL          string
-	RedisEmbedded     bool
+	// NotifySecret is the stand-in platform's secret (a fresh whsec_ each
+	// run); empty when the notifications go to PLATFORM_WEBHOOK_URL.
+	NotifySecret  string
+	WorkerURL     string
+	WebhookURL    string
+	APIToken      string
+	RedisURL      string
+	RedisEmbedded bool
 
 	Temporal client.Client
 	Sim      *sandbox.Sandbox
@@ -175,7 +179,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 			return s, fmt.Errorf("data folder: %w", err)
 		}
-		dopts.DBFile = filepath.Join(o.DataDir, "temporal.db")
+		dopts.DBFile = filepath.Join(o.DataDir, TemporalDBFile)
+		if err := setAsidePreviousRun(o.DataDir); err != nil {
+			return s, err
+		}
 		// The server's own output goes to a file, away from kycflow's logs.
 		f, err := os.OpenFile(filepath.Join(o.DataDir, "temporal.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
@@ -217,9 +224,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return s, err
 	}
 	s.serve(&http.Server{Handler: s.Platform.handler(), ReadHeaderTimeout: 5 * time.Second}, platLn)
-	s.NotifyURL = platURL + "/kycflow/events"
+	s.NotifyURL, s.NotifySecret = platURL+"/kycflow/events", secret
 	if o.PlatformWebhookURL != "" {
-		s.NotifyURL, secret = o.PlatformWebhookURL, o.PlatformWebhookSecret
+		s.NotifyURL, secret, s.NotifySecret = o.PlatformWebhookURL, o.PlatformWebhookSecret, ""
 	}
 
 	// Worker.
@@ -266,6 +273,34 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return s, err
 	}
 	return s, nil
+}
+
+// The Temporal database of the running stack, and the previous run's, in
+// Options.DataDir.
+const (
+	TemporalDBFile         = "temporal.db"
+	PreviousTemporalDBFile = "temporal.previous.db"
+)
+
+// setAsidePreviousRun starts Temporal clean, as the simulator always does
+// (it keeps its users and sessions in memory): onboardings kept from a
+// previous run would show AWAITING_USER with links the new simulator
+// answers 404, and wait on users it no longer knows. The previous run's
+// database is kept beside, for its histories (docs/integrate.md says how
+// to browse it).
+func setAsidePreviousRun(dir string) error {
+	cur := filepath.Join(dir, TemporalDBFile)
+	if _, err := os.Stat(cur); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := os.Rename(cur, filepath.Join(dir, PreviousTemporalDBFile)); err != nil {
+		return fmt.Errorf("set the previous run's Temporal database aside: %w", err)
+	}
+	// SQLite's companions of the old file, if it was not closed cleanly.
+	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
+		_ = os.Remove(cur + suffix)
+	}
+	return nil
 }
 
 // DevBudget is the dev stack's call budget when the environment sets none:

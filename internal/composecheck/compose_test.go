@@ -510,7 +510,7 @@ func TestSearchAttributesAreRegistered(t *testing.T) {
 		assert.Regexp(t, `--name\s+`+regexp.QuoteMeta(key.GetName())+`\s+--type\s+`+typ+`\b`, script,
 			"compose registers %s as %s, like the dev stack", key.GetName(), typ)
 	}
-	require.Len(t, want, 7, "kycflow's search attributes (DESIGN.md's and KycAttention)")
+	require.Len(t, want, 8, "kycflow's search attributes (DESIGN.md's, KycAttention and KycReviewSince)")
 	assert.Contains(t, script, "temporal operator search-attribute create")
 }
 

@@ -114,6 +114,7 @@ func SearchAttributes() temporal.SearchAttributes {
 		workflows.SearchAttrUserType.ValueSet(""),
 		workflows.SearchAttrRenewalDeadline.ValueSet(time.Time{}),
 		workflows.SearchAttrAttention.ValueSet(""),
+		workflows.SearchAttrReviewSince.ValueSet(time.Time{}),
 	)
 }
 

@@ -30,7 +30,7 @@ const RegisterCommand = "worker register-search-attributes"
 // (workflows/names.go).
 var Keys = []temporal.SearchAttributeKey{
 	workflows.SearchAttrStatus, workflows.SearchAttrUserID, workflows.SearchAttrSessionID, workflows.SearchAttrAttempt,
-	workflows.SearchAttrUserType, workflows.SearchAttrRenewalDeadline, workflows.SearchAttrAttention,
+	workflows.SearchAttrUserType, workflows.SearchAttrRenewalDeadline, workflows.SearchAttrAttention, workflows.SearchAttrReviewSince,
 }
 
 // ErrMissing is returned by Check when an attribute is not registered, or

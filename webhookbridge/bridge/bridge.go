@@ -42,6 +42,10 @@ type Bridge struct {
 	// Codec, when set, is served at /codec/ on the internal listener so the
 	// Temporal Web UI can show encrypted payloads (payloadcodec.Handler).
 	Codec http.Handler
+	// DevRedis: a development Redis (KYCFLOW_DEV) need not be durable, so
+	// its persistence settings are a warning, not the ERROR they are in
+	// production.
+	DevRedis bool
 	// Forwarder, when set, runs alongside the listeners in Serve.
 	Forwarder *Forwarder
 	// Now is the clock (tests); time.Now when nil.
@@ -95,6 +99,7 @@ func New(cfg Config, deps Deps) *Bridge {
 			Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0, claimcheck.WithSealer(deps.Codec)),
 			Logger: logger, Token: cfg.APIToken, AllowClearPages: cfg.Dev,
 		},
+		DevRedis: cfg.Dev,
 	}
 	if deps.Codec != nil {
 		b.Codec = payloadcodec.Handler(deps.Codec, cfg.CodecOrigins, cfg.CodecToken)

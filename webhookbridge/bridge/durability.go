@@ -62,8 +62,9 @@ func info(ctx context.Context, rdb redis.UniversalClient, section string) (map[s
 }
 
 // warnIfRedisForgets logs, at error level, every way the Redis can lose
-// acknowledged webhooks. It runs at startup and never stops the bridge: a
-// development Redis need not be durable.
+// acknowledged webhooks. It runs at startup and never stops the bridge. A
+// development Redis (DevRedis) need not be durable: there it is a warning,
+// so that a first `make dev` shows no ERROR.
 func (b *Bridge) warnIfRedisForgets(ctx context.Context) {
 	problems, err := CheckRedisDurability(ctx, b.RDB)
 	if err != nil {
@@ -71,6 +72,10 @@ func (b *Bridge) warnIfRedisForgets(ctx context.Context) {
 		return
 	}
 	for _, p := range problems {
+		if b.DevRedis {
+			b.Logger.Warn("development Redis: it may lose acknowledged webhooks (fine in development; in production: " + p + ")")
+			continue
+		}
 		b.Logger.Error("REDIS MAY LOSE ACKNOWLEDGED WEBHOOKS: " + p)
 	}
 }

@@ -270,7 +270,7 @@ func TestOnboardingAPIClosedReopenAndPSC(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, w.Code, "body %s", w.Body)
 		assert.Contains(t, w.Body.String(), `"Field":"SessionLanguage"`)
 	})
-	t.Run("NOT_ELIGIBLE stays so until reopened", func(t *testing.T) {
+	t.Run("NOT_ELIGIBLE reads the user again on the next signup", func(t *testing.T) {
 		first := createOnboarding(t, r, payer.ID, "")
 		require.Equal(t, workflows.StatusNotEligible, first.Status)
 		require.Eventually(t, func() bool {
@@ -284,9 +284,14 @@ func TestOnboardingAPIClosedReopenAndPSC(t *testing.T) {
 		}
 		closed := runOf()
 		again := createOnboarding(t, r, payer.ID, "")
-		assert.Equal(t, workflows.StatusNotEligible, again.Status)
+		assert.Equal(t, workflows.StatusNotEligible, again.Status, "still a payer")
 		assert.NotEmpty(t, again.Reason)
-		assert.Equal(t, closed, runOf(), "a signup does not restart it")
+		assert.NotEqual(t, closed, runOf(), "a signup reads the user again: the platform may have fixed its category")
+		closed = runOf()
+		require.Eventually(t, func() bool {
+			d, err := dev.c.DescribeWorkflowExecution(context.Background(), workflows.WorkflowID(payer.ID), "")
+			return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+		}, waitFor, tick, "the second onboarding should complete")
 
 		w := serve(r, apiRequest(http.MethodPost, "/v1/onboardings/"+payer.ID+"/reopen", strings.NewReader(`{"ReturnUrl":"`+platformReturnURL+`"}`)))
 		var reopened workflows.EnsureSessionResult

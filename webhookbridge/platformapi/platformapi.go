@@ -419,7 +419,12 @@ func (a *API) retryPSC(c *gin.Context) {
 
 // fail maps the workflow helpers' errors to statuses.
 func (a *API) fail(c *gin.Context, err error) {
+	var refused *workflows.RequestError
 	switch {
+	case errors.As(err, &refused):
+		// Mangopay refused what the platform sent: the field and Mangopay's
+		// words, for the platform to correct and call again.
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, httpapi.Error{Error: refused.Error(), Field: refused.Field})
 	case errors.Is(err, workflows.ErrNoOnboarding):
 		c.AbortWithStatusJSON(http.StatusNotFound, httpapi.Error{Error: "no onboarding for this user"})
 	case errors.Is(err, workflows.ErrRejected):

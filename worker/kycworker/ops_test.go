@@ -57,6 +57,7 @@ func TestPlatformEndpointGoneAlert(t *testing.T) {
 		}
 	}
 	require.Contains(t, alerts, "KycflowPlatformEndpointGone")
+	require.Contains(t, alerts, "KycflowNotificationsHeld")
 
 	m, err := kycworker.NewMetrics()
 	require.NoError(t, err)
@@ -74,6 +75,12 @@ func TestPlatformEndpointGoneAlert(t *testing.T) {
 		ID: "0123456789abcdef0123456789abcdef", Type: notify.OnboardingVerified, UserID: "user_m_1", Status: "VERIFIED", OccurredAt: time.Now(),
 	}})
 	require.Error(t, err)
+	// An onboarding holding its notifications is counted (the workflow
+	// runs this activity when it starts holding).
+	_, err = env.ExecuteActivity(acts.NotificationsHeld, activities.NotificationsHeldInput{
+		UserID: "user_m_1", EventID: "0123456789abcdef0123456789abcdef", EventType: notify.OnboardingVerified, Held: 1, Error: "status 401",
+	})
+	require.NoError(t, err)
 
 	exported := map[string]float64{}
 	require.Eventually(t, func() bool {
@@ -84,8 +91,8 @@ func TestPlatformEndpointGoneAlert(t *testing.T) {
 				exported[f.GetName()] = mm.GetCounter().GetValue() + mm.GetGauge().GetValue()
 			}
 		}
-		return exported[activities.MetricNotifyEndpointDisabled] == 1
-	}, 5*time.Second, 50*time.Millisecond, "the worker reports the endpoint disabled")
+		return exported[activities.MetricNotifyEndpointDisabled] == 1 && exported[activities.MetricNotifyHeld] == 1
+	}, 5*time.Second, 50*time.Millisecond, "the worker reports the endpoint disabled and the held notifications")
 	assert.Equal(t, float64(1), exported[activities.MetricNotifyEndpointGone], "one 410 counted")
 
 	names := regexp.MustCompile(`\bkycflow_[a-z0-9_]+\b`).FindAllString(string(raw), -1)
