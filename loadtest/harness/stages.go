@@ -163,3 +163,24 @@ func (b StageBreakdown) Table(w io.Writer, indent string) {
 	}
 	fmt.Fprintf(w, "%swebhook → state\tp50 %s, p99 %s, max %s (%d): %s\n", indent, msOf(b.ToState.P50), msOf(b.ToState.P99), msOf(b.ToState.Max), b.ToState.Count, verdict)
 }
+
+// WaveBound is a wave's own lower bound: the Mangopay calls it needed
+// against the budget that served them. No fleet reopens a wave faster than
+// its calls beyond the burst take at the budget's rate; the time beyond the
+// bound is what the fleet itself added (queues, CPU, retries).
+type WaveBound struct {
+	Calls  int           `json:"calls"`
+	Bound  time.Duration `json:"bound_ns"`
+	Beyond time.Duration `json:"beyond_ns"`
+}
+
+// waveBound computes the bound of calls at rate calls/s after a burst, and
+// how far took is beyond it.
+func waveBound(calls int, rate float64, burst int, took time.Duration) WaveBound {
+	b := WaveBound{Calls: calls}
+	if rate > 0 && calls > burst {
+		b.Bound = time.Duration(float64(calls-burst) / rate * float64(time.Second))
+	}
+	b.Beyond = max(took-b.Bound, 0)
+	return b
+}

@@ -157,3 +157,27 @@ func TestMatchWebhooksTakesTheFirstSendAndSignal(t *testing.T) {
 	assert.Equal(t, base.Add(time.Second), matched[0].recorded)
 	assert.Equal(t, 1, unsignalled, "r2 was delivered and never signalled")
 }
+
+func TestWaveBound(t *testing.T) {
+	tests := []struct {
+		name       string
+		calls      int
+		rate       float64
+		burst      int
+		took       time.Duration
+		wantBound  time.Duration
+		wantBeyond time.Duration
+	}{
+		// The 2026-12-06 wave: 5,344 calls at 50/s after a burst of 300.
+		{name: "budget-bound wave", calls: 5344, rate: 50, burst: 300, took: 133700 * time.Millisecond,
+			wantBound: 100880 * time.Millisecond, wantBeyond: 32820 * time.Millisecond},
+		{name: "within the burst: no bound", calls: 200, rate: 50, burst: 300, took: 3 * time.Second, wantBeyond: 3 * time.Second},
+		{name: "faster than the bound is not negative", calls: 400, rate: 10, burst: 0, took: 30 * time.Second, wantBound: 40 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := waveBound(tt.calls, tt.rate, tt.burst, tt.took)
+			assert.Equal(t, WaveBound{Calls: tt.calls, Bound: tt.wantBound, Beyond: tt.wantBeyond}, b)
+		})
+	}
+}
