@@ -468,7 +468,7 @@ func (l *Limiter) Done(call mangopay.Call, status int, limits mangopay.RateLimit
 			l.seen = limits
 		}
 		l.mu.Unlock()
-		l.metrics.Load().observeRemaining(limits)
+		l.metrics.Load().observeRemaining(limits, l.cfg.Rate(limits, l.now()))
 	}
 	if status != 429 {
 		return

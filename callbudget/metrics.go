@@ -15,6 +15,7 @@ const (
 	MetricWait        = "kycflow_mangopay_budget_wait_seconds"
 	MetricRateLimited = "kycflow_mangopay_rate_limited_total"
 	MetricRemaining   = "kycflow_mangopay_rate_remaining"
+	MetricRate        = "kycflow_mangopay_budget_calls_per_second"
 )
 
 // Metrics are the budget's Prometheus metrics (see Limiter.RegisterMetrics).
@@ -24,6 +25,7 @@ type Metrics struct {
 	wait        *prometheus.HistogramVec
 	rateLimited *prometheus.CounterVec
 	remaining   *prometheus.GaugeVec
+	rate        prometheus.Gauge
 }
 
 // newMetrics registers the budget's metrics on reg.
@@ -42,8 +44,11 @@ func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		remaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: MetricRemaining, Help: "Calls left in each Mangopay rate-limit window (X-RateLimit-Remaining) at the latest answer; absent before the first.",
 		}, []string{"window"}),
+		rate: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: MetricRate, Help: "Calls per second the budget allows, read from Mangopay's windows at the latest answer (MANGOPAY_BUDGET_SHARE of each window's remaining calls until its reset, at most MANGOPAY_MAX_CALLS_PER_SECOND); absent before the first.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.wait, m.rateLimited, m.remaining} {
+	for _, c := range []prometheus.Collector{m.calls, m.wait, m.rateLimited, m.remaining, m.rate} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -71,13 +76,14 @@ func (m *Metrics) called(c mangopay.Call, status int) {
 
 // observeRemaining sets the gauges; a window appears only once Mangopay has sent
 // its figure, so it never reads 0 before the first call.
-func (m *Metrics) observeRemaining(l mangopay.RateLimits) {
+func (m *Metrics) observeRemaining(l mangopay.RateLimits, rate float64) {
 	if m == nil {
 		return
 	}
 	for _, w := range l.Windows {
 		m.remaining.WithLabelValues(windowLabel(w.Window)).Set(float64(w.Remaining))
 	}
+	m.rate.Set(rate)
 }
 
 func windowLabel(d time.Duration) string {

@@ -89,6 +89,7 @@ func TestTheWindowsMangopayReportsBindBelowTheFixedRate(t *testing.T) {
 	seen := p.client.RateLimits()
 	now := time.Now()
 	assert.InEpsilon(t, 0.02*float64(seen.Windows[0].Remaining)/seen.Windows[0].Reset.Sub(now).Seconds(), p.budget.Rate(now), 0.05)
+	assert.InEpsilon(t, p.budget.Rate(now), gaugeValue(t, p.reg, callbudget.MetricRate, ""), 0.05, "the rate is exported")
 
 	assert.LessOrEqual(t, grants(t, p.budget, mangopay.PriorityInteractive, 10), 2, "the burst, then a wait beyond the deadline")
 }
