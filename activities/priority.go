@@ -15,18 +15,19 @@ import (
 // activity of Activities is listed (a test checks it); activities of other
 // structs (the fleet reconciler's) are background work.
 var priorityByKind = map[string]mangopay.Priority{
-	"ReadUser":       mangopay.PriorityInteractive,
-	"CreateSession":  mangopay.PriorityInteractive,
-	"CreateDocument": mangopay.PriorityInteractive,
-	"UploadPages":    mangopay.PriorityInteractive,
-	"SubmitDocument": mangopay.PriorityInteractive,
-	"RetryPSC":       mangopay.PriorityInteractive,
-	"GetSession":     mangopay.PriorityWebhook,
-	"GetDocument":    mangopay.PriorityWebhook,
-	"ReadPSCs":       mangopay.PriorityWebhook,
-	"ReadRegulatory": mangopay.PriorityWebhook,
-	"IndexSession":   mangopay.PriorityWebhook,
-	"NotifyPlatform": mangopay.PriorityWebhook,
+	"ReadUser":           mangopay.PriorityInteractive,
+	"CreateSession":      mangopay.PriorityInteractive,
+	"CreateDocument":     mangopay.PriorityInteractive,
+	"UploadPages":        mangopay.PriorityInteractive,
+	"SubmitDocument":     mangopay.PriorityInteractive,
+	"RetryPSC":           mangopay.PriorityInteractive,
+	"GetSession":         mangopay.PriorityWebhook,
+	"FindCreatedSession": mangopay.PriorityWebhook,
+	"GetDocument":        mangopay.PriorityWebhook,
+	"ReadPSCs":           mangopay.PriorityWebhook,
+	"ReadRegulatory":     mangopay.PriorityWebhook,
+	"IndexSession":       mangopay.PriorityWebhook,
+	"NotifyPlatform":     mangopay.PriorityWebhook,
 	// NotificationsHeld makes no Mangopay call; listed for completeness.
 	"NotificationsHeld": mangopay.PriorityWebhook,
 }

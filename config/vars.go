@@ -137,6 +137,14 @@ var Vars = []Var{
 		Meaning: "May a downgrade webhook start an onboarding for a user kycflow has none for."},
 	{Name: "BRIDGE_FALLBACK_LOOKUPS_PER_SECOND", Type: "number", Default: "5", Allowed: "above 0, at most 1000", Readers: []Process{Bridge},
 		check: numberIn(0, false, 1000, true), Meaning: "Mangopay lookups of resources the routing index misses, and restarts, per second and bridge."},
+	{Name: "BRIDGE_INTAKE_PER_CLIENT_PER_SECOND", Type: "number", Default: "20", Allowed: "0 (no limit) to 100000", Readers: []Process{Bridge},
+		check:   numberIn(0, true, 100_000, true),
+		Meaning: "Webhooks one client address (as BRIDGE_TRUSTED_PROXIES tell it) may send the public intake per second and bridge; over it, 429 (Mangopay retries)."},
+	{Name: "BRIDGE_INTAKE_PER_CLIENT_BURST", Type: "int", Computed: "twice BRIDGE_INTAKE_PER_CLIENT_PER_SECOND (at least 1)", Allowed: "1 to 1000000",
+		Readers: []Process{Bridge}, check: intIn(1, 1_000_000), Meaning: "Webhooks one client address may send at once after a quiet period."},
+	{Name: "BRIDGE_WEBHOOK_MAX_DATE_AHEAD", Type: "duration", Default: "5m", Allowed: "1s to 24h", Readers: []Process{Bridge},
+		check:   durationIn(time.Second, 24*time.Hour),
+		Meaning: "How far past the bridge's clock a webhook's Date is believed; a later one is stored with the time it was received, so it cannot take the dedupe key of a future event."},
 
 	// The dev stack.
 	{Name: "TEMPORAL_CLI", Type: "path", Computed: ".tools/bin/temporal in the module (make temporal-cli installs it)", Readers: []Process{Devstack},

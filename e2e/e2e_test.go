@@ -184,7 +184,8 @@ func renewalBeforeDeadline(t *testing.T, e *env) {
 	e.waitVisible(t, user, `KycStatus="RENEWAL_REQUIRED"`)
 
 	renewal := e.startOnboarding(t, user)
-	requireAwaitingUser(t, renewal, 2)
+	// Still REGULAR: RENEWAL_REQUIRED, with the renewal session's link.
+	requireSessionStatus(t, renewal, workflows.StatusRenewal, 2)
 	e.completePage(t, renewal.HostedURL, nil)
 	o = e.waitState(t, user, "renewed", func(o onboarding) bool {
 		return o.Status == workflows.StatusVerified && o.RenewalDeadline == ""

@@ -284,7 +284,14 @@ func (e *env) startWithConfig(t *testing.T, userID string, cfg workflows.Config)
 // requireAwaitingUser checks a fresh session the user can open.
 func requireAwaitingUser(t *testing.T, s session, attempt int) {
 	t.Helper()
-	require.Equal(t, workflows.StatusAwaitingUser, s.Status, "status of %+v", s)
+	requireSessionStatus(t, s, workflows.StatusAwaitingUser, attempt)
+}
+
+// requireSessionStatus: an open session (its link, its expiry) in that
+// status: AWAITING_USER, or RENEWAL_REQUIRED for a renewal session.
+func requireSessionStatus(t *testing.T, s session, status workflows.Status, attempt int) {
+	t.Helper()
+	require.Equal(t, status, s.Status, "status of %+v", s)
 	require.Equal(t, attempt, s.Attempt, "attempt of %+v", s)
 	require.NotEmpty(t, s.IdvSessionID, "IdvSessionId of %+v", s)
 	require.NotEmpty(t, s.HostedURL, "HostedUrl of %+v", s)

@@ -1,42 +1,23 @@
 package mangopay_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kycflow/kycflow/internal/syncbuf"
 	"github.com/kycflow/kycflow/mangopay"
 )
-
-// syncBuffer is a goroutine-safe bytes.Buffer.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestLogging_DebugRecordWithoutBodies(t *testing.T) {
 	f := newFake(t)
 	f.serve("POST /users/user_m_1/identity-verifications", 200, "idv_create.json")
-	var out syncBuffer
+	var out syncbuf.Buffer
 	logger := slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := mangopay.New(mangopay.Config{BaseURL: f.srv.URL, ClientID: testClientID, APIKey: testAPIKey, Logger: logger})
 	require.NoError(t, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -263,6 +264,10 @@ func clientError(ctx context.Context, c client.Client, userID, op string, err er
 			return fmt.Errorf("%s: %w: %w", op, ErrStillWorking, err)
 		}
 		return fmt.Errorf("%s: %w: %w", op, ErrTemporalUnavailable, err)
+	case errors.As(err, &appErr) && strings.HasPrefix(appErr.Message(), busyRejection):
+		// The run could not take the request now (and recorded nothing):
+		// asking again is safe.
+		return fmt.Errorf("%s: %w: %s", op, ErrStillWorking, appErr.Message())
 	case errors.As(err, &appErr) && appErr.Type() == ErrTypeRequestRefused:
 		// Mangopay refused what the caller sent: the field and Mangopay's
 		// words, for the caller to correct.

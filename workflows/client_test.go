@@ -19,6 +19,7 @@ import (
 	"github.com/kycflow/kycflow/internal/devtemporal"
 	"github.com/kycflow/kycflow/internal/redistest"
 	"github.com/kycflow/kycflow/internal/simtest"
+	"github.com/kycflow/kycflow/internal/syncbuf"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
@@ -59,7 +60,7 @@ func startDevWorker(t *testing.T) *devWorker {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	serverLog := &syncBuffer{}
+	serverLog := &syncbuf.Buffer{}
 	srv, err := devtemporal.Start(ctx, devtemporal.Options{Logger: sdkLogger(logger), Stdout: serverLog, Stderr: serverLog})
 	require.NoError(t, err)
 	t.Cleanup(func() {

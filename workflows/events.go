@@ -54,7 +54,17 @@ func (w *onboarding) applySession(ctx workflow.Context, res activities.GetSessio
 	if (w.st.Status == StatusVerified || w.st.Status == StatusRenewal) &&
 		st != mangopay.IdentityVerificationValidated && st != mangopay.IdentityVerificationOutOfDate {
 		// Mangopay says REGULAR: what a (renewal) session does, pending,
-		// expired or refused, never ends or demotes the onboarding.
+		// expired or refused, never ends or demotes the onboarding. A
+		// refusal of the renewal session is still the renewal's news (it
+		// may come after kycflow's own expiry check gave up on it).
+		if w.st.Status == StatusRenewal && w.st.RenewalDeadline != nil {
+			switch st {
+			case mangopay.IdentityVerificationRefused, mangopay.IdentityVerificationError:
+				w.renewalSessionEnded(ctx, "the renewal session was refused ("+strings.Join(reasonTypes(s.Checks), ", ")+"): ensure-session opens a new one")
+			case mangopay.IdentityVerificationExpired, mangopay.IdentityVerificationTimeout:
+				w.renewalSessionEnded(ctx, "the renewal session expired before it was submitted: ensure-session opens a new one")
+			}
+		}
 		return
 	}
 	// A renewal session: the user stays REGULAR whatever it does.
@@ -166,7 +176,8 @@ func reasonTypes(checks []CheckSummary) []string {
 }
 
 // handleEvent treats a webhook as a hint: it re-reads the resource and acts
-// on what the API says. Duplicates, stale and forged events change nothing.
+// on what the API says. Duplicates, stale and forged events change nothing,
+// and a flood of them costs a read per hint window (hints.go).
 func (w *onboarding) handleEvent(ctx workflow.Context, ev webhookstream.MangopayEvent) {
 	key := ev.Key()
 	if lo.Contains(w.st.SeenEvents, key) {
@@ -177,16 +188,26 @@ func (w *onboarding) handleEvent(ctx workflow.Context, ev webhookstream.Mangopay
 	if over := len(w.st.SeenEvents) - w.cfg.MaxDedupeKeys; over > 0 {
 		w.st.SeenEvents = w.st.SeenEvents[over:]
 	}
+	if w.st.Status == StatusStarting && ev.EventType.Topic() == mangopay.TopicScope && ev.ResourceID == w.st.UserID {
+		// Blocks are no KYC status: what Mangopay blocks is read once
+		// the preflight is done (scopeAfterPreflight), not lost.
+		w.st.ScopeAsked = true
+		return
+	}
 	if w.st.Status.Final() || w.st.Status == StatusStarting {
 		w.logger.Info("webhook ignored in this status", "event_type", ev.EventType, "status", string(w.st.Status))
 		return
 	}
-	handle, ok := w.eventHandlers()[ev.EventType.Topic()]
-	if !ok {
+	if _, ok := w.eventHandlers()[ev.EventType.Topic()]; !ok {
 		w.logger.Info("webhook of an unhandled type ignored", "event_type", ev.EventType)
 		return
 	}
-	handle(ctx, ev)
+	w.hint(ctx, ev) // now, or once its resource's hint window ends
+}
+
+// dispatch follows a hint: the handler of its topic re-reads what it names.
+func (w *onboarding) dispatch(ctx workflow.Context, ev webhookstream.MangopayEvent) {
+	w.eventHandlers()[ev.EventType.Topic()](ctx, ev)
 }
 
 // eventHandlers are the handlers of the topics of webhooks (the one
@@ -363,10 +384,12 @@ func (w *onboarding) followUserLevel(ctx workflow.Context, level string) {
 			}
 			w.downgraded(ctx, "KYC downgraded by Mangopay (KYCLevel LIGHT): a new session is needed")
 		case w.st.RenewalDeadline != nil:
-			// Downgraded while a renewal session was pending or had ended:
-			// the deadline is history, the session the way back.
+			// Downgraded while a renewal session was pending or in review:
+			// the deadline is history, the session the way back. The
+			// status stays, but the platform is told (a renewal is no
+			// longer what the user is doing).
 			w.st.RenewalDeadline, w.st.RemindersSent = nil, 0
-			w.upsertVisibility(ctx)
+			w.restate(ctx, "KYC downgraded by Mangopay (KYCLevel LIGHT): the open session is the way back to verified")
 		}
 	}
 }

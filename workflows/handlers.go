@@ -43,14 +43,20 @@ func (w *onboarding) view(now time.Time) StateView {
 
 // usableLink is the current session's HostedUrl and ExpiresAt, or nothing
 // when the link cannot be used: only a PENDING session, before its
-// ExpiresAt, of an onboarding that awaits the user, has one.
+// ExpiresAt, of an onboarding that awaits the user (AWAITING_USER, or
+// RENEWAL_REQUIRED with its renewal session open), has one.
 func (w *onboarding) usableLink(now time.Time) (hostedURL, expiresAt string) {
 	s := w.st.Session
-	if s == nil || w.st.Status != StatusAwaitingUser ||
+	if s == nil || (w.st.Status != StatusAwaitingUser && w.st.Status != StatusRenewal) ||
 		mangopay.IdentityVerificationStatus(s.Status) != mangopay.IdentityVerificationPending || !now.Before(s.ExpiresAt) {
 		return "", ""
 	}
 	return s.HostedURL, rfc3339(s.ExpiresAt)
+}
+
+func (w *onboarding) hasUsableLink(now time.Time) bool {
+	u, _ := w.usableLink(now)
+	return u != ""
 }
 
 // usablePSCLinks drops the HostedUrl of PSC sessions that no longer take
@@ -75,7 +81,36 @@ func rfc3339(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func (w *onboarding) validateEnsureSession(req EnsureSessionRequest) error {
+// busyRejection starts the message of an ensure-session refused because the
+// run cannot take it now (the client maps it to ErrStillWorking).
+const busyRejection = "the onboarding is busy"
+
+// busyPastContinueAsNew: the run is past its continue-as-new point and
+// cannot continue as new now: its loop is in a Mangopay call that retries
+// (a session creation, a read through an outage or a 403), or an update
+// handler calls Mangopay. An update accepted then would grow the history
+// past its bound (a platform calling ensure-session on every login);
+// refused, it is not written to the history at all, and the caller asks
+// again.
+func (w *onboarding) busyPastContinueAsNew(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	past := info.GetContinueAsNewSuggested() || (w.cfg.MaxHistoryEvents > 0 && info.GetCurrentHistoryLength() >= w.cfg.MaxHistoryEvents)
+	// A handler calling Mangopay is in w.stops (AllHandlersFinished would
+	// count the update being validated).
+	return past && (!w.waiting || len(w.stops) > 0)
+}
+
+func (w *onboarding) validateEnsureSession(ctx workflow.Context, req EnsureSessionRequest) error {
+	if err := w.validateEnsureRequest(req); err != nil {
+		return err
+	}
+	if w.busyPastContinueAsNew(ctx) {
+		return errors.New(busyRejection + ": a Mangopay call is under way; ask again shortly")
+	}
+	return nil
+}
+
+func (w *onboarding) validateEnsureRequest(req EnsureSessionRequest) error {
 	if req.ReturnURL != "" {
 		if err := ValidateReturnURL(req.ReturnURL); err != nil {
 			return err
@@ -128,8 +163,10 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 	// A session past its 7 days (the expiry grace hour) is re-read and, if
 	// still PENDING, replaced: its link can no longer be submitted.
 	pastExpiry := w.st.Status == StatusAwaitingUser && w.st.Session != nil && !workflow.Now(ctx).Before(w.st.Session.ExpiresAt)
+	// A renewal session still usable is the one to give.
+	renewalOpen := w.st.Status == StatusRenewal && w.hasUsableLink(workflow.Now(ctx))
 	if !w.creating && w.st.AccessDenied == "" &&
-		(w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.st.Status == StatusRenewal || pastExpiry) {
+		(w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.st.Status == StatusRenewal && !renewalOpen || pastExpiry) {
 		w.st.WantSession = true
 		w.poke()
 		if err := workflow.Await(ctx, settled); err != nil {

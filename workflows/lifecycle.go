@@ -176,9 +176,12 @@ func (w *onboarding) notifyPSC(ctx workflow.Context, p PSC) {
 // pscEvent treats a PSC webhook as a hint: its RessourceId may be the main
 // session's or the PSC's (Mangopay's sources disagree), so either is taken.
 func (w *onboarding) pscEvent(ctx workflow.Context, ev webhookstream.MangopayEvent) {
+	// A PSC not listed yet: Mangopay may add one after the first listing
+	// (while the PSCs run, or during a business's renewal).
+	unlisted := mangopay.IsPSCID(ev.ResourceID) &&
+		(w.st.Status == StatusAwaitingPSCs || w.st.Status == StatusRenewal && w.pscsApply())
 	known := w.st.Session != nil && ev.ResourceID == w.st.Session.IdvSessionID ||
-		slices.ContainsFunc(w.st.PSCs, func(p PSC) bool { return p.PscID == ev.ResourceID }) ||
-		mangopay.IsPSCID(ev.ResourceID) && w.st.Status == StatusAwaitingPSCs // a PSC not listed yet
+		slices.ContainsFunc(w.st.PSCs, func(p PSC) bool { return p.PscID == ev.ResourceID }) || unlisted
 	if known && w.st.Status == StatusRenewal && w.pscsApply() {
 		w.recordPSCs(ctx) // a renewal's PSC sessions: the user stays REGULAR
 		return
@@ -216,7 +219,11 @@ func (w *onboarding) readRegulatory(ctx workflow.Context) (activities.ReadRegula
 // after which the verified user is downgraded unless they renew.
 func (w *onboarding) renewalRequired(ctx workflow.Context) {
 	res, ok := w.readRegulatory(ctx)
-	if !ok || !w.renewalDue(ctx, res) || w.st.Status != StatusVerified {
+	if !ok {
+		return
+	}
+	w.noteRenewalNotice(ctx, res)
+	if !w.renewalDue(ctx, res) || w.st.Status != StatusVerified {
 		return
 	}
 	deadline := res.DowngradeAt.UTC()
@@ -243,20 +250,43 @@ func (w *onboarding) remindersDue(deadline, now time.Time) int {
 	return n
 }
 
+// RenewalNotice is how long before an OWNER's KycRenewalDeadline Mangopay
+// asks for the renewal (USER_KYC_RENEWAL_REQUIRED). Every OWNER has a
+// deadline on record; only one this close is a renewal due.
+const RenewalNotice = 90 * 24 * time.Hour
+
 // renewalDue tells whether Mangopay has a renewal due: a deadline on record
-// that is still to come, or that has passed with no successful KYC since
-// (Mangopay downgrades after the deadline, not always at once: its first
-// grouped downgrades ran on 2026-12-01 for deadlines up to 2026-11-30). A
-// past deadline older than the last KYC is history.
+// within its 90-day notice that is still to come, or that has passed with no
+// successful KYC since (Mangopay downgrades after the deadline, not always
+// at once: its first grouped downgrades ran on 2026-12-01 for deadlines up
+// to 2026-11-30). A past deadline older than the last KYC is history; a
+// deadline further than 90 days away is the next renewal, not one due
+// (noteRenewalNotice keeps when it will be).
 func (w *onboarding) renewalDue(ctx workflow.Context, res activities.ReadRegulatoryResult) bool {
 	if res.DowngradeAt.IsZero() {
 		return false
 	}
-	if res.DowngradeAt.After(workflow.Now(ctx)) {
+	now := workflow.Now(ctx)
+	deadlineDay := res.DowngradeAt.Add(-24 * time.Hour)
+	if now.Before(deadlineDay.Add(-RenewalNotice)) {
+		return false
+	}
+	if res.DowngradeAt.After(now) {
 		return true
 	}
-	deadlineDay := res.DowngradeAt.Add(-24 * time.Hour).UTC().Format(time.DateOnly)
-	return res.LastKYCDate == "" || res.LastKYCDate <= deadlineDay
+	return res.LastKYCDate == "" || res.LastKYCDate <= deadlineDay.UTC().Format(time.DateOnly)
+}
+
+// noteRenewalNotice keeps when the deadline on record (not due yet) will be:
+// a VERIFIED onboarding reads the regulatory status again then.
+func (w *onboarding) noteRenewalNotice(ctx workflow.Context, res activities.ReadRegulatoryResult) {
+	w.st.RenewalNoticeAt = time.Time{}
+	if res.DowngradeAt.IsZero() {
+		return
+	}
+	if at := res.DowngradeAt.Add(-24 * time.Hour).Add(-RenewalNotice); at.After(workflow.Now(ctx)) {
+		w.st.RenewalNoticeAt = at
+	}
 }
 
 // nextRenewalEvent is the next reminder, or the deadline (plus an hour for
@@ -311,6 +341,7 @@ func (w *onboarding) refreshRenewal(ctx workflow.Context) {
 	if !ok {
 		return
 	}
+	w.noteRenewalNotice(ctx, res)
 	if !w.renewalDue(ctx, res) {
 		had := w.st.RenewalDeadline != nil
 		w.st.RenewalDeadline, w.st.RemindersSent = nil, 0

@@ -529,8 +529,15 @@ func (m *model) actRenewal() {
 		m.logf("renewal required, deadline %d days ago, downgrade in %v (%v)", ago, in, errOrOK(err))
 		return
 	}
-	// Called again, it moves the deadline earlier or later.
-	days := []int{1, 3, 7, 30, 45, 90, 120}[m.rng.IntN(7)]
+	// Called again, it moves the deadline earlier or later. A deadline
+	// 120 days away is on record without a notice for 30 days; one already
+	// due is not moved out of its notice (Mangopay documents no such move,
+	// and would say nothing of it).
+	choices := []int{1, 3, 7, 30, 45, 90, 120}
+	if t, ok := m.truth(); ok && t.renewalDue() {
+		choices = choices[:6]
+	}
+	days := choices[m.rng.IntN(len(choices))]
 	_, err := m.sim.RequireRenewal(m.userID, days)
 	m.logf("renewal required within %d days (%v)", days, errOrOK(err))
 }

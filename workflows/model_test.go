@@ -194,6 +194,8 @@ const (
 )
 
 type model struct {
+	linksChecked int // notifications whose HostedUrl checkLink has seen
+
 	t     *testing.T
 	seed  uint64
 	rng   *rand.Rand
@@ -301,6 +303,10 @@ type modelUpdate struct {
 	rejected bool
 	err      error
 	value    any
+	// doneAt is when an ensure-session answered; linkChecked once
+	// checkAnswers has held its HostedUrl to the oracle.
+	doneAt      time.Time
+	linkChecked bool
 }
 
 func (u *modelUpdate) settled() bool { return u.done || u.rejected }
@@ -371,6 +377,7 @@ func (m *model) run() {
 			return
 		}
 		if canIn == nil {
+			m.checkCompletionBound(end)
 			m.endChecks()
 			return
 		}
@@ -625,6 +632,9 @@ func (m *model) sendUpdate(u *modelUpdate) {
 	m.env.UpdateWorkflow(u.name, u.id, &testsuite.TestUpdateCallback{
 		OnAccept: func() { u.accepted = true },
 		OnReject: func(err error) {
+			// Temporal writes no event for a rejected update.
+			m.hist.updates--
+			m.noteHistory()
 			u.rejected, u.err = true, err
 			m.logf("update %s rejected: %v", u.id, err)
 		},
@@ -632,6 +642,7 @@ func (m *model) sendUpdate(u *modelUpdate) {
 			u.done, u.err, u.value = true, err, v
 			if r, ok := v.(workflows.EnsureSessionResult); ok && err == nil {
 				m.logf("update %s done: %s attempt %d %s", u.id, r.Status, r.Attempt, r.IdvSessionID)
+				u.doneAt = m.env.Now() // its link is checked at the next step (checkAnswers)
 			} else {
 				m.logf("update %s done (%v)", u.id, errOrOK(err))
 			}

@@ -46,8 +46,11 @@ type onboarding struct {
 	st        *State
 	logger    log.Logger
 	events    workflow.ReceiveChannel
-	creating  bool // a session is being created
-	sending   bool // the outbox sender runs
+	creating  bool                // a session is being created
+	waiting   bool                // the main loop waits (waitUntil), in no activity
+	stopLoop  workflow.CancelFunc // cancels the loop's calls (a final status)
+	runCtx    workflow.Context    // the run's context, which only Temporal cancels
+	sending   bool                // the outbox sender runs
 	wake      workflow.Settable
 	saUserSet bool
 	// stops are the running update handlers finish may cancel (stoppable).
@@ -57,6 +60,10 @@ type onboarding struct {
 	timer       workflow.Future
 	timerAt     time.Time
 	cancelTimer workflow.CancelFunc
+	// The timer of the held hints (hintTimer), kept across wake-ups.
+	hintT      workflow.Future
+	hintAt     time.Time
+	cancelHint workflow.CancelFunc
 }
 
 func (w *onboarding) register(ctx workflow.Context) error {
@@ -85,14 +92,19 @@ func (w *onboarding) register(ctx workflow.Context) error {
 
 func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 	w.startSender(ctx) // notifications carried over from the previous run
+	// The loop's own Mangopay calls run on lctx, which a final status
+	// cancels (stopLoop): a cancel that lands while a read retries through
+	// an outage must not hold the run's completion until Mangopay answers.
+	lctx, stop := workflow.WithCancel(ctx)
+	w.runCtx, w.stopLoop = ctx, stop
 	// Events carried over from the previous run come first.
 	for len(w.st.PendingEvents) > 0 {
 		ev := w.st.PendingEvents[0]
 		w.st.PendingEvents = w.st.PendingEvents[1:]
-		w.handleEvent(ctx, ev)
+		w.handleEvent(lctx, ev)
 	}
 	if w.st.Status == StatusStarting && w.st.AccessDenied == "" {
-		w.preflight(ctx)
+		w.preflight(lctx)
 	}
 	for {
 		switch {
@@ -107,7 +119,7 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 		case w.st.Status.Final():
 			return w.finish(ctx)
 		case w.st.AccessDenied != "" && !w.accessWaitNeeded():
-			w.accessGranted(ctx) // the wait became moot (a late outcome, say)
+			w.accessGranted(lctx) // the wait became moot (a late outcome, say)
 		case w.st.AccessDenied != "":
 			// Mangopay denies kycflow access (401, 403): the loop waits here,
 			// outside session creation, so that a wait of weeks continues
@@ -115,31 +127,39 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 			if w.shouldContinueAsNew(ctx) && w.readyToContinueAsNew(ctx) {
 				return Result{}, w.continueAsNew(ctx)
 			}
-			if w.waitUntil(ctx, w.st.AccessRetryAt, "retry: Mangopay denies kycflow access") {
-				w.retryAfterAccessDenied(ctx)
+			if w.waitUntil(lctx, w.st.AccessRetryAt, "retry: Mangopay denies kycflow access") {
+				w.retryAfterAccessDenied(lctx)
 			}
 		case w.sessionWanted():
 			// Before continue-as-new: an ensure-session may be waiting for it.
-			w.openWantedSession(ctx)
+			w.openWantedSession(lctx)
 		case w.shouldContinueAsNew(ctx) && w.readyToContinueAsNew(ctx):
 			return Result{}, w.continueAsNew(ctx)
 		case w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview:
-			w.waitPending(ctx)
+			w.waitPending(lctx)
 		case w.st.Status == StatusAwaitingPSCs:
-			if w.waitUntil(ctx, w.st.NextReconcileAt, "reconcile PSC sessions") {
-				_ = w.checkPSCs(ctx)
-				w.advanceReconcile(ctx)
+			if w.waitUntil(lctx, w.st.NextReconcileAt, "reconcile PSC sessions") {
+				_ = w.checkPSCs(lctx)
+				w.advanceReconcile(lctx)
 			}
 		case w.st.Status == StatusRenewal:
-			if at, what := w.nextRenewalEvent(); w.waitUntil(ctx, at, what) {
-				w.renewalTick(ctx)
+			if at, what := w.nextRenewalEvent(); w.waitUntil(lctx, at, what) {
+				w.renewalTick(lctx)
 			}
 		case w.st.Status == StatusRefused:
-			if w.waitUntil(ctx, w.st.RetryAt, "retry after refusal") {
-				w.createSession(ctx)
+			if w.waitUntil(lctx, w.st.RetryAt, "retry after refusal") {
+				w.createSession(lctx)
+			}
+		case w.st.Status == StatusVerified && !w.st.RenewalNoticeAt.IsZero():
+			// The deadline on record comes within its 90 days' notice:
+			// the regulatory status says whether it was moved or is due,
+			// USER_KYC_RENEWAL_REQUIRED lost or not.
+			if w.waitUntil(lctx, w.st.RenewalNoticeAt, "KYC renewal notice") {
+				w.st.RenewalNoticeAt = time.Time{}
+				w.refreshRenewal(lctx)
 			}
 		default: // VERIFIED, EXPIRED: wait for webhooks or the platform
-			w.waitUntil(ctx, time.Time{}, "")
+			w.waitUntil(lctx, time.Time{}, "")
 		}
 	}
 }
@@ -187,6 +207,7 @@ func (w *onboarding) openWantedSession(ctx workflow.Context) {
 
 // preflight reads the user and decides whether a session makes sense.
 func (w *onboarding) preflight(ctx workflow.Context) {
+	defer w.scopeAfterPreflight(ctx)
 	var u activities.ReadUserResult
 	err := workflow.ExecuteActivity(accessDeniedStops(mangopayCtx(ctx, "read user (SCA view)")), a.ReadUser, activities.ReadUserInput{UserID: w.st.UserID}).Get(ctx, &u)
 	if err != nil {
@@ -221,6 +242,10 @@ func (w *onboarding) preflight(ctx workflow.Context) {
 		w.setStatus(ctx, StatusNotEligible, "Mangopay's hosted verification does not support PARTNERSHIP legal users")
 	case u.KYCLevel == string(mangopay.KYCLevelRegular):
 		w.setStatus(ctx, StatusVerified, "already KYC verified (KYCLevel REGULAR)")
+		// Every OWNER has a renewal deadline: one within its 90 days'
+		// notice makes the onboarding RENEWAL_REQUIRED now, whether or not
+		// USER_KYC_RENEWAL_REQUIRED came before the onboarding started.
+		w.renewalRequired(ctx)
 	default:
 		w.createSession(ctx)
 	}
@@ -261,7 +286,13 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	// the index is retried on its own.
 	in.IndexBestEffort = true
 	var res activities.CreateSessionResult
-	err := workflow.ExecuteActivity(accessDeniedStops(mangopayCtx(ctx, fmt.Sprintf("create IDV session (attempt %d)", attempt))), a.CreateSession, in).Get(ctx, &res)
+	// Not on the loop's context: a final status must not cut a creation
+	// short (what Mangopay creates is recorded), only a cancel in Temporal.
+	cctx := ctx
+	if w.runCtx != nil {
+		cctx = w.runCtx
+	}
+	err := workflow.ExecuteActivity(waitsForCancel(accessDeniedStops(mangopayCtx(cctx, fmt.Sprintf("create IDV session (attempt %d)", attempt)))), a.CreateSession, in).Get(cctx, &res)
 	if errType(err) == activities.ErrTypeAccessDenied && ctx.Err() == nil {
 		if !w.st.Status.Final() {
 			w.accessDenied(ctx, err)
@@ -282,6 +313,7 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
+			w.keepCreatedOnCancel(ctx, in, attempt)
 			return
 		}
 		if errType(err) == activities.ErrTypeNotEligible {
@@ -310,10 +342,60 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	w.st.ReviewSince = nil
 	w.st.ReconcileStep = 0
 	w.st.NextReconcileAt = now.Add(w.cfg.ReconcileSchedule[0])
-	w.setStatus(ctx, StatusAwaitingUser, "")
+	w.sessionOpen(ctx)
 	if !res.Indexed {
 		w.indexSession(ctx, res.SessionID)
 	}
+}
+
+// waitsForCancel makes a cancel from Temporal wait for the running attempt
+// of the activity to end, so that what it did at Mangopay is known before
+// the onboarding ends.
+func waitsForCancel(ctx workflow.Context) workflow.Context {
+	opts := workflow.GetActivityOptions(ctx)
+	opts.WaitForCancellation = true
+	return workflow.WithActivityOptions(ctx, opts)
+}
+
+// keepCreatedOnCancel: cancelled from Temporal while a session was being
+// created. Mangopay may have created it with its answer lost on the way (a
+// 5xx or a timeout after the commit, the attempt retried): its stored
+// response under the creation's idempotency key says, and a session found
+// is kept in the history of attempts, as a cancel by update keeps it, so
+// that no session of the user at Mangopay is unknown to the onboarding.
+func (w *onboarding) keepCreatedOnCancel(ctx workflow.Context, in activities.CreateSessionInput, attempt int) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
+		StartToCloseTimeout: MangopayActivityTimeout,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 5},
+		Summary:             fmt.Sprintf("find the IDV session of a cancelled creation (attempt %d)", attempt),
+	})
+	var found activities.FindCreatedSessionResult
+	err := workflow.ExecuteActivity(dctx, a.FindCreatedSession,
+		activities.FindCreatedSessionInput{UserID: w.st.UserID, IdempotencyKey: in.IdempotencyKey}).Get(dctx, &found)
+	if err != nil {
+		w.logger.Warn("finding the session of a cancelled creation failed", "error", errMessage(err))
+		return
+	}
+	if !found.Found || slices.ContainsFunc(w.st.History, func(r AttemptRecord) bool { return r.IdvSessionID == found.Session.SessionID }) {
+		return
+	}
+	w.st.History = append(w.st.History, AttemptRecord{
+		Attempt: attempt, IdvSessionID: found.Session.SessionID, Status: found.Session.Status,
+		CreatedAt: found.Session.CreationDate, EndedAt: workflow.Now(dctx),
+	})
+}
+
+// sessionOpen sets the status of an open session: AWAITING_USER, or, for a
+// renewal session (the user still REGULAR), RENEWAL_REQUIRED with the
+// session's link: a REGULAR user is VERIFIED or RENEWAL_REQUIRED whatever
+// its renewal sessions do.
+func (w *onboarding) sessionOpen(ctx workflow.Context) {
+	if d := w.st.RenewalDeadline; d != nil {
+		w.setStatus(ctx, StatusRenewal, "renewal session open: the user renews with its HostedUrl before "+d.Format(time.RFC3339))
+		return
+	}
+	w.setStatus(ctx, StatusAwaitingUser, "")
 }
 
 // reusePendingSession: the current session is still PENDING within its
@@ -330,7 +412,7 @@ func (w *onboarding) reusePendingSession(ctx workflow.Context) bool {
 		return false
 	}
 	w.st.ReviewSince = nil
-	w.setStatus(ctx, StatusAwaitingUser, "")
+	w.sessionOpen(ctx)
 	return true
 }
 
@@ -398,6 +480,7 @@ func (w *onboarding) retryAfterAccessDenied(ctx workflow.Context) {
 	}
 	if w.st.Status == StatusStarting {
 		w.createSession(ctx) // read and eligible: its first session was denied
+		w.scopeAfterPreflight(ctx)
 		return
 	}
 	w.openWantedSession(ctx)

@@ -18,13 +18,16 @@ import (
 // What it encodes:
 //   - the user's KYCLevel is the truth: REGULAR is verified, LIGHT is not,
 //     whatever its sessions, PSC sessions or documents say;
-//   - a KycRenewalDeadline on record for a REGULAR user whose last KYC is
-//     not newer than it is a renewal due (Mangopay downgrades once it has
-//     passed, possibly later than the day itself: the first grouped
-//     downgrades ran on 2026-12-01 for deadlines up to 2026-11-30);
-//   - a renewal session (refused, expired, abandoned) never ends or demotes
-//     a REGULAR user: it is what the user may do, not what Mangopay says of
-//     them;
+//   - every OWNER has a KycRenewalDeadline on record; Mangopay asks for the
+//     renewal (USER_KYC_RENEWAL_REQUIRED) 90 days before it, so a REGULAR
+//     user is renewal due from then on while the last KYC is not newer
+//     than the deadline (Mangopay downgrades once it has passed, possibly
+//     later than the day itself: the first grouped downgrades ran on
+//     2026-12-01 for deadlines up to 2026-11-30); a deadline further away
+//     is the next renewal, not one due;
+//   - a renewal session (pending, in review, refused, expired) never ends
+//     or demotes a REGULAR user: it is what the user may do, not what
+//     Mangopay says of them, so the status stays RENEWAL_REQUIRED;
 //   - for a LIGHT user, the newest IDV session at Mangopay is the attempt in
 //     progress: PENDING (within its 7 days) waits for the user, REVIEW for
 //     Mangopay's analysts, EXPIRED for the user to come back, VALIDATED of a
@@ -61,6 +64,9 @@ type truthSession struct {
 type platformDid struct {
 	// Cancelled: the cancel update, or a cancel from Temporal.
 	Cancelled bool
+	// EnsuredAt is when an ensure-session was last answered (zero: never):
+	// one answered after the newest session ended asked for a new one.
+	EnsuredAt time.Time
 }
 
 // expectation is the oracle's answer.
@@ -82,11 +88,15 @@ func (e expectation) Allows(s workflows.Status) bool { return slices.Contains(e.
 // LinkAllowed tells whether the HostedUrl of that session may be shown.
 func (e expectation) LinkAllowed(sessionID string) bool { return e.usable[sessionID] }
 
-// renewalDue tells whether Mangopay has a renewal on record for the user:
-// a deadline, and no successful KYC after it (a re-verification after a
-// missed deadline leaves the old date behind).
+// renewalNotice: Mangopay asks for a renewal this long before the deadline.
+const renewalNotice = 90 * 24 * time.Hour
+
+// renewalDue tells whether Mangopay asks the user to renew: a deadline
+// within its 90 days' notice (or past), and no successful KYC after it (a
+// re-verification after a missed deadline leaves the old date behind).
 func (t mangopayTruth) renewalDue() bool {
-	return !t.RenewalDeadline.IsZero() && !t.LastKYCDate.After(t.RenewalDeadline)
+	return !t.RenewalDeadline.IsZero() && !t.Now.Before(t.RenewalDeadline.Add(-renewalNotice)) &&
+		!t.LastKYCDate.After(t.RenewalDeadline)
 }
 
 // newest is the newest IDV session, if any.
@@ -122,13 +132,10 @@ func expected(t mangopayTruth, did platformDid) expectation {
 	case t.KYCLevel == mangopay.KYCLevelRegular && t.renewalDue():
 		e.RenewalDeadline = t.RenewalDeadline.Add(24 * time.Hour)
 		why := "the user is REGULAR with a renewal deadline " + t.RenewalDeadline.Format(time.DateOnly) + " on record"
+		// Whatever its renewal session does (pending, in review): the
+		// design's "VERIFIED or RENEWAL_REQUIRED"; the link of a pending
+		// one is shown with it.
 		allow(why, workflows.StatusRenewal)
-		// A renewal session the user is doing (or Mangopay reviews).
-		if s, ok := t.newest(); ok && e.usable[s.ID] {
-			allow(why+" and renewal session "+s.ID+" PENDING", workflows.StatusAwaitingUser)
-		} else if ok && s.Status == mangopay.IdentityVerificationReview {
-			allow(why+" and renewal session "+s.ID+" in REVIEW", workflows.StatusInReview)
-		}
 	case t.KYCLevel == mangopay.KYCLevelRegular:
 		allow("the user is REGULAR with no renewal due", workflows.StatusVerified)
 	default:
@@ -148,7 +155,13 @@ func expected(t mangopayTruth, did platformDid) expectation {
 		case mangopay.IdentityVerificationReview:
 			allow(why, workflows.StatusInReview)
 		case mangopay.IdentityVerificationExpired, mangopay.IdentityVerificationTimeout:
-			allow(why, workflows.StatusExpired)
+			if end := s.CreatedAt.Add(t.SessionLifetime); did.EnsuredAt.After(end) {
+				// The platform asked for a session once this one had
+				// ended: a new one was owed.
+				allow(why + " but an ensure-session at " + did.EnsuredAt.Format(time.RFC3339) + ", after it ended, asked for a new one")
+			} else {
+				allow(why, workflows.StatusExpired)
+			}
 		case mangopay.IdentityVerificationValidated:
 			if t.pscsApply() {
 				allow(why+": its PSC sessions are not all done", workflows.StatusAwaitingPSCs)
@@ -190,6 +203,18 @@ func (m *model) truth() (mangopayTruth, bool) {
 	return t, true
 }
 
+// platformDid is what the model's platform did: a cancel, and its last
+// ensure-session answered without error.
+func (m *model) platformDid() platformDid {
+	did := platformDid{Cancelled: m.cancelRequested}
+	for _, u := range m.updates {
+		if u.name == workflows.UpdateEnsureSession && u.done && u.err == nil && u.doneAt.After(did.EnsuredAt) {
+			did.EnsuredAt = u.doneAt
+		}
+	}
+	return did
+}
+
 // checkOracle holds the workflow's view to the oracle: at a quiet point
 // (every webhook delivered, no fault, time passed) the status, the renewal
 // deadline and the HostedUrl must be what Mangopay's facts allow.
@@ -198,7 +223,7 @@ func (m *model) checkOracle(v workflows.StateView) bool {
 	if !ok {
 		return false
 	}
-	e := expected(t, platformDid{Cancelled: m.cancelRequested})
+	e := expected(t, m.platformDid())
 	if !e.Allows(v.Status) {
 		m.fail("oracle: quiet, the workflow says %s (%s) but %s: allowed %v", v.Status, v.Reason, e.Why, e.Allowed)
 		return false
@@ -224,6 +249,36 @@ func (m *model) checkOracle(v workflows.StateView) bool {
 	return true
 }
 
+// checkLink holds a HostedUrl shown outside the state (an ensure-session
+// answer, a notification) to Mangopay's facts at the instant it was given:
+// the link of a session Mangopay has for the user, before that session's
+// ExpiresAt (CreationDate + 7 days), which an ExpiresAt given with it must
+// be. Whether the session was still PENDING then is judged only at quiet
+// points (checkOracle): a submission may be on its way.
+func (m *model) checkLink(where, sessionID, hostedURL, expiresAt string, at time.Time) {
+	if hostedURL == "" {
+		return
+	}
+	if sessionID == "" {
+		m.fail("oracle: %s gives a HostedUrl without its session", where)
+		return
+	}
+	for _, s := range m.simSessions() {
+		if s.ID != sessionID {
+			continue
+		}
+		end := s.CreationDate.Time().Add(7 * 24 * time.Hour)
+		if !at.Before(end) {
+			m.fail("oracle: %s at %s gives the HostedUrl of session %s past its lifetime (it ended %s)",
+				where, fmtSince(at.Sub(modelStart)), sessionID, fmtSince(end.Sub(modelStart)))
+		} else if expiresAt != "" && expiresAt != end.UTC().Format(time.RFC3339) {
+			m.fail("oracle: %s gives ExpiresAt %s for session %s, but it ends %s", where, expiresAt, sessionID, end.UTC().Format(time.RFC3339))
+		}
+		return
+	}
+	m.fail("oracle: %s gives the HostedUrl of session %s, which Mangopay does not have for the user", where, sessionID)
+}
+
 // checkFinalOracle: a final status is judged by the oracle at the moment it
 // is first seen (it is quiet by definition: nothing changes it).
 func (m *model) checkFinalOracle(s workflows.Status) {
@@ -234,7 +289,7 @@ func (m *model) checkFinalOracle(s workflows.Status) {
 	if !ok {
 		return
 	}
-	e := expected(t, platformDid{Cancelled: m.cancelRequested})
+	e := expected(t, m.platformDid())
 	if !e.Allows(s) {
 		m.fail("oracle: the onboarding ended %s (%s) but %s: allowed %v", s, m.reason(), e.Why, e.Allowed)
 	}

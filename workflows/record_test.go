@@ -1,7 +1,6 @@
 package workflows_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +28,7 @@ import (
 	"github.com/kycflow/kycflow/internal/devtemporal"
 	"github.com/kycflow/kycflow/internal/redistest"
 	"github.com/kycflow/kycflow/internal/simtest"
+	"github.com/kycflow/kycflow/internal/syncbuf"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
@@ -323,7 +322,7 @@ func TestRecordHistories(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	// The server's own log is shown only when something failed.
-	serverLog := &syncBuffer{}
+	serverLog := &syncbuf.Buffer{}
 	srv, err := devtemporal.Start(ctx, devtemporal.Options{Logger: sdkLogger(logger), Stdout: serverLog, Stderr: serverLog})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -665,24 +664,6 @@ func countActions(h *historypb.History, by map[string]int) {
 			by["markers"]++
 		}
 	}
-}
-
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // counts formats a count map in key order.

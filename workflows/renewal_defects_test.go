@@ -72,14 +72,16 @@ func TestRenewalSessionExpiryKeepsTheRenewal(t *testing.T) {
 	h.run(workflows.Config{})
 
 	require.NoError(t, first.err)
-	assert.Equal(t, workflows.StatusAwaitingUser, first.value.Status, "the renewal session")
+	assert.Equal(t, workflows.StatusRenewal, first.value.Status, "the renewal session, the user still REGULAR")
+	assert.NotEmpty(t, first.value.HostedURL)
 	assert.Equal(t, workflows.StatusRenewal, expired.Status, "Mangopay still says REGULAR, deadline ahead")
 	assert.Contains(t, expired.Reason, "expired")
 	assert.NotEmpty(t, expired.RenewalDeadline)
 	assert.Equal(t, 0, remindersBefore)
 	assert.Equal(t, 1, count(h.platform.events(), "onboarding.renewal_reminder"), "the reminder 30 days before the deadline went out")
 	require.NoError(t, again.err)
-	assert.Equal(t, workflows.StatusAwaitingUser, again.value.Status)
+	assert.Equal(t, workflows.StatusRenewal, again.value.Status)
+	assert.NotEmpty(t, again.value.HostedURL)
 	assert.Equal(t, first.value.Attempt+1, again.value.Attempt, "a fresh renewal session")
 	assert.NotContains(t, h.platform.events(), "onboarding.expired")
 }
@@ -122,7 +124,8 @@ func TestRefusedRenewalSessionsNeverDemote(t *testing.T) {
 		assert.Equal(t, workflows.StatusRenewal, v.Status, "refusal %d: Mangopay still says REGULAR", i+1)
 		assert.Contains(t, v.Reason, "FACE_MATCH_FAIL", "the refusal reason is shown")
 		require.NoError(t, answers[i].err)
-		assert.Equal(t, workflows.StatusAwaitingUser, answers[i].value.Status, "ensure-session %d offers a session", i+1)
+		assert.Equal(t, workflows.StatusRenewal, answers[i].value.Status, "ensure-session %d: the user is still REGULAR", i+1)
+		assert.NotEmpty(t, answers[i].value.HostedURL, "ensure-session %d offers a session", i+1)
 	}
 	events := h.platform.events()
 	assert.NotContains(t, events, "onboarding.failed")

@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/webhookstream"
 )
@@ -27,6 +28,16 @@ func (w *onboarding) scopeEvent(ctx workflow.Context, ev webhookstream.MangopayE
 		return
 	}
 	w.applyScope(ctx, res)
+}
+
+// scopeAfterPreflight reads the blocked flows a webhook announced while the
+// onboarding was STARTING, once the preflight has moved it on.
+func (w *onboarding) scopeAfterPreflight(ctx workflow.Context) {
+	if !w.st.ScopeAsked || w.st.Status == StatusStarting || w.st.Status.Final() {
+		return
+	}
+	w.st.ScopeAsked = false
+	w.scopeEvent(ctx, webhookstream.MangopayEvent{EventType: mangopay.EventUserInflowsBlocked, ResourceID: w.st.UserID})
 }
 
 // applyScope keeps what a regulatory status read says of the blocked flows

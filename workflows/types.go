@@ -52,7 +52,19 @@ type Config struct {
 	// RenewalReminders are how long before the renewal deadline the
 	// platform is reminded (besides the notice when renewal is required).
 	RenewalReminders []time.Duration `json:"RenewalReminders,omitempty"`
+	// HintWindow spaces out the re-reads a webhook (a hint) causes: the
+	// first hint about a resource is followed at once, the next ones
+	// within HintWindow of that read make one read at its end. However
+	// many webhooks arrive (forged ones each with a new Date pass the
+	// dedupe), a resource is re-read at most once per window, never
+	// before its newest hint.
+	HintWindow time.Duration `json:"HintWindow,omitempty"`
 }
+
+// DefaultHintWindow is HintWindow's default: short enough that a genuine
+// webhook that follows another one within it is acted on seconds later, long
+// enough that a flood costs a read every few seconds, not one per webhook.
+const DefaultHintWindow = 5 * time.Second
 
 // DefaultConfig is used for every zero field of Input.Config.
 func DefaultConfig() Config {
@@ -73,6 +85,7 @@ func DefaultConfig() Config {
 		MaxRetryBackoff:         24 * time.Hour,
 		FinalNotifyWait:         10 * time.Minute,
 		RenewalReminders:        []time.Duration{30 * 24 * time.Hour, 7 * 24 * time.Hour, 24 * time.Hour},
+		HintWindow:              DefaultHintWindow,
 	}
 }
 
@@ -111,6 +124,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxDedupeKeys <= 0 {
 		c.MaxDedupeKeys = d.MaxDedupeKeys
+	}
+	if c.HintWindow <= 0 {
+		c.HintWindow = d.HintWindow
 	}
 	return c
 }
@@ -281,6 +297,10 @@ type State struct {
 	WantSession     bool                          `json:"WantSession,omitempty"`
 	SeenEvents      []string                      `json:"SeenEvents,omitempty"`
 	PendingEvents   []webhookstream.MangopayEvent `json:"PendingEvents,omitempty"`
+	// Hints are the resources re-read within the last HintWindow, each
+	// with the newest hint that came after its read (the read owed at the
+	// window's end).
+	Hints []Hint `json:"Hints,omitempty"`
 	// SessionLanguage applies to the next session created.
 	SessionLanguage string `json:"SessionLanguage,omitempty"`
 	// PSCs are the business's PSC sessions (AWAITING_PSCS and after).
@@ -289,6 +309,11 @@ type State struct {
 	// renew (RENEWAL_REQUIRED); RemindersSent counts the reminders of it.
 	RenewalDeadline *time.Time `json:"RenewalDeadline,omitempty"`
 	RemindersSent   int        `json:"RemindersSent,omitempty"`
+	// RenewalNoticeAt is when Mangopay asks for the renewal of the deadline
+	// it has on record but not due yet (every OWNER has one): 90 days
+	// before it. A VERIFIED onboarding reads the regulatory status again
+	// then, should USER_KYC_RENEWAL_REQUIRED be lost. Zero: none known.
+	RenewalNoticeAt time.Time `json:"RenewalNoticeAt,omitempty"`
 	// RenewalAsked: USER_KYC_RENEWAL_REQUIRED came before the onboarding
 	// knew the user verified; it is acted on once it does.
 	RenewalAsked bool `json:"RenewalAsked,omitempty"`
@@ -302,6 +327,9 @@ type State struct {
 	// ScopeBlocked is Mangopay's last word on blocked money flows (nil
 	// until read: USER_INFLOWS_/USER_OUTFLOWS_ webhooks make it read).
 	ScopeBlocked *ScopeBlocked `json:"ScopeBlocked,omitempty"`
+	// ScopeAsked: a block webhook came while the onboarding was STARTING;
+	// the regulatory status is read once the preflight is done.
+	ScopeAsked bool `json:"ScopeAsked,omitempty"`
 	// Attention is the KycAttention search attribute's value ("" unset).
 	Attention string `json:"Attention,omitempty"`
 	// RenewalSASet: the KycRenewalDeadline search attribute is set.

@@ -39,6 +39,9 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 		return
 	}
 	w.st.Status, w.st.Reason, w.st.UpdatedAt = s, reason, workflow.Now(ctx)
+	if s.Final() && w.stopLoop != nil {
+		w.stopLoop() // the loop's Mangopay calls are moot now
+	}
 	switch s {
 	case StatusExpired, StatusRefused, StatusRenewal, StatusAwaitingUser:
 	default:
@@ -53,6 +56,20 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 	w.upsertVisibility(ctx)
 	w.notifyStatus(ctx)
 	w.poke()
+}
+
+// restate tells the platform news that leaves the status as it is (a
+// downgrade during a renewal session): a new reason, a new notification of
+// the same status, the search attributes updated.
+func (w *onboarding) restate(ctx workflow.Context, reason string) {
+	if w.st.Status.Final() || w.st.Reason == reason {
+		w.upsertVisibility(ctx)
+		return
+	}
+	w.st.Reason, w.st.UpdatedAt = reason, workflow.Now(ctx)
+	w.st.StatusChanges++
+	w.upsertVisibility(ctx)
+	w.notifyStatus(ctx)
 }
 
 // upsertVisibility sets the search attributes and the Web UI's current

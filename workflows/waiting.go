@@ -39,8 +39,9 @@ func (w *onboarding) waitPending(ctx workflow.Context) {
 	w.reconcile(ctx)
 }
 
-// waitUntil blocks until a webhook arrives (handled here), a handler pokes
-// the loop, or deadline passes (zero: no deadline). It reports whether the
+// waitUntil blocks until a webhook arrives (handled here), held webhooks
+// are due (followed here), a handler pokes the loop, or deadline passes
+// (zero: no deadline). It reports whether the
 // deadline passed. A timer still pending for the same deadline is reused, so
 // a burst of webhooks does not start a timer each.
 func (w *onboarding) waitUntil(ctx workflow.Context, deadline time.Time, summary string) bool {
@@ -69,14 +70,26 @@ func (w *onboarding) waitUntil(ctx workflow.Context, deadline time.Time, summary
 			w.timer = nil
 		})
 	}
+	hintsDue := false
+	if t := w.hintTimer(ctx); t != nil {
+		sel.AddFuture(t, func(f workflow.Future) {
+			hintsDue = f.Get(ctx, nil) == nil
+			w.hintT = nil
+		})
+	}
 	wakeF, wake := workflow.NewFuture(ctx)
 	w.wake = wake
 	sel.AddFuture(wakeF, func(workflow.Future) {})
 	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+	w.waiting = true
 	sel.Select(ctx)
+	w.waiting = false
 	w.wake = nil
 	if received {
 		w.handleEvent(ctx, ev)
+	}
+	if hintsDue {
+		w.followHints(ctx)
 	}
 	return fired
 }

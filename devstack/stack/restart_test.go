@@ -1,12 +1,10 @@
 package stack
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,26 +13,9 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/kycflow/kycflow/internal/devtemporal"
+	"github.com/kycflow/kycflow/internal/syncbuf"
 	"github.com/kycflow/kycflow/workflows"
 )
-
-// syncBuffer is a log sink the stack's goroutines write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // `make dev` started three times on one data folder shows only usable
 // onboardings: the simulator forgets its users and sessions at a restart,
@@ -49,7 +30,7 @@ func TestRestartedStackShowsOnlyUsableOnboardings(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for run := 1; run <= 3; run++ {
-		logs := &syncBuffer{}
+		logs := &syncbuf.Buffer{}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		// Free ports: a regression must not take a running make dev's.
 		o := Options{DataDir: dir, SimAddr: "127.0.0.1:0", BridgePublicAddr: "127.0.0.1:0", BridgeInternalAddr: "127.0.0.1:0",

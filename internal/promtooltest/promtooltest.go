@@ -34,3 +34,27 @@ func CheckRules(t *testing.T, file string) {
 		t.Fatalf("promtool check rules %s did not say SUCCESS:\n%s", file, out)
 	}
 }
+
+// TestRules runs `promtool test rules` on the unit tests in file (series
+// fed to the rules, the alerts expected) and fails t unless every one
+// passes. Like CheckRules, it skips without promtool outside CI.
+func TestRules(t *testing.T, file string) {
+	t.Helper()
+	promtool, err := exec.LookPath("promtool")
+	if errors.Is(err, exec.ErrNotFound) {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("promtool is missing under CI: .ci/run installs Debian's prometheus package")
+		}
+		t.Skip("promtool not installed (apt-get install prometheus); .ci/run installs it")
+	}
+	if err != nil {
+		t.Fatalf("look for promtool: %v", err)
+	}
+	out, err := exec.Command(promtool, "test", "rules", file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool test rules %s: %v\n%s", file, err, out)
+	}
+	if !strings.Contains(string(out), "SUCCESS") {
+		t.Fatalf("promtool test rules %s did not say SUCCESS:\n%s", file, out)
+	}
+}

@@ -288,7 +288,8 @@ func (d *driver) createUser(ctx context.Context, u *userRun, deadline until) (st
 }
 
 // ensure calls POST /v1/onboardings until it answers a usable session
-// other than not (the session a new one must replace).
+// other than not (the session a new one must replace): AWAITING_USER, or
+// RENEWAL_REQUIRED with a renewal session's link.
 func (d *driver) ensure(ctx context.Context, userID, not string, deadline until) (workflows.EnsureSessionResult, error) {
 	var res workflows.EnsureSessionResult
 	body := map[string]string{"UserId": userID, "ReturnUrl": d.returnURL()}
@@ -297,7 +298,7 @@ func (d *driver) ensure(ctx context.Context, userID, not string, deadline until)
 		if err := call(ctx, http.MethodPost, d.sys.apiURL+"/v1/onboardings", d.sys.apiToken, body, &res); err != nil {
 			return err
 		}
-		if res.Status != workflows.StatusAwaitingUser || res.HostedURL == "" || res.IdvSessionID == not {
+		if (res.Status != workflows.StatusAwaitingUser && res.Status != workflows.StatusRenewal) || res.HostedURL == "" || res.IdvSessionID == not {
 			return fmt.Errorf("answered %s (session %s), not a new session awaiting the user", res.Status, res.IdvSessionID)
 		}
 		return nil

@@ -96,7 +96,9 @@ var expected = map[Path]expectation{
 	PathBusinessPSCs: {status: workflows.StatusVerified, sessions: 1, pscs: len(pscPersons),
 		transitions: []workflows.Status{workflows.StatusAwaitingUser, workflows.StatusAwaitingPSCs, workflows.StatusVerified}},
 	PathRenewal: {status: workflows.StatusVerified, sessions: 2,
-		transitions: []workflows.Status{workflows.StatusAwaitingUser, workflows.StatusVerified, workflows.StatusRenewal, workflows.StatusAwaitingUser, workflows.StatusVerified}},
+		// The renewal session keeps RENEWAL_REQUIRED (the user is still
+		// REGULAR), told again with its session.
+		transitions: []workflows.Status{workflows.StatusAwaitingUser, workflows.StatusVerified, workflows.StatusRenewal, workflows.StatusRenewal, workflows.StatusVerified}},
 }
 
 // Mix weighs the paths.

@@ -315,6 +315,10 @@ func (set Settings) validate() error {
 	if set.SessionLifetimeSeconds <= 0 || set.SessionLifetimeSeconds > sessionLifetime.Seconds() {
 		errs = append(errs, fmt.Errorf("SessionLifetimeSeconds must be in (0, %.0f] (Mangopay's 7 days at most)", sessionLifetime.Seconds()))
 	}
+	if set.KycRenewalPeriodDays <= renewalNoticeDays || set.KycRenewalPeriodDays > maxRenewalDays {
+		errs = append(errs, fmt.Errorf("KycRenewalPeriodDays must be in (%d, %d]: USER_KYC_RENEWAL_REQUIRED comes %d days before the deadline",
+			renewalNoticeDays, maxRenewalDays, renewalNoticeDays))
+	}
 	for _, n := range set.RateLimits {
 		if n < 1 {
 			errs = append(errs, errors.New("every RateLimits window needs a positive limit"))

@@ -73,10 +73,19 @@ func (s *Sandbox) getRegulatory(req apiRequest) reply {
 // maxRenewalDays bounds DeadlineInDays (ten years).
 const maxRenewalDays = 3650
 
-// RequireRenewal gives a verified OWNER a KycRenewalDeadline days from now
-// and notifies USER_KYC_RENEWAL_REQUIRED, as Mangopay does 90 days before a
-// deadline. If the user is still not renewed when the deadline day ends, the
-// user is downgraded. Calling it again moves the deadline.
+// renewalNoticeDays: Mangopay sends USER_KYC_RENEWAL_REQUIRED this many days
+// before an OWNER's KycRenewalDeadline (the renewal guide); before that the
+// deadline is on record but no renewal is asked for.
+const renewalNoticeDays = 90
+
+// defaultRenewalPeriodDays is the default of Settings.KycRenewalPeriodDays.
+const defaultRenewalPeriodDays = 365
+
+// RequireRenewal gives a verified OWNER a KycRenewalDeadline days from now.
+// As Mangopay does, USER_KYC_RENEWAL_REQUIRED comes 90 days before the
+// deadline: at once when the deadline is that close, else on that day. If
+// the user is still not renewed when the deadline day ends, the user is
+// downgraded. Calling it again moves the deadline.
 func (s *Sandbox) RequireRenewal(userID string, days int) (time.Time, error) {
 	if days < 1 || days > maxRenewalDays {
 		return time.Time{}, fmt.Errorf("%w: DeadlineInDays must be between 1 and %d, got %d", ErrInvalidOutcome, maxRenewalDays, days)
@@ -88,12 +97,36 @@ func (s *Sandbox) RequireRenewal(userID string, days int) (time.Time, error) {
 		return time.Time{}, err
 	}
 	deadline := day(s.clock.Now()).AddDate(0, 0, days)
-	u.renewal.deadline, u.renewal.required = &deadline, true
-	s.emitLocked("USER_KYC_RENEWAL_REQUIRED", u.ID)
-	// The task checks that this deadline is still the user's, so moving the
-	// deadline or renewing makes it a no-op.
-	s.sched.At(deadline.Add(24*time.Hour), func() { s.renewalDeadlinePassed(userID, deadline) })
+	s.setDeadlineLocked(u, deadline)
 	return deadline, nil
+}
+
+// setDeadlineLocked gives u the deadline and arms its notice and its
+// downgrade. Each scheduled task checks that the deadline is still the
+// user's, so moving it (or renewing) makes the older tasks no-ops.
+func (s *Sandbox) setDeadlineLocked(u *user, deadline time.Time) {
+	u.renewal.deadline, u.renewal.required = &deadline, false
+	userID := u.ID
+	notice := deadline.AddDate(0, 0, -renewalNoticeDays)
+	if !s.clock.Now().Before(notice) {
+		s.renewalNoticeLocked(u)
+	} else {
+		s.sched.At(notice, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if u, found := s.st.users[userID]; found && u.renewal.deadline != nil && u.renewal.deadline.Equal(deadline) &&
+				!u.renewal.required && u.KYCLevel == "REGULAR" {
+				s.renewalNoticeLocked(u)
+			}
+		})
+	}
+	s.sched.At(deadline.Add(24*time.Hour), func() { s.renewalDeadlinePassed(userID, deadline) })
+}
+
+// renewalNoticeLocked asks u to renew (USER_KYC_RENEWAL_REQUIRED).
+func (s *Sandbox) renewalNoticeLocked(u *user) {
+	u.renewal.required = true
+	s.emitLocked("USER_KYC_RENEWAL_REQUIRED", u.ID)
 }
 
 // RequireOverdueRenewal gives a verified OWNER a KycRenewalDeadline that
@@ -113,15 +146,15 @@ func (s *Sandbox) RequireOverdueRenewal(userID string, daysAgo int, downgradeIn 
 		return time.Time{}, err
 	}
 	deadline := day(s.clock.Now()).AddDate(0, 0, -daysAgo)
-	u.renewal.deadline, u.renewal.required = &deadline, true
-	s.emitLocked("USER_KYC_RENEWAL_REQUIRED", u.ID)
+	u.renewal.deadline = &deadline
+	s.renewalNoticeLocked(u)
 	s.sched.At(s.clock.Now().Add(downgradeIn), func() { s.renewalDeadlinePassed(userID, deadline) })
 	return deadline, nil
 }
 
 // LiftRenewal clears a user's pending renewal without a new verification
 // and notifies USER_KYC_RENEWED, as Mangopay may when its risk assessment of
-// the user changes (it sets the next deadline later).
+// the user changes: the next deadline is set a renewal period later.
 func (s *Sandbox) LiftRenewal(userID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -132,8 +165,9 @@ func (s *Sandbox) LiftRenewal(userID string) error {
 	if !u.renewal.required {
 		return fmt.Errorf("%w: user %s has no renewal due", ErrWrongState, userID)
 	}
-	u.renewal.required, u.renewal.deadline = false, nil
+	u.renewal.required = false
 	s.emitLocked("USER_KYC_RENEWED", u.ID)
+	s.setDeadlineLocked(u, day(s.clock.Now()).AddDate(0, 0, s.settings.KycRenewalPeriodDays))
 	return nil
 }
 
@@ -143,7 +177,7 @@ func (s *Sandbox) renewalDeadlinePassed(userID string, deadline time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, found := s.st.users[userID]
-	if !found || !u.renewal.required || u.renewal.deadline == nil || !u.renewal.deadline.Equal(deadline) {
+	if !found || u.renewal.deadline == nil || !u.renewal.deadline.Equal(deadline) {
 		return
 	}
 	u.renewal.required = false
@@ -172,9 +206,9 @@ func (s *Sandbox) ctlRenewal(_ *http.Request, p params, body []byte) (int, any) 
 func (rp reply) ctl() (int, any) { return rp.status, rp.body }
 
 // verifiedLocked records a completed verification: KYCLevel REGULAR
-// (USER_KYC_REGULAR when it changes), today as LastKycDate, and, when a
-// renewal was due, the renewal done (USER_KYC_RENEWED, deadline cleared:
-// Mangopay sets the next one later from its risk assessment).
+// (USER_KYC_REGULAR when it changes), today as LastKycDate, when a renewal
+// was due the renewal done (USER_KYC_RENEWED), and for an OWNER the next
+// KycRenewalDeadline, a renewal period from today (every OWNER has one).
 func (s *Sandbox) verifiedLocked(u *user) {
 	today := day(s.clock.Now())
 	u.renewal.lastKYC = &today
@@ -183,8 +217,11 @@ func (s *Sandbox) verifiedLocked(u *user) {
 		s.emitLocked("USER_KYC_REGULAR", u.ID)
 	}
 	if u.renewal.required {
-		u.renewal.required, u.renewal.deadline = false, nil
+		u.renewal.required = false
 		s.emitLocked("USER_KYC_RENEWED", u.ID)
+	}
+	if u.UserCategory == "OWNER" {
+		s.setDeadlineLocked(u, today.AddDate(0, 0, s.settings.KycRenewalPeriodDays))
 	}
 }
 

@@ -44,7 +44,7 @@ func TestRegulatoryStatus(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.ctl("POST", "/_sim/identity-verifications/"+sid+"/outcome", map[string]any{"Outcome": "VALIDATED"}).status)
 	info := e.api("GET", "/users/"+userID+"/Regulatory", nil).json()["KycInformation"].(map[string]any)
 	assert.Equal(t, e.sim.Now().Format("2006-01-02"), info["LastKycDate"], "the day of the last successful verification")
-	assert.Nil(t, info["KycRenewalDeadline"])
+	assert.Equal(t, e.sim.Now().AddDate(0, 0, 365).Format("2006-01-02"), info["KycRenewalDeadline"], "every OWNER has a deadline")
 
 	assert.Equal(t, http.StatusNotFound, e.api("GET", "/users/user_m_nope/regulatory", nil).status)
 }
@@ -67,7 +67,7 @@ func TestRenewal(t *testing.T) {
 		require.Equal(t, http.StatusOK, e.ctl("POST", "/_sim/identity-verifications/"+renewal+"/outcome", map[string]any{"Outcome": "VALIDATED"}).status)
 		assert.Equal(t, []string{"USER_KYC_REGULAR", "USER_KYC_RENEWAL_REQUIRED", "USER_KYC_RENEWED"}, e.eventTypes(userID))
 		info := e.api("GET", "/users/"+userID+"/regulatory", nil).json()["KycInformation"].(map[string]any)
-		assert.Nil(t, info["KycRenewalDeadline"], "renewed: no deadline until Mangopay sets the next one")
+		assert.Equal(t, e.sim.Now().AddDate(0, 0, 365).Format("2006-01-02"), info["KycRenewalDeadline"], "renewed: the next deadline")
 		assert.Equal(t, e.sim.Now().Format("2006-01-02"), info["LastKycDate"])
 
 		e.sim.Advance(40 * 24 * time.Hour)
@@ -150,7 +150,8 @@ func TestRenewalOfABusinessGoesThroughItsPSCs(t *testing.T) {
 	require.Len(t, pscs, 1, "the renewal session has its own PSC sessions")
 	require.Equal(t, http.StatusOK, e.pscOutcome(pscs[0]["Id"].(string), "VALIDATED").status)
 	assert.Equal(t, []string{"USER_KYC_REGULAR", "USER_KYC_RENEWAL_REQUIRED", "USER_KYC_RENEWED"}, e.eventTypes(userID))
-	assert.Nil(t, e.api("GET", "/users/"+userID+"/regulatory", nil).json()["KycInformation"].(map[string]any)["KycRenewalDeadline"])
+	assert.Equal(t, e.sim.Now().AddDate(0, 0, 365).Format("2006-01-02"),
+		e.api("GET", "/users/"+userID+"/regulatory", nil).json()["KycInformation"].(map[string]any)["KycRenewalDeadline"], "the next deadline")
 }
 
 func TestBlocks(t *testing.T) {
@@ -229,9 +230,43 @@ func TestLiftRenewal(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, e.sim.LiftRenewal(userID))
 	info := e.api("GET", "/users/"+userID+"/Regulatory", nil).json()["KycInformation"].(map[string]any)
-	assert.Nil(t, info["KycRenewalDeadline"])
+	assert.Equal(t, e.sim.Now().AddDate(0, 0, 365).Format("2006-01-02"), info["KycRenewalDeadline"], "the next deadline")
 	assert.Equal(t, []string{"USER_KYC_REGULAR", "USER_KYC_RENEWAL_REQUIRED", "USER_KYC_RENEWED"}, e.eventTypes(userID))
 	e.sim.Advance(31 * 24 * time.Hour)
 	e.tok = e.token()
 	assert.Equal(t, "REGULAR", e.api("GET", "/sca/users/"+userID, nil).json()["KYCLevel"], "the lifted deadline no longer downgrades")
+}
+
+// Every OWNER has a KycRenewalDeadline; Mangopay asks for the renewal
+// (USER_KYC_RENEWAL_REQUIRED) 90 days before it, not when it is set.
+func TestRenewalNoticeComesNinetyDaysBeforeTheDeadline(t *testing.T) {
+	const day = 24 * time.Hour
+	t.Run("a deadline further than 90 days", func(t *testing.T) {
+		e := newEnv(t, fastSettings())
+		userID, _ := e.verifiedNatural()
+		res := e.ctl("POST", "/_sim/users/"+userID+"/renewal", map[string]any{"DeadlineInDays": 120})
+		require.Equal(t, http.StatusOK, res.status, string(res.body))
+		assert.Equal(t, []string{"USER_KYC_REGULAR"}, e.eventTypes(userID), "no notice before the 90 days")
+		e.sim.Advance(29 * day)
+		assert.Equal(t, []string{"USER_KYC_REGULAR"}, e.eventTypes(userID))
+		e.sim.Advance(day)
+		assert.Equal(t, []string{"USER_KYC_REGULAR", "USER_KYC_RENEWAL_REQUIRED"}, e.eventTypes(userID), "90 days before the deadline")
+	})
+	t.Run("the deadline set by a verification", func(t *testing.T) {
+		e := newEnv(t, fastSettings())
+		userID, _ := e.verifiedNatural()
+		e.sim.Advance(274 * day)
+		assert.Equal(t, []string{"USER_KYC_REGULAR"}, e.eventTypes(userID))
+		e.sim.Advance(day)
+		assert.Equal(t, []string{"USER_KYC_REGULAR", "USER_KYC_RENEWAL_REQUIRED"}, e.eventTypes(userID))
+		e.sim.Advance(91 * day)
+		e.tok = e.token()
+		assert.Equal(t, "LIGHT", e.api("GET", "/sca/users/"+userID, nil).json()["KYCLevel"], "not renewed: downgraded after the deadline day")
+	})
+	t.Run("a period of 90 days or less is refused", func(t *testing.T) {
+		e := newEnv(t, fastSettings())
+		set := fastSettings()
+		set.KycRenewalPeriodDays = 90
+		require.Error(t, e.sim.SetSettings(set), "the notice would come before the period starts")
+	})
 }

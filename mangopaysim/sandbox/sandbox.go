@@ -103,6 +103,12 @@ type Settings struct {
 	// profile shortens it so that one user's session expires without
 	// moving the clock, which would expire every other user's too.
 	SessionLifetimeSeconds float64 `json:"SessionLifetimeSeconds"`
+	// KycRenewalPeriodDays is how far after a successful verification
+	// Mangopay sets an OWNER's next KycRenewalDeadline. Every OWNER has
+	// one; Mangopay derives it from its risk assessment and does not
+	// publish the period. USER_KYC_RENEWAL_REQUIRED comes 90 days before
+	// the deadline, so the period must be longer than that.
+	KycRenewalPeriodDays int `json:"KycRenewalPeriodDays"`
 }
 
 // withDefaultChoices fills the settings added in 2026 when a caller
@@ -116,6 +122,9 @@ func (set Settings) withDefaultChoices() Settings {
 	}
 	if set.SessionLifetimeSeconds == 0 {
 		set.SessionLifetimeSeconds = sessionLifetime.Seconds()
+	}
+	if set.KycRenewalPeriodDays == 0 {
+		set.KycRenewalPeriodDays = defaultRenewalPeriodDays
 	}
 	return set
 }
@@ -142,6 +151,7 @@ func DefaultSettings() Settings {
 		PscRejectedEventType:      EventPscRejected,
 		PscEventResource:          PscResourcePSC,
 		SessionLifetimeSeconds:    sessionLifetime.Seconds(),
+		KycRenewalPeriodDays:      defaultRenewalPeriodDays,
 	}
 }
 

@@ -48,6 +48,9 @@ type Bridge struct {
 	DevRedis bool
 	// Forwarder, when set, runs alongside the listeners in Serve.
 	Forwarder *Forwarder
+	// Intake guards the public intake (per-client rate, subscribed event
+	// types, Date ahead); nil: no rate limit, the default Date bound.
+	Intake *IntakeGuard
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 }
@@ -100,6 +103,14 @@ func New(cfg Config, deps Deps) *Bridge {
 			Logger: logger, Token: cfg.APIToken, AllowClearPages: cfg.Dev,
 		},
 		DevRedis: cfg.Dev,
+		Intake:   &IntakeGuard{PerSecond: cfg.IntakePerClientPerSecond, Burst: cfg.IntakePerClientBurst, MaxDateAhead: cfg.MaxDateAhead},
+	}
+	metrics.WatchIntake(b.Intake, b.now)
+	if cfg.IntakePerClientPerSecond > 0 && len(cfg.TrustedProxies) == 0 {
+		// Behind a reverse proxy that is not trusted, the proxy is the one
+		// client of every webhook: one limit for all, Mangopay's included.
+		logger.Info("the webhook intake limits each client address; with no BRIDGE_TRUSTED_PROXIES a reverse proxy in front counts as one client",
+			"per_second", cfg.IntakePerClientPerSecond)
 	}
 	if deps.Codec != nil {
 		b.Codec = payloadcodec.Handler(deps.Codec, cfg.CodecOrigins, cfg.CodecToken)

@@ -3,11 +3,13 @@ package bridge
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/payloadcodec"
@@ -40,6 +42,18 @@ type Config struct {
 	// 5): Mangopay lookups of resources the routing index misses, and
 	// restarts, per second and per bridge.
 	FallbackLookupsPerSecond float64
+	// IntakePerClientPerSecond: BRIDGE_INTAKE_PER_CLIENT_PER_SECOND
+	// (default DefaultIntakePerClientPerSecond; 0 and a Config built in
+	// code without it: no limit): webhooks one client address may send
+	// the public intake, per second and bridge.
+	IntakePerClientPerSecond float64
+	// IntakePerClientBurst: BRIDGE_INTAKE_PER_CLIENT_BURST (default twice
+	// the rate, at least 1).
+	IntakePerClientBurst int
+	// MaxDateAhead: BRIDGE_WEBHOOK_MAX_DATE_AHEAD (DefaultMaxDateAhead
+	// when 0): how far ahead of the bridge's clock a webhook's Date is
+	// believed.
+	MaxDateAhead time.Duration
 }
 
 // DevSwitch is the environment variable of the development switch.
@@ -156,6 +170,19 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.FallbackLookupsPerSecond, err = strconv.ParseFloat(get("BRIDGE_FALLBACK_LOOKUPS_PER_SECOND", strconv.Itoa(DefaultFallbackLookupsPerSec)), 64)
 	if err != nil || c.FallbackLookupsPerSecond <= 0 || c.FallbackLookupsPerSecond > 1000 {
 		errs = append(errs, errors.New("BRIDGE_FALLBACK_LOOKUPS_PER_SECOND must be a number above 0 and at most 1000"))
+	}
+	c.IntakePerClientPerSecond, err = strconv.ParseFloat(get("BRIDGE_INTAKE_PER_CLIENT_PER_SECOND", strconv.Itoa(DefaultIntakePerClientPerSecond)), 64)
+	if err != nil || math.IsNaN(c.IntakePerClientPerSecond) || c.IntakePerClientPerSecond < 0 || c.IntakePerClientPerSecond > 100_000 {
+		errs = append(errs, errors.New("BRIDGE_INTAKE_PER_CLIENT_PER_SECOND must be a number from 0 (no limit) to 100000"))
+	}
+	if v := get("BRIDGE_INTAKE_PER_CLIENT_BURST", ""); v != "" {
+		if c.IntakePerClientBurst, err = strconv.Atoi(v); err != nil || c.IntakePerClientBurst < 1 || c.IntakePerClientBurst > 1_000_000 {
+			errs = append(errs, errors.New("BRIDGE_INTAKE_PER_CLIENT_BURST must be a whole number from 1 to 1000000"))
+		}
+	}
+	if c.MaxDateAhead, err = time.ParseDuration(get("BRIDGE_WEBHOOK_MAX_DATE_AHEAD", DefaultMaxDateAhead.String())); err != nil ||
+		c.MaxDateAhead < time.Second || c.MaxDateAhead > 24*time.Hour {
+		errs = append(errs, errors.New("BRIDGE_WEBHOOK_MAX_DATE_AHEAD must be a duration from 1s to 24h"))
 	}
 	if !validConsumerName(c.ConsumerName) {
 		errs = append(errs, fmt.Errorf("BRIDGE_CONSUMER_NAME %q must be 1 to 128 of A-Z, a-z, 0-9, '.', '_' and '-'", c.ConsumerName))

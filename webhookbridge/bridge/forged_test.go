@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/kycflow/kycflow/internal/syncbuf"
 	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -119,7 +120,7 @@ func TestAccessLogClientIP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &syncbuf.Buffer{}
 			b := newBridge(newRedis(t), nil)
 			b.Logger, b.TrustedProxies = newTextLogger(logs), tt.trusted
 			req := httptest.NewRequest(http.MethodGet, "/webhooks/mangopay/wrong-token", nil)

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/kycflow/kycflow/internal/redistest"
+	"github.com/kycflow/kycflow/internal/syncbuf"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
@@ -630,7 +631,7 @@ func TestForwarderNoOnboarding(t *testing.T) {
 // TestForwarderRedisDown: the forwarder waits Redis out and still stops
 // when asked.
 func TestForwarderRedisDown(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	f := &bridge.Forwarder{
 		RDB: redistest.Unreachable(t), Temporal: newFakeTemporal(), Resolver: &bridge.Resolver{Index: routing.NewIndex(redistest.Unreachable(t), 0)},
 		Metrics: bridge.NewMetrics(nil), Logger: newTextLogger(logs), Consumer: "a",

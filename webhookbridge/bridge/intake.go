@@ -30,6 +30,18 @@ func healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"Status": "ok"}) }
 
 // webhook stores a Mangopay notification before answering 200.
 func (b *Bridge) webhook(c *gin.Context) {
+	// The rate first: a flood of wrong tokens costs nothing either.
+	if ok, first := b.Intake.allow(c.ClientIP(), b.now()); !ok {
+		b.Metrics.observeLimited(c.ClientIP())
+		if first {
+			logLimited(b.Logger, c.ClientIP(), b.Intake.PerSecond)
+		}
+		// Mangopay retries a refused webhook (every 10 minutes, then
+		// every 8 hours), and the reconciliation finds what it missed.
+		c.Header("Retry-After", "1")
+		c.AbortWithStatusJSON(http.StatusTooManyRequests, httpapi.Error{Error: "too many webhooks from this address"})
+		return
+	}
 	if subtle.ConstantTimeCompare([]byte(c.Param("token")), []byte(b.PathToken)) != 1 {
 		b.Metrics.Received.WithLabelValues(resultBadToken).Inc()
 		c.AbortWithStatus(http.StatusNotFound)
@@ -48,6 +60,19 @@ func (b *Bridge) webhook(c *gin.Context) {
 		b.Metrics.Received.WithLabelValues(resultRejected).Inc()
 		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: err.Error()})
 		return
+	}
+	if !Subscribed(ev.EventType) {
+		// Mangopay sends only the types kycflow has hooks for; answered
+		// 200 so that a hook of the platform's own, pointed here by
+		// mistake, does not turn INVALID, and counted.
+		b.Metrics.Received.WithLabelValues(resultUnsubscribed).Inc()
+		c.String(http.StatusOK, "OK")
+		return
+	}
+	if date, clamped := b.Intake.clampDate(ev.Date, now); clamped {
+		b.Metrics.DateClamped.Inc()
+		ev.Date = date
+		ev.EventKey = ev.Key()
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), appendTimeout)
 	defer cancel()

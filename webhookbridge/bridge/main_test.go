@@ -27,6 +27,7 @@ import (
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/internal/devtemporal"
 	"github.com/kycflow/kycflow/internal/redistest"
+	"github.com/kycflow/kycflow/internal/syncbuf"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/payloadcodec"
@@ -194,7 +195,7 @@ type devEnv struct {
 	rdb      *redis.Client
 	pages    *claimcheck.Store
 	index    *routing.Index
-	log      *syncBuffer
+	log      *syncbuf.Buffer
 }
 
 func (d *devEnv) close() {
@@ -234,7 +235,7 @@ func requireDev(t testing.TB) *devEnv {
 func startDev(rdb *redis.Client) (*devEnv, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	d := &devEnv{rdb: rdb, log: &syncBuffer{}}
+	d := &devEnv{rdb: rdb, log: &syncbuf.Buffer{}}
 	sdkLog := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(d.log, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	srv, err := devtemporal.Start(ctx, devtemporal.Options{Logger: sdkLog, Stdout: d.log, Stderr: d.log})
 	if err != nil {
@@ -254,27 +255,6 @@ func startDev(rdb *redis.Client) (*devEnv, error) {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	return d, nil
-}
-
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-var _ io.Writer = (*syncBuffer)(nil)
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	return len(p), nil
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }
 
 // testCodec is the payload key of the bridges and workers under test: pages

@@ -50,6 +50,38 @@ type Metrics struct {
 	// (and restarts) were over their rate.
 	LookupsLimited prometheus.Counter
 	HTTP           *prometheus.CounterVec // platform API by route and status
+	// DateClamped counts stored webhooks whose Date lay further ahead than
+	// MaxDateAhead: stored with the time they were received instead.
+	DateClamped prometheus.Counter
+	// LimitedBySource counts the webhooks refused for their rate by client
+	// address: the first maxLimitedSources addresses limited have a series
+	// each, the rest share source="other", so that a flood from many
+	// addresses cannot multiply the series.
+	LimitedBySource *prometheus.CounterVec
+
+	sourcesMu sync.Mutex
+	sources   map[string]bool
+}
+
+// maxLimitedSources bounds the source label of LimitedBySource.
+const maxLimitedSources = 16
+
+// otherSource is the source label of the addresses past maxLimitedSources.
+const otherSource = "other"
+
+// observeLimited counts a webhook refused for addr's rate.
+func (m *Metrics) observeLimited(addr string) {
+	m.Received.WithLabelValues(resultLimited).Inc()
+	m.sourcesMu.Lock()
+	if !m.sources[addr] {
+		if len(m.sources) >= maxLimitedSources {
+			addr = otherSource
+		} else {
+			m.sources[addr] = true
+		}
+	}
+	m.sourcesMu.Unlock()
+	m.LimitedBySource.WithLabelValues(addr).Inc()
 }
 
 // Results of an intake request (the result label of Received).
@@ -59,6 +91,11 @@ const (
 	resultRejected    = "rejected"
 	resultBadToken    = "bad_token"
 	resultUnavailable = "unavailable"
+	// resultLimited: over its client address's rate, answered 429.
+	resultLimited = "limited"
+	// resultUnsubscribed: an event type kycflow registers no hook for,
+	// answered 200 and dropped (Mangopay sends none: not Mangopay's).
+	resultUnsubscribed = "unsubscribed"
 )
 
 // Outcomes of a forwarding attempt (the outcome label of ForwardLag).
@@ -82,7 +119,7 @@ func NewMetrics(mp *mangopay.Client) *Metrics {
 	m := &Metrics{
 		Registry: reg,
 		Received: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kycflow_webhooks_received_total", Help: "Mangopay webhooks received, by result (stored, ping, rejected, bad_token, unavailable).",
+			Name: "kycflow_webhooks_received_total", Help: "Mangopay webhooks received, by result (stored, ping, rejected, bad_token, unavailable, limited, unsubscribed).",
 		}, []string{"result"}),
 		Forwarded:    prometheus.NewCounter(prometheus.CounterOpts{Name: "kycflow_webhooks_forwarded_total", Help: "Webhooks signalled to onboarding workflows."}),
 		Duplicates:   prometheus.NewCounter(prometheus.CounterOpts{Name: "kycflow_webhooks_duplicates_total", Help: "Webhooks dropped as duplicates of one already forwarded."}),
@@ -121,13 +158,23 @@ func NewMetrics(mp *mangopay.Client) *Metrics {
 		HTTP: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kycflow_platform_api_requests_total", Help: "Platform API requests by route and status.",
 		}, []string{"route", "status"}),
+		LimitedBySource: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kycflow_webhooks_limited_by_source_total",
+			Help: "Webhooks answered 429 for their client address's rate, by address (the first 16 limited; the rest as source=\"other\").",
+		}, []string{"source"}),
+		sources: map[string]bool{},
+		DateClamped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kycflow_webhooks_date_clamped_total",
+			Help: "Webhooks dated further ahead than BRIDGE_WEBHOOK_MAX_DATE_AHEAD, stored with the time they were received.",
+		}),
 	}
-	reg.MustRegister(m.Received, m.Forwarded, m.Duplicates, m.DeadLettered, m.Unrouted, m.Held, m.Rerouted, m.Restarted, m.ForwardLag, m.Intake, m.Lookups, m.Outages, m.Vanished, m.LookupsLimited, m.HTTP)
+	reg.MustRegister(m.Received, m.Forwarded, m.Duplicates, m.DeadLettered, m.Unrouted, m.Held, m.Rerouted, m.Restarted, m.ForwardLag, m.Intake, m.Lookups, m.Outages, m.Vanished, m.LookupsLimited, m.HTTP, m.DateClamped, m.LimitedBySource)
 	// Every series exists from the start, at zero: rate() and alerts
 	// then see the first event rather than a series appearing.
-	for _, r := range []string{resultStored, resultPing, resultRejected, resultBadToken, resultUnavailable} {
+	for _, r := range []string{resultStored, resultPing, resultRejected, resultBadToken, resultUnavailable, resultLimited, resultUnsubscribed} {
 		m.Received.WithLabelValues(r)
 	}
+	m.LimitedBySource.WithLabelValues(otherSource)
 	for _, o := range []string{outcomeForwarded, outcomeRetry} {
 		m.ForwardLag.WithLabelValues(o)
 	}
@@ -141,6 +188,16 @@ func NewMetrics(mp *mangopay.Client) *Metrics {
 		reg.MustRegister(rateLimitCollector{mp: mp})
 	}
 	return m
+}
+
+// WatchIntake exports how many client addresses g refused within the last
+// minute (kycflow_webhook_intake_limited_clients): the number of sources
+// of a flood, whose addresses the bridge logs.
+func (m *Metrics) WatchIntake(g *IntakeGuard, now func() time.Time) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "kycflow_webhook_intake_limited_clients",
+		Help: "Client addresses answered 429 within the last minute for sending webhooks over BRIDGE_INTAKE_PER_CLIENT_PER_SECOND.",
+	}, func() float64 { return float64(g.limitedClients(now())) }))
 }
 
 // observeLookup counts a fallback lookup; nil-safe for resolvers built

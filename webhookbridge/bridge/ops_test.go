@@ -21,6 +21,8 @@ import (
 // The operators' files shipped next to the code.
 var (
 	alertRulesFile = filepath.Join("..", "..", "ops", "prometheus", "kycflow-alerts.yml")
+	// alertTestsFile holds promtool unit tests of the alert rules.
+	alertTestsFile = filepath.Join("..", "..", "ops", "prometheus", "tests", "kycflow-alerts-flood.yml")
 	dashboardFile  = filepath.Join("..", "..", "ops", "grafana", "kycflow-bridge.json")
 )
 
@@ -29,6 +31,13 @@ var (
 // installs: locally the test skips without it, under CI it fails.
 func TestAlertRulesPassPromtool(t *testing.T) {
 	promtooltest.CheckRules(t, alertRulesFile)
+}
+
+// TestFloodAlertFires runs promtool's unit tests of the flood alert: it
+// fires on a sustained flood of limited or unsubscribed webhooks and stays
+// quiet on Mangopay's own traffic.
+func TestFloodAlertFires(t *testing.T) {
+	promtooltest.TestRules(t, alertTestsFile)
 }
 
 // metricRef finds metric names in PromQL and prose: the bridge's own and
@@ -45,7 +54,8 @@ func TestOpsFilesNameExportedMetrics(t *testing.T) {
 	rules, err := os.ReadFile(alertRulesFile)
 	require.NoError(t, err)
 	for _, want := range []string{"kycflow_webhook_consumer_lag", "kycflow_webhook_oldest_pending_age_seconds",
-		`stream="dead_letters"`, "kycflow_mangopay_ratelimit_remaining", "kycflow_mangopay_hook_healthy"} {
+		`stream="dead_letters"`, "kycflow_mangopay_ratelimit_remaining", "kycflow_mangopay_hook_healthy",
+		"kycflow_webhook_intake_limited_clients", `result=~"limited|unsubscribed"`} {
 		assert.Contains(t, string(rules), want, "an alert the operators need is missing")
 	}
 	for _, name := range metricRef.FindAllString(string(rules), -1) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/redistest"
+	"github.com/kycflow/kycflow/internal/syncbuf"
 	"github.com/kycflow/kycflow/webhookstream"
 )
 
@@ -56,10 +57,9 @@ func TestWebhookIntake(t *testing.T) {
 			target:     webhookPath + "?EventType=KYC_SUCCEEDED&ResourceId=doc_9&Date=" + date,
 			wantStatus: http.StatusOK, wantResult: "stored",
 			wantStored: map[string]string{"t": "KYC_SUCCEEDED", "r": "doc_9", "d": date, "at": received}},
-		{name: "unknown event type stored", method: http.MethodGet,
+		{name: "unsubscribed event type dropped", method: http.MethodGet,
 			target:     webhookPath + "?EventType=PAYOUT_NORMAL_SUCCEEDED&RessourceId=po_1&Date=" + date,
-			wantStatus: http.StatusOK, wantResult: "stored",
-			wantStored: map[string]string{"t": "PAYOUT_NORMAL_SUCCEEDED", "r": "po_1", "d": date, "at": received}},
+			wantStatus: http.StatusOK, wantResult: "unsubscribed"},
 		{name: "wrong token", method: http.MethodGet,
 			target:     "/webhooks/mangopay/test-path-token-0123456788?EventType=KYC_SUCCEEDED&RessourceId=1&Date=" + date,
 			wantStatus: http.StatusNotFound, wantResult: "bad_token"},
@@ -100,11 +100,11 @@ func TestWebhookIntake(t *testing.T) {
 			require.Equal(t, tt.wantStatus, w.Code, "status; body %s", w.Body)
 			assert.Equal(t, 1.0, testutil.ToFloat64(b.Metrics.Received.WithLabelValues(tt.wantResult)), "received{result=%q}", tt.wantResult)
 			total := 0.0
-			for _, r := range []string{"stored", "ping", "rejected", "bad_token", "unavailable"} {
+			for _, r := range []string{"stored", "ping", "rejected", "bad_token", "unavailable", "limited", "unsubscribed"} {
 				total += testutil.ToFloat64(b.Metrics.Received.WithLabelValues(r))
 			}
 			assert.Equal(t, 1.0, total, "one result counted, no other")
-			assert.Equal(t, 5, testutil.CollectAndCount(b.Metrics.Received), "every result has a series from the start")
+			assert.Equal(t, 7, testutil.CollectAndCount(b.Metrics.Received), "every result has a series from the start")
 			if tt.wantError != "" {
 				assert.Equal(t, "application/json; charset=utf-8", w.Header().Get("Content-Type"))
 				var body apiErrorBody
@@ -130,7 +130,7 @@ func TestWebhookIntake(t *testing.T) {
 func TestWebhookIntakeTokenNeverLogged(t *testing.T) {
 	rdb := newRedis(t)
 	b := newBridge(rdb, nil)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	b.Logger = newTextLogger(logs)
 	r := b.PublicRouter()
 	for _, target := range []string{

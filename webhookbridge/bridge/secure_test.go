@@ -67,24 +67,3 @@ func TestCodecOnTheInternalListener(t *testing.T) {
 		})
 	}
 }
-
-// TestCancelBodyIsStrict: the cancel body is held to the same strict JSON
-// as onboarding creation, before Temporal is called.
-func TestCancelBodyIsStrict(t *testing.T) {
-	r := newBridge(redistest.Unreachable(t), strictTemporal(t)).InternalRouter()
-	for name, tt := range map[string]struct{ body, field, msg string }{
-		"key in lower case": {`{"reason":"closed"}`, "Reason", "case-sensitive"},
-		"duplicate key":     {`{"Reason":"a","Reason":"b"}`, "Reason", "more than once"},
-		"trailing garbage":  {`{"Reason":"a"} x`, "", "after the JSON object"},
-		"unknown field":     {`{"Reason":"a","Force":true}`, "Force", "unknown field"},
-		"Reason a number":   {`{"Reason":1}`, "Reason", "Reason"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			w := serve(r, apiRequest(http.MethodPost, "/v1/onboardings/123/cancel", strings.NewReader(tt.body)))
-			require.Equal(t, http.StatusBadRequest, w.Code, "body %s", w.Body)
-			got := decodeError(t, w)
-			assert.Equal(t, tt.field, got.Field)
-			assert.Contains(t, got.Error, tt.msg)
-		})
-	}
-}

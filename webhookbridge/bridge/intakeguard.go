@@ -1,0 +1,169 @@
+package bridge
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/workflows"
+)
+
+// Defaults of the intake's guards (Config.IntakePerClientPerSecond,
+// Config.MaxDateAhead).
+const (
+	// DefaultIntakePerClientPerSecond is far above what one Mangopay
+	// address sends a platform in the normal course, far below what a
+	// flood needs to hurt: each stored webhook may cost a Mangopay read.
+	DefaultIntakePerClientPerSecond = 20
+	// DefaultMaxDateAhead covers clock skew between Mangopay and the
+	// bridge; a Date further ahead is no genuine webhook's.
+	DefaultMaxDateAhead = 5 * time.Minute
+)
+
+// IntakeGuard is what the public intake checks before it stores a
+// webhook, so that traffic sent by whoever learnt the path token costs
+// little: a rate per client address, the event types kycflow subscribes
+// to, and a Date no further ahead than clock skew explains.
+type IntakeGuard struct {
+	// PerSecond and Burst bound each client address (0: no limit).
+	PerSecond float64
+	Burst     int
+	// MaxDateAhead bounds a believed Date (DefaultMaxDateAhead when 0).
+	MaxDateAhead time.Duration
+
+	once    sync.Once
+	mu      sync.Mutex
+	clients map[string]*intakeClient
+	swept   time.Time
+}
+
+// intakeClient is one address's bucket, when it was last refused, and
+// when that was last logged.
+type intakeClient struct {
+	lim     *rate.Limiter
+	limited time.Time
+	logged  time.Time
+}
+
+// Bounds of the per-client state.
+const (
+	// maxClients bounds the addresses remembered; past it, the new ones
+	// share one bucket (overflowClient), so that a flood from many
+	// addresses cannot grow the bridge's memory without bound.
+	maxClients     = 100_000
+	overflowClient = "overflow"
+	// sweepEvery: how often addresses whose bucket is full again (idle)
+	// are forgotten.
+	sweepEvery = time.Minute
+	// limitedFor: how long an address counts as limited after its last
+	// refusal (the kycflow_webhook_intake_limited_clients gauge, and one
+	// log line per address and period).
+	limitedFor = time.Minute
+)
+
+// subscribed are the event types kycflow registers hooks for: Mangopay
+// sends no other to the bridge, so any other is not Mangopay's.
+var subscribed = func() map[mangopay.EventType]bool {
+	m := make(map[mangopay.EventType]bool, len(workflows.HookEventTypes))
+	for _, et := range workflows.HookEventTypes {
+		m[et] = true
+	}
+	return m
+}()
+
+// Subscribed tells an event type kycflow subscribes to.
+func Subscribed(eventType mangopay.EventType) bool { return subscribed[eventType] }
+
+// allow takes a token from addr's bucket. first is true for the first
+// refusal of addr in each limitedFor: the caller logs it once per period.
+func (g *IntakeGuard) allow(addr string, now time.Time) (ok, first bool) {
+	if g == nil || g.PerSecond <= 0 {
+		return true, false
+	}
+	g.once.Do(func() { g.clients = map[string]*intakeClient{} })
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if now.Sub(g.swept) >= sweepEvery || len(g.clients) >= maxClients {
+		g.sweep(now)
+	}
+	c := g.clients[addr]
+	if c == nil {
+		if len(g.clients) >= maxClients {
+			addr = overflowClient
+			c = g.clients[addr]
+		}
+		if c == nil {
+			c = &intakeClient{lim: rate.NewLimiter(rate.Limit(g.PerSecond), g.burst())}
+			g.clients[addr] = c
+		}
+	}
+	if c.lim.AllowN(now, 1) {
+		return true, false
+	}
+	c.limited = now
+	if first = now.Sub(c.logged) >= limitedFor; first {
+		c.logged = now
+	}
+	return false, first
+}
+
+func (g *IntakeGuard) burst() int {
+	if g.Burst > 0 {
+		return g.Burst
+	}
+	return max(1, int(2*g.PerSecond))
+}
+
+// sweep forgets the addresses whose bucket is full again and that were
+// not limited lately: they are as good as new.
+func (g *IntakeGuard) sweep(now time.Time) {
+	g.swept = now
+	full := float64(g.burst())
+	for addr, c := range g.clients {
+		if c.lim.TokensAt(now) >= full && now.Sub(c.limited) >= limitedFor {
+			delete(g.clients, addr)
+		}
+	}
+}
+
+// limitedClients counts the addresses refused within limitedFor.
+func (g *IntakeGuard) limitedClients(now time.Time) int {
+	if g == nil {
+		return 0
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, c := range g.clients {
+		if !c.limited.IsZero() && now.Sub(c.limited) < limitedFor {
+			n++
+		}
+	}
+	return n
+}
+
+// clampDate is the Date to store: the webhook's own, or the time it was
+// received when it lies further ahead than MaxDateAhead. The dedupe key is
+// EventType|RessourceId|Date: a Date far ahead, stored as is, would take
+// the key of a genuine event of that second (its webhook and the
+// reconciliation's copy would be dropped as duplicates when it comes).
+func (g *IntakeGuard) clampDate(date int64, now time.Time) (int64, bool) {
+	ahead := DefaultMaxDateAhead
+	if g != nil && g.MaxDateAhead > 0 {
+		ahead = g.MaxDateAhead
+	}
+	if date > now.Add(ahead).Unix() {
+		return now.Unix(), true
+	}
+	return date, false
+}
+
+// logLimited says, once per address and period, that an address is over
+// its rate: the address is in the log, not in a metric label, so that a
+// flood from many addresses cannot multiply the bridge's series.
+func logLimited(log *slog.Logger, addr string, perSecond float64) {
+	log.Warn("webhook client over its rate: answered 429", "client_ip", addr, "per_second", perSecond)
+}

@@ -1,0 +1,47 @@
+package workflows_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/workflows"
+)
+
+// Scripted from model-test seed 12593: Mangopay creates the session but its
+// answer is lost (a 503 after the commit), and the onboarding is cancelled
+// from Temporal while the creation retries. The session Mangopay made must
+// not be unknown to the onboarding: it is found under the creation's
+// idempotency key and kept in the history of attempts.
+func TestTemporalCancelDuringCreationKeepsTheCreatedSession(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	faulted := false
+	h.onActivity = func(name string) {
+		if name == "CreateSession" && !faulted {
+			faulted = true
+			h.sim.SetFaults(sandbox.Faults{APIErrorRate: 1, APIErrorStatus: 503, APIErrorAfterCommit: true})
+		}
+	}
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	h.at(30*time.Second, func() {
+		h.env.CancelWorkflow()
+		h.sim.SetFaults(sandbox.Faults{}) // Mangopay answers again
+	})
+	h.env.ExecuteWorkflow(workflows.KYCOnboarding, workflows.Input{UserID: h.userID, ReturnURL: returnURL})
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.True(t, temporal.IsCanceledError(h.env.GetWorkflowError()), "got %v", h.env.GetWorkflowError())
+
+	end := h.state()
+	assert.Equal(t, workflows.StatusCancelled, end.Status)
+	created := h.sessions()
+	require.Len(t, created, 1, "Mangopay created the session before the cancel")
+	known := map[string]bool{end.IdvSessionID: true}
+	for _, r := range end.History {
+		known[r.IdvSessionID] = true
+	}
+	assert.True(t, known[created[0].ID], "the session Mangopay created is in the onboarding's history: %+v", end.History)
+}
