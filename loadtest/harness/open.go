@@ -458,7 +458,7 @@ func msOf(d time.Duration) string {
 // Table writes the report for a person.
 func (r *OpenReport) Table(out io.Writer) {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	env := "SDK defaults"
+	env := "the worker's defaults"
 	if len(r.WorkerEnv) > 0 {
 		env = strings.Join(r.WorkerEnv, " ")
 	}
