@@ -1,6 +1,7 @@
 package activities_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"github.com/kycflow/kycflow/internal/simtest"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
+	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/routing"
 )
 
@@ -591,6 +593,28 @@ func TestUploadPages(t *testing.T) {
 		_, err := env.ExecuteActivity(h.acts.UploadPages, activities.UploadPagesInput{UserID: userID, DocumentID: docID, PageKeys: []string{"kycflow:route:session:x"}})
 		requirePermanent(t, err, activities.ErrTypePageMissing)
 		assert.Equal(t, 0, h.pageCount(t, userID, docID))
+	})
+
+	t.Run("page swapped in Redis for clear bytes", func(t *testing.T) {
+		// With a payload key only sealed pages are sent: bytes put under a
+		// claim key by someone with write access to Redis are refused for
+		// good, never uploaded as the user's.
+		codec, err := payloadcodec.New([][]byte{bytes.Repeat([]byte{7}, 32)})
+		require.NoError(t, err)
+		sealed := claimcheck.NewStore(h.rdb, 0, 0, claimcheck.WithSealer(codec))
+		acts := *h.acts
+		acts.Pages = sealed
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestActivityEnvironment()
+		env.RegisterActivity(&acts)
+		userID, docID := h.newDocument(t, "accept")
+		key, err := sealed.Put(ctx, pdfPage(1))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = sealed.Delete(context.Background(), key) })
+		require.NoError(t, h.rdb.Set(ctx, key, pdfPage(9), 0).Err())
+		_, err = env.ExecuteActivity(acts.UploadPages, activities.UploadPagesInput{UserID: userID, DocumentID: docID, PageKeys: []string{key}})
+		requirePermanent(t, err, activities.ErrTypePageMissing)
+		assert.Equal(t, 0, h.pageCount(t, userID, docID), "nothing reached Mangopay")
 	})
 
 	t.Run("page Mangopay refuses", func(t *testing.T) {

@@ -70,6 +70,13 @@ func (a *Activities) UploadPages(ctx context.Context, in UploadPagesInput) (Uplo
 			return UploadPagesResult{}, temporal.NewNonRetryableApplicationError(
 				fmt.Sprintf("page %d of document %s is no longer in the claim-check store", i+1, in.DocumentID), ErrTypePageMissing, err)
 		}
+		if errors.Is(err, claimcheck.ErrUnsealed) {
+			// Not the page the platform uploaded (or not one this key
+			// wrote): never sent to Mangopay as the user's, and retrying
+			// will not change it. The submission fails as for a lost page.
+			return UploadPagesResult{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("page %d of document %s is not sealed with the payload key: refused", i+1, in.DocumentID), ErrTypePageMissing, err)
+		}
 		if err != nil {
 			return UploadPagesResult{}, err
 		}

@@ -296,6 +296,9 @@ func TestRemainingIsAbsentBeforeTheFirstCall(t *testing.T) {
 	n, err := testutil.GatherAndCount(p.reg, callbudget.MetricRemaining)
 	require.NoError(t, err)
 	assert.Zero(t, n)
+	n, err = testutil.GatherAndCount(p.reg, callbudget.MetricLimit)
+	require.NoError(t, err)
+	assert.Zero(t, n)
 
 	_, err = p.client.GetUser(deadlineCtx(t, mangopay.PriorityWebhook), userID)
 	require.NoError(t, err)
@@ -304,6 +307,8 @@ func TestRemainingIsAbsentBeforeTheFirstCall(t *testing.T) {
 	assert.Equal(t, 4, n)
 	got := p.client.RateLimits()
 	assert.Equal(t, float64(got.Windows[3].Remaining), gaugeValue(t, p.reg, callbudget.MetricRemaining, "24h"))
+	// The window's size beside it: the alerts read the share left.
+	assert.Equal(t, float64(got.Windows[3].Made+got.Windows[3].Remaining), gaugeValue(t, p.reg, callbudget.MetricLimit, "24h"))
 	calls, err := testutil.GatherAndCount(p.reg, callbudget.MetricCalls)
 	require.NoError(t, err)
 	assert.Equal(t, 1, calls)

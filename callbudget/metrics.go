@@ -16,6 +16,9 @@ const (
 	MetricRateLimited = "kycflow_mangopay_rate_limited_total"
 	MetricRemaining   = "kycflow_mangopay_rate_remaining"
 	MetricRate        = "kycflow_mangopay_budget_calls_per_second"
+	// MetricLimit is each window's size (made + remaining): the alerts
+	// read the share left, remaining / limit, of every process that calls.
+	MetricLimit = "kycflow_mangopay_rate_limit"
 )
 
 // Metrics are the budget's Prometheus metrics (see Limiter.RegisterMetrics).
@@ -25,6 +28,7 @@ type Metrics struct {
 	wait        *prometheus.HistogramVec
 	rateLimited *prometheus.CounterVec
 	remaining   *prometheus.GaugeVec
+	limit       *prometheus.GaugeVec
 	rate        prometheus.Gauge
 }
 
@@ -44,11 +48,14 @@ func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		remaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: MetricRemaining, Help: "Calls left in each Mangopay rate-limit window (X-RateLimit-Remaining) at the latest answer; absent before the first.",
 		}, []string{"window"}),
+		limit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: MetricLimit, Help: "Calls allowed in each Mangopay rate-limit window (X-RateLimit + X-RateLimit-Remaining) at the latest answer; absent before the first.",
+		}, []string{"window"}),
 		rate: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: MetricRate, Help: "Calls per second the budget allows, read from Mangopay's windows at the latest answer (MANGOPAY_BUDGET_SHARE of each window's remaining calls until its reset, at most MANGOPAY_MAX_CALLS_PER_SECOND); absent before the first.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.wait, m.rateLimited, m.remaining, m.rate} {
+	for _, c := range []prometheus.Collector{m.calls, m.wait, m.rateLimited, m.remaining, m.limit, m.rate} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -82,6 +89,7 @@ func (m *Metrics) observeRemaining(l mangopay.RateLimits, rate float64) {
 	}
 	for _, w := range l.Windows {
 		m.remaining.WithLabelValues(windowLabel(w.Window)).Set(float64(w.Remaining))
+		m.limit.WithLabelValues(windowLabel(w.Window)).Set(float64(w.Made + w.Remaining))
 	}
 	m.rate.Set(rate)
 }

@@ -30,6 +30,11 @@ var ErrTooLarge = errors.New("claimcheck: page too large")
 // stored encrypted: the process lacks PAYLOAD_ENCRYPTION_KEY.
 var ErrEncrypted = errors.New("claimcheck: page is encrypted and this store has no key (set PAYLOAD_ENCRYPTION_KEY)")
 
+// ErrUnsealed is returned by a store with a Sealer for a page that is not
+// sealed: it was written in clear, by a process without the key or by
+// someone with write access to Redis, and is never handed on as the user's.
+var ErrUnsealed = errors.New("claimcheck: page is not sealed and this store only trusts sealed pages (was it written by a process without PAYLOAD_ENCRYPTION_KEY, or swapped in Redis?)")
+
 // Sealer encrypts pages with authentication (AES-GCM in
 // payloadcodec.Codec). ad is the claim key: a sealed page copied under
 // another key does not open.
@@ -39,8 +44,9 @@ type Sealer interface {
 }
 
 // sealedMagic starts every encrypted page, so that a store tells sealed
-// pages from pages stored before encryption was turned on (those are read
-// as they are; they expire within the TTL). No PDF, JPEG or PNG starts so.
+// pages from clear ones: a store without a key reads clear pages as they
+// are, a store with a key refuses them (ErrUnsealed). No PDF, JPEG or PNG
+// starts so.
 var sealedMagic = []byte("kycflow-sealed-page/1\x00")
 
 // Defaults: pages only wait for the upload activity, so they live an hour;
@@ -137,6 +143,8 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	}
 	sealed, ok := bytes.CutPrefix(b, sealedMagic)
 	switch {
+	case !ok && s.sealer != nil:
+		return nil, fmt.Errorf("%w: %s", ErrUnsealed, key)
 	case !ok:
 		return b, nil
 	case s.sealer == nil:

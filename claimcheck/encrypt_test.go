@@ -107,10 +107,13 @@ func TestSealedPageBoundToItsKey(t *testing.T) {
 	assert.Error(t, err)
 }
 
-// TestClearPagesStillRead: pages stored before the key was set are read as
-// they are (they expire within the TTL), and a nil codec means no
-// encryption rather than a crash.
-func TestClearPagesStillRead(t *testing.T) {
+// TestClearPagesReadOnlyWithoutAKey: a store without a key reads and writes
+// pages as they are (and a nil codec means no encryption rather than a
+// crash), but a store with a key never returns an unsealed page: anyone with
+// write access to Redis could otherwise swap a user's identity document for
+// their own bytes under the same claim key, and it would be uploaded to
+// Mangopay as the user's.
+func TestClearPagesReadOnlyWithoutAKey(t *testing.T) {
 	rdb := redistest.New(t)
 	ctx := context.Background()
 	plain := claimcheck.NewStore(rdb, 0, 0, claimcheck.WithSealer((*payloadcodec.Codec)(nil)))
@@ -121,8 +124,21 @@ func TestClearPagesStillRead(t *testing.T) {
 	raw, err := rdb.Get(ctx, k).Result()
 	require.NoError(t, err)
 	assert.Equal(t, "old page", raw)
-
-	got, err := claimcheck.NewStore(rdb, 0, 0, claimcheck.WithSealer(testCodec(t, 1))).Get(ctx, k)
+	got, err := plain.Get(ctx, k)
 	require.NoError(t, err)
 	assert.Equal(t, []byte("old page"), got)
+
+	keyed := claimcheck.NewStore(rdb, 0, 0, claimcheck.WithSealer(testCodec(t, 1)))
+	sealed, err := keyed.Put(ctx, []byte("the user's passport"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = keyed.Delete(context.Background(), sealed) })
+	require.NoError(t, rdb.Set(ctx, sealed, "%PDF-1.4 the attacker's passport", 0).Err(), "swapped in Redis")
+	for name, key := range map[string]string{"a page written in clear": k, "a sealed page swapped for clear bytes": sealed} {
+		t.Run(name, func(t *testing.T) {
+			got, err := keyed.Get(ctx, key)
+			assert.ErrorIs(t, err, claimcheck.ErrUnsealed)
+			assert.NotErrorIs(t, err, claimcheck.ErrNotFound, "the page is there, just not trusted")
+			assert.Nil(t, got)
+		})
+	}
 }

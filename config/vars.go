@@ -18,6 +18,7 @@ var (
 	mangopays = []Process{Worker, Bridge, Starter}                                                // Mangopay clients
 	budgeted  = []Process{Worker, Bridge, Starter, Devstack}                                      // the shared call budget
 	services  = []Process{Worker, Bridge}                                                         // long-running services
+	traced    = []Process{Worker, Bridge, Devstack}                                               // OpenTelemetry tracing
 )
 
 // Vars declares every environment variable kycflow reads, grouped as the
@@ -31,6 +32,28 @@ var Vars = []Var{
 		Meaning: "Log level (the starter logs warnings only, to keep its output to the answer)."},
 	{Name: "LOG_FORMAT", Type: "enum", Computed: "text on a terminal, json otherwise", Allowed: "json, text",
 		Readers: commands, check: oneOf("json", "text"), Meaning: "Log format on stderr."},
+
+	// Tracing (OpenTelemetry's standard variables; the exporter reads them
+	// itself, kycflow only decides from the first four whether to trace).
+	{Name: "OTEL_SDK_DISABLED", Type: "bool", Default: "false", Readers: traced, check: isBool,
+		Meaning: "true turns tracing off whatever else is set."},
+	{Name: "OTEL_TRACES_EXPORTER", Type: "enum", Computed: "otlp when an OTLP endpoint is set, none otherwise", Allowed: "otlp, none",
+		Readers: traced, check: oneOf("otlp", "none"), Meaning: "Where spans go: otlp (OTLP over HTTP/protobuf) or nowhere (tracing off)."},
+	{Name: "OTEL_EXPORTER_OTLP_ENDPOINT", Type: "URL", Readers: traced, check: isHTTPURL, redact: redactURL,
+		Meaning: "OTLP/HTTP collector (for example http://otel-collector:4318); setting it turns tracing on."},
+	{Name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", Type: "URL", Readers: traced, check: isHTTPURL, redact: redactURL,
+		Meaning: "Full URL of the traces endpoint, instead of the endpoint's /v1/traces; setting it turns tracing on."},
+	{Name: "OTEL_EXPORTER_OTLP_HEADERS", Type: "list", Secret: true, Readers: traced, Allowed: "key=value pairs, comma-separated",
+		Meaning: "Headers of every export (a collector's API key)."},
+	{Name: "OTEL_SERVICE_NAME", Type: "string", Computed: "the command's name (worker, webhookbridge, devstack)", Readers: traced,
+		Meaning: "service.name of the spans."},
+	{Name: "OTEL_RESOURCE_ATTRIBUTES", Type: "list", Readers: traced, Allowed: "key=value pairs, comma-separated",
+		Meaning: "More resource attributes of the spans (deployment.environment.name=prod, ...)."},
+	{Name: "OTEL_TRACES_SAMPLER", Type: "enum", Default: "parentbased_always_on", Readers: traced,
+		Allowed: "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio",
+		check:   oneOf("always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"),
+		Meaning: "Which traces are kept (the SDK's sampler)."},
+	{Name: "OTEL_TRACES_SAMPLER_ARG", Type: "number", Readers: traced, Allowed: "0 to 1", Meaning: "The ratio of the traceidratio samplers."},
 
 	// Temporal (read by the Temporal SDK's environment configuration).
 	{Name: "TEMPORAL_ADDRESS", Type: "host:port", Default: "localhost:7233", Readers: temporals, check: isHostPort,
@@ -55,9 +78,9 @@ var Vars = []Var{
 		Meaning: "AES-256 key(s) of every payload and error text kycflow stores in Temporal (HostedUrl, Mangopay's error texts: PII)."},
 	{Name: "PAYLOAD_ENCRYPTION", Type: "enum", Default: "on", Allowed: "on, off", Readers: clients, check: oneOf("on", PayloadEncryptionOff),
 		Meaning: "off stores Temporal payloads in clear on purpose (outside development the only way to run without PAYLOAD_ENCRYPTION_KEY)."},
-	{Name: "CODEC_SERVER_TOKEN", Type: "string", Secret: true, Readers: []Process{Bridge, Codec},
-		Allowed: "16+ characters without / ? # or spaces; required with a payload key outside development",
-		Meaning: "Token of the codec server that decrypts payloads for the Web UI (bearer, or the endpoint's last segment)."},
+	{Name: "CODEC_SERVER_TOKEN", Type: "list", Secret: true, Readers: []Process{Bridge, Codec},
+		Allowed: "tokens of 16+ characters without / ? # , or spaces, comma-separated (a rotation lists the new one first, then the old); required with a payload key outside development",
+		Meaning: "Token(s) of the codec server that decrypts payloads for the Web UI (bearer, or the endpoint's last segment); every one listed is accepted."},
 	{Name: "CODEC_ALLOWED_ORIGINS", Type: "list", Default: "http://127.0.0.1:8233,http://localhost:8233", Allowed: "comma-separated origins (scheme://host[:port])",
 		Readers: []Process{Bridge, Codec}, Meaning: "Web UI origins allowed to call the codec server."},
 	{Name: "CODEC_SERVER_ADDR", Type: "host:port", Default: "127.0.0.1:8089", Readers: []Process{Codec}, check: isHostPort, Listener: true,
@@ -97,7 +120,7 @@ var Vars = []Var{
 
 	// Worker.
 	{Name: "WORKER_HTTP_ADDR", Type: "host:port", Default: "127.0.0.1:9091", Readers: []Process{Worker}, check: isHostPort, Listener: true,
-		Meaning: "Listen address of the worker's /healthz and /metrics."},
+		Meaning: "Listen address of the worker's /livez, /healthz, /readyz and /metrics."},
 	{Name: "PLATFORM_WEBHOOK_URL", Type: "URL", Allowed: "https outside development", Readers: []Process{Worker, Notifications, Devstack}, check: isHTTPURL,
 		Meaning: "Where the worker POSTs signed onboarding events; unset, notifications are logged and skipped."},
 	{Name: "PLATFORM_WEBHOOK_SECRET", Type: "secrets", Secret: true,
@@ -116,11 +139,17 @@ var Vars = []Var{
 		Meaning: "Serves Go profiles under /debug/pprof/ when set."},
 
 	// Bridge.
-	{Name: "WEBHOOK_PATH_TOKEN", Type: "string", Secret: true, DevDefault: "dev-webhook-path-token", RequiredBy: []Process{Bridge},
-		Allowed: "16 to 128 of A-Z a-z 0-9 _ -", Readers: []Process{Bridge},
-		Meaning: "Secret last segment of the webhook URL registered at Mangopay (/webhooks/mangopay/<token>)."},
-	{Name: "PLATFORM_API_TOKEN", Type: "string", Secret: true, DevDefault: "dev-platform-api-token", RequiredBy: []Process{Bridge},
-		Allowed: "16+ characters", Readers: []Process{Bridge}, Meaning: "Bearer token of the platform API on the internal listener."},
+	{Name: "WEBHOOK_PATH_TOKEN", Type: "list", Secret: true, DevDefault: "dev-webhook-path-token", RequiredBy: []Process{Bridge},
+		Allowed: "tokens of 16 to 128 of A-Z a-z 0-9 _ -, comma-separated (a rotation lists the new one first, then the old)", Readers: []Process{Bridge},
+		Meaning: "Secret last segment of the webhook URL (/webhooks/mangopay/<token>): the first is the one registered at Mangopay; every one listed is accepted."},
+	{Name: "PLATFORM_API_TOKEN", Type: "list", Secret: true, DevDefault: "dev-platform-api-token", RequiredBy: []Process{Bridge},
+		Allowed: "tokens of 16+ characters without , or spaces, comma-separated (a rotation lists the new one first, then the old)", Readers: []Process{Bridge},
+		Meaning: "Bearer token(s) of the platform API on the internal listener; every one listed is accepted (actor \"platform\")."},
+	{Name: "KYCFLOW_OPERATOR", Type: "string", Allowed: "1 to 64 of A-Z a-z 0-9 . _ -", Readers: []Process{Parked, Starter},
+		Meaning: "Who runs `webhookbridge dead-letters|unrouted|held replay|purge` and `starter --reopen` (recorded with its --reason); --operator overrides."},
+	{Name: "OPERATOR_API_TOKENS", Type: "list", Secret: true, Readers: []Process{Bridge},
+		Allowed: "name=token pairs, comma-separated; names of 1 to 64 of A-Z a-z 0-9 . _ -, tokens of 16+ characters without , = or spaces, none a PLATFORM_API_TOKEN; a name may repeat (a rotation)",
+		Meaning: "Operators' bearer tokens for the operator actions (reopen, a compliance cancel), which record the operator's name (actor \"operator:<name>\") and a reason; unset, nobody can reopen over HTTP."},
 	{Name: "BRIDGE_PUBLIC_ADDR", Type: "host:port", DevDefault: "127.0.0.1:8080", RequiredBy: []Process{Bridge}, Readers: []Process{Bridge},
 		check: isHostPort, Listener: true, Meaning: "Listen address of Mangopay's webhooks (no default outside development: exposing the intake is a decision)."},
 	{Name: "BRIDGE_INTERNAL_ADDR", Type: "host:port", Default: "127.0.0.1:8081", Readers: []Process{Bridge}, check: isHostPort, Listener: true,
@@ -145,6 +174,9 @@ var Vars = []Var{
 	{Name: "BRIDGE_WEBHOOK_MAX_DATE_AHEAD", Type: "duration", Default: "5m", Allowed: "1s to 24h", Readers: []Process{Bridge},
 		check:   durationIn(time.Second, 24*time.Hour),
 		Meaning: "How far past the bridge's clock a webhook's Date is believed; a later one is stored with the time it was received, so it cannot take the dedupe key of a future event."},
+
+	{Name: "BRIDGE_MAX_CONCURRENT_UPLOADS", Type: "int", Default: "4", Allowed: "1 to 1000", Readers: []Process{Bridge},
+		check: intIn(1, 1000), Meaning: "Document uploads a bridge takes at once (each holds up to 35 MB); beyond, 429 with Retry-After."},
 
 	// The dev stack.
 	{Name: "TEMPORAL_CLI", Type: "path", Computed: ".tools/bin/temporal in the module (make temporal-cli installs it)", Readers: []Process{Devstack},

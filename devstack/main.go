@@ -20,6 +20,7 @@ import (
 	"github.com/kycflow/kycflow/config"
 	"github.com/kycflow/kycflow/devstack/stack"
 	"github.com/kycflow/kycflow/internal/logsetup"
+	"github.com/kycflow/kycflow/internal/tracing"
 	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/worker/kycworker"
 )
@@ -57,6 +58,11 @@ func run(env *config.Env) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	stopTracing, err := tracing.Start(ctx, "devstack", env.Get, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	start := time.Now()
 	o := stack.DevOptions()
 	o.Logger, o.RedisURL, o.RedisKeyPrefix, o.Getenv = log, env.Get("REDIS_URL"), env.Get("REDIS_KEY_PREFIX"), env.Get

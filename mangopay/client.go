@@ -36,6 +36,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
 
 // Base URLs of the Mangopay API.
@@ -93,7 +95,11 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	limits := newRateLimitRecorder()
-	hc.Transport = &observingTransport{base: hc.Transport, limits: limits}
+	// Each call is a client span of its caller's trace (the activity's),
+	// and carries the trace context (traceparent).
+	hc.Transport = &observingTransport{base: hc.Transport, limits: limits,
+		send: otelhttp.NewTransport(hc.Transport,
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "mangopay " + r.Method }))}
 
 	logger := cfg.Logger
 	if logger == nil {
@@ -353,3 +359,6 @@ func pathID(name, id string) (string, error) {
 	}
 	return url.PathEscape(id), nil
 }
+
+// BaseURL is the API host the client calls (readiness checks reach it).
+func (c *Client) BaseURL() string { return c.baseURL }

@@ -175,6 +175,8 @@ func parseRateLimitHeader(h http.Header, name string) ([4]int64, bool) {
 type observingTransport struct {
 	base   http.RoundTripper
 	limits *rateLimitRecorder
+	// send is base traced (otelhttp); nil sends through base.
+	send http.RoundTripper
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -183,7 +185,11 @@ func (t *observingTransport) RoundTrip(req *http.Request) (*http.Response, error
 		req = req.Clone(req.Context())
 		req.Header.Set("User-Agent", UserAgent)
 	}
-	res, err := t.base.RoundTrip(req)
+	send := t.send
+	if send == nil {
+		send = t.base
+	}
+	res, err := send.RoundTrip(req)
 	if err == nil {
 		t.limits.observe(res.Header, time.Now())
 	}

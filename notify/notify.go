@@ -27,6 +27,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
 
 // Header names of a notification, as the specification spells them.
@@ -202,6 +204,10 @@ func (n *Notifier) Send(ctx context.Context, ev Event) error {
 	// Redirects are never followed (the specification: update the URL
 	// instead); a 3xx is a failed delivery.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// A client span of the notification activity's trace; the platform
+	// gets the trace context (traceparent) to join it.
+	hc.Transport = otelhttp.NewTransport(hc.Transport,
+		otelhttp.WithSpanNameFormatter(func(string, *http.Request) string { return "notify platform" }))
 	res, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("notify: post: %w", err)

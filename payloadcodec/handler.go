@@ -2,7 +2,6 @@ package payloadcodec
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/converter"
+
+	"github.com/kycflow/kycflow/internal/tokens"
 )
 
 // MaxRequestBody caps a codec request: the Web UI sends the payloads of a
@@ -28,11 +29,14 @@ const MinTokenLength = 16
 // every request needs token: as a bearer token (the CLI's --codec-auth), or
 // as the first path segment, /<token>/decode (for a Web UI that sends no
 // Authorization header: its codec endpoint is then
-// http://host:port/codec/<token>). An empty token refuses everything. Only
+// http://host:port/codec/<token>). token may list several, comma-separated
+// (CODEC_SERVER_TOKEN during a rotation: the new one first, the old one
+// after it): any of them is accepted. An empty token refuses everything. Only
 // the listed origins may call it from a browser (CORS, preflights checked),
 // and bodies over MaxRequestBody get 413.
 func Handler(c *Codec, allowedOrigins []string, token string) http.Handler {
 	codec := converter.NewPayloadCodecHTTPHandler(c)
+	accepted := tokens.Split(token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Origin")
 		origin := r.Header.Get("Origin")
@@ -48,11 +52,11 @@ func Handler(c *Codec, allowedOrigins []string, token string) http.Handler {
 			preflight(w, r, origin)
 			return
 		}
-		if token == "" {
+		if len(accepted) == 0 {
 			http.Error(w, "the codec server has no CODEC_SERVER_TOKEN and refuses every request", http.StatusServiceUnavailable)
 			return
 		}
-		op, ok := authorize(r, token)
+		op, ok := authorize(r, accepted)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="kycflow-codec"`)
 			http.Error(w, "a valid codec token is required", http.StatusUnauthorized)
@@ -87,16 +91,16 @@ func Handler(c *Codec, allowedOrigins []string, token string) http.Handler {
 	})
 }
 
-// authorize checks the bearer token or the path token and returns the
-// operation's path (/encode or /decode).
-func authorize(r *http.Request, token string) (string, bool) {
+// authorize checks the bearer token or the path token against the
+// accepted ones and returns the operation's path (/encode or /decode).
+func authorize(r *http.Request, accepted []string) (string, bool) {
 	path := r.URL.Path
 	if scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "bearer") &&
-		subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1 {
+		tokens.Match(got, accepted) >= 0 {
 		return path, true
 	}
 	seg, rest, found := strings.Cut(strings.TrimPrefix(path, "/"), "/")
-	if found && subtle.ConstantTimeCompare([]byte(seg), []byte(token)) == 1 {
+	if found && tokens.Match(seg, accepted) >= 0 {
 		return "/" + rest, true
 	}
 	return "", false
@@ -119,7 +123,7 @@ func preflight(w http.ResponseWriter, r *http.Request, origin string) {
 // own listener (`webhookbridge codec`).
 type ServerConfig struct {
 	Addr    string   // CODEC_SERVER_ADDR
-	Token   string   // CODEC_SERVER_TOKEN, required
+	Token   string   // CODEC_SERVER_TOKEN, required: one or more, comma-separated
 	Origins []string // CODEC_ALLOWED_ORIGINS
 }
 
@@ -142,14 +146,19 @@ func LoadServerConfig(getenv func(string) string) (ServerConfig, error) {
 	return c, errors.Join(errs...)
 }
 
-// CheckToken rejects a missing or short CODEC_SERVER_TOKEN (without
-// quoting it).
+// CheckToken rejects a missing CODEC_SERVER_TOKEN, or one of its
+// comma-separated values that is short or holds a character a URL path
+// segment cannot carry as is (without quoting it).
 func CheckToken(token string) error {
-	switch {
-	case token == "":
+	list := tokens.Split(token)
+	if len(list) == 0 {
 		return errors.New("CODEC_SERVER_TOKEN is required to serve the codec (it decrypts whatever it is sent; e.g. openssl rand -hex 32)")
-	case len(token) < MinTokenLength || strings.ContainsAny(token, "/ ?#"):
-		return fmt.Errorf("CODEC_SERVER_TOKEN must be at least %d characters, without / ? # or spaces", MinTokenLength)
+	}
+	for i, t := range list {
+		if len(t) < MinTokenLength || strings.ContainsAny(t, "/ ?#") {
+			return fmt.Errorf("CODEC_SERVER_TOKEN: token %d of %d must be at least %d characters, without / ? # or spaces (several are separated by commas)",
+				i+1, len(list), MinTokenLength)
+		}
 	}
 	return nil
 }

@@ -279,3 +279,58 @@ func TestServerOnItsOwnListener(t *testing.T) {
 	res2.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, res2.StatusCode)
 }
+
+// TestHandlerTokenRotation: CODEC_SERVER_TOKEN lists the new token first and
+// the old one after it during a rotation; both open the codec (as a bearer
+// token and in the endpoint), the pair as one string opens nothing, and a
+// token from neither is refused.
+func TestHandlerTokenRotation(t *testing.T) {
+	c, err := payloadcodec.New([][]byte{key(1)})
+	require.NoError(t, err)
+	body := decodeBody(t, c)
+	const newToken, oldToken = "codec-token-new-0123456789", "codec-token-old-0123456789"
+	h := payloadcodec.Handler(c, []string{webUI}, newToken+", "+oldToken)
+	tests := []struct {
+		name, path, bearer string
+		want               int
+	}{
+		{"the new token as a bearer", "/decode", newToken, http.StatusOK},
+		{"the old token as a bearer", "/decode", oldToken, http.StatusOK},
+		{"the new token in the endpoint", "/" + newToken + "/decode", "", http.StatusOK},
+		{"the old token in the endpoint", "/" + oldToken + "/decode", "", http.StatusOK},
+		{"the list itself", "/decode", newToken + ", " + oldToken, http.StatusUnauthorized},
+		{"another token", "/decode", "codec-token-other-012345678", http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, tt.path, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			if tt.bearer != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.bearer)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			assert.Equal(t, tt.want, rec.Code, rec.Body.String())
+		})
+	}
+}
+
+func TestCheckTokenList(t *testing.T) {
+	tests := []struct {
+		token string
+		ok    bool
+	}{
+		{"codec-token-new-0123456789", true},
+		{"codec-token-new-0123456789,codec-token-old-0123456789", true},
+		{"codec-token-new-0123456789, short", false},
+		{"codec-token-new-0123456789,codec/token-old-0123456789", false},
+		{" , ", false},
+	}
+	for _, tt := range tests {
+		err := payloadcodec.CheckToken(tt.token)
+		assert.Equal(t, tt.ok, err == nil, "CheckToken(%q): %v", tt.token, err)
+		if err != nil {
+			assert.NotContains(t, err.Error(), "0123456789", "the error does not quote the token")
+		}
+	}
+}

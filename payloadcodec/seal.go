@@ -48,3 +48,15 @@ func (c *Codec) Open(sealed, ad []byte) ([]byte, error) {
 	}
 	return plain, nil
 }
+
+// KeyIDs are the IDs of the codec's keys (KeyID), the encrypting one first.
+func (c *Codec) KeyIDs() []string { return append([]string(nil), c.ids...) }
+
+// SealedKeyID names the key that sealed data Seal returned ("" when it is
+// too short to say).
+func (c *Codec) SealedKeyID(sealed []byte) string {
+	if len(sealed) < keyIDLen {
+		return ""
+	}
+	return string(sealed[:keyIDLen])
+}

@@ -3,9 +3,13 @@
 //
 //	go run ./starter --user-id user_m_01J... --return-url https://platform.example/kyc/done [--tag T] [--session-language fr-FR] [--json]
 //	go run ./starter adopt (--user-ids user_m_1,user_m_2 | --all-owners) [--return-url URL] [--per-second 10]
+//	go run ./starter needs-attention [--json]
 //
 // adopt brings users verified before kycflow under its watch (renewal,
 // downgrades): one watching onboarding each, idempotent.
+// needs-attention lists the onboardings that need a person: Mangopay
+// denying access, an abandoned PSC session, notifications held, a review
+// overdue, a renewal deadline within a week and no renewal session open.
 //
 // Signup flows written in Go call workflows.EnsureSession, the same code.
 // Exit codes: 0 a usable session (or already verified), 2 bad input, 3
@@ -79,6 +83,9 @@ func run(args []string, out io.Writer) error {
 	if len(args) > 0 && args[0] == "adopt" {
 		return runAdopt(env, envErr, args[1:], out)
 	}
+	if len(args) > 0 && args[0] == "needs-attention" {
+		return runNeedsAttention(env, envErr, args[1:], out)
+	}
 	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
 	userID := fs.String("user-id", "", "Mangopay user id (required)")
 	returnURL := fs.String("return-url", "", "where the hosted page sends the user back (required)")
@@ -87,8 +94,18 @@ func run(args []string, out io.Writer) error {
 	timeout := fs.Duration("timeout", time.Minute, "how long to wait for the session")
 	lang := fs.String("session-language", "", "language of the hosted page: "+strings.Join(workflows.SessionLanguages, ", "))
 	reopen := fs.Bool("reopen", false, "start a new onboarding even if the last one ended FAILED or NOT_ELIGIBLE (an operator's decision)")
+	reason := fs.String("reason", "", "with --reopen: why (required; recorded with the operator's name)")
+	operator := fs.String("operator", "", "with --reopen: who decides (default: KYCFLOW_OPERATOR)")
 	if err := fs.Parse(args); err != nil {
 		return exitError{2, err}
+	}
+	req := workflows.EnsureSessionRequest{ReturnURL: *returnURL, Tag: *tag, SessionLanguage: *lang}
+	if *reopen {
+		who, why, err := operatorAction(*operator, *reason, env.Get)
+		if err != nil {
+			return exitError{2, fmt.Errorf("--reopen: %w", err)}
+		}
+		req.Actor, req.Reason = "operator:"+who, why
 	}
 	if *userID == "" {
 		return exitError{2, errors.New("--user-id is required")}
@@ -123,7 +140,7 @@ func run(args []string, out io.Writer) error {
 	if *reopen {
 		ensure = workflows.Reopen
 	}
-	res, err := ensure(ctx, tc, *userID, workflows.EnsureSessionRequest{ReturnURL: *returnURL, Tag: *tag, SessionLanguage: *lang})
+	res, err := ensure(ctx, tc, *userID, req)
 	switch {
 	case errors.Is(err, workflows.ErrStillWorking):
 		return exitError{6, fmt.Errorf("%w: the HostedUrl reaches the platform by notification; run again to read it", err)}
@@ -162,4 +179,24 @@ func hostPort(o client.Options) string {
 		return client.DefaultHostPort
 	}
 	return o.HostPort
+}
+
+// operatorAction checks the who and why of a reopen: an operator's
+// decision, recorded in the onboarding's input like one made over the API.
+func operatorAction(operator, reason string, getenv func(string) string) (string, string, error) {
+	if operator == "" {
+		operator = strings.TrimSpace(getenv("KYCFLOW_OPERATOR"))
+	}
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return "", "", errors.New("--reason is required: say why (it is recorded with the operator's name)")
+	case len([]rune(reason)) > 500 || strings.ContainsAny(reason, "\r\n"):
+		return "", "", errors.New("--reason must be one line of at most 500 characters")
+	case operator == "":
+		return "", "", errors.New("--operator (or KYCFLOW_OPERATOR) is required: who decides")
+	case len(operator) > 64 || strings.Trim(operator, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != "":
+		return "", "", errors.New("--operator must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'")
+	}
+	return operator, reason, nil
 }

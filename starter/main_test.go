@@ -27,11 +27,15 @@ func TestBadInputAndUnreachableTemporal(t *testing.T) {
 		{"javascript url", []string{"--user-id", "user_m_1", "--return-url", "javascript:alert(1)"}, 2, "absolute http or https URL"},
 		{"unknown flag", []string{"--user", "x"}, 2, "flag provided but not defined"},
 		{"unknown language", []string{"--user-id", "user_m_1", "--return-url", "https://p.example/done", "--session-language", "xx"}, 2, "--session-language"},
+		{"reopen without a reason", []string{"--reopen", "--operator", "alice", "--user-id", "user_m_1", "--return-url", "https://p.example/done"}, 2, "--reason is required"},
+		{"reopen without an operator", []string{"--reopen", "--reason", "new proof", "--user-id", "user_m_1", "--return-url", "https://p.example/done"}, 2, "KYCFLOW_OPERATOR"},
 		{"adopt with nothing to adopt", []string{"adopt"}, 2, "give either --user-ids or --all-owners"},
 		{"adopt with both", []string{"adopt", "--user-ids", "user_m_1", "--all-owners"}, 2, "give either --user-ids or --all-owners"},
 		{"adopt at no pace", []string{"adopt", "--user-ids", "user_m_1", "--per-second", "0"}, 2, "--per-second must be positive"},
 		{"adopt with a bad return url", []string{"adopt", "--user-ids", "user_m_1", "--return-url", "ftp://x"}, 2, "--return-url"},
 		{"adopt, temporal unreachable", []string{"adopt", "--user-ids", "user_m_1"}, 3, "cannot reach Temporal at " + dead},
+		{"needs-attention with an argument", []string{"needs-attention", "extra"}, 2, `unexpected argument "extra"`},
+		{"needs-attention, temporal unreachable", []string{"needs-attention", "--timeout", "3s"}, 3, "cannot reach Temporal at " + dead},
 		{"temporal unreachable", []string{"--user-id", "user_m_1", "--return-url", "https://p.example/done", "--timeout", "3s"}, 3, "cannot reach Temporal at " + dead},
 	}
 	runAll(t, tests)

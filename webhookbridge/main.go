@@ -7,8 +7,8 @@
 //	webhookbridge hooks [--apply] [--take-over]   plan (and apply) kycflow's hooks at Mangopay
 //	webhookbridge codec                 the codec server alone, on CODEC_SERVER_ADDR
 //	webhookbridge dead-letters list [-after ID] [-limit N]
-//	webhookbridge dead-letters replay ID... | -all
-//	webhookbridge dead-letters purge ID... | -all
+//	webhookbridge dead-letters replay --reason R [--operator NAME] (ID... | -all)
+//	webhookbridge dead-letters purge --reason R [--operator NAME] (ID... | -all)
 //	webhookbridge unrouted list|replay|purge   the same for unrouted webhooks
 //	webhookbridge held list|replay|purge       the same for PSC webhooks held until an onboarding lists their PSC
 //	webhookbridge events backfill --since 72h [--dry-run]   feed past Mangopay events through the stream
@@ -28,6 +28,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -37,14 +38,17 @@ import (
 
 	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/config"
+	"github.com/kycflow/kycflow/internal/httpapi"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/pprofserve"
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/temporalconn"
+	"github.com/kycflow/kycflow/internal/tracing"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookbridge/platformapi"
 	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
@@ -118,7 +122,7 @@ func run(env *config.Env, args []string) error {
 	case "codec":
 		return codecServer(ctx, env, logger)
 	case "dead-letters", "unrouted", "held":
-		return parked(ctx, bridge.Config{RedisURL: env.Get("REDIS_URL"), RedisKeyPrefix: env.Get("REDIS_KEY_PREFIX")}, cmd, args, os.Stdout)
+		return parked(ctx, bridge.Config{RedisURL: env.Get("REDIS_URL"), RedisKeyPrefix: env.Get("REDIS_KEY_PREFIX")}, cmd, args, os.Stdout, env.Get, logger)
 	}
 	cfg, err := bridge.LoadConfig(env.Get)
 	if err != nil {
@@ -140,6 +144,11 @@ func serve(ctx context.Context, env *config.Env, cfg bridge.Config, logger *slog
 	if err := pprofserve.Start(ctx, env.Get, logger); err != nil {
 		return err
 	}
+	stopTracing, err := tracing.Start(ctx, httpapi.ServiceName, env.Get, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	rdb, err := redisClient(cfg)
 	if err != nil {
 		return err
@@ -204,12 +213,16 @@ func hooks(ctx context.Context, env *config.Env, cfg bridge.Config, args []strin
 
 // parked lists, replays or purges a parked stream (dead-letters,
 // unrouted, held).
-func parked(ctx context.Context, cfg bridge.Config, name string, args []string, out io.Writer) error {
+//
+// Replaying and purging change what kycflow does with webhooks: they are
+// operator actions, so they take a reason (--reason) and the operator's name
+// (--operator, else KYCFLOW_OPERATOR), logged with what was done.
+func parked(ctx context.Context, cfg bridge.Config, name string, args []string, out io.Writer, getenv func(string) string, logger *slog.Logger) error {
 	stream, err := bridge.ParseParked(name)
 	if err != nil {
 		return err
 	}
-	usage := fmt.Errorf("usage: webhookbridge %s list [-after ID] [-limit N] | replay (ID... | -all) | purge (ID... | -all)", name)
+	usage := fmt.Errorf("usage: webhookbridge %s list [-after ID] [-limit N] | replay --reason R [--operator NAME] (ID... | -all) | purge --reason R [--operator NAME] (ID... | -all)", name)
 	action := "list"
 	if len(args) > 0 {
 		action, args = args[0], args[1:]
@@ -219,10 +232,22 @@ func parked(ctx context.Context, cfg bridge.Config, name string, args []string, 
 	after := fs.String("after", "", "list the entries after this ID (the NEXT of the previous page)")
 	limit := fs.Int64("limit", 100, "entries per page")
 	all := fs.Bool("all", false, "every entry the stream holds now")
+	reason := fs.String("reason", "", "why (required to replay or purge; logged with the operator's name)")
+	operator := fs.String("operator", "", "who runs this (default: "+EnvOperator+")")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", usage, err)
 	}
 	ids := fs.Args()
+	if action == "replay" || action == "purge" {
+		who, why, err := operatorAction(*operator, *reason, getenv)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", name, action, err)
+		}
+		defer func() {
+			logger.Info("operator action", "action", name+" "+action, "actor", platformapi.ActorOperatorPrefix+who, "reason", why,
+				"entries", map[bool]string{true: "all", false: strings.Join(ids, " ")}[*all])
+		}()
+	}
 	rdb, err := redisClient(cfg)
 	if err != nil {
 		return err
@@ -263,6 +288,31 @@ func parked(ctx context.Context, cfg bridge.Config, name string, args []string, 
 		return err
 	}
 	return usage
+}
+
+// EnvOperator names the operator running the parked-stream tools when
+// --operator does not.
+const EnvOperator = "KYCFLOW_OPERATOR"
+
+// operatorAction checks the who and why of an operator action run from the
+// command line: a reason (one line, at most platformapi.MaxReasonLength
+// characters) and an operator name (as in OPERATOR_API_TOKENS).
+func operatorAction(operator, reason string, getenv func(string) string) (string, string, error) {
+	if operator == "" {
+		operator = strings.TrimSpace(getenv(EnvOperator))
+	}
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return "", "", errors.New("--reason is required: say why (it is logged with the operator's name)")
+	case len([]rune(reason)) > platformapi.MaxReasonLength || strings.ContainsAny(reason, "\r\n"):
+		return "", "", fmt.Errorf("--reason must be one line of at most %d characters", platformapi.MaxReasonLength)
+	case operator == "":
+		return "", "", fmt.Errorf("--operator (or %s) is required: who runs this", EnvOperator)
+	case !platformapi.ValidOperatorName(operator):
+		return "", "", errors.New("--operator must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'")
+	}
+	return operator, reason, nil
 }
 
 // events runs `events backfill --since D [--dry-run]`: the events of the

@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/kycflow/kycflow/internal/streamtrace"
 	"github.com/kycflow/kycflow/mangopay"
 )
 
@@ -86,6 +89,7 @@ type appendReq struct {
 	ctx  context.Context
 	args redis.XAddArgs
 	done chan error
+	span trace.Span // the append's producer span, told the entry's ID
 }
 
 // NewStore returns a store on rdb.
@@ -99,11 +103,17 @@ func (s *Store) Append(ctx context.Context, ev MangopayEvent, received time.Time
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store webhook: %w", err)
 	}
+	// The entry carries the trace of the request that brought it (the
+	// producer span's context): the forwarder continues it.
+	_, span, traceFields := Tracing.StartSend(ctx)
+	defer span.End()
 	r := &appendReq{ctx: ctx, done: make(chan error, 1), args: redis.XAddArgs{
 		Stream: StreamKey,
-		Values: []string{FieldEventType, string(ev.EventType), FieldResourceID, ev.ResourceID, FieldDate, strconv.FormatInt(ev.Date, 10), FieldReceived, strconv.FormatInt(received.UnixMilli(), 10)},
-	}}
+		Values: append([]string{FieldEventType, string(ev.EventType), FieldResourceID, ev.ResourceID, FieldDate, strconv.FormatInt(ev.Date, 10), FieldReceived, strconv.FormatInt(received.UnixMilli(), 10)},
+			traceFields...),
+	}, span: span}
 	if err := s.enqueue(r); err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		return fmt.Errorf("store webhook: %w", err)
 	}
 	var err error
@@ -117,10 +127,20 @@ func (s *Store) Append(ctx context.Context, ev MangopayEvent, received time.Time
 		}
 	}
 	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		return fmt.Errorf("store webhook: %w", err)
 	}
 	return nil
 }
+
+// Tracing names the stream in the spans of its entries (OpenTelemetry's
+// messaging conventions): the intake's producer span, the forwarder's
+// consumer span.
+var Tracing = streamtrace.Stream{Name: StreamKey, Group: GroupName}
+
+// TraceFields are the fields of an entry that carry its trace context: a
+// copy of the entry (held, dead-lettered, replayed) keeps them.
+var TraceFields = []string{streamtrace.FieldTraceParent, streamtrace.FieldTraceState, streamtrace.FieldBaggage}
 
 // enqueue queues r and starts a flusher if none runs.
 func (s *Store) enqueue(r *appendReq) error {
@@ -203,6 +223,9 @@ func (s *Store) write(batch []*appendReq) {
 	}
 	_, _ = pipe.Exec(ctx) // each command carries its own error
 	for i, r := range batch {
+		if id, err := cmds[i].Result(); err == nil {
+			streamtrace.SetEntryID(r.span, id)
+		}
 		r.done <- cmds[i].Err()
 	}
 }

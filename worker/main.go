@@ -4,6 +4,7 @@
 //
 //	worker                              run the worker
 //	worker register-search-attributes   register the workflow's search attributes in TEMPORAL_NAMESPACE (idempotent)
+//	worker retire-key [--wait 2m]       retire the payload keys after the first of PAYLOAD_ENCRYPTION_KEY (docs/operations.md)
 //	worker notifications list           the onboardings holding platform notifications undelivered
 //	worker notifications resend (USER_ID... | -all)   send them again, in order
 //	worker [...] --print-config         print the effective configuration, secrets redacted
@@ -14,6 +15,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -31,6 +33,7 @@ import (
 	"github.com/kycflow/kycflow/internal/redisconn"
 	"github.com/kycflow/kycflow/internal/searchattrs"
 	"github.com/kycflow/kycflow/internal/temporalconn"
+	"github.com/kycflow/kycflow/internal/tracing"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/payloadcodec"
@@ -74,8 +77,18 @@ func main() {
 	if config.WantsPrint(args) {
 		os.Exit(config.PrintAndExit(env, err, os.Stdout, os.Stderr))
 	}
+	if err == nil && len(args) > 0 && args[0] == "retire-key" {
+		if err = retireKey(env, args[1:], os.Stdout); err == nil {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "worker retire-key:", err)
+		if errors.Is(err, errNotDone) {
+			os.Exit(3)
+		}
+		os.Exit(1)
+	}
 	if err == nil && len(args) > 0 {
-		err = fmt.Errorf("unknown command %q (register-search-attributes, notifications, --print-config)", args[0])
+		err = fmt.Errorf("unknown command %q (register-search-attributes, notifications, retire-key, --print-config)", args[0])
 	}
 	if err == nil {
 		err = run(env)
@@ -110,6 +123,11 @@ func run(env *config.Env) error {
 		return err
 	}
 	defer metrics.Close()
+	stopTracing, err := tracing.Start(context.Background(), "worker", env.Get, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 
 	opts, err := temporalconn.Options(logger, env.Get)
 	if err != nil {

@@ -215,6 +215,14 @@ func Cancel(ctx context.Context, c client.Client, userID string, req CancelReque
 	return res.UsableAt(time.Now()), err
 }
 
+// Reencode asks the user's open onboarding to continue as new, so that its
+// state is encoded again with the current payload key (payloadcodec: the
+// first of PAYLOAD_ENCRYPTION_KEY). It returns once the run has agreed; the
+// new run starts at the run's next safe point.
+func Reencode(ctx context.Context, c client.Client, userID string) error {
+	return update(ctx, c, userID, UpdateReencode, "", ReencodeRequest{}, nil)
+}
+
 // GetState queries the state of the user's onboarding (running or closed
 // within retention).
 func GetState(ctx context.Context, c client.Client, userID string) (StateView, error) {

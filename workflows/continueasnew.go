@@ -13,7 +13,7 @@ func (w *onboarding) shouldContinueAsNew(ctx workflow.Context) bool {
 		return false
 	}
 	info := workflow.GetInfo(ctx)
-	return info.GetContinueAsNewSuggested() || (w.cfg.MaxHistoryEvents > 0 && info.GetCurrentHistoryLength() >= w.cfg.MaxHistoryEvents)
+	return w.reencode || info.GetContinueAsNewSuggested() || (w.cfg.MaxHistoryEvents > 0 && info.GetCurrentHistoryLength() >= w.cfg.MaxHistoryEvents)
 }
 
 // readyToContinueAsNew reports whether the run can continue as new now: no
@@ -31,7 +31,7 @@ func (w *onboarding) readyToContinueAsNew(ctx workflow.Context) bool {
 // the next run.
 func (w *onboarding) quiesce(ctx workflow.Context) []webhookstream.MangopayEvent {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-	return w.takeSignals()
+	return w.takeSignals(ctx)
 }
 
 func (w *onboarding) continueAsNew(ctx workflow.Context) error {
@@ -73,7 +73,7 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 		_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return workflow.AllHandlersFinished(ctx) })
 	}
 	for {
-		left := w.takeSignals()
+		left := w.takeSignals(ctx)
 		if len(left) == 0 {
 			break
 		}
@@ -93,13 +93,28 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 }
 
 // takeSignals takes every signal still buffered, without waiting.
-func (w *onboarding) takeSignals() []webhookstream.MangopayEvent {
+func (w *onboarding) takeSignals(ctx workflow.Context) []webhookstream.MangopayEvent {
 	var left []webhookstream.MangopayEvent
 	for {
 		var ev webhookstream.MangopayEvent
 		if !w.events.ReceiveAsync(&ev) {
 			return left
 		}
+		_ = eventContext(ctx) // in step with the channel: these are carried, not handled here
 		left = append(left, ev)
 	}
+}
+
+// ReencodeRequest is the re-encode update's argument (nothing yet).
+type ReencodeRequest struct{}
+
+// reencodeState asks the main loop to continue as new at its next safe
+// point: the new run's input (the whole state) and everything after it are
+// encoded with the payload key the worker holds first, so that an old key
+// can be retired while the onboarding stays open (an idle VERIFIED one
+// lives for years). The answer comes at once; the run ends soon after.
+func (w *onboarding) reencodeState(ctx workflow.Context, _ ReencodeRequest) error {
+	defer w.handlerDone()
+	w.reencode = true
+	return nil
 }

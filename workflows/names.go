@@ -18,7 +18,10 @@ const (
 	// UpdateResendNotifications re-sends an onboarding's held notifications
 	// (an operator's, after the platform fixed its endpoint).
 	UpdateResendNotifications = "resend-notifications"
-	QueryState                = "state"
+	// UpdateReencode makes the run continue as new, so that its state is
+	// encoded again with the current payload key (retiring an old one).
+	UpdateReencode = "re-encode"
+	QueryState     = "state"
 )
 
 // Search attributes, registered by the dev stack and by compose. They hold

@@ -57,6 +57,7 @@ func (w *onboarding) send(ctx workflow.Context, ev notify.Event, idParts ...stri
 	info := workflow.GetInfo(ctx)
 	ev.ID = mangopay.DeriveIdempotencyKey(append([]string{info.WorkflowExecution.ID, info.FirstRunID}, idParts...)...)
 	w.st.Outbox = append(w.st.Outbox, ev)
+	w.rememberSpan(ctx, ev.ID)
 	w.startSender(ctx)
 }
 
@@ -137,6 +138,7 @@ func (w *onboarding) heldView() *HeldNotifications {
 // schedule-to-close (more than three days of retries, whose jittered delays
 // the activity sets) or on a 410 Gone, and the caller holds the outbox.
 func (w *onboarding) deliver(ctx workflow.Context, ev notify.Event) error {
+	ctx = w.spanContext(ctx, ev.ID)
 	opts := workflow.ActivityOptions{
 		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: activities.NotifyDeliveryWindow,

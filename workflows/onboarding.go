@@ -47,6 +47,7 @@ type onboarding struct {
 	logger    log.Logger
 	events    workflow.ReceiveChannel
 	creating  bool                // a session is being created
+	reencode  bool                // an operator asked for a continue-as-new (UpdateReencode)
 	waiting   bool                // the main loop waits (waitUntil), in no activity
 	stopLoop  workflow.CancelFunc // cancels the loop's calls (a final status)
 	runCtx    workflow.Context    // the run's context, which only Temporal cancels
@@ -60,6 +61,9 @@ type onboarding struct {
 	timer       workflow.Future
 	timerAt     time.Time
 	cancelTimer workflow.CancelFunc
+	// outboxSpans are the trace spans of the notifications queued, by
+	// event id (rememberSpan): never state, never replayed.
+	outboxSpans map[string]any
 	// The timer of the held hints (hintTimer), kept across wake-ups.
 	hintT      workflow.Future
 	hintAt     time.Time
@@ -84,6 +88,9 @@ func (w *onboarding) register(ctx workflow.Context) error {
 		return err
 	}
 	if err := workflow.SetUpdateHandler(ctx, UpdateResendNotifications, w.resendNotifications); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandler(ctx, UpdateReencode, w.reencodeState); err != nil {
 		return err
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, w.cancel,

@@ -98,7 +98,7 @@ func (w *onboarding) withdrawn() bool {
 // NOT_ELIGIBLE, lets the next signup start a new one.
 func (w *onboarding) withdraw(ctx workflow.Context) (Result, error) {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-	w.takeSignals() // webhooks of a user with no session: nothing to act on
+	w.takeSignals(ctx) // webhooks of a user with no session: nothing to act on
 	return Result{UserID: w.st.UserID, Status: w.st.Status, Reason: w.st.Rejected.Error(), Rejected: w.st.Rejected}, nil
 }
 

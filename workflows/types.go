@@ -138,6 +138,11 @@ type EnsureSessionRequest struct {
 	Tag       string `json:"Tag,omitempty"`
 	// SessionLanguage is the hosted page's language (SessionLanguages).
 	SessionLanguage string `json:"SessionLanguage,omitempty"`
+	// Actor is who asked, for the audit trail: "platform" for the
+	// platform's token, "operator:<name>" for an operator's (a reopen).
+	Actor string `json:"Actor,omitempty"`
+	// Reason is why an operator asked (required of an operator's reopen).
+	Reason string `json:"Reason,omitempty"`
 }
 
 // EnsureSessionResult is the ensure-session update's answer.
@@ -242,6 +247,8 @@ func checksFrom(cs []activities.CheckSummary) []CheckSummary {
 // CancelRequest is the cancel update's argument.
 type CancelRequest struct {
 	Reason string `json:"Reason,omitempty"`
+	// Actor is who asked: "platform" or "operator:<name>" (EnsureSessionRequest.Actor).
+	Actor string `json:"Actor,omitempty"`
 }
 
 // Session is the current IDV session.

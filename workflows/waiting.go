@@ -86,7 +86,7 @@ func (w *onboarding) waitUntil(ctx workflow.Context, deadline time.Time, summary
 	w.waiting = false
 	w.wake = nil
 	if received {
-		w.handleEvent(ctx, ev)
+		w.handleEvent(eventContext(ctx), ev)
 	}
 	if hintsDue {
 		w.followHints(ctx)

@@ -172,8 +172,15 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	}
 	log.Info("redis ready", "url", s.RedisURL, "embedded", s.RedisEmbedded)
 
+	// The worker's metrics first: its Temporal client records the SDK's.
+	metrics, err := kycworker.NewMetrics()
+	if err != nil {
+		return s, err
+	}
+	s.closers = append(s.closers, func() { _ = metrics.Close() })
+
 	// Temporal.
-	dopts := devtemporal.Options{HostPort: o.TemporalHostPort, EnableUI: o.UIPort != "", UIPort: o.UIPort,
+	dopts := devtemporal.Options{HostPort: o.TemporalHostPort, EnableUI: o.UIPort != "", UIPort: o.UIPort, MetricsHandler: metrics.MetricsHandler,
 		Logger: tlog.NewStructuredLogger(log.With("component", "temporal-client")), Stdout: io.Discard, Stderr: io.Discard}
 	if o.DataDir != "" {
 		if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
@@ -230,11 +237,6 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	}
 
 	// Worker.
-	metrics, err := kycworker.NewMetrics()
-	if err != nil {
-		return s, err
-	}
-	s.closers = append(s.closers, func() { _ = metrics.Close() })
 	// RECONCILE_EVENTS_EVERY as in production; no lag behind now: the
 	// simulator's events are listed the moment they happen.
 	rc := reconcile.DefaultConfig()
@@ -269,7 +271,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if s.Hooks, err = bridge.RegisterHooks(ctx, mp, s.WebhookURL); err != nil {
 		return s, fmt.Errorf("register hooks: %w", err)
 	}
-	if err := waitHealthy(ctx, workURL+"/healthz", intURL+"/readyz"); err != nil {
+	if err := waitHealthy(ctx, workURL+"/readyz", intURL+"/readyz"); err != nil {
 		return s, err
 	}
 	return s, nil

@@ -62,7 +62,7 @@ var (
 		"MANGOPAY_MAX_CALLS_PER_SECOND", "MANGOPAY_MAX_BURST", "MANGOPAY_RATE_RESERVE"}
 	logVars    = []string{"LOG_FORMAT", "LOG_LEVEL"}
 	bridgeVars = []string{
-		"REDIS_URL", "REDIS_KEY_PREFIX", "WEBHOOK_PATH_TOKEN", "PLATFORM_API_TOKEN", "BRIDGE_PUBLIC_ADDR", "BRIDGE_INTERNAL_ADDR",
+		"REDIS_URL", "REDIS_KEY_PREFIX", "WEBHOOK_PATH_TOKEN", "PLATFORM_API_TOKEN", "OPERATOR_API_TOKENS", "BRIDGE_MAX_CONCURRENT_UPLOADS", "BRIDGE_PUBLIC_ADDR", "BRIDGE_INTERNAL_ADDR",
 		"BRIDGE_PUBLIC_URL", "BRIDGE_TRUSTED_PROXIES", "BRIDGE_RESTART_RETURN_URL", "CODEC_ALLOWED_ORIGINS", "CODEC_SERVER_TOKEN",
 	}
 	workerVars = []string{"REDIS_URL", "REDIS_KEY_PREFIX", "PLATFORM_WEBHOOK_URL", "PLATFORM_WEBHOOK_SECRET", "WORKER_HTTP_ADDR", "RECONCILE_EVENTS_EVERY"}
@@ -459,7 +459,8 @@ func TestHealthChecksAndRestarts(t *testing.T) {
 	// BusyBox wget, see TestDockerfile).
 	probe := func(name string) string { return strings.Join(p.Services[name].HealthCheck.Test, " ") }
 	assert.Contains(t, probe("worker"), "wget")
-	assert.Contains(t, probe("worker"), "127.0.0.1:"+portOf(t, envOf(p.Services["worker"])["WORKER_HTTP_ADDR"])+"/healthz")
+	// The worker is healthy once it polls (readiness; /healthz is liveness).
+	assert.Contains(t, probe("worker"), "127.0.0.1:"+portOf(t, envOf(p.Services["worker"])["WORKER_HTTP_ADDR"])+"/readyz")
 	bridgeEnv := envOf(p.Services["webhookbridge"])
 	assert.Contains(t, probe("webhookbridge"), "127.0.0.1:"+portOf(t, bridgeEnv["BRIDGE_PUBLIC_ADDR"])+"/healthz")
 	assert.Contains(t, probe("webhookbridge"), "127.0.0.1:"+portOf(t, bridgeEnv["BRIDGE_INTERNAL_ADDR"])+"/healthz")

@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/kycflow/kycflow/internal/tracing"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -54,6 +56,9 @@ type Options struct {
 	LogLevel string
 	// Logger is the returned client's logger; nil means the SDK's default.
 	Logger log.Logger
+	// MetricsHandler, when set, records the client's and its workers'
+	// SDK metrics (the dev stack's worker exports them, as in production).
+	MetricsHandler client.MetricsHandler
 	// Stdout and Stderr receive the server's output; nil means this
 	// process's.
 	Stdout, Stderr io.Writer
@@ -85,8 +90,10 @@ func Start(ctx context.Context, opts Options) (*testsuite.DevServer, error) {
 		sa = temporal.SearchAttributes{}
 	}
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:     exe, // never download
-		ClientOptions:    &client.Options{HostPort: opts.HostPort, Namespace: opts.Namespace, Logger: opts.Logger},
+		ExistingPath: exe, // never download
+		ClientOptions: &client.Options{HostPort: opts.HostPort, Namespace: opts.Namespace, Logger: opts.Logger, MetricsHandler: opts.MetricsHandler,
+			// As every kycflow client (temporalconn.Configure): traced.
+			Interceptors: []interceptor.ClientInterceptor{tracing.TemporalInterceptor()}},
 		DBFilename:       opts.DBFile,
 		EnableUI:         opts.EnableUI,
 		UIPort:           opts.UIPort,

@@ -1,6 +1,6 @@
 // Package httpapi is what kycflow's HTTP listeners share: the gin engine
-// with its request IDs, access log and panic recovery, and the error body
-// every answer uses. The webhook intake and the platform API build on it.
+// with its server spans (OpenTelemetry), request IDs, access log and panic
+// recovery, and the error body every answer uses. The webhook intake and the platform API build on it.
 package httpapi
 
 import (
@@ -11,9 +11,34 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/kycflow/kycflow/internal/tracing"
 	"github.com/kycflow/kycflow/webhookstream"
 )
+
+// ServiceName is the bridge's service.name in traces (OTEL_SERVICE_NAME
+// overrides it) and its server spans' server name: both listeners are the
+// bridge's.
+const ServiceName = "webhookbridge"
+
+// redactSpanPath replaces the request's url.path on its server span by
+// the route template, as the access log does: the webhook path carries
+// the secret token, and platform paths carry user IDs.
+func redactSpanPath(c *gin.Context) {
+	span := trace.SpanFromContext(c.Request.Context())
+	if !span.IsRecording() {
+		c.Next()
+		return
+	}
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	span.SetAttributes(semconv.URLPath(route))
+	c.Next()
+}
 
 // Engine is a gin engine that believes X-Forwarded-For only from
 // trustedProxies, gives each request an ID, logs each answer and turns a
@@ -26,7 +51,8 @@ func Engine(logger *slog.Logger, trustedProxies []string) *gin.Engine {
 		logger.Error("invalid trusted proxies; trusting none", "error", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(requestID(), accessLog(logger), gin.CustomRecovery(func(c *gin.Context, rec any) {
+	// The trace first: the access log and every handler log in its span.
+	r.Use(tracing.Middleware(ServiceName), redactSpanPath, requestID(), accessLog(logger), gin.CustomRecovery(func(c *gin.Context, rec any) {
 		logger.Error("panic in handler", "route", c.FullPath(), "panic", rec, "request_id", c.GetString(RequestIDKey))
 		c.AbortWithStatusJSON(http.StatusInternalServerError, Error{Error: "internal error"})
 	}))

@@ -21,9 +21,9 @@ func New(getenv func(string) string) *slog.Logger {
 		format = "text"
 	}
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+		return slog.New(WithTrace(slog.NewTextHandler(os.Stderr, opts)))
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	return slog.New(WithTrace(slog.NewJSONHandler(os.Stderr, opts)))
 }
 
 func isTerminal(f *os.File) bool {

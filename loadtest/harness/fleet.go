@@ -123,7 +123,9 @@ func (p *proc) cpu() (time.Duration, error) {
 }
 
 // httpBase is the process's health and metrics base URL.
-func (p *proc) httpBase() string { return strings.TrimSuffix(p.ready, "/healthz") }
+func (p *proc) httpBase() string {
+	return strings.TrimSuffix(strings.TrimSuffix(p.ready, "/healthz"), "/readyz")
+}
 
 // metrics are a Prometheus text exposition's samples by metric name,
 // whatever their labels.

@@ -410,7 +410,7 @@ func start(ctx context.Context, cfg Config, bins Binaries, workDir string) (s *s
 		if err != nil {
 			return s, err
 		}
-		p := &proc{name: name, path: bins.Worker, logPath: filepath.Join(logDir, name+".log"), ready: "http://" + addr + "/healthz",
+		p := &proc{name: name, path: bins.Worker, logPath: filepath.Join(logDir, name+".log"), ready: "http://" + addr + "/readyz",
 			env: append(append(append([]string(nil), common...), "WORKER_HTTP_ADDR="+addr,
 				kycworker.EnvPlatformWebhookURL+"="+sinkURL+"/kycflow/events", kycworker.EnvPlatformWebhookSecret+"="+secret), s.reconcileEnv()...)}
 		if err := s.withPprof(p, i); err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kycflow/kycflow/devstack/stack"
+	"github.com/kycflow/kycflow/internal/tokens"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/notify"
@@ -84,7 +85,10 @@ func ParseTarget(f TargetFlags, getenv func(string) string) (*Target, error) {
 		TemporalAddr: f.TemporalAddr, TemporalNamespace: f.TemporalNamespace,
 	}
 	if t.APIToken == "" {
-		t.APIToken = getenv(bridge.EnvAPIToken)
+		// During a rotation the variable lists the new token first.
+		if list := tokens.Split(getenv(bridge.EnvAPIToken)); len(list) > 0 {
+			t.APIToken = list[0]
+		}
 	}
 	if t.NotifySecret == "" {
 		t.NotifySecret = getenv(kycworker.EnvPlatformWebhookSecret)

@@ -33,8 +33,11 @@ type Bridge struct {
 	Temporal client.Client
 	Metrics  *Metrics
 	Logger   *slog.Logger
-	// PathToken is the secret last segment of the webhook URL.
-	PathToken string
+	// PathToken is the secret last segment of the webhook URL (the one
+	// registered at Mangopay); OldPathTokens are still accepted during a
+	// rotation.
+	PathToken     string
+	OldPathTokens []string
 	// API is the platform API, served on the internal listener.
 	API *platformapi.API
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
@@ -48,6 +51,8 @@ type Bridge struct {
 	DevRedis bool
 	// Forwarder, when set, runs alongside the listeners in Serve.
 	Forwarder *Forwarder
+	// MangopayURL, when set, is the Mangopay host /readyz reports on.
+	MangopayURL string
 	// Intake guards the public intake (per-client rate, subscribed event
 	// types, Date ahead); nil: no rate limit, the default Date bound.
 	Intake *IntakeGuard
@@ -97,10 +102,11 @@ func New(cfg Config, deps Deps) *Bridge {
 	}
 	b := &Bridge{
 		Store: webhookstream.NewStore(deps.Redis), RDB: deps.Redis, Temporal: deps.Temporal,
-		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, TrustedProxies: cfg.TrustedProxies,
+		Metrics: metrics, Logger: logger, PathToken: cfg.PathToken, OldPathTokens: cfg.OldPathTokens, TrustedProxies: cfg.TrustedProxies,
 		API: &platformapi.API{
 			Temporal: deps.Temporal, Pages: claimcheck.NewStore(deps.Redis, 0, 0, claimcheck.WithSealer(deps.Codec)),
-			Logger: logger, Token: cfg.APIToken, AllowClearPages: cfg.Dev,
+			Logger: logger, Token: cfg.APIToken, OldTokens: cfg.OldAPITokens, Operators: cfg.Operators,
+			AllowClearPages: cfg.Dev, RDB: deps.Redis, MaxConcurrentUploads: cfg.MaxConcurrentUploads,
 		},
 		DevRedis: cfg.Dev,
 		Intake:   &IntakeGuard{PerSecond: cfg.IntakePerClientPerSecond, Burst: cfg.IntakePerClientBurst, MaxDateAhead: cfg.MaxDateAhead},
@@ -111,6 +117,9 @@ func New(cfg Config, deps Deps) *Bridge {
 		// client of every webhook: one limit for all, Mangopay's included.
 		logger.Info("the webhook intake limits each client address; with no BRIDGE_TRUSTED_PROXIES a reverse proxy in front counts as one client",
 			"per_second", cfg.IntakePerClientPerSecond)
+	}
+	if deps.Mangopay != nil {
+		b.MangopayURL = deps.Mangopay.BaseURL()
 	}
 	if deps.Codec != nil {
 		b.Codec = payloadcodec.Handler(deps.Codec, cfg.CodecOrigins, cfg.CodecToken)

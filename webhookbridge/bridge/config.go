@@ -12,14 +12,25 @@ import (
 	"time"
 
 	"github.com/kycflow/kycflow/internal/redisconn"
+	"github.com/kycflow/kycflow/internal/tokens"
 	"github.com/kycflow/kycflow/payloadcodec"
+	"github.com/kycflow/kycflow/webhookbridge/platformapi"
 	"github.com/kycflow/kycflow/webhookstream"
 )
 
 // Config is the bridge's configuration, from the environment.
 type Config struct {
-	PathToken        string   // WEBHOOK_PATH_TOKEN
-	APIToken         string   // PLATFORM_API_TOKEN
+	// PathToken is the first of WEBHOOK_PATH_TOKEN: the one registered at
+	// Mangopay. OldPathTokens, the rest, are still accepted (a rotation).
+	PathToken     string
+	OldPathTokens []string
+	// APIToken is the first of PLATFORM_API_TOKEN (the one kycflow's own
+	// tools send); OldAPITokens, the rest, are still accepted.
+	APIToken     string
+	OldAPITokens []string
+	// Operators are OPERATOR_API_TOKENS: the tokens of the operator
+	// actions, each with the operator's name.
+	Operators        []platformapi.OperatorToken
 	PublicAddr       string   // BRIDGE_PUBLIC_ADDR
 	InternalAddr     string   // BRIDGE_INTERNAL_ADDR
 	PublicURL        string   // BRIDGE_PUBLIC_URL: how Mangopay reaches the public listener
@@ -28,7 +39,7 @@ type Config struct {
 	RedisKeyPrefix   string   // REDIS_KEY_PREFIX: the first segment of this deployment's keys
 	RestartReturnURL string   // BRIDGE_RESTART_RETURN_URL
 	CodecOrigins     []string // CODEC_ALLOWED_ORIGINS: Web UI origins allowed to call /codec
-	CodecToken       string   // CODEC_SERVER_TOKEN: bearer token for /codec, optional
+	CodecToken       string   // CODEC_SERVER_TOKEN: bearer token(s) for /codec, comma-separated, optional
 	// Dev is the development switch (KYCFLOW_DEV=1): it allows the
 	// published development tokens and document pages kept in clear.
 	// Without it the bridge refuses to start on anything but real secrets.
@@ -42,6 +53,9 @@ type Config struct {
 	// 5): Mangopay lookups of resources the routing index misses, and
 	// restarts, per second and per bridge.
 	FallbackLookupsPerSecond float64
+	// MaxConcurrentUploads: BRIDGE_MAX_CONCURRENT_UPLOADS (default
+	// DefaultMaxConcurrentUploads): document uploads taken at once.
+	MaxConcurrentUploads int
 	// IntakePerClientPerSecond: BRIDGE_INTAKE_PER_CLIENT_PER_SECOND
 	// (default DefaultIntakePerClientPerSecond; 0 and a Config built in
 	// code without it: no limit): webhooks one client address may send
@@ -60,8 +74,11 @@ type Config struct {
 const DevSwitch = "KYCFLOW_DEV"
 
 // EnvAPIToken is the variable of the platform API's bearer token (the load
-// harness's target mode reads it too).
+// harness's target mode reads it too: the first of its list).
 const EnvAPIToken = "PLATFORM_API_TOKEN"
+
+// EnvOperatorTokens is the variable of the operators' tokens.
+const EnvOperatorTokens = "OPERATOR_API_TOKENS"
 
 // Development defaults: published in the source, so only the development
 // switch lets the bridge use them (the README says how to set real ones).
@@ -100,10 +117,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		return ""
 	}
+	pathTokens := tokens.Split(get("WEBHOOK_PATH_TOKEN", devDefault(DevPathToken)))
+	apiTokens := tokens.Split(get(EnvAPIToken, devDefault(DevAPIToken)))
 	c := Config{
 		Dev:              dev,
-		PathToken:        get("WEBHOOK_PATH_TOKEN", devDefault(DevPathToken)),
-		APIToken:         get(EnvAPIToken, devDefault(DevAPIToken)),
+		PathToken:        firstOf(pathTokens),
+		APIToken:         firstOf(apiTokens),
 		PublicAddr:       get("BRIDGE_PUBLIC_ADDR", devDefault(DevPublicAddr)),
 		InternalAddr:     get("BRIDGE_INTERNAL_ADDR", "127.0.0.1:8081"),
 		RedisURL:         get("REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -124,7 +143,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			c.TrustedProxies = append(c.TrustedProxies, strings.TrimSpace(p))
 		}
 	}
-	errs := []error{devErr, originsErr}
+	if len(pathTokens) > 1 {
+		c.OldPathTokens = pathTokens[1:]
+	}
+	if len(apiTokens) > 1 {
+		c.OldAPITokens = apiTokens[1:]
+	}
+	operators, operatorsErr := platformapi.ParseOperatorTokens(getenv(EnvOperatorTokens), apiTokens)
+	c.Operators = operators
+	errs := []error{devErr, originsErr, operatorsErr}
 	// With a payload key the bridge serves the codec, which decrypts
 	// whatever it is sent: never without its token outside development.
 	if strings.TrimSpace(getenv("PAYLOAD_ENCRYPTION_KEY")) != "" && (c.CodecToken != "" || !dev) {
@@ -132,21 +159,27 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, err)
 		}
 	}
-	switch {
-	case c.PathToken == "":
+	if len(pathTokens) == 0 {
 		errs = append(errs, fmt.Errorf("WEBHOOK_PATH_TOKEN is required (e.g. openssl rand -hex 32; %s=1 uses a development token)", DevSwitch))
-	case len(c.PathToken) < 16 || !webhookstream.ValidResourceID(c.PathToken):
-		errs = append(errs, errors.New("WEBHOOK_PATH_TOKEN must be 16 to 128 of A-Z, a-z, 0-9, _ and -"))
-	case c.PathToken == DevPathToken && !dev:
-		errs = append(errs, fmt.Errorf("WEBHOOK_PATH_TOKEN is the published development token; set a secret one (or %s=1)", DevSwitch))
 	}
-	switch {
-	case c.APIToken == "":
+	for i, t := range pathTokens {
+		switch {
+		case len(t) < 16 || !webhookstream.ValidResourceID(t):
+			errs = append(errs, fmt.Errorf("WEBHOOK_PATH_TOKEN must be 16 to 128 of A-Z, a-z, 0-9, _ and - (token %d of %d; several are separated by commas)", i+1, len(pathTokens)))
+		case t == DevPathToken && !dev:
+			errs = append(errs, fmt.Errorf("WEBHOOK_PATH_TOKEN is the published development token; set a secret one (or %s=1)", DevSwitch))
+		}
+	}
+	if len(apiTokens) == 0 {
 		errs = append(errs, fmt.Errorf("PLATFORM_API_TOKEN is required (e.g. openssl rand -hex 32; %s=1 uses a development token)", DevSwitch))
-	case len(c.APIToken) < 16:
-		errs = append(errs, errors.New("PLATFORM_API_TOKEN must be at least 16 characters"))
-	case c.APIToken == DevAPIToken && !dev:
-		errs = append(errs, fmt.Errorf("PLATFORM_API_TOKEN is the published development token; set a secret one (or %s=1)", DevSwitch))
+	}
+	for i, t := range apiTokens {
+		switch {
+		case len(t) < 16 || strings.ContainsAny(t, " \t"):
+			errs = append(errs, fmt.Errorf("PLATFORM_API_TOKEN must be at least 16 characters, without spaces (token %d of %d; several are separated by commas)", i+1, len(apiTokens)))
+		case t == DevAPIToken && !dev:
+			errs = append(errs, fmt.Errorf("PLATFORM_API_TOKEN is the published development token; set a secret one (or %s=1)", DevSwitch))
+		}
 	}
 	if c.PublicAddr == "" {
 		// No default on all interfaces: exposing the intake is a decision.
@@ -170,6 +203,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.FallbackLookupsPerSecond, err = strconv.ParseFloat(get("BRIDGE_FALLBACK_LOOKUPS_PER_SECOND", strconv.Itoa(DefaultFallbackLookupsPerSec)), 64)
 	if err != nil || c.FallbackLookupsPerSecond <= 0 || c.FallbackLookupsPerSecond > 1000 {
 		errs = append(errs, errors.New("BRIDGE_FALLBACK_LOOKUPS_PER_SECOND must be a number above 0 and at most 1000"))
+	}
+	c.MaxConcurrentUploads, err = strconv.Atoi(get("BRIDGE_MAX_CONCURRENT_UPLOADS", strconv.Itoa(platformapi.DefaultMaxConcurrentUploads)))
+	if err != nil || c.MaxConcurrentUploads < 1 || c.MaxConcurrentUploads > 1000 {
+		errs = append(errs, errors.New("BRIDGE_MAX_CONCURRENT_UPLOADS must be an integer from 1 to 1000"))
 	}
 	c.IntakePerClientPerSecond, err = strconv.ParseFloat(get("BRIDGE_INTAKE_PER_CLIENT_PER_SECOND", strconv.Itoa(DefaultIntakePerClientPerSecond)), 64)
 	if err != nil || math.IsNaN(c.IntakePerClientPerSecond) || c.IntakePerClientPerSecond < 0 || c.IntakePerClientPerSecond > 100_000 {
@@ -211,7 +248,15 @@ func validProxy(p string) bool {
 	return net.ParseIP(p) != nil
 }
 
-// WebhookURL is the URL to register at Mangopay.
+func firstOf(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return list[0]
+}
+
+// WebhookURL is the URL to register at Mangopay: with the first
+// WEBHOOK_PATH_TOKEN (the others are only still accepted).
 func (c Config) WebhookURL() string {
 	return strings.TrimRight(c.PublicURL, "/") + "/webhooks/mangopay/" + c.PathToken
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookbridge/platformapi"
 )
 
 // env is a getenv over a map.
@@ -161,6 +162,14 @@ func TestLoadConfigRejects(t *testing.T) {
 		{name: "trusted proxy bad CIDR", vars: map[string]string{"BRIDGE_TRUSTED_PROXIES": "10.0.0.0/33"}, wants: []string{"BRIDGE_TRUSTED_PROXIES", "10.0.0.0/33"}},
 		{name: "codec origin with a path", vars: map[string]string{"CODEC_ALLOWED_ORIGINS": "http://127.0.0.1:8233/ui"}, wants: []string{"CODEC_ALLOWED_ORIGINS"}},
 		{name: "codec origin without scheme", vars: map[string]string{"CODEC_ALLOWED_ORIGINS": "127.0.0.1:8233"}, wants: []string{"CODEC_ALLOWED_ORIGINS"}},
+		{name: "an old path token too short", vars: map[string]string{"WEBHOOK_PATH_TOKEN": testPathToken + ",short"}, wants: []string{"WEBHOOK_PATH_TOKEN", "token 2 of 2"}},
+		{name: "an old API token too short", vars: map[string]string{"PLATFORM_API_TOKEN": testAPIToken + ",tiny-secret"}, wants: []string{"PLATFORM_API_TOKEN"}, never: "tiny-secret"},
+		{name: "operator token without a name", vars: map[string]string{"OPERATOR_API_TOKENS": "test-operator-token-0123456789"}, wants: []string{"OPERATOR_API_TOKENS", "name=token"}, never: "0123456789"},
+		{name: "operator token too short", vars: map[string]string{"OPERATOR_API_TOKENS": "alice=short-one"}, wants: []string{"OPERATOR_API_TOKENS", "alice"}, never: "short-one"},
+		{name: "operator name unsafe", vars: map[string]string{"OPERATOR_API_TOKENS": "al ice=test-operator-token-0123456789"}, wants: []string{"OPERATOR_API_TOKENS"}, never: "0123456789"},
+		{name: "operator token is the platform's", vars: map[string]string{"OPERATOR_API_TOKENS": "alice=" + testAPIToken, "PLATFORM_API_TOKEN": testAPIToken}, wants: []string{"OPERATOR_API_TOKENS", "PLATFORM_API_TOKEN"}, never: testAPIToken},
+		{name: "two operators share a token", vars: map[string]string{"OPERATOR_API_TOKENS": "alice=test-operator-token-0123456789,bob=test-operator-token-0123456789"},
+			wants: []string{"OPERATOR_API_TOKENS", "alice", "bob"}, never: "0123456789"},
 		{name: "every error reported at once", vars: map[string]string{"WEBHOOK_PATH_TOKEN": "x", "PLATFORM_API_TOKEN": "y", "BRIDGE_PUBLIC_ADDR": "z", "REDIS_URL": "w"},
 			wants: []string{"WEBHOOK_PATH_TOKEN", "PLATFORM_API_TOKEN", "BRIDGE_PUBLIC_ADDR", "REDIS_URL"}},
 	}
@@ -176,6 +185,26 @@ func TestLoadConfigRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLoadConfigTokenLists: WEBHOOK_PATH_TOKEN and PLATFORM_API_TOKEN list
+// the new token first and the old one after it during a rotation: the first
+// is the one kycflow hands out (the webhook URL registered at Mangopay),
+// the others are still accepted; OPERATOR_API_TOKENS names each operator.
+func TestLoadConfigTokenLists(t *testing.T) {
+	got, err := bridge.LoadConfig(env(map[string]string{
+		"WEBHOOK_PATH_TOKEN": "path-token-new-0123456789, path-token-old-0123456789", "BRIDGE_PUBLIC_ADDR": ":8080",
+		"PLATFORM_API_TOKEN":  "api-token-new-0123456789,api-token-old-0123456789",
+		"OPERATOR_API_TOKENS": "alice=operator-token-alice-new-01, bob=operator-token-bob-0123456,alice=operator-token-alice-old-01",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, "path-token-new-0123456789", got.PathToken)
+	assert.Equal(t, []string{"path-token-old-0123456789"}, got.OldPathTokens)
+	assert.Equal(t, "api-token-new-0123456789", got.APIToken)
+	assert.Equal(t, []string{"api-token-old-0123456789"}, got.OldAPITokens)
+	assert.Equal(t, []platformapi.OperatorToken{{Name: "alice", Token: "operator-token-alice-new-01"}, {Name: "bob", Token: "operator-token-bob-0123456"},
+		{Name: "alice", Token: "operator-token-alice-old-01"}}, got.Operators)
+	assert.Equal(t, "http://127.0.0.1:8080/webhooks/mangopay/path-token-new-0123456789", got.WebhookURL())
 }
 
 // TestLoadConfigConsumerName: the bridge's name in the consumer group is

@@ -109,3 +109,52 @@ func TestDocumentUploadAccepted(t *testing.T) {
 	w = serve(r, apiRequest(http.MethodGet, "/v1/onboardings/"+userID+"/documents/no-such-key", nil))
 	assert.Equal(t, http.StatusNotFound, w.Code, "body %s", w.Body)
 }
+
+// TestDocumentUploadRetryStoresNothingNew: a retry with the same
+// Idempotency-Key and body gets the first answer and stores no page again
+// (each retry stored every page anew, up to 35 MB kept an hour); the same
+// key with another body is refused 409 and stores nothing either.
+func TestDocumentUploadRetryStoresNothingNew(t *testing.T) {
+	dev := requireDev(t)
+	r := newBridge(dev.rdb, dev.c).InternalRouter()
+	userID := createUser(t, dev.mp)
+	createOnboarding(t, r, userID, "")
+	t.Cleanup(func() { endOnboarding(t, r, userID) })
+	post := func(fields map[string]string, pages ...[]byte) *httptest.ResponseRecorder {
+		body, ct := multipartBody(t, fields, pages...)
+		req := documentRequest(body, ct, userID)
+		req.Header.Set("Idempotency-Key", "retried-upload")
+		return serve(r, req)
+	}
+	page := pdfPage(40 << 10)
+
+	w := post(map[string]string{"Type": "IDENTITY_PROOF"}, page)
+	var first workflows.SubmitDocumentResult
+	decodeJSON(t, w, &first)
+	require.Zero(t, pageKeys(t, dev.rdb), "the submitted page was uploaded and deleted")
+
+	w = post(map[string]string{"Type": "IDENTITY_PROOF"}, page)
+	var again workflows.SubmitDocumentResult
+	decodeJSON(t, w, &again)
+	assert.Equal(t, first.KycDocumentID, again.KycDocumentID, "the retry is the same submission")
+	assert.Zero(t, pageKeys(t, dev.rdb), "the retry stored no page")
+
+	for name, fields := range map[string]map[string]string{
+		"another page": {"Type": "IDENTITY_PROOF"},
+		"another Type": {"Type": "ADDRESS_PROOF"},
+		"another Tag":  {"Type": "IDENTITY_PROOF", "Tag": "second"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := page
+			if name == "another page" {
+				p = pdfPage(41 << 10)
+			}
+			w := post(fields, p)
+			require.Equal(t, http.StatusConflict, w.Code, "body %s", w.Body)
+			assert.Equal(t, "Idempotency-Key", decodeError(t, w).Field)
+			assert.Zero(t, pageKeys(t, dev.rdb), "a conflicting upload stores nothing")
+		})
+	}
+	v, _ := stateOf(t, r, userID)
+	assert.Len(t, v.Documents, 1)
+}

@@ -12,7 +12,9 @@ import (
 // CheckRedisDurability reports, in words an operator can act on, how the
 // Redis at rdb could lose webhooks the intake has acknowledged to Mangopay:
 // no persistence (a restart loses the backlog), snapshots only (a crash
-// loses the last minutes), or an eviction policy other than noeviction
+// loses the last minutes), an append-only file the OS flushes when it likes
+// (appendfsync no: a host crash loses up to 30 s), or an eviction policy
+// other than noeviction
 // (Redis drops keys under memory pressure instead of refusing writes,
 // which the intake turns into a 503 that Mangopay retries). It returns an
 // error only when Redis cannot be asked at all.
@@ -26,6 +28,14 @@ func CheckRedisDurability(ctx context.Context, rdb redis.UniversalClient) ([]str
 		return nil, err
 	}
 	var problems []string
+	if persistence["aof_enabled"] == "1" {
+		// CONFIG may be disabled (managed Redis): then the provider's
+		// setting stands, and the docs say what to ask for.
+		if fsync, err := rdb.ConfigGet(ctx, "appendfsync").Result(); err == nil && strings.EqualFold(fsync["appendfsync"], "no") {
+			problems = append(problems, "appendfsync no: a host crash loses up to 30 s of acknowledged webhooks; docs/operations.md recommends appendfsync everysec "+
+				"(at most 1 s lost) or always (none, at the cost of a disk sync per webhook)")
+		}
+	}
 	if persistence["aof_enabled"] != "1" {
 		// CONFIG may be disabled (managed Redis); then say what is known.
 		save, cerr := rdb.ConfigGet(ctx, "save").Result()

@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/attribute"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/kycflow/kycflow/internal/errclass"
+	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/webhookstream"
@@ -383,11 +385,15 @@ func (f *Forwarder) handle(ctx context.Context, m redis.XMessage) bool {
 		f.releaseVanished(ctx, []string{m.ID})
 		return true
 	}
+	// One trace from the webhook's request: the entry carries its context.
+	ctx, span := webhookstream.Tracing.StartProcess(ctx, m.ID, m.Values)
+	defer span.End()
 	ev, received, err := webhookstream.DecodeEntry(m)
 	if err != nil {
 		return f.deadLetter(ctx, m, err)
 	}
-	log := f.Logger.With("event_type", ev.EventType, "resource_id", ev.ResourceID, "entry", m.ID)
+	span.SetAttributes(attribute.String("kycflow.event_type", string(ev.EventType)))
+	log := f.Logger.With(append([]any{"event_type", ev.EventType, "resource_id", ev.ResourceID, "entry", m.ID}, logsetup.TraceAttrs(ctx)...)...)
 	seenKey := webhookstream.SeenPrefix + ev.EventKey
 	mine, err := f.claim(ctx, seenKey, m.ID)
 	if err != nil {
@@ -676,7 +682,8 @@ return 1`)
 
 func copyValues(m redis.XMessage, extra ...string) []any {
 	vals := make([]any, 0, 2*len(m.Values)+len(extra))
-	for _, k := range []string{webhookstream.FieldEventType, webhookstream.FieldResourceID, webhookstream.FieldDate, webhookstream.FieldReceived} {
+	// The trace fields too: a held or replayed entry continues its trace.
+	for _, k := range append([]string{webhookstream.FieldEventType, webhookstream.FieldResourceID, webhookstream.FieldDate, webhookstream.FieldReceived}, webhookstream.TraceFields...) {
 		if v, ok := m.Values[k]; ok {
 			vals = append(vals, k, v)
 		}

@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/kycflow/kycflow/internal/httpapi"
+	"github.com/kycflow/kycflow/internal/tokens"
 	"github.com/kycflow/kycflow/webhookstream"
 )
 
@@ -22,7 +22,8 @@ func (b *Bridge) PublicRouter() *gin.Engine {
 	r := httpapi.Engine(b.Logger, b.TrustedProxies)
 	r.GET("/webhooks/mangopay/:token", b.webhook)
 	r.POST("/webhooks/mangopay/:token", b.webhook)
-	r.GET("/healthz", healthz)
+	r.GET("/livez", healthz)
+	r.GET("/healthz", healthz) // the alias of /livez
 	return r
 }
 
@@ -42,7 +43,7 @@ func (b *Bridge) webhook(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusTooManyRequests, httpapi.Error{Error: "too many webhooks from this address"})
 		return
 	}
-	if subtle.ConstantTimeCompare([]byte(c.Param("token")), []byte(b.PathToken)) != 1 {
+	if tokens.Match(c.Param("token"), append([]string{b.PathToken}, b.OldPathTokens...)) < 0 {
 		b.Metrics.Received.WithLabelValues(resultBadToken).Inc()
 		c.AbortWithStatus(http.StatusNotFound)
 		return

@@ -1,16 +1,13 @@
 package bridge
 
 import (
-	"context"
 	"net/http"
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/internal/health"
 	"github.com/kycflow/kycflow/internal/httpapi"
 )
 
@@ -19,7 +16,8 @@ import (
 func (b *Bridge) InternalRouter() *gin.Engine {
 	r := httpapi.Engine(b.Logger, b.TrustedProxies)
 	r.Use(internalMiddleware...)
-	r.GET("/healthz", healthz)
+	r.GET("/livez", healthz)
+	r.GET("/healthz", healthz) // the alias of /livez
 	r.GET("/readyz", b.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(b.Metrics.Registry, promhttp.HandlerOpts{})))
 	if b.Codec != nil {
@@ -39,26 +37,17 @@ func (b *Bridge) InternalRouter() *gin.Engine {
 // exchange to the published contract, docs/openapi.yaml.
 var internalMiddleware []gin.HandlerFunc
 
-// readyz reports Redis and Temporal separately, each "ok" or
-// "unavailable": the causes go to the log, not to whoever can reach the
+// readyz reports Redis, Temporal and (when the bridge has a Mangopay
+// client) Mangopay separately, each "ok" or "unavailable"; ?verbose lists
+// the checks. The causes go to the log, not to whoever can reach the
 // listener (they carry addresses and internal details).
 func (b *Bridge) readyz(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
-	defer cancel()
-	var redisErr, temporalErr error
-	var wg sync.WaitGroup
-	wg.Go(func() { redisErr = b.RDB.Ping(ctx).Err() })
-	wg.Go(func() { _, temporalErr = b.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}) })
-	wg.Wait()
-	status, out := http.StatusOK, gin.H{}
-	for name, err := range map[string]error{"Redis": redisErr, "Temporal": temporalErr} {
-		out[name] = "ok"
-		if err != nil {
-			status, out[name] = http.StatusServiceUnavailable, "unavailable"
-			b.Logger.Warn("not ready", "dependency", name, "error", err)
-		}
+	ready, results := health.Run(c.Request.Context(), b.readyChecks(), b.Logger)
+	status := http.StatusOK
+	if !ready {
+		status = http.StatusServiceUnavailable
 	}
-	c.JSON(status, out)
+	c.JSON(status, health.Answer(results, health.Verbose(c.Request)))
 }
 
 // countRoute counts the platform API's answers by route and status.

@@ -38,6 +38,14 @@ func apiRequest(method, target string, body io.Reader) *http.Request {
 	return r
 }
 
+// operatorRequest builds a platform API request with the test operator's
+// token.
+func operatorRequest(method, target string, body io.Reader) *http.Request {
+	r := apiRequest(method, target, body)
+	r.Header.Set("Authorization", "Bearer "+testOperatorToken)
+	return r
+}
+
 // serve runs one request through h and returns the recorder.
 func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()

@@ -33,6 +33,7 @@ import (
 	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/routing"
 	"github.com/kycflow/kycflow/webhookbridge/bridge"
+	"github.com/kycflow/kycflow/webhookbridge/platformapi"
 	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
@@ -144,6 +145,9 @@ func quietLogger() *slog.Logger {
 const (
 	testPathToken = "test-path-token-0123456789"
 	testAPIToken  = "test-api-token-0123456789abcdef"
+	// testOperator holds testOperatorToken (OPERATOR_API_TOKENS).
+	testOperator      = "alice"
+	testOperatorToken = "test-operator-token-alice-0123456789"
 )
 
 // newSim starts a simulator of its own with instant outcomes and no rate
@@ -271,7 +275,8 @@ var testCodec = func() *payloadcodec.Codec {
 // built as the webhookbridge command builds it (without its forwarder,
 // which tests start themselves with fast settings).
 func newBridge(rdb redis.UniversalClient, tc client.Client) *bridge.Bridge {
-	b := bridge.New(bridge.Config{PathToken: testPathToken, APIToken: testAPIToken, ConsumerName: "test"},
+	b := bridge.New(bridge.Config{PathToken: testPathToken, APIToken: testAPIToken, ConsumerName: "test",
+		Operators: []platformapi.OperatorToken{{Name: testOperator, Token: testOperatorToken}}},
 		bridge.Deps{Redis: rdb, Temporal: tc, Codec: testCodec, Logger: quietLogger()})
 	b.Forwarder = nil
 	return b

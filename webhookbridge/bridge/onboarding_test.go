@@ -293,7 +293,8 @@ func TestOnboardingAPIClosedReopenAndPSC(t *testing.T) {
 			return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
 		}, waitFor, tick, "the second onboarding should complete")
 
-		w := serve(r, apiRequest(http.MethodPost, "/v1/onboardings/"+payer.ID+"/reopen", strings.NewReader(`{"ReturnUrl":"`+platformReturnURL+`"}`)))
+		w := serve(r, operatorRequest(http.MethodPost, "/v1/onboardings/"+payer.ID+"/reopen",
+			strings.NewReader(`{"ReturnUrl":"`+platformReturnURL+`","Reason":"the user sent proof of a new status"}`)))
 		var reopened workflows.EnsureSessionResult
 		decodeJSON(t, w, &reopened)
 		assert.Equal(t, workflows.StatusNotEligible, reopened.Status, "still a payer")

@@ -54,7 +54,7 @@ func TestOpsFilesNameExportedMetrics(t *testing.T) {
 	rules, err := os.ReadFile(alertRulesFile)
 	require.NoError(t, err)
 	for _, want := range []string{"kycflow_webhook_consumer_lag", "kycflow_webhook_oldest_pending_age_seconds",
-		`stream="dead_letters"`, "kycflow_mangopay_ratelimit_remaining", "kycflow_mangopay_hook_healthy",
+		`stream="dead_letters"`, "kycflow_mangopay_hook_healthy",
 		"kycflow_webhook_intake_limited_clients", `result=~"limited|unsubscribed"`} {
 		assert.Contains(t, string(rules), want, "an alert the operators need is missing")
 	}

@@ -183,6 +183,9 @@ func TestCheckRedisDurability(t *testing.T) {
 			want: []string{"only snapshots"}},
 		{name: "volatile eviction", args: []string{"--appendonly", "yes", "--maxmemory-policy", "volatile-ttl"},
 			want: []string{`maxmemory-policy is "volatile-ttl"`}},
+		{name: "append-only file never synced", args: []string{"--appendonly", "yes", "--appendfsync", "no", "--save", "", "--maxmemory-policy", "noeviction"},
+			want: []string{"appendfsync no: a host crash loses up to 30 s of acknowledged webhooks; docs/operations.md recommends appendfsync everysec"}},
+		{name: "append-only file synced every second", args: []string{"--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

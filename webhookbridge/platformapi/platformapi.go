@@ -10,17 +10,18 @@ package platformapi
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/url"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -38,8 +39,21 @@ type API struct {
 	// PAYLOAD_ENCRYPTION_KEY) uploads are refused unless AllowClearPages.
 	Pages  *claimcheck.Store
 	Logger *slog.Logger
-	// Token is the API's bearer token.
-	Token string
+	// Token is the platform's bearer token; OldTokens are still accepted
+	// during a rotation (PLATFORM_API_TOKEN lists the new one first).
+	Token     string
+	OldTokens []string
+	// Operators hold the tokens of the operator actions (operators.go).
+	Operators []OperatorToken
+	// RDB keeps the records of document uploads by Idempotency-Key
+	// (uploads.go); nil, no record is kept and a retry stores its pages
+	// again.
+	RDB redis.UniversalClient
+	// MaxConcurrentUploads caps the document uploads taken at once
+	// (DefaultMaxConcurrentUploads when 0); beyond it the answer is 429.
+	MaxConcurrentUploads int
+	uploadsOnce          sync.Once
+	uploads              chan struct{}
 	// AllowClearPages accepts document uploads although Pages does not
 	// encrypt them: ID documents would sit in clear in Redis, its AOF
 	// files and backups, so only the development switch sets it.
@@ -58,23 +72,14 @@ const Timeout = 30 * time.Second
 // route; tests check exchanges against docs/openapi.yaml).
 func (a *API) Register(r gin.IRouter, before ...gin.HandlerFunc) {
 	v1 := r.Group("/v1", append(before, a.authenticate, deadline(Timeout))...)
-	v1.POST("/onboardings", a.createOnboarding)
+	// Operators' tokens read and cancel (with a reason); only they reopen.
+	v1.POST("/onboardings", platformOnly, a.createOnboarding)
 	v1.GET("/onboardings/:userId", a.getOnboarding)
-	v1.POST("/onboardings/:userId/documents", a.submitDocument)
-	v1.GET("/onboardings/:userId/documents/:key", a.documentResult)
+	v1.POST("/onboardings/:userId/documents", platformOnly, a.limitUploads, a.submitDocument)
+	v1.GET("/onboardings/:userId/documents/:key", platformOnly, a.documentResult)
 	v1.POST("/onboardings/:userId/cancel", a.cancelOnboarding)
-	v1.POST("/onboardings/:userId/reopen", a.reopenOnboarding)
-	v1.POST("/onboardings/:userId/pscs/:pscId/retry", a.retryPSC)
-}
-
-func (a *API) authenticate(c *gin.Context) {
-	scheme, tok, _ := strings.Cut(c.GetHeader("Authorization"), " ")
-	if !strings.EqualFold(scheme, "bearer") || subtle.ConstantTimeCompare([]byte(tok), []byte(a.Token)) != 1 {
-		c.Header("WWW-Authenticate", `Bearer realm="kycflow"`)
-		c.AbortWithStatusJSON(http.StatusUnauthorized, httpapi.Error{Error: "a valid bearer token is required"})
-		return
-	}
-	c.Next()
+	v1.POST("/onboardings/:userId/reopen", operatorOnly, a.reopenOnboarding)
+	v1.POST("/onboardings/:userId/pscs/:pscId/retry", platformOnly, a.retryPSC)
 }
 
 func deadline(d time.Duration) gin.HandlerFunc {
@@ -129,7 +134,7 @@ func (a *API) createOnboarding(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "UserId must be a Mangopay user id (1 to 128 of A-Z, a-z, 0-9, _ and -)", Field: "UserId"})
 		return
 	}
-	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage}
+	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage, Actor: actor(c)}
 	if !validSessionRequest(c, req) {
 		return
 	}
@@ -219,39 +224,15 @@ func (a *API) submitDocument(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var keys []string
-	cleanup := func() { _ = a.Pages.Delete(context.WithoutCancel(c.Request.Context()), keys...) }
-	for _, fh := range files {
-		if fh.Size > claimcheck.DefaultMaxSize {
-			cleanup()
-			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, httpapi.Error{Error: "a page is larger than 7 MB", Field: "Pages"})
-			return
-		}
-		f, err := fh.Open()
-		if err != nil {
-			cleanup()
-			c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "unreadable page", Field: "Pages"})
-			return
-		}
-		data, err := io.ReadAll(io.LimitReader(f, claimcheck.DefaultMaxSize+1))
-		_ = f.Close()
-		if err != nil {
-			cleanup()
-			c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "unreadable page", Field: "Pages"})
-			return
-		}
-		key, err := a.Pages.Put(c.Request.Context(), data)
-		if err != nil {
-			cleanup()
-			if errors.Is(err, claimcheck.ErrTooLarge) {
-				c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, httpapi.Error{Error: err.Error(), Field: "Pages"})
-				return
-			}
-			c.AbortWithStatusJSON(http.StatusServiceUnavailable, httpapi.Error{Error: "cannot store the pages right now"})
-			return
-		}
-		keys = append(keys, key)
+	pages, ok := readPages(c, files)
+	if !ok {
+		return
 	}
+	keys, ok := a.storePages(c, userID, key, c.GetHeader("Idempotency-Key") != "", typ, first(form.Value["Tag"]), pages)
+	if !ok {
+		return
+	}
+	cleanup := func() { a.forgetUpload(c, userID, key, keys) }
 	// The key names the submission: a retry with it gets the first answer,
 	// never a second document, and the 202 points at it.
 	ctx, cancel := context.WithTimeout(c.Request.Context(), a.documentWait())
@@ -274,6 +255,31 @@ func (a *API) submitDocument(c *gin.Context) {
 		// The update may have been accepted: keep the pages (TTL).
 		a.fail(c, err)
 	}
+}
+
+// readPages reads the uploaded pages, answering the request itself when one
+// is too large or unreadable.
+func readPages(c *gin.Context, files []*multipart.FileHeader) ([][]byte, bool) {
+	var pages [][]byte
+	for _, fh := range files {
+		if fh.Size > claimcheck.DefaultMaxSize {
+			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, httpapi.Error{Error: "a page is larger than 7 MB", Field: "Pages"})
+			return nil, false
+		}
+		f, err := fh.Open()
+		if err != nil {
+			c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "unreadable page", Field: "Pages"})
+			return nil, false
+		}
+		data, err := io.ReadAll(io.LimitReader(f, claimcheck.DefaultMaxSize+1))
+		_ = f.Close()
+		if err != nil {
+			c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "unreadable page", Field: "Pages"})
+			return nil, false
+		}
+		pages = append(pages, data)
+	}
+	return pages, true
 }
 
 // idempotencyKey is the platform's Idempotency-Key header, or a fresh key.
@@ -358,10 +364,21 @@ func (a *API) cancelOnboarding(c *gin.Context) {
 	if c.Request.ContentLength != 0 && !decodeJSON(c, &body) {
 		return
 	}
-	st, err := workflows.Cancel(c.Request.Context(), a.Temporal, userID, workflows.CancelRequest{Reason: body.Reason})
+	// An operator cancels on behalf of compliance: that takes a reason.
+	if isOperator(c) {
+		reason, ok := checkReason(c, body.Reason)
+		if !ok {
+			return
+		}
+		body.Reason = reason
+	}
+	st, err := workflows.Cancel(c.Request.Context(), a.Temporal, userID, workflows.CancelRequest{Reason: body.Reason, Actor: actor(c)})
 	if err != nil {
 		a.fail(c, err)
 		return
+	}
+	if isOperator(c) {
+		a.logOperatorAction(c, "cancel", userID, body.Reason)
 	}
 	c.JSON(http.StatusOK, st)
 }
@@ -371,6 +388,8 @@ type reopenBody struct {
 	ReturnURL       string `json:"ReturnUrl"`
 	Tag             string `json:"Tag"`
 	SessionLanguage string `json:"SessionLanguage"`
+	// Reason says why the operator reopens (required).
+	Reason string `json:"Reason"`
 }
 
 // reopenOnboarding is an operator's explicit restart of an onboarding that
@@ -385,7 +404,12 @@ func (a *API) reopenOnboarding(c *gin.Context) {
 	if !decodeJSON(c, &body) {
 		return
 	}
-	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage}
+	reason, ok := checkReason(c, body.Reason)
+	if !ok {
+		return
+	}
+	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage,
+		Actor: actor(c), Reason: reason}
 	if !validSessionRequest(c, req) {
 		return
 	}
@@ -394,7 +418,7 @@ func (a *API) reopenOnboarding(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.logger().Info("onboarding reopened by an operator", "user_id", userID, "status", string(res.Status))
+	a.logOperatorAction(c, "reopen", userID, reason)
 	c.JSON(http.StatusOK, res)
 }
 

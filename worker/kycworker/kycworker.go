@@ -31,7 +31,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/attention"
 	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/internal/health"
 	"github.com/kycflow/kycflow/internal/searchattrs"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
@@ -146,13 +148,21 @@ type Metrics struct {
 	MetricsHandler client.MetricsHandler
 	mangopayCalls  *prometheus.HistogramVec
 	scopeCloser    interface{ Close() error }
+	// Attention counts the onboardings needing a person (Temporal
+	// visibility), refreshed while the worker runs.
+	Attention *attention.Gauge
+	backlog   *backlogGauges
 }
 
 // NewMetrics builds the registry and the SDK's metrics handler.
 func NewMetrics() (*Metrics, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reporter := tallyprom.NewReporter(tallyprom.Options{Registerer: reg})
+	// The SDK's timers as histograms, not summaries: histograms add up
+	// across workers (the schedule-to-start alerts take a fleet-wide p99),
+	// with buckets reaching the minutes a task may wait in a backlog.
+	reporter := tallyprom.NewReporter(tallyprom.Options{Registerer: reg, DefaultTimerType: tallyprom.HistogramTimerType,
+		DefaultHistogramBuckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}})
 	scope, closer := tally.NewRootScope(tally.ScopeOptions{
 		CachedReporter: reporter, Separator: tallyprom.DefaultSeparator, SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
 	}, time.Second)
@@ -166,6 +176,14 @@ func NewMetrics() (*Metrics, error) {
 		scopeCloser: closer,
 	}
 	reg.MustRegister(m.mangopayCalls)
+	g, err := attention.NewGauge(reg)
+	if err != nil {
+		return nil, err
+	}
+	m.Attention = g
+	if m.backlog, err = newBacklogGauges(reg); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -197,6 +215,32 @@ type Deps struct {
 	// Namespace is Temporal's, where Run checks that the workflow's search
 	// attributes are registered; empty means "default".
 	Namespace string
+}
+
+// readyChecks are the worker's readiness: polling, Redis (routing index,
+// document pages, the call budget) and Temporal, required; Mangopay,
+// reported but optional (its outage is retried by the activities, and no
+// traffic is routed to a worker anyway).
+func (d Deps) readyChecks(started *atomic.Bool) []health.Check {
+	checks := []health.Check{
+		{Name: "Worker", Run: func(context.Context) error {
+			if !started.Load() {
+				return errors.New("worker not polling")
+			}
+			return nil
+		}},
+		{Name: "Temporal", Run: func(ctx context.Context) error {
+			_, err := d.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		}},
+	}
+	if d.Redis != nil {
+		checks = append(checks, health.Check{Name: "Redis", Run: func(ctx context.Context) error { return d.Redis.Ping(ctx).Err() }})
+	}
+	if d.Mangopay != nil {
+		checks = append(checks, health.Check{Name: "Mangopay", Optional: true, Run: health.Reachable(d.Mangopay.BaseURL())})
+	}
+	return checks
 }
 
 // Activities builds the activities from the dependencies.
@@ -240,7 +284,9 @@ func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
 	w := worker.New(d.Temporal, workflows.TaskQueue, worker.Options{
 		WorkerStopTimeout: 20 * time.Second,
 		// Each activity's Mangopay calls carry its priority for the budget.
-		Interceptors:                     []interceptor.WorkerInterceptor{&activities.PriorityInterceptor{}},
+		// The webhook's span goes from its signal to the work it causes
+		// (after Temporal's tracing interceptor, which the client adds).
+		Interceptors:                     []interceptor.WorkerInterceptor{&activities.PriorityInterceptor{}, &workflows.EventSpanInterceptor{}},
 		MaxConcurrentWorkflowTaskPollers: d.Tuning.WorkflowPollers,
 		MaxConcurrentActivityTaskPollers: d.Tuning.ActivityPollers,
 	})
@@ -253,13 +299,11 @@ func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
 	}
 	var started atomic.Bool
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
-		if !started.Load() {
-			http.Error(rw, "worker not started", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = rw.Write([]byte("ok\n"))
-	})
+	// Kubernetes' probes: /livez (and its alias /healthz) while the
+	// process runs, /readyz once the worker polls with its dependencies up.
+	mux.HandleFunc("GET /livez", health.LiveHandler)
+	mux.HandleFunc("GET /healthz", health.LiveHandler)
+	mux.HandleFunc("GET /readyz", health.ReadyHandler(func() []health.Check { return d.readyChecks(&started) }, d.Logger))
 	if d.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))
 	}
@@ -281,6 +325,10 @@ func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
 			return err
 		}
 		d.Logger.Info("fleet reconciliation scheduled", "schedule_id", reconcile.ScheduleID, "every", d.Reconcile.Every.String())
+	}
+	if d.Metrics != nil {
+		go d.Metrics.Attention.Run(ctx, d.Temporal, d.Logger)
+		go d.Metrics.backlog.run(ctx, d.Temporal, ns, d.Logger)
 	}
 	started.Store(true)
 	d.Logger.Info("worker polling", "task_queue", workflows.TaskQueue, "http", httpLn.Addr().String())
