@@ -19,8 +19,10 @@ const (
 	// flood needs to hurt: each stored webhook may cost a Mangopay read.
 	DefaultIntakePerClientPerSecond = 20
 	// DefaultMaxDateAhead covers clock skew between Mangopay and the
-	// bridge; a Date further ahead is no genuine webhook's.
-	DefaultMaxDateAhead = 5 * time.Minute
+	// bridge, no more: a genuine event is never dated after its delivery,
+	// and every second of lead believed is a second of future dedupe keys
+	// a forger can take.
+	DefaultMaxDateAhead = 2 * time.Second
 )
 
 // IntakeGuard is what the public intake checks before it stores a
@@ -146,10 +148,12 @@ func (g *IntakeGuard) limitedClients(now time.Time) int {
 }
 
 // clampDate is the Date to store: the webhook's own, or the time it was
-// received when it lies further ahead than MaxDateAhead. The dedupe key is
-// EventType|RessourceId|Date: a Date far ahead, stored as is, would take
-// the key of a genuine event of that second (its webhook and the
-// reconciliation's copy would be dropped as duplicates when it comes).
+// received when it lies later than that by more than clock skew
+// (MaxDateAhead). The dedupe key is EventType|RessourceId|Date: a Date
+// ahead, stored as is, would take the key of a genuine event of that
+// second (its webhook and the reconciliation's copy would be dropped as
+// duplicates when it comes). A genuine Date is never after the delivery,
+// so clamping loses nothing of Mangopay's.
 func (g *IntakeGuard) clampDate(date int64, now time.Time) (int64, bool) {
 	ahead := DefaultMaxDateAhead
 	if g != nil && g.MaxDateAhead > 0 {

@@ -137,30 +137,41 @@ func TestIntakeDropsUnsubscribedTypes(t *testing.T) {
 	assert.Len(t, streamEntries(t, rdb, webhookstream.StreamKey), 1, "a subscribed type is stored")
 }
 
-// TestFarFutureDateCannotPreclaimDedupe: a forged webhook dated an hour
-// ahead is stored with the time it came, so the genuine webhook of that
-// hour (same type, resource and Date) is forwarded, not dropped as its
-// duplicate.
-func TestFarFutureDateCannotPreclaimDedupe(t *testing.T) {
-	e := newForwarderEnv(t)
-	b := newBridge(e.rdb, nil)
-	clock := testNow
-	b.Now = func() time.Time { return clock }
-	r := b.PublicRouter()
-	future := testNow.Add(time.Hour)
-	target := webhookPath + "?EventType=USER_KYC_LIGHT&RessourceId=u_1&Date=" + strconv.FormatInt(future.Unix(), 10)
+// TestFutureDateCannotPreclaimDedupe: a forged webhook dated ahead of the
+// time it came (an hour, or minutes: any lead past clock skew) is stored
+// with the time it came, so the genuine webhook of that moment (same type,
+// resource and Date) is forwarded, not dropped as its duplicate.
+func TestFutureDateCannotPreclaimDedupe(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		lead time.Duration
+	}{
+		{"an hour ahead", time.Hour},
+		{"four minutes ahead", 4 * time.Minute},
+		{"ten seconds ahead", 10 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newForwarderEnv(t)
+			b := newBridge(e.rdb, nil)
+			clock := testNow
+			b.Now = func() time.Time { return clock }
+			r := b.PublicRouter()
+			future := testNow.Add(tc.lead)
+			target := webhookPath + "?EventType=USER_KYC_LIGHT&RessourceId=u_1&Date=" + strconv.FormatInt(future.Unix(), 10)
 
-	require.Equal(t, http.StatusOK, serve(r, httptest.NewRequest(http.MethodGet, target, nil)).Code, "the forged one, an hour early")
-	clock = future
-	require.Equal(t, http.StatusOK, serve(r, httptest.NewRequest(http.MethodGet, target, nil)).Code, "the genuine one, on time")
-	assert.Equal(t, 1.0, testutil.ToFloat64(b.Metrics.DateClamped), "only the early one is clamped")
+			require.Equal(t, http.StatusOK, serve(r, httptest.NewRequest(http.MethodGet, target, nil)).Code, "the forged one, early")
+			clock = future.Add(2 * time.Second)
+			require.Equal(t, http.StatusOK, serve(r, httptest.NewRequest(http.MethodGet, target, nil)).Code, "the genuine one, delivered after its Date")
+			assert.Equal(t, 1.0, testutil.ToFloat64(b.Metrics.DateClamped), "only the early one is clamped")
 
-	tc := newFakeTemporal()
-	startForwarder(t, e.forwarder("a", tc, nil))
-	e.waitHandled(2)
-	_, sent, _ := tc.snapshot()
-	require.Len(t, sent, 2, "both forwarded")
-	assert.ElementsMatch(t, []int64{testNow.Unix(), future.Unix()}, []int64{sent[0].Event.Date, sent[1].Event.Date},
-		"the early one carries the time it came, the genuine one its Date")
-	assert.Zero(t, testutil.ToFloat64(e.metrics.Duplicates), "the genuine webhook is no duplicate")
+			temporal := newFakeTemporal()
+			startForwarder(t, e.forwarder("a", temporal, nil))
+			e.waitHandled(2)
+			_, sent, _ := temporal.snapshot()
+			require.Len(t, sent, 2, "both forwarded")
+			assert.ElementsMatch(t, []int64{testNow.Unix(), future.Unix()}, []int64{sent[0].Event.Date, sent[1].Event.Date},
+				"the early one carries the time it came, the genuine one its Date")
+			assert.Zero(t, testutil.ToFloat64(e.metrics.Duplicates), "the genuine webhook is no duplicate")
+		})
+	}
 }
