@@ -19,7 +19,7 @@ const appendTimeout = 1500 * time.Millisecond
 // PublicRouter is what Mangopay reaches: the webhook endpoint and a health
 // check.
 func (b *Bridge) PublicRouter() *gin.Engine {
-	r := httpapi.Engine(b.Logger, b.TrustedProxies)
+	r := httpapi.PublicEngine(b.Logger, b.TrustedProxies)
 	r.GET("/webhooks/mangopay/:token", b.webhook)
 	r.POST("/webhooks/mangopay/:token", b.webhook)
 	r.GET("/livez", healthz)
