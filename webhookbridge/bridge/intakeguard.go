@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -75,6 +76,21 @@ var subscribed = func() map[mangopay.EventType]bool {
 	}
 	return m
 }()
+
+// clientKey is the bucket of a client address: the address itself for
+// IPv4, its /64 for IPv6, since one host (one subscriber, one cloud VM)
+// holds a whole /64 and could otherwise take a fresh bucket per request.
+func clientKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || !ip.Is6() || ip.Is4In6() {
+		return addr
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
+}
 
 // Subscribed tells an event type kycflow subscribes to.
 func Subscribed(eventType mangopay.EventType) bool { return subscribed[eventType] }

@@ -76,6 +76,31 @@ func TestIntakeLimitsEachClient(t *testing.T) {
 	assert.Contains(t, logs.String(), "client_ip=203.0.113.7", "the flood's source is in the log")
 }
 
+// TestIntakeLimitsIPv6ByPrefix: one IPv6 host holds a whole /64, so
+// addresses of one /64 share a bucket (a forger cannot dodge the limit by
+// varying the interface ID); another /64 has its own, and IPv4 addresses
+// (mapped or not) are still limited one by one.
+func TestIntakeLimitsIPv6ByPrefix(t *testing.T) {
+	const burst = 3
+	b := newBridge(newRedis(t), nil)
+	b.Now = func() time.Time { return testNow } // no refill
+	b.Intake.PerSecond, b.Intake.Burst = 1, burst
+	r := b.PublicRouter()
+	i := 0
+	code := func(peer string) int {
+		i++
+		return serve(r, intakeRequest("EventType=USER_KYC_LIGHT&RessourceId=u_"+strconv.Itoa(i)+"&Date="+strconv.FormatInt(testNow.Unix(), 10), peer, "")).Code
+	}
+	codes := map[int]int{}
+	for n := range 10 {
+		codes[code("[2001:db8:1:2::"+strconv.FormatInt(int64(n+1), 16)+"]")]++
+	}
+	assert.Equal(t, map[int]int{http.StatusOK: burst, http.StatusTooManyRequests: 10 - burst}, codes, "ten addresses of one /64")
+	assert.Equal(t, http.StatusOK, code("[2001:db8:1:3::1]"), "another /64")
+	assert.Equal(t, http.StatusOK, code("192.0.2.1"))
+	assert.Equal(t, http.StatusOK, code("192.0.2.2"), "IPv4 addresses one by one")
+}
+
 // TestLimitedSourcesAreBounded: past the first addresses limited, the
 // others share one series, so that a flood from many addresses cannot
 // multiply the bridge's series.
