@@ -76,6 +76,11 @@ func (w *onboarding) hint(ctx workflow.Context, ev webhookstream.MangopayEvent) 
 		h.Next = &held
 		w.logger.Debug("webhook held until its resource's hint window ends", "event_type", ev.EventType, "resource_id", ev.ResourceID)
 		return
+	case w.answeredAlready(ev):
+		// Costs no read: it opens no window, so that the session's next
+		// webhook (its outcome, after PENDING) is followed at once.
+		w.dispatch(ctx, ev)
+		return
 	case len(w.st.Hints) < maxHints:
 		w.st.Hints = append(w.st.Hints, Hint{Key: key, ReadAt: now})
 	default:
@@ -91,6 +96,14 @@ func (w *onboarding) hint(ctx workflow.Context, ev webhookstream.MangopayEvent) 
 		}
 	}
 	w.dispatch(ctx, ev)
+}
+
+// answeredAlready tells a hint about the current session that names the
+// status the workflow read last: sessionEvent follows it without a read.
+func (w *onboarding) answeredAlready(ev webhookstream.MangopayEvent) bool {
+	s := w.st.Session
+	return ev.EventType.Topic() == mangopay.TopicSession && s != nil && ev.ResourceID == s.IdvSessionID &&
+		impliedStatus[ev.EventType] == s.Status
 }
 
 // followHeld follows a held hint. The session's types share a window: when

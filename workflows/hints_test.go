@@ -147,7 +147,7 @@ func TestHeldSessionHintsOfSeveralTypes(t *testing.T) {
 	var session string
 	h.at(at, func() {
 		session = h.state().IdvSessionID
-		h.forge("IDENTITY_VERIFICATION_PENDING", session, h.env.Now().Unix()) // opens the session's window
+		h.forge("IDENTITY_VERIFICATION_FAILED", session, h.env.Now().Unix()) // a read (still PENDING) opens the session's window
 	})
 	h.at(at+time.Second, func() {
 		h.decide(validated)
