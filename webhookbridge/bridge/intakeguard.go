@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"container/list"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -39,13 +40,18 @@ type IntakeGuard struct {
 
 	once    sync.Once
 	mu      sync.Mutex
-	clients map[string]*intakeClient
+	clients map[string]*list.Element // of *intakeClient, in lru
+	lru     *list.List               // most recently seen first
 	swept   time.Time
+	// sweeps counts the sweeps: each walks every address, so they must
+	// stay rare however full the guard is.
+	sweeps int
 }
 
 // intakeClient is one address's bucket, when it was last refused, and
 // when that was last logged.
 type intakeClient struct {
+	addr    string
 	lim     *rate.Limiter
 	limited time.Time
 	logged  time.Time
@@ -53,11 +59,13 @@ type intakeClient struct {
 
 // Bounds of the per-client state.
 const (
-	// maxClients bounds the addresses remembered; past it, the new ones
-	// share one bucket (overflowClient), so that a flood from many
-	// addresses cannot grow the bridge's memory without bound.
-	maxClients     = 100_000
-	overflowClient = "overflow"
+	// maxClients bounds the addresses remembered, so that a flood from
+	// many addresses cannot grow the bridge's memory without bound. Past
+	// it, a new address takes the place of the one seen least recently
+	// and gets a bucket of its own: never one a flood drained, so that
+	// Mangopay's addresses go on being served (they send often, so they
+	// are not the least recent).
+	maxClients = 100_000
 	// sweepEvery: how often addresses whose bucket is full again (idle)
 	// are forgotten.
 	sweepEvery = time.Minute
@@ -101,23 +109,24 @@ func (g *IntakeGuard) allow(addr string, now time.Time) (ok, first bool) {
 	if g == nil || g.PerSecond <= 0 {
 		return true, false
 	}
-	g.once.Do(func() { g.clients = map[string]*intakeClient{} })
+	g.once.Do(func() { g.clients, g.lru = map[string]*list.Element{}, list.New() })
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if now.Sub(g.swept) >= sweepEvery || len(g.clients) >= maxClients {
+	// A sweep walks every address: once per sweepEvery, however full.
+	if now.Sub(g.swept) >= sweepEvery {
 		g.sweep(now)
 	}
-	c := g.clients[addr]
-	if c == nil {
+	e := g.clients[addr]
+	if e == nil {
 		if len(g.clients) >= maxClients {
-			addr = overflowClient
-			c = g.clients[addr]
+			g.forget(g.lru.Back())
 		}
-		if c == nil {
-			c = &intakeClient{lim: rate.NewLimiter(rate.Limit(g.PerSecond), g.burst())}
-			g.clients[addr] = c
-		}
+		e = g.lru.PushFront(&intakeClient{addr: addr, lim: rate.NewLimiter(rate.Limit(g.PerSecond), g.burst())})
+		g.clients[addr] = e
+	} else {
+		g.lru.MoveToFront(e)
 	}
+	c := e.Value.(*intakeClient)
 	if c.lim.AllowN(now, 1) {
 		return true, false
 	}
@@ -139,12 +148,21 @@ func (g *IntakeGuard) burst() int {
 // not limited lately: they are as good as new.
 func (g *IntakeGuard) sweep(now time.Time) {
 	g.swept = now
+	g.sweeps++
 	full := float64(g.burst())
-	for addr, c := range g.clients {
-		if c.lim.TokensAt(now) >= full && now.Sub(c.limited) >= limitedFor {
-			delete(g.clients, addr)
+	for e := g.lru.Front(); e != nil; {
+		next := e.Next()
+		if c := e.Value.(*intakeClient); c.lim.TokensAt(now) >= full && now.Sub(c.limited) >= limitedFor {
+			g.forget(e)
 		}
+		e = next
 	}
+}
+
+// forget drops an address's bucket.
+func (g *IntakeGuard) forget(e *list.Element) {
+	delete(g.clients, e.Value.(*intakeClient).addr)
+	g.lru.Remove(e)
 }
 
 // limitedClients counts the addresses refused within limitedFor.
@@ -155,8 +173,8 @@ func (g *IntakeGuard) limitedClients(now time.Time) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	n := 0
-	for _, c := range g.clients {
-		if !c.limited.IsZero() && now.Sub(c.limited) < limitedFor {
+	for _, e := range g.clients {
+		if c := e.Value.(*intakeClient); !c.limited.IsZero() && now.Sub(c.limited) < limitedFor {
 			n++
 		}
 	}
