@@ -33,7 +33,7 @@ func healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"Status": "ok"}) }
 func (b *Bridge) webhook(c *gin.Context) {
 	// The rate first: a flood of wrong tokens costs nothing either.
 	if ok, first := b.Intake.allow(clientKey(c.ClientIP()), b.now()); !ok {
-		b.Metrics.observeLimited(c.ClientIP())
+		b.Metrics.observeLimited()
 		if first {
 			logLimited(b.Logger, c.ClientIP(), b.Intake.PerSecond)
 		}
