@@ -204,7 +204,9 @@ func isDetail(e Entry) bool {
 }
 
 // isKept: an entry Compact merges only past MaxKept.
-func isKept(e Entry) bool { return e.Kind == KindStatus || (e.Kind != KindCompacted && e.Cause.Kind == CauseOperator) }
+func isKept(e Entry) bool {
+	return e.Kind == KindStatus || (e.Kind != KindCompacted && e.Cause.Kind == CauseOperator)
+}
 
 // Transitions are the KindStatus entries of t, in order.
 func Transitions(t []Entry) []Entry {
