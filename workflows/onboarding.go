@@ -91,7 +91,8 @@ func (w *onboarding) register(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: w.validateRetryPSC}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandler(ctx, UpdateResendNotifications, w.resendNotifications); err != nil {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateResendNotifications, w.resendNotifications,
+		workflow.UpdateHandlerOptions{Validator: validateResend}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandler(ctx, UpdateReencode, w.reencodeState); err != nil {

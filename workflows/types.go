@@ -426,6 +426,14 @@ type HeldEvent struct {
 	OccurredAt string `json:"OccurredAt"`
 }
 
+// ResendRequest is the resend-notifications update's argument: an
+// operator's action, so it says who ("operator:<name>") and why; both go
+// into the timeline.
+type ResendRequest struct {
+	Actor  string `json:"Actor"`
+	Reason string `json:"Reason"`
+}
+
 // ResendResult is the resend-notifications update's answer.
 type ResendResult struct {
 	UserID string `json:"UserId"`
