@@ -107,6 +107,12 @@ func (c Cause) String() string {
 // onboarding's for KindStatus, and the document's or PSC session's for
 // KindDocument and KindPSC.
 type Entry struct {
+	// OnboardingID names the onboarding whose trail the entry is in: a new
+	// one for a user's first onboarding, and for a reopen that could not
+	// read the closed one's trail (its Seq starts again at 1); a reopen
+	// that goes on from the closed one's trail keeps its OnboardingID. So
+	// (user, OnboardingID, Seq) never repeats: the platform's storage key.
+	OnboardingID string `json:"OnboardingId"`
 	// Seq numbers the entries of an onboarding from 1, in order; a merged
 	// entry keeps the Seq of the first it merged.
 	Seq       int       `json:"Seq"`
@@ -193,7 +199,7 @@ func compact(t []Entry, maxDetail, maxKept int) []Entry {
 			continue
 		}
 		until := e.At
-		out = append(out, Entry{Seq: e.Seq, At: e.At, Kind: KindCompacted, Count: n, Until: &until, Cause: Cause{Kind: KindCompacted}})
+		out = append(out, Entry{OnboardingID: e.OnboardingID, Seq: e.Seq, At: e.At, Kind: KindCompacted, Count: n, Until: &until, Cause: Cause{Kind: KindCompacted}})
 	}
 	return out
 }

@@ -34,6 +34,9 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	if w.st == nil {
 		w.st = &State{UserID: in.UserID, Status: StatusStarting, ReturnURL: in.ReturnURL, Tag: in.Tag, Timeline: in.PriorTimeline}
 	}
+	if w.st.OnboardingID == "" {
+		w.st.OnboardingID = trailID(ctx, w.st.Timeline)
+	}
 	w.logger = log.With(w.logger, "user_id", w.st.UserID)
 	if err := w.register(ctx); err != nil {
 		return Result{}, err
