@@ -1,16 +1,24 @@
 // Package callbudget is the one Mangopay call budget that every kycflow
 // process draws from (workers, bridges, the hooks command, the fleet
-// reconciler, on any number of machines): a GCRA limiter kept in Redis
-// (github.com/go-redis/redis_rate) behind the mangopay.Limiter interface.
+// reconciler, the starter's adoption, on any number of machines): a GCRA
+// limiter kept in Redis behind the mangopay.Limiter interface.
 //
 // Mangopay counts calls per ClientId in four windows shared with the
-// platform's payments, so the budget is keyed by ClientId. Priorities share
-// it by depth: interactive calls may use the whole burst, webhook reads half
-// of it, background reconciliation a quarter, so a background backlog never
-// holds the budget an interactive call needs. Mangopay's own figures rule
-// over the configured rate: below the reserve in any window every call costs
-// double and background calls wait for that window's reset; after a 429
-// every process waits for the exhausted window's reset.
+// platform's payments, and reports each window's remaining calls and reset
+// with every answer, so the budget is keyed by ClientId and its rate is read
+// from those figures: kycflow takes at most its share of each window's
+// remaining calls until that window resets, never more than the configured
+// rate (an upper bound, and the rate before the first answer).
+//
+// Priorities share it by depth: interactive calls may use the whole burst,
+// webhook reads half of it, background reconciliation a quarter, so a
+// background backlog never holds the budget an interactive call needs. A
+// minimum share of the rate is kept for background calls on a lane of its
+// own, so the fleet reconciliation finds a lost webhook within its interval
+// under interactive load and near Mangopay's limits. Below the reserve in
+// any window interactive and webhook calls cost double and background calls
+// use only their lane; after a 429 every process waits for the exhausted
+// window's reset.
 package callbudget
 
 import (
@@ -24,24 +32,34 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kycflow/kycflow/mangopay"
 )
 
-// Defaults: a quarter of each of Mangopay's windows (2,300/15 min,
-// 4,500/30 min, 8,800/h, 105,600/day), the rest being the platform's. At
-// 0.3 calls/s with a burst of 300 kycflow makes at most 300+270=570 calls in
-// 15 min (575 is a quarter), 840 in 30 min, 1,380 in an hour and 26,220 in a
-// day (26,400 is a quarter): the day window is the binding one.
+// Defaults: a quarter of what is left of each of Mangopay's windows
+// (2,300/15 min, 4,500/30 min, 8,800/h, 105,600/day), the rest being the
+// platform's. On a fresh day window that is 0.25 × 105,600 / 86,400 = 0.31
+// calls/s (the fixed 0.3/s kycflow used to default to); a day window about to
+// reset with calls to spare lets kycflow go up to the 15-minute window's
+// 0.25 × 2,300 / 900 = 0.64/s, and a window nearly spent slows it down
+// before Mangopay answers 429. DefaultCallsPerSecond only bounds it.
 const (
-	DefaultCallsPerSecond = 0.3
+	DefaultCallsPerSecond = 5
 	DefaultBurst          = 300
+	// DefaultShare: kycflow takes at most a quarter of each window's
+	// remaining calls until its reset.
+	DefaultShare = 0.25
 	// DefaultReserve: slow down once less than a quarter of any window is
 	// left to the account as a whole.
 	DefaultReserve = 0.25
+	// DefaultBackgroundShare: a tenth of the rate is the background lane,
+	// and never less than what the worker keeps for the fleet
+	// reconciliation (KeepForBackground: one Events page per subscribed
+	// event type per interval, 23 calls in 10 minutes, 0.038/s), which a
+	// share alone would not give near the limits.
+	DefaultBackgroundShare = 0.1
 )
 
 // Environment variables.
@@ -49,33 +67,43 @@ const (
 	EnvCallsPerSecond = "MANGOPAY_MAX_CALLS_PER_SECOND"
 	EnvBurst          = "MANGOPAY_MAX_BURST"
 	EnvReserve        = "MANGOPAY_RATE_RESERVE"
+	EnvShare          = "MANGOPAY_BUDGET_SHARE"
+	EnvBackground     = "MANGOPAY_BACKGROUND_MIN_SHARE"
 )
 
 // keyPrefix prefixes the Redis keys of the budget; the ClientId follows.
 const keyPrefix = "kycflow:mangopay-budget:"
 
-// ratePeriod is the period the rate is expressed over in Redis, fine enough
-// for fractional rates (0.3/s is 1,080 per hour).
+// ratePeriod is the slowest rate's period: one call per ratePeriod.
 const ratePeriod = time.Hour
 
 // Config is the budget.
 type Config struct {
-	// CallsPerSecond is the sustained rate of every process together.
+	// CallsPerSecond bounds the sustained rate of every process together;
+	// it is the rate until Mangopay's first answer.
 	CallsPerSecond float64
 	// Burst is how many calls may go at once after a quiet period.
 	Burst int
 	// Reserve is the share of each Mangopay window (0 to 1) kept for the
 	// platform's other traffic: below it kycflow slows down.
 	Reserve float64
+	// Share is the share (0 to 1] of each window's remaining calls kycflow
+	// may take until the window resets.
+	Share float64
+	// BackgroundShare is the share [0, 1) of the rate kept for background
+	// calls (the fleet reconciliation) on a lane of their own.
+	BackgroundShare float64
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{CallsPerSecond: DefaultCallsPerSecond, Burst: DefaultBurst, Reserve: DefaultReserve}
+	return Config{CallsPerSecond: DefaultCallsPerSecond, Burst: DefaultBurst, Reserve: DefaultReserve,
+		Share: DefaultShare, BackgroundShare: DefaultBackgroundShare}
 }
 
-// ConfigFromEnv reads MANGOPAY_MAX_CALLS_PER_SECOND, MANGOPAY_MAX_BURST and
-// MANGOPAY_RATE_RESERVE; unset variables take the defaults.
+// ConfigFromEnv reads MANGOPAY_MAX_CALLS_PER_SECOND, MANGOPAY_MAX_BURST,
+// MANGOPAY_RATE_RESERVE, MANGOPAY_BUDGET_SHARE and
+// MANGOPAY_BACKGROUND_MIN_SHARE; unset variables take the defaults.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
 	var errs []error
@@ -95,13 +123,20 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			c.Burst = n
 		}
 	}
-	if v := strings.TrimSpace(getenv(EnvReserve)); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s %q is not a number", EnvReserve, v))
-		} else {
-			c.Reserve = f
+	for _, f := range []struct {
+		name string
+		dst  *float64
+	}{{EnvReserve, &c.Reserve}, {EnvShare, &c.Share}, {EnvBackground, &c.BackgroundShare}} {
+		v := strings.TrimSpace(getenv(f.name))
+		if v == "" {
+			continue
 		}
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s %q is not a number", f.name, v))
+			continue
+		}
+		*f.dst = n
 	}
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
@@ -121,12 +156,54 @@ func (c Config) Validate() error {
 	if math.IsNaN(c.Reserve) || c.Reserve < 0 || c.Reserve >= 1 {
 		errs = append(errs, fmt.Errorf("%s must be a share in [0, 1), got %v", EnvReserve, c.Reserve))
 	}
+	if math.IsNaN(c.Share) || c.Share <= 0 || c.Share > 1 {
+		errs = append(errs, fmt.Errorf("%s must be a share in (0, 1], got %v", EnvShare, c.Share))
+	}
+	if math.IsNaN(c.BackgroundShare) || c.BackgroundShare < 0 || c.BackgroundShare >= 1 {
+		errs = append(errs, fmt.Errorf("%s must be a share in [0, 1), got %v", EnvBackground, c.BackgroundShare))
+	}
 	return errors.Join(errs...)
 }
 
-// limit is the GCRA limit of priority p: the same rate for all (so they
-// share one schedule in Redis), a burst that shrinks with the priority.
-func (c Config) limit(p mangopay.Priority) redis_rate.Limit {
+// minRate is the slowest rate Redis can hold (one call per ratePeriod).
+const minRate = 1 / float64(ratePeriod/time.Second)
+
+// Rate returns the calls per second kycflow may make given Mangopay's
+// latest figures at now: Share of each window's remaining calls spread over
+// the time to its reset, the least of the four, never above CallsPerSecond
+// nor below one call an hour. Without figures (or with every reset past) it
+// is CallsPerSecond.
+func (c Config) Rate(seen mangopay.RateLimits, now time.Time) float64 {
+	rate := c.CallsPerSecond
+	if seen.ObservedAt.IsZero() {
+		return rate
+	}
+	for _, w := range seen.Windows {
+		left := w.Reset.Sub(now)
+		if w.Reset.IsZero() || left <= 0 {
+			continue // reset already: the window is whole again
+		}
+		// A window resets at most its length ahead; a reset further out is a
+		// clock skew, and would slow kycflow for nothing.
+		if w.Window > 0 && left > w.Window {
+			left = w.Window
+		}
+		rate = math.Min(rate, c.Share*float64(w.Remaining)/left.Seconds())
+	}
+	return math.Max(rate, minRate)
+}
+
+// lane is one GCRA schedule's limit: calls per second, and how many calls
+// may be owed at once.
+type lane struct {
+	rate  float64
+	burst int
+}
+
+// limit is the GCRA limit of priority p on the main lane at rate calls/s:
+// the same rate for all (so they share one schedule in Redis), a burst that
+// shrinks with the priority. The background lane's share is taken off.
+func (c Config) limit(p mangopay.Priority, rate float64) lane {
 	burst := c.Burst
 	switch p {
 	case mangopay.PriorityInteractive:
@@ -135,21 +212,24 @@ func (c Config) limit(p mangopay.Priority) redis_rate.Limit {
 	default:
 		burst = c.Burst / 4
 	}
-	return redis_rate.Limit{
-		Rate:   int(math.Round(c.CallsPerSecond * float64(ratePeriod/time.Second))),
-		Period: ratePeriod,
-		Burst:  max(burst, 1),
-	}
+	return lane{rate: math.Max(rate*(1-c.BackgroundShare), minRate), burst: max(burst, 1)}
+}
+
+// backgroundLimit is the GCRA limit of the background lane at rate calls/s,
+// never below floor calls/s.
+func (c Config) backgroundLimit(rate, floor float64) lane {
+	return lane{rate: math.Max(math.Max(rate*c.BackgroundShare, floor), minRate), burst: max(int(float64(c.Burst)*c.BackgroundShare), 1)}
 }
 
 // Limiter is the shared budget. It implements mangopay.Limiter.
 type Limiter struct {
-	rl       *redis_rate.Limiter
 	rdb      redis.UniversalClient
 	cfg      Config
 	key      string
+	bgKey    string // the background lane
 	pauseKey string
 	metrics  atomic.Pointer[Metrics]
+	bgFloor  atomic.Uint64 // float64 bits: KeepForBackground
 
 	mu   sync.Mutex
 	seen mangopay.RateLimits // the latest figures Mangopay sent this process
@@ -169,8 +249,8 @@ func New(rdb redis.UniversalClient, name string, cfg Config) (*Limiter, error) {
 		return nil, errors.New("callbudget: a budget name (the Mangopay ClientId) is required")
 	}
 	return &Limiter{
-		rl: redis_rate.NewLimiter(rdb), rdb: rdb, cfg: cfg,
-		key: keyPrefix + name, pauseKey: keyPrefix + name + ":paused-until",
+		rdb: rdb, cfg: cfg,
+		key: keyPrefix + name + ":gcra", bgKey: keyPrefix + name + ":background", pauseKey: keyPrefix + name + ":paused-until",
 		now: time.Now,
 	}, nil
 }
@@ -210,9 +290,28 @@ func (l *Limiter) wait(ctx context.Context, call mangopay.Call) error {
 			}
 			continue
 		}
+		rate := l.Rate(now)
+		background := call.Priority >= mangopay.PriorityBackground
+		if background && l.cfg.BackgroundShare > 0 {
+			// The background lane first: what it holds is background's own.
+			retry, err := l.allow(ctx, l.bgKey, l.cfg.backgroundLimit(rate, math.Float64frombits(l.bgFloor.Load())), 1)
+			if err != nil {
+				return err
+			}
+			if retry == 0 {
+				return nil
+			}
+			if _, low := l.belowReserve(now); low {
+				// Near the limits background keeps its lane only.
+				if err := l.sleepUntil(ctx, l.now().Add(retry)); err != nil {
+					return err
+				}
+				continue
+			}
+		}
 		cost := 1
 		if w, low := l.belowReserve(now); low {
-			if call.Priority >= mangopay.PriorityBackground {
+			if background {
 				if err := l.sleepUntil(ctx, w.Reset); err != nil {
 					return err
 				}
@@ -220,17 +319,86 @@ func (l *Limiter) wait(ctx context.Context, call mangopay.Call) error {
 			}
 			cost = 2
 		}
-		res, err := l.rl.AllowN(ctx, l.key, l.cfg.limit(call.Priority), cost)
+		retry, err := l.allow(ctx, l.key, l.cfg.limit(call.Priority, rate), cost)
 		if err != nil {
-			return fmt.Errorf("mangopay call budget: %w", err)
+			return err
 		}
-		if res.Allowed > 0 {
+		if retry == 0 {
 			return nil
 		}
-		if err := l.sleepUntil(ctx, l.now().Add(res.RetryAfter)); err != nil {
+		if err := l.sleepUntil(ctx, l.now().Add(retry)); err != nil {
 			return err
 		}
 	}
+}
+
+// allow takes cost calls from the GCRA schedule at key, or says how long
+// until it could (zero: taken).
+func (l *Limiter) allow(ctx context.Context, key string, ln lane, cost int) (time.Duration, error) {
+	v, err := gcra.Run(ctx, l.rdb, []string{key}, ln.burst, strconv.FormatFloat(ln.rate, 'g', -1, 64), cost).Slice()
+	if err != nil {
+		return 0, fmt.Errorf("mangopay call budget: %w", err)
+	}
+	if len(v) != 2 {
+		return 0, fmt.Errorf("mangopay call budget: unexpected answer %v", v)
+	}
+	if ok, _ := v[0].(int64); ok == 1 {
+		return 0, nil
+	}
+	s, _ := v[1].(string)
+	secs, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("mangopay call budget: retry after %q: %w", s, err)
+	}
+	return max(time.Duration(secs*float64(time.Second)), time.Millisecond), nil
+}
+
+// gcra is a GCRA whose rate may change from call to call (the rate follows
+// Mangopay's windows): it keeps the theoretical arrival time and the
+// emission interval it was computed with, so that what is owed is counted
+// in calls and rescaled to the current rate. A schedule pushed far ahead
+// while the rate was low would otherwise hold the budget long after the
+// window reset. ARGV: burst, calls per second, cost. Answers {1, "0"} when
+// taken, {0, seconds to wait} when not. Time is Redis's, the one clock every
+// process shares.
+var gcra = redis.NewScript(`
+local burst = tonumber(ARGV[1])
+local e = 1 / tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local owed = 0
+local cur = redis.call('HMGET', KEYS[1], 'tat', 'e')
+if cur[1] and cur[2] then
+  local tat, olde = tonumber(cur[1]), tonumber(cur[2])
+  if tat > now then owed = (tat - now) / olde end
+end
+local after = owed + cost
+if after > burst then
+  return {0, tostring((after - burst) * e)}
+end
+redis.call('HSET', KEYS[1], 'tat', tostring(now + after * e), 'e', tostring(e))
+redis.call('PEXPIRE', KEYS[1], math.ceil(after * e * 1000) + 1000)
+return {1, '0'}`)
+
+// KeepForBackground keeps at least callsPerSecond (at most the configured
+// rate) on the background lane whatever Mangopay's windows say: what the
+// fleet reconciliation needs to find a lost webhook within its interval. It
+// has no effect with a zero BackgroundShare.
+func (l *Limiter) KeepForBackground(callsPerSecond float64) {
+	if math.IsNaN(callsPerSecond) || callsPerSecond < 0 {
+		callsPerSecond = 0
+	}
+	l.bgFloor.Store(math.Float64bits(math.Min(callsPerSecond, l.cfg.CallsPerSecond)))
+}
+
+// Rate returns the rate the budget allows now, from the latest figures
+// Mangopay sent this process (see Config.Rate).
+func (l *Limiter) Rate(now time.Time) float64 {
+	l.mu.Lock()
+	seen := l.seen
+	l.mu.Unlock()
+	return l.cfg.Rate(seen, now)
 }
 
 // sleepUntil waits until t, or says when to retry if ctx's deadline comes
@@ -300,7 +468,7 @@ func (l *Limiter) Done(call mangopay.Call, status int, limits mangopay.RateLimit
 			l.seen = limits
 		}
 		l.mu.Unlock()
-		l.metrics.Load().observeRemaining(limits)
+		l.metrics.Load().observeRemaining(limits, l.cfg.Rate(limits, l.now()))
 	}
 	if status != 429 {
 		return

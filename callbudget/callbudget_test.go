@@ -33,10 +33,19 @@ func TestConfigFromEnv(t *testing.T) {
 		wantErr string
 	}{
 		{name: "defaults", env: nil, want: callbudget.DefaultConfig()},
-		{name: "set", env: map[string]string{"MANGOPAY_MAX_CALLS_PER_SECOND": "1.5", "MANGOPAY_MAX_BURST": "50", "MANGOPAY_RATE_RESERVE": "0.1"},
-			want: callbudget.Config{CallsPerSecond: 1.5, Burst: 50, Reserve: 0.1}},
+		{name: "set", env: map[string]string{"MANGOPAY_MAX_CALLS_PER_SECOND": "1.5", "MANGOPAY_MAX_BURST": "50", "MANGOPAY_RATE_RESERVE": "0.1",
+			"MANGOPAY_BUDGET_SHARE": "0.5", "MANGOPAY_BACKGROUND_MIN_SHARE": "0.2"},
+			want: callbudget.Config{CallsPerSecond: 1.5, Burst: 50, Reserve: 0.1, Share: 0.5, BackgroundShare: 0.2}},
 		{name: "reserve zero turns the header rule off", env: map[string]string{"MANGOPAY_RATE_RESERVE": "0"},
-			want: callbudget.Config{CallsPerSecond: callbudget.DefaultCallsPerSecond, Burst: callbudget.DefaultBurst}},
+			want: callbudget.Config{CallsPerSecond: callbudget.DefaultCallsPerSecond, Burst: callbudget.DefaultBurst,
+				Share: callbudget.DefaultShare, BackgroundShare: callbudget.DefaultBackgroundShare}},
+		{name: "no background lane", env: map[string]string{"MANGOPAY_BACKGROUND_MIN_SHARE": "0"},
+			want: callbudget.Config{CallsPerSecond: callbudget.DefaultCallsPerSecond, Burst: callbudget.DefaultBurst,
+				Reserve: callbudget.DefaultReserve, Share: callbudget.DefaultShare}},
+		{name: "share zero", env: map[string]string{"MANGOPAY_BUDGET_SHARE": "0"}, wantErr: "MANGOPAY_BUDGET_SHARE must be a share in (0, 1]"},
+		{name: "share above one", env: map[string]string{"MANGOPAY_BUDGET_SHARE": "1.5"}, wantErr: "MANGOPAY_BUDGET_SHARE must be a share in (0, 1]"},
+		{name: "share not a number", env: map[string]string{"MANGOPAY_BUDGET_SHARE": "a quarter"}, wantErr: "MANGOPAY_BUDGET_SHARE \"a quarter\" is not a number"},
+		{name: "background share one", env: map[string]string{"MANGOPAY_BACKGROUND_MIN_SHARE": "1"}, wantErr: "MANGOPAY_BACKGROUND_MIN_SHARE must be a share in [0, 1)"},
 		{name: "rate not a number", env: map[string]string{"MANGOPAY_MAX_CALLS_PER_SECOND": "fast"}, wantErr: "MANGOPAY_MAX_CALLS_PER_SECOND \"fast\" is not a number"},
 		{name: "rate zero", env: map[string]string{"MANGOPAY_MAX_CALLS_PER_SECOND": "0"}, wantErr: "MANGOPAY_MAX_CALLS_PER_SECOND must be between"},
 		{name: "rate NaN", env: map[string]string{"MANGOPAY_MAX_CALLS_PER_SECOND": "NaN"}, wantErr: "MANGOPAY_MAX_CALLS_PER_SECOND must be between"},
@@ -74,6 +83,8 @@ func newProcess(t *testing.T, sim *simtest.Sim, cfg callbudget.Config) *process 
 		"MANGOPAY_MAX_CALLS_PER_SECOND": strconv.FormatFloat(cfg.CallsPerSecond, 'g', -1, 64),
 		"MANGOPAY_MAX_BURST":            strconv.Itoa(cfg.Burst),
 		"MANGOPAY_RATE_RESERVE":         strconv.FormatFloat(cfg.Reserve, 'g', -1, 64),
+		"MANGOPAY_BUDGET_SHARE":         strconv.FormatFloat(cfg.Share, 'g', -1, 64),
+		"MANGOPAY_BACKGROUND_MIN_SHARE": strconv.FormatFloat(cfg.BackgroundShare, 'g', -1, 64),
 	}
 	c, lim, err := callbudget.NewClient(func(k string) string { return env[k] }, redistest.New(t), nil)
 	require.NoError(t, err)
@@ -111,7 +122,7 @@ func deadlineCtx(t *testing.T, p mangopay.Priority) context.Context {
 
 func TestTwoProcessesShareOneBurst(t *testing.T) {
 	sim, userID := startSim(t, sandbox.DefaultSettings())
-	cfg := callbudget.Config{CallsPerSecond: minRate, Burst: 40}
+	cfg := callbudget.Config{CallsPerSecond: minRate, Burst: 40, Share: 1}
 	procs := []*process{newProcess(t, sim, cfg), newProcess(t, sim, cfg)}
 	before := madeIn15Min(t, sim)
 
@@ -148,7 +159,7 @@ func TestTwoProcessesShareOneBurst(t *testing.T) {
 }
 
 func TestTwoProcessesKeepTheRate(t *testing.T) {
-	cfg := callbudget.Config{CallsPerSecond: 40, Burst: 4}
+	cfg := callbudget.Config{CallsPerSecond: 40, Burst: 4, Share: 1}
 	clientID := redistest.Unique(t)
 	var limiters []*callbudget.Limiter
 	for range 2 {
@@ -180,7 +191,7 @@ func TestTwoProcessesKeepTheRate(t *testing.T) {
 }
 
 func TestPrioritiesShareTheBurstByDepth(t *testing.T) {
-	l, err := callbudget.New(redistest.New(t), redistest.Unique(t), callbudget.Config{CallsPerSecond: minRate, Burst: 40})
+	l, err := callbudget.New(redistest.New(t), redistest.Unique(t), callbudget.Config{CallsPerSecond: minRate, Burst: 40, Share: 1})
 	require.NoError(t, err)
 	grants := func(p mangopay.Priority, tries int) int {
 		n := 0
@@ -208,7 +219,7 @@ func TestA429PausesEveryProcessUntilTheReset(t *testing.T) {
 	set := sandbox.DefaultSettings()
 	set.RateLimits = [4]int{5, 4500, 8800, 105600}
 	sim, userID := startSim(t, set)
-	cfg := callbudget.Config{CallsPerSecond: 100, Burst: 100}
+	cfg := callbudget.Config{CallsPerSecond: 100, Burst: 100, Share: 1}
 	a, b := newProcess(t, sim, cfg), newProcess(t, sim, cfg)
 	for _, p := range []*process{a, b} {
 		p.budget.SetClock(sim.Now)
@@ -255,7 +266,7 @@ func TestBelowTheReserveBackgroundWaitsAndOthersPayDouble(t *testing.T) {
 	set := sandbox.DefaultSettings()
 	set.RateLimits = [4]int{20, 4500, 8800, 105600}
 	sim, userID := startSim(t, set) // one call made
-	p := newProcess(t, sim, callbudget.Config{CallsPerSecond: minRate, Burst: 40, Reserve: 0.5})
+	p := newProcess(t, sim, callbudget.Config{CallsPerSecond: minRate, Burst: 40, Reserve: 0.5, Share: 1})
 	ctx := deadlineCtx(t, mangopay.PriorityInteractive)
 	// The user, the token and 9 calls leave 9 of 20: under half of the
 	// 15-minute window, so the 10th call already cost two.

@@ -15,6 +15,7 @@ const (
 	MetricWait        = "kycflow_mangopay_budget_wait_seconds"
 	MetricRateLimited = "kycflow_mangopay_rate_limited_total"
 	MetricRemaining   = "kycflow_mangopay_rate_remaining"
+	MetricRate        = "kycflow_mangopay_budget_calls_per_second"
 	// MetricLimit is each window's size (made + remaining): the alerts
 	// read the share left, remaining / limit, of every process that calls.
 	MetricLimit = "kycflow_mangopay_rate_limit"
@@ -28,6 +29,7 @@ type Metrics struct {
 	rateLimited *prometheus.CounterVec
 	remaining   *prometheus.GaugeVec
 	limit       *prometheus.GaugeVec
+	rate        prometheus.Gauge
 }
 
 // newMetrics registers the budget's metrics on reg.
@@ -49,8 +51,11 @@ func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		limit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: MetricLimit, Help: "Calls allowed in each Mangopay rate-limit window (X-RateLimit + X-RateLimit-Remaining) at the latest answer; absent before the first.",
 		}, []string{"window"}),
+		rate: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: MetricRate, Help: "Calls per second the budget allows, read from Mangopay's windows at the latest answer (MANGOPAY_BUDGET_SHARE of each window's remaining calls until its reset, at most MANGOPAY_MAX_CALLS_PER_SECOND); absent before the first.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.wait, m.rateLimited, m.remaining, m.limit} {
+	for _, c := range []prometheus.Collector{m.calls, m.wait, m.rateLimited, m.remaining, m.limit, m.rate} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -78,7 +83,7 @@ func (m *Metrics) called(c mangopay.Call, status int) {
 
 // observeRemaining sets the gauges; a window appears only once Mangopay has sent
 // its figure, so it never reads 0 before the first call.
-func (m *Metrics) observeRemaining(l mangopay.RateLimits) {
+func (m *Metrics) observeRemaining(l mangopay.RateLimits, rate float64) {
 	if m == nil {
 		return
 	}
@@ -86,6 +91,7 @@ func (m *Metrics) observeRemaining(l mangopay.RateLimits) {
 		m.remaining.WithLabelValues(windowLabel(w.Window)).Set(float64(w.Remaining))
 		m.limit.WithLabelValues(windowLabel(w.Window)).Set(float64(w.Made + w.Remaining))
 	}
+	m.rate.Set(rate)
 }
 
 func windowLabel(d time.Duration) string {

@@ -16,7 +16,7 @@ var (
 	temporals = []Process{Worker, Admin, Notifications, Bridge, Starter}                          // every Temporal connection
 	commands  = []Process{Worker, Admin, Notifications, Bridge, Codec, Parked, Starter, Devstack} // kycflow's own commands (logging, KYCFLOW_DEV)
 	mangopays = []Process{Worker, Bridge, Starter}                                                // Mangopay clients
-	budgeted  = []Process{Worker, Bridge, Devstack}                                               // the shared call budget
+	budgeted  = []Process{Worker, Bridge, Starter, Devstack}                                      // the shared call budget
 	services  = []Process{Worker, Bridge}                                                         // long-running services
 	traced    = []Process{Worker, Bridge, Devstack}                                               // OpenTelemetry tracing
 )
@@ -88,10 +88,10 @@ var Vars = []Var{
 
 	// Redis.
 	{Name: "REDIS_URL", Type: "URL", Default: "redis://127.0.0.1:6379/0", ProcessDefault: map[Process]string{Devstack: ""},
-		Readers: []Process{Worker, Bridge, Parked, Devstack}, check: isRedisURL, redact: redactURL,
-		Meaning: "Redis of the webhook stream, the routing index, document pages and the call budget (the dev stack embeds one when unset)."},
+		Readers: []Process{Worker, Bridge, Parked, Starter, Devstack}, check: isRedisURL, redact: redactURL,
+		Meaning: "Redis of the webhook stream, the routing index, document pages and the call budget (the dev stack embeds one when unset; the starter uses it for the budget of `adopt --all-owners`)."},
 	{Name: "REDIS_KEY_PREFIX", Type: "string", Default: "kycflow", ProcessDefault: map[Process]string{Devstack: "kycflow-dev"},
-		Allowed: "1 to 64 characters without ':', spaces, braces or glob characters", Readers: []Process{Worker, Bridge, Parked, Devstack}, check: isKeyPrefix,
+		Allowed: "1 to 64 characters without ':', spaces, braces or glob characters", Readers: []Process{Worker, Bridge, Parked, Starter, Devstack}, check: isKeyPrefix,
 		Meaning: "First segment of kycflow's Redis keys: deployments sharing a Redis must differ, or they join one consumer group and acknowledge each other's webhooks (the Mangopay call budget stays one per Mangopay account)."},
 
 	// Mangopay.
@@ -105,9 +105,14 @@ var Vars = []Var{
 		RequiredBy: services, Readers: append([]Process{Sim}, mangopays...), Meaning: "Mangopay API key; the simulator accepts this one."},
 	{Name: "MANGOPAY_CLIENT_CERT_FILE", Type: "path", Readers: mangopays, Meaning: "Client certificate (PEM) for Mangopay's mTLS hosts."},
 	{Name: "MANGOPAY_CLIENT_KEY_FILE", Type: "path", Readers: mangopays, Meaning: "Private key (PEM) of that certificate."},
-	{Name: "MANGOPAY_MAX_CALLS_PER_SECOND", Type: "number", Default: "0.3", ProcessDefault: map[Process]string{Devstack: "50"},
+	{Name: "MANGOPAY_MAX_CALLS_PER_SECOND", Type: "number", Default: "5", ProcessDefault: map[Process]string{Devstack: "50"},
 		Allowed: "1/3600 to 1000", Readers: budgeted, check: numberIn(1.0/3600, true, 1000, true),
-		Meaning: "kycflow's sustained Mangopay call rate, every process together (the dev stack's simulator is an account of its own)."},
+		Meaning: "Upper bound of kycflow's sustained Mangopay call rate, every process together (the rate itself is MANGOPAY_BUDGET_SHARE of what Mangopay reports left; this one rules until Mangopay's first answer)."},
+	{Name: "MANGOPAY_BUDGET_SHARE", Type: "number", Default: "0.25", ProcessDefault: map[Process]string{Devstack: "1"},
+		Allowed: "0 to 1 (0 excluded)", Readers: budgeted, check: numberIn(0, false, 1, true),
+		Meaning: "Share of each Mangopay rate-limit window's remaining calls kycflow may take until the window resets (the dev stack's simulator is an account of its own)."},
+	{Name: "MANGOPAY_BACKGROUND_MIN_SHARE", Type: "number", Default: "0.1", Allowed: "0 to 1 (1 excluded)", Readers: budgeted, check: numberIn(0, true, 1, false),
+		Meaning: "Share of the call rate kept for background calls (the fleet reconciliation), even under interactive load and below the reserve; 0 makes background wait for the reset below the reserve."},
 	{Name: "MANGOPAY_MAX_BURST", Type: "int", Default: "300", ProcessDefault: map[Process]string{Devstack: "500"},
 		Allowed: "1 to 100000", Readers: budgeted, check: intIn(1, 100_000), Meaning: "Calls that may go at once after a quiet period."},
 	{Name: "MANGOPAY_RATE_RESERVE", Type: "number", Default: "0.25", Allowed: "0 to 1 (1 excluded)", Readers: budgeted, check: numberIn(0, true, 1, false),
@@ -122,8 +127,8 @@ var Vars = []Var{
 		Allowed: "one or more `whsec_<base64>` secrets of 24 to 64 bytes, separated by spaces or commas; required with PLATFORM_WEBHOOK_URL",
 		Readers: []Process{Worker, Notifications, Devstack}, check: isWebhookSecrets,
 		Meaning: "Standard Webhooks signing secrets of the platform notifications; every one signs (a rotation lists the new and the old)."},
-	{Name: "WORKER_STICKY_CACHE_SIZE", Type: "int", Computed: "the Temporal SDK's (10000)", Allowed: "1 to 1000000", Readers: []Process{Worker},
-		check: intIn(1, 1_000_000), Meaning: "Workflows kept in memory between their tasks."},
+	{Name: "WORKER_STICKY_CACHE_SIZE", Type: "int", Computed: "half the memory limit (GOMEMLIMIT or the cgroup's) at 64 KiB a workflow, 200 to 10000; 1000 without a limit", Allowed: "1 to 1000000", Readers: []Process{Worker},
+		check: intIn(1, 1_000_000), Meaning: "Workflows kept in memory between their tasks (each about 64 KiB; an evicted one is replayed on its next event)."},
 	{Name: "WORKER_WORKFLOW_POLLERS", Type: "int", Computed: "the Temporal SDK's (2)", Allowed: "1 to 1000", Readers: []Process{Worker},
 		check: intIn(1, 1000), Meaning: "Concurrent workflow task polls."},
 	{Name: "WORKER_ACTIVITY_POLLERS", Type: "int", Computed: "the Temporal SDK's (2)", Allowed: "1 to 1000", Readers: []Process{Worker},

@@ -38,7 +38,7 @@ func runOpen(args []string) (int, error) {
 	fs.IntVar(&cfg.Step, "step", 500, "one memory sample every this many open onboardings")
 	fs.DurationVar(&cfg.Hold, "hold", 10*time.Second, "wait after the last signup before the last sample")
 	fs.IntVar(&cfg.MissSamples, "miss-samples", 400, "onboardings the cache-miss measurement updates (evicted, then cached); needs --sticky-cache below --users")
-	cache := fs.Int("sticky-cache", 0, "WORKER_STICKY_CACHE_SIZE for the worker (0: the SDK's default, 10,000)")
+	cache := fs.Int("sticky-cache", 0, "WORKER_STICKY_CACHE_SIZE for the worker (0: the worker's default, sized from its memory limit, 1,000 without one)")
 	wfPollers := fs.Int("workflow-pollers", 0, "WORKER_WORKFLOW_POLLERS (0: the SDK's default, 2)")
 	actPollers := fs.Int("activity-pollers", 0, "WORKER_ACTIVITY_POLLERS (0: the SDK's default, 2)")
 	fs.Float64Var(&cfg.BudgetRate, "budget-rate", 1000, "MANGOPAY_MAX_CALLS_PER_SECOND of the run (high: the budget is not under test here)")

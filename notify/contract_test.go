@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/internal/apicontract"
 	"github.com/kycflow/kycflow/notify"
 )
@@ -64,6 +65,13 @@ func TestNotificationsMatchTheContract(t *testing.T) {
 		r.Header.Set("Kycflow-Signature", "t=1796637600,v1="+strings.Repeat("0", 64))
 		assert.Error(t, c.CheckNotification(r, body, notify.OnboardingVerified))
 	})
+	t.Run("a notification without its timeline entry is caught", func(t *testing.T) {
+		ev := sample(notify.OnboardingVerified, at)
+		ev.Entry = nil
+		require.NoError(t, n.Send(context.Background(), ev))
+		r := <-got
+		assert.Error(t, c.CheckNotification(r.req, r.body, notify.OnboardingVerified))
+	})
 	t.Run("a wrong payload is caught", func(t *testing.T) {
 		ev := sample(notify.OnboardingVerified, at)
 		ev.Type = notify.OnboardingRefused // the body says refused, the webhook is verified
@@ -77,7 +85,9 @@ func TestNotificationsMatchTheContract(t *testing.T) {
 // sample is an event of the given type with the fields the workflow sets
 // for it.
 func sample(typ string, at time.Time) notify.Event {
-	ev := notify.Event{ID: "evt-0123456789abcdef", Type: typ, UserID: "user_m_01", Attempt: 1, OccurredAt: at}
+	ev := notify.Event{ID: "evt-0123456789abcdef", Type: typ, UserID: "user_m_01", Attempt: 1, OccurredAt: at,
+		Entry: &audit.Entry{Seq: 3, At: at, Kind: audit.KindStatus, OldStatus: "AWAITING_USER", NewStatus: "REFUSED",
+			Cause: audit.Cause{Kind: audit.CauseMangopayEvent, EventType: "IDENTITY_VERIFICATION_FAILED", ResourceID: "idnver_01"}}}
 	switch family, status, _ := strings.Cut(typ, "."); family {
 	case "onboarding":
 		ev.Status, ev.IdvSessionID = strings.ToUpper(status), "idnver_01"

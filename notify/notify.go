@@ -28,6 +28,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kycflow/kycflow/audit"
+
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
 
@@ -78,6 +80,9 @@ type Event struct {
 	// kycflow has read it (user.scope_blocked and status events after).
 	ScopeBlocked *ScopeBlocked `json:"ScopeBlocked,omitempty"`
 	OccurredAt   time.Time     `json:"OccurredAt"`
+	// Entry is the timeline entry that caused this notification: the
+	// platform's store keeps the durable copy of the audit trail.
+	Entry *audit.Entry `json:"Entry,omitempty"`
 }
 
 // ScopeBlocked is Mangopay's regulatory ScopeBlocked: Inflows (pay-ins and

@@ -20,12 +20,7 @@ func TestBadInputAndUnreachableTemporal(t *testing.T) {
 	// Outside development the starter needs the payload key, or this.
 	t.Setenv("PAYLOAD_ENCRYPTION", "off")
 
-	tests := []struct {
-		name     string
-		args     []string
-		wantCode int
-		wantMsg  string
-	}{
+	tests := []starterCase{
 		{"no user", []string{"--return-url", "https://p.example/done"}, 2, "--user-id is required"},
 		{"no return url", []string{"--user-id", "user_m_1"}, 2, "--return-url"},
 		{"relative return url", []string{"--user-id", "user_m_1", "--return-url", "/done"}, 2, "absolute http or https URL"},
@@ -43,6 +38,36 @@ func TestBadInputAndUnreachableTemporal(t *testing.T) {
 		{"needs-attention, temporal unreachable", []string{"needs-attention", "--timeout", "3s"}, 3, "cannot reach Temporal at " + dead},
 		{"temporal unreachable", []string{"--user-id", "user_m_1", "--return-url", "https://p.example/done", "--timeout", "3s"}, 3, "cannot reach Temporal at " + dead},
 	}
+	runAll(t, tests)
+}
+
+func TestAdoptAllOwnersDrawsFromTheFleetsBudget(t *testing.T) {
+	// Listing every owner is a sweep of Mangopay calls: the starter takes
+	// them from the call budget in the fleet's Redis, and refuses to go
+	// without it rather than list outside the budget.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	t.Setenv("TEMPORAL_ADDRESS", dead)
+	t.Setenv("PAYLOAD_ENCRYPTION", "off")
+	t.Setenv("REDIS_URL", "redis://"+dead+"/0")
+	t.Setenv("MANGOPAY_CLIENT_ID", "platform")
+	t.Setenv("MANGOPAY_API_KEY", "key")
+	runAll(t, []starterCase{
+		{"adopt all owners, redis unreachable", []string{"adopt", "--all-owners"}, 3, "cannot reach Redis (the Mangopay call budget)"},
+	})
+}
+
+type starterCase struct {
+	name     string
+	args     []string
+	wantCode int
+	wantMsg  string
+}
+
+func runAll(t *testing.T, tests []starterCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer

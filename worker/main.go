@@ -39,6 +39,7 @@ import (
 	"github.com/kycflow/kycflow/payloadcodec"
 	"github.com/kycflow/kycflow/reconcile"
 	"github.com/kycflow/kycflow/worker/kycworker"
+	"github.com/kycflow/kycflow/workflows"
 )
 
 func main() {
@@ -162,6 +163,11 @@ func run(env *config.Env) error {
 	if err != nil {
 		return err
 	}
+	// The fleet reconciliation reads one Events page per event type each
+	// interval (and one more per 100 events): keep that on the budget's
+	// background lane, so a lost webhook is found within the interval even
+	// near Mangopay's limits.
+	budget.KeepForBackground(float64(len(workflows.HookEventTypes)+1) / rc.Every.Seconds())
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

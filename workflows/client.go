@@ -11,6 +11,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/kycflow/kycflow/audit"
 )
 
 // Errors of the client helpers, for callers to map (HTTP statuses, exit codes).
@@ -114,11 +116,25 @@ func Reopen(ctx context.Context, c client.Client, userID string, req EnsureSessi
 	}
 	opts := StartOptions(userID)
 	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-	return updateWithStart(ctx, c, userID, req, opts)
+	in := Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag}
+	// The closed onboarding's trail goes on in the new one (best effort:
+	// the platform's notifications hold a copy of every entry anyway). When
+	// one runs, this start is not used.
+	if !running(ctx, c, userID) {
+		if prior, err := GetTimeline(ctx, c, userID); err == nil {
+			in.PriorTimeline = prior.Entries
+		}
+	}
+	return updateWithStartInput(ctx, c, req, opts, in)
 }
 
 func updateWithStart(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest, opts client.StartWorkflowOptions) (EnsureSessionResult, error) {
-	op := c.NewWithStartWorkflowOperation(opts, WorkflowType, Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag})
+	return updateWithStartInput(ctx, c, req, opts, Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag})
+}
+
+func updateWithStartInput(ctx context.Context, c client.Client, req EnsureSessionRequest, opts client.StartWorkflowOptions, in Input) (EnsureSessionResult, error) {
+	userID := in.UserID
+	op := c.NewWithStartWorkflowOperation(opts, WorkflowType, in)
 	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{
@@ -237,6 +253,24 @@ func GetState(ctx context.Context, c client.Client, userID string) (StateView, e
 	// The workflow's clock in a query is the time of its last task, maybe
 	// days ago: a link that expired since is dropped here.
 	return s.UsableAt(time.Now()), nil
+}
+
+// GetTimeline queries the audit trail of the user's onboarding (running or
+// closed within retention): its latest run, which carries the trail of the
+// runs it continued from.
+func GetTimeline(ctx context.Context, c client.Client, userID string) (TimelineView, error) {
+	v, err := c.QueryWorkflow(ctx, WorkflowID(userID), "", QueryTimeline)
+	if err != nil {
+		return TimelineView{}, clientError(ctx, c, userID, "query timeline", err)
+	}
+	var t TimelineView
+	if err := v.Get(&t); err != nil {
+		return TimelineView{}, fmt.Errorf("query timeline: decode: %w", err)
+	}
+	if t.Entries == nil {
+		t.Entries = []audit.Entry{}
+	}
+	return t, nil
 }
 
 func update(ctx context.Context, c client.Client, userID, name, updateID string, arg, out any) error {

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/webhookstream"
 )
@@ -179,6 +180,7 @@ func reasonTypes(checks []CheckSummary) []string {
 // on what the API says. Duplicates, stale and forged events change nothing,
 // and a flood of them costs a read per hint window (hints.go).
 func (w *onboarding) handleEvent(ctx workflow.Context, ev webhookstream.MangopayEvent) {
+	ctx = withCause(ctx, eventCause(ev))
 	key := ev.Key()
 	if lo.Contains(w.st.SeenEvents, key) {
 		w.logger.Info("duplicate webhook ignored", "event_type", ev.EventType, "resource_id", ev.ResourceID)
@@ -305,6 +307,12 @@ func (w *onboarding) archivedSessionEvent(ctx workflow.Context, i int) {
 	}
 	w.st.Status = StatusAwaitingUser // what the session was, for applySession
 	w.applySession(ctx, res)
+	if was := w.recordedStatus(); w.st.Status != was {
+		// applySession left the status set above (a read it needs failed):
+		// the trail records it as it stands.
+		w.record(ctx, audit.Entry{Kind: audit.KindStatus, OldStatus: string(was), NewStatus: string(w.st.Status),
+			Reason: "an earlier session reached an outcome after it was declared expired: it is current again"})
+	}
 }
 
 // userEvent follows a user-level webhook (USER_KYC_LIGHT, USER_KYC_REGULAR):
@@ -427,8 +435,9 @@ func (w *onboarding) documentEvent(ctx workflow.Context, ev webhookstream.Mangop
 	if d.Status == res.Status {
 		return
 	}
+	old := d.Status
 	d.Status, d.RefusedReasonType = res.Status, res.RefusedReasonType
-	w.notifyDocument(ctx, *d)
+	w.notifyDocument(ctx, *d, old)
 	if d.Status == string(mangopay.KYCDocumentValidated) {
 		// A validated document may be what makes the user REGULAR.
 		w.readUserLevel(ctx, "read user (KYC document validated)")

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/mangopay"
 )
@@ -121,6 +123,9 @@ func (w *onboarding) validateEnsureRequest(req EnsureSessionRequest) error {
 	if err := ValidateSessionLanguage(req.SessionLanguage); err != nil {
 		return err
 	}
+	if err := validateWho(req.Actor, req.Reason); err != nil {
+		return err
+	}
 	return ValidateTag(req.Tag)
 }
 
@@ -129,6 +134,13 @@ func (w *onboarding) validateEnsureRequest(req EnsureSessionRequest) error {
 // with attempts left: the user is back, so the backoff is skipped).
 func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionRequest) (EnsureSessionResult, error) {
 	defer w.handlerDone()
+	cause := ensureSessionCause(req)
+	ctx = withCause(ctx, cause)
+	if cause.Kind == audit.CauseOperator || w.st.Status == StatusStarting {
+		// An operator's reopen is recorded whatever it leads to; so is the
+		// signup that started the onboarding (its Idempotency-Key).
+		w.recordCall(ctx, cause)
+	}
 	if req.ReturnURL != "" {
 		w.st.ReturnURL = req.ReturnURL
 	}
@@ -167,7 +179,7 @@ func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionReques
 	renewalOpen := w.st.Status == StatusRenewal && w.hasUsableLink(workflow.Now(ctx))
 	if !w.creating && w.st.AccessDenied == "" &&
 		(w.st.Status == StatusExpired || w.st.Status == StatusRefused || w.st.Status == StatusRenewal && !renewalOpen || pastExpiry) {
-		w.st.WantSession = true
+		w.st.WantSession, w.st.WantCause = true, &cause
 		w.poke()
 		if err := workflow.Await(ctx, settled); err != nil {
 			return EnsureSessionResult{}, err
@@ -224,6 +236,8 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 	defer forget()
 	info := workflow.GetInfo(ctx)
 	updateID := workflow.GetCurrentUpdateInfo(ctx).ID
+	// The update's ID is the platform's Idempotency-Key of the submission.
+	ctx = withCause(ctx, audit.CallCause(UpdateSubmitDocument, "", "", updateID))
 	// The platform's retry (same Idempotency-Key, so the same update ID)
 	// of a submission an earlier run already took.
 	if i := slices.IndexFunc(w.st.Documents, func(d Document) bool { return d.RequestID == updateID }); i >= 0 {
@@ -271,7 +285,7 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 	if d.Status == created.Status { // a webhook may already have moved it on
 		d.Status = submitted.Status
 	}
-	w.notifyDocument(ctx, *d)
+	w.notifyDocument(ctx, *d, created.Status)
 	return SubmitDocumentResult{KycDocumentID: d.KycDocumentID, Status: d.Status}, nil
 }
 
@@ -311,8 +325,22 @@ func (w *onboarding) stopHandlers() {
 }
 
 func validateCancel(req CancelRequest) error {
-	if len(req.Reason) > MaxReason {
+	return validateWho(req.Actor, req.Reason)
+}
+
+// MaxActor bounds an Actor ("operator:<name>").
+const MaxActor = 128
+
+// validateWho checks who calls and why: both go into the timeline.
+func validateWho(actor, reason string) error {
+	if len(reason) > MaxReason {
 		return fmt.Errorf("Reason is longer than %d characters", MaxReason)
+	}
+	if len(actor) > MaxActor {
+		return fmt.Errorf("Actor is longer than %d characters", MaxActor)
+	}
+	if name, operator := strings.CutPrefix(actor, audit.OperatorPrefix); operator && (name == "" || strings.TrimSpace(reason) == "") {
+		return errors.New("an operator's action needs the operator's name in Actor and a Reason: both go into the timeline")
 	}
 	return nil
 }
@@ -320,6 +348,11 @@ func validateCancel(req CancelRequest) error {
 // cancel ends the onboarding; the workflow completes once handlers finish.
 func (w *onboarding) cancel(ctx workflow.Context, req CancelRequest) (StateView, error) {
 	defer w.handlerDone()
+	cause := audit.CallCause(UpdateCancel, req.Actor, req.Reason, "")
+	ctx = withCause(ctx, cause)
+	if w.st.Status.Final() && cause.Kind == audit.CauseOperator {
+		w.recordCall(ctx, cause) // a cancel that found the onboarding over
+	}
 	if !w.st.Status.Final() {
 		reason := req.Reason
 		if reason == "" {

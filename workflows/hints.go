@@ -99,7 +99,7 @@ func (w *onboarding) followHints(ctx workflow.Context) {
 		if w.st.Status.Final() || w.st.Status == StatusStarting {
 			continue // cancelled meanwhile: nothing to follow
 		}
-		w.dispatch(ctx, ev)
+		w.dispatch(withCause(ctx, eventCause(ev)), ev) // the held event is the cause
 	}
 	w.dropSpentHints(workflow.Now(ctx))
 }

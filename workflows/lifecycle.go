@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/webhookstream"
@@ -163,9 +164,10 @@ func (w *onboarding) notifyPSCs(ctx workflow.Context, ps []PSC) {
 }
 
 func (w *onboarding) notifyPSC(ctx workflow.Context, p PSC) {
+	e := w.record(ctx, audit.Entry{Kind: audit.KindPSC, NewStatus: p.Status, PscID: p.PscID})
 	ev := notify.Event{
 		Type: notify.PSCEventType(p.Status), UserID: w.st.UserID, Status: p.Status, PscID: p.PscID,
-		HostedURL: usablePSCLinks([]PSC{p})[0].HostedURL, Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx),
+		HostedURL: usablePSCLinks([]PSC{p})[0].HostedURL, Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx), Entry: &e,
 	}
 	if w.st.Session != nil {
 		ev.IdvSessionID = w.st.Session.IdvSessionID
@@ -311,9 +313,11 @@ func (w *onboarding) nextRenewalEvent() (time.Time, string) {
 func (w *onboarding) renewalTick(ctx workflow.Context) {
 	if i := w.st.RemindersSent; i < len(w.cfg.RenewalReminders) {
 		w.st.RemindersSent++
+		e := w.record(ctx, audit.Entry{Kind: audit.KindReminder, OldStatus: string(w.st.Status), NewStatus: string(w.st.Status),
+			Reason: "renewal deadline " + w.st.RenewalDeadline.Format(time.RFC3339)})
 		ev := notify.Event{
 			Type: notify.OnboardingRenewalReminder, UserID: w.st.UserID, Status: string(w.st.Status), Attempt: w.st.Attempt,
-			RenewalDeadline: w.st.RenewalDeadline.Format(time.RFC3339), OccurredAt: workflow.Now(ctx),
+			RenewalDeadline: w.st.RenewalDeadline.Format(time.RFC3339), OccurredAt: workflow.Now(ctx), Entry: &e,
 		}
 		w.send(ctx, ev, ev.Type, ev.RenewalDeadline, strconv.Itoa(i))
 		return
@@ -405,6 +409,7 @@ func (w *onboarding) validateRetryPSC(req RetryPSCRequest) error {
 // retryPSC asks Mangopay for a new try of a PSC session and returns its link.
 func (w *onboarding) retryPSC(ctx workflow.Context, req RetryPSCRequest) (PSC, error) {
 	defer w.handlerDone()
+	ctx = withCause(ctx, audit.CallCause(UpdateRetryPSC, "", "", ""))
 	ctx, forget := w.stoppable(ctx)
 	defer forget()
 	p := w.st.PSCs[slices.IndexFunc(w.st.PSCs, func(p PSC) bool { return p.PscID == req.PscID })]

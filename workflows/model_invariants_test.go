@@ -41,6 +41,7 @@ func (m *model) checkStep() {
 	m.checkUpdates()
 	m.checkRates()
 	m.checkTransition(prev, v)
+	m.checkTimeline(v)
 	// Every run is held to the bound, one that lived through a 401/403
 	// wait of weeks included: the wait runs in the main loop, which
 	// continues as new.

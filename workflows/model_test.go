@@ -30,6 +30,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/internal/simtest"
 	"github.com/kycflow/kycflow/mangopay"
@@ -238,6 +239,7 @@ type model struct {
 	faults          sandbox.Faults   // injected now
 	simSet          sandbox.Settings // the simulator's settings now
 	knownDocs       map[string]bool
+	transitions     []audit.Entry // the timeline's transitions at the last step
 
 	running map[string]runningActivity // by activity id, in this run
 	debug   bool                       // KYCFLOW_MODEL_DEBUG: activity failures in the trace

@@ -22,6 +22,8 @@ const (
 	// encoded again with the current payload key (retiring an old one).
 	UpdateReencode = "re-encode"
 	QueryState     = "state"
+	// QueryTimeline answers the onboarding's audit trail (TimelineView).
+	QueryTimeline = "timeline"
 )
 
 // Search attributes, registered by the dev stack and by compose. They hold

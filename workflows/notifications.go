@@ -8,14 +8,17 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
 )
 
-func (w *onboarding) notifyStatus(ctx workflow.Context) {
+// notifyStatus tells the platform of the status (or its reason) that
+// entry recorded.
+func (w *onboarding) notifyStatus(ctx workflow.Context, entry audit.Entry) {
 	ev := notify.Event{
 		Type: statusEventType(w.st.Status), UserID: w.st.UserID, Status: string(w.st.Status), Reason: w.st.Reason,
-		Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx),
+		Attempt: w.st.Attempt, OccurredAt: workflow.Now(ctx), Entry: &entry,
 	}
 	if sb := w.st.ScopeBlocked; sb != nil {
 		ev.ScopeBlocked = sb.notify()
@@ -37,10 +40,12 @@ func (w *onboarding) notifyStatus(ctx workflow.Context) {
 	w.send(ctx, ev, ev.Type, strconv.Itoa(w.st.Attempt), ev.IdvSessionID, w.st.Reason, "change", strconv.Itoa(w.st.StatusChanges))
 }
 
-func (w *onboarding) notifyDocument(ctx workflow.Context, d Document) {
+// notifyDocument records a document's move from old and tells the platform.
+func (w *onboarding) notifyDocument(ctx workflow.Context, d Document, old string) {
+	e := w.record(ctx, audit.Entry{Kind: audit.KindDocument, OldStatus: old, NewStatus: d.Status, KycDocumentID: d.KycDocumentID, Reason: d.RefusedReasonType})
 	ev := notify.Event{
 		Type: notify.DocumentEventType(d.Status), UserID: w.st.UserID, Status: d.Status, DocumentID: d.KycDocumentID,
-		OccurredAt: workflow.Now(ctx),
+		OccurredAt: workflow.Now(ctx), Entry: &e,
 	}
 	if d.RefusedReasonType != "" {
 		ev.Reasons = []string{d.RefusedReasonType}
@@ -115,6 +120,8 @@ func (w *onboarding) resendNotifications(ctx workflow.Context) (ResendResult, er
 	res := ResendResult{UserID: w.st.UserID, Queued: len(w.st.Outbox), WasHeld: w.st.NotifyHeld != ""}
 	if w.st.NotifyHeld != "" {
 		w.logger.Info("an operator re-sends the held notifications", "queued", len(w.st.Outbox))
+		// The update names no operator (the worker's resend command).
+		w.recordCall(ctx, audit.Cause{Kind: audit.CauseOperator, Action: UpdateResendNotifications})
 		w.st.NotifyHeld = ""
 		w.upsertVisibility(ctx)
 		w.startSender(ctx)

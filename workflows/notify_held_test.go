@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/workflows"
 )
@@ -94,6 +95,9 @@ func TestUndeliveredNotificationsAreHeldUntilResent(t *testing.T) {
 	assert.Equal(t, []string{"onboarding.awaiting_user", "onboarding.verified", "onboarding.cancelled"}, h.platform.events())
 	assertInOrder(t, h.platform.all())
 	assert.Empty(t, h.result().Undelivered)
+	tl := timelineOf(t, h)
+	assert.Equal(t, audit.Cause{Kind: audit.CauseOperator, Action: workflows.UpdateResendNotifications},
+		findEntry(tl.Entries, func(e audit.Entry) bool { return e.Cause.Action == workflows.UpdateResendNotifications }).Cause, "the resend is in the timeline")
 }
 
 // A run that ends with its notifications undelivered keeps them in its

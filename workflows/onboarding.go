@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/mangopay"
 )
 
@@ -31,7 +32,7 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	w := &onboarding{cfg: in.Config.withDefaults(), rawCfg: in.Config, logger: workflow.GetLogger(ctx)}
 	w.st = in.State
 	if w.st == nil {
-		w.st = &State{UserID: in.UserID, Status: StatusStarting, ReturnURL: in.ReturnURL, Tag: in.Tag}
+		w.st = &State{UserID: in.UserID, Status: StatusStarting, ReturnURL: in.ReturnURL, Tag: in.Tag, Timeline: in.PriorTimeline}
 	}
 	w.logger = log.With(w.logger, "user_id", w.st.UserID)
 	if err := w.register(ctx); err != nil {
@@ -75,6 +76,9 @@ func (w *onboarding) register(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (StateView, error) { return w.view(workflow.Now(ctx)), nil }); err != nil {
 		return err
 	}
+	if err := workflow.SetQueryHandler(ctx, QueryTimeline, func() (TimelineView, error) { return w.timelineView(), nil }); err != nil {
+		return err
+	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateEnsureSession, w.ensureSession,
 		workflow.UpdateHandlerOptions{Validator: w.validateEnsureSession}); err != nil {
 		return err
@@ -111,13 +115,14 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 		w.handleEvent(lctx, ev)
 	}
 	if w.st.Status == StatusStarting && w.st.AccessDenied == "" {
-		w.preflight(lctx)
+		w.preflight(withCause(lctx, audit.Cause{Kind: audit.CauseWorkflow, Action: "start"}))
 	}
 	for {
 		switch {
 		case ctx.Err() != nil:
 			// Cancelled from Temporal (Web UI, CLI): record it, then stop.
 			dctx, _ := workflow.NewDisconnectedContext(ctx)
+			dctx = withCause(dctx, audit.Cause{Kind: audit.CauseTemporal, Action: "cancel"})
 			w.setStatus(dctx, StatusCancelled, "the workflow was cancelled in Temporal")
 			res, _ := w.finish(dctx)
 			return res, temporal.NewCanceledError()
@@ -134,8 +139,8 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 			if w.shouldContinueAsNew(ctx) && w.readyToContinueAsNew(ctx) {
 				return Result{}, w.continueAsNew(ctx)
 			}
-			if w.waitUntil(lctx, w.st.AccessRetryAt, "retry: Mangopay denies kycflow access") {
-				w.retryAfterAccessDenied(lctx)
+			if what := "retry: Mangopay denies kycflow access"; w.waitUntil(lctx, w.st.AccessRetryAt, what) {
+				w.retryAfterAccessDenied(scheduled(lctx, what))
 			}
 		case w.sessionWanted():
 			// Before continue-as-new: an ensure-session may be waiting for it.
@@ -145,25 +150,25 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 		case w.st.Status == StatusAwaitingUser || w.st.Status == StatusInReview:
 			w.waitPending(lctx)
 		case w.st.Status == StatusAwaitingPSCs:
-			if w.waitUntil(lctx, w.st.NextReconcileAt, "reconcile PSC sessions") {
-				_ = w.checkPSCs(lctx)
+			if what := "reconcile PSC sessions"; w.waitUntil(lctx, w.st.NextReconcileAt, what) {
+				_ = w.checkPSCs(scheduled(lctx, what))
 				w.advanceReconcile(lctx)
 			}
 		case w.st.Status == StatusRenewal:
 			if at, what := w.nextRenewalEvent(); w.waitUntil(lctx, at, what) {
-				w.renewalTick(lctx)
+				w.renewalTick(scheduled(lctx, what))
 			}
 		case w.st.Status == StatusRefused:
-			if w.waitUntil(lctx, w.st.RetryAt, "retry after refusal") {
-				w.createSession(lctx)
+			if what := "retry after refusal"; w.waitUntil(lctx, w.st.RetryAt, what) {
+				w.createSession(scheduled(lctx, what))
 			}
 		case w.st.Status == StatusVerified && !w.st.RenewalNoticeAt.IsZero():
 			// The deadline on record comes within its 90 days' notice:
 			// the regulatory status says whether it was moved or is due,
 			// USER_KYC_RENEWAL_REQUIRED lost or not.
-			if w.waitUntil(lctx, w.st.RenewalNoticeAt, "KYC renewal notice") {
+			if what := "KYC renewal notice"; w.waitUntil(lctx, w.st.RenewalNoticeAt, what) {
 				w.st.RenewalNoticeAt = time.Time{}
-				w.refreshRenewal(lctx)
+				w.refreshRenewal(scheduled(lctx, what))
 			}
 		default: // VERIFIED, EXPIRED: wait for webhooks or the platform
 			w.waitUntil(lctx, time.Time{}, "")
@@ -189,6 +194,12 @@ func (w *onboarding) sessionWanted() bool {
 // its 7 days is re-read first: an outcome reached in its last minutes wins
 // over a new session.
 func (w *onboarding) openWantedSession(ctx workflow.Context) {
+	if c := w.st.WantCause; c != nil && w.st.WantSession {
+		ctx = withCause(ctx, *c) // the call that asked for it
+	} else if w.st.Status == StatusOutOfDate {
+		ctx = withCause(ctx, audit.Cause{Kind: audit.CauseWorkflow, Action: "new session after a downgrade"})
+	}
+	w.st.WantCause = nil
 	if w.st.Status == StatusAwaitingUser && w.st.Session != nil {
 		if res, ok := w.readSession(ctx); ok {
 			w.applySession(ctx, res)

@@ -1,11 +1,13 @@
 package workflows
 
 import (
+	"fmt"
 	"strconv"
 
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/webhookstream"
@@ -49,9 +51,11 @@ func (w *onboarding) applyScope(ctx workflow.Context, res activities.ReadRegulat
 	}
 	w.st.ScopeBlocked = &sb
 	w.logger.Info("Mangopay's blocks of the user's flows changed", "inflows", sb.Inflows, "outflows", sb.Outflows)
+	e := w.record(ctx, audit.Entry{Kind: audit.KindScope, OldStatus: string(w.st.Status), NewStatus: string(w.st.Status),
+		Reason: fmt.Sprintf("inflows blocked %t, outflows blocked %t, action code %q", sb.Inflows, sb.Outflows, sb.ActionCode)})
 	ev := notify.Event{
 		Type: notify.UserScopeBlocked, UserID: w.st.UserID, Status: string(w.st.Status), Attempt: w.st.Attempt,
-		ScopeBlocked: sb.notify(), OccurredAt: workflow.Now(ctx),
+		ScopeBlocked: sb.notify(), OccurredAt: workflow.Now(ctx), Entry: &e,
 	}
 	w.send(ctx, ev, ev.Type, strconv.FormatBool(sb.Inflows), strconv.FormatBool(sb.Outflows), sb.ActionCode,
 		strconv.FormatInt(workflow.Now(ctx).UnixNano(), 10))

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/kycflow/kycflow/activities"
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/notify"
 	"github.com/kycflow/kycflow/webhookstream"
 )
@@ -16,6 +17,9 @@ type Input struct {
 	Tag       string `json:"Tag,omitempty"`
 	Config    Config `json:"Config"`
 	State     *State `json:"State,omitempty"`
+	// PriorTimeline is the trail of the user's previous onboarding, closed
+	// (a reopen, a signup after a cancel): the new one's goes on from it.
+	PriorTimeline []audit.Entry `json:"PriorTimeline,omitempty"`
 }
 
 // Config tunes the workflow; zero fields take the defaults.
@@ -143,6 +147,9 @@ type EnsureSessionRequest struct {
 	Actor string `json:"Actor,omitempty"`
 	// Reason is why an operator asked (required of an operator's reopen).
 	Reason string `json:"Reason,omitempty"`
+	// IdempotencyKey is the platform's Idempotency-Key of the call, for the
+	// timeline.
+	IdempotencyKey string `json:"IdempotencyKey,omitempty"`
 }
 
 // EnsureSessionResult is the ensure-session update's answer.
@@ -364,6 +371,20 @@ type State struct {
 	// refusal) for 24 hours.
 	RequestsRefused int       `json:"RequestsRefused,omitempty"`
 	UpdatedAt       time.Time `json:"UpdatedAt"`
+	// Timeline is the onboarding's audit trail (audit.Compact bounds it;
+	// no status transition is ever dropped).
+	Timeline []audit.Entry `json:"Timeline,omitempty"`
+	// WantCause is the cause of the ask WantSession records (the call that
+	// asked for a new session), for the transition it leads to.
+	WantCause *audit.Cause `json:"WantCause,omitempty"`
+}
+
+// TimelineView is the timeline query's answer: the onboarding's audit
+// trail, oldest first.
+type TimelineView struct {
+	UserID  string        `json:"UserId"`
+	Status  Status        `json:"Status"`
+	Entries []audit.Entry `json:"Entries"`
 }
 
 // StateView is the state query's answer.

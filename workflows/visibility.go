@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/mangopay"
 )
 
@@ -25,10 +26,11 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 			return
 		}
 		w.st.Reason = reason
+		e := w.record(ctx, audit.Entry{Kind: audit.KindReason, OldStatus: string(s), NewStatus: string(s), Reason: reason})
 		w.upsertVisibility(ctx) // the reason may call for an operator (KycAttention)
 		if s == StatusRenewal {
 			w.st.StatusChanges++
-			w.notifyStatus(ctx)
+			w.notifyStatus(ctx, e)
 			w.poke()
 		}
 		return
@@ -38,7 +40,9 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 		w.logger.Info("status change after a final status ignored", "status", string(w.st.Status), "ignored", string(s))
 		return
 	}
+	old := w.recordedStatus()
 	w.st.Status, w.st.Reason, w.st.UpdatedAt = s, reason, workflow.Now(ctx)
+	e := w.record(ctx, audit.Entry{Kind: audit.KindStatus, OldStatus: string(old), NewStatus: string(s), Reason: reason})
 	if s.Final() && w.stopLoop != nil {
 		w.stopLoop() // the loop's Mangopay calls are moot now
 	}
@@ -49,12 +53,12 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 		// can take one (sessionWanted); an outcome that moved the
 		// onboarding elsewhere (a late VALIDATED, a review) settles the
 		// ask, and a later renewal waits for the platform's next one.
-		w.st.WantSession = false
+		w.st.WantSession, w.st.WantCause = false, nil
 	}
 	w.st.StatusChanges++
 	w.logger.Info("onboarding status changed", "status", string(s), "attempt", w.st.Attempt)
 	w.upsertVisibility(ctx)
-	w.notifyStatus(ctx)
+	w.notifyStatus(ctx, e)
 	w.poke()
 }
 
@@ -67,9 +71,10 @@ func (w *onboarding) restate(ctx workflow.Context, reason string) {
 		return
 	}
 	w.st.Reason, w.st.UpdatedAt = reason, workflow.Now(ctx)
+	e := w.record(ctx, audit.Entry{Kind: audit.KindReason, OldStatus: string(w.st.Status), NewStatus: string(w.st.Status), Reason: reason})
 	w.st.StatusChanges++
 	w.upsertVisibility(ctx)
-	w.notifyStatus(ctx)
+	w.notifyStatus(ctx, e)
 }
 
 // upsertVisibility sets the search attributes and the Web UI's current
@@ -168,5 +173,6 @@ func (w *onboarding) details(ctx workflow.Context) string {
 	if w.st.AccessDenied != "" && !w.st.Status.Final() {
 		fmt.Fprintf(b, " · **%s**", w.st.AccessDenied)
 	}
+	b.WriteString(w.timelineSummary())
 	return b.String()
 }

@@ -32,6 +32,7 @@ func (w *onboarding) waitPending(ctx workflow.Context) {
 	if !w.waitUntil(ctx, deadline, summary) {
 		return
 	}
+	ctx = scheduled(ctx, summary)
 	if reminder {
 		w.renewalTick(ctx)
 		return

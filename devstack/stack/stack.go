@@ -307,7 +307,8 @@ func setAsidePreviousRun(dir string) error {
 
 // DevBudget is the dev stack's call budget when the environment sets none:
 // the simulator is an account of its own, not the platform's.
-var DevBudget = callbudget.Config{CallsPerSecond: 50, Burst: 500, Reserve: callbudget.DefaultReserve}
+var DevBudget = callbudget.Config{CallsPerSecond: 50, Burst: 500, Reserve: callbudget.DefaultReserve,
+	Share: 1, BackgroundShare: callbudget.DefaultBackgroundShare}
 
 // devBudget builds the stack's call budget: cfg, else getenv's (whose
 // defaults for the dev stack are DevBudget's: config.Vars), else DevBudget.

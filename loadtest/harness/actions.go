@@ -126,6 +126,11 @@ type signalSeen struct {
 	// first workflow task that saw it completed, the moment a state query
 	// answers the state it leads to.
 	recorded, applied time.Time
+	// The stages between (zero when the history does not have them): the
+	// workflow task that applied it started, and the first activity that
+	// task scheduled was scheduled, started and closed.
+	taskStarted                                        time.Time
+	activityScheduled, activityStarted, activityClosed time.Time
 }
 
 // mangopaySignals finds the mangopay-event signals in one run's history.
@@ -146,22 +151,66 @@ func mangopaySignals(events []*historypb.HistoryEvent, dc converter.DataConverte
 		// started after it; the state reflects it once that task (or the
 		// next one, if it failed) completes.
 		started := false
-		for _, later := range events[i+1:] {
+		var completed *historypb.HistoryEvent
+		rest := events[i+1:]
+		for j, later := range rest {
 			switch later.GetEventType() {
 			case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
 				started = true
+				s.taskStarted = later.GetEventTime().AsTime()
 			case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
 				if started {
 					s.applied = later.GetEventTime().AsTime()
+					completed = later
+					rest = rest[j+1:]
 				}
 			}
-			if !s.applied.IsZero() {
+			if completed != nil {
 				break
 			}
+		}
+		if completed != nil {
+			activityStages(&s, completed.GetEventId(), rest)
 		}
 		out = append(out, s)
 	}
 	return out
+}
+
+// activityStages finds the first activity the workflow task completed as
+// event taskCompleted scheduled, in the events after it, and when it was
+// scheduled, started and closed (its last attempt's start: the history
+// writes one started event, for the attempt that closed it).
+func activityStages(s *signalSeen, taskCompleted int64, events []*historypb.HistoryEvent) {
+	scheduled := int64(-1)
+	for _, ev := range events {
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			if scheduled < 0 && ev.GetActivityTaskScheduledEventAttributes().GetWorkflowTaskCompletedEventId() == taskCompleted {
+				scheduled = ev.GetEventId()
+				s.activityScheduled = ev.GetEventTime().AsTime()
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+			if scheduled >= 0 && ev.GetActivityTaskStartedEventAttributes().GetScheduledEventId() == scheduled {
+				s.activityStarted = ev.GetEventTime().AsTime()
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+			if scheduled >= 0 && ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId() == scheduled {
+				s.activityClosed = ev.GetEventTime().AsTime()
+				return
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+			if scheduled >= 0 && ev.GetActivityTaskFailedEventAttributes().GetScheduledEventId() == scheduled {
+				s.activityClosed = ev.GetEventTime().AsTime()
+				return
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+			if scheduled >= 0 && ev.GetActivityTaskTimedOutEventAttributes().GetScheduledEventId() == scheduled {
+				s.activityClosed = ev.GetEventTime().AsTime()
+				return
+			}
+		}
+	}
 }
 
 // onboardingHistory is one onboarding's history on the server: every run

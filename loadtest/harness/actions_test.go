@@ -144,7 +144,7 @@ func TestMangopaySignals(t *testing.T) {
 	}
 	got := mangopaySignals(events, converter.GetDefaultDataConverter())
 	assert.Equal(t, []signalSeen{
-		{key: ev.Key(), recorded: time.Unix(10, 0).UTC(), applied: time.Unix(23, 0).UTC()},
+		{key: ev.Key(), recorded: time.Unix(10, 0).UTC(), applied: time.Unix(23, 0).UTC(), taskStarted: time.Unix(22, 0).UTC()},
 		{key: "E|r|1", recorded: time.Unix(40, 0).UTC()},
 	}, got)
 }

@@ -75,4 +75,10 @@ func TestWaveProfile(t *testing.T) {
 	assert.GreaterOrEqual(t, wh.Sent, 40, "the wave's webhooks")
 	assert.GreaterOrEqual(t, wh.ToState.Count, 40, "webhooks matched to the signal they became")
 	assert.Zero(t, wh.Unsignalled)
+	// The stage breakdown covers the same webhooks, and the wave's bound
+	// counts its calls.
+	assert.Equal(t, wh.ToState.Count, wh.Stages.ToState.Count)
+	assert.Contains(t, wh.Stages.Stages, harness.StageToSignal)
+	assert.Contains(t, wh.Stages.Stages, harness.StageSignalToTask)
+	assert.Positive(t, r.Bound.Calls)
 }

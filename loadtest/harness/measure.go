@@ -45,6 +45,10 @@ func (b Budget) env() []string {
 	return []string{
 		callbudget.EnvCallsPerSecond + "=" + strconv.FormatFloat(b.CallsPerSecond, 'f', -1, 64),
 		callbudget.EnvBurst + "=" + strconv.Itoa(b.Burst),
+		// The simulated account is the fleet's alone (mangopayLimits): all
+		// of what is left is kycflow's, and the windows never bind below
+		// the rate.
+		callbudget.EnvShare + "=1",
 	}
 }
 
@@ -65,7 +69,8 @@ func (b Budget) mangopayLimits() [4]int {
 
 // validate reports a budget callbudget would refuse.
 func (b Budget) validate() error {
-	return callbudget.Config{CallsPerSecond: b.CallsPerSecond, Burst: b.Burst, Reserve: callbudget.DefaultReserve}.Validate()
+	return callbudget.Config{CallsPerSecond: b.CallsPerSecond, Burst: b.Burst, Reserve: callbudget.DefaultReserve,
+		Share: 1, BackgroundShare: callbudget.DefaultBackgroundShare}.Validate()
 }
 
 // budgetSlack widens every window the budget is checked over: a call the
@@ -204,6 +209,8 @@ type Measures struct {
 	// (a query, GET /v1/onboardings) reflects it.
 	WebhookToSignal Percentiles `json:"webhook_to_signal"`
 	WebhookToState  Percentiles `json:"webhook_to_state"`
+	// WebhookStages breaks WebhookToState down stage by stage.
+	WebhookStages StageBreakdown `json:"webhook_stages"`
 	// WebhooksUnsignalled: webhooks delivered whose event no onboarding
 	// got (events kycflow skips on purpose, or lost).
 	WebhooksUnsignalled int `json:"webhooks_unsignalled"`
@@ -326,38 +333,12 @@ func pathCosts(users []*userRun, histories map[string]onboardingHistory, calls m
 // webhookLatencies matches each webhook's first send to the signal of its
 // event in the histories.
 func webhookLatencies(deliveries []sandbox.Delivery, signals []signalSeen) (toSignal, toState Percentiles, unsignalled int) {
-	sent := map[string]time.Time{}
-	delivered := map[string]bool{}
-	for _, d := range deliveries {
-		if d.SentAt.IsZero() {
-			continue
-		}
-		key := d.EventType + "|" + d.ResourceID + "|" + strconv.FormatInt(d.Date, 10)
-		if t, ok := sent[key]; !ok || d.SentAt.Before(t) {
-			sent[key] = d.SentAt
-		}
-		if d.Result == sandbox.Delivered {
-			delivered[key] = true
-		}
-	}
-	first := map[string]signalSeen{}
-	for _, s := range signals {
-		if f, ok := first[s.key]; !ok || s.recorded.Before(f.recorded) {
-			first[s.key] = s
-		}
-	}
+	matched, unsignalled := matchWebhooks(deliveries, signals)
 	var sig, state []time.Duration
-	for _, key := range slices.Sorted(maps.Keys(sent)) {
-		s, ok := first[key]
-		if !ok {
-			if delivered[key] {
-				unsignalled++
-			}
-			continue
-		}
-		sig = append(sig, s.recorded.Sub(sent[key]))
-		if !s.applied.IsZero() {
-			state = append(state, s.applied.Sub(sent[key]))
+	for _, w := range matched {
+		sig = append(sig, w.recorded.Sub(w.sent))
+		if !w.applied.IsZero() {
+			state = append(state, w.applied.Sub(w.sent))
 		}
 	}
 	return percentiles(sig), percentiles(state), unsignalled
@@ -426,6 +407,8 @@ func measureAfter(ctx context.Context, sys *system, users []*userRun, began time
 	}
 	m.DeliveryLogFull = len(deliveries) >= 10_000
 	m.WebhookToSignal, m.WebhookToState, m.WebhooksUnsignalled = webhookLatencies(deliveries, signals)
+	matched, _ := matchWebhooks(deliveries, signals)
+	m.WebhookStages = stageBreakdown(matched)
 	return m, violations, nil
 }
 
@@ -466,6 +449,8 @@ func waveWebhooks(ctx context.Context, sys *system, userIDs []string, from time.
 		}
 	}
 	out.ToSignal, out.ToState, out.Unsignalled = webhookLatencies(recent, signals)
+	matched, _ := matchWebhooks(recent, signals)
+	out.Stages = stageBreakdown(matched)
 	return out
 }
 
@@ -656,6 +641,7 @@ func (m *Measures) table(w io.Writer) {
 	fmt.Fprintf(w, "webhook to signal\tp50 %s, p99 %s, max %s (%d)\n", ms(m.WebhookToSignal.P50), ms(m.WebhookToSignal.P99), ms(m.WebhookToSignal.Max), m.WebhookToSignal.Count)
 	fmt.Fprintf(w, "webhook to state\tp50 %s, p99 %s, max %s (%d; %d webhooks delivered and never signalled)\n",
 		ms(m.WebhookToState.P50), ms(m.WebhookToState.P99), ms(m.WebhookToState.Max), m.WebhookToState.Count, m.WebhooksUnsignalled)
+	m.WebhookStages.Table(w, "  ")
 	if m.DeliveryLogFull {
 		fmt.Fprintf(w, "  (the simulator keeps its last 10,000 deliveries: older webhooks are not in these)\n")
 	}

@@ -89,7 +89,7 @@ func TestDefaultBudget(t *testing.T) {
 	assert.Equal(t, Budget{CallsPerSecond: 20, Burst: 20}, DefaultBudget(1))
 	assert.Equal(t, Budget{CallsPerSecond: 80, Burst: 80}, DefaultBudget(10))
 	require.NoError(t, DefaultBudget(0.1).validate())
-	assert.Equal(t, []string{"MANGOPAY_MAX_CALLS_PER_SECOND=2.5", "MANGOPAY_MAX_BURST=7"}, Budget{CallsPerSecond: 2.5, Burst: 7}.env())
+	assert.Equal(t, []string{"MANGOPAY_MAX_CALLS_PER_SECOND=2.5", "MANGOPAY_MAX_BURST=7", "MANGOPAY_BUDGET_SHARE=1"}, Budget{CallsPerSecond: 2.5, Burst: 7}.env())
 	assert.Error(t, Budget{CallsPerSecond: 2, Burst: 0}.validate())
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kycflow/kycflow/internal/pprofserve"
+	"github.com/kycflow/kycflow/worker/kycworker"
 )
 
 // OpenConfig is the "open onboardings" profile: Users signups brought to
@@ -305,12 +306,15 @@ func measureMiss(ctx context.Context, d *driver, w *proc, opened []signedUp, cfg
 			_, _ = fmt.Sscan(v, &size)
 		}
 	}
+	if size == 0 {
+		// The worker's own default: it runs on this machine, under the
+		// same memory limit.
+		size = kycworker.StickyCacheSizeFor(kycworker.MemoryLimit())
+	}
 	n := missSampleCount(cfg.MissSamples, len(opened), size)
 	switch {
 	case cfg.MissSamples == 0:
 		return CacheMiss{Skipped: "--miss-samples 0"}
-	case size == 0:
-		return CacheMiss{Skipped: "the sticky cache has the SDK's default size (10,000); set WORKER_STICKY_CACHE_SIZE below --users"}
 	case n < missBlock:
 		return CacheMiss{Skipped: fmt.Sprintf("too few evicted onboardings: %d open, a cache of %d", len(opened), size)}
 	}
@@ -454,7 +458,7 @@ func msOf(d time.Duration) string {
 // Table writes the report for a person.
 func (r *OpenReport) Table(out io.Writer) {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	env := "SDK defaults"
+	env := "the worker's defaults"
 	if len(r.WorkerEnv) > 0 {
 		env = strings.Join(r.WorkerEnv, " ")
 	}

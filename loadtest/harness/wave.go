@@ -253,7 +253,10 @@ type WaveReport struct {
 	Wave         WaveResult     `json:"wave"`
 	WaveCalls    map[string]int `json:"wave_calls_by_route"`
 	Budget       BudgetCheck    `json:"budget"`
-	WorkerPeak   []Mem          `json:"worker_mem"`
+	// Bound: the calls the wave needed against the budget, the time they
+	// take at its rate (the wave's own lower bound) and the time beyond.
+	Bound      WaveBound `json:"bound"`
+	WorkerPeak []Mem     `json:"worker_mem"`
 	// The wave's webhooks: how many the simulator sent from the first
 	// downgrade until the last user reopened, their peak per second, and
 	// from each to the workflow's signal and state (read from the
@@ -269,7 +272,9 @@ type WaveWebhooks struct {
 	ToSignal      Percentiles `json:"to_signal"`
 	ToState       Percentiles `json:"to_state"`
 	Unsignalled   int         `json:"unsignalled"`
-	Error         string      `json:"error,omitempty"`
+	// Stages breaks ToState down stage by stage.
+	Stages StageBreakdown `json:"stages"`
+	Error  string         `json:"error,omitempty"`
 }
 
 // OK reports a wave with no failure: every affected user reopened once,
@@ -452,6 +457,11 @@ func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, 
 	samplesMu.Lock()
 	r.Budget = checkBudget(samples, cfg.BudgetRate, cfg.BudgetBurst, time.Second)
 	samplesMu.Unlock()
+	waveCalls := 0
+	for _, n := range r.WaveCalls {
+		waveCalls += n
+	}
+	r.Bound = waveBound(waveCalls, cfg.BudgetRate, cfg.BudgetBurst, time.Duration(r.Wave.ToAll*float64(time.Second)))
 
 	// What the platform API and Mangopay say now.
 	users := make([]waveUser, len(verified))
@@ -551,6 +561,10 @@ func (r *WaveReport) Table(out io.Writer) {
 		total += n
 	}
 	fmt.Fprintf(tw, "Mangopay calls in the wave\t%d (%.2f per affected user)\n", total, float64(total)/float64(max(1, w.Affected)))
+	if w.Reopened == w.Affected {
+		fmt.Fprintf(tw, "the wave's lower bound\t%s for its calls at the budget's rate after its burst; %s beyond it\n",
+			r.Bound.Bound.Round(100*time.Millisecond), r.Bound.Beyond.Round(100*time.Millisecond))
+	}
 	for _, route := range slices.Sorted(maps.Keys(r.WaveCalls)) {
 		fmt.Fprintf(tw, "  %s\t%d\n", route, r.WaveCalls[route])
 	}
@@ -561,6 +575,7 @@ func (r *WaveReport) Table(out io.Writer) {
 		fmt.Fprintf(tw, "  webhook to signal\tp50 %s, p99 %s, max %s (%d)\n", msOf(wh.ToSignal.P50), msOf(wh.ToSignal.P99), msOf(wh.ToSignal.Max), wh.ToSignal.Count)
 		fmt.Fprintf(tw, "  webhook to state\tp50 %s, p99 %s, max %s (%d; %d delivered and never signalled)\n", msOf(wh.ToState.P50), msOf(wh.ToState.P99),
 			msOf(wh.ToState.Max), wh.ToState.Count, wh.Unsignalled)
+		wh.Stages.Table(tw, "  ")
 	}
 	b := r.Budget
 	kept := "kept"

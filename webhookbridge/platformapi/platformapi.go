@@ -75,6 +75,7 @@ func (a *API) Register(r gin.IRouter, before ...gin.HandlerFunc) {
 	// Operators' tokens read and cancel (with a reason); only they reopen.
 	v1.POST("/onboardings", platformOnly, a.createOnboarding)
 	v1.GET("/onboardings/:userId", a.getOnboarding)
+	v1.GET("/onboardings/:userId/timeline", a.getTimeline)
 	v1.POST("/onboardings/:userId/documents", platformOnly, a.limitUploads, a.submitDocument)
 	v1.GET("/onboardings/:userId/documents/:key", platformOnly, a.documentResult)
 	v1.POST("/onboardings/:userId/cancel", a.cancelOnboarding)
@@ -134,7 +135,11 @@ func (a *API) createOnboarding(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: "UserId must be a Mangopay user id (1 to 128 of A-Z, a-z, 0-9, _ and -)", Field: "UserId"})
 		return
 	}
-	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage, Actor: actor(c)}
+	key, ok := callKey(c)
+	if !ok {
+		return
+	}
+	req := workflows.EnsureSessionRequest{ReturnURL: body.ReturnURL, Tag: body.Tag, SessionLanguage: body.SessionLanguage, Actor: actor(c), IdempotencyKey: key}
 	if !validSessionRequest(c, req) {
 		return
 	}

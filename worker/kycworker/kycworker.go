@@ -69,9 +69,10 @@ type Config struct {
 // Temporal SDK's defaults.
 type Tuning struct {
 	// StickyCacheSize (WORKER_STICKY_CACHE_SIZE) is how many workflows the
-	// worker keeps in memory between their tasks (the SDK's default is
-	// 10,000). A workflow evicted from it is replayed from its history on
-	// its next task: less memory per open onboarding, more CPU per event.
+	// worker keeps in memory between their tasks; zero sizes it from the
+	// memory limit (StickyCacheSizeFor). A workflow evicted from it is
+	// replayed from its history on its next task: less memory per open
+	// onboarding, more CPU per event.
 	StickyCacheSize int
 	// WorkflowPollers and ActivityPollers (WORKER_WORKFLOW_POLLERS,
 	// WORKER_ACTIVITY_POLLERS) are the concurrent long polls on the task
@@ -270,10 +271,16 @@ func Run(ctx context.Context, d Deps, httpLn net.Listener) error {
 		_ = httpLn.Close()
 		return err
 	}
-	if d.Tuning.StickyCacheSize > 0 {
-		// Process-wide in the SDK, and read when the first worker is made.
-		worker.SetStickyWorkflowCacheSize(d.Tuning.StickyCacheSize)
+	cache := d.Tuning.StickyCacheSize
+	if cache == 0 {
+		// The SDK's default (10,000) holds every open onboarding of a
+		// worker and misses the memory goal; size it from the limit.
+		limit := MemoryLimit()
+		cache = StickyCacheSizeFor(limit)
+		d.Logger.Info("sticky cache sized", "workflows", cache, "memory_limit_bytes", limit)
 	}
+	// Process-wide in the SDK, and read when the first worker is made.
+	worker.SetStickyWorkflowCacheSize(cache)
 	w := worker.New(d.Temporal, workflows.TaskQueue, worker.Options{
 		WorkerStopTimeout: 20 * time.Second,
 		// Each activity's Mangopay calls carry its priority for the budget.
