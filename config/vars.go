@@ -187,7 +187,7 @@ var Vars = []Var{
 		Meaning: "Listen address of the simulator (--addr overrides)."},
 	{Name: "MANGOPAY_SIM_PUBLIC_URL", Type: "URL", Computed: "http://<listen address>", Readers: []Process{Sim}, check: isHTTPURL,
 		Meaning: "Base URL put in HostedUrl links (--public-url overrides)."},
-	{Name: "MANGOPAY_SIM_RETURN_URL_MAX", Type: "int", Computed: "the simulator's (50)", Allowed: "10 or more", Readers: []Process{Sim},
+	{Name: "MANGOPAY_SIM_RETURN_URL_MAX", Type: "int", Computed: "the simulator's (500)", Allowed: "10 or more", Readers: []Process{Sim},
 		check: intIn(10, 1<<20), Meaning: "Longest ReturnUrl the simulator accepts."},
 	{Name: "MANGOPAY_SIM_OUTCOME_DELAY", Type: "duration", Computed: "the simulator's (2s)", Allowed: "0 or more", Readers: []Process{Sim},
 		check: durationIn(0, 365*24*time.Hour), Meaning: "How long after submission an IDV outcome lands."},

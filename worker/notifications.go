@@ -81,18 +81,28 @@ func notifications(env *config.Env, args []string, out io.Writer) error {
 		}
 		if action == "list" {
 			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "USER\tRUN\tSTATUS\tHELD\tFIRST\tREASON")
+			fmt.Fprintln(w, "USER\tRUN\tRUN_ID\tSTATUS\tHELD\tFIRST\tREASON")
+			var unread []error
 			for _, h := range held {
+				if h.Err != nil {
+					// Listed, not hidden: and the command fails once the
+					// others are shown.
+					unread = append(unread, h.Err)
+					fmt.Fprintf(w, "%s\t?\t%s\t?\t?\t\tcannot be read: %v\n", h.UserID, h.RunID, h.Err)
+					continue
+				}
 				first := ""
 				if len(h.Events) > 0 {
 					first = h.Events[0].Type + " " + h.Events[0].ID
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\n", h.UserID, map[bool]string{true: "running", false: "closed"}[h.Running],
-					h.Status, len(h.Events), first, h.Reason)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", h.UserID, map[bool]string{true: "running", false: "closed"}[h.Running],
+					h.RunID, h.Status, len(h.Events), first, h.Reason)
 			}
-			return w.Flush()
+			return errors.Join(append([]error{w.Flush()}, unread...)...)
 		}
 		for _, h := range held {
+			// An unreadable one is tried too: its resend says why it fails,
+			// and the others go out regardless.
 			users = append(users, h.UserID)
 		}
 	}

@@ -82,7 +82,13 @@ func (w *onboarding) startSender(ctx workflow.Context) {
 			}
 			if err != nil {
 				w.hold(gctx, "notification "+w.st.Outbox[0].Type+" was not delivered within its retry schedule: "+errMessage(err))
-				return
+				if w.st.NotifyHeld != "" || gctx.Err() != nil {
+					return
+				}
+				// An operator re-sent while the hold was being recorded:
+				// their startSender found this sender still running, so
+				// it goes on, or nothing would send the outbox.
+				continue
 			}
 			w.st.Outbox = w.st.Outbox[1:]
 		}

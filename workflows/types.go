@@ -17,6 +17,10 @@ type Input struct {
 	Tag       string `json:"Tag,omitempty"`
 	Config    Config `json:"Config"`
 	State     *State `json:"State,omitempty"`
+	// Carried are the previous closed run's undelivered notifications
+	// (its Result.Undelivered): a new onboarding sends them first, in
+	// order, so the platform hears the old story before the new one.
+	Carried []notify.Event `json:"Carried,omitempty"`
 	// PriorTimeline is the trail of the user's previous onboarding, closed
 	// (a reopen, a signup after a cancel): the new one's goes on from it.
 	PriorTimeline []audit.Entry `json:"PriorTimeline,omitempty"`
