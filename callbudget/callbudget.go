@@ -6,9 +6,12 @@
 // Mangopay counts calls per ClientId in four windows shared with the
 // platform's payments, and reports each window's remaining calls and reset
 // with every answer, so the budget is keyed by ClientId and its rate is read
-// from those figures: kycflow takes at most its share of each window's
-// remaining calls until that window resets, never more than the configured
-// rate (an upper bound, and the rate before the first answer).
+// from those figures: kycflow spends at most its share of each window's
+// limit per window (a quota), never faster than the window's remaining
+// calls allow until its reset, and never more than the configured rate (an
+// upper bound). Before the first answer, and once a window's reset is past,
+// the window counts as whole. The burst is at most the share of the least
+// remaining calls.
 //
 // Priorities share it by depth: interactive calls may use the whole burst,
 // webhook reads half of it, background reconciliation a quarter, so a
@@ -38,18 +41,16 @@ import (
 	"github.com/kycflow/kycflow/mangopay"
 )
 
-// Defaults: a quarter of what is left of each of Mangopay's windows
-// (2,300/15 min, 4,500/30 min, 8,800/h, 105,600/day), the rest being the
-// platform's. On a fresh day window that is 0.25 × 105,600 / 86,400 = 0.31
-// calls/s (the fixed 0.3/s kycflow used to default to); a day window about to
-// reset with calls to spare lets kycflow go up to the 15-minute window's
-// 0.25 × 2,300 / 900 = 0.64/s, and a window nearly spent slows it down
-// before Mangopay answers 429. DefaultCallsPerSecond only bounds it.
+// Defaults: a quarter of each of Mangopay's windows (2,300/15 min,
+// 4,500/30 min, 8,800/h, 105,600/day), the rest being the platform's. The
+// day window binds: 0.25 × 105,600 / 86,400 = 0.31 calls/s (the fixed 0.3/s
+// kycflow used to default to), also before Mangopay's first answer; a
+// window nearly spent slows it down to what is left before Mangopay answers
+// 429. DefaultCallsPerSecond only bounds it.
 const (
 	DefaultCallsPerSecond = 5
 	DefaultBurst          = 300
-	// DefaultShare: kycflow takes at most a quarter of each window's
-	// remaining calls until its reset.
+	// DefaultShare: kycflow spends at most a quarter of each window.
 	DefaultShare = 0.25
 	// DefaultReserve: slow down once less than a quarter of any window is
 	// left to the account as a whole.
@@ -79,16 +80,15 @@ const ratePeriod = time.Hour
 
 // Config is the budget.
 type Config struct {
-	// CallsPerSecond bounds the sustained rate of every process together;
-	// it is the rate until Mangopay's first answer.
+	// CallsPerSecond bounds the sustained rate of every process together.
 	CallsPerSecond float64
 	// Burst is how many calls may go at once after a quiet period.
 	Burst int
 	// Reserve is the share of each Mangopay window (0 to 1) kept for the
 	// platform's other traffic: below it kycflow slows down.
 	Reserve float64
-	// Share is the share (0 to 1] of each window's remaining calls kycflow
-	// may take until the window resets.
+	// Share is the share (0 to 1] of each window's limit kycflow may spend
+	// in that window, and of the least remaining calls it may send at once.
 	Share float64
 	// BackgroundShare is the share [0, 1) of the rate kept for background
 	// calls (the fleet reconciliation) on a lane of their own.
@@ -168,29 +168,74 @@ func (c Config) Validate() error {
 // minRate is the slowest rate Redis can hold (one call per ratePeriod).
 const minRate = 1 / float64(ratePeriod/time.Second)
 
+// DocumentedLimits are Mangopay's documented rate limits per ClientId (the
+// 15-minute, 30-minute, hour and day windows, in the order of
+// mangopay.RateLimits.Windows): what the budget assumes before Mangopay's
+// first answer.
+var DocumentedLimits = [4]struct {
+	Window time.Duration
+	Calls  int
+}{{15 * time.Minute, 2300}, {30 * time.Minute, 4500}, {time.Hour, 8800}, {24 * time.Hour, 105600}}
+
 // Rate returns the calls per second kycflow may make given Mangopay's
-// latest figures at now: Share of each window's remaining calls spread over
-// the time to its reset, the least of the four, never above CallsPerSecond
-// nor below one call an hour. Without figures (or with every reset past) it
-// is CallsPerSecond.
+// latest figures at now. Share is a quota: in each window kycflow spends at
+// most Share of the window's limit (Share × limit ÷ window length), and
+// never faster than the window's remaining calls allow until its reset
+// (remaining ÷ time to reset), the least of the four windows. A window
+// whose reset is past is whole again (Share × its last seen limit ÷ its
+// length); before any figure the windows are Mangopay's documented limits.
+// CallsPerSecond bounds it; it is never below one call an hour.
 func (c Config) Rate(seen mangopay.RateLimits, now time.Time) float64 {
 	rate := c.CallsPerSecond
-	if seen.ObservedAt.IsZero() {
-		return rate
-	}
-	for _, w := range seen.Windows {
+	for i, w := range c.windows(seen) {
+		length := w.Window
+		if length <= 0 {
+			length = DocumentedLimits[i].Window
+		}
+		limit := w.Made + w.Remaining
+		rate = math.Min(rate, c.Share*float64(limit)/length.Seconds())
 		left := w.Reset.Sub(now)
 		if w.Reset.IsZero() || left <= 0 {
 			continue // reset already: the window is whole again
 		}
 		// A window resets at most its length ahead; a reset further out is a
 		// clock skew, and would slow kycflow for nothing.
-		if w.Window > 0 && left > w.Window {
-			left = w.Window
+		if left > length {
+			left = length
 		}
-		rate = math.Min(rate, c.Share*float64(w.Remaining)/left.Seconds())
+		rate = math.Min(rate, float64(w.Remaining)/left.Seconds())
 	}
 	return math.Max(rate, minRate)
+}
+
+// windows returns the figures the budget reads: the latest seen, or
+// Mangopay's documented limits, whole, before any.
+func (c Config) windows(seen mangopay.RateLimits) [4]mangopay.RateLimitWindow {
+	if !seen.ObservedAt.IsZero() {
+		return seen.Windows
+	}
+	var ws [4]mangopay.RateLimitWindow
+	for i, d := range DocumentedLimits {
+		ws[i] = mangopay.RateLimitWindow{Window: d.Window, Remaining: d.Calls}
+	}
+	return ws
+}
+
+// MaxBurst returns how many calls may be owed at once given Mangopay's
+// latest figures at now: Burst, but never more than Share of the least
+// remaining calls of a window that has not reset (a burst that ignored
+// them would spend a nearly used-up window at once), and at least one.
+func (c Config) MaxBurst(seen mangopay.RateLimits, now time.Time) int {
+	burst := float64(c.Burst)
+	if !seen.ObservedAt.IsZero() {
+		for _, w := range seen.Windows {
+			if w.Reset.IsZero() || !w.Reset.After(now) {
+				continue // whole again
+			}
+			burst = math.Min(burst, c.Share*float64(w.Remaining))
+		}
+	}
+	return max(int(burst), 1)
 }
 
 // lane is one GCRA schedule's limit: calls per second, and how many calls
@@ -200,25 +245,26 @@ type lane struct {
 	burst int
 }
 
-// limit is the GCRA limit of priority p on the main lane at rate calls/s:
-// the same rate for all (so they share one schedule in Redis), a burst that
-// shrinks with the priority. The background lane's share is taken off.
-func (c Config) limit(p mangopay.Priority, rate float64) lane {
-	burst := c.Burst
+// limit is the GCRA limit of priority p on the main lane at rate calls/s
+// and a burst of burst calls: the same rate for all (so they share one
+// schedule in Redis), a burst that shrinks with the priority but holds at
+// least one call of cost (a call costing more than the burst would never
+// go). The background lane's share is taken off.
+func (c Config) limit(p mangopay.Priority, rate float64, burst, cost int) lane {
 	switch p {
 	case mangopay.PriorityInteractive:
 	case mangopay.PriorityWebhook:
-		burst = c.Burst / 2
+		burst /= 2
 	default:
-		burst = c.Burst / 4
+		burst /= 4
 	}
-	return lane{rate: math.Max(rate*(1-c.BackgroundShare), minRate), burst: max(burst, 1)}
+	return lane{rate: math.Max(rate*(1-c.BackgroundShare), minRate), burst: max(burst, cost, 1)}
 }
 
-// backgroundLimit is the GCRA limit of the background lane at rate calls/s,
-// never below floor calls/s.
-func (c Config) backgroundLimit(rate, floor float64) lane {
-	return lane{rate: math.Max(math.Max(rate*c.BackgroundShare, floor), minRate), burst: max(int(float64(c.Burst)*c.BackgroundShare), 1)}
+// backgroundLimit is the GCRA limit of the background lane at rate calls/s
+// and a main burst of burst calls, never below floor calls/s.
+func (c Config) backgroundLimit(rate, floor float64, burst int) lane {
+	return lane{rate: math.Max(math.Max(rate*c.BackgroundShare, floor), minRate), burst: max(int(float64(burst)*c.BackgroundShare), 1)}
 }
 
 // Limiter is the shared budget. It implements mangopay.Limiter.
@@ -290,11 +336,11 @@ func (l *Limiter) wait(ctx context.Context, call mangopay.Call) error {
 			}
 			continue
 		}
-		rate := l.Rate(now)
+		rate, burst := l.limits(now)
 		background := call.Priority >= mangopay.PriorityBackground
 		if background && l.cfg.BackgroundShare > 0 {
 			// The background lane first: what it holds is background's own.
-			retry, err := l.allow(ctx, l.bgKey, l.cfg.backgroundLimit(rate, math.Float64frombits(l.bgFloor.Load())), 1)
+			retry, err := l.allow(ctx, l.bgKey, l.cfg.backgroundLimit(rate, math.Float64frombits(l.bgFloor.Load()), burst), 1)
 			if err != nil {
 				return err
 			}
@@ -319,7 +365,7 @@ func (l *Limiter) wait(ctx context.Context, call mangopay.Call) error {
 			}
 			cost = 2
 		}
-		retry, err := l.allow(ctx, l.key, l.cfg.limit(call.Priority, rate), cost)
+		retry, err := l.allow(ctx, l.key, l.cfg.limit(call.Priority, rate, burst, cost), cost)
 		if err != nil {
 			return err
 		}
@@ -399,6 +445,14 @@ func (l *Limiter) Rate(now time.Time) float64 {
 	seen := l.seen
 	l.mu.Unlock()
 	return l.cfg.Rate(seen, now)
+}
+
+// limits returns the rate and the burst the budget allows now.
+func (l *Limiter) limits(now time.Time) (float64, int) {
+	l.mu.Lock()
+	seen := l.seen
+	l.mu.Unlock()
+	return l.cfg.Rate(seen, now), l.cfg.MaxBurst(seen, now)
 }
 
 // sleepUntil waits until t, or says when to retry if ctx's deadline comes

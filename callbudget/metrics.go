@@ -52,7 +52,7 @@ func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: MetricLimit, Help: "Calls allowed in each Mangopay rate-limit window (X-RateLimit + X-RateLimit-Remaining) at the latest answer; absent before the first.",
 		}, []string{"window"}),
 		rate: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: MetricRate, Help: "Calls per second the budget allows, read from Mangopay's windows at the latest answer (MANGOPAY_BUDGET_SHARE of each window's remaining calls until its reset, at most MANGOPAY_MAX_CALLS_PER_SECOND); absent before the first.",
+			Name: MetricRate, Help: "Calls per second the budget allows, read from Mangopay's windows at the latest answer (MANGOPAY_BUDGET_SHARE of each window's limit per window length, at most its remaining calls until its reset and MANGOPAY_MAX_CALLS_PER_SECOND); absent before the first.",
 		}),
 	}
 	for _, c := range []prometheus.Collector{m.calls, m.wait, m.rateLimited, m.remaining, m.limit, m.rate} {

@@ -18,8 +18,8 @@ import (
 // remaining calls and seconds to the reset of each.
 func figures(now time.Time, remaining [4]int, resetIn [4]time.Duration) mangopay.RateLimits {
 	l := mangopay.RateLimits{ObservedAt: now}
-	for i, d := range []time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 24 * time.Hour} {
-		l.Windows[i] = mangopay.RateLimitWindow{Window: d, Remaining: remaining[i], Made: 1, Reset: now.Add(resetIn[i])}
+	for i, d := range callbudget.DocumentedLimits {
+		l.Windows[i] = mangopay.RateLimitWindow{Window: d.Window, Remaining: remaining[i], Made: d.Calls - remaining[i], Reset: now.Add(resetIn[i])}
 	}
 	return l
 }
@@ -34,22 +34,28 @@ func TestRateIsTheShareOfWhatIsLeft(t *testing.T) {
 		seen mangopay.RateLimits
 		want float64
 	}{
-		{name: "before the first answer: the upper bound", cfg: cfg, seen: mangopay.RateLimits{}, want: cfg.CallsPerSecond},
+		{name: "before the first answer: the share of the documented day limit", cfg: cfg, seen: mangopay.RateLimits{},
+			want: 0.25 * 105600 / 86400},
+		{name: "every reset past: the share of the last seen limits, not the upper bound", cfg: cfg,
+			seen: figures(now, [4]int{0, 0, 0, 0}, [4]time.Duration{-time.Second, -time.Second, -time.Second, -time.Second}),
+			want: 0.25 * 105600 / 86400},
 		{name: "fresh windows: the day binds", cfg: cfg, seen: figures(now, [4]int{2300, 4500, 8800, 105600}, full),
 			want: 0.25 * 105600 / 86400},
-		{name: "a day window about to reset: the hour binds", cfg: cfg,
+		{name: "the share is a quota: a day window about to reset with calls to spare does not raise it", cfg: cfg,
 			seen: figures(now, [4]int{2300, 4500, 8800, 50000}, [4]time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour}),
-			want: 0.25 * 8800 / 3600},
-		{name: "a window nearly spent slows it down", cfg: cfg, seen: figures(now, [4]int{90, 4500, 8800, 105600}, full),
-			want: 0.25 * 90 / 900},
+			want: 0.25 * 105600 / 86400},
+		{name: "a window nearly spent slows it down to what is left", cfg: cfg, seen: figures(now, [4]int{90, 4500, 8800, 105600}, full),
+			want: 90.0 / 900},
 		{name: "the fixed rate stays an upper bound", cfg: callbudget.Config{CallsPerSecond: 0.1, Share: 1},
 			seen: figures(now, [4]int{2300, 4500, 8800, 105600}, full), want: 0.1},
+		{name: "the fixed rate bounds the rate before the first answer", cfg: callbudget.Config{CallsPerSecond: 0.1, Share: 1},
+			seen: mangopay.RateLimits{}, want: 0.1},
 		{name: "a reset already past leaves its window whole", cfg: cfg,
 			seen: figures(now, [4]int{0, 4500, 8800, 105600}, [4]time.Duration{-time.Second, 30 * time.Minute, time.Hour, 24 * time.Hour}),
 			want: 0.25 * 105600 / 86400},
-		{name: "a reset beyond its window's length counts as the length", cfg: cfg,
+		{name: "a reset beyond its window's length counts as the length", cfg: callbudget.Config{CallsPerSecond: 5, Share: 1},
 			seen: figures(now, [4]int{900, 4500, 8800, 105600}, [4]time.Duration{time.Hour, 30 * time.Minute, time.Hour, 24 * time.Hour}),
-			want: 0.25 * 900 / 900},
+			want: 900.0 / 900},
 		{name: "an exhausted window: one call an hour, not none", cfg: cfg, seen: figures(now, [4]int{0, 4500, 8800, 105600}, full),
 			want: 1.0 / 3600},
 	}
@@ -107,14 +113,19 @@ func TestBackgroundKeepsItsLaneWhenTheBurstIsSpent(t *testing.T) {
 
 func TestBelowTheReserveBackgroundKeepsItsLane(t *testing.T) {
 	set := sandbox.DefaultSettings()
-	set.RateLimits = [4]int{20, 4500, 8800, 105600}
+	set.RateLimits = [4]int{100, 4500, 8800, 105600}
 	sim, userID := startSim(t, set)
 	p := newProcess(t, sim, callbudget.Config{CallsPerSecond: minRate, Burst: 40, Reserve: 0.5, Share: 1, BackgroundShare: 0.25})
-	for range 10 {
-		_, err := p.client.GetUser(deadlineCtx(t, mangopay.PriorityInteractive), userID)
+	// The platform's own traffic spends 55 calls; kycflow's call reads the
+	// figures.
+	for range 55 {
+		_, _, err := sim.Client.ListEvents(context.Background(), nil)
 		require.NoError(t, err)
 	}
-	require.Less(t, p.client.RateLimits().Windows[0].Remaining, 10, "under half the 15-minute window is left")
+	_, err := p.client.GetUser(deadlineCtx(t, mangopay.PriorityInteractive), userID)
+	require.NoError(t, err)
+	require.Less(t, p.client.RateLimits().Windows[0].Remaining, 50, "under half the 15-minute window is left")
+	require.Greater(t, p.client.RateLimits().Windows[0].Remaining, 40, "more than the burst")
 
 	// Without the lane background calls would wait for the window's reset;
 	// with it they keep their quarter of the burst.
