@@ -325,17 +325,17 @@ func (l *Limiter) Wait(ctx context.Context, call mangopay.Call) error {
 
 func (l *Limiter) wait(ctx context.Context, call mangopay.Call) error {
 	for {
-		now := l.now()
-		until, err := l.pausedUntil(ctx)
+		until, left, err := l.pausedUntil(ctx)
 		if err != nil {
 			return err
 		}
-		if until.After(now) {
-			if err := l.sleepUntil(ctx, until); err != nil {
+		if left > 0 {
+			if err := l.sleepFor(ctx, left, until); err != nil {
 				return err
 			}
 			continue
 		}
+		now := l.now()
 		rate, burst := l.limits(now)
 		background := call.Priority >= mangopay.PriorityBackground
 		if background && l.cfg.BackgroundShare > 0 {
@@ -459,10 +459,16 @@ func (l *Limiter) limits(now time.Time) (float64, int) {
 // first: a caller with a deadline (an activity) is better off returning and
 // being retried at t than holding its slot.
 func (l *Limiter) sleepUntil(ctx context.Context, t time.Time) error {
-	if dl, ok := ctx.Deadline(); ok && dl.Before(t) {
-		return &mangopay.RateLimitedError{RetryAt: t, Err: mangopay.ErrBudgetExhausted}
+	return l.sleepFor(ctx, t.Sub(l.now()), t)
+}
+
+// sleepFor waits d, or says to retry at retryAt if ctx's deadline comes
+// first.
+func (l *Limiter) sleepFor(ctx context.Context, d time.Duration, retryAt time.Time) error {
+	if dl, ok := ctx.Deadline(); ok && dl.Before(l.now().Add(d)) {
+		return &mangopay.RateLimitedError{RetryAt: retryAt, Err: mangopay.ErrBudgetExhausted}
 	}
-	timer := time.NewTimer(t.Sub(l.now()))
+	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-ctx.Done():
@@ -472,17 +478,29 @@ func (l *Limiter) sleepUntil(ctx context.Context, t time.Time) error {
 	}
 }
 
-// pausedUntil reads the pause every process honours after a 429.
-func (l *Limiter) pausedUntil(ctx context.Context) (time.Time, error) {
-	ms, err := l.rdb.Get(ctx, l.pauseKey).Int64()
-	if errors.Is(err, redis.Nil) {
-		return time.Time{}, nil
-	}
+// pausedUntil reads the pause every process honours after a 429: when it
+// ends (Mangopay's time) and how long it still holds on Redis's clock, the
+// one clock every process shares (a process whose clock runs ahead would
+// otherwise ignore the pause, one running behind wait for nothing).
+func (l *Limiter) pausedUntil(ctx context.Context) (time.Time, time.Duration, error) {
+	v, err := pauseLeft.Run(ctx, l.rdb, []string{l.pauseKey}).Int64Slice()
 	if err != nil {
-		return time.Time{}, fmt.Errorf("mangopay call budget: read pause: %w", err)
+		return time.Time{}, 0, fmt.Errorf("mangopay call budget: read pause: %w", err)
 	}
-	return time.UnixMilli(ms), nil
+	if len(v) != 2 || v[1] <= 0 {
+		return time.Time{}, 0, nil
+	}
+	return time.UnixMilli(v[0]), time.Duration(v[1]) * time.Millisecond, nil
 }
+
+// pauseLeft answers {the pause's end in Unix ms, ms left on Redis's
+// clock}; {0, 0} without a pause.
+var pauseLeft = redis.NewScript(`
+local ends = tonumber(redis.call('GET', KEYS[1]) or '0')
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if ends <= now then return {0, 0} end
+return {ends, ends - now}`)
 
 // belowReserve returns the window whose remaining calls fell under the
 // reserve in the latest figures, if any is and has not reset since.
@@ -527,21 +545,25 @@ func (l *Limiter) Done(call mangopay.Call, status int, limits mangopay.RateLimit
 	if status != 429 {
 		return
 	}
-	now := l.now()
-	until := now.Add(mangopay.DefaultRateLimitPause)
-	if w, ok := limits.Exhausted(); ok && w.Reset.After(now) {
-		until = w.Reset
+	var until int64 // Mangopay's reset of the exhausted window, Unix ms
+	if w, ok := limits.Exhausted(); ok {
+		until = w.Reset.UnixMilli()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), pauseTimeout)
 	defer cancel()
-	_ = extendPause.Run(ctx, l.rdb, []string{l.pauseKey}, until.UnixMilli(), (until.Sub(now) + time.Second).Milliseconds()).Err()
+	_ = extendPause.Run(ctx, l.rdb, []string{l.pauseKey}, until, mangopay.DefaultRateLimitPause.Milliseconds()).Err()
 }
 
-// extendPause sets the pause to ARGV[1] (Unix ms) unless a later one is
-// set, expiring it after ARGV[2] ms.
+// extendPause sets the pause to ARGV[1] (Unix ms; when that is not ahead
+// of Redis's clock, ARGV[2] ms from now on that clock) unless a later one
+// is set, expiring it a second after its end.
 var extendPause = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ends = tonumber(ARGV[1])
+if ends <= now then ends = now + tonumber(ARGV[2]) end
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if ends > cur then
+  redis.call('SET', KEYS[1], string.format('%d', ends), 'PX', ends - now + 1000)
 end
 return 0`)
