@@ -336,11 +336,11 @@ func (l *Limiter) wait(ctx context.Context, call mangopay.Call) error {
 			continue
 		}
 		now := l.now()
-		rate, burst := l.limits(now)
+		rate, burst, floor := l.limits(now)
 		background := call.Priority >= mangopay.PriorityBackground
 		if background && l.cfg.BackgroundShare > 0 {
 			// The background lane first: what it holds is background's own.
-			retry, err := l.allow(ctx, l.bgKey, l.cfg.backgroundLimit(rate, math.Float64frombits(l.bgFloor.Load()), burst), 1)
+			retry, err := l.allow(ctx, l.bgKey, l.cfg.backgroundLimit(rate, floor, burst), 1)
 			if err != nil {
 				return err
 			}
@@ -428,9 +428,10 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(after * e * 1000) + 1000)
 return {1, '0'}`)
 
 // KeepForBackground keeps at least callsPerSecond (at most the configured
-// rate) on the background lane whatever Mangopay's windows say: what the
-// fleet reconciliation needs to find a lost webhook within its interval. It
-// has no effect with a zero BackgroundShare.
+// rate) on the background lane, below the reserve too, as long as the
+// windows have that many calls left until their reset: what the fleet
+// reconciliation needs to find a lost webhook within its interval. It has
+// no effect with a zero BackgroundShare.
 func (l *Limiter) KeepForBackground(callsPerSecond float64) {
 	if math.IsNaN(callsPerSecond) || callsPerSecond < 0 {
 		callsPerSecond = 0
@@ -447,12 +448,23 @@ func (l *Limiter) Rate(now time.Time) float64 {
 	return l.cfg.Rate(seen, now)
 }
 
-// limits returns the rate and the burst the budget allows now.
-func (l *Limiter) limits(now time.Time) (float64, int) {
+// limits returns the rate and the burst the budget allows now, and the
+// background lane's floor: KeepForBackground, but never faster than a
+// window's remaining calls until its reset allow (a used-up window gives
+// the reconciliation nothing either).
+func (l *Limiter) limits(now time.Time) (rate float64, burst int, floor float64) {
 	l.mu.Lock()
 	seen := l.seen
 	l.mu.Unlock()
-	return l.cfg.Rate(seen, now), l.cfg.MaxBurst(seen, now)
+	floor = math.Float64frombits(l.bgFloor.Load())
+	if !seen.ObservedAt.IsZero() {
+		for _, w := range seen.Windows {
+			if left := w.Reset.Sub(now); !w.Reset.IsZero() && left > 0 {
+				floor = math.Min(floor, float64(w.Remaining)/left.Seconds())
+			}
+		}
+	}
+	return l.cfg.Rate(seen, now), l.cfg.MaxBurst(seen, now), floor
 }
 
 // sleepUntil waits until t, or says when to retry if ctx's deadline comes

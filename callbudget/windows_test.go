@@ -134,27 +134,39 @@ func TestBelowTheReserveBackgroundKeepsItsLane(t *testing.T) {
 
 func TestNearTheLimitsBackgroundKeepsWhatTheReconciliationNeeds(t *testing.T) {
 	set := sandbox.DefaultSettings()
-	set.RateLimits = [4]int{40, 4500, 8800, 105600}
+	set.RateLimits = [4]int{400, 4500, 8800, 105600}
 	sim, userID := startSim(t, set)
-	// A tenth of a share of what is left of 40 calls in 15 minutes is far
-	// under one call a minute: the floor keeps a call every 2 s.
+	// A tenth of a quarter of 400 calls in 15 minutes is far under one call
+	// a minute: the floor keeps a call every 5 s, which the ~190 calls left
+	// until the reset allow.
 	p := newProcess(t, sim, callbudget.Config{CallsPerSecond: 10, Burst: 10, Reserve: 0.5, Share: 0.25, BackgroundShare: 0.1})
-	p.budget.KeepForBackground(0.5)
+	p.budget.KeepForBackground(0.2)
 	// The platform's own traffic spends the window (a client outside the
 	// budget); kycflow's one call reads the figures.
-	for range 25 {
+	for range 210 {
 		_, _, err := sim.Client.ListEvents(context.Background(), nil)
 		require.NoError(t, err)
 	}
 	_, err := p.client.GetUser(deadlineCtx(t, mangopay.PriorityInteractive), userID)
 	require.NoError(t, err)
-	require.Less(t, p.client.RateLimits().Windows[0].Remaining, 20, "under the reserve")
+	require.Less(t, p.client.RateLimits().Windows[0].Remaining, 200, "under the reserve")
 
-	// The lane's burst (1), then a call every 2 s: the next one waits about
-	// 2 s, not for the window's reset.
+	// The lane's burst (1), then a call every 5 s: the next one waits about
+	// 5 s, not for the window's reset.
 	ctx := deadlineCtx(t, mangopay.PriorityBackground)
 	require.NoError(t, p.budget.Wait(ctx, mangopay.Call{Priority: mangopay.PriorityBackground}))
-	short, cancel := context.WithTimeout(ctx, 10*time.Second)
+	short, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	require.NoError(t, p.budget.Wait(short, mangopay.Call{Priority: mangopay.PriorityBackground}))
+}
+
+func TestTheBackgroundFloorSpendsNothingAWindowHasNot(t *testing.T) {
+	l, err := callbudget.New(redistest.New(t), redistest.Unique(t), callbudget.DefaultConfig())
+	require.NoError(t, err)
+	l.KeepForBackground(0.5)
+	// The 15-minute window is used up until its reset in 10 minutes: the
+	// lane's one call, then nothing, not a call every 2 s.
+	l.Done(mangopay.Call{Method: "GET", Route: "/events"}, 200,
+		figures(time.Now(), [4]int{0, 4500, 8800, 105600}, [4]time.Duration{10 * time.Minute, 30 * time.Minute, time.Hour, 24 * time.Hour}))
+	assert.Equal(t, 1, grants(t, l, mangopay.PriorityBackground, 3))
 }
