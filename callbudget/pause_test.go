@@ -4,11 +4,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/internal/redistest"
 	"github.com/kycflow/kycflow/mangopay"
+	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 )
 
 // TestThePauseIsReadOnRedisClock checks that the pause after a 429 holds
@@ -45,5 +47,16 @@ func TestThePauseIsReadOnRedisClock(t *testing.T) {
 			err = waiter.Wait(deadlineCtx(t, mangopay.PriorityInteractive), mangopay.Call{Method: "GET", Route: "/users/{id}"})
 			require.ErrorIs(t, err, mangopay.ErrBudgetExhausted, "the waiter honours the pause")
 		})
+	}
+}
+
+func TestTheResetOfEachWindowIsExported(t *testing.T) {
+	sim, userID := startSim(t, sandbox.DefaultSettings())
+	p := newProcess(t, sim, callbudget.DefaultConfig())
+	_, err := p.client.GetUser(deadlineCtx(t, mangopay.PriorityInteractive), userID)
+	require.NoError(t, err)
+	for i, w := range p.client.RateLimits().Windows {
+		label := []string{"15m", "30m", "1h", "24h"}[i]
+		assert.Equal(t, float64(w.Reset.Unix()), gaugeValue(t, p.reg, callbudget.MetricReset, label), label)
 	}
 }
