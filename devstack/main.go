@@ -66,6 +66,12 @@ func run(env *config.Env) error {
 	start := time.Now()
 	o := stack.DevOptions()
 	o.Logger, o.RedisURL, o.RedisKeyPrefix, o.Getenv = log, env.Get("REDIS_URL"), env.Get("REDIS_KEY_PREFIX"), env.Get
+	// A shared Redis keeps the last run's keys: this run takes its own
+	// prefix, so that make dev starts clean (unless one was chosen).
+	o.RedisKeyPrefix = stack.RunKeyPrefix(o.RedisURL, o.RedisKeyPrefix, env.Source("REDIS_KEY_PREFIX") == config.FromEnv, start)
+	if o.RedisURL != "" {
+		log.Info("redis key prefix of this run", "prefix", o.RedisKeyPrefix)
+	}
 	// A load harness in target mode (go run ./loadtest --target dev) may
 	// take the notifications, as a platform would.
 	o.PlatformWebhookURL = env.Get(kycworker.EnvPlatformWebhookURL)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/kycflow/kycflow/audit"
+	"github.com/kycflow/kycflow/notify"
 )
 
 // Errors of the client helpers, for callers to map (HTTP statuses, exit codes).
@@ -87,6 +89,11 @@ func (r EnsureSessionRequest) Validate() error {
 //   - CANCELLED (by the platform or in Temporal), terminated or timed out,
 //     or ended on a refused request: the platform asks again, so a new
 //     onboarding starts.
+//
+// A new onboarding after a closed one that held notifications undelivered
+// sends those first, in order and with their ids (Input.Carried): the
+// platform hears the old story before the new one, and the closed run is
+// no longer listed by ListHeldNotifications.
 func EnsureSession(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest) (EnsureSessionResult, error) {
 	if err := req.Validate(); err != nil {
 		return EnsureSessionResult{}, fmt.Errorf("ensure session: %w: %w", ErrRejected, err)
@@ -103,7 +110,7 @@ func EnsureSession(ctx context.Context, c client.Client, userID string, req Ensu
 	if closed.Status == StatusFailed {
 		return EnsureSessionResult{UserID: userID, Status: closed.Status, Reason: closed.Reason, Attempt: closed.Attempt}, nil
 	}
-	return Reopen(ctx, c, userID, req)
+	return reopen(ctx, c, userID, req, closed.Undelivered)
 }
 
 // Reopen starts a new onboarding for a user whose last one is closed, whatever
@@ -114,15 +121,43 @@ func Reopen(ctx context.Context, c client.Client, userID string, req EnsureSessi
 	if err := req.Validate(); err != nil {
 		return EnsureSessionResult{}, fmt.Errorf("reopen: %w: %w", ErrRejected, err)
 	}
+	// A closed last run's held notifications go to the new one, first.
+	var carried []notify.Event
+	d, err := c.DescribeWorkflowExecution(ctx, WorkflowID(userID), "")
+	var notFound *serviceerror.NotFound
+	switch {
+	case errors.As(err, &notFound):
+	case err != nil:
+		return EnsureSessionResult{}, clientError(ctx, c, userID, "reopen", err)
+	case d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		r, err := runResult(ctx, c, userID, "")
+		if err != nil {
+			return EnsureSessionResult{}, err
+		}
+		carried = r.Undelivered
+	}
+	return reopen(ctx, c, userID, req, carried)
+}
+
+// reopen starts a new onboarding after a closed one (or finds the running
+// one), carrying the closed run's undelivered notifications and its trail
+// into it.
+func reopen(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest, carried []notify.Event) (EnsureSessionResult, error) {
 	opts := StartOptions(userID)
 	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-	in := Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag}
+	in := Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag, Carried: carried}
 	// The closed onboarding's trail goes on in the new one (best effort:
 	// the platform's notifications hold a copy of every entry anyway). When
-	// one runs, this start is not used.
+	// it cannot be read, the new onboarding starts a trail of its own under
+	// a new OnboardingId, so the platform's keys never repeat; the log says
+	// so. When one runs, this start is not used.
 	if !running(ctx, c, userID) {
-		if prior, err := GetTimeline(ctx, c, userID); err == nil {
+		prior, err := GetTimeline(ctx, c, userID)
+		if err == nil {
 			in.PriorTimeline = prior.Entries
+		} else if !errors.Is(err, ErrNoOnboarding) {
+			slog.WarnContext(ctx, "reopen: the closed onboarding's timeline could not be read; the new one starts a trail of its own (a new OnboardingId)",
+				"user_id", userID, "error", err)
 		}
 	}
 	return updateWithStartInput(ctx, c, req, opts, in)
@@ -162,8 +197,13 @@ func closedResult(ctx context.Context, c client.Client, userID string) (Result, 
 	var res Result
 	err := c.GetWorkflow(ctx, WorkflowID(userID), "").Get(ctx, &res)
 	var appErr *temporal.ApplicationError
+	var canceled *temporal.CanceledError
 	switch {
 	case err == nil:
+		return res, nil
+	case errors.As(err, &canceled) && canceled.HasDetails() && canceled.Details(&res) == nil && res.UserID != "":
+		// Cancelled in Temporal: the Result (with its undelivered
+		// notifications) rides in the details.
 		return res, nil
 	case errors.As(err, new(*temporal.CanceledError)), errors.As(err, new(*temporal.TerminatedError)),
 		errors.As(err, new(*temporal.TimeoutError)), errors.As(err, &appErr):
@@ -250,6 +290,15 @@ func GetState(ctx context.Context, c client.Client, userID string) (StateView, e
 	if err := v.Get(&s); err != nil {
 		return StateView{}, fmt.Errorf("query state: decode: %w", err)
 	}
+	if s.Status == StatusStarting && closedRun(ctx, c, userID) {
+		// A run that ended STARTING was withdrawn: Mangopay refused what
+		// the platform sent. Its answer is that refusal (a 422 naming the
+		// field), as the call that started it got, not a STARTING with no
+		// reason until retention ends.
+		if res, err := closedResult(ctx, c, userID); err == nil && res.Rejected != nil {
+			return StateView{}, fmt.Errorf("query state: %w: %w", ErrRejected, res.Rejected)
+		}
+	}
 	// The workflow's clock in a query is the time of its last task, maybe
 	// days ago: a link that expired since is dropped here.
 	return s.UsableAt(time.Now()), nil
@@ -327,6 +376,15 @@ func clientError(ctx context.Context, c client.Client, userID, op string, err er
 
 // running reports whether the user's onboarding is running, asking Temporal
 // for at most two seconds.
+// closedRun reports whether the user's last run is known to be closed (not
+// on an error: reading a running run's result would wait for its end).
+func closedRun(ctx context.Context, c client.Client, userID string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	d, err := c.DescribeWorkflowExecution(ctx, WorkflowID(userID), "")
+	return err == nil && d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+}
+
 func running(ctx context.Context, c client.Client, userID string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()

@@ -51,6 +51,13 @@ type devWorker struct {
 
 func startDevWorker(t *testing.T) *devWorker {
 	t.Helper()
+	return startDevWorkerNotifying(t, &notify.Notifier{})
+}
+
+// startDevWorkerNotifying is startDevWorker whose worker notifies the
+// platform through n.
+func startDevWorkerNotifying(t *testing.T, n *notify.Notifier) *devWorker {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("needs a Temporal dev server: skipped in -short mode")
 	}
@@ -76,7 +83,7 @@ func startDevWorker(t *testing.T) *devWorker {
 	w.RegisterWorkflowWithOptions(workflows.KYCOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowType})
 	w.RegisterActivity(&activities.Activities{
 		Mangopay: s.Client, Index: routing.NewIndex(rdb, 0), Pages: claimcheck.NewStore(rdb, 0, 0),
-		Notifier: &notify.Notifier{}, Logger: logger,
+		Notifier: n, Logger: logger,
 	})
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
@@ -119,6 +126,14 @@ func TestClosedOnboardings(t *testing.T) {
 		var rerr *workflows.RequestError
 		require.ErrorAs(t, err, &rerr)
 		assert.Equal(t, "UserId", rerr.Field)
+		// Reading it afterwards (GET /v1/onboardings/{id}) answers the same
+		// refusal, never a STARTING with no reason: a platform that got a
+		// 202 learns what to correct.
+		_, err = workflows.GetState(ctx, d.c, "user_m_doesnotexist")
+		require.ErrorIs(t, err, workflows.ErrRejected)
+		var read *workflows.RequestError
+		require.ErrorAs(t, err, &read)
+		assert.Equal(t, *rerr, *read)
 
 		// A ReturnUrl kycflow takes but Mangopay refuses (its limit
 		// tightened below kycflow's), then the corrected signup.

@@ -49,6 +49,10 @@ func (w *onboarding) continueAsNew(ctx workflow.Context) error {
 // handler still running is cut off (its caller retries against the next
 // onboarding). A closed run lets the next ensure-session start anew.
 func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
+	// A Temporal cancel that lands while finish waits must not cut the
+	// waits short: the run would end with an update handler still
+	// running, its caller never answered. The bound stays the same.
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	deadline := workflow.Now(ctx).Add(w.cfg.FinalNotifyWait)
 	remaining := func() time.Duration { return deadline.Sub(workflow.Now(ctx)) }
 	// A held outbox is not waited on: it waits for an operator.
@@ -85,7 +89,15 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 	if len(w.st.Outbox) > 0 {
 		// Kept in the Result, counted and flagged (KycAttention on the
 		// closed run): `worker notifications resend` sends them, in order.
-		w.hold(ctx, "the onboarding ended before its notifications were delivered")
+		const why = "the onboarding ended before its notifications were delivered"
+		w.hold(ctx, why)
+		if w.st.NotifyHeld == "" {
+			// A resend landed while the hold was recorded and unflagged
+			// the run; but this run sends nothing more: its Result keeps
+			// the events, so it stays listed for `worker notifications`.
+			w.st.NotifyHeld = why
+			w.upsertVisibility(ctx)
+		}
 		res.Undelivered = w.st.Outbox
 		w.logger.Error("completing with platform notifications undelivered", "count", len(w.st.Outbox))
 	}

@@ -11,13 +11,12 @@ import (
 // history, and by every caller (platform API, starter) before anything
 // reaches Temporal. Mangopay's own limits where it has them.
 const (
-	// MaxReturnURL is Mangopay's limit on an IDV session's ReturnUrl. Its
-	// API reference has said 500 and, in its newest page, 50; the sandbox
-	// enforces 50 with a param_error on creation. The stricter one is
-	// checked here, so that no signup kycflow accepts is refused by
-	// Mangopay later (a param_error is still answered to the platform's
-	// call, naming the field: see RequestError).
-	MaxReturnURL = 50
+	// MaxReturnURL is Mangopay's limit on an IDV session's ReturnUrl: 500
+	// in its API reference (its newest page says 50, which reads as a typo
+	// of the same table). Should Mangopay enforce a stricter one, its
+	// param_error is answered to the platform's call naming the field (see
+	// RequestError), and a corrected call succeeds.
+	MaxReturnURL = 500
 	// MaxTag is Mangopay's limit on Tag.
 	MaxTag = 255
 	// MaxPages is how many pages one KYC document may have.

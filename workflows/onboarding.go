@@ -33,6 +33,13 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	w.st = in.State
 	if w.st == nil {
 		w.st = &State{UserID: in.UserID, Status: StatusStarting, ReturnURL: in.ReturnURL, Tag: in.Tag, Timeline: in.PriorTimeline}
+		// The previous run's held notifications go out first (run's
+		// startSender), keeping their ids: a platform that had one drops
+		// the duplicate.
+		w.st.Outbox = append(w.st.Outbox, in.Carried...)
+	}
+	if w.st.OnboardingID == "" {
+		w.st.OnboardingID = trailID(ctx, w.st.Timeline)
 	}
 	w.logger = log.With(w.logger, "user_id", w.st.UserID)
 	if err := w.register(ctx); err != nil {
@@ -91,7 +98,8 @@ func (w *onboarding) register(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: w.validateRetryPSC}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandler(ctx, UpdateResendNotifications, w.resendNotifications); err != nil {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateResendNotifications, w.resendNotifications,
+		workflow.UpdateHandlerOptions{Validator: validateResend}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandler(ctx, UpdateReencode, w.reencodeState); err != nil {
@@ -125,7 +133,9 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 			dctx = withCause(dctx, audit.Cause{Kind: audit.CauseTemporal, Action: "cancel"})
 			w.setStatus(dctx, StatusCancelled, "the workflow was cancelled in Temporal")
 			res, _ := w.finish(dctx)
-			return res, temporal.NewCanceledError()
+			// The Result rides in the cancellation's details: its
+			// Undelivered events are what `worker notifications` re-sends.
+			return res, temporal.NewCanceledError(res)
 		case w.withdrawn():
 			return w.withdraw(ctx)
 		case w.st.Status.Final():

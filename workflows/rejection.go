@@ -21,8 +21,11 @@ const ErrTypeRequestRefused = "RequestRefused"
 // and send again, never a final status for the user. Field names the
 // request field at fault when Mangopay names one.
 type RequestError struct {
-	Field   string `json:"Field,omitempty"`
-	Message string `json:"Message"`
+	Field string `json:"Field,omitempty"`
+	// Fields are every field Mangopay refused, when it named several
+	// (sorted; Field is the first).
+	Fields  []string `json:"Fields,omitempty"`
+	Message string   `json:"Message"`
 }
 
 func (e *RequestError) Error() string {
@@ -52,10 +55,16 @@ func requestErrorOf(err error) (*RequestError, bool) {
 		return &RequestError{Message: appErr.Message()}, true
 	}
 	msgs := make([]string, 0, len(fields))
+	names := make([]string, 0, len(fields))
 	for _, f := range fields {
+		names = append(names, f[0])
 		msgs = append(msgs, f[1])
 	}
-	return &RequestError{Field: fields[0][0], Message: strings.Join(msgs, "; ")}, true
+	rerr := &RequestError{Field: fields[0][0], Message: strings.Join(msgs, "; ")}
+	if len(names) > 1 {
+		rerr.Fields = names
+	}
+	return rerr, true
 }
 
 // refuseRequest records Mangopay's refusal of the platform's request. The
@@ -65,8 +74,12 @@ func requestErrorOf(err error) (*RequestError, bool) {
 // run ends (withdraw) and leaves nothing behind, so that the corrected
 // request starts afresh. Later (a new attempt after an expiry or a
 // refusal) the onboarding waits for an ensure-session with a corrected
-// request, as EXPIRED: the field Mangopay refused is forgotten, so that no
-// automatic retry sends it again.
+// request: the field Mangopay refused is forgotten, so that no automatic
+// retry sends it again. Where no session is valid anyway (an expired or
+// refused attempt) it waits as EXPIRED; where the status is Mangopay's
+// truth (RENEWAL_REQUIRED or VERIFIED: Mangopay still says REGULAR,
+// OUT_OF_DATE) the status stays, with its deadline and reminders: the
+// platform's mistake is answered to its call, never made the user's.
 func (w *onboarding) refuseRequest(ctx workflow.Context, rerr *RequestError) {
 	w.st.Rejected = rerr
 	w.st.RequestsRefused++
@@ -75,15 +88,20 @@ func (w *onboarding) refuseRequest(ctx workflow.Context, rerr *RequestError) {
 	if w.st.Status == StatusStarting {
 		return
 	}
-	switch rerr.Field {
-	case "ReturnUrl":
-		w.st.ReturnURL = ""
-	case "Tag":
-		w.st.Tag = ""
-	case "SessionLanguage":
-		w.st.SessionLanguage = ""
+	for _, f := range append([]string{rerr.Field}, rerr.Fields...) {
+		switch f {
+		case "ReturnUrl":
+			w.st.ReturnURL = ""
+		case "Tag":
+			w.st.Tag = ""
+		case "SessionLanguage":
+			w.st.SessionLanguage = ""
+		}
 	}
-	w.setStatus(ctx, StatusExpired, "waiting for ensure-session with a corrected request: "+rerr.Error())
+	switch w.st.Status {
+	case StatusExpired, StatusRefused, StatusAwaitingUser:
+		w.setStatus(ctx, StatusExpired, "waiting for ensure-session with a corrected request: "+rerr.Error())
+	}
 }
 
 // withdrawn reports whether the run ends for a refused request before any

@@ -17,6 +17,10 @@ type Input struct {
 	Tag       string `json:"Tag,omitempty"`
 	Config    Config `json:"Config"`
 	State     *State `json:"State,omitempty"`
+	// Carried are the previous closed run's undelivered notifications
+	// (its Result.Undelivered): a new onboarding sends them first, in
+	// order, so the platform hears the old story before the new one.
+	Carried []notify.Event `json:"Carried,omitempty"`
 	// PriorTimeline is the trail of the user's previous onboarding, closed
 	// (a reopen, a signup after a cancel): the new one's goes on from it.
 	PriorTimeline []audit.Entry `json:"PriorTimeline,omitempty"`
@@ -371,9 +375,11 @@ type State struct {
 	// refusal) for 24 hours.
 	RequestsRefused int       `json:"RequestsRefused,omitempty"`
 	UpdatedAt       time.Time `json:"UpdatedAt"`
-	// Timeline is the onboarding's audit trail (audit.Compact bounds it;
-	// no status transition is ever dropped).
+	// Timeline is the onboarding's audit trail (audit.Compact bounds it).
 	Timeline []audit.Entry `json:"Timeline,omitempty"`
+	// OnboardingID names the trail (each entry's OnboardingID): the prior
+	// trail's when the onboarding goes on from one, a new one otherwise.
+	OnboardingID string `json:"OnboardingId,omitempty"`
 	// WantCause is the cause of the ask WantSession records (the call that
 	// asked for a new session), for the transition it leads to.
 	WantCause *audit.Cause `json:"WantCause,omitempty"`
@@ -424,6 +430,14 @@ type HeldEvent struct {
 	ID         string `json:"Id"`
 	Type       string `json:"Type"`
 	OccurredAt string `json:"OccurredAt"`
+}
+
+// ResendRequest is the resend-notifications update's argument: an
+// operator's action, so it says who ("operator:<name>") and why; both go
+// into the timeline.
+type ResendRequest struct {
+	Actor  string `json:"Actor"`
+	Reason string `json:"Reason"`
 }
 
 // ResendResult is the resend-notifications update's answer.

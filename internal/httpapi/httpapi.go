@@ -85,6 +85,9 @@ func Engine(logger *slog.Logger, trustedProxies []string) *gin.Engine {
 type Error struct {
 	Error string `json:"Error"`
 	Field string `json:"Field,omitempty"`
+	// Fields are every field at fault when there are several (Field is
+	// the first).
+	Fields []string `json:"Fields,omitempty"`
 }
 
 // RequestIDKey is the gin context key of the request ID (for logs).

@@ -328,6 +328,10 @@ func (set Settings) validate() error {
 	return errors.Join(errs...)
 }
 
+// Settings returns a copy of the current settings (a test that changes one
+// puts them back).
+func (s *Sandbox) Settings() Settings { return s.currentSettings() }
+
 // SetSettings replaces the settings (tests use it to shorten delays).
 func (s *Sandbox) SetSettings(set Settings) error {
 	set = set.withDefaultChoices()

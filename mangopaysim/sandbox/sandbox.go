@@ -64,8 +64,9 @@ type Settings struct {
 	// IdvActivated is false to answer IDV calls with Mangopay's 403 "feature
 	// not activated" problem body.
 	IdvActivated bool `json:"IdvActivated"`
-	// ReturnURLMaxLength bounds ReturnUrl on IDV creation. The newest page
-	// says 50, an older one 500.
+	// ReturnURLMaxLength bounds ReturnUrl on IDV creation: 500 as the API
+	// reference says; 50 (what its newest page says, probably a typo) plays
+	// a stricter Mangopay.
 	ReturnURLMaxLength int `json:"ReturnUrlMaxLength"`
 	// OutcomeDelaySeconds is how long after submission an IDV outcome lands.
 	OutcomeDelaySeconds float64 `json:"OutcomeDelaySeconds"`
@@ -140,7 +141,7 @@ const (
 func DefaultSettings() Settings {
 	return Settings{
 		IdvActivated:              true,
-		ReturnURLMaxLength:        50,
+		ReturnURLMaxLength:        500,
 		OutcomeDelaySeconds:       2,
 		KycProcessingDelaySeconds: 6,
 		TokenTTLSeconds:           1200,

@@ -27,14 +27,29 @@ func TestSignupMistakesAreThePlatformsToCorrect(t *testing.T) {
 		require.Equal(t, http.StatusUnprocessableEntity, res.code, "body %s", res.body)
 		assert.Contains(t, res.body, `"Field":"UserId"`)
 		assert.Contains(t, res.body, "does not exist")
+
+		// Reading it later gives the same refusal, not STARTING.
+		w := serve(r, apiRequest(http.MethodGet, "/v1/onboardings/user_m_typo0000000000000000", nil))
+		require.Equal(t, http.StatusUnprocessableEntity, w.Code, "body %s", w.Body.String())
+		assert.Contains(t, w.Body.String(), `"Field":"UserId"`)
 	})
-	t.Run("a ReturnUrl longer than Mangopay takes, then a short one", func(t *testing.T) {
+	t.Run("a ReturnUrl over kycflow's limit is refused up front", func(t *testing.T) {
+		userID := createUser(t, dev.mp)
+		res := signup(userID, "https://platform.example/"+strings.Repeat("a", workflows.MaxReturnURL))
+		require.Equal(t, http.StatusBadRequest, res.code, "body %s", res.body)
+		assert.Contains(t, res.body, `"Field":"ReturnUrl"`)
+	})
+	t.Run("a ReturnUrl longer than a stricter Mangopay takes, then a short one", func(t *testing.T) {
+		before := dev.sim.Settings()
+		set := before
+		set.ReturnURLMaxLength = 50 // what Mangopay's newest page says
+		require.NoError(t, dev.sim.SetSettings(set))
+		t.Cleanup(func() { require.NoError(t, dev.sim.SetSettings(before)) })
 		userID := createUser(t, dev.mp)
 		long := "https://platform.example/kyc/done?from=signup&step=12" // 53 characters
 		require.Greater(t, len(long), 50)
 		res := signup(userID, long)
-		require.GreaterOrEqual(t, res.code, 400, "body %s", res.body)
-		require.Less(t, res.code, 500, "body %s", res.body)
+		require.Equal(t, http.StatusUnprocessableEntity, res.code, "body %s", res.body)
 		assert.Contains(t, res.body, `"Field":"ReturnUrl"`)
 
 		res = signup(userID, platformReturnURL)

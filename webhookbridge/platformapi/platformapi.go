@@ -453,7 +453,7 @@ func (a *API) fail(c *gin.Context, err error) {
 	case errors.As(err, &refused):
 		// Mangopay refused what the platform sent: the field and Mangopay's
 		// words, for the platform to correct and call again.
-		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, httpapi.Error{Error: refused.Error(), Field: refused.Field})
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, httpapi.Error{Error: refused.Error(), Field: refused.Field, Fields: refused.Fields})
 	case errors.Is(err, workflows.ErrNoOnboarding):
 		c.AbortWithStatusJSON(http.StatusNotFound, httpapi.Error{Error: "no onboarding for this user"})
 	case errors.Is(err, workflows.ErrRejected):
