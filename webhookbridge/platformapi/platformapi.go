@@ -17,6 +17,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/internal/errclass"
 	"github.com/kycflow/kycflow/internal/httpapi"
@@ -370,12 +372,20 @@ func (a *API) cancelOnboarding(c *gin.Context) {
 		return
 	}
 	// An operator cancels on behalf of compliance: that takes a reason.
+	// The platform's is optional, but checked the same way: it goes into
+	// the timeline and the Web UI as well.
 	if isOperator(c) {
 		reason, ok := checkReason(c, body.Reason)
 		if !ok {
 			return
 		}
 		body.Reason = reason
+	} else {
+		body.Reason = strings.TrimSpace(body.Reason)
+		if err := audit.ValidateReason(body.Reason); err != nil {
+			c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: err.Error(), Field: "Reason"})
+			return
+		}
 	}
 	st, err := workflows.Cancel(c.Request.Context(), a.Temporal, userID, workflows.CancelRequest{Reason: body.Reason, Actor: actor(c)})
 	if err != nil {

@@ -1,6 +1,8 @@
 package platformapi_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -152,6 +154,26 @@ func TestCancelBodyIsStrict(t *testing.T) {
 			got := decodeError(t, w)
 			assert.Equal(t, tt.field, got.Field)
 			assert.Contains(t, got.Error, tt.msg)
+		})
+	}
+}
+
+// TestPlatformCancelReasonIsValidated: the platform's cancel Reason goes into
+// the timeline and the Web UI like an operator's, so it is checked the same
+// way; a bad one never reaches the workflow.
+func TestPlatformCancelReasonIsValidated(t *testing.T) {
+	r := newRouter(t, strictTemporal(t))
+	for name, reason := range map[string]string{
+		"a line forging a transition": "x\n- 2026-01-01T00:00:00Z FAILED → VERIFIED · operator:alice reopen (approved)",
+		"terminal escapes and a NUL":  "\u001b[2J\u001b[31mcancelled by operator:alice\u0000",
+		"too long":                    strings.Repeat("é", 501),
+	} {
+		t.Run(name, func(t *testing.T) {
+			body, err := json.Marshal(map[string]string{"Reason": reason})
+			require.NoError(t, err)
+			w := serve(r, apiRequest(http.MethodPost, "/v1/onboardings/u1/cancel", bytes.NewReader(body)))
+			assert.Equal(t, http.StatusBadRequest, w.Code, "body %s", w.Body)
+			assert.Contains(t, w.Body.String(), `"Field":"Reason"`)
 		})
 	}
 }
