@@ -471,8 +471,12 @@ func (a *API) fail(c *gin.Context, err error) {
 	case errors.Is(err, workflows.ErrTemporalUnavailable), errors.Is(err, context.DeadlineExceeded):
 		c.AbortWithStatusJSON(http.StatusServiceUnavailable, httpapi.Error{Error: "Temporal is unavailable; try again"})
 	default:
-		a.logger().Error("platform API call failed", "route", c.FullPath(), "error", err, "request_id", c.GetString(httpapi.RequestIDKey))
-		c.AbortWithStatusJSON(http.StatusBadGateway, httpapi.Error{Error: "the onboarding service failed: " + err.Error()})
+		// An error nobody classified may name anything inside (a payload
+		// key's ID, a server's address): the detail goes to the log, the
+		// caller gets the request ID to quote.
+		id := c.GetString(httpapi.RequestIDKey)
+		a.logger().Error("platform API call failed", "route", c.FullPath(), "error", err, "request_id", id)
+		c.AbortWithStatusJSON(http.StatusBadGateway, httpapi.Error{Error: "the onboarding service failed; quote request ID " + id + " (X-Request-Id) to its operators"})
 	}
 }
 

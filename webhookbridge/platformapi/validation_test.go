@@ -3,6 +3,7 @@ package platformapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -176,4 +177,22 @@ func TestPlatformCancelReasonIsValidated(t *testing.T) {
 			assert.Contains(t, w.Body.String(), `"Field":"Reason"`)
 		})
 	}
+}
+
+// TestUnclassifiedErrorsAreNotEchoed: an error the API cannot classify may
+// name what is inside (a payload key's ID): the caller gets a generic
+// answer with the request ID, the log gets the detail.
+func TestUnclassifiedErrorsAreNotEchoed(t *testing.T) {
+	tc := &mocks.Client{}
+	tc.On("QueryWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).
+		Return(nil, errors.New("payload codec: no key with id 3f2a9c for this payload"))
+	tc.On("DescribeWorkflowExecution", mock.Anything, mock.Anything, mock.Anything).
+		Return(nil, errors.New("payload codec: no key with id 3f2a9c for this payload")).Maybe()
+	req := apiRequest(http.MethodGet, "/v1/onboardings/123", nil)
+	req.Header.Set("X-Request-Id", "req-42")
+	w := serve(newRouter(t, tc), req)
+	assert.Equal(t, http.StatusBadGateway, w.Code, "body %s", w.Body)
+	assert.NotContains(t, w.Body.String(), "3f2a9c")
+	assert.NotContains(t, w.Body.String(), "payload codec")
+	assert.Contains(t, w.Body.String(), "req-42")
 }
