@@ -51,6 +51,13 @@ type API struct {
 	// (uploads.go); nil, no record is kept and a retry stores its pages
 	// again.
 	RDB redis.UniversalClient
+	// FingerprintKeys key the fingerprint of an upload's content kept in
+	// its record in Redis (the current key first, older ones still
+	// recognised): derived from PAYLOAD_ENCRYPTION_KEY
+	// (payloadcodec.Codec.MACKeys), so that a hash of identity pages in
+	// Redis cannot be checked against a guessed document. None (no
+	// payload key, development only): the fingerprint is unkeyed.
+	FingerprintKeys [][]byte
 	// MaxConcurrentUploads caps the document uploads taken at once
 	// (DefaultMaxConcurrentUploads when 0); beyond it the answer is 429.
 	MaxConcurrentUploads int
