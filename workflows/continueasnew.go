@@ -49,6 +49,10 @@ func (w *onboarding) continueAsNew(ctx workflow.Context) error {
 // handler still running is cut off (its caller retries against the next
 // onboarding). A closed run lets the next ensure-session start anew.
 func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
+	// A Temporal cancel that lands while finish waits must not cut the
+	// waits short: the run would end with an update handler still
+	// running, its caller never answered. The bound stays the same.
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	deadline := workflow.Now(ctx).Add(w.cfg.FinalNotifyWait)
 	remaining := func() time.Duration { return deadline.Sub(workflow.Now(ctx)) }
 	// A held outbox is not waited on: it waits for an operator.
