@@ -193,7 +193,7 @@ func operatorAction(operator, reason string, getenv func(string) string) (string
 	case reason == "":
 		return "", "", errors.New("--reason is required: say why (it is recorded with the operator's name)")
 	case audit.ValidateReason(reason) != nil:
-		return "", "", fmt.Errorf("--reason: %w", audit.ValidateReason(reason))
+		return "", "", fmt.Errorf("--reason must be one line of at most %d printable characters: %w", audit.MaxReasonRunes, audit.ValidateReason(reason))
 	case operator == "":
 		return "", "", errors.New("--operator (or KYCFLOW_OPERATOR) is required: who decides")
 	case len(operator) > 64 || strings.Trim(operator, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != "":

@@ -307,7 +307,7 @@ func operatorAction(operator, reason string, getenv func(string) string) (string
 	case reason == "":
 		return "", "", errors.New("--reason is required: say why (it is logged with the operator's name)")
 	case audit.ValidateReason(reason) != nil:
-		return "", "", fmt.Errorf("--reason: %w", audit.ValidateReason(reason))
+		return "", "", fmt.Errorf("--reason must be one line of at most %d printable characters: %w", audit.MaxReasonRunes, audit.ValidateReason(reason))
 	case operator == "":
 		return "", "", fmt.Errorf("--operator (or %s) is required: who runs this", EnvOperator)
 	case !platformapi.ValidOperatorName(operator):
