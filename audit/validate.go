@@ -42,8 +42,11 @@ func ValidateActor(actor string) error {
 	return fmt.Errorf("Actor must be %q or %q followed by 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'", ActorPlatform, OperatorPrefix)
 }
 
-// markdownSpecial are the characters Markdown gives a meaning to.
-const markdownSpecial = "\\`*_{}[]()#+-.!|<>~"
+// markdownSpecial are the characters Markdown gives a meaning to inside a
+// line (links, images, emphasis, code, strike-through, HTML). Free text
+// never starts a line here (control characters become spaces), so the
+// characters that matter only there (#, -, +, 1.) are left as they are.
+const markdownSpecial = "\\`*_[]<>!~"
 
 // EscapeMarkdown makes free text (a reason from the platform or Mangopay)
 // plain in Markdown, as the Web UI renders the workflow's details: its

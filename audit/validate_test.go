@@ -52,8 +52,9 @@ func TestEscapeMarkdownLeavesNoLinkOrLine(t *testing.T) {
 	got := audit.EscapeMarkdown("x\n- FAILED → VERIFIED [see](https://evil.example/) **bold** `code`\x1b")
 	assert.NotContains(t, got, "\n")
 	assert.NotContains(t, got, "\x1b")
-	assert.Contains(t, got, `\[see\]\(https://evil\.example/\)`)
+	assert.Contains(t, got, `\[see\](https://evil.example/)`, "no link: its brackets escaped")
 	assert.Contains(t, got, `\*\*bold\*\*`)
 	assert.Contains(t, got, "\\`code\\`")
-	assert.Equal(t, "REFUSED 3 times", audit.EscapeMarkdown("REFUSED 3 times"))
+	assert.Equal(t, "platform cancel (compliance review over, ticket-12.3)", audit.EscapeMarkdown("platform cancel (compliance review over, ticket-12.3)"),
+		"plain punctuation stays readable")
 }
