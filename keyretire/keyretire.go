@@ -6,8 +6,11 @@
 // still needs an old key, so that it can be dropped from the list.
 //
 // Closed onboardings keep their histories, under whatever key, for the
-// namespace's retention period: reading those in the Web UI needs the old
-// key until then; nothing kycflow does needs it.
+// namespace's retention period, and kycflow reads them: GET state and
+// timeline of a closed onboarding, and the signup after it (which carries
+// its trail and refusals). So an old key is not retired while a closed
+// onboarding within retention holds a payload under it: it stays in the
+// list (after the first key: decrypt only) until retention ends for them.
 package keyretire
 
 import (
@@ -51,13 +54,22 @@ type Result struct {
 	// Left lists the open onboardings whose current run still holds a
 	// payload under an old key (workflow IDs).
 	Left []string
+	// Closed lists the closed onboardings within retention whose last run
+	// holds a payload under an old key (workflow IDs): kycflow reads them
+	// (state, timeline, the next signup), so the old key stays, decrypt
+	// only, until the namespace's retention has removed them.
+	Closed []string
 }
 
 // Done reports whether nothing kycflow reads needs an old key any more.
-func (r Result) Done() bool { return r.Pages.Left == 0 && len(r.Left) == 0 }
+func (r Result) Done() bool { return r.Pages.Left == 0 && len(r.Left) == 0 && len(r.Closed) == 0 }
 
 // openQuery lists the open onboardings.
 var openQuery = fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", workflows.WorkflowType)
+
+// closedQuery lists the closed runs within retention; a run that continued
+// as new is never an onboarding's last one.
+var closedQuery = fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus != 'Running' AND ExecutionStatus != 'ContinuedAsNew'", workflows.WorkflowType)
 
 // Run reseals the pages, asks every open onboarding that holds an old key
 // to continue as new, then checks again (waiting up to in.Wait for them to
@@ -92,8 +104,11 @@ func Run(ctx context.Context, in Input) (Result, error) {
 	}
 	deadline := time.Now().Add(in.Wait)
 	for {
-		if res.Left, err = Left(ctx, in.Temporal, in.Codec); err != nil || len(res.Left) == 0 || !time.Now().Before(deadline) {
+		if res.Left, err = Left(ctx, in.Temporal, in.Codec); err != nil {
 			return res, err
+		}
+		if len(res.Left) == 0 || !time.Now().Before(deadline) {
+			break
 		}
 		select {
 		case <-ctx.Done():
@@ -101,6 +116,53 @@ func Run(ctx context.Context, in Input) (Result, error) {
 		case <-time.After(time.Second):
 		}
 	}
+	if in.Pages != nil && in.Wait > 0 {
+		// Pages stored while it waited by a process still sealing with
+		// the old key: scanned again, so Done covers them too.
+		again, err := in.Pages.Reseal(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.Pages.Pages, res.Pages.Resealed, res.Pages.Left = again.Pages, res.Pages.Resealed+again.Resealed, again.Left
+	}
+	if res.Closed, err = ClosedLeft(ctx, in.Temporal, in.Codec); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// ClosedLeft lists the closed onboardings within retention whose last run
+// holds a payload under a key other than the codec's first: kycflow still
+// reads those (GET state and timeline, the next signup).
+func ClosedLeft(ctx context.Context, c client.Client, codec *payloadcodec.Codec) ([]string, error) {
+	old := codec.KeyIDs()[1:]
+	if len(old) == 0 {
+		return nil, nil
+	}
+	ids, err := listOnboardings(ctx, c, closedQuery)
+	if err != nil {
+		return nil, err
+	}
+	var left []string
+	for _, id := range ids {
+		// holdsKey reads the last run: one that is running again (a
+		// signup after the close) is an open onboarding, counted by Left.
+		d, err := c.DescribeWorkflowExecution(ctx, id, "")
+		if err != nil {
+			return nil, fmt.Errorf("describe %s: %w", id, err)
+		}
+		if d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			continue
+		}
+		holds, err := holdsKey(ctx, c, id, old)
+		if err != nil {
+			return nil, err
+		}
+		if holds {
+			left = append(left, id)
+		}
+	}
+	return left, nil
 }
 
 // Left lists the open onboardings whose current run holds a payload under
@@ -125,12 +187,18 @@ func Left(ctx context.Context, c client.Client, codec *payloadcodec.Codec) ([]st
 }
 
 func openOnboardings(ctx context.Context, c client.Client) ([]string, error) {
+	return listOnboardings(ctx, c, openQuery)
+}
+
+// listOnboardings lists the workflow IDs of the runs query matches, each
+// once.
+func listOnboardings(ctx context.Context, c client.Client, query string) ([]string, error) {
 	var ids []string
 	var token []byte
 	for {
-		page, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: openQuery, NextPageToken: token})
+		page, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("list open onboardings: %w", err)
+			return nil, fmt.Errorf("list onboardings (%s): %w", query, err)
 		}
 		for _, e := range page.GetExecutions() {
 			ids = append(ids, e.GetExecution().GetWorkflowId())

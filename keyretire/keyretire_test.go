@@ -168,3 +168,72 @@ func createUser(t *testing.T, mp *mangopay.Client) string {
 	require.NoError(t, err)
 	return u.ID
 }
+
+// TestRetireKeyWaitsForClosedOnboardings: kycflow reads a closed onboarding
+// within retention (GET state and timeline, the next signup), so retire-key
+// is not Done while one holds a payload under the old key; with the old
+// key kept (decrypt only) it still reads it.
+func TestRetireKeyWaitsForClosedOnboardings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a Temporal dev server: skipped in -short mode")
+	}
+	if _, err := devtemporal.CLIPath(); errors.Is(err, devtemporal.ErrNoCLI) {
+		t.Skipf("needs a Temporal dev server: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	srv, err := devtemporal.Start(ctx, devtemporal.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Stop() })
+	mp := startSim(t)
+	rdb := newRedis(t)
+	oldKey, newKey := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	codec := func(keys ...[]byte) *payloadcodec.Codec {
+		c, err := payloadcodec.New(keys)
+		require.NoError(t, err)
+		return c
+	}
+	deploy := func(cd *payloadcodec.Codec) (client.Client, worker.Worker) {
+		c, err := client.NewClientFromExisting(srv.Client(), client.Options{DataConverter: cd.DataConverter(), FailureConverter: cd.FailureConverter()})
+		require.NoError(t, err)
+		w := worker.New(c, workflows.TaskQueue, worker.Options{})
+		w.RegisterWorkflowWithOptions(workflows.KYCOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowType})
+		w.RegisterActivity(&activities.Activities{
+			Mangopay: mp, Index: routing.NewIndex(rdb, 0), Pages: claimcheck.NewStore(rdb, 0, 0, claimcheck.WithSealer(cd)),
+			Logger: slog.New(slog.DiscardHandler),
+		})
+		require.NoError(t, w.Start())
+		return c, w
+	}
+
+	// Closed under the old key, before the rotation.
+	bc, bw := deploy(codec(oldKey))
+	userID := createUser(t, mp)
+	_, err = workflows.EnsureSession(ctx, bc, userID, workflows.EnsureSessionRequest{ReturnURL: returnURL})
+	require.NoError(t, err)
+	_, err = workflows.Cancel(ctx, bc, userID, workflows.CancelRequest{Reason: "closed before the rotation"})
+	require.NoError(t, err)
+	require.NoError(t, bc.GetWorkflow(ctx, workflows.WorkflowID(userID), "").Get(ctx, nil))
+	bw.Stop()
+
+	both := codec(newKey, oldKey)
+	dc, dw := deploy(both)
+	t.Cleanup(dw.Stop)
+	var res keyretire.Result
+	// Visibility lists the closed run a moment after it closed.
+	require.Eventually(t, func() bool {
+		res, err = keyretire.Run(ctx, keyretire.Input{Temporal: dc, Codec: both})
+		require.NoError(t, err)
+		return len(res.Closed) > 0
+	}, time.Minute, 200*time.Millisecond, "the closed onboarding under the old key is counted")
+	assert.False(t, res.Done(), "not Done while a closed onboarding within retention needs the old key: %+v", res)
+	assert.Equal(t, []string{workflows.WorkflowID(userID)}, res.Closed)
+	assert.Empty(t, res.Left)
+
+	// The old key kept (decrypt only): kycflow still reads it.
+	st, err := workflows.GetState(ctx, dc, userID)
+	require.NoError(t, err)
+	assert.Equal(t, workflows.StatusCancelled, st.Status)
+	_, err = workflows.GetTimeline(ctx, dc, userID)
+	require.NoError(t, err)
+}

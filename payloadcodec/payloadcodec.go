@@ -9,12 +9,14 @@ package payloadcodec
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -38,6 +40,7 @@ var ErrUnknownKey = errors.New("payloadcodec: payload encrypted with an unknown 
 type Codec struct {
 	ids   []string
 	aeads map[string]cipher.AEAD
+	keys  [][]byte // for MACKeys, in the same order
 }
 
 var _ converter.PayloadCodec = (*Codec)(nil)
@@ -83,9 +86,25 @@ func New(keys [][]byte) (*Codec, error) {
 		}
 		id := KeyID(k)
 		c.ids = append(c.ids, id)
+		c.keys = append(c.keys, slices.Clone(k))
 		c.aeads[id] = aead
 	}
 	return c, nil
+}
+
+// MACKeys derives from each key (the current one first) a key for one
+// purpose, HMAC-SHA256(key, "kycflow/"+purpose): what a deployment keeps
+// keyed (a fingerprint of personal data stored in Redis, say) without using
+// the encryption key itself. All of them are returned so that a value keyed
+// before a rotation is still recognised after it.
+func (c *Codec) MACKeys(purpose string) [][]byte {
+	out := make([][]byte, 0, len(c.keys))
+	for _, k := range c.keys {
+		m := hmac.New(sha256.New, k)
+		m.Write([]byte("kycflow/" + purpose))
+		out = append(out, m.Sum(nil))
+	}
+	return out
 }
 
 // KeyID names a key without revealing it: the first 8 bytes of its SHA-256.

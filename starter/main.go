@@ -36,6 +36,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/config"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/temporalconn"
@@ -191,8 +192,8 @@ func operatorAction(operator, reason string, getenv func(string) string) (string
 	switch {
 	case reason == "":
 		return "", "", errors.New("--reason is required: say why (it is recorded with the operator's name)")
-	case len([]rune(reason)) > 500 || strings.ContainsAny(reason, "\r\n"):
-		return "", "", errors.New("--reason must be one line of at most 500 characters")
+	case audit.ValidateReason(reason) != nil:
+		return "", "", fmt.Errorf("--reason must be one line of at most %d printable characters: %w", audit.MaxReasonRunes, audit.ValidateReason(reason))
 	case operator == "":
 		return "", "", errors.New("--operator (or KYCFLOW_OPERATOR) is required: who decides")
 	case len(operator) > 64 || strings.Trim(operator, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != "":

@@ -36,6 +36,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/callbudget"
 	"github.com/kycflow/kycflow/config"
 	"github.com/kycflow/kycflow/internal/httpapi"
@@ -305,8 +306,8 @@ func operatorAction(operator, reason string, getenv func(string) string) (string
 	switch {
 	case reason == "":
 		return "", "", errors.New("--reason is required: say why (it is logged with the operator's name)")
-	case len([]rune(reason)) > platformapi.MaxReasonLength || strings.ContainsAny(reason, "\r\n"):
-		return "", "", fmt.Errorf("--reason must be one line of at most %d characters", platformapi.MaxReasonLength)
+	case audit.ValidateReason(reason) != nil:
+		return "", "", fmt.Errorf("--reason must be one line of at most %d printable characters: %w", audit.MaxReasonRunes, audit.ValidateReason(reason))
 	case operator == "":
 		return "", "", fmt.Errorf("--operator (or %s) is required: who runs this", EnvOperator)
 	case !platformapi.ValidOperatorName(operator):

@@ -154,8 +154,8 @@ func operatorAction(operator, reason string, getenv func(string) string) (string
 	switch {
 	case reason == "":
 		return "", "", errors.New("--reason is required: say why (it is recorded with the operator's name)")
-	case len([]rune(reason)) > 500 || strings.ContainsAny(reason, "\r\n"):
-		return "", "", errors.New("--reason must be one line of at most 500 characters")
+	case audit.ValidateReason(reason) != nil:
+		return "", "", fmt.Errorf("--reason must be one line of at most %d printable characters: %w", audit.MaxReasonRunes, audit.ValidateReason(reason))
 	case operator == "":
 		return "", "", errors.New("--operator (or KYCFLOW_OPERATOR) is required: who re-sends")
 	case len(operator) > 64 || strings.Trim(operator, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != "":

@@ -24,6 +24,7 @@ func TestResendNamesTheOperator(t *testing.T) {
 		{"no operator", nil, []string{"resend", "--reason", "endpoint fixed", "user_m_1"}, "--operator (or KYCFLOW_OPERATOR) is required"},
 		{"a bad operator name", nil, []string{"resend", "--operator", "alice smith", "--reason", "endpoint fixed", "-all"}, "--operator must be"},
 		{"a reason of two lines", nil, []string{"resend", "--operator", "alice", "--reason", "a\nb", "user_m_1"}, "--reason must be one line"},
+		{"a reason with an escape sequence", nil, []string{"resend", "--operator", "alice", "--reason", "a\x1b[2Jb", "user_m_1"}, "printable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			vars := map[string]string{"KYCFLOW_DEV": "1"}

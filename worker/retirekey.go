@@ -72,6 +72,11 @@ func retireKey(env *config.Env, args []string, out io.Writer) error {
 	for _, id := range res.Left {
 		fmt.Fprintf(out, "  %s\n", id)
 	}
+	if len(res.Closed) > 0 {
+		// kycflow reads closed onboardings (state, timeline, the next
+		// signup) for as long as Temporal keeps them.
+		fmt.Fprintf(out, "closed onboardings within retention still under an old key: %d; keep the old key(s) after the new one in PAYLOAD_ENCRYPTION_KEY (decrypt only) until the namespace's retention period has passed for them\n", len(res.Closed))
+	}
 	if !res.Done() {
 		return errNotDone
 	}

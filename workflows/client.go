@@ -110,7 +110,10 @@ func EnsureSession(ctx context.Context, c client.Client, userID string, req Ensu
 	if closed.Status == StatusFailed {
 		return EnsureSessionResult{UserID: userID, Status: closed.Status, Reason: closed.Reason, Attempt: closed.Attempt}, nil
 	}
-	return reopen(ctx, c, userID, req, closed.Undelivered)
+	// Not an operator's Reopen: the refusals (and the attempt numbering)
+	// go on from the closed run, so a cancel before the last refusal does
+	// not buy the user MaxAttempts more sessions.
+	return reopen(ctx, c, userID, req, Input{Carried: closed.Undelivered, Refusals: closed.Refusals, Attempt: closed.Attempt})
 }
 
 // Reopen starts a new onboarding for a user whose last one is closed, whatever
@@ -136,16 +139,19 @@ func Reopen(ctx context.Context, c client.Client, userID string, req EnsureSessi
 		}
 		carried = r.Undelivered
 	}
-	return reopen(ctx, c, userID, req, carried)
+	// An operator's decision: refusals count from zero again.
+	return reopen(ctx, c, userID, req, Input{Carried: carried})
 }
 
 // reopen starts a new onboarding after a closed one (or finds the running
 // one), carrying the closed run's undelivered notifications and its trail
-// into it.
-func reopen(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest, carried []notify.Event) (EnsureSessionResult, error) {
+// into it. from holds what goes on from the closed run (Carried, and for a
+// restart that is not an operator's, Refusals and Attempt).
+func reopen(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest, from Input) (EnsureSessionResult, error) {
 	opts := StartOptions(userID)
 	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-	in := Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag, Carried: carried}
+	in := from
+	in.UserID, in.ReturnURL, in.Tag = userID, req.ReturnURL, req.Tag
 	// The closed onboarding's trail goes on in the new one (best effort:
 	// the platform's notifications hold a copy of every entry anyway). When
 	// it cannot be read, the new onboarding starts a trail of its own under

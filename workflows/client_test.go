@@ -191,6 +191,51 @@ func TestClosedOnboardings(t *testing.T) {
 		assert.Equal(t, workflows.StatusAwaitingUser, again.Status)
 		assert.NotEqual(t, got.IdvSessionID, again.IdvSessionID)
 	})
+	t.Run("a cancel before the last refusal does not reset the refusals", func(t *testing.T) {
+		// The platform's own cancel and signup are not an operator's
+		// Reopen: the new run goes on from the closed run's refusals and
+		// attempts, so the default MaxAttempts (3) still ends it FAILED.
+		user := createUser(t, d.mp, "NATURAL")
+		faceMatch := map[string]sandbox.Choice{sandbox.CheckIdentityDocument: {Status: "REFUSED", Reason: "FACE_MATCH_FAIL"}}
+		refuse := func(t *testing.T, got workflows.EnsureSessionResult, date int64) {
+			t.Helper()
+			require.NoError(t, d.sim.SubmitOutcome(got.IdvSessionID, faceMatch))
+			ev := webhookstream.MangopayEvent{EventType: "IDENTITY_VERIFICATION_FAILED", ResourceID: got.IdvSessionID, Date: date}
+			ev.EventKey = ev.Key()
+			require.NoError(t, d.c.SignalWorkflow(ctx, workflows.WorkflowID(user), "", workflows.SignalMangopayEvent, ev))
+		}
+		for i := 1; i <= 2; i++ {
+			got, err := workflows.EnsureSession(ctx, d.c, user, req)
+			require.NoError(t, err)
+			require.Equal(t, i, got.Attempt)
+			refuse(t, got, time.Now().Unix()+int64(i))
+			require.Eventually(t, func() bool {
+				v, err := workflows.GetState(ctx, d.c, user)
+				return err == nil && v.Status == workflows.StatusRefused && v.Attempt == i
+			}, time.Minute, 50*time.Millisecond)
+		}
+		_, err := workflows.Cancel(ctx, d.c, user, workflows.CancelRequest{Reason: "the user asked", Actor: "platform"})
+		require.NoError(t, err)
+		require.NoError(t, d.c.GetWorkflow(ctx, workflows.WorkflowID(user), "").Get(ctx, nil))
+
+		again, err := workflows.EnsureSession(ctx, d.c, user, req)
+		require.NoError(t, err)
+		require.Equal(t, workflows.StatusAwaitingUser, again.Status)
+		assert.Equal(t, 3, again.Attempt, "the attempt numbering goes on from the cancelled run")
+		refuse(t, again, time.Now().Unix()+3)
+		var res workflows.Result
+		require.NoError(t, d.c.GetWorkflow(ctx, workflows.WorkflowID(user), "").Get(ctx, &res))
+		assert.Equal(t, workflows.StatusFailed, res.Status, "the third refusal in a row ends it, cancel or not")
+		assert.Equal(t, 3, res.Refusals)
+
+		// Only an operator's Reopen counts from zero again.
+		reopened, err := workflows.Reopen(ctx, d.c, user, workflows.EnsureSessionRequest{
+			ReturnURL: returnURL, Actor: "operator:alice", Reason: "checked the documents by hand",
+		})
+		require.NoError(t, err)
+		assert.Equal(t, workflows.StatusAwaitingUser, reopened.Status)
+		assert.Equal(t, 1, reopened.Attempt)
+	})
 	t.Run("a slow Mangopay is not an unavailable Temporal", func(t *testing.T) {
 		user := createUser(t, d.mp, "NATURAL")
 		d.sim.SetFaults(sandbox.Faults{APILatencyMs: 3000})

@@ -85,7 +85,7 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 			w.handleEvent(ctx, ev) // only remembered and logged now
 		}
 	}
-	res := Result{UserID: w.st.UserID, Status: w.st.Status, Reason: w.st.Reason, Attempt: w.st.Attempt}
+	res := Result{UserID: w.st.UserID, Status: w.st.Status, Reason: w.st.Reason, Attempt: w.st.Attempt, Refusals: w.st.Refusals}
 	if len(w.st.Outbox) > 0 {
 		// Kept in the Result, counted and flagged (KycAttention on the
 		// closed run): `worker notifications resend` sends them, in order.

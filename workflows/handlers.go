@@ -332,21 +332,18 @@ func validateCancel(req CancelRequest) error {
 	return validateWho(req.Actor, req.Reason)
 }
 
-// MaxActor bounds an Actor ("operator:<name>").
-const MaxActor = 128
-
 // validateWho checks who calls and why: both go into the timeline.
 func validateWho(actor, reason string) error {
-	if len(reason) > MaxReason {
-		return fmt.Errorf("Reason is longer than %d characters", MaxReason)
-	}
-	if len(actor) > MaxActor {
-		return fmt.Errorf("Actor is longer than %d characters", MaxActor)
-	}
 	if name, operator := strings.CutPrefix(actor, audit.OperatorPrefix); operator && (name == "" || strings.TrimSpace(reason) == "") {
 		return errors.New("an operator's action needs the operator's name in Actor and a Reason: both go into the timeline")
 	}
-	return nil
+	// The update's caller may be anything with Temporal access, not only
+	// the platform API: the same checks as the API's, so that no reason
+	// forges timeline lines or Web UI links and no actor poses as another.
+	if err := audit.ValidateReason(reason); err != nil {
+		return err
+	}
+	return audit.ValidateActor(actor)
 }
 
 // cancel ends the onboarding; the workflow completes once handlers finish.

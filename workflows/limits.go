@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+
+	"github.com/kycflow/kycflow/audit"
 )
 
 // Input limits, checked by the update validators before anything reaches
@@ -22,7 +24,7 @@ const (
 	// MaxPages is how many pages one KYC document may have.
 	MaxPages = 5
 	// MaxReason bounds a cancel reason.
-	MaxReason = 500
+	MaxReason = audit.MaxReasonRunes
 )
 
 // ValidateReturnURL checks a ReturnUrl: an absolute http(s) URL.

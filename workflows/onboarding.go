@@ -32,7 +32,8 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	w := &onboarding{cfg: in.Config.withDefaults(), rawCfg: in.Config, logger: workflow.GetLogger(ctx)}
 	w.st = in.State
 	if w.st == nil {
-		w.st = &State{UserID: in.UserID, Status: StatusStarting, ReturnURL: in.ReturnURL, Tag: in.Tag, Timeline: in.PriorTimeline}
+		w.st = &State{UserID: in.UserID, Status: StatusStarting, ReturnURL: in.ReturnURL, Tag: in.Tag, Timeline: in.PriorTimeline,
+			Refusals: in.Refusals, Attempt: in.Attempt}
 		// The previous run's held notifications go out first (run's
 		// startSender), keeping their ids: a platform that had one drops
 		// the duplicate.

@@ -127,7 +127,7 @@ func (w *onboarding) timelineSummary() string {
 	b := &strings.Builder{}
 	b.WriteString("\n\nLatest status changes (full trail: the timeline query):")
 	for _, e := range ts[max(0, len(ts)-timelineDetails):] {
-		fmt.Fprintf(b, "\n- %s %s → %s · %s", e.At.UTC().Format(time.RFC3339), e.OldStatus, e.NewStatus, e.Cause)
+		fmt.Fprintf(b, "\n- %s %s → %s · %s", e.At.UTC().Format(time.RFC3339), e.OldStatus, e.NewStatus, audit.EscapeMarkdown(e.Cause.String()))
 	}
 	return b.String()
 }

@@ -193,7 +193,12 @@ func TestOperatorActionsAreValidated(t *testing.T) {
 		req  workflows.CancelRequest
 		want string
 	}{
-		{"actor too long", workflows.CancelRequest{Actor: "operator:" + strings.Repeat("a", workflows.MaxActor), Reason: "x"}, "Actor is longer"},
+		{"actor too long", workflows.CancelRequest{Actor: "operator:" + strings.Repeat("a", 65), Reason: "x"}, "Actor must be"},
+		{"actor neither the platform nor an operator", workflows.CancelRequest{Actor: "operator:alice bob", Reason: "x"}, "Actor must be"},
+		{"actor posing as a status line", workflows.CancelRequest{Actor: "FAILED → VERIFIED", Reason: "x"}, "Actor must be"},
+		{"platform reason forging a timeline line", workflows.CancelRequest{Actor: "platform", Reason: "x\n- FAILED → VERIFIED · operator:alice reopen"}, "printable"},
+		{"platform reason with an escape sequence", workflows.CancelRequest{Actor: "platform", Reason: "\x1b[2J"}, "printable"},
+		{"reason too long", workflows.CancelRequest{Reason: strings.Repeat("é", workflows.MaxReason+1)}, "at most 500 characters"},
 		{"operator without a reason", workflows.CancelRequest{Actor: "operator:alice"}, "a Reason"},
 		{"operator without a name", workflows.CancelRequest{Actor: "operator:", Reason: "compliance"}, "operator's name"},
 	} {

@@ -24,6 +24,12 @@ type Input struct {
 	// PriorTimeline is the trail of the user's previous onboarding, closed
 	// (a reopen, a signup after a cancel): the new one's goes on from it.
 	PriorTimeline []audit.Entry `json:"PriorTimeline,omitempty"`
+	// Refusals and Attempt go on from the closed run after a restart that
+	// is not an operator's Reopen (a signup after a cancel, say): only an
+	// operator's Reopen counts refusals from zero again, so the platform
+	// cannot get round MaxAttempts by cancelling before the last refusal.
+	Refusals int `json:"Refusals,omitempty"`
+	Attempt  int `json:"Attempt,omitempty"`
 }
 
 // Config tunes the workflow; zero fields take the defaults.
@@ -455,6 +461,9 @@ type Result struct {
 	Status  Status `json:"Status"`
 	Reason  string `json:"Reason,omitempty"`
 	Attempt int    `json:"Attempt"`
+	// Refusals is the count of consecutive refused sessions when the run
+	// ended: a signup after it goes on from there (Input.Refusals).
+	Refusals int `json:"Refusals,omitempty"`
 	// Undelivered lists the platform notifications still undelivered
 	// when the onboarding completed.
 	Undelivered []notify.Event `json:"Undelivered,omitempty"`

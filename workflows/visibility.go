@@ -168,10 +168,10 @@ func (w *onboarding) details(ctx workflow.Context) string {
 		fmt.Fprintf(b, " · flows blocked by Mangopay (inflows %t, outflows %t)", sb.Inflows, sb.Outflows)
 	}
 	if w.st.Reason != "" {
-		fmt.Fprintf(b, " · %s", w.st.Reason)
+		fmt.Fprintf(b, " · %s", audit.EscapeMarkdown(w.st.Reason)) // free text: plain, never Markdown
 	}
 	if w.st.AccessDenied != "" && !w.st.Status.Final() {
-		fmt.Fprintf(b, " · **%s**", w.st.AccessDenied)
+		fmt.Fprintf(b, " · **%s**", audit.EscapeMarkdown(w.st.AccessDenied))
 	}
 	b.WriteString(w.timelineSummary())
 	return b.String()

@@ -7,6 +7,7 @@
 package tokens
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"strings"
 )
@@ -26,10 +27,15 @@ func Split(v string) []string {
 // Match returns the index in want of the token got, or -1. Every
 // candidate is compared in constant time, and all of them are compared, so
 // that the time taken does not say which one (or how much of one) matched.
+// The SHA-256 digests are compared, not the tokens: ConstantTimeCompare
+// returns at once when the lengths differ, which would tell a caller the
+// length of a token; digests are all 32 bytes.
 func Match(got string, want []string) int {
 	found := -1
+	g := sha256.Sum256([]byte(got))
 	for i, w := range want {
-		if w != "" && subtle.ConstantTimeCompare([]byte(got), []byte(w)) == 1 && found < 0 {
+		d := sha256.Sum256([]byte(w))
+		if w != "" && subtle.ConstantTimeCompare(g[:], d[:]) == 1 && found < 0 {
 			found = i
 		}
 	}

@@ -34,6 +34,8 @@ func TestMatch(t *testing.T) {
 		{"old-token-012345678", -1},
 		{"", -1},
 		{"other", -1},
+		{"new-token-0123456789x", -1}, // a longer token with the right prefix
+		{"new-token-0123456789\x00", -1},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tokens.Match(tt.got, want), "Match(%q)", tt.got)

@@ -111,6 +111,9 @@ func New(cfg Config, deps Deps) *Bridge {
 		DevRedis: cfg.Dev,
 		Intake:   &IntakeGuard{PerSecond: cfg.IntakePerClientPerSecond, Burst: cfg.IntakePerClientBurst, MaxDateAhead: cfg.MaxDateAhead},
 	}
+	if deps.Codec != nil {
+		b.API.FingerprintKeys = deps.Codec.MACKeys("upload-fingerprint")
+	}
 	metrics.WatchIntake(b.Intake, b.now)
 	if cfg.IntakePerClientPerSecond > 0 && len(cfg.TrustedProxies) == 0 {
 		// Behind a reverse proxy that is not trusted, the proxy is the one

@@ -1,10 +1,12 @@
 package bridge_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -156,4 +158,41 @@ func TestTimelineGoesOnAfterACancel(t *testing.T) {
 		got = append(got, e.OldStatus+"→"+e.NewStatus)
 	}
 	assert.Equal(t, []string{"STARTING→AWAITING_USER", "AWAITING_USER→CANCELLED", "CANCELLED→AWAITING_USER"}, got)
+}
+
+// TestPlatformCancelReasonCannotForgeTheTrail: the platform's cancel Reason
+// reaches the timeline and the Web UI's details (Markdown). A reason that
+// would forge a transition line is refused (400, the onboarding goes on);
+// one with Markdown is shown as plain text, never as a link.
+func TestPlatformCancelReasonCannotForgeTheTrail(t *testing.T) {
+	dev := requireDev(t)
+	ctx := context.Background()
+	r := newBridge(dev.rdb, dev.c).InternalRouter()
+	userID := createUser(t, dev.mp)
+	createOnboarding(t, r, userID, "")
+	t.Cleanup(func() { endOnboarding(t, r, userID) })
+	cancel := func(reason string) *httptest.ResponseRecorder {
+		body, err := json.Marshal(map[string]string{"Reason": reason})
+		require.NoError(t, err)
+		return serve(r, apiRequest(http.MethodPost, "/v1/onboardings/"+userID+"/cancel", bytes.NewReader(body)))
+	}
+
+	w := cancel("x\n- 2026-01-01T00:00:00Z FAILED → VERIFIED · operator:alice reopen (approved)")
+	require.Equal(t, http.StatusBadRequest, w.Code, "body %s", w.Body)
+	assert.Equal(t, "Reason", decodeError(t, w).Field)
+	v, _ := stateOf(t, r, userID)
+	assert.Equal(t, workflows.StatusAwaitingUser, v.Status, "the refused cancel changed nothing")
+
+	w = cancel("see [the ticket](https://evil.example/) **now**")
+	require.Equal(t, http.StatusOK, w.Code, "body %s", w.Body)
+	md, err := dev.c.QueryWorkflow(ctx, workflows.WorkflowID(userID), "", "__temporal_workflow_metadata")
+	require.NoError(t, err)
+	var meta sdkpb.WorkflowMetadata
+	require.NoError(t, md.Get(&meta))
+	details := meta.GetCurrentDetails()
+	assert.Contains(t, details, `platform cancel (see \[the ticket\](https://evil.example/) \*\*now\*\*)`)
+	assert.NotContains(t, details, "[the ticket](")
+	tl := timelineOf(t, r, userID)
+	last := tl.Entries[len(tl.Entries)-1]
+	assert.Equal(t, "see [the ticket](https://evil.example/) **now**", last.Cause.Reason, "the timeline keeps the platform's words")
 }

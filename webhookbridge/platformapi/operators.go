@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/internal/httpapi"
 	"github.com/kycflow/kycflow/internal/tokens"
 )
@@ -28,7 +27,7 @@ const (
 )
 
 // MaxReasonLength bounds an operator's reason (characters).
-const MaxReasonLength = 500
+const MaxReasonLength = audit.MaxReasonRunes
 
 // OperatorToken is one entry of OPERATOR_API_TOKENS: an operator's name and
 // a token of theirs. A name may appear twice while its token is rotated.
@@ -159,10 +158,10 @@ func checkReason(c *gin.Context, reason string) (string, bool) {
 	switch {
 	case reason == "":
 		problem = "Reason is required of an operator action: say why (it is recorded with the operator's name)"
-	case !utf8.ValidString(reason) || utf8.RuneCountInString(reason) > MaxReasonLength:
-		problem = fmt.Sprintf("Reason must be at most %d characters of UTF-8", MaxReasonLength)
-	case strings.IndexFunc(reason, unicode.IsControl) >= 0:
-		problem = "Reason must be printable (no line breaks or control characters)"
+	default:
+		if err := audit.ValidateReason(reason); err != nil {
+			problem = err.Error()
+		}
 	}
 	if problem != "" {
 		c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: problem, Field: "Reason"})

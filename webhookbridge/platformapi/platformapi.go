@@ -17,6 +17,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/claimcheck"
 	"github.com/kycflow/kycflow/internal/errclass"
 	"github.com/kycflow/kycflow/internal/httpapi"
@@ -49,6 +51,13 @@ type API struct {
 	// (uploads.go); nil, no record is kept and a retry stores its pages
 	// again.
 	RDB redis.UniversalClient
+	// FingerprintKeys key the fingerprint of an upload's content kept in
+	// its record in Redis (the current key first, older ones still
+	// recognised): derived from PAYLOAD_ENCRYPTION_KEY
+	// (payloadcodec.Codec.MACKeys), so that a hash of identity pages in
+	// Redis cannot be checked against a guessed document. None (no
+	// payload key, development only): the fingerprint is unkeyed.
+	FingerprintKeys [][]byte
 	// MaxConcurrentUploads caps the document uploads taken at once
 	// (DefaultMaxConcurrentUploads when 0); beyond it the answer is 429.
 	MaxConcurrentUploads int
@@ -370,12 +379,20 @@ func (a *API) cancelOnboarding(c *gin.Context) {
 		return
 	}
 	// An operator cancels on behalf of compliance: that takes a reason.
+	// The platform's is optional, but checked the same way: it goes into
+	// the timeline and the Web UI as well.
 	if isOperator(c) {
 		reason, ok := checkReason(c, body.Reason)
 		if !ok {
 			return
 		}
 		body.Reason = reason
+	} else {
+		body.Reason = strings.TrimSpace(body.Reason)
+		if err := audit.ValidateReason(body.Reason); err != nil {
+			c.AbortWithStatusJSON(http.StatusBadRequest, httpapi.Error{Error: err.Error(), Field: "Reason"})
+			return
+		}
 	}
 	st, err := workflows.Cancel(c.Request.Context(), a.Temporal, userID, workflows.CancelRequest{Reason: body.Reason, Actor: actor(c)})
 	if err != nil {
@@ -461,8 +478,12 @@ func (a *API) fail(c *gin.Context, err error) {
 	case errors.Is(err, workflows.ErrTemporalUnavailable), errors.Is(err, context.DeadlineExceeded):
 		c.AbortWithStatusJSON(http.StatusServiceUnavailable, httpapi.Error{Error: "Temporal is unavailable; try again"})
 	default:
-		a.logger().Error("platform API call failed", "route", c.FullPath(), "error", err, "request_id", c.GetString(httpapi.RequestIDKey))
-		c.AbortWithStatusJSON(http.StatusBadGateway, httpapi.Error{Error: "the onboarding service failed: " + err.Error()})
+		// An error nobody classified may name anything inside (a payload
+		// key's ID, a server's address): the detail goes to the log, the
+		// caller gets the request ID to quote.
+		id := c.GetString(httpapi.RequestIDKey)
+		a.logger().Error("platform API call failed", "route", c.FullPath(), "error", err, "request_id", id)
+		c.AbortWithStatusJSON(http.StatusBadGateway, httpapi.Error{Error: "the onboarding service failed; quote request ID " + id + " (X-Request-Id) to its operators"})
 	}
 }
 

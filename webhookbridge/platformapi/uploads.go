@@ -2,11 +2,13 @@ package platformapi
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -62,9 +64,16 @@ func (a *API) limitUploads(c *gin.Context) {
 
 // uploadFingerprint identifies a submission's content: its Type, Tag and
 // pages, each length-prefixed so that no two different bodies collide by
-// moving bytes from one field to the next.
-func uploadFingerprint(typ, tag string, pages [][]byte) string {
+// moving bytes from one field to the next. It is an HMAC under key: the
+// record sits in Redis next to the sealed pages, and an unkeyed hash of
+// identity pages would let anyone reading Redis confirm a guessed document.
+// A nil key (no PAYLOAD_ENCRYPTION_KEY: development only, where the pages
+// themselves are in clear) makes it a plain SHA-256.
+func uploadFingerprint(key []byte, typ, tag string, pages [][]byte) string {
 	h := sha256.New()
+	if key != nil {
+		h = hmac.New(sha256.New, key)
+	}
 	field := func(b []byte) {
 		var n [8]byte
 		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
@@ -79,6 +88,20 @@ func uploadFingerprint(typ, tag string, pages [][]byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// uploadFingerprints are the submission's fingerprints under each of
+// FingerprintKeys, the current one first: a record written before a key
+// rotation is still recognised.
+func (a *API) uploadFingerprints(typ, tag string, pages [][]byte) []string {
+	if len(a.FingerprintKeys) == 0 {
+		return []string{uploadFingerprint(nil, typ, tag, pages)}
+	}
+	fps := make([]string, 0, len(a.FingerprintKeys))
+	for _, k := range a.FingerprintKeys {
+		fps = append(fps, uploadFingerprint(k, typ, tag, pages))
+	}
+	return fps
+}
+
 func uploadRecordKey(userID, idempotencyKey string) string {
 	return uploadRecordPrefix + userID + ":" + idempotencyKey
 }
@@ -89,8 +112,8 @@ var errUploadConflict = errors.New("this Idempotency-Key was used for another do
 
 // recordedUpload returns the claim keys of the submission recorded under
 // rk, if any (found false when there is none), or errUploadConflict when
-// it was recorded with another fingerprint.
-func (a *API) recordedUpload(ctx context.Context, rk, fp string) (keys []string, found bool, err error) {
+// it was recorded with another fingerprint (none of fps).
+func (a *API) recordedUpload(ctx context.Context, rk string, fps []string) (keys []string, found bool, err error) {
 	v, err := a.RDB.Get(ctx, rk).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil
@@ -99,7 +122,7 @@ func (a *API) recordedUpload(ctx context.Context, rk, fp string) (keys []string,
 		return nil, false, err
 	}
 	got, list, _ := strings.Cut(v, "|")
-	if got != fp {
+	if !slices.Contains(fps, got) {
 		return nil, true, errUploadConflict
 	}
 	return strings.Split(list, ","), true, nil
@@ -112,10 +135,11 @@ func (a *API) recordedUpload(ctx context.Context, rk, fp string) (keys []string,
 func (a *API) storePages(c *gin.Context, userID, idempotencyKey string, recorded bool, typ, tag string, pages [][]byte) ([]string, bool) {
 	ctx := c.Request.Context()
 	recorded = recorded && a.RDB != nil
-	var rk, fp string
+	var rk string
+	var fps []string
 	if recorded {
-		rk, fp = uploadRecordKey(userID, idempotencyKey), uploadFingerprint(typ, tag, pages)
-		if keys, found, err := a.recordedUpload(ctx, rk, fp); found || err != nil {
+		rk, fps = uploadRecordKey(userID, idempotencyKey), a.uploadFingerprints(typ, tag, pages)
+		if keys, found, err := a.recordedUpload(ctx, rk, fps); found || err != nil {
 			return keys, a.answerRecorded(c, err)
 		}
 	}
@@ -136,7 +160,7 @@ func (a *API) storePages(c *gin.Context, userID, idempotencyKey string, recorded
 	if !recorded {
 		return keys, true
 	}
-	set, err := a.RDB.SetNX(ctx, rk, fp+"|"+strings.Join(keys, ","), claimcheck.DefaultTTL).Result()
+	set, err := a.RDB.SetNX(ctx, rk, fps[0]+"|"+strings.Join(keys, ","), claimcheck.DefaultTTL).Result()
 	if err == nil && set {
 		return keys, true
 	}
@@ -147,7 +171,7 @@ func (a *API) storePages(c *gin.Context, userID, idempotencyKey string, recorded
 		c.AbortWithStatusJSON(http.StatusServiceUnavailable, httpapi.Error{Error: "cannot store the pages right now"})
 		return nil, false
 	}
-	keys, found, err := a.recordedUpload(ctx, rk, fp)
+	keys, found, err := a.recordedUpload(ctx, rk, fps)
 	if !found && err == nil {
 		err = errors.New("the record of the concurrent upload vanished")
 	}

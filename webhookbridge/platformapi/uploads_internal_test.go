@@ -1,6 +1,10 @@
 package platformapi
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/payloadcodec"
 )
 
 // Waits of Eventually in this file: generous, never a timing assertion.
@@ -66,4 +71,36 @@ func TestConcurrentUploadsAreCapped(t *testing.T) {
 	w = httptest.NewRecorder()
 	r.ServeHTTP(w, upload(http.NoBody))
 	assert.Equal(t, http.StatusBadRequest, w.Code, "the next upload is taken (and refused for its empty body)")
+}
+
+// TestUploadFingerprintIsKeyed: the fingerprint kept in Redis next to the
+// pages is an HMAC under a key derived from the payload key, not a hash of
+// the identity pages anyone reading Redis could check a guess against; a
+// record written before a key rotation is still recognised after it.
+func TestUploadFingerprintIsKeyed(t *testing.T) {
+	pages := [][]byte{[]byte("%PDF-1.4 an identity page")}
+	sum := sha256.New()
+	for _, f := range [][]byte{[]byte("IDENTITY_PROOF"), []byte(""), pages[0]} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
+		sum.Write(n[:])
+		sum.Write(f)
+	}
+	unkeyed := hex.EncodeToString(sum.Sum(nil))
+
+	newKey, oldKey := bytes.Repeat([]byte{2}, 32), bytes.Repeat([]byte{1}, 32)
+	before, err := payloadcodec.New([][]byte{oldKey})
+	require.NoError(t, err)
+	after, err := payloadcodec.New([][]byte{newKey, oldKey})
+	require.NoError(t, err)
+	old := (&API{FingerprintKeys: before.MACKeys("upload-fingerprint")}).uploadFingerprints("IDENTITY_PROOF", "", pages)
+	now := (&API{FingerprintKeys: after.MACKeys("upload-fingerprint")}).uploadFingerprints("IDENTITY_PROOF", "", pages)
+
+	require.Len(t, old, 1)
+	require.Len(t, now, 2)
+	assert.NotEqual(t, unkeyed, now[0], "keyed, not a plain SHA-256 of the pages")
+	assert.NotEqual(t, old[0], now[0], "the current key first")
+	assert.Equal(t, old[0], now[1], "a record from before the rotation is recognised")
+	assert.Equal(t, []string{unkeyed}, (&API{}).uploadFingerprints("IDENTITY_PROOF", "", pages), "no payload key (development): unkeyed")
+	assert.NotEqual(t, now[0], (&API{FingerprintKeys: after.MACKeys("upload-fingerprint")}).uploadFingerprints("IDENTITY_PROOF", "x", pages)[0])
 }

@@ -1,6 +1,9 @@
 package platformapi_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -154,4 +157,42 @@ func TestCancelBodyIsStrict(t *testing.T) {
 			assert.Contains(t, got.Error, tt.msg)
 		})
 	}
+}
+
+// TestPlatformCancelReasonIsValidated: the platform's cancel Reason goes into
+// the timeline and the Web UI like an operator's, so it is checked the same
+// way; a bad one never reaches the workflow.
+func TestPlatformCancelReasonIsValidated(t *testing.T) {
+	r := newRouter(t, strictTemporal(t))
+	for name, reason := range map[string]string{
+		"a line forging a transition": "x\n- 2026-01-01T00:00:00Z FAILED → VERIFIED · operator:alice reopen (approved)",
+		"terminal escapes and a NUL":  "\u001b[2J\u001b[31mcancelled by operator:alice\u0000",
+		"too long":                    strings.Repeat("é", 501),
+	} {
+		t.Run(name, func(t *testing.T) {
+			body, err := json.Marshal(map[string]string{"Reason": reason})
+			require.NoError(t, err)
+			w := serve(r, apiRequest(http.MethodPost, "/v1/onboardings/u1/cancel", bytes.NewReader(body)))
+			assert.Equal(t, http.StatusBadRequest, w.Code, "body %s", w.Body)
+			assert.Contains(t, w.Body.String(), `"Field":"Reason"`)
+		})
+	}
+}
+
+// TestUnclassifiedErrorsAreNotEchoed: an error the API cannot classify may
+// name what is inside (a payload key's ID): the caller gets a generic
+// answer with the request ID, the log gets the detail.
+func TestUnclassifiedErrorsAreNotEchoed(t *testing.T) {
+	tc := &mocks.Client{}
+	tc.On("QueryWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).
+		Return(nil, errors.New("payload codec: no key with id 3f2a9c for this payload"))
+	tc.On("DescribeWorkflowExecution", mock.Anything, mock.Anything, mock.Anything).
+		Return(nil, errors.New("payload codec: no key with id 3f2a9c for this payload")).Maybe()
+	req := apiRequest(http.MethodGet, "/v1/onboardings/123", nil)
+	req.Header.Set("X-Request-Id", "req-42")
+	w := serve(newRouter(t, tc), req)
+	assert.Equal(t, http.StatusBadGateway, w.Code, "body %s", w.Body)
+	assert.NotContains(t, w.Body.String(), "3f2a9c")
+	assert.NotContains(t, w.Body.String(), "payload codec")
+	assert.Contains(t, w.Body.String(), "req-42")
 }
