@@ -89,6 +89,10 @@ func (r EnsureSessionRequest) Validate() error {
 //     or ended on a refused request: the platform asks again, so a new
 //     onboarding starts.
 //
+// An onboarding that ended but still delivers its last notifications (a
+// platform that is down; Config.FinalDeliveryWait) counts as closed: it
+// completes at once, and the new onboarding sends them first.
+//
 // A new onboarding after a closed one that held notifications undelivered
 // sends those first, in order and with their ids (Input.Carried): the
 // platform hears the old story before the new one, and the closed run is
@@ -99,12 +103,22 @@ func EnsureSession(ctx context.Context, c client.Client, userID string, req Ensu
 	}
 	res, err := updateWithStart(ctx, c, userID, req, StartOptions(userID))
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if !errors.As(err, &started) {
+	var closing *errClosing
+	var closed Result
+	switch {
+	case errors.As(err, &closing):
+		// The run had ended and was still delivering its last
+		// notifications: it completes now, and this call goes on as for
+		// a closed run.
+		if closed, err = awaitClosed(ctx, c, userID, closing); err != nil {
+			return EnsureSessionResult{}, err
+		}
+	case !errors.As(err, &started):
 		return res, err
-	}
-	closed, err := closedResult(ctx, c, userID)
-	if err != nil {
-		return EnsureSessionResult{}, err
+	default:
+		if closed, err = closedResult(ctx, c, userID); err != nil {
+			return EnsureSessionResult{}, err
+		}
 	}
 	if closed.Status == StatusFailed {
 		return EnsureSessionResult{UserID: userID, Status: closed.Status, Reason: closed.Reason, Attempt: closed.Attempt}, nil
@@ -135,7 +149,18 @@ func Reopen(ctx context.Context, c client.Client, userID string, req EnsureSessi
 		}
 		carried = r.Undelivered
 	}
-	return reopen(ctx, c, userID, req, carried)
+	res, err := reopen(ctx, c, userID, req, carried)
+	var closing *errClosing
+	if !errors.As(err, &closing) {
+		return res, err
+	}
+	// The running onboarding had ended and was still delivering its last
+	// notifications: it completes now, and the new one carries them.
+	r, err := awaitClosed(ctx, c, userID, closing)
+	if err != nil {
+		return EnsureSessionResult{}, err
+	}
+	return reopen(ctx, c, userID, req, r.Undelivered)
 }
 
 // reopen starts a new onboarding after a closed one (or finds the running
@@ -178,6 +203,12 @@ func updateWithStartInput(ctx context.Context, c client.Client, req EnsureSessio
 	}
 	var res EnsureSessionResult
 	if err := h.Get(ctx, &res); err != nil {
+		if runID, ok := asClosing(err); ok {
+			if runID == "" {
+				runID = h.RunID()
+			}
+			return EnsureSessionResult{}, fmt.Errorf("ensure session: %w", &errClosing{runID: runID})
+		}
 		return EnsureSessionResult{}, clientError(ctx, c, userID, "ensure session", err)
 	}
 	return res.UsableAt(time.Now()), nil

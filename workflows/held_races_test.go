@@ -69,7 +69,7 @@ func TestResendWhileAClosingRunHoldsKeepsItFlagged(t *testing.T) {
 	h.ensure(0, workflows.EnsureSessionRequest{})
 	resent := &updateResult[workflows.ResendResult]{}
 	h.at(5*time.Minute, func() { h.update(workflows.UpdateResendNotifications, resent, nil) })
-	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute})
+	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute, FinalDeliveryWait: 2 * time.Minute})
 
 	res := h.result()
 	require.Len(t, res.Undelivered, 1)
@@ -85,7 +85,7 @@ func TestTemporalCancelKeepsTheUndeliveredNotifications(t *testing.T) {
 	h.platform.setRefuse(func(notify.Event) bool { return true })
 	h.ensure(0, workflows.EnsureSessionRequest{})
 	h.at(time.Hour, func() { h.env.CancelWorkflow() })
-	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute})
+	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute, FinalDeliveryWait: 2 * time.Minute})
 
 	var canceled *temporal.CanceledError
 	require.True(t, errors.As(h.env.GetWorkflowError(), &canceled), "%v", h.env.GetWorkflowError())

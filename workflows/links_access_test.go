@@ -132,7 +132,7 @@ func TestCompletionBoundIsTheConfiguredOne(t *testing.T) {
 	h.platform.setRefuse(func(notify.Event) bool { return true })
 	h.ensure(0, workflows.EnsureSessionRequest{})
 	h.cancel(time.Hour)
-	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute})
+	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute, FinalDeliveryWait: 2 * time.Minute})
 	assert.LessOrEqual(t, h.env.Now().Sub(h.start), time.Hour+3*time.Minute)
 	assert.NotEmpty(t, h.result().Undelivered)
 }
