@@ -109,10 +109,12 @@ func EnsureSession(ctx context.Context, c client.Client, userID string, req Ensu
 	case errors.As(err, &closing):
 		// The run had ended and was still delivering its last
 		// notifications: it completes now, and this call goes on as for
-		// a closed run.
+		// a closed run (the run let go only for a call that may start the
+		// next one).
 		if closed, err = awaitClosed(ctx, c, userID, closing); err != nil {
 			return EnsureSessionResult{}, err
 		}
+		return reopen(ctx, c, userID, req, closed.Undelivered)
 	case !errors.As(err, &started):
 		return res, err
 	default:
