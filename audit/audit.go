@@ -16,7 +16,9 @@ import (
 )
 
 // Kinds of entries. KindStatus is a status transition; every other kind is
-// detail that Compact may merge once the timeline is long.
+// detail that Compact may merge once the timeline is long, except an
+// operator's action (Cause.Kind CauseOperator): who did what and why stays
+// on record like a transition.
 const (
 	KindStatus    = "status"    // the onboarding's status changed
 	KindReason    = "reason"    // the status stayed; its reason changed
@@ -105,6 +107,12 @@ func (c Cause) String() string {
 // onboarding's for KindStatus, and the document's or PSC session's for
 // KindDocument and KindPSC.
 type Entry struct {
+	// OnboardingID names the onboarding whose trail the entry is in: a new
+	// one for a user's first onboarding, and for a reopen that could not
+	// read the closed one's trail (its Seq starts again at 1); a reopen
+	// that goes on from the closed one's trail keeps its OnboardingID. So
+	// (user, OnboardingID, Seq) never repeats: the platform's storage key.
+	OnboardingID string `json:"OnboardingId"`
 	// Seq numbers the entries of an onboarding from 1, in order; a merged
 	// entry keeps the Seq of the first it merged.
 	Seq       int       `json:"Seq"`
@@ -126,49 +134,85 @@ type Entry struct {
 	Until *time.Time `json:"Until,omitempty"`
 }
 
-// MaxDetail is how many detail entries (every kind but KindStatus and
-// KindCompacted) a timeline keeps in full: older ones are merged, each run
-// between two transitions into one KindCompacted entry. Transitions are
-// never merged nor dropped, so a timeline holds at most every transition,
-// one merged entry per gap between transitions, and MaxDetail entries.
+// MaxDetail is how many detail entries (every kind but KindStatus,
+// KindCompacted and an operator's action) a timeline keeps in full: older
+// ones are merged, each run between two kept entries into one
+// KindCompacted entry. Transitions and operator actions are merged only
+// past MaxKept, so a timeline holds at most MaxKept of them, one merged
+// entry per gap between them, MaxDetail entries and one more merged entry.
 const MaxDetail = 100
+
+// MaxKept bounds the transitions and operator actions a timeline keeps:
+// past it the oldest are merged into the first KindCompacted entry (the
+// timeline travels in every run's start input, so it must stay bounded even
+// for an onboarding that flips status for decades; the platform's copy,
+// from the notifications, keeps them all).
+const MaxKept = 2000
 
 // Compact merges the oldest detail entries beyond maxDetail (MaxDetail when
 // not positive) and returns the timeline. Every KindStatus entry stays, in
 // order, and so does every entry's Seq order.
 func Compact(t []Entry, maxDetail int) []Entry {
+	return compact(t, maxDetail, MaxKept)
+}
+
+func compact(t []Entry, maxDetail, maxKept int) []Entry {
 	if maxDetail <= 0 {
 		maxDetail = MaxDetail
 	}
-	excess := -maxDetail
+	excess, keptExcess := -maxDetail, -maxKept
 	for _, e := range t {
 		if isDetail(e) {
 			excess++
+		} else if isKept(e) {
+			keptExcess++
 		}
 	}
-	if excess <= 0 {
+	if excess <= 0 && keptExcess <= 0 {
 		return t
 	}
 	out := t[:0:0]
 	for _, e := range t {
+		merge := false
 		if excess > 0 && isDetail(e) {
 			excess--
-			if n := len(out); n > 0 && out[n-1].Kind == KindCompacted {
-				last := &out[n-1]
-				last.Count++
-				until := e.At
-				last.Until = &until
-				continue
-			}
-			until := e.At
-			e = Entry{Seq: e.Seq, At: e.At, Kind: KindCompacted, Count: 1, Until: &until, Cause: Cause{Kind: KindCompacted}}
+			merge = true
+		} else if keptExcess > 0 && isKept(e) {
+			keptExcess--
+			merge = true
+		} else if k := len(out); e.Kind == KindCompacted && k > 0 && out[k-1].Kind == KindCompacted {
+			merge = true // what it merged joins the merged entry before it
 		}
-		out = append(out, e)
+		if !merge {
+			out = append(out, e)
+			continue
+		}
+		n := e.Count
+		if e.Kind != KindCompacted {
+			n = 1
+		}
+		if k := len(out); k > 0 && out[k-1].Kind == KindCompacted {
+			last := &out[k-1]
+			last.Count += n
+			until := e.At
+			last.Until = &until
+			continue
+		}
+		until := e.At
+		out = append(out, Entry{OnboardingID: e.OnboardingID, Seq: e.Seq, At: e.At, Kind: KindCompacted, Count: n, Until: &until, Cause: Cause{Kind: KindCompacted}})
 	}
 	return out
 }
 
-func isDetail(e Entry) bool { return e.Kind != KindStatus && e.Kind != KindCompacted }
+// isDetail: an entry Compact merges past maxDetail.
+func isDetail(e Entry) bool {
+	return e.Kind != KindStatus && e.Kind != KindCompacted && e.Cause.Kind != CauseOperator
+}
+
+// isKept: an entry Compact merges only past MaxKept.
+func isKept(e Entry) bool {
+	return e.Kind == KindStatus || (e.Kind != KindCompacted && e.Cause.Kind == CauseOperator)
+}
 
 // Transitions are the KindStatus entries of t, in order.
 func Transitions(t []Entry) []Entry {

@@ -11,14 +11,20 @@ import (
 )
 
 // timeline builds a timeline from a pattern: 's' a status transition, 'd'
-// a detail entry (a document's status).
+// a detail entry (a document's status), 'o' an operator's action, 'p' the
+// platform's.
 func timeline(pattern string) []audit.Entry {
 	t0 := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 	var out []audit.Entry
 	for i, c := range pattern {
 		e := audit.Entry{Seq: i + 1, At: t0.Add(time.Duration(i) * time.Minute), Kind: audit.KindDocument, KycDocumentID: "kyc_1"}
-		if c == 's' {
+		switch c {
+		case 's':
 			e.Kind, e.NewStatus = audit.KindStatus, "AWAITING_USER"
+		case 'o':
+			e.Kind, e.Cause = audit.KindAction, audit.CallCause("resend-notifications", "operator:alice", "endpoint fixed", "")
+		case 'p':
+			e.Kind, e.Cause = audit.KindAction, audit.CallCause("ensure-session", "", "", "k1")
 		}
 		out = append(out, e)
 	}
@@ -33,6 +39,8 @@ func kinds(t []audit.Entry) string {
 			s += "s"
 		case audit.KindCompacted:
 			s += "c"
+		case audit.KindAction:
+			s += map[string]string{audit.CauseOperator: "o", audit.CausePlatform: "p"}[e.Cause.Kind]
 		default:
 			s += "d"
 		}
@@ -52,6 +60,9 @@ func TestCompact(t *testing.T) {
 		{"consecutive details merge into one", "sdddddd", 1, "scd", []int{5}},
 		{"transitions alone are never merged", "ssss", 1, "ssss", nil},
 		{"leading details", "ddsdd", 1, "cscd", []int{2, 1}},
+		// An operator's action is kept like a transition (who and why stay
+		// on record); the platform's are detail.
+		{"operator actions are never merged", "odpdodd", 1, "ococd", []int{3, 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := timeline(tc.in)
@@ -108,6 +119,44 @@ func TestCompactLongLived(t *testing.T) {
 	for _, e := range tl[len(tl)-audit.MaxDetail:] {
 		assert.NotEqual(t, audit.KindCompacted, e.Kind, "the newest entries are never merged")
 	}
+}
+
+// TestCompactKeepsAtMostMaxKept: past audit.MaxKept transitions and
+// operator actions, the oldest are merged into the first entry, counted,
+// so the timeline a run carries stays bounded; nothing goes uncounted.
+func TestCompactKeepsAtMostMaxKept(t *testing.T) {
+	var tl []audit.Entry
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	total := audit.MaxKept + 1000
+	for i := 1; i <= total; i++ {
+		e := audit.Entry{Seq: i, At: t0.Add(time.Duration(i) * time.Hour), Kind: audit.KindStatus, NewStatus: "VERIFIED"}
+		switch {
+		case i%5 == 0:
+			e.Kind, e.NewStatus, e.KycDocumentID = audit.KindDocument, "VALIDATED", "kyc_1"
+		case i%7 == 0:
+			e.Kind, e.Cause = audit.KindAction, audit.CallCause("cancel", "operator:bob", "compliance", "")
+		}
+		tl = audit.Compact(append(tl, e), audit.MaxDetail)
+	}
+	kept, counted := 0, 0
+	for i, e := range tl {
+		if i > 0 {
+			require.Greater(t, e.Seq, tl[i-1].Seq, "in order")
+			require.False(t, e.Kind == audit.KindCompacted && tl[i-1].Kind == audit.KindCompacted, "merged entries side by side are one")
+		}
+		if e.Kind == audit.KindCompacted {
+			counted += e.Count
+			continue
+		}
+		counted++
+		if e.Kind == audit.KindStatus || e.Cause.Kind == audit.CauseOperator {
+			kept++
+		}
+	}
+	assert.Equal(t, audit.MaxKept, kept)
+	assert.Equal(t, total, counted, "every entry is kept or counted")
+	assert.Equal(t, audit.KindCompacted, tl[0].Kind, "the oldest are merged first")
+	assert.LessOrEqual(t, len(tl), 2*audit.MaxKept+audit.MaxDetail+1, "the bound")
 }
 
 func TestCallCause(t *testing.T) {

@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/config"
 	"github.com/kycflow/kycflow/internal/logsetup"
 	"github.com/kycflow/kycflow/internal/temporalconn"
@@ -21,7 +23,7 @@ import (
 	"github.com/kycflow/kycflow/workflows"
 )
 
-const notificationsUsage = "usage: worker notifications list | resend (USER_ID... | -all)"
+const notificationsUsage = "usage: worker notifications list | resend --operator NAME --reason WHY (USER_ID... | -all)"
 
 // checkNotificationsConfig parses what `worker notifications` uses, loaded
 // by config.Load(config.Notifications): Temporal, the payload key (the held
@@ -50,6 +52,8 @@ func notifications(env *config.Env, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("notifications "+action, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	all := fs.Bool("all", false, "every onboarding that holds notifications")
+	operator := fs.String("operator", "", "who re-sends (default KYCFLOW_OPERATOR): recorded in each onboarding's timeline")
+	reason := fs.String("reason", "", "why (one line): recorded with the operator's name")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%s: %w", notificationsUsage, err)
 	}
@@ -59,6 +63,14 @@ func notifications(env *config.Env, args []string, out io.Writer) error {
 	case action == "resend" && *all != (len(users) > 0):
 	default:
 		return errors.New(notificationsUsage)
+	}
+	var req workflows.ResendRequest
+	if action == "resend" {
+		name, why, err := operatorAction(*operator, *reason, env.Get)
+		if err != nil {
+			return err
+		}
+		req = workflows.ResendRequest{Actor: audit.OperatorPrefix + name, Reason: why}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -117,7 +129,7 @@ func notifications(env *config.Env, args []string, out io.Writer) error {
 	}
 	var errs []error
 	for _, u := range users {
-		res, err := workflows.ResendNotifications(ctx, tc, u, send)
+		res, err := workflows.ResendNotifications(ctx, tc, u, req, send)
 		switch {
 		case err != nil:
 			errs = append(errs, err)
@@ -129,4 +141,25 @@ func notifications(env *config.Env, args []string, out io.Writer) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// operatorAction checks the who and why of a resend, as `starter --reopen`
+// does: an operator's action, recorded in each onboarding's timeline.
+func operatorAction(operator, reason string, getenv func(string) string) (string, string, error) {
+	operator = strings.TrimSpace(operator)
+	if operator == "" {
+		operator = strings.TrimSpace(getenv("KYCFLOW_OPERATOR"))
+	}
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return "", "", errors.New("--reason is required: say why (it is recorded with the operator's name)")
+	case len([]rune(reason)) > 500 || strings.ContainsAny(reason, "\r\n"):
+		return "", "", errors.New("--reason must be one line of at most 500 characters")
+	case operator == "":
+		return "", "", errors.New("--operator (or KYCFLOW_OPERATOR) is required: who re-sends")
+	case len(operator) > 64 || strings.Trim(operator, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != "":
+		return "", "", errors.New("--operator must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'")
+	}
+	return operator, reason, nil
 }

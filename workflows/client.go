@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -174,10 +175,16 @@ func reopen(ctx context.Context, c client.Client, userID string, req EnsureSessi
 	in := Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag, Carried: carried}
 	// The closed onboarding's trail goes on in the new one (best effort:
 	// the platform's notifications hold a copy of every entry anyway). When
-	// one runs, this start is not used.
+	// it cannot be read, the new onboarding starts a trail of its own under
+	// a new OnboardingId, so the platform's keys never repeat; the log says
+	// so. When one runs, this start is not used.
 	if !running(ctx, c, userID) {
-		if prior, err := GetTimeline(ctx, c, userID); err == nil {
+		prior, err := GetTimeline(ctx, c, userID)
+		if err == nil {
 			in.PriorTimeline = prior.Entries
+		} else if !errors.Is(err, ErrNoOnboarding) {
+			slog.WarnContext(ctx, "reopen: the closed onboarding's timeline could not be read; the new one starts a trail of its own (a new OnboardingId)",
+				"user_id", userID, "error", err)
 		}
 	}
 	return updateWithStartInput(ctx, c, req, opts, in)

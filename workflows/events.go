@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kycflow/kycflow/activities"
-	"github.com/kycflow/kycflow/audit"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/webhookstream"
 )
@@ -309,9 +308,11 @@ func (w *onboarding) archivedSessionEvent(ctx workflow.Context, i int) {
 	w.applySession(ctx, res)
 	if was := w.recordedStatus(); w.st.Status != was {
 		// applySession left the status set above (a read it needs failed):
-		// the trail records it as it stands.
-		w.record(ctx, audit.Entry{Kind: audit.KindStatus, OldStatus: string(was), NewStatus: string(w.st.Status),
-			Reason: "an earlier session reached an outcome after it was declared expired: it is current again"})
+		// it is the onboarding's status now, a change like any other,
+		// recorded, in the search attributes and notified together.
+		s := w.st.Status
+		w.st.Status = was
+		w.setStatus(ctx, s, "an earlier session reached an outcome after it was declared expired: it is current again")
 	}
 }
 

@@ -115,10 +115,14 @@ func heldOf(ctx context.Context, c client.Client, userID, runID string, st enums
 // onboarding sends them again itself, in order (the resend-notifications
 // update); a closed one's, kept in its Result, are sent here through send,
 // in order, stopping at the first failure. The answer says how many were
-// queued or sent.
-func ResendNotifications(ctx context.Context, c client.Client, userID string, send func(context.Context, notify.Event) error) (ResendResult, error) {
+// queued or sent. req names the operator and why (the running onboarding
+// records both in its timeline).
+func ResendNotifications(ctx context.Context, c client.Client, userID string, req ResendRequest, send func(context.Context, notify.Event) error) (ResendResult, error) {
+	if err := validateResend(req); err != nil {
+		return ResendResult{}, fmt.Errorf("resend notifications: %w: %w", ErrRejected, err)
+	}
 	var res ResendResult
-	err := update(ctx, c, userID, UpdateResendNotifications, "", nil, &res)
+	err := update(ctx, c, userID, UpdateResendNotifications, "", req, &res)
 	if !errors.Is(err, ErrNoOnboarding) {
 		return res, err // sent (or failed) by the running onboarding
 	}

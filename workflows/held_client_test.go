@@ -82,7 +82,7 @@ func TestClosedOnboardingsNotificationsAreListedAndResent(t *testing.T) {
 
 	var mu sync.Mutex
 	var sent []notify.Event
-	resent, err := workflows.ResendNotifications(ctx, d.c, user, func(_ context.Context, ev notify.Event) error {
+	resent, err := workflows.ResendNotifications(ctx, d.c, user, workflows.ResendRequest{Actor: "operator:alice", Reason: "endpoint fixed"}, func(_ context.Context, ev notify.Event) error {
 		mu.Lock()
 		defer mu.Unlock()
 		sent = append(sent, ev)
@@ -148,7 +148,7 @@ func TestCancelledOnboardingsNotificationsAreListedAndResent(t *testing.T) {
 	assert.Equal(t, notify.OnboardingAwaitingUser, mine.Events[0].Type)
 
 	var sent []string
-	resent, err := workflows.ResendNotifications(ctx, d.c, user, func(_ context.Context, ev notify.Event) error {
+	resent, err := workflows.ResendNotifications(ctx, d.c, user, workflows.ResendRequest{Actor: "operator:alice", Reason: "endpoint fixed"}, func(_ context.Context, ev notify.Event) error {
 		sent = append(sent, ev.Type)
 		return nil
 	})

@@ -37,7 +37,9 @@ func TestResendWhileTheHoldIsRecordedDeliversTheOutbox(t *testing.T) {
 	window := activities.NotifyDeliveryWindow
 	h.at(window+10*time.Minute, func() { refusing.Store(false) })
 	resent := &updateResult[workflows.ResendResult]{}
-	h.at(window+20*time.Minute, func() { h.update(workflows.UpdateResendNotifications, resent, nil) })
+	h.at(window+20*time.Minute, func() {
+		h.update(workflows.UpdateResendNotifications, resent, workflows.ResendRequest{Actor: "operator:alice", Reason: "endpoint fixed"})
+	})
 	var after workflows.StateView
 	var attention any
 	h.at(window+6*day, func() {
@@ -68,7 +70,9 @@ func TestResendWhileAClosingRunHoldsKeepsItFlagged(t *testing.T) {
 	h.platform.setRefuse(func(notify.Event) bool { return true })
 	h.ensure(0, workflows.EnsureSessionRequest{})
 	resent := &updateResult[workflows.ResendResult]{}
-	h.at(5*time.Minute, func() { h.update(workflows.UpdateResendNotifications, resent, nil) })
+	h.at(5*time.Minute, func() {
+		h.update(workflows.UpdateResendNotifications, resent, workflows.ResendRequest{Actor: "operator:alice", Reason: "endpoint fixed"})
+	})
 	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute, FinalDeliveryWait: 2 * time.Minute})
 
 	res := h.result()

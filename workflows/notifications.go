@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -121,18 +123,25 @@ func (w *onboarding) hold(ctx workflow.Context, why string) {
 // resendNotifications is the operator's resend: the held outbox goes out
 // again, in order, on a new retry schedule. It answers at once with how
 // many events are queued; the platform's 2xx empties them.
-func (w *onboarding) resendNotifications(ctx workflow.Context) (ResendResult, error) {
+func (w *onboarding) resendNotifications(ctx workflow.Context, req ResendRequest) (ResendResult, error) {
 	defer w.handlerDone()
 	res := ResendResult{UserID: w.st.UserID, Queued: len(w.st.Outbox), WasHeld: w.st.NotifyHeld != ""}
 	if w.st.NotifyHeld != "" {
 		w.logger.Info("an operator re-sends the held notifications", "queued", len(w.st.Outbox))
-		// The update names no operator (the worker's resend command).
-		w.recordCall(ctx, audit.Cause{Kind: audit.CauseOperator, Action: UpdateResendNotifications})
+		w.recordCall(ctx, audit.CallCause(UpdateResendNotifications, req.Actor, req.Reason, ""))
 		w.st.NotifyHeld = ""
 		w.upsertVisibility(ctx)
 		w.startSender(ctx)
 	}
 	return res, nil
+}
+
+// validateResend: a resend is an operator's action, who and why recorded.
+func validateResend(req ResendRequest) error {
+	if !strings.HasPrefix(req.Actor, audit.OperatorPrefix) {
+		return errors.New("a resend is an operator's action: Actor is \"operator:<name>\", with a Reason")
+	}
+	return validateWho(req.Actor, req.Reason)
 }
 
 // heldView is what the state shows of a held outbox.

@@ -68,7 +68,11 @@ func TestUndeliveredNotificationsAreHeldUntilResent(t *testing.T) {
 	var beforeResend []string
 	h.at(past+6*time.Hour, func() { beforeResend = h.platform.events() })
 	resent := &updateResult[workflows.ResendResult]{}
-	h.at(past+7*time.Hour, func() { h.update(workflows.UpdateResendNotifications, resent, nil) })
+	anonymous := &updateResult[workflows.ResendResult]{}
+	h.at(past+7*time.Hour, func() {
+		h.update(workflows.UpdateResendNotifications, anonymous, workflows.ResendRequest{})
+		h.update(workflows.UpdateResendNotifications, resent, workflows.ResendRequest{Actor: "operator:alice", Reason: "endpoint fixed"})
+	})
 	var after workflows.StateView
 	var attentionAfter any
 	h.at(past+8*time.Hour, func() {
@@ -96,7 +100,9 @@ func TestUndeliveredNotificationsAreHeldUntilResent(t *testing.T) {
 	assertInOrder(t, h.platform.all())
 	assert.Empty(t, h.result().Undelivered)
 	tl := timelineOf(t, h)
-	assert.Equal(t, audit.Cause{Kind: audit.CauseOperator, Action: workflows.UpdateResendNotifications},
+	require.True(t, anonymous.done)
+	assert.ErrorContains(t, anonymous.rejected, "operator", "a resend names the operator and says why")
+	assert.Equal(t, audit.Cause{Kind: audit.CauseOperator, Action: workflows.UpdateResendNotifications, Actor: "operator:alice", Reason: "endpoint fixed"},
 		findEntry(tl.Entries, func(e audit.Entry) bool { return e.Cause.Action == workflows.UpdateResendNotifications }).Cause, "the resend is in the timeline")
 }
 

@@ -38,6 +38,9 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 		// the duplicate.
 		w.st.Outbox = append(w.st.Outbox, in.Carried...)
 	}
+	if w.st.OnboardingID == "" {
+		w.st.OnboardingID = trailID(ctx, w.st.Timeline)
+	}
 	w.logger = log.With(w.logger, "user_id", w.st.UserID)
 	if err := w.register(ctx); err != nil {
 		return Result{}, err
@@ -96,7 +99,8 @@ func (w *onboarding) register(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: w.validateRetryPSC}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandler(ctx, UpdateResendNotifications, w.resendNotifications); err != nil {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateResendNotifications, w.resendNotifications,
+		workflow.UpdateHandlerOptions{Validator: validateResend}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandler(ctx, UpdateReencode, w.reencodeState); err != nil {

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -51,6 +53,24 @@ func ensureSessionCause(req EnsureSessionRequest) audit.Cause {
 	return audit.CallCause(action, req.Actor, req.Reason, req.IdempotencyKey)
 }
 
+// trailID is the OnboardingID of a trail that goes on from prior: prior's
+// own, or a new random one when there is none (a first onboarding, a
+// reopen that could not read the closed one's trail, whose Seq starts at 1
+// again: the new ID keeps the platform's key unique). Random rather than
+// the run ID: unique for the user whatever starts the run.
+func trailID(ctx workflow.Context, prior []audit.Entry) string {
+	if n := len(prior); n > 0 && prior[n-1].OnboardingID != "" {
+		return prior[n-1].OnboardingID
+	}
+	var id string
+	_ = workflow.SideEffect(ctx, func(workflow.Context) any {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b) // never fails (crypto/rand)
+		return hex.EncodeToString(b)
+	}).Get(&id)
+	return id
+}
+
 // record appends e to the timeline, with its sequence number, time, cause
 // (ctx's unless set), attempt and session, compacts the timeline, and
 // returns the entry as recorded (for the notification it causes).
@@ -58,6 +78,7 @@ func (w *onboarding) record(ctx workflow.Context, e audit.Entry) audit.Entry {
 	if e.Cause.Kind == "" {
 		e.Cause = causeOf(ctx)
 	}
+	e.OnboardingID = w.st.OnboardingID
 	e.Seq = 1
 	if n := len(w.st.Timeline); n > 0 {
 		e.Seq = w.st.Timeline[n-1].Seq + 1 // the newest entry is never merged

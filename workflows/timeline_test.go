@@ -121,6 +121,61 @@ func TestTimelineAcrossContinueAsNew(t *testing.T) {
 	}
 }
 
+// TestTimelineKeysNeverRepeatForAUser: the platform stores each entry under
+// (UserId, OnboardingId, Seq). A reopen that could not read the closed
+// onboarding's trail (past retention, a timeout) starts its Seq at 1 again
+// under a new OnboardingId; one that read it goes on under the same one.
+// No key repeats across the user's onboardings.
+func TestTimelineKeysNeverRepeatForAUser(t *testing.T) {
+	h1 := newHarness(t, "NATURAL")
+	h1.ensure(0, workflows.EnsureSessionRequest{})
+	h1.cancel(time.Hour)
+	h1.run(workflows.Config{})
+	first := timelineOf(t, h1).Entries
+
+	// Reopened without the closed trail.
+	h2 := h1.nextRun()
+	h2.ensure(0, workflows.EnsureSessionRequest{Actor: "operator:alice", Reason: "appeal upheld"})
+	h2.cancel(time.Hour)
+	h2.run(workflows.Config{})
+	second := timelineOf(t, h2).Entries
+	require.Equal(t, 1, second[0].Seq, "no trail to go on from: Seq starts again")
+
+	// Reopened with it.
+	h3 := h2.nextRun()
+	h3.ensure(0, workflows.EnsureSessionRequest{Actor: "operator:alice", Reason: "appeal upheld again"})
+	h3.cancel(time.Hour)
+	h3.env.ExecuteWorkflow(workflows.KYCOnboarding, workflows.Input{UserID: h3.userID, ReturnURL: returnURL, PriorTimeline: second})
+	require.True(t, h3.env.IsWorkflowCompleted())
+	third := timelineOf(t, h3).Entries
+
+	for _, tl := range [][]audit.Entry{first, second, third} {
+		for _, e := range tl {
+			require.NotEmpty(t, e.OnboardingID, "every entry names its onboarding")
+			assert.Equal(t, tl[0].OnboardingID, e.OnboardingID, "one trail, one OnboardingId")
+		}
+	}
+	assert.NotEqual(t, first[0].OnboardingID, second[0].OnboardingID, "a new trail, a new OnboardingId")
+	assert.Equal(t, second[0].OnboardingID, third[0].OnboardingID, "a trail gone on from keeps its OnboardingId")
+	assert.Greater(t, third[len(second)].Seq, second[len(second)-1].Seq, "and its Seq")
+
+	// What the platform stored, by its key: no entry overwrote another.
+	type key struct {
+		onboarding string
+		seq        int
+	}
+	stored := map[key]audit.Entry{}
+	for _, ev := range h1.platform.all() {
+		require.NotNil(t, ev.Entry)
+		k := key{ev.Entry.OnboardingID, ev.Entry.Seq}
+		if prev, ok := stored[k]; ok {
+			assert.Equal(t, prev, *ev.Entry, "a key names one entry (a redelivery is the same)")
+		}
+		stored[k] = *ev.Entry
+	}
+	assert.Len(t, stored, len(h1.platform.all()), "every notification's entry is stored under its own key")
+}
+
 func findEntry(es []audit.Entry, f func(audit.Entry) bool) audit.Entry {
 	for _, e := range es {
 		if f(e) {

@@ -392,9 +392,11 @@ type State struct {
 	// refusal) for 24 hours.
 	RequestsRefused int       `json:"RequestsRefused,omitempty"`
 	UpdatedAt       time.Time `json:"UpdatedAt"`
-	// Timeline is the onboarding's audit trail (audit.Compact bounds it;
-	// no status transition is ever dropped).
+	// Timeline is the onboarding's audit trail (audit.Compact bounds it).
 	Timeline []audit.Entry `json:"Timeline,omitempty"`
+	// OnboardingID names the trail (each entry's OnboardingID): the prior
+	// trail's when the onboarding goes on from one, a new one otherwise.
+	OnboardingID string `json:"OnboardingId,omitempty"`
 	// WantCause is the cause of the ask WantSession records (the call that
 	// asked for a new session), for the transition it leads to.
 	WantCause *audit.Cause `json:"WantCause,omitempty"`
@@ -445,6 +447,14 @@ type HeldEvent struct {
 	ID         string `json:"Id"`
 	Type       string `json:"Type"`
 	OccurredAt string `json:"OccurredAt"`
+}
+
+// ResendRequest is the resend-notifications update's argument: an
+// operator's action, so it says who ("operator:<name>") and why; both go
+// into the timeline.
+type ResendRequest struct {
+	Actor  string `json:"Actor"`
+	Reason string `json:"Reason"`
 }
 
 // ResendResult is the resend-notifications update's answer.
