@@ -137,6 +137,7 @@ func Reopen(ctx context.Context, c client.Client, userID string, req EnsureSessi
 	if err := req.Validate(); err != nil {
 		return EnsureSessionResult{}, fmt.Errorf("reopen: %w: %w", ErrRejected, err)
 	}
+	req.Reopen = true
 	// A closed last run's held notifications go to the new one, first.
 	var carried []notify.Event
 	d, err := c.DescribeWorkflowExecution(ctx, WorkflowID(userID), "")

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/kycflow/kycflow/notify"
+	"github.com/kycflow/kycflow/webhookstream"
 	"github.com/kycflow/kycflow/workflows"
 )
 
@@ -98,32 +99,8 @@ func TestASignupReleasesARunLingeringForDeliveries(t *testing.T) {
 // run completes, and the new one sends its undelivered event first, then
 // its own, once the platform answers 200.
 func TestEnsureSessionAfterALingeringRunStartsANewOne(t *testing.T) {
-	var refusing atomic.Bool
-	refusing.Store(true)
-	var mu sync.Mutex
-	var got []notify.Event
-	platform := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if refusing.Load() {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		body, _ := io.ReadAll(r.Body)
-		if err := verifyNotification(platformKey, r, body); err != nil {
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		ev, err := decodeNotification(body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		got = append(got, ev)
-		mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(platform.Close)
-	d := startDevWorkerNotifying(t, &notify.Notifier{URL: platform.URL, Secrets: [][]byte{platformKey}})
+	p := newSwitchablePlatform(t)
+	d := startDevWorkerNotifying(t, &notify.Notifier{URL: p.srv.URL, Secrets: [][]byte{platformKey}})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -146,15 +123,101 @@ func TestEnsureSessionAfterALingeringRunStartsANewOne(t *testing.T) {
 	require.NoError(t, d.c.GetWorkflow(ctx, workflows.WorkflowID(user), firstRun).Get(ctx, &closed))
 	require.Len(t, closed.Undelivered, 1)
 
-	refusing.Store(false)
-	require.Eventually(t, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(got) >= 2
-	}, 2*time.Minute, 200*time.Millisecond, "the platform receives both once it answers 200")
-	mu.Lock()
-	defer mu.Unlock()
+	p.refusing.Store(false)
+	require.Eventually(t, func() bool { return len(p.events()) >= 2 }, 2*time.Minute, 200*time.Millisecond,
+		"the platform receives both once it answers 200")
+	got := p.events()
 	require.Len(t, got, 2)
 	assert.Equal(t, closed.Undelivered[0].ID, got[0].ID, "the closed run's event first, with its id")
 	assert.Equal(t, notify.OnboardingNotEligible, got[1].Type)
+}
+
+// An operator's Reopen of a FAILED onboarding still delivering its last
+// notifications starts a new one at once (a plain signup gets FAILED), and
+// the new one carries the undelivered events.
+func TestReopenAfterALingeringFailedRunStartsANewOne(t *testing.T) {
+	p := newSwitchablePlatform(t)
+	d := startDevWorkerNotifying(t, &notify.Notifier{URL: p.srv.URL, Secrets: [][]byte{platformKey}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	req := workflows.EnsureSessionRequest{ReturnURL: returnURL}
+
+	user := createUser(t, d.mp, "NATURAL")
+	_, err := d.c.ExecuteWorkflow(ctx, workflows.StartOptions(user), workflows.WorkflowType, workflows.Input{
+		UserID: user, ReturnURL: returnURL, Config: workflows.Config{FinalNotifyWait: time.Second, FinalDeliveryWait: time.Hour},
+	})
+	require.NoError(t, err)
+	got, err := workflows.EnsureSession(ctx, d.c, user, req)
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusAwaitingUser, got.Status)
+	require.NoError(t, d.sim.SubmitOutcome(got.IdvSessionID, falsified)) // a final refusal
+	ev := webhookstream.MangopayEvent{EventType: "IDENTITY_VERIFICATION_FAILED", ResourceID: got.IdvSessionID, Date: time.Now().Unix()}
+	ev.EventKey = ev.Key()
+	require.NoError(t, d.c.SignalWorkflow(ctx, workflows.WorkflowID(user), "", workflows.SignalMangopayEvent, ev))
+	require.Eventually(t, func() bool {
+		s, err := workflows.GetState(ctx, d.c, user)
+		return err == nil && s.Status == workflows.StatusFailed
+	}, time.Minute, 100*time.Millisecond)
+	first := d.runID(t, user)
+
+	again, err := workflows.EnsureSession(ctx, d.c, user, req)
+	require.NoError(t, err)
+	assert.Equal(t, workflows.StatusFailed, again.Status, "a signup gets FAILED")
+	assert.Equal(t, first, d.runID(t, user))
+
+	reopened, err := workflows.Reopen(ctx, d.c, user, req)
+	require.NoError(t, err)
+	assert.Equal(t, workflows.StatusAwaitingUser, reopened.Status)
+	assert.NotEqual(t, first, d.runID(t, user), "a new onboarding")
+	var closed workflows.Result
+	require.NoError(t, d.c.GetWorkflow(ctx, workflows.WorkflowID(user), first).Get(ctx, &closed))
+	require.NotEmpty(t, closed.Undelivered)
+	p.refusing.Store(false)
+	require.Eventually(t, func() bool { return len(p.events()) > len(closed.Undelivered) }, 2*time.Minute, 200*time.Millisecond,
+		"the platform receives the carried events, then the new onboarding's")
+	for i, ev := range closed.Undelivered {
+		assert.Equal(t, ev.ID, p.events()[i].ID, "carried event %d first, in order, with its id", i)
+	}
+}
+
+// switchablePlatform answers 401 while refusing, else takes every signed
+// notification (in order of arrival).
+type switchablePlatform struct {
+	srv      *httptest.Server
+	refusing atomic.Bool
+	mu       sync.Mutex
+	got      []notify.Event
+}
+
+func newSwitchablePlatform(t *testing.T) *switchablePlatform {
+	p := &switchablePlatform{}
+	p.refusing.Store(true)
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.refusing.Load() {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		if err := verifyNotification(platformKey, r, body); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		ev, err := decodeNotification(body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		p.mu.Lock()
+		p.got = append(p.got, ev)
+		p.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func (p *switchablePlatform) events() []notify.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]notify.Event(nil), p.got...)
 }

@@ -135,7 +135,7 @@ func (w *onboarding) validateEnsureRequest(req EnsureSessionRequest) error {
 func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionRequest) (EnsureSessionResult, error) {
 	defer w.handlerDone()
 	cause := ensureSessionCause(req)
-	if err := w.releaseForNext(ctx, cause); err != nil {
+	if err := w.releaseForNext(ctx, req, cause); err != nil {
 		return EnsureSessionResult{}, err
 	}
 	ctx = withCause(ctx, cause)

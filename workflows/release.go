@@ -23,10 +23,11 @@ const ErrTypeOnboardingClosing = "OnboardingClosing"
 // operator's reopen) reaches an onboarding that ended: had the run already
 // closed, the call would start a new onboarding (NOT_ELIGIBLE re-reads the
 // user, CANCELLED starts afresh), and a platform that is down must not
-// change that answer. FAILED stays FAILED until an operator reopens it. It
+// change that answer. FAILED stays FAILED until an operator reopens it
+// (Reopen, or an operator's ensure-session). It
 // returns the error the caller gets, or nil when the run answers as usual.
-func (w *onboarding) releaseForNext(ctx workflow.Context, cause audit.Cause) error {
-	if !w.st.Status.Final() || w.st.Status == StatusFailed && cause.Kind != audit.CauseOperator {
+func (w *onboarding) releaseForNext(ctx workflow.Context, req EnsureSessionRequest, cause audit.Cause) error {
+	if !w.st.Status.Final() || w.st.Status == StatusFailed && cause.Kind != audit.CauseOperator && !req.Reopen {
 		return nil
 	}
 	if !w.released {

@@ -171,6 +171,10 @@ type EnsureSessionRequest struct {
 	// IdempotencyKey is the platform's Idempotency-Key of the call, for the
 	// timeline.
 	IdempotencyKey string `json:"IdempotencyKey,omitempty"`
+	// Reopen is set by Reopen: the caller starts a new onboarding whatever
+	// the last one's outcome, so a FAILED run still delivering its last
+	// notifications closes for it (releaseForNext).
+	Reopen bool `json:"Reopen,omitempty"`
 }
 
 // EnsureSessionResult is the ensure-session update's answer.
