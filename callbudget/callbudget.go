@@ -6,9 +6,12 @@
 // Mangopay counts calls per ClientId in four windows shared with the
 // platform's payments, and reports each window's remaining calls and reset
 // with every answer, so the budget is keyed by ClientId and its rate is read
-// from those figures: kycflow takes at most its share of each window's
-// remaining calls until that window resets, never more than the configured
-// rate (an upper bound, and the rate before the first answer).
+// from those figures: kycflow spends at most its share of each window's
+// limit per window (a quota), never faster than the window's remaining
+// calls allow until its reset, and never more than the configured rate (an
+// upper bound). Before the first answer, and once a window's reset is past,
+// the window counts as whole. The burst is at most the share of the least
+// remaining calls.
 //
 // Priorities share it by depth: interactive calls may use the whole burst,
 // webhook reads half of it, background reconciliation a quarter, so a
@@ -38,18 +41,16 @@ import (
 	"github.com/kycflow/kycflow/mangopay"
 )
 
-// Defaults: a quarter of what is left of each of Mangopay's windows
-// (2,300/15 min, 4,500/30 min, 8,800/h, 105,600/day), the rest being the
-// platform's. On a fresh day window that is 0.25 × 105,600 / 86,400 = 0.31
-// calls/s (the fixed 0.3/s kycflow used to default to); a day window about to
-// reset with calls to spare lets kycflow go up to the 15-minute window's
-// 0.25 × 2,300 / 900 = 0.64/s, and a window nearly spent slows it down
-// before Mangopay answers 429. DefaultCallsPerSecond only bounds it.
+// Defaults: a quarter of each of Mangopay's windows (2,300/15 min,
+// 4,500/30 min, 8,800/h, 105,600/day), the rest being the platform's. The
+// day window binds: 0.25 × 105,600 / 86,400 = 0.31 calls/s (the fixed 0.3/s
+// kycflow used to default to), also before Mangopay's first answer; a
+// window nearly spent slows it down to what is left before Mangopay answers
+// 429. DefaultCallsPerSecond only bounds it.
 const (
 	DefaultCallsPerSecond = 5
 	DefaultBurst          = 300
-	// DefaultShare: kycflow takes at most a quarter of each window's
-	// remaining calls until its reset.
+	// DefaultShare: kycflow spends at most a quarter of each window.
 	DefaultShare = 0.25
 	// DefaultReserve: slow down once less than a quarter of any window is
 	// left to the account as a whole.
@@ -79,16 +80,15 @@ const ratePeriod = time.Hour
 
 // Config is the budget.
 type Config struct {
-	// CallsPerSecond bounds the sustained rate of every process together;
-	// it is the rate until Mangopay's first answer.
+	// CallsPerSecond bounds the sustained rate of every process together.
 	CallsPerSecond float64
 	// Burst is how many calls may go at once after a quiet period.
 	Burst int
 	// Reserve is the share of each Mangopay window (0 to 1) kept for the
 	// platform's other traffic: below it kycflow slows down.
 	Reserve float64
-	// Share is the share (0 to 1] of each window's remaining calls kycflow
-	// may take until the window resets.
+	// Share is the share (0 to 1] of each window's limit kycflow may spend
+	// in that window, and of the least remaining calls it may send at once.
 	Share float64
 	// BackgroundShare is the share [0, 1) of the rate kept for background
 	// calls (the fleet reconciliation) on a lane of their own.
@@ -168,29 +168,74 @@ func (c Config) Validate() error {
 // minRate is the slowest rate Redis can hold (one call per ratePeriod).
 const minRate = 1 / float64(ratePeriod/time.Second)
 
+// DocumentedLimits are Mangopay's documented rate limits per ClientId (the
+// 15-minute, 30-minute, hour and day windows, in the order of
+// mangopay.RateLimits.Windows): what the budget assumes before Mangopay's
+// first answer.
+var DocumentedLimits = [4]struct {
+	Window time.Duration
+	Calls  int
+}{{15 * time.Minute, 2300}, {30 * time.Minute, 4500}, {time.Hour, 8800}, {24 * time.Hour, 105600}}
+
 // Rate returns the calls per second kycflow may make given Mangopay's
-// latest figures at now: Share of each window's remaining calls spread over
-// the time to its reset, the least of the four, never above CallsPerSecond
-// nor below one call an hour. Without figures (or with every reset past) it
-// is CallsPerSecond.
+// latest figures at now. Share is a quota: in each window kycflow spends at
+// most Share of the window's limit (Share × limit ÷ window length), and
+// never faster than the window's remaining calls allow until its reset
+// (remaining ÷ time to reset), the least of the four windows. A window
+// whose reset is past is whole again (Share × its last seen limit ÷ its
+// length); before any figure the windows are Mangopay's documented limits.
+// CallsPerSecond bounds it; it is never below one call an hour.
 func (c Config) Rate(seen mangopay.RateLimits, now time.Time) float64 {
 	rate := c.CallsPerSecond
-	if seen.ObservedAt.IsZero() {
-		return rate
-	}
-	for _, w := range seen.Windows {
+	for i, w := range c.windows(seen) {
+		length := w.Window
+		if length <= 0 {
+			length = DocumentedLimits[i].Window
+		}
+		limit := w.Made + w.Remaining
+		rate = math.Min(rate, c.Share*float64(limit)/length.Seconds())
 		left := w.Reset.Sub(now)
 		if w.Reset.IsZero() || left <= 0 {
 			continue // reset already: the window is whole again
 		}
 		// A window resets at most its length ahead; a reset further out is a
 		// clock skew, and would slow kycflow for nothing.
-		if w.Window > 0 && left > w.Window {
-			left = w.Window
+		if left > length {
+			left = length
 		}
-		rate = math.Min(rate, c.Share*float64(w.Remaining)/left.Seconds())
+		rate = math.Min(rate, float64(w.Remaining)/left.Seconds())
 	}
 	return math.Max(rate, minRate)
+}
+
+// windows returns the figures the budget reads: the latest seen, or
+// Mangopay's documented limits, whole, before any.
+func (c Config) windows(seen mangopay.RateLimits) [4]mangopay.RateLimitWindow {
+	if !seen.ObservedAt.IsZero() {
+		return seen.Windows
+	}
+	var ws [4]mangopay.RateLimitWindow
+	for i, d := range DocumentedLimits {
+		ws[i] = mangopay.RateLimitWindow{Window: d.Window, Remaining: d.Calls}
+	}
+	return ws
+}
+
+// MaxBurst returns how many calls may be owed at once given Mangopay's
+// latest figures at now: Burst, but never more than Share of the least
+// remaining calls of a window that has not reset (a burst that ignored
+// them would spend a nearly used-up window at once), and at least one.
+func (c Config) MaxBurst(seen mangopay.RateLimits, now time.Time) int {
+	burst := float64(c.Burst)
+	if !seen.ObservedAt.IsZero() {
+		for _, w := range seen.Windows {
+			if w.Reset.IsZero() || !w.Reset.After(now) {
+				continue // whole again
+			}
+			burst = math.Min(burst, c.Share*float64(w.Remaining))
+		}
+	}
+	return max(int(burst), 1)
 }
 
 // lane is one GCRA schedule's limit: calls per second, and how many calls
@@ -200,25 +245,26 @@ type lane struct {
 	burst int
 }
 
-// limit is the GCRA limit of priority p on the main lane at rate calls/s:
-// the same rate for all (so they share one schedule in Redis), a burst that
-// shrinks with the priority. The background lane's share is taken off.
-func (c Config) limit(p mangopay.Priority, rate float64) lane {
-	burst := c.Burst
+// limit is the GCRA limit of priority p on the main lane at rate calls/s
+// and a burst of burst calls: the same rate for all (so they share one
+// schedule in Redis), a burst that shrinks with the priority but holds at
+// least one call of cost (a call costing more than the burst would never
+// go). The background lane's share is taken off.
+func (c Config) limit(p mangopay.Priority, rate float64, burst, cost int) lane {
 	switch p {
 	case mangopay.PriorityInteractive:
 	case mangopay.PriorityWebhook:
-		burst = c.Burst / 2
+		burst /= 2
 	default:
-		burst = c.Burst / 4
+		burst /= 4
 	}
-	return lane{rate: math.Max(rate*(1-c.BackgroundShare), minRate), burst: max(burst, 1)}
+	return lane{rate: math.Max(rate*(1-c.BackgroundShare), minRate), burst: max(burst, cost, 1)}
 }
 
-// backgroundLimit is the GCRA limit of the background lane at rate calls/s,
-// never below floor calls/s.
-func (c Config) backgroundLimit(rate, floor float64) lane {
-	return lane{rate: math.Max(math.Max(rate*c.BackgroundShare, floor), minRate), burst: max(int(float64(c.Burst)*c.BackgroundShare), 1)}
+// backgroundLimit is the GCRA limit of the background lane at rate calls/s
+// and a main burst of burst calls, never below floor calls/s.
+func (c Config) backgroundLimit(rate, floor float64, burst int) lane {
+	return lane{rate: math.Max(math.Max(rate*c.BackgroundShare, floor), minRate), burst: max(int(float64(burst)*c.BackgroundShare), 1)}
 }
 
 // Limiter is the shared budget. It implements mangopay.Limiter.
@@ -279,22 +325,22 @@ func (l *Limiter) Wait(ctx context.Context, call mangopay.Call) error {
 
 func (l *Limiter) wait(ctx context.Context, call mangopay.Call) error {
 	for {
-		now := l.now()
-		until, err := l.pausedUntil(ctx)
+		until, left, err := l.pausedUntil(ctx)
 		if err != nil {
 			return err
 		}
-		if until.After(now) {
-			if err := l.sleepUntil(ctx, until); err != nil {
+		if left > 0 {
+			if err := l.sleepFor(ctx, left, until); err != nil {
 				return err
 			}
 			continue
 		}
-		rate := l.Rate(now)
+		now := l.now()
+		rate, burst, floor := l.limits(now)
 		background := call.Priority >= mangopay.PriorityBackground
 		if background && l.cfg.BackgroundShare > 0 {
 			// The background lane first: what it holds is background's own.
-			retry, err := l.allow(ctx, l.bgKey, l.cfg.backgroundLimit(rate, math.Float64frombits(l.bgFloor.Load())), 1)
+			retry, err := l.allow(ctx, l.bgKey, l.cfg.backgroundLimit(rate, floor, burst), 1)
 			if err != nil {
 				return err
 			}
@@ -319,7 +365,7 @@ func (l *Limiter) wait(ctx context.Context, call mangopay.Call) error {
 			}
 			cost = 2
 		}
-		retry, err := l.allow(ctx, l.key, l.cfg.limit(call.Priority, rate), cost)
+		retry, err := l.allow(ctx, l.key, l.cfg.limit(call.Priority, rate, burst, cost), cost)
 		if err != nil {
 			return err
 		}
@@ -382,9 +428,10 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(after * e * 1000) + 1000)
 return {1, '0'}`)
 
 // KeepForBackground keeps at least callsPerSecond (at most the configured
-// rate) on the background lane whatever Mangopay's windows say: what the
-// fleet reconciliation needs to find a lost webhook within its interval. It
-// has no effect with a zero BackgroundShare.
+// rate) on the background lane, below the reserve too, as long as the
+// windows have that many calls left until their reset: what the fleet
+// reconciliation needs to find a lost webhook within its interval. It has
+// no effect with a zero BackgroundShare.
 func (l *Limiter) KeepForBackground(callsPerSecond float64) {
 	if math.IsNaN(callsPerSecond) || callsPerSecond < 0 {
 		callsPerSecond = 0
@@ -401,14 +448,39 @@ func (l *Limiter) Rate(now time.Time) float64 {
 	return l.cfg.Rate(seen, now)
 }
 
+// limits returns the rate and the burst the budget allows now, and the
+// background lane's floor: KeepForBackground, but never faster than a
+// window's remaining calls until its reset allow (a used-up window gives
+// the reconciliation nothing either).
+func (l *Limiter) limits(now time.Time) (rate float64, burst int, floor float64) {
+	l.mu.Lock()
+	seen := l.seen
+	l.mu.Unlock()
+	floor = math.Float64frombits(l.bgFloor.Load())
+	if !seen.ObservedAt.IsZero() {
+		for _, w := range seen.Windows {
+			if left := w.Reset.Sub(now); !w.Reset.IsZero() && left > 0 {
+				floor = math.Min(floor, float64(w.Remaining)/left.Seconds())
+			}
+		}
+	}
+	return l.cfg.Rate(seen, now), l.cfg.MaxBurst(seen, now), floor
+}
+
 // sleepUntil waits until t, or says when to retry if ctx's deadline comes
 // first: a caller with a deadline (an activity) is better off returning and
 // being retried at t than holding its slot.
 func (l *Limiter) sleepUntil(ctx context.Context, t time.Time) error {
-	if dl, ok := ctx.Deadline(); ok && dl.Before(t) {
-		return &mangopay.RateLimitedError{RetryAt: t, Err: mangopay.ErrBudgetExhausted}
+	return l.sleepFor(ctx, t.Sub(l.now()), t)
+}
+
+// sleepFor waits d, or says to retry at retryAt if ctx's deadline comes
+// first.
+func (l *Limiter) sleepFor(ctx context.Context, d time.Duration, retryAt time.Time) error {
+	if dl, ok := ctx.Deadline(); ok && dl.Before(l.now().Add(d)) {
+		return &mangopay.RateLimitedError{RetryAt: retryAt, Err: mangopay.ErrBudgetExhausted}
 	}
-	timer := time.NewTimer(t.Sub(l.now()))
+	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-ctx.Done():
@@ -418,17 +490,29 @@ func (l *Limiter) sleepUntil(ctx context.Context, t time.Time) error {
 	}
 }
 
-// pausedUntil reads the pause every process honours after a 429.
-func (l *Limiter) pausedUntil(ctx context.Context) (time.Time, error) {
-	ms, err := l.rdb.Get(ctx, l.pauseKey).Int64()
-	if errors.Is(err, redis.Nil) {
-		return time.Time{}, nil
-	}
+// pausedUntil reads the pause every process honours after a 429: when it
+// ends (Mangopay's time) and how long it still holds on Redis's clock, the
+// one clock every process shares (a process whose clock runs ahead would
+// otherwise ignore the pause, one running behind wait for nothing).
+func (l *Limiter) pausedUntil(ctx context.Context) (time.Time, time.Duration, error) {
+	v, err := pauseLeft.Run(ctx, l.rdb, []string{l.pauseKey}).Int64Slice()
 	if err != nil {
-		return time.Time{}, fmt.Errorf("mangopay call budget: read pause: %w", err)
+		return time.Time{}, 0, fmt.Errorf("mangopay call budget: read pause: %w", err)
 	}
-	return time.UnixMilli(ms), nil
+	if len(v) != 2 || v[1] <= 0 {
+		return time.Time{}, 0, nil
+	}
+	return time.UnixMilli(v[0]), time.Duration(v[1]) * time.Millisecond, nil
 }
+
+// pauseLeft answers {the pause's end in Unix ms, ms left on Redis's
+// clock}; {0, 0} without a pause.
+var pauseLeft = redis.NewScript(`
+local ends = tonumber(redis.call('GET', KEYS[1]) or '0')
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if ends <= now then return {0, 0} end
+return {ends, ends - now}`)
 
 // belowReserve returns the window whose remaining calls fell under the
 // reserve in the latest figures, if any is and has not reset since.
@@ -473,21 +557,25 @@ func (l *Limiter) Done(call mangopay.Call, status int, limits mangopay.RateLimit
 	if status != 429 {
 		return
 	}
-	now := l.now()
-	until := now.Add(mangopay.DefaultRateLimitPause)
-	if w, ok := limits.Exhausted(); ok && w.Reset.After(now) {
-		until = w.Reset
+	var until int64 // Mangopay's reset of the exhausted window, Unix ms
+	if w, ok := limits.Exhausted(); ok {
+		until = w.Reset.UnixMilli()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), pauseTimeout)
 	defer cancel()
-	_ = extendPause.Run(ctx, l.rdb, []string{l.pauseKey}, until.UnixMilli(), (until.Sub(now) + time.Second).Milliseconds()).Err()
+	_ = extendPause.Run(ctx, l.rdb, []string{l.pauseKey}, until, mangopay.DefaultRateLimitPause.Milliseconds()).Err()
 }
 
-// extendPause sets the pause to ARGV[1] (Unix ms) unless a later one is
-// set, expiring it after ARGV[2] ms.
+// extendPause sets the pause to ARGV[1] (Unix ms; when that is not ahead
+// of Redis's clock, ARGV[2] ms from now on that clock) unless a later one
+// is set, expiring it a second after its end.
 var extendPause = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ends = tonumber(ARGV[1])
+if ends <= now then ends = now + tonumber(ARGV[2]) end
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if ends > cur then
+  redis.call('SET', KEYS[1], string.format('%d', ends), 'PX', ends - now + 1000)
 end
 return 0`)

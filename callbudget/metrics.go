@@ -19,6 +19,10 @@ const (
 	// MetricLimit is each window's size (made + remaining): the alerts
 	// read the share left, remaining / limit, of every process that calls.
 	MetricLimit = "kycflow_mangopay_rate_limit"
+	// MetricReset is each window's reset (Unix seconds) at the latest
+	// answer: the figures of a process that went quiet are stale once it
+	// is past, and the alerts drop them.
+	MetricReset = "kycflow_mangopay_rate_reset_timestamp_seconds"
 )
 
 // Metrics are the budget's Prometheus metrics (see Limiter.RegisterMetrics).
@@ -29,6 +33,7 @@ type Metrics struct {
 	rateLimited *prometheus.CounterVec
 	remaining   *prometheus.GaugeVec
 	limit       *prometheus.GaugeVec
+	reset       *prometheus.GaugeVec
 	rate        prometheus.Gauge
 }
 
@@ -51,11 +56,14 @@ func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		limit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: MetricLimit, Help: "Calls allowed in each Mangopay rate-limit window (X-RateLimit + X-RateLimit-Remaining) at the latest answer; absent before the first.",
 		}, []string{"window"}),
+		reset: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: MetricReset, Help: "Reset of each Mangopay rate-limit window (X-RateLimit-Reset, Unix seconds) at the latest answer: the remaining and limit gauges are stale once it is past; absent before the first.",
+		}, []string{"window"}),
 		rate: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: MetricRate, Help: "Calls per second the budget allows, read from Mangopay's windows at the latest answer (MANGOPAY_BUDGET_SHARE of each window's remaining calls until its reset, at most MANGOPAY_MAX_CALLS_PER_SECOND); absent before the first.",
+			Name: MetricRate, Help: "Calls per second the budget allows, read from Mangopay's windows at the latest answer (MANGOPAY_BUDGET_SHARE of each window's limit per window length, at most its remaining calls until its reset and MANGOPAY_MAX_CALLS_PER_SECOND); absent before the first.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.wait, m.rateLimited, m.remaining, m.limit, m.rate} {
+	for _, c := range []prometheus.Collector{m.calls, m.wait, m.rateLimited, m.remaining, m.limit, m.reset, m.rate} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -90,6 +98,9 @@ func (m *Metrics) observeRemaining(l mangopay.RateLimits, rate float64) {
 	for _, w := range l.Windows {
 		m.remaining.WithLabelValues(windowLabel(w.Window)).Set(float64(w.Remaining))
 		m.limit.WithLabelValues(windowLabel(w.Window)).Set(float64(w.Made + w.Remaining))
+		if !w.Reset.IsZero() {
+			m.reset.WithLabelValues(windowLabel(w.Window)).Set(float64(w.Reset.Unix()))
+		}
 	}
 	m.rate.Set(rate)
 }

@@ -18,8 +18,8 @@ import (
 // remaining calls and seconds to the reset of each.
 func figures(now time.Time, remaining [4]int, resetIn [4]time.Duration) mangopay.RateLimits {
 	l := mangopay.RateLimits{ObservedAt: now}
-	for i, d := range []time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 24 * time.Hour} {
-		l.Windows[i] = mangopay.RateLimitWindow{Window: d, Remaining: remaining[i], Made: 1, Reset: now.Add(resetIn[i])}
+	for i, d := range callbudget.DocumentedLimits {
+		l.Windows[i] = mangopay.RateLimitWindow{Window: d.Window, Remaining: remaining[i], Made: d.Calls - remaining[i], Reset: now.Add(resetIn[i])}
 	}
 	return l
 }
@@ -34,22 +34,28 @@ func TestRateIsTheShareOfWhatIsLeft(t *testing.T) {
 		seen mangopay.RateLimits
 		want float64
 	}{
-		{name: "before the first answer: the upper bound", cfg: cfg, seen: mangopay.RateLimits{}, want: cfg.CallsPerSecond},
+		{name: "before the first answer: the share of the documented day limit", cfg: cfg, seen: mangopay.RateLimits{},
+			want: 0.25 * 105600 / 86400},
+		{name: "every reset past: the share of the last seen limits, not the upper bound", cfg: cfg,
+			seen: figures(now, [4]int{0, 0, 0, 0}, [4]time.Duration{-time.Second, -time.Second, -time.Second, -time.Second}),
+			want: 0.25 * 105600 / 86400},
 		{name: "fresh windows: the day binds", cfg: cfg, seen: figures(now, [4]int{2300, 4500, 8800, 105600}, full),
 			want: 0.25 * 105600 / 86400},
-		{name: "a day window about to reset: the hour binds", cfg: cfg,
+		{name: "the share is a quota: a day window about to reset with calls to spare does not raise it", cfg: cfg,
 			seen: figures(now, [4]int{2300, 4500, 8800, 50000}, [4]time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour}),
-			want: 0.25 * 8800 / 3600},
-		{name: "a window nearly spent slows it down", cfg: cfg, seen: figures(now, [4]int{90, 4500, 8800, 105600}, full),
-			want: 0.25 * 90 / 900},
+			want: 0.25 * 105600 / 86400},
+		{name: "a window nearly spent slows it down to what is left", cfg: cfg, seen: figures(now, [4]int{90, 4500, 8800, 105600}, full),
+			want: 90.0 / 900},
 		{name: "the fixed rate stays an upper bound", cfg: callbudget.Config{CallsPerSecond: 0.1, Share: 1},
 			seen: figures(now, [4]int{2300, 4500, 8800, 105600}, full), want: 0.1},
+		{name: "the fixed rate bounds the rate before the first answer", cfg: callbudget.Config{CallsPerSecond: 0.1, Share: 1},
+			seen: mangopay.RateLimits{}, want: 0.1},
 		{name: "a reset already past leaves its window whole", cfg: cfg,
 			seen: figures(now, [4]int{0, 4500, 8800, 105600}, [4]time.Duration{-time.Second, 30 * time.Minute, time.Hour, 24 * time.Hour}),
 			want: 0.25 * 105600 / 86400},
-		{name: "a reset beyond its window's length counts as the length", cfg: cfg,
+		{name: "a reset beyond its window's length counts as the length", cfg: callbudget.Config{CallsPerSecond: 5, Share: 1},
 			seen: figures(now, [4]int{900, 4500, 8800, 105600}, [4]time.Duration{time.Hour, 30 * time.Minute, time.Hour, 24 * time.Hour}),
-			want: 0.25 * 900 / 900},
+			want: 900.0 / 900},
 		{name: "an exhausted window: one call an hour, not none", cfg: cfg, seen: figures(now, [4]int{0, 4500, 8800, 105600}, full),
 			want: 1.0 / 3600},
 	}
@@ -107,14 +113,19 @@ func TestBackgroundKeepsItsLaneWhenTheBurstIsSpent(t *testing.T) {
 
 func TestBelowTheReserveBackgroundKeepsItsLane(t *testing.T) {
 	set := sandbox.DefaultSettings()
-	set.RateLimits = [4]int{20, 4500, 8800, 105600}
+	set.RateLimits = [4]int{100, 4500, 8800, 105600}
 	sim, userID := startSim(t, set)
 	p := newProcess(t, sim, callbudget.Config{CallsPerSecond: minRate, Burst: 40, Reserve: 0.5, Share: 1, BackgroundShare: 0.25})
-	for range 10 {
-		_, err := p.client.GetUser(deadlineCtx(t, mangopay.PriorityInteractive), userID)
+	// The platform's own traffic spends 55 calls; kycflow's call reads the
+	// figures.
+	for range 55 {
+		_, _, err := sim.Client.ListEvents(context.Background(), nil)
 		require.NoError(t, err)
 	}
-	require.Less(t, p.client.RateLimits().Windows[0].Remaining, 10, "under half the 15-minute window is left")
+	_, err := p.client.GetUser(deadlineCtx(t, mangopay.PriorityInteractive), userID)
+	require.NoError(t, err)
+	require.Less(t, p.client.RateLimits().Windows[0].Remaining, 50, "under half the 15-minute window is left")
+	require.Greater(t, p.client.RateLimits().Windows[0].Remaining, 40, "more than the burst")
 
 	// Without the lane background calls would wait for the window's reset;
 	// with it they keep their quarter of the burst.
@@ -123,27 +134,39 @@ func TestBelowTheReserveBackgroundKeepsItsLane(t *testing.T) {
 
 func TestNearTheLimitsBackgroundKeepsWhatTheReconciliationNeeds(t *testing.T) {
 	set := sandbox.DefaultSettings()
-	set.RateLimits = [4]int{40, 4500, 8800, 105600}
+	set.RateLimits = [4]int{400, 4500, 8800, 105600}
 	sim, userID := startSim(t, set)
-	// A tenth of a share of what is left of 40 calls in 15 minutes is far
-	// under one call a minute: the floor keeps a call every 2 s.
+	// A tenth of a quarter of 400 calls in 15 minutes is far under one call
+	// a minute: the floor keeps a call every 5 s, which the ~190 calls left
+	// until the reset allow.
 	p := newProcess(t, sim, callbudget.Config{CallsPerSecond: 10, Burst: 10, Reserve: 0.5, Share: 0.25, BackgroundShare: 0.1})
-	p.budget.KeepForBackground(0.5)
+	p.budget.KeepForBackground(0.2)
 	// The platform's own traffic spends the window (a client outside the
 	// budget); kycflow's one call reads the figures.
-	for range 25 {
+	for range 210 {
 		_, _, err := sim.Client.ListEvents(context.Background(), nil)
 		require.NoError(t, err)
 	}
 	_, err := p.client.GetUser(deadlineCtx(t, mangopay.PriorityInteractive), userID)
 	require.NoError(t, err)
-	require.Less(t, p.client.RateLimits().Windows[0].Remaining, 20, "under the reserve")
+	require.Less(t, p.client.RateLimits().Windows[0].Remaining, 200, "under the reserve")
 
-	// The lane's burst (1), then a call every 2 s: the next one waits about
-	// 2 s, not for the window's reset.
+	// The lane's burst (1), then a call every 5 s: the next one waits about
+	// 5 s, not for the window's reset.
 	ctx := deadlineCtx(t, mangopay.PriorityBackground)
 	require.NoError(t, p.budget.Wait(ctx, mangopay.Call{Priority: mangopay.PriorityBackground}))
-	short, cancel := context.WithTimeout(ctx, 10*time.Second)
+	short, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	require.NoError(t, p.budget.Wait(short, mangopay.Call{Priority: mangopay.PriorityBackground}))
+}
+
+func TestTheBackgroundFloorSpendsNothingAWindowHasNot(t *testing.T) {
+	l, err := callbudget.New(redistest.New(t), redistest.Unique(t), callbudget.DefaultConfig())
+	require.NoError(t, err)
+	l.KeepForBackground(0.5)
+	// The 15-minute window is used up until its reset in 10 minutes: the
+	// lane's one call, then nothing, not a call every 2 s.
+	l.Done(mangopay.Call{Method: "GET", Route: "/events"}, 200,
+		figures(time.Now(), [4]int{0, 4500, 8800, 105600}, [4]time.Duration{10 * time.Minute, 30 * time.Minute, time.Hour, 24 * time.Hour}))
+	assert.Equal(t, 1, grants(t, l, mangopay.PriorityBackground, 3))
 }

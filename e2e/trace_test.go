@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/kycflow/kycflow/internal/devtemporal"
+	"github.com/kycflow/kycflow/internal/httpapi"
 	"github.com/kycflow/kycflow/internal/streamtrace"
 	"github.com/kycflow/kycflow/internal/tracing"
 	"github.com/kycflow/kycflow/workflows"
@@ -97,7 +98,8 @@ func TestTraceOfASignupAndAWebhook(t *testing.T) {
 	)
 	// The secret token never reaches a span; the stream's spans follow
 	// the messaging conventions.
-	hook.requireAttr(t, "GET /webhooks/mangopay/:token", "url.path", "/webhooks/mangopay/:token")
+	hook.requireAttr(t, "GET /webhooks/mangopay/:token", "http.route", "/webhooks/mangopay/:token")
+	hook.requireAttr(t, "GET /webhooks/mangopay/:token", "url.path", "/webhooks/mangopay/"+httpapi.Redacted)
 	hook.requireAttr(t, "process kycflow:webhooks", "messaging.system", streamtrace.MessagingSystem)
 	hook.requireAttr(t, "process kycflow:webhooks", "messaging.destination.name", "kycflow:webhooks")
 	hook.requireAttr(t, "process kycflow:webhooks", "messaging.consumer.group.name", "kycflow-forwarder")

@@ -52,6 +52,12 @@ func (w *onboarding) continueAsNew(ctx workflow.Context) error {
 // undelivered events first. A closed run lets the next ensure-session start
 // anew.
 func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
+	// A Temporal cancel that lands while finish waits must not cut the
+	// handlers' wait short: the run would end with an update handler still
+	// running, its caller never answered. The bound stays the same. It
+	// does end the wait for deliveries (cancelled below).
+	cancelled := ctx
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	start := workflow.Now(ctx)
 	deadline := start.Add(w.cfg.FinalNotifyWait)
 	remaining := func() time.Duration { return deadline.Sub(workflow.Now(ctx)) }
@@ -71,11 +77,12 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 	w.stopLateHandlers(ctx)
 	// The platform may be down for a day: its notifications go on, on
 	// their retry schedule, until delivered or held (schedule exhausted,
-	// 410), and the run meanwhile answers nothing but queries and the
-	// ensure-session that releases it.
+	// 410), unless a signup releases the run (releaseForNext) or Temporal
+	// cancels it.
 	deliveryDeadline := start.Add(max(w.cfg.FinalDeliveryWait, w.cfg.FinalNotifyWait))
-	if d := deliveryDeadline.Sub(workflow.Now(ctx)); d > 0 && !w.released && !drained() {
-		_, _ = workflow.AwaitWithTimeout(ctx, d, func() bool { return w.released || drained() })
+	ended := func() bool { return w.released || cancelled.Err() != nil || drained() }
+	if d := deliveryDeadline.Sub(workflow.Now(ctx)); d > 0 && !ended() {
+		_, _ = workflow.AwaitWithTimeout(ctx, d, ended)
 	}
 	w.stopLateHandlers(ctx)
 	for {

@@ -249,7 +249,11 @@ func (w *onboarding) submitDocument(ctx workflow.Context, req SubmitDocumentRequ
 	}
 	key := mangopay.DeriveIdempotencyKey(info.WorkflowExecution.ID, info.FirstRunID, "kyc-document", updateID)
 	var created activities.CreateDocumentResult
-	err := workflow.ExecuteActivity(mangopayCtx(ctx, "create KYC document"), a.CreateDocument, activities.CreateDocumentInput{
+	// A 401/403 answers at once (the platform retries with the same key):
+	// retried for as long as Mangopay denies access (weeks, in a
+	// credential rollout), the handler would hold the run past its
+	// continue-as-new point. Nothing is created yet, so nothing is lost.
+	err := workflow.ExecuteActivity(accessDeniedStops(mangopayCtx(ctx, "create KYC document")), a.CreateDocument, activities.CreateDocumentInput{
 		UserID: w.st.UserID, Type: req.Type, Tag: req.Tag, IdempotencyKey: key,
 	}).Get(ctx, &created)
 	if rerr, ok := requestErrorOf(err); ok {

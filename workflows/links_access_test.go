@@ -366,3 +366,33 @@ func TestCancelDuringAStuckSubmissionAnswersIt(t *testing.T) {
 	assert.LessOrEqual(t, h.env.Now().Sub(h.start), time.Hour+time.Minute+10*time.Minute+2*time.Minute,
 		"the run completes within FinalNotifyWait of the cancel, plus the stop")
 }
+
+// A submit-document that Mangopay answers with 401/403 answers at once
+// instead of retrying for as long as the denial lasts (weeks, in a
+// credential rollout): a handler still running holds the run past its
+// continue-as-new point, and its history grows with every webhook.
+func TestAccessDeniedSubmitDocumentLetsTheRunContinueAsNew(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	// Unlimited retries, as on a Temporal server (the model test's).
+	h.env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&modelRetries{}}})
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	page, err := h.pages.Put(context.Background(), append([]byte("%PDF-1.4\n"), make([]byte, 40<<10)...))
+	require.NoError(t, err)
+	h.at(8*day, func() { h.sim.SetFaults(sandbox.Faults{APIErrorRate: 1, APIErrorStatus: 403}) })
+	doc := &updateResult[workflows.SubmitDocumentResult]{}
+	h.at(8*day+time.Minute, func() {
+		h.update(workflows.UpdateSubmitDocument, doc, workflows.SubmitDocumentRequest{Type: "IDENTITY_PROOF", Pages: []string{page}})
+	})
+	h.at(9*day, func() {
+		h.env.SetContinueAsNewSuggested(true)
+		h.signal("KYC_SUCCEEDED", "kyc_m_unknown") // any webhook wakes the loop
+	})
+	h.cancel(60 * day)
+	h.run(workflows.Config{})
+	next := nextInput(t, h.env.GetWorkflowError())
+	assert.Less(t, h.env.Now().Sub(h.start), 30*day, "continued as new while Mangopay denied access")
+	require.True(t, doc.done, "the submit-document was answered")
+	require.Error(t, doc.err)
+	assert.Contains(t, doc.err.Error(), "denied access")
+	assert.Empty(t, next.State.Documents, "nothing was created at Mangopay: the platform's retry starts afresh")
+}

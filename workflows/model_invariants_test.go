@@ -422,6 +422,12 @@ func (m *model) checkCompletionBound(end time.Time) {
 
 // endChecks runs once the workflow has ended.
 func (m *model) endChecks() {
+	if m.runErr != nil {
+		// In the trace before any verdict: an update left unanswered by
+		// a run that failed (a deadlock the SDK detected, a panic) says
+		// little without the run's error.
+		m.logf("the workflow ended with: %v", m.runErr)
+	}
 	for _, u := range m.updates {
 		if !u.settled() {
 			m.fail("update %s (%s) never completed; the workflow ended", u.id, u.name)

@@ -122,8 +122,10 @@ func TestSessionReadDuringRenewalKeepsIt(t *testing.T) {
 // history bound with an ensure-session storm while the loop was in a
 // Mangopay call that retried (a creation through a 503 outage, a read
 // through a 403); 12593 left a session Mangopay created unknown after a
-// cancel from Temporal during its creation.
-var regressionSeeds = []uint64{10249, 12387, 12593, 20479, 40439}
+// cancel from Temporal during its creation; 575861200 ended the run with
+// a submit-document unanswered when a cancel from Temporal landed while
+// finish waited for it (after the platform's cancel).
+var regressionSeeds = []uint64{10249, 12387, 12593, 20479, 40439, 575861200}
 
 func TestModelRegressions(t *testing.T) {
 	for _, seed := range regressionSeeds {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -23,9 +24,11 @@ import (
 // bridge's.
 const ServiceName = "webhookbridge"
 
-// redactSpanPath replaces the request's url.path on its server span by
-// the route template, as the access log does: the webhook path carries
-// the secret token, and platform paths carry user IDs.
+// redactSpanPath replaces the request's url.path on its server span by the
+// path with every route parameter scrubbed (/webhooks/mangopay/REDACTED),
+// and sets http.route to the route template, as the access log reads it:
+// the webhook path carries the secret token, and platform paths carry user
+// IDs.
 func redactSpanPath(c *gin.Context) {
 	span := trace.SpanFromContext(c.Request.Context())
 	if !span.IsRecording() {
@@ -34,10 +37,27 @@ func redactSpanPath(c *gin.Context) {
 	}
 	route := c.FullPath()
 	if route == "" {
-		route = "unmatched"
+		span.SetAttributes(semconv.URLPath("unmatched"))
+		c.Next()
+		return
 	}
-	span.SetAttributes(semconv.URLPath(route))
+	span.SetAttributes(semconv.HTTPRoute(route), semconv.URLPath(scrubbed(route)))
 	c.Next()
+}
+
+// Redacted stands for a route parameter's value in a span's url.path.
+const Redacted = "REDACTED"
+
+// scrubbed is the route template with each parameter (:name, *name) in
+// place of its value replaced by Redacted.
+func scrubbed(route string) string {
+	segs := strings.Split(route, "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, ":") || strings.HasPrefix(s, "*") {
+			segs[i] = Redacted
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // Engine is a gin engine that believes X-Forwarded-For only from

@@ -108,9 +108,14 @@ func TestTransitions(t *testing.T) {
 	renewal := []received{
 		ev("onboarding.awaiting_user", 1, "s1"), ev("onboarding.verified", 1, "s1"), ev("onboarding.verified", 1, "s1"),
 		ev("onboarding.renewal_required", 1, "s1"), ev("onboarding.renewal_reminder", 1, "s1"),
-		ev("onboarding.awaiting_user", 2, "s2"), ev("document.validated", 0, ""), ev("onboarding.verified", 2, "s2"),
+		// The renewal session keeps RENEWAL_REQUIRED (a REGULAR user), told
+		// again with the new attempt and session.
+		ev("onboarding.renewal_required", 2, "s2"), ev("document.validated", 0, ""), ev("onboarding.verified", 2, "s2"),
 	}
 	assert.Equal(t, expected[PathRenewal].transitions, transitions(renewal), "a retried change once; reminders and documents are not status changes")
+	oldRenewal := slices.Clone(renewal)
+	oldRenewal[5] = ev("onboarding.awaiting_user", 2, "s2")
+	assert.NotEqual(t, expected[PathRenewal].transitions, transitions(oldRenewal), "a renewal session is not AWAITING_USER")
 	pscs := []received{
 		ev("onboarding.awaiting_user", 1, "s1"), ev("psc.pending_validation", 1, "s1"), ev("onboarding.awaiting_pscs", 1, "s1"),
 		ev("psc.validated", 1, "s1"), ev("onboarding.verified", 1, "s1"),

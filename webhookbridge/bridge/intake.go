@@ -16,14 +16,15 @@ import (
 // appendTimeout keeps the answer well inside Mangopay's 2 s.
 const appendTimeout = 1500 * time.Millisecond
 
-// PublicRouter is what Mangopay reaches: the webhook endpoint and a health
-// check.
+// PublicRouter is what Mangopay reaches: the webhook endpoint, liveness
+// and the intake's readiness (Redis only).
 func (b *Bridge) PublicRouter() *gin.Engine {
 	r := httpapi.Engine(b.Logger, b.TrustedProxies)
 	r.GET("/webhooks/mangopay/:token", b.webhook)
 	r.POST("/webhooks/mangopay/:token", b.webhook)
 	r.GET("/livez", healthz)
 	r.GET("/healthz", healthz) // the alias of /livez
+	r.GET("/readyz", b.intakeReadyz)
 	return r
 }
 

@@ -11,13 +11,17 @@ import (
 )
 
 // The sticky cache's default, from the measured fleet-size profiles
-// (docs/measurements/2026-11-29-fleet-profiles.md and 2026-12-06): a worker
-// is about 37 MiB with nothing open, and each cached workflow adds about
-// 64 KiB of RSS (heap and its goroutine's stack); an open onboarding that is
-// not cached adds about 1.3 KiB. Evicting one costs its next event a replay:
-// 14 ms more at the median and 4.2 ms more worker CPU (measured at 10,000
-// open). Onboardings spend nearly all their life waiting for the user, so
-// the cache only needs to hold the ones active now.
+// (docs/measurements/2026-11-29-fleet-profiles.md, 2026-12-06-fleet-profiles.md
+// and 2026-12-07-budget-defaults-stages.md): a worker is 37 MiB with nothing
+// open (2026-11-29), and each cached workflow adds about 64 KiB of RSS (heap
+// and its goroutine's stack, 2026-11-29); an open onboarding that is not
+// cached adds about 0.4 KiB (126.9 MiB at 5,000, 128.9 at 10,000 on
+// 2026-12-06, the longest run; the 1.3 KiB of 2026-11-29 was a 2,000 to 3,000
+// slope). Evicting one costs its next event a replay: 2.8 ms more worker CPU
+// at the default cache with 1,500 open (2026-12-07), 4.2 ms and 14 ms more at
+// the median at 10,000 open (2026-12-06). Onboardings spend nearly all their
+// life waiting for the user, so the cache only needs to hold the ones active
+// now.
 const (
 	// DefaultStickyCacheSize is the cache without a memory limit to size it
 	// from: 10,000 open onboardings measured 128.9 MiB with it, within the
@@ -29,7 +33,7 @@ const (
 	minStickyCacheSize = 200
 	// cachedWorkflowBytes and workerBaseBytes are the measured costs.
 	cachedWorkflowBytes = 64 << 10
-	workerBaseBytes     = 40 << 20
+	workerBaseBytes     = 37 << 20
 	// cacheShareOfLimit is the share of the memory limit the cache may take,
 	// the rest left to the base, bursts of activity and the collector's
 	// headroom.

@@ -17,8 +17,8 @@ func TestStickyCacheSizeFor(t *testing.T) {
 		want  int
 	}{
 		{name: "no limit: the measured default", limit: 0, want: kycworker.DefaultStickyCacheSize},
-		{name: "300 MB", limit: 300_000_000, want: 1648},
-		{name: "512 MiB", limit: 512 * mib, want: 3456},
+		{name: "300 MB", limit: 300_000_000, want: 1696},
+		{name: "512 MiB", limit: 512 * mib, want: 3504},
 		{name: "a small limit keeps a floor", limit: 64 * mib, want: 200},
 		{name: "a large limit stops at the SDK's default", limit: 8 << 30, want: 10_000},
 	}
