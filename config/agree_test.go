@@ -45,7 +45,7 @@ func TestDeclarationsAgreeWithTheParsers(t *testing.T) {
 		{config.Bridge, "BRIDGE_RESTART_UNKNOWN_USERS", brdg, []string{"true", "0", "maybe"}},
 		{config.Bridge, "BRIDGE_INTAKE_PER_CLIENT_PER_SECOND", brdg, []string{"-1", "0", "0.5", "100000", "100000.5", "x"}},
 		{config.Bridge, "BRIDGE_INTAKE_PER_CLIENT_BURST", brdg, []string{"0", "1", "1000000", "1000001", "1.5"}},
-		{config.Bridge, "BRIDGE_WEBHOOK_MAX_DATE_AHEAD", brdg, []string{"999ms", "1s", "24h", "24h1s", "5"}},
+		{config.Bridge, "BRIDGE_WEBHOOK_MAX_DATE_AHEAD", brdg, []string{"999ms", "1s", "30s", "31s", "5"}},
 		{config.Bridge, "BRIDGE_INTERNAL_ADDR", brdg, []string{"8081", "127.0.0.1:8081"}},
 		{config.Bridge, "BRIDGE_PUBLIC_URL", brdg, []string{"ftp://x", "hooks.example", "http://127.0.0.1:8080"}},
 		{config.Bridge, "BRIDGE_RESTART_RETURN_URL", brdg, []string{"ftp://x", "https://p.example/done"}},

@@ -171,9 +171,9 @@ var Vars = []Var{
 		Meaning: "Webhooks one client address (as BRIDGE_TRUSTED_PROXIES tell it) may send the public intake per second and bridge; over it, 429 (Mangopay retries)."},
 	{Name: "BRIDGE_INTAKE_PER_CLIENT_BURST", Type: "int", Computed: "twice BRIDGE_INTAKE_PER_CLIENT_PER_SECOND (at least 1)", Allowed: "1 to 1000000",
 		Readers: []Process{Bridge}, check: intIn(1, 1_000_000), Meaning: "Webhooks one client address may send at once after a quiet period."},
-	{Name: "BRIDGE_WEBHOOK_MAX_DATE_AHEAD", Type: "duration", Default: "5m", Allowed: "1s to 24h", Readers: []Process{Bridge},
-		check:   durationIn(time.Second, 24*time.Hour),
-		Meaning: "How far past the bridge's clock a webhook's Date is believed; a later one is stored with the time it was received, so it cannot take the dedupe key of a future event."},
+	{Name: "BRIDGE_WEBHOOK_MAX_DATE_AHEAD", Type: "duration", Default: "2s", Allowed: "1s to 30s", Readers: []Process{Bridge},
+		check:   durationIn(time.Second, 30*time.Second),
+		Meaning: "Clock skew between Mangopay and the bridge: a webhook's Date later than the time it was received by more than this is stored with the time it was received (a genuine event is never dated after its delivery), so it cannot take the dedupe key of a future event."},
 
 	{Name: "BRIDGE_MAX_CONCURRENT_UPLOADS", Type: "int", Default: "4", Allowed: "1 to 1000", Readers: []Process{Bridge},
 		check: intIn(1, 1000), Meaning: "Document uploads a bridge takes at once (each holds up to 35 MB); beyond, 429 with Retry-After."},

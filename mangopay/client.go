@@ -38,6 +38,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"github.com/kycflow/kycflow/internal/spanurl"
 )
 
 // Base URLs of the Mangopay API.
@@ -98,7 +100,8 @@ func New(cfg Config) (*Client, error) {
 	// Each call is a client span of its caller's trace (the activity's),
 	// and carries the trace context (traceparent).
 	hc.Transport = &observingTransport{base: hc.Transport, limits: limits,
-		send: otelhttp.NewTransport(hc.Transport,
+		// spanurl: the span's url.full without the path's IDs and the query.
+		send: otelhttp.NewTransport(spanurl.Transport(hc.Transport),
 			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "mangopay " + r.Method }))}
 
 	logger := cfg.Logger

@@ -86,7 +86,7 @@ func TestNotificationsMatchTheContract(t *testing.T) {
 // for it.
 func sample(typ string, at time.Time) notify.Event {
 	ev := notify.Event{ID: "evt-0123456789abcdef", Type: typ, UserID: "user_m_01", Attempt: 1, OccurredAt: at,
-		Entry: &audit.Entry{Seq: 3, At: at, Kind: audit.KindStatus, OldStatus: "AWAITING_USER", NewStatus: "REFUSED",
+		Entry: &audit.Entry{OnboardingID: "onb_0123456789abcdef", Seq: 3, At: at, Kind: audit.KindStatus, OldStatus: "AWAITING_USER", NewStatus: "REFUSED",
 			Cause: audit.Cause{Kind: audit.CauseMangopayEvent, EventType: "IDENTITY_VERIFICATION_FAILED", ResourceID: "idnver_01"}}}
 	switch family, status, _ := strings.Cut(typ, "."); family {
 	case "onboarding":

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/kycflow/kycflow/audit"
+	"github.com/kycflow/kycflow/internal/spanurl"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
@@ -211,7 +212,8 @@ func (n *Notifier) Send(ctx context.Context, ev Event) error {
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	// A client span of the notification activity's trace; the platform
 	// gets the trace context (traceparent) to join it.
-	hc.Transport = otelhttp.NewTransport(hc.Transport,
+	// spanurl: the span's url.full without IDs or a token of the URL.
+	hc.Transport = otelhttp.NewTransport(spanurl.Transport(hc.Transport),
 		otelhttp.WithSpanNameFormatter(func(string, *http.Request) string { return "notify platform" }))
 	res, err := hc.Do(req)
 	if err != nil {

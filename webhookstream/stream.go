@@ -140,7 +140,7 @@ var Tracing = streamtrace.Stream{Name: StreamKey, Group: GroupName}
 
 // TraceFields are the fields of an entry that carry its trace context: a
 // copy of the entry (held, dead-lettered, replayed) keeps them.
-var TraceFields = []string{streamtrace.FieldTraceParent, streamtrace.FieldTraceState, streamtrace.FieldBaggage}
+var TraceFields = []string{streamtrace.FieldTraceParent, streamtrace.FieldTraceState}
 
 // enqueue queues r and starts a flusher if none runs.
 func (s *Store) enqueue(r *appendReq) error {

@@ -26,21 +26,35 @@ type Hint struct {
 	// Next is the newest hint held since then: followed at ReadAt plus
 	// HintWindow.
 	Next *webhookstream.MangopayEvent `json:"Next,omitempty"`
+	// Mixed: hints of several types were held since then (the session's
+	// types share a window), so the read is owed whatever Next's type says.
+	Mixed bool `json:"Mixed,omitempty"`
 }
 
 // maxHints bounds the resources whose windows are remembered. Only webhooks
 // routed to this onboarding reach it (its user, its sessions and
-// documents), so a handful is the norm; past the bound, a hint is followed
-// at once, as before windows existed, rather than grow the state.
+// documents), so a handful is the norm. Past the bound, a new resource
+// takes the slot of the oldest window with nothing held (its next hint is
+// then followed at once: one read more); only when every slot holds a hint
+// is a new one followed at once, rather than grow the state. A flood must
+// thus keep maxHints resources of the user busy to buy reads.
 const maxHints = 64
 
-// hintKey says which hints one read answers: a webhook's type and
-// resource, except that the types whose handler reads the same thing
-// whatever the type (the topics of the user's blocked flows and of a KYC
-// document) share one key.
+// sharedTopics are the topics whose hints about one resource one read
+// answers whatever their type: the user's blocked flows, a KYC document, a
+// PSC session (pscEvent reads the PSCs whatever the type) and an IDV
+// session (one session read answers every IDENTITY_VERIFICATION_* type;
+// followHeld reads it whatever the held type).
+var sharedTopics = map[mangopay.Topic]bool{
+	mangopay.TopicScope: true, mangopay.TopicDocument: true, mangopay.TopicPSC: true, mangopay.TopicSession: true,
+}
+
+// hintKey says which hints one read answers: a webhook's resource and its
+// topic when the topic is shared, its type otherwise (the level and renewal
+// handlers act on the type).
 func hintKey(ev webhookstream.MangopayEvent) string {
 	kind := string(ev.EventType)
-	if t := ev.EventType.Topic(); t == mangopay.TopicScope || t == mangopay.TopicDocument {
+	if t := ev.EventType.Topic(); sharedTopics[t] {
 		kind = "topic:" + string(t)
 	}
 	return kind + "|" + ev.ResourceID
@@ -54,14 +68,67 @@ func (w *onboarding) hint(ctx workflow.Context, ev webhookstream.MangopayEvent) 
 	i := slices.IndexFunc(w.st.Hints, func(h Hint) bool { return h.Key == key })
 	switch {
 	case i >= 0:
+		h := &w.st.Hints[i]
+		if h.Next != nil && h.Next.EventType != ev.EventType {
+			h.Mixed = true
+		}
 		held := ev
-		w.st.Hints[i].Next = &held
+		h.Next = &held
 		w.logger.Debug("webhook held until its resource's hint window ends", "event_type", ev.EventType, "resource_id", ev.ResourceID)
+		return
+	case w.answeredAlready(ev):
+		// Costs no read: it opens no window, so that the session's next
+		// webhook (its outcome, after PENDING) is followed at once.
+		w.dispatch(ctx, ev)
 		return
 	case len(w.st.Hints) < maxHints:
 		w.st.Hints = append(w.st.Hints, Hint{Key: key, ReadAt: now})
+	default:
+		// Every slot taken: the oldest window with nothing held makes room.
+		oldest := -1
+		for j, h := range w.st.Hints {
+			if h.Next == nil && (oldest < 0 || h.ReadAt.Before(w.st.Hints[oldest].ReadAt)) {
+				oldest = j
+			}
+		}
+		if oldest >= 0 {
+			w.st.Hints[oldest] = Hint{Key: key, ReadAt: now}
+		}
 	}
 	w.dispatch(ctx, ev)
+}
+
+// answeredAlready tells a hint about the current session that names the
+// status the workflow read last: sessionEvent follows it without a read.
+func (w *onboarding) answeredAlready(ev webhookstream.MangopayEvent) bool {
+	s := w.st.Session
+	return ev.EventType.Topic() == mangopay.TopicSession && s != nil && ev.ResourceID == s.IdvSessionID &&
+		impliedStatus[ev.EventType] == s.Status
+}
+
+// followHeld follows a held hint. The session's types share a window: when
+// several were held, the newest's type is no guide (a forged PENDING must
+// not hide a genuine VALIDATED held before it), so the session is read
+// whatever the type.
+func (w *onboarding) followHeld(ctx workflow.Context, h Hint, ev webhookstream.MangopayEvent) {
+	if !h.Mixed || ev.EventType.Topic() != mangopay.TopicSession {
+		w.dispatch(ctx, ev)
+		return
+	}
+	if s := w.st.Session; s != nil && ev.ResourceID == s.IdvSessionID {
+		if res, ok := w.readSession(ctx); ok {
+			w.applySession(ctx, res)
+		}
+		return
+	}
+	// An earlier session: archivedSessionEvent reads it and keeps it only
+	// if Mangopay validated it or put it in review.
+	i := slices.IndexFunc(w.st.History, func(r AttemptRecord) bool { return r.IdvSessionID == ev.ResourceID })
+	if i >= 0 && w.awaitingAnOutcome() && !hadOutcome(w.st.History[i]) {
+		w.archivedSessionEvent(ctx, i)
+		return
+	}
+	w.dispatch(ctx, ev) // not the onboarding's: the handler says so
 }
 
 // dropSpentHints forgets the windows that are over with nothing held.
@@ -94,12 +161,12 @@ func (w *onboarding) followHints(ctx workflow.Context) {
 		if h.Next == nil || now.Before(h.ReadAt.Add(w.cfg.HintWindow)) {
 			continue
 		}
-		ev := *h.Next
-		h.Next, h.ReadAt = nil, now
+		ev, held := *h.Next, *h
+		h.Next, h.ReadAt, h.Mixed = nil, now, false
 		if w.st.Status.Final() || w.st.Status == StatusStarting {
 			continue // cancelled meanwhile: nothing to follow
 		}
-		w.dispatch(withCause(ctx, eventCause(ev)), ev) // the held event is the cause
+		w.followHeld(withCause(ctx, eventCause(ev)), held, ev) // the held event is the cause
 	}
 	w.dropSpentHints(workflow.Now(ctx))
 }

@@ -62,8 +62,19 @@ func scrubbed(route string) string {
 
 // Engine is a gin engine that believes X-Forwarded-For only from
 // trustedProxies, gives each request an ID, logs each answer and turns a
-// panic into a 500.
+// panic into a 500. Its spans continue a request's trace context: for
+// listeners whose callers are trusted.
 func Engine(logger *slog.Logger, trustedProxies []string) *gin.Engine {
+	return engine(logger, trustedProxies, tracing.Middleware(ServiceName))
+}
+
+// PublicEngine is Engine for a listener anyone may call: each request
+// starts a trace of its own, whatever trace context it carries.
+func PublicEngine(logger *slog.Logger, trustedProxies []string) *gin.Engine {
+	return engine(logger, trustedProxies, tracing.PublicMiddleware(ServiceName))
+}
+
+func engine(logger *slog.Logger, trustedProxies []string, traced gin.HandlerFunc) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true
@@ -72,7 +83,7 @@ func Engine(logger *slog.Logger, trustedProxies []string) *gin.Engine {
 		_ = r.SetTrustedProxies(nil)
 	}
 	// The trace first: the access log and every handler log in its span.
-	r.Use(tracing.Middleware(ServiceName), redactSpanPath, requestID(), accessLog(logger), gin.CustomRecovery(func(c *gin.Context, rec any) {
+	r.Use(traced, redactSpanPath, requestID(), accessLog(logger), gin.CustomRecovery(func(c *gin.Context, rec any) {
 		logger.Error("panic in handler", "route", c.FullPath(), "panic", rec, "request_id", c.GetString(RequestIDKey))
 		c.AbortWithStatusJSON(http.StatusInternalServerError, Error{Error: "internal error"})
 	}))

@@ -28,15 +28,20 @@ func On() bool {
 
 // The fields of a stream entry that carry its trace context, under the
 // W3C names shortened as the entry's other fields are. An entry written
-// with tracing off has none: its size is unchanged.
+// with tracing off has none: its size is unchanged. No baggage: whatever a
+// propagator injects beyond these is not written.
 const (
 	FieldTraceParent = "tp"
 	FieldTraceState  = "ts"
-	FieldBaggage     = "bg"
 )
 
 // entryFields maps the propagator's keys to the entry's fields.
-var entryFields = map[string]string{"traceparent": FieldTraceParent, "tracestate": FieldTraceState, "baggage": FieldBaggage}
+var entryFields = map[string]string{"traceparent": FieldTraceParent, "tracestate": FieldTraceState}
+
+// MaxFieldLen bounds a trace field written into or read from an entry: a
+// traceparent is 55 characters, W3C advises 512 for a tracestate. A longer
+// value is dropped, so that no request can grow the stream's entries.
+const MaxFieldLen = 512
 
 // MessagingSystem is messaging.system for the webhook stream: Redis
 // streams are no system the conventions list, so they get their own name.
@@ -86,7 +91,7 @@ func (s Stream) StartProcess(ctx context.Context, id string, values map[string]a
 	}
 	carrier := fieldCarrier{}
 	for prop, field := range entryFields {
-		if v, ok := values[field].(string); ok && v != "" {
+		if v, ok := values[field].(string); ok && v != "" && len(v) <= MaxFieldLen {
 			carrier[prop] = v
 		}
 	}
@@ -106,7 +111,7 @@ type fieldCarrier map[string]string
 func (c fieldCarrier) Get(key string) string { return c[key] }
 
 func (c fieldCarrier) Set(key, value string) {
-	if f, ok := entryFields[key]; ok {
+	if f, ok := entryFields[key]; ok && len(value) <= MaxFieldLen {
 		c[f] = value
 	}
 }

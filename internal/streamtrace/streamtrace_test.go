@@ -2,6 +2,7 @@ package streamtrace_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -58,4 +59,31 @@ func TestStreamEntryCarriesTheTrace(t *testing.T) {
 	_, orphan := stream.StartProcess(context.Background(), "2-0", map[string]any{"t": "x"})
 	orphan.End()
 	assert.False(t, rec.Ended()[2].Parent().IsValid(), "an entry written with tracing off starts its own trace")
+}
+
+// TestStreamEntryBoundsItsTraceFields: whatever the context carries
+// (baggage, a huge tracestate), the entry gets the trace context's fields
+// only, each bounded, so that no request can grow the stream.
+func TestStreamEntryBoundsItsTraceFields(t *testing.T) {
+	stream := streamtrace.Stream{Name: "kycflow:webhooks", Group: "kycflow-forwarder"}
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	t.Cleanup(func() { otel.SetTextMapPropagator(propagation.TraceContext{}) })
+	otel.SetTracerProvider(sdktrace.NewTracerProvider())
+	t.Cleanup(func() { otel.SetTracerProvider(noop.NewTracerProvider()) })
+
+	incoming := propagation.MapCarrier{
+		"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		"baggage":     "k0=" + strings.Repeat("A", 4000),
+	}
+	ctx := otel.GetTextMapPropagator().Extract(context.Background(), incoming)
+	_, span, fields := stream.StartSend(ctx)
+	span.End()
+	require.Len(t, fields, 2, "traceparent only: %v", fields)
+	assert.Equal(t, streamtrace.FieldTraceParent, fields[0])
+
+	values := map[string]any{streamtrace.FieldTraceParent: fields[1], streamtrace.FieldTraceState: "k=" + strings.Repeat("v", streamtrace.MaxFieldLen)}
+	_, process := stream.StartProcess(context.Background(), "1-0", values)
+	defer process.End()
+	assert.Equal(t, span.SpanContext().TraceID(), process.SpanContext().TraceID(), "the trace goes on")
+	assert.Empty(t, process.SpanContext().TraceState().String(), "an oversized tracestate is dropped")
 }

@@ -26,6 +26,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
+	"go.opentelemetry.io/otel/trace"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/interceptor"
 
@@ -64,7 +65,7 @@ func Enabled(getenv func(string) string) (bool, error) {
 	}
 }
 
-// Setup installs the propagator (W3C trace context and baggage) and, when
+// Setup installs the propagator (W3C trace context) and, when
 // the environment asks for traces, a tracer provider exporting them by
 // OTLP/HTTP with service as the default service name (OTEL_SERVICE_NAME
 // overrides it). The returned function flushes and stops the provider; it
@@ -97,9 +98,12 @@ func Setup(ctx context.Context, service string, getenv func(string) string) (shu
 }
 
 // Propagator is the one propagator kycflow uses on every hop: HTTP
-// headers, Temporal headers and stream entries.
+// headers, Temporal headers and stream entries. W3C trace context only: no
+// kycflow code reads baggage, and baggage carried from a request would be
+// copied, whatever its size, into every stream entry and Temporal header
+// after it.
 func Propagator() propagation.TextMapPropagator {
-	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	return propagation.TraceContext{}
 }
 
 // TemporalInterceptor is Temporal's OpenTelemetry interceptor, for the
@@ -144,9 +148,25 @@ func Start(ctx context.Context, service string, getenv func(string) string, logg
 // On reports whether spans are recorded (streamtrace.On).
 func On() bool { return streamtrace.On() }
 
-// Middleware is otelgin's server spans, skipped while tracing is off.
+// Middleware is otelgin's server spans, skipped while tracing is off. The
+// span continues the trace of the request's traceparent: for listeners
+// whose callers are trusted (the internal one).
 func Middleware(service string) gin.HandlerFunc {
-	mw := otelgin.Middleware(service)
+	return skipWhenOff(otelgin.Middleware(service))
+}
+
+// PublicMiddleware is Middleware for a listener anyone may call (the
+// Mangopay webhook intake): every request starts a trace of its own. A
+// traceparent there is the sender's choice: continued, it would put forged
+// spans into a trace kycflow did not start and let a sampled flag
+// override the sampler.
+func PublicMiddleware(service string) gin.HandlerFunc {
+	return skipWhenOff(otelgin.Middleware(service,
+		otelgin.WithPropagators(propagation.NewCompositeTextMapPropagator()),
+		otelgin.WithSpanStartOptions(trace.WithNewRoot())))
+}
+
+func skipWhenOff(mw gin.HandlerFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if !On() {
 			c.Next()

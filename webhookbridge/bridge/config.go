@@ -65,8 +65,8 @@ type Config struct {
 	// the rate, at least 1).
 	IntakePerClientBurst int
 	// MaxDateAhead: BRIDGE_WEBHOOK_MAX_DATE_AHEAD (DefaultMaxDateAhead
-	// when 0): how far ahead of the bridge's clock a webhook's Date is
-	// believed.
+	// when 0): the clock skew tolerated between a webhook's Date and the
+	// time it was received.
 	MaxDateAhead time.Duration
 }
 
@@ -218,8 +218,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	if c.MaxDateAhead, err = time.ParseDuration(get("BRIDGE_WEBHOOK_MAX_DATE_AHEAD", DefaultMaxDateAhead.String())); err != nil ||
-		c.MaxDateAhead < time.Second || c.MaxDateAhead > 24*time.Hour {
-		errs = append(errs, errors.New("BRIDGE_WEBHOOK_MAX_DATE_AHEAD must be a duration from 1s to 24h"))
+		c.MaxDateAhead < time.Second || c.MaxDateAhead > 30*time.Second {
+		errs = append(errs, errors.New("BRIDGE_WEBHOOK_MAX_DATE_AHEAD must be a duration from 1s to 30s"))
 	}
 	if !validConsumerName(c.ConsumerName) {
 		errs = append(errs, fmt.Errorf("BRIDGE_CONSUMER_NAME %q must be 1 to 128 of A-Z, a-z, 0-9, '.', '_' and '-'", c.ConsumerName))

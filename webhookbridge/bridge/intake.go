@@ -19,7 +19,7 @@ const appendTimeout = 1500 * time.Millisecond
 // PublicRouter is what Mangopay reaches: the webhook endpoint, liveness
 // and the intake's readiness (Redis only).
 func (b *Bridge) PublicRouter() *gin.Engine {
-	r := httpapi.Engine(b.Logger, b.TrustedProxies)
+	r := httpapi.PublicEngine(b.Logger, b.TrustedProxies)
 	r.GET("/webhooks/mangopay/:token", b.webhook)
 	r.POST("/webhooks/mangopay/:token", b.webhook)
 	r.GET("/livez", healthz)
@@ -33,8 +33,8 @@ func healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"Status": "ok"}) }
 // webhook stores a Mangopay notification before answering 200.
 func (b *Bridge) webhook(c *gin.Context) {
 	// The rate first: a flood of wrong tokens costs nothing either.
-	if ok, first := b.Intake.allow(c.ClientIP(), b.now()); !ok {
-		b.Metrics.observeLimited(c.ClientIP())
+	if ok, first := b.Intake.allow(clientKey(c.ClientIP()), b.now()); !ok {
+		b.Metrics.observeLimited()
 		if first {
 			logLimited(b.Logger, c.ClientIP(), b.Intake.PerSecond)
 		}

@@ -1,7 +1,9 @@
 package bridge
 
 import (
+	"container/list"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -19,8 +21,10 @@ const (
 	// flood needs to hurt: each stored webhook may cost a Mangopay read.
 	DefaultIntakePerClientPerSecond = 20
 	// DefaultMaxDateAhead covers clock skew between Mangopay and the
-	// bridge; a Date further ahead is no genuine webhook's.
-	DefaultMaxDateAhead = 5 * time.Minute
+	// bridge, no more: a genuine event is never dated after its delivery,
+	// and every second of lead believed is a second of future dedupe keys
+	// a forger can take.
+	DefaultMaxDateAhead = 2 * time.Second
 )
 
 // IntakeGuard is what the public intake checks before it stores a
@@ -36,13 +40,18 @@ type IntakeGuard struct {
 
 	once    sync.Once
 	mu      sync.Mutex
-	clients map[string]*intakeClient
+	clients map[string]*list.Element // of *intakeClient, in lru
+	lru     *list.List               // most recently seen first
 	swept   time.Time
+	// sweeps counts the sweeps: each walks every address, so they must
+	// stay rare however full the guard is.
+	sweeps int
 }
 
 // intakeClient is one address's bucket, when it was last refused, and
 // when that was last logged.
 type intakeClient struct {
+	addr    string
 	lim     *rate.Limiter
 	limited time.Time
 	logged  time.Time
@@ -50,11 +59,13 @@ type intakeClient struct {
 
 // Bounds of the per-client state.
 const (
-	// maxClients bounds the addresses remembered; past it, the new ones
-	// share one bucket (overflowClient), so that a flood from many
-	// addresses cannot grow the bridge's memory without bound.
-	maxClients     = 100_000
-	overflowClient = "overflow"
+	// maxClients bounds the addresses remembered, so that a flood from
+	// many addresses cannot grow the bridge's memory without bound. Past
+	// it, a new address takes the place of the one seen least recently
+	// and gets a bucket of its own: never one a flood drained, so that
+	// Mangopay's addresses go on being served (they send often, so they
+	// are not the least recent).
+	maxClients = 100_000
 	// sweepEvery: how often addresses whose bucket is full again (idle)
 	// are forgotten.
 	sweepEvery = time.Minute
@@ -74,6 +85,21 @@ var subscribed = func() map[mangopay.EventType]bool {
 	return m
 }()
 
+// clientKey is the bucket of a client address: the address itself for
+// IPv4, its /64 for IPv6, since one host (one subscriber, one cloud VM)
+// holds a whole /64 and could otherwise take a fresh bucket per request.
+func clientKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || !ip.Is6() || ip.Is4In6() {
+		return addr
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
+}
+
 // Subscribed tells an event type kycflow subscribes to.
 func Subscribed(eventType mangopay.EventType) bool { return subscribed[eventType] }
 
@@ -83,23 +109,24 @@ func (g *IntakeGuard) allow(addr string, now time.Time) (ok, first bool) {
 	if g == nil || g.PerSecond <= 0 {
 		return true, false
 	}
-	g.once.Do(func() { g.clients = map[string]*intakeClient{} })
+	g.once.Do(func() { g.clients, g.lru = map[string]*list.Element{}, list.New() })
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if now.Sub(g.swept) >= sweepEvery || len(g.clients) >= maxClients {
+	// A sweep walks every address: once per sweepEvery, however full.
+	if now.Sub(g.swept) >= sweepEvery {
 		g.sweep(now)
 	}
-	c := g.clients[addr]
-	if c == nil {
+	e := g.clients[addr]
+	if e == nil {
 		if len(g.clients) >= maxClients {
-			addr = overflowClient
-			c = g.clients[addr]
+			g.forget(g.lru.Back())
 		}
-		if c == nil {
-			c = &intakeClient{lim: rate.NewLimiter(rate.Limit(g.PerSecond), g.burst())}
-			g.clients[addr] = c
-		}
+		e = g.lru.PushFront(&intakeClient{addr: addr, lim: rate.NewLimiter(rate.Limit(g.PerSecond), g.burst())})
+		g.clients[addr] = e
+	} else {
+		g.lru.MoveToFront(e)
 	}
+	c := e.Value.(*intakeClient)
 	if c.lim.AllowN(now, 1) {
 		return true, false
 	}
@@ -121,12 +148,21 @@ func (g *IntakeGuard) burst() int {
 // not limited lately: they are as good as new.
 func (g *IntakeGuard) sweep(now time.Time) {
 	g.swept = now
+	g.sweeps++
 	full := float64(g.burst())
-	for addr, c := range g.clients {
-		if c.lim.TokensAt(now) >= full && now.Sub(c.limited) >= limitedFor {
-			delete(g.clients, addr)
+	for e := g.lru.Front(); e != nil; {
+		next := e.Next()
+		if c := e.Value.(*intakeClient); c.lim.TokensAt(now) >= full && now.Sub(c.limited) >= limitedFor {
+			g.forget(e)
 		}
+		e = next
 	}
+}
+
+// forget drops an address's bucket.
+func (g *IntakeGuard) forget(e *list.Element) {
+	delete(g.clients, e.Value.(*intakeClient).addr)
+	g.lru.Remove(e)
 }
 
 // limitedClients counts the addresses refused within limitedFor.
@@ -137,8 +173,8 @@ func (g *IntakeGuard) limitedClients(now time.Time) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	n := 0
-	for _, c := range g.clients {
-		if !c.limited.IsZero() && now.Sub(c.limited) < limitedFor {
+	for _, e := range g.clients {
+		if c := e.Value.(*intakeClient); !c.limited.IsZero() && now.Sub(c.limited) < limitedFor {
 			n++
 		}
 	}
@@ -146,10 +182,12 @@ func (g *IntakeGuard) limitedClients(now time.Time) int {
 }
 
 // clampDate is the Date to store: the webhook's own, or the time it was
-// received when it lies further ahead than MaxDateAhead. The dedupe key is
-// EventType|RessourceId|Date: a Date far ahead, stored as is, would take
-// the key of a genuine event of that second (its webhook and the
-// reconciliation's copy would be dropped as duplicates when it comes).
+// received when it lies later than that by more than clock skew
+// (MaxDateAhead). The dedupe key is EventType|RessourceId|Date: a Date
+// ahead, stored as is, would take the key of a genuine event of that
+// second (its webhook and the reconciliation's copy would be dropped as
+// duplicates when it comes). A genuine Date is never after the delivery,
+// so clamping loses nothing of Mangopay's.
 func (g *IntakeGuard) clampDate(date int64, now time.Time) (int64, bool) {
 	ahead := DefaultMaxDateAhead
 	if g != nil && g.MaxDateAhead > 0 {

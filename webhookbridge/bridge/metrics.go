@@ -53,35 +53,15 @@ type Metrics struct {
 	// DateClamped counts stored webhooks whose Date lay further ahead than
 	// MaxDateAhead: stored with the time they were received instead.
 	DateClamped prometheus.Counter
-	// LimitedBySource counts the webhooks refused for their rate by client
-	// address: the first maxLimitedSources addresses limited have a series
-	// each, the rest share source="other", so that a flood from many
-	// addresses cannot multiply the series.
-	LimitedBySource *prometheus.CounterVec
-
-	sourcesMu sync.Mutex
-	sources   map[string]bool
 }
 
-// maxLimitedSources bounds the source label of LimitedBySource.
-const maxLimitedSources = 16
-
-// otherSource is the source label of the addresses past maxLimitedSources.
-const otherSource = "other"
-
-// observeLimited counts a webhook refused for addr's rate.
-func (m *Metrics) observeLimited(addr string) {
+// observeLimited counts a webhook refused for its client's rate. The
+// client's address goes to the log (logLimited), never into a label: a
+// label would name the first addresses limited for the process's life and
+// let a flood from many addresses multiply the series; the
+// kycflow_webhook_intake_limited_clients gauge counts the clients.
+func (m *Metrics) observeLimited() {
 	m.Received.WithLabelValues(resultLimited).Inc()
-	m.sourcesMu.Lock()
-	if !m.sources[addr] {
-		if len(m.sources) >= maxLimitedSources {
-			addr = otherSource
-		} else {
-			m.sources[addr] = true
-		}
-	}
-	m.sourcesMu.Unlock()
-	m.LimitedBySource.WithLabelValues(addr).Inc()
 }
 
 // Results of an intake request (the result label of Received).
@@ -158,23 +138,17 @@ func NewMetrics(mp *mangopay.Client) *Metrics {
 		HTTP: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kycflow_platform_api_requests_total", Help: "Platform API requests by route and status.",
 		}, []string{"route", "status"}),
-		LimitedBySource: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kycflow_webhooks_limited_by_source_total",
-			Help: "Webhooks answered 429 for their client address's rate, by address (the first 16 limited; the rest as source=\"other\").",
-		}, []string{"source"}),
-		sources: map[string]bool{},
 		DateClamped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kycflow_webhooks_date_clamped_total",
 			Help: "Webhooks dated further ahead than BRIDGE_WEBHOOK_MAX_DATE_AHEAD, stored with the time they were received.",
 		}),
 	}
-	reg.MustRegister(m.Received, m.Forwarded, m.Duplicates, m.DeadLettered, m.Unrouted, m.Held, m.Rerouted, m.Restarted, m.ForwardLag, m.Intake, m.Lookups, m.Outages, m.Vanished, m.LookupsLimited, m.HTTP, m.DateClamped, m.LimitedBySource)
+	reg.MustRegister(m.Received, m.Forwarded, m.Duplicates, m.DeadLettered, m.Unrouted, m.Held, m.Rerouted, m.Restarted, m.ForwardLag, m.Intake, m.Lookups, m.Outages, m.Vanished, m.LookupsLimited, m.HTTP, m.DateClamped)
 	// Every series exists from the start, at zero: rate() and alerts
 	// then see the first event rather than a series appearing.
 	for _, r := range []string{resultStored, resultPing, resultRejected, resultBadToken, resultUnavailable, resultLimited, resultUnsubscribed} {
 		m.Received.WithLabelValues(r)
 	}
-	m.LimitedBySource.WithLabelValues(otherSource)
 	for _, o := range []string{outcomeForwarded, outcomeRetry} {
 		m.ForwardLag.WithLabelValues(o)
 	}
