@@ -75,7 +75,8 @@ func (m *model) query() workflows.StateView {
 // checkFinal: a final status never changes, and is only reached for a
 // reason Mangopay (or the platform) gave.
 //
-// "A run completes within FinalNotifyWait of its final status" is checked
+// "A run completes within FinalNotifyWait of its final status" (within
+// FinalDeliveryWait when notifications are still undelivered) is checked
 // once the run ends (checkCompletionBound).
 func (m *model) checkFinal(s workflows.Status) {
 	if m.final != "" {
@@ -385,9 +386,11 @@ func (m *model) checkAgreement() {
 }
 
 // checkCompletionBound: a run completes within FinalNotifyWait of its final
-// status (plus the minute finish gives a stopped handler to answer), the
-// platform down or not. The final status's UpdatedAt (whole seconds) is
-// when it was reached.
+// status (plus the minute finish gives a stopped handler to answer) when its
+// outbox ends empty, and within FinalDeliveryWait (plus that minute) when it
+// ends with notifications undelivered: a platform that is down gets its
+// notifications' whole retry schedule. The final status's UpdatedAt (whole
+// seconds) is when it was reached.
 func (m *model) checkCompletionBound(end time.Time) {
 	if m.env == nil || m.violation != "" {
 		return
@@ -401,13 +404,19 @@ func (m *model) checkCompletionBound(end time.Time) {
 		m.fail("the final state's UpdatedAt %q: %v", v.UpdatedAt, err)
 		return
 	}
-	wait := m.cfg.FinalNotifyWait
+	wait, what := m.cfg.FinalNotifyWait, "FinalNotifyWait"
 	if wait <= 0 {
 		wait = 10 * time.Minute // the workflow's default
 	}
+	if v.Undelivered != nil {
+		wait, what = max(m.cfg.FinalDeliveryWait, wait), "FinalDeliveryWait"
+		if m.cfg.FinalDeliveryWait <= 0 {
+			wait = max(workflows.DefaultFinalDeliveryWait, wait)
+		}
+	}
 	if bound := wait + time.Minute + time.Second; end.Sub(reached) > bound {
-		m.fail("the run completed %v after its final status %s (at %s): past FinalNotifyWait %v plus the handlers' minute",
-			end.Sub(reached), v.Status, v.UpdatedAt, wait)
+		m.fail("the run completed %v after its final status %s (at %s): past %s %v plus the handlers' minute",
+			end.Sub(reached), v.Status, v.UpdatedAt, what, wait)
 	}
 }
 
