@@ -166,7 +166,7 @@ var Vars = []Var{
 		Meaning: "May a downgrade webhook start an onboarding for a user kycflow has none for."},
 	{Name: "BRIDGE_FALLBACK_LOOKUPS_PER_SECOND", Type: "number", Default: "5", Allowed: "above 0, at most 1000", Readers: []Process{Bridge},
 		check: numberIn(0, false, 1000, true), Meaning: "Mangopay lookups of resources the routing index misses, and restarts, per second and bridge."},
-	{Name: "BRIDGE_INTAKE_PER_CLIENT_PER_SECOND", Type: "number", Default: "20", Allowed: "0 (no limit) to 100000", Readers: []Process{Bridge},
+	{Name: "BRIDGE_INTAKE_PER_CLIENT_PER_SECOND", Type: "number", Default: "200", Allowed: "0 (no limit) to 100000", Readers: []Process{Bridge},
 		check:   numberIn(0, true, 100_000, true),
 		Meaning: "Webhooks one client address (as BRIDGE_TRUSTED_PROXIES tell it) may send the public intake per second and bridge; over it, 429 (Mangopay retries)."},
 	{Name: "BRIDGE_INTAKE_PER_CLIENT_BURST", Type: "int", Computed: "twice BRIDGE_INTAKE_PER_CLIENT_PER_SECOND (at least 1)", Allowed: "1 to 1000000",

@@ -16,10 +16,15 @@ import (
 // Defaults of the intake's guards (Config.IntakePerClientPerSecond,
 // Config.MaxDateAhead).
 const (
-	// DefaultIntakePerClientPerSecond is far above what one Mangopay
-	// address sends a platform in the normal course, far below what a
-	// flood needs to hurt: each stored webhook may cost a Mangopay read.
-	DefaultIntakePerClientPerSecond = 20
+	// DefaultIntakePerClientPerSecond is above what one Mangopay address
+	// sends in a wave: Mangopay sends from three addresses, and a renewal
+	// wave of 10,000 users within a minute is about 170 webhooks a second
+	// among them. A 429 to Mangopay delays the webhook by its 10-minute
+	// retry and counts toward the 100 consecutive failures that make the
+	// hook INVALID, so the limit must never bind on genuine traffic; a
+	// flood's Mangopay reads are bounded by the workflow's hint window,
+	// not by this limit.
+	DefaultIntakePerClientPerSecond = 200
 	// DefaultMaxDateAhead covers clock skew between Mangopay and the
 	// bridge, no more: a genuine event is never dated after its delivery,
 	// and every second of lead believed is a second of future dedupe keys
