@@ -428,8 +428,16 @@ func (m *model) endChecks() {
 		// little without the run's error.
 		m.logf("the workflow ended with: %v", m.runErr)
 	}
+	// A run released for the next onboarding (an ensure-session answered
+	// OnboardingClosing) completes at once: an ensure-session still on its
+	// way to it is answered by Temporal that the run has completed, which
+	// EnsureSession turns into the next onboarding (the dev-server tests
+	// of the client cover that path). Any other update must be answered.
+	released := slices.ContainsFunc(m.updates, func(u *modelUpdate) bool {
+		return u.err != nil && strings.Contains(u.err.Error(), workflows.ErrTypeOnboardingClosing)
+	})
 	for _, u := range m.updates {
-		if !u.settled() {
+		if !u.settled() && !(released && u.name == workflows.UpdateEnsureSession) {
 			m.fail("update %s (%s) never completed; the workflow ended", u.id, u.name)
 		}
 	}

@@ -124,8 +124,10 @@ func TestSessionReadDuringRenewalKeepsIt(t *testing.T) {
 // through a 403); 12593 left a session Mangopay created unknown after a
 // cancel from Temporal during its creation; 575861200 ended the run with
 // a submit-document unanswered when a cancel from Temporal landed while
-// finish waited for it (after the platform's cancel).
-var regressionSeeds = []uint64{10249, 12387, 12593, 20479, 40439, 575861200}
+// finish waited for it (after the platform's cancel); 335469061 kept a
+// cancelled onboarding open 17 minutes while a renewal session's creation
+// retried through a 503 outage.
+var regressionSeeds = []uint64{10249, 12387, 12593, 20479, 40439, 335469061, 575861200}
 
 func TestModelRegressions(t *testing.T) {
 	for _, seed := range regressionSeeds {

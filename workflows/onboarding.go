@@ -50,20 +50,21 @@ func KYCOnboarding(ctx workflow.Context, in Input) (Result, error) {
 }
 
 type onboarding struct {
-	cfg       Config
-	rawCfg    Config // passed on unchanged at continue-as-new
-	st        *State
-	logger    log.Logger
-	events    workflow.ReceiveChannel
-	creating  bool                // a session is being created
-	reencode  bool                // an operator asked for a continue-as-new (UpdateReencode)
-	waiting   bool                // the main loop waits (waitUntil), in no activity
-	stopLoop  workflow.CancelFunc // cancels the loop's calls (a final status)
-	runCtx    workflow.Context    // the run's context, which only Temporal cancels
-	sending   bool                // the outbox sender runs
-	released  bool                // a new signup or reopen ends finish's wait for deliveries (releaseForNext)
-	wake      workflow.Settable
-	saUserSet bool
+	cfg        Config
+	rawCfg     Config // passed on unchanged at continue-as-new
+	st         *State
+	logger     log.Logger
+	events     workflow.ReceiveChannel
+	creating   bool                // a session is being created
+	stopCreate workflow.CancelFunc // cancels a session creation (a final status); it then looks up what Mangopay made
+	reencode   bool                // an operator asked for a continue-as-new (UpdateReencode)
+	waiting    bool                // the main loop waits (waitUntil), in no activity
+	stopLoop   workflow.CancelFunc // cancels the loop's calls (a final status)
+	runCtx     workflow.Context    // the run's context, which only Temporal cancels
+	sending    bool                // the outbox sender runs
+	released   bool                // a new signup or reopen ends finish's wait for deliveries (releaseForNext)
+	wake       workflow.Settable
+	saUserSet  bool
 	// stops are the running update handlers finish may cancel (stoppable).
 	stops    []handlerStop
 	nextStop int
@@ -316,12 +317,18 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	// the index is retried on its own.
 	in.IndexBestEffort = true
 	var res activities.CreateSessionResult
-	// Not on the loop's context: a final status must not cut a creation
-	// short (what Mangopay creates is recorded), only a cancel in Temporal.
+	// Not on the loop's context but on one of its own: a final status
+	// (or a cancel in Temporal) stops a creation retrying through an
+	// outage, after its running attempt ends (waitsForCancel); what
+	// Mangopay made is then looked up by the idempotency key and recorded
+	// (keepCreatedOnCancel), so the run completes within its bound and no
+	// session of the user is unknown to it.
 	cctx := ctx
 	if w.runCtx != nil {
 		cctx = w.runCtx
 	}
+	cctx, w.stopCreate = workflow.WithCancel(cctx)
+	defer func() { w.stopCreate(); w.stopCreate = nil }()
 	err := workflow.ExecuteActivity(waitsForCancel(accessDeniedStops(mangopayCtx(cctx, fmt.Sprintf("create IDV session (attempt %d)", attempt)))), a.CreateSession, in).Get(cctx, &res)
 	if errType(err) == activities.ErrTypeAccessDenied && ctx.Err() == nil {
 		if !w.st.Status.Final() {
@@ -342,7 +349,7 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 		return
 	}
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || cctx.Err() != nil {
 			w.keepCreatedOnCancel(ctx, in, attempt)
 			return
 		}

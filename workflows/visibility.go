@@ -46,6 +46,9 @@ func (w *onboarding) setStatus(ctx workflow.Context, s Status, reason string) {
 	if s.Final() && w.stopLoop != nil {
 		w.stopLoop() // the loop's Mangopay calls are moot now
 	}
+	if s.Final() && w.stopCreate != nil {
+		w.stopCreate() // and so is a session creation retrying through an outage
+	}
 	switch s {
 	case StatusExpired, StatusRefused, StatusRenewal, StatusAwaitingUser:
 	default:
