@@ -90,10 +90,6 @@ func (r EnsureSessionRequest) Validate() error {
 //     or ended on a refused request: the platform asks again, so a new
 //     onboarding starts.
 //
-// An onboarding that ended but still delivers its last notifications (a
-// platform that is down; Config.FinalDeliveryWait) counts as closed: it
-// completes at once, and the new onboarding sends them first.
-//
 // A new onboarding after a closed one that held notifications undelivered
 // sends those first, in order and with their ids (Input.Carried): the
 // platform hears the old story before the new one, and the closed run is
@@ -104,23 +100,12 @@ func EnsureSession(ctx context.Context, c client.Client, userID string, req Ensu
 	}
 	res, err := updateWithStart(ctx, c, userID, req, StartOptions(userID))
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	var closing *errClosing
-	var closed Result
-	switch {
-	case errors.As(err, &closing):
-		// The run had ended and was still delivering its last
-		// notifications: it completes now, and this call goes on as for
-		// a closed run (the run let go only for a call that may start the
-		// next one).
-		if closed, err = awaitClosed(ctx, c, userID, closing); err != nil {
-			return EnsureSessionResult{}, err
-		}
-	case !errors.As(err, &started):
+	if !errors.As(err, &started) {
 		return res, err
-	default:
-		if closed, err = closedResult(ctx, c, userID); err != nil {
-			return EnsureSessionResult{}, err
-		}
+	}
+	closed, err := closedResult(ctx, c, userID)
+	if err != nil {
+		return EnsureSessionResult{}, err
 	}
 	if closed.Status == StatusFailed {
 		return EnsureSessionResult{UserID: userID, Status: closed.Status, Reason: closed.Reason, Attempt: closed.Attempt}, nil
@@ -139,7 +124,6 @@ func Reopen(ctx context.Context, c client.Client, userID string, req EnsureSessi
 	if err := req.Validate(); err != nil {
 		return EnsureSessionResult{}, fmt.Errorf("reopen: %w: %w", ErrRejected, err)
 	}
-	req.Reopen = true
 	// A closed last run's held notifications go to the new one, first.
 	var carried []notify.Event
 	d, err := c.DescribeWorkflowExecution(ctx, WorkflowID(userID), "")
@@ -156,18 +140,7 @@ func Reopen(ctx context.Context, c client.Client, userID string, req EnsureSessi
 		carried = r.Undelivered
 	}
 	// An operator's decision: refusals count from zero again.
-	res, err := reopen(ctx, c, userID, req, Input{Carried: carried})
-	var closing *errClosing
-	if !errors.As(err, &closing) {
-		return res, err
-	}
-	// The running onboarding had ended and was still delivering its last
-	// notifications: it completes now, and the new one carries them.
-	r, err := awaitClosed(ctx, c, userID, closing)
-	if err != nil {
-		return EnsureSessionResult{}, err
-	}
-	return reopen(ctx, c, userID, req, Input{Carried: r.Undelivered})
+	return reopen(ctx, c, userID, req, Input{Carried: carried})
 }
 
 // reopen starts a new onboarding after a closed one (or finds the running
@@ -218,12 +191,6 @@ func updateWithStartInput(ctx context.Context, c client.Client, req EnsureSessio
 	}
 	var res EnsureSessionResult
 	if err := h.Get(ctx, &res); err != nil {
-		if runID, ok := asClosing(err); ok {
-			if runID == "" {
-				runID = h.RunID()
-			}
-			return EnsureSessionResult{}, fmt.Errorf("ensure session: %w", &errClosing{runID: runID})
-		}
 		return EnsureSessionResult{}, clientError(ctx, c, userID, "ensure session", err)
 	}
 	return res.UsableAt(time.Now()), nil
