@@ -67,3 +67,23 @@ func EscapeMarkdown(s string) string {
 	}
 	return b.String()
 }
+
+// CheckOperatorAction checks the who and why of an operator action run from
+// a command line (--operator, else KYCFLOW_OPERATOR as the caller resolved
+// it, and --reason): both are recorded, so both are required and held to
+// what the API holds an operator's name and reason to. It returns them
+// trimmed.
+func CheckOperatorAction(operator, reason string) (string, string, error) {
+	operator, reason = strings.TrimSpace(operator), strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return "", "", errors.New("--reason is required: say why (it is recorded with the operator's name)")
+	case ValidateReason(reason) != nil:
+		return "", "", fmt.Errorf("--reason must be one line of at most %d printable characters: %w", MaxReasonRunes, ValidateReason(reason))
+	case operator == "":
+		return "", "", errors.New("--operator (or KYCFLOW_OPERATOR) is required: who acts")
+	case ValidateActor(OperatorPrefix+operator) != nil:
+		return "", "", errors.New("--operator must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'")
+	}
+	return operator, reason, nil
+}

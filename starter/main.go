@@ -182,22 +182,11 @@ func hostPort(o client.Options) string {
 	return o.HostPort
 }
 
-// operatorAction checks the who and why of a reopen: an operator's
-// decision, recorded in the onboarding's input like one made over the API.
+// operatorAction resolves the operator (--operator, else "KYCFLOW_OPERATOR") and
+// checks the who and why with audit.CheckOperatorAction.
 func operatorAction(operator, reason string, getenv func(string) string) (string, string, error) {
-	if operator == "" {
-		operator = strings.TrimSpace(getenv("KYCFLOW_OPERATOR"))
+	if strings.TrimSpace(operator) == "" {
+		operator = getenv("KYCFLOW_OPERATOR")
 	}
-	reason = strings.TrimSpace(reason)
-	switch {
-	case reason == "":
-		return "", "", errors.New("--reason is required: say why (it is recorded with the operator's name)")
-	case audit.ValidateReason(reason) != nil:
-		return "", "", fmt.Errorf("--reason must be one line of at most %d printable characters: %w", audit.MaxReasonRunes, audit.ValidateReason(reason))
-	case operator == "":
-		return "", "", errors.New("--operator (or KYCFLOW_OPERATOR) is required: who decides")
-	case len(operator) > 64 || strings.Trim(operator, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != "":
-		return "", "", errors.New("--operator must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'")
-	}
-	return operator, reason, nil
+	return audit.CheckOperatorAction(operator, reason)
 }

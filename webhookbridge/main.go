@@ -295,25 +295,13 @@ func parked(ctx context.Context, cfg bridge.Config, name string, args []string, 
 // --operator does not.
 const EnvOperator = "KYCFLOW_OPERATOR"
 
-// operatorAction checks the who and why of an operator action run from the
-// command line: a reason (one line, at most platformapi.MaxReasonLength
-// characters) and an operator name (as in OPERATOR_API_TOKENS).
+// operatorAction resolves the operator (--operator, else EnvOperator) and
+// checks the who and why with audit.CheckOperatorAction.
 func operatorAction(operator, reason string, getenv func(string) string) (string, string, error) {
-	if operator == "" {
-		operator = strings.TrimSpace(getenv(EnvOperator))
+	if strings.TrimSpace(operator) == "" {
+		operator = getenv(EnvOperator)
 	}
-	reason = strings.TrimSpace(reason)
-	switch {
-	case reason == "":
-		return "", "", errors.New("--reason is required: say why (it is logged with the operator's name)")
-	case audit.ValidateReason(reason) != nil:
-		return "", "", fmt.Errorf("--reason must be one line of at most %d printable characters: %w", audit.MaxReasonRunes, audit.ValidateReason(reason))
-	case operator == "":
-		return "", "", fmt.Errorf("--operator (or %s) is required: who runs this", EnvOperator)
-	case !platformapi.ValidOperatorName(operator):
-		return "", "", errors.New("--operator must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'")
-	}
-	return operator, reason, nil
+	return audit.CheckOperatorAction(operator, reason)
 }
 
 // events runs `events backfill --since D [--dry-run]`: the events of the

@@ -143,23 +143,11 @@ func notifications(env *config.Env, args []string, out io.Writer) error {
 	return errors.Join(errs...)
 }
 
-// operatorAction checks the who and why of a resend, as `starter --reopen`
-// does: an operator's action, recorded in each onboarding's timeline.
+// operatorAction resolves the operator (--operator, else "KYCFLOW_OPERATOR") and
+// checks the who and why with audit.CheckOperatorAction.
 func operatorAction(operator, reason string, getenv func(string) string) (string, string, error) {
-	operator = strings.TrimSpace(operator)
-	if operator == "" {
-		operator = strings.TrimSpace(getenv("KYCFLOW_OPERATOR"))
+	if strings.TrimSpace(operator) == "" {
+		operator = getenv("KYCFLOW_OPERATOR")
 	}
-	reason = strings.TrimSpace(reason)
-	switch {
-	case reason == "":
-		return "", "", errors.New("--reason is required: say why (it is recorded with the operator's name)")
-	case audit.ValidateReason(reason) != nil:
-		return "", "", fmt.Errorf("--reason must be one line of at most %d printable characters: %w", audit.MaxReasonRunes, audit.ValidateReason(reason))
-	case operator == "":
-		return "", "", errors.New("--operator (or KYCFLOW_OPERATOR) is required: who re-sends")
-	case len(operator) > 64 || strings.Trim(operator, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != "":
-		return "", "", errors.New("--operator must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'")
-	}
-	return operator, reason, nil
+	return audit.CheckOperatorAction(operator, reason)
 }
