@@ -90,6 +90,10 @@ func (r EnsureSessionRequest) Validate() error {
 //     or ended on a refused request: the platform asks again, so a new
 //     onboarding starts.
 //
+// An onboarding that ended but still delivers its last notifications (a
+// platform that is down; Config.FinalDeliveryWait) counts as closed: it
+// completes at once, and the new onboarding sends them first.
+//
 // A new onboarding after a closed one that held notifications undelivered
 // sends those first, in order and with their ids (Input.Carried): the
 // platform hears the old story before the new one, and the closed run is
@@ -100,12 +104,23 @@ func EnsureSession(ctx context.Context, c client.Client, userID string, req Ensu
 	}
 	res, err := updateWithStart(ctx, c, userID, req, StartOptions(userID))
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if !errors.As(err, &started) {
+	var closing *errClosing
+	var closed Result
+	switch {
+	case errors.As(err, &closing):
+		// The run had ended and was still delivering its last
+		// notifications: it completes now, and this call goes on as for
+		// a closed run (the run let go only for a call that may start the
+		// next one).
+		if closed, err = awaitClosed(ctx, c, userID, closing); err != nil {
+			return EnsureSessionResult{}, err
+		}
+	case !errors.As(err, &started):
 		return res, err
-	}
-	closed, err := closedResult(ctx, c, userID)
-	if err != nil {
-		return EnsureSessionResult{}, err
+	default:
+		if closed, err = closedResult(ctx, c, userID); err != nil {
+			return EnsureSessionResult{}, err
+		}
 	}
 	if closed.Status == StatusFailed {
 		return EnsureSessionResult{UserID: userID, Status: closed.Status, Reason: closed.Reason, Attempt: closed.Attempt}, nil
@@ -124,6 +139,7 @@ func Reopen(ctx context.Context, c client.Client, userID string, req EnsureSessi
 	if err := req.Validate(); err != nil {
 		return EnsureSessionResult{}, fmt.Errorf("reopen: %w: %w", ErrRejected, err)
 	}
+	req.Reopen = true
 	// A closed last run's held notifications go to the new one, first.
 	var carried []notify.Event
 	d, err := c.DescribeWorkflowExecution(ctx, WorkflowID(userID), "")
@@ -140,7 +156,18 @@ func Reopen(ctx context.Context, c client.Client, userID string, req EnsureSessi
 		carried = r.Undelivered
 	}
 	// An operator's decision: refusals count from zero again.
-	return reopen(ctx, c, userID, req, Input{Carried: carried})
+	res, err := reopen(ctx, c, userID, req, Input{Carried: carried})
+	var closing *errClosing
+	if !errors.As(err, &closing) {
+		return res, err
+	}
+	// The running onboarding had ended and was still delivering its last
+	// notifications: it completes now, and the new one carries them.
+	r, err := awaitClosed(ctx, c, userID, closing)
+	if err != nil {
+		return EnsureSessionResult{}, err
+	}
+	return reopen(ctx, c, userID, req, Input{Carried: r.Undelivered})
 }
 
 // reopen starts a new onboarding after a closed one (or finds the running
@@ -173,7 +200,51 @@ func updateWithStart(ctx context.Context, c client.Client, userID string, req En
 	return updateWithStartInput(ctx, c, req, opts, Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag})
 }
 
+// Temporal drops an update it had not yet handed to the run when the
+// workflow task carrying it fails on the server ("unexpected workflow task
+// failure", WorkflowNotReady) or when the run closes first: nothing was
+// recorded, and asking again is safe (against the same run, or the next one
+// the update-with-start begins). A few quick retries absorb the race of a
+// signup with a run that is closing; past them, the caller gets the error.
+const (
+	abortedUpdateRetries = 5
+	abortedUpdatePause   = 50 * time.Millisecond
+)
+
+// abortedUpdate reports whether err is Temporal dropping an update before
+// the run took it.
+func abortedUpdate(err error) bool {
+	var notReady *serviceerror.WorkflowNotReady
+	var notFound *serviceerror.NotFound
+	return errors.As(err, &notReady) ||
+		errors.As(err, &notFound) && strings.Contains(notFound.Error(), "aborted by closing workflow")
+}
+
+// retryAborted runs call again while Temporal drops its update before the
+// run took it (abortedUpdate), a few times, pausing longer each time.
+func retryAborted[T any](ctx context.Context, call func() (T, error)) (T, error) {
+	pause := abortedUpdatePause
+	for attempt := 1; ; attempt++ {
+		res, err := call()
+		if err == nil || attempt > abortedUpdateRetries || !abortedUpdate(err) {
+			return res, err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return res, err
+		case <-t.C:
+		}
+		pause *= 2
+	}
+}
+
 func updateWithStartInput(ctx context.Context, c client.Client, req EnsureSessionRequest, opts client.StartWorkflowOptions, in Input) (EnsureSessionResult, error) {
+	return retryAborted(ctx, func() (EnsureSessionResult, error) { return updateWithStartOnce(ctx, c, req, opts, in) })
+}
+
+func updateWithStartOnce(ctx context.Context, c client.Client, req EnsureSessionRequest, opts client.StartWorkflowOptions, in Input) (EnsureSessionResult, error) {
 	userID := in.UserID
 	op := c.NewWithStartWorkflowOperation(opts, WorkflowType, in)
 	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
@@ -191,6 +262,12 @@ func updateWithStartInput(ctx context.Context, c client.Client, req EnsureSessio
 	}
 	var res EnsureSessionResult
 	if err := h.Get(ctx, &res); err != nil {
+		if runID, ok := asClosing(err); ok {
+			if runID == "" {
+				runID = h.RunID()
+			}
+			return EnsureSessionResult{}, fmt.Errorf("ensure session: %w", &errClosing{runID: runID})
+		}
 		return EnsureSessionResult{}, clientError(ctx, c, userID, "ensure session", err)
 	}
 	return res.UsableAt(time.Now()), nil
@@ -329,6 +406,11 @@ func GetTimeline(ctx context.Context, c client.Client, userID string) (TimelineV
 }
 
 func update(ctx context.Context, c client.Client, userID, name, updateID string, arg, out any) error {
+	_, err := retryAborted(ctx, func() (struct{}, error) { return struct{}{}, updateOnce(ctx, c, userID, name, updateID, arg, out) })
+	return err
+}
+
+func updateOnce(ctx context.Context, c client.Client, userID, name, updateID string, arg, out any) error {
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		UpdateID: updateID, WorkflowID: WorkflowID(userID), UpdateName: name, Args: []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,

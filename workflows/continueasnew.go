@@ -42,23 +42,28 @@ func (w *onboarding) continueAsNew(ctx workflow.Context) error {
 	})
 }
 
-// finish completes the onboarding within Config.FinalNotifyWait of its final
-// status: it gives the platform's notifications, and the update handlers
-// still running, that long; what is still undelivered then is listed in
-// the Result (the platform reads the final state through the API), and a
-// handler still running is cut off (its caller retries against the next
-// onboarding). A closed run lets the next ensure-session start anew.
+// finish completes the onboarding once its notifications are delivered
+// (or held), within Config.FinalDeliveryWait of its final status. The update
+// handlers still running get Config.FinalNotifyWait: a handler still running
+// then is cut off (its caller retries against the next onboarding). What is
+// still undelivered at the end is listed in the Result (the platform reads
+// the final state through the API). A new signup or an operator's reopen
+// ends the wait at once (releaseForNext): the next onboarding sends the
+// undelivered events first. A closed run lets the next ensure-session start
+// anew.
 func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 	// A Temporal cancel that lands while finish waits must not cut the
-	// waits short: the run would end with an update handler still
-	// running, its caller never answered. The bound stays the same.
+	// handlers' wait short: the run would end with an update handler still
+	// running, its caller never answered. The bound stays the same. It
+	// does end the wait for deliveries (cancelled below).
+	cancelled := ctx
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
-	deadline := workflow.Now(ctx).Add(w.cfg.FinalNotifyWait)
+	start := workflow.Now(ctx)
+	deadline := start.Add(w.cfg.FinalNotifyWait)
 	remaining := func() time.Duration { return deadline.Sub(workflow.Now(ctx)) }
 	// A held outbox is not waited on: it waits for an operator.
-	done := func() bool {
-		return (len(w.st.Outbox) == 0 || w.st.NotifyHeld != "") && workflow.AllHandlersFinished(ctx)
-	}
+	drained := func() bool { return len(w.st.Outbox) == 0 || w.st.NotifyHeld != "" }
+	done := func() bool { return w.released || drained() && workflow.AllHandlersFinished(ctx) }
 	// Timers only when there is something to wait for. A sender stopped by
 	// a Temporal cancel ends at once and restarts on ctx (disconnected); a
 	// running one goes on delivering, within the bound.
@@ -69,13 +74,17 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 	if d := remaining(); d > 0 && !done() {
 		_, _ = workflow.AwaitWithTimeout(ctx, d, done)
 	}
-	if !workflow.AllHandlersFinished(ctx) {
-		// Past the bound: a handler still retrying an activity is stopped
-		// and answers with an error, rather than being left unanswered by
-		// the run's end.
-		w.stopHandlers()
-		_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return workflow.AllHandlersFinished(ctx) })
+	w.stopLateHandlers(ctx)
+	// The platform may be down for a day: its notifications go on, on
+	// their retry schedule, until delivered or held (schedule exhausted,
+	// 410), unless a signup releases the run (releaseForNext) or Temporal
+	// cancels it.
+	deliveryDeadline := start.Add(max(w.cfg.FinalDeliveryWait, w.cfg.FinalNotifyWait))
+	ended := func() bool { return w.released || cancelled.Err() != nil || drained() }
+	if d := deliveryDeadline.Sub(workflow.Now(ctx)); d > 0 && !ended() {
+		_, _ = workflow.AwaitWithTimeout(ctx, d, ended)
 	}
+	w.stopLateHandlers(ctx)
 	for {
 		left := w.takeSignals(ctx)
 		if len(left) == 0 {
@@ -89,10 +98,16 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 	if len(w.st.Outbox) > 0 {
 		// Kept in the Result, counted and flagged (KycAttention on the
 		// closed run): `worker notifications resend` sends them, in order.
-		const why = "the onboarding ended before its notifications were delivered"
-		w.hold(ctx, why)
+		why := "the onboarding ended before its notifications were delivered"
+		if w.released {
+			why = "the onboarding ended for a new one before its notifications were delivered: the new one sends them first"
+		}
+		if !w.released {
+			w.hold(ctx, why) // counted for the operator's alert
+		}
 		if w.st.NotifyHeld == "" {
-			// A resend landed while the hold was recorded and unflagged
+			// Released for the next onboarding (which sends them), or a
+			// resend landed while the hold was recorded and unflagged
 			// the run; but this run sends nothing more: its Result keeps
 			// the events, so it stays listed for `worker notifications`.
 			w.st.NotifyHeld = why
@@ -102,6 +117,17 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 		w.logger.Error("completing with platform notifications undelivered", "count", len(w.st.Outbox))
 	}
 	return res, nil
+}
+
+// stopLateHandlers stops the update handlers still running (one retrying an
+// activity through a Mangopay outage), which then answer with an error
+// rather than being left unanswered by the run's end.
+func (w *onboarding) stopLateHandlers(ctx workflow.Context) {
+	if workflow.AllHandlersFinished(ctx) {
+		return
+	}
+	w.stopHandlers()
+	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
 // takeSignals takes every signal still buffered, without waiting.

@@ -40,8 +40,11 @@
 // ■ final: the workflow completes and its status never changes again. Every
 // other state is watched for ever (continuing as new to keep history
 // bounded); webhooks are hints that make the workflow re-read Mangopay. A
-// final status completes the run within FinalNotifyWait (10 min): what the
-// platform has not received by then is listed in Result.Undelivered.
+// final status completes the run once its notifications are delivered or
+// held, within FinalDeliveryWait (their three-day retry schedule), or at
+// once when a new signup asks for the next onboarding: what the platform has
+// not received by then is listed in Result.Undelivered, for the next
+// onboarding (or an operator) to send.
 //
 // While Mangopay denies kycflow access (401, 403) on the first read of the
 // user or on a session's creation, the status stays where it was (STARTING,

@@ -135,6 +135,9 @@ func (w *onboarding) validateEnsureRequest(req EnsureSessionRequest) error {
 func (w *onboarding) ensureSession(ctx workflow.Context, req EnsureSessionRequest) (EnsureSessionResult, error) {
 	defer w.handlerDone()
 	cause := ensureSessionCause(req)
+	if err := w.releaseForNext(ctx, req, cause); err != nil {
+		return EnsureSessionResult{}, err
+	}
 	ctx = withCause(ctx, cause)
 	if cause.Kind == audit.CauseOperator || w.st.Status == StatusStarting {
 		// An operator's reopen is recorded whatever it leads to; so is the

@@ -51,7 +51,7 @@ func TestClosedOnboardingsNotificationsAreListedAndResent(t *testing.T) {
 	opts := workflows.StartOptions(user)
 	opts.TaskQueue = queue
 	run, err := d.c.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, workflows.Input{
-		UserID: user, ReturnURL: returnURL, Config: workflows.Config{FinalNotifyWait: time.Second},
+		UserID: user, ReturnURL: returnURL, Config: workflows.Config{FinalNotifyWait: time.Second, FinalDeliveryWait: time.Second},
 	})
 	require.NoError(t, err)
 	var res workflows.Result
@@ -120,7 +120,7 @@ func TestCancelledOnboardingsNotificationsAreListedAndResent(t *testing.T) {
 	opts := workflows.StartOptions(user)
 	opts.TaskQueue = queue
 	run, err := d.c.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, workflows.Input{
-		UserID: user, ReturnURL: returnURL, Config: workflows.Config{FinalNotifyWait: time.Second},
+		UserID: user, ReturnURL: returnURL, Config: workflows.Config{FinalNotifyWait: time.Second, FinalDeliveryWait: time.Second},
 	})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
@@ -189,7 +189,7 @@ func TestANewRunSendsTheClosedRunsHeldNotificationsFirst(t *testing.T) {
 
 	user := createUser(t, d.mp, "PAYER") // NOT_ELIGIBLE at once: the run ends
 	run, err := d.c.ExecuteWorkflow(ctx, workflows.StartOptions(user), workflows.WorkflowType, workflows.Input{
-		UserID: user, ReturnURL: returnURL, Config: workflows.Config{FinalNotifyWait: time.Second},
+		UserID: user, ReturnURL: returnURL, Config: workflows.Config{FinalNotifyWait: time.Second, FinalDeliveryWait: time.Second},
 	})
 	require.NoError(t, err)
 	var closed workflows.Result

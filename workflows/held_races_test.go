@@ -73,7 +73,7 @@ func TestResendWhileAClosingRunHoldsKeepsItFlagged(t *testing.T) {
 	h.at(5*time.Minute, func() {
 		h.update(workflows.UpdateResendNotifications, resent, workflows.ResendRequest{Actor: "operator:alice", Reason: "endpoint fixed"})
 	})
-	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute})
+	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute, FinalDeliveryWait: 2 * time.Minute})
 
 	res := h.result()
 	require.Len(t, res.Undelivered, 1)
@@ -89,7 +89,7 @@ func TestTemporalCancelKeepsTheUndeliveredNotifications(t *testing.T) {
 	h.platform.setRefuse(func(notify.Event) bool { return true })
 	h.ensure(0, workflows.EnsureSessionRequest{})
 	h.at(time.Hour, func() { h.env.CancelWorkflow() })
-	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute})
+	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute, FinalDeliveryWait: 2 * time.Minute})
 
 	var canceled *temporal.CanceledError
 	require.True(t, errors.As(h.env.GetWorkflowError(), &canceled), "%v", h.env.GetWorkflowError())

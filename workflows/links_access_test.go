@@ -106,9 +106,11 @@ func TestEnsureSessionInTheExpiryGraceHour(t *testing.T) {
 	assert.Equal(t, 2, late.value.Attempt)
 }
 
-// Completion waits at most FinalNotifyWait for the platform; what
-// is undelivered then is in the Result, and a cancelled onboarding's run
-// is closed (so that the next ensure-session starts anew).
+// Completion waits at most FinalNotifyWait once the outbox is held (the
+// test environment ends an activity's retries after 10 attempts, as if its
+// schedule were over); what is undelivered is in the Result, and a
+// cancelled onboarding's run is closed (so that the next ensure-session
+// starts anew).
 func TestCompletionWaitsAtMostFinalNotifyWait(t *testing.T) {
 	h := newHarness(t, "NATURAL")
 	h.platform.setRefuse(func(notify.Event) bool { return true }) // the platform is down for days
@@ -132,7 +134,7 @@ func TestCompletionBoundIsTheConfiguredOne(t *testing.T) {
 	h.platform.setRefuse(func(notify.Event) bool { return true })
 	h.ensure(0, workflows.EnsureSessionRequest{})
 	h.cancel(time.Hour)
-	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute})
+	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute, FinalDeliveryWait: 2 * time.Minute})
 	assert.LessOrEqual(t, h.env.Now().Sub(h.start), time.Hour+3*time.Minute)
 	assert.NotEmpty(t, h.result().Undelivered)
 }

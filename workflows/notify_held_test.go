@@ -112,7 +112,7 @@ func TestCompletionWithUndeliveredNotificationsIsFlagged(t *testing.T) {
 	h := newHarness(t, "PAYER")
 	h.platform.setRefuse(func(notify.Event) bool { return true })
 	h.ensure(0, workflows.EnsureSessionRequest{})
-	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute})
+	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute, FinalDeliveryWait: 2 * time.Minute})
 	res := h.result()
 	require.Len(t, res.Undelivered, 1)
 	assert.Equal(t, "onboarding.not_eligible", res.Undelivered[0].Type)

@@ -62,6 +62,7 @@ type onboarding struct {
 	stopLoop   workflow.CancelFunc // cancels the loop's calls (a final status)
 	runCtx     workflow.Context    // the run's context, which only Temporal cancels
 	sending    bool                // the outbox sender runs
+	released   bool                // a new signup or reopen ends finish's wait for deliveries (releaseForNext)
 	wake       workflow.Settable
 	saUserSet  bool
 	// stops are the running update handlers finish may cancel (stoppable).

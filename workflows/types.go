@@ -63,6 +63,14 @@ type Config struct {
 	// FinalNotifyWait is how long a finished onboarding waits for its
 	// last platform notifications before it completes.
 	FinalNotifyWait time.Duration `json:"FinalNotifyWait,omitempty"`
+	// FinalDeliveryWait is how long a finished onboarding goes on
+	// delivering its last platform notifications (its update handlers are
+	// stopped at FinalNotifyWait) before it completes with them
+	// undelivered: by default the whole retry schedule of a notification,
+	// so that a platform down for a day receives everything, in order,
+	// without an operator. An ensure-session (or an operator's reopen)
+	// ends the wait at once: the next onboarding carries them.
+	FinalDeliveryWait time.Duration `json:"FinalDeliveryWait,omitempty"`
 	// RenewalReminders are how long before the renewal deadline the
 	// platform is reminded (besides the notice when renewal is required).
 	RenewalReminders []time.Duration `json:"RenewalReminders,omitempty"`
@@ -79,6 +87,11 @@ type Config struct {
 // webhook that follows another one within it is acted on seconds later, long
 // enough that a flood costs a read every few seconds, not one per webhook.
 const DefaultHintWindow = 5 * time.Second
+
+// DefaultFinalDeliveryWait is FinalDeliveryWait's default: a notification's
+// whole retry schedule (activities.NotifyDeliveryWindow), and an hour for the
+// events queued behind the one that waited.
+const DefaultFinalDeliveryWait = activities.NotifyDeliveryWindow + time.Hour
 
 // DefaultConfig is used for every zero field of Input.Config.
 func DefaultConfig() Config {
@@ -98,6 +111,7 @@ func DefaultConfig() Config {
 		ExpiryGrace:             time.Hour,
 		MaxRetryBackoff:         24 * time.Hour,
 		FinalNotifyWait:         10 * time.Minute,
+		FinalDeliveryWait:       DefaultFinalDeliveryWait,
 		RenewalReminders:        []time.Duration{30 * 24 * time.Hour, 7 * 24 * time.Hour, 24 * time.Hour},
 		HintWindow:              DefaultHintWindow,
 	}
@@ -117,6 +131,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FinalNotifyWait <= 0 {
 		c.FinalNotifyWait = d.FinalNotifyWait
+	}
+	if c.FinalDeliveryWait <= 0 {
+		c.FinalDeliveryWait = d.FinalDeliveryWait
 	}
 	if len(c.RenewalReminders) == 0 {
 		c.RenewalReminders = d.RenewalReminders
@@ -160,6 +177,10 @@ type EnsureSessionRequest struct {
 	// IdempotencyKey is the platform's Idempotency-Key of the call, for the
 	// timeline.
 	IdempotencyKey string `json:"IdempotencyKey,omitempty"`
+	// Reopen is set by Reopen: the caller starts a new onboarding whatever
+	// the last one's outcome, so a FAILED run still delivering its last
+	// notifications closes for it (releaseForNext).
+	Reopen bool `json:"Reopen,omitempty"`
 }
 
 // EnsureSessionResult is the ensure-session update's answer.
