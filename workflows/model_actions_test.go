@@ -384,6 +384,7 @@ func (m *model) actFaults() {
 		}
 		name = "platform down"
 		m.sink.down.Store(true)
+		m.platformDown = append(m.platformDown, timeWindow{m.env.Now(), m.env.Now().Add(window)})
 	}
 	m.setFaults(f, set)
 	m.faultsUntil = m.env.Now().Add(window)
@@ -410,6 +411,9 @@ func (m *model) clearFaults() {
 	set.IdvActivated = true
 	m.setFaults(sandbox.Faults{}, set)
 	m.sink.down.Store(false)
+	if n := len(m.platformDown); n > 0 && m.platformDown[n-1].to.After(m.env.Now()) {
+		m.platformDown[n-1].to = m.env.Now() // the platform is back early
+	}
 	if n := len(m.denied); n > 0 && m.denied[n-1].to.After(m.env.Now()) {
 		m.denied[n-1].to = m.env.Now() // the access is back early
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/mangopay"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 	"github.com/kycflow/kycflow/workflows"
@@ -386,9 +387,10 @@ func (m *model) checkAgreement() {
 }
 
 // checkCompletionBound: a run completes within FinalNotifyWait of its final
-// status (plus the minute finish gives a stopped handler to answer) when its
-// outbox ends empty, and within FinalDeliveryWait (plus that minute) when it
-// ends with notifications undelivered: a platform that is down gets its
+// status (plus the minute finish gives a stopped handler to answer) when the
+// platform took its notifications, and within FinalDeliveryWait (plus that
+// minute) when it ends with notifications undelivered or the platform was
+// down within their retry schedule: a platform that is down gets its
 // notifications' whole retry schedule. The final status's UpdatedAt (whole
 // seconds) is when it was reached.
 func (m *model) checkCompletionBound(end time.Time) {
@@ -408,7 +410,14 @@ func (m *model) checkCompletionBound(end time.Time) {
 	if wait <= 0 {
 		wait = 10 * time.Minute // the workflow's default
 	}
-	if v.Undelivered != nil {
+	// A notification refused while the platform was down is retried for
+	// its whole schedule (activities.NotifyDeliveryWindow): a run whose
+	// final status came within that schedule of an outage may deliver it,
+	// and so linger, up to FinalDeliveryWait.
+	refused := slices.ContainsFunc(m.platformDown, func(w timeWindow) bool {
+		return w.to.After(reached.Add(-activities.NotifyDeliveryWindow)) && w.from.Before(end)
+	})
+	if v.Undelivered != nil || refused {
 		wait, what = max(m.cfg.FinalDeliveryWait, wait), "FinalDeliveryWait"
 		if m.cfg.FinalDeliveryWait <= 0 {
 			wait = max(workflows.DefaultFinalDeliveryWait, wait)

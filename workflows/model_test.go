@@ -236,6 +236,7 @@ type model struct {
 	settling        int              // re-drains before a quiet comparison
 	resume          bool             // a quiet point mid-seed: random steps resume after it
 	denied          []timeWindow     // Mangopay denied kycflow access (401/403) in these windows
+	platformDown    []timeWindow     // the platform's endpoint answered 503 in these windows
 	faults          sandbox.Faults   // injected now
 	simSet          sandbox.Settings // the simulator's settings now
 	knownDocs       map[string]bool
