@@ -84,10 +84,18 @@ func runWave(args []string) (int, error) {
 	fs.DurationVar(&cfg.WaveDeadline, "wave-deadline", 10*time.Minute, "how long after the first downgrade every affected user may take")
 	fs.Float64Var(&cfg.BudgetRate, "budget-rate", 50, "MANGOPAY_MAX_CALLS_PER_SECOND of the run (kycflow's default is 0.3)")
 	fs.IntVar(&cfg.BudgetBurst, "budget-burst", 300, "MANGOPAY_MAX_BURST of the run")
+	fs.StringVar(&cfg.System.PprofDir, "pprof", "", "save CPU and heap profiles of the first worker and the first bridge, taken over the wave's window, in this folder")
+	wfPollers := fs.Int("workflow-pollers", 0, "WORKER_WORKFLOW_POLLERS (0: the worker's default)")
+	actPollers := fs.Int("activity-pollers", 0, "WORKER_ACTIVITY_POLLERS (0: the worker's default)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
 	}
+	env, err := workerEnv(0, *wfPollers, *actPollers)
+	if err != nil {
+		return 2, err
+	}
+	cfg.System.WorkerEnv = env
 	// Zero would mean "the default" to Defaults: refused here instead.
 	if cfg.Share == 0 || cfg.BudgetRate == 0 || cfg.System.Users == 0 {
 		return 2, errors.New("--share, --budget-rate and --users must be above 0")

@@ -262,7 +262,10 @@ type WaveReport struct {
 	// from each to the workflow's signal and state (read from the
 	// histories of the affected users).
 	Webhooks WaveWebhooks `json:"webhooks"`
-	WorkDir  string       `json:"work_dir"`
+	// Profiles: the CPU and heap profiles of the first worker and the first
+	// bridge over the wave's window (System.PprofDir), or why one failed.
+	Profiles []string `json:"profiles,omitempty"`
+	WorkDir  string   `json:"work_dir"`
 }
 
 // WaveWebhooks are the webhooks of a wave and how fast they took effect.
@@ -391,6 +394,13 @@ func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, 
 	}
 	waveStart := time.Now()
 	reopened := 0
+	// The profiles cover the downgrades' window (2 s at least).
+	profiled := make(chan []string, 1)
+	if cfg.System.PprofDir != "" {
+		go func() { profiled <- sys.takeProfiles(ctx, cfg.System.PprofDir, 0, max(cfg.Window, 2*time.Second)) }()
+	} else {
+		profiled <- nil
+	}
 	stopProgress = fleetProgress(cfg.System, "wave", func() string {
 		mu.Lock()
 		defer mu.Unlock()
@@ -444,6 +454,7 @@ func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, 
 	}
 	close(stopSampling)
 	sampling.Wait()
+	r.Profiles = <-profiled
 	callsAfter, err := sys.simCalls(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the simulator's call counts: %w", err)
@@ -592,6 +603,9 @@ func (r *WaveReport) Table(out io.Writer) {
 		if len(f.ids) > 0 {
 			fmt.Fprintf(tw, "FAILED: %s\t%d: %v\n", f.name, len(f.ids), f.ids[:min(len(f.ids), 10)])
 		}
+	}
+	for _, p := range r.Profiles {
+		fmt.Fprintf(tw, "profile over the wave\t%s\n", p)
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(out, "logs and Temporal's database: %s\n", r.WorkDir)
