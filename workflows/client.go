@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/kycflow/kycflow/audit"
-	"github.com/kycflow/kycflow/notify"
 )
 
 // Errors of the client helpers, for callers to map (HTTP statuses, exit codes).
@@ -102,6 +101,12 @@ func EnsureSession(ctx context.Context, c client.Client, userID string, req Ensu
 	if err := req.Validate(); err != nil {
 		return EnsureSessionResult{}, fmt.Errorf("ensure session: %w: %w", ErrRejected, err)
 	}
+	// Asked again from the top when Temporal drops the update: what the
+	// user's last run holds is read anew each time.
+	return retryAborted(ctx, func() (EnsureSessionResult, error) { return ensureSession(ctx, c, userID, req) })
+}
+
+func ensureSession(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest) (EnsureSessionResult, error) {
 	res, err := updateWithStart(ctx, c, userID, req, StartOptions(userID))
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	var closing *errClosing
@@ -111,14 +116,17 @@ func EnsureSession(ctx context.Context, c client.Client, userID string, req Ensu
 		// The run had ended and was still delivering its last
 		// notifications: it completes now, and this call goes on as for
 		// a closed run (the run let go only for a call that may start the
-		// next one).
+		// next one), even if its caller goes away.
+		var cancel context.CancelFunc
+		ctx, cancel = afterRelease(ctx)
+		defer cancel()
 		if closed, err = awaitClosed(ctx, c, userID, closing); err != nil {
 			return EnsureSessionResult{}, err
 		}
 	case !errors.As(err, &started):
 		return res, err
 	default:
-		if closed, err = closedResult(ctx, c, userID); err != nil {
+		if closed, err = closedResult(ctx, c, userID, ""); err != nil {
 			return EnsureSessionResult{}, err
 		}
 	}
@@ -140,34 +148,38 @@ func Reopen(ctx context.Context, c client.Client, userID string, req EnsureSessi
 		return EnsureSessionResult{}, fmt.Errorf("reopen: %w: %w", ErrRejected, err)
 	}
 	req.Reopen = true
-	// A closed last run's held notifications go to the new one, first.
-	var carried []notify.Event
-	d, err := c.DescribeWorkflowExecution(ctx, WorkflowID(userID), "")
-	var notFound *serviceerror.NotFound
+	return retryAborted(ctx, func() (EnsureSessionResult, error) { return reopenOnce(ctx, c, userID, req) })
+}
+
+func reopenOnce(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest) (EnsureSessionResult, error) {
+	// A running onboarding takes the reopen itself; none starts one. The
+	// start refuses a closed run's ID, so that a run closing meanwhile is
+	// read below rather than replaced by a start that misses its events.
+	res, err := updateWithStart(ctx, c, userID, req, StartOptions(userID))
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	var closing *errClosing
+	var closed Result
 	switch {
-	case errors.As(err, &notFound):
-	case err != nil:
-		return EnsureSessionResult{}, clientError(ctx, c, userID, "reopen", err)
-	case d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		r, err := runResult(ctx, c, userID, "")
-		if err != nil {
+	case errors.As(err, &closing):
+		// The running onboarding had ended and was still delivering its
+		// last notifications: it completes now, and the new one carries
+		// them, even if the caller goes away.
+		var cancel context.CancelFunc
+		ctx, cancel = afterRelease(ctx)
+		defer cancel()
+		if closed, err = awaitClosed(ctx, c, userID, closing); err != nil {
 			return EnsureSessionResult{}, err
 		}
-		carried = r.Undelivered
+	case !errors.As(err, &started):
+		return res, err
+	default:
+		// A closed last run's held notifications go to the new one, first.
+		if closed, err = closedResult(ctx, c, userID, ""); err != nil {
+			return EnsureSessionResult{}, err
+		}
 	}
 	// An operator's decision: refusals count from zero again.
-	res, err := reopen(ctx, c, userID, req, Input{Carried: carried})
-	var closing *errClosing
-	if !errors.As(err, &closing) {
-		return res, err
-	}
-	// The running onboarding had ended and was still delivering its last
-	// notifications: it completes now, and the new one carries them.
-	r, err := awaitClosed(ctx, c, userID, closing)
-	if err != nil {
-		return EnsureSessionResult{}, err
-	}
-	return reopen(ctx, c, userID, req, Input{Carried: r.Undelivered})
+	return reopen(ctx, c, userID, req, Input{Carried: closed.Undelivered})
 }
 
 // reopen starts a new onboarding after a closed one (or finds the running
@@ -200,12 +212,15 @@ func updateWithStart(ctx context.Context, c client.Client, userID string, req En
 	return updateWithStartInput(ctx, c, req, opts, Input{UserID: userID, ReturnURL: req.ReturnURL, Tag: req.Tag})
 }
 
-// Temporal drops an update it had not yet handed to the run when the
-// workflow task carrying it fails on the server ("unexpected workflow task
-// failure", WorkflowNotReady) or when the run closes first: nothing was
-// recorded, and asking again is safe (against the same run, or the next one
-// the update-with-start begins). A few quick retries absorb the race of a
-// signup with a run that is closing; past them, the caller gets the error.
+// Temporal drops an update the run had not yet accepted when the workflow
+// task carrying it fails on the server ("unexpected workflow task failure",
+// WorkflowNotReady) or when the run closes first: nothing was recorded.
+// EnsureSession and Reopen then ask again from the top (what the user's
+// last run holds is read anew, and a closed run leads to the next
+// onboarding): a few quick retries absorb the race of a signup with a run
+// that is closing. The other updates are not asked again here: one aimed
+// at a run that closed must not land on the next onboarding; their callers
+// get ErrStillWorking (WorkflowNotReady) or ErrNoOnboarding.
 const (
 	abortedUpdateRetries = 5
 	abortedUpdatePause   = 50 * time.Millisecond
@@ -241,10 +256,6 @@ func retryAborted[T any](ctx context.Context, call func() (T, error)) (T, error)
 }
 
 func updateWithStartInput(ctx context.Context, c client.Client, req EnsureSessionRequest, opts client.StartWorkflowOptions, in Input) (EnsureSessionResult, error) {
-	return retryAborted(ctx, func() (EnsureSessionResult, error) { return updateWithStartOnce(ctx, c, req, opts, in) })
-}
-
-func updateWithStartOnce(ctx context.Context, c client.Client, req EnsureSessionRequest, opts client.StartWorkflowOptions, in Input) (EnsureSessionResult, error) {
 	userID := in.UserID
 	op := c.NewWithStartWorkflowOperation(opts, WorkflowType, in)
 	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
@@ -273,12 +284,13 @@ func updateWithStartOnce(ctx context.Context, c client.Client, req EnsureSession
 	return res.UsableAt(time.Now()), nil
 }
 
-// closedResult reads how the user's last onboarding ended. Only a completed
+// closedResult reads how the user's last onboarding (or run runID) ended,
+// waiting for it to close. Only a completed
 // run has a Result; a cancelled, terminated or timed-out one reads as
 // CANCELLED.
-func closedResult(ctx context.Context, c client.Client, userID string) (Result, error) {
+func closedResult(ctx context.Context, c client.Client, userID, runID string) (Result, error) {
 	var res Result
-	err := c.GetWorkflow(ctx, WorkflowID(userID), "").Get(ctx, &res)
+	err := c.GetWorkflow(ctx, WorkflowID(userID), runID).Get(ctx, &res)
 	var appErr *temporal.ApplicationError
 	var canceled *temporal.CanceledError
 	switch {
@@ -378,7 +390,7 @@ func GetState(ctx context.Context, c client.Client, userID string) (StateView, e
 		// the platform sent. Its answer is that refusal (a 422 naming the
 		// field), as the call that started it got, not a STARTING with no
 		// reason until retention ends.
-		if res, err := closedResult(ctx, c, userID); err == nil && res.Rejected != nil {
+		if res, err := closedResult(ctx, c, userID, ""); err == nil && res.Rejected != nil {
 			return StateView{}, fmt.Errorf("query state: %w: %w", ErrRejected, res.Rejected)
 		}
 	}
@@ -406,11 +418,6 @@ func GetTimeline(ctx context.Context, c client.Client, userID string) (TimelineV
 }
 
 func update(ctx context.Context, c client.Client, userID, name, updateID string, arg, out any) error {
-	_, err := retryAborted(ctx, func() (struct{}, error) { return struct{}{}, updateOnce(ctx, c, userID, name, updateID, arg, out) })
-	return err
-}
-
-func updateOnce(ctx context.Context, c client.Client, userID, name, updateID string, arg, out any) error {
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		UpdateID: updateID, WorkflowID: WorkflowID(userID), UpdateName: name, Args: []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -443,6 +450,10 @@ func clientError(ctx context.Context, c client.Client, userID, op string, err er
 			return fmt.Errorf("%s: %w: %w", op, ErrStillWorking, err)
 		}
 		return fmt.Errorf("%s: %w: %w", op, ErrTemporalUnavailable, err)
+	case errors.As(err, new(*serviceerror.WorkflowNotReady)):
+		// Temporal dropped the update before the run accepted it (a
+		// workflow task failed): nothing was recorded, asking again is safe.
+		return fmt.Errorf("%s: %w: %w", op, ErrStillWorking, err)
 	case errors.As(err, &appErr) && strings.HasPrefix(appErr.Message(), busyRejection):
 		// The run could not take the request now (and recorded nothing):
 		// asking again is safe.

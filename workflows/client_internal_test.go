@@ -13,7 +13,9 @@ import (
 )
 
 // A validator's rejection is a bad request, except the busy one: the run
-// recorded nothing and asking again is safe.
+// recorded nothing and asking again is safe; so is an update Temporal
+// dropped before the run accepted it. One dropped by a closing run is not
+// asked again of whatever run comes next: there is no onboarding to take it.
 func TestClientErrorTellsABusyRejection(t *testing.T) {
 	tests := []struct {
 		name string
@@ -22,6 +24,8 @@ func TestClientErrorTellsABusyRejection(t *testing.T) {
 	}{
 		{"invalid request", temporal.NewApplicationError("ReturnUrl is required", ""), ErrRejected},
 		{"busy run", temporal.NewApplicationError(busyRejection+": a Mangopay call is under way; ask again shortly", ""), ErrStillWorking},
+		{"update dropped by a failed workflow task", serviceerror.NewWorkflowNotReady("Unable to perform workflow execution update due to unexpected workflow task failure."), ErrStillWorking},
+		{"update dropped by a closing run", serviceerror.NewNotFound("workflow update was aborted by closing workflow"), ErrNoOnboarding},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -56,7 +56,9 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 	// handlers' wait short: the run would end with an update handler still
 	// running, its caller never answered. The bound stays the same. It
 	// does end the wait for deliveries (cancelled below).
-	cancelled := ctx
+	// The run's own context tells a Temporal cancel: finish may be
+	// called on a disconnected one already (the loop's cancel case).
+	cancelled := func() bool { return ctx.Err() != nil || w.runCtx != nil && w.runCtx.Err() != nil }
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	start := workflow.Now(ctx)
 	deadline := start.Add(w.cfg.FinalNotifyWait)
@@ -80,7 +82,7 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 	// 410), unless a signup releases the run (releaseForNext) or Temporal
 	// cancels it.
 	deliveryDeadline := start.Add(max(w.cfg.FinalDeliveryWait, w.cfg.FinalNotifyWait))
-	ended := func() bool { return w.released || cancelled.Err() != nil || drained() }
+	ended := func() bool { return w.released || cancelled() || drained() }
 	if d := deliveryDeadline.Sub(workflow.Now(ctx)); d > 0 && !ended() {
 		_, _ = workflow.AwaitWithTimeout(ctx, d, ended)
 	}

@@ -221,3 +221,27 @@ func (p *switchablePlatform) events() []notify.Event {
 	defer p.mu.Unlock()
 	return append([]notify.Event(nil), p.got...)
 }
+
+// A cancel from Temporal (an operator in the Web UI) ends the wait for
+// deliveries too: the run closes within FinalNotifyWait of the cancel, its
+// undelivered notifications in the cancellation's details, although the
+// platform would have come back within their schedule.
+func TestATemporalCancelEndsTheWaitForDeliveries(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	h.env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&modelRetries{}}})
+	var refusing atomic.Bool
+	refusing.Store(true)
+	h.platform.setRefuse(func(notify.Event) bool { return refusing.Load() })
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	h.at(time.Hour, func() { h.env.CancelWorkflow() })
+	h.at(48*time.Hour, func() { refusing.Store(false) })
+	h.run(workflows.Config{FinalNotifyWait: 2 * time.Minute}) // FinalDeliveryWait: the default, days
+
+	assert.LessOrEqual(t, h.env.Now().Sub(h.start), time.Hour+3*time.Minute+time.Second,
+		"closed within FinalNotifyWait of the cancel, plus the stopped handlers' minute")
+	var canceled *temporal.CanceledError
+	require.True(t, errors.As(h.env.GetWorkflowError(), &canceled), "%v", h.env.GetWorkflowError())
+	var res workflows.Result
+	require.NoError(t, canceled.Details(&res))
+	assert.NotEmpty(t, res.Undelivered)
+}

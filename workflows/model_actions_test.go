@@ -162,7 +162,7 @@ func (m *model) actCancel() {
 	}
 	if m.rng.Float64() < 0.2 {
 		m.logf("cancelled from Temporal (Web UI)")
-		m.cancelRequested, m.temporalCancel = true, true
+		m.cancelRequested, m.temporalCancel, m.temporalCancelAt = true, true, m.env.Now()
 		m.env.CancelWorkflow()
 		return
 	}
@@ -448,7 +448,7 @@ func (m *model) inFlightAction(activity string) {
 		m.logf("while %s runs: ensure-session %s", activity, u.id)
 	case r < 20:
 		m.logf("while %s runs: cancelled from Temporal", activity)
-		m.cancelRequested, m.temporalCancel = true, true
+		m.cancelRequested, m.temporalCancel, m.temporalCancelAt = true, true, m.env.Now()
 		m.env.CancelWorkflow()
 	default:
 		if m.view != nil && m.view.IdvSessionID != "" {

@@ -76,9 +76,9 @@ func (m *model) query() workflows.StateView {
 // checkFinal: a final status never changes, and is only reached for a
 // reason Mangopay (or the platform) gave.
 //
-// "A run completes within FinalNotifyWait of its final status" (within
-// FinalDeliveryWait when notifications are still undelivered) is checked
-// once the run ends (checkCompletionBound).
+// "A run completes within FinalNotifyWait of its final status" (longer
+// while its notifications wait for the platform) is checked once the run
+// ends (checkCompletionBound).
 func (m *model) checkFinal(s workflows.Status) {
 	if m.final != "" {
 		if s != m.final {
@@ -388,10 +388,10 @@ func (m *model) checkAgreement() {
 
 // checkCompletionBound: a run completes within FinalNotifyWait of its final
 // status (plus the minute finish gives a stopped handler to answer) when the
-// platform took its notifications, and within FinalDeliveryWait (plus that
-// minute) when it ends with notifications undelivered or the platform was
-// down within their retry schedule: a platform that is down gets its
-// notifications' whole retry schedule. The final status's UpdatedAt (whole
+// platform took its notifications; within a retry of the platform's return
+// when they met an outage; and within FinalDeliveryWait (plus that minute)
+// when it ends with notifications undelivered or the platform still down: a
+// platform that is down gets its notifications' whole retry schedule. The final status's UpdatedAt (whole
 // seconds) is when it was reached.
 func (m *model) checkCompletionBound(end time.Time) {
 	if m.env == nil || m.violation != "" {
@@ -411,16 +411,31 @@ func (m *model) checkCompletionBound(end time.Time) {
 		wait = 10 * time.Minute // the workflow's default
 	}
 	// A notification refused while the platform was down is retried for
-	// its whole schedule (activities.NotifyDeliveryWindow): a run whose
-	// final status came within that schedule of an outage may deliver it,
-	// and so linger, up to FinalDeliveryWait.
-	refused := slices.ContainsFunc(m.platformDown, func(w timeWindow) bool {
-		return w.to.After(reached.Add(-activities.NotifyDeliveryWindow)) && w.from.Before(end)
-	})
-	if v.Undelivered != nil || refused {
+	// its whole schedule (activities.NotifyDeliveryWindow), a retry at
+	// most NotifyRetryMax (±20%) after the last: a run whose notifications
+	// met an outage may linger until the platform is back and the next
+	// retry delivers them, and no longer.
+	var back time.Time // when the platform last came back
+	for _, w := range m.platformDown {
+		if w.to.After(reached.Add(-activities.NotifyDeliveryWindow)) && w.from.Before(end) && w.to.After(back) {
+			back = w.to
+		}
+	}
+	switch {
+	case m.temporalCancel:
+		// An operator's cancel in Temporal ends the wait for deliveries:
+		// FinalNotifyWait after it, whatever the platform does.
+		if d := m.temporalCancelAt.Sub(reached); d > 0 {
+			wait, what = wait+d, "the Temporal cancel and FinalNotifyWait"
+		}
+	case v.Undelivered != nil || back.After(end):
 		wait, what = max(m.cfg.FinalDeliveryWait, wait), "FinalDeliveryWait"
 		if m.cfg.FinalDeliveryWait <= 0 {
 			wait = max(workflows.DefaultFinalDeliveryWait, wait)
+		}
+	case !back.IsZero():
+		if retried := back.Add(activities.NotifyRetryMax * 12 / 10).Sub(reached); retried > wait {
+			wait, what = retried, "the platform's return and a retry"
 		}
 	}
 	if bound := wait + time.Minute + time.Second; end.Sub(reached) > bound {
@@ -429,7 +444,6 @@ func (m *model) checkCompletionBound(end time.Time) {
 	}
 }
 
-// endChecks runs once the workflow has ended.
 func (m *model) endChecks() {
 	if m.runErr != nil {
 		// In the trace before any verdict: an update left unanswered by

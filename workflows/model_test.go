@@ -226,21 +226,22 @@ type model struct {
 	inFlight []*sentSignal // signals sent since the last step
 	logSeen  int           // simulator events already offered
 
-	final           workflows.Status // the first final status seen
-	cancelRequested bool
-	temporalCancel  bool
-	view            *workflows.StateView // at the last step
-	faultsUntil     time.Time
-	lastLevel       mangopay.KYCLevel // the user's level at the last step
-	lastStepAt      time.Time
-	settling        int              // re-drains before a quiet comparison
-	resume          bool             // a quiet point mid-seed: random steps resume after it
-	denied          []timeWindow     // Mangopay denied kycflow access (401/403) in these windows
-	platformDown    []timeWindow     // the platform's endpoint answered 503 in these windows
-	faults          sandbox.Faults   // injected now
-	simSet          sandbox.Settings // the simulator's settings now
-	knownDocs       map[string]bool
-	transitions     []audit.Entry // the timeline's transitions at the last step
+	final            workflows.Status // the first final status seen
+	cancelRequested  bool
+	temporalCancel   bool
+	temporalCancelAt time.Time            // when (model time)
+	view             *workflows.StateView // at the last step
+	faultsUntil      time.Time
+	lastLevel        mangopay.KYCLevel // the user's level at the last step
+	lastStepAt       time.Time
+	settling         int              // re-drains before a quiet comparison
+	resume           bool             // a quiet point mid-seed: random steps resume after it
+	denied           []timeWindow     // Mangopay denied kycflow access (401/403) in these windows
+	platformDown     []timeWindow     // the platform's endpoint answered 503 in these windows
+	faults           sandbox.Faults   // injected now
+	simSet           sandbox.Settings // the simulator's settings now
+	knownDocs        map[string]bool
+	transitions      []audit.Entry // the timeline's transitions at the last step
 
 	running map[string]runningActivity // by activity id, in this run
 	debug   bool                       // KYCFLOW_MODEL_DEBUG: activity failures in the trace

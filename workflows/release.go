@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -58,10 +59,24 @@ func asClosing(err error) (string, bool) {
 	return runID, true
 }
 
+// closingWait bounds what a call does for the next onboarding once a run
+// let go for it (afterRelease).
+const closingWait = 2 * time.Minute
+
+// afterRelease is the context of what a call does once a lingering run let
+// go for it: waiting for the close and starting the next onboarding, which
+// carries the run's undelivered notifications. It goes on if the caller
+// goes away (an HTTP client that gave up), or those notifications would sit
+// in a closed run that nobody counts as holding them.
+func afterRelease(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), closingWait)
+}
+
 // awaitClosed waits for the closing run to complete and reads how it ended
-// (its undelivered notifications, for the next onboarding to carry).
+// (its undelivered notifications, for the next onboarding to carry); a run
+// terminated meanwhile reads as for any closed run (closedResult).
 func awaitClosed(ctx context.Context, c client.Client, userID string, closing *errClosing) (Result, error) {
-	res, err := runResult(ctx, c, userID, closing.runID)
+	res, err := closedResult(ctx, c, userID, closing.runID)
 	if err != nil {
 		return Result{}, fmt.Errorf("wait for the closing onboarding: %w", err)
 	}
