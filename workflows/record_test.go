@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,6 +204,32 @@ var recordScenarios = []recordScenario{
 		// An operator cancels it in the Web UI or with the CLI.
 		require.NoError(r.t, r.c.CancelWorkflow(r.ctx, r.workflowID, ""))
 	}},
+	{name: "cancelled-delivered-after-outage", kind: "NATURAL", run: func(r *recording) {
+		// The platform is down when the onboarding is cancelled: the run
+		// goes on delivering (FinalDeliveryWait) and completes once the
+		// platform takes onboarding.cancelled, on the next retry.
+		var refused atomic.Int32
+		r.platform.setRefuse(func(notify.Event) bool { refused.Add(1); return true })
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		r.cancel()
+		after := refused.Load()
+		require.Eventually(r.t, func() bool { return refused.Load() > after }, time.Minute, 50*time.Millisecond,
+			"a notification refused after the cancel")
+		r.platform.setRefuse(nil)
+	}},
+	{name: "cancelled-released-for-next-signup", kind: "NATURAL", run: func(r *recording) {
+		// The platform is down when the onboarding is cancelled; the user
+		// signs up again: the lingering run completes at once for the next
+		// onboarding (OnboardingClosing), which carries what is undelivered.
+		r.platform.setRefuse(func(notify.Event) bool { return true })
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		r.cancel()
+		next, err := workflows.EnsureSession(r.ctx, r.c, r.userID, workflows.EnsureSessionRequest{ReturnURL: returnURL})
+		require.NoError(r.t, err, "the next signup")
+		require.Equal(r.t, workflows.StatusAwaitingUser, next.Status)
+		r.platform.setRefuse(nil)
+		r.cancel() // the next onboarding, so that nothing is left running
+	}},
 	{name: "refused-until-failed", kind: "NATURAL", cfg: workflows.Config{MaxAttempts: 2, RetryBackoff: time.Second}, run: func(r *recording) {
 		r.ensureSession(workflows.EnsureSessionRequest{})
 		r.decide(faceMismatch)
@@ -367,7 +394,8 @@ func TestRecordHistories(t *testing.T) {
 	var rows []measurement
 	for _, sc := range recordScenarios {
 		t.Run(sc.name, func(t *testing.T) {
-			r := &recording{t: t, ctx: ctx, c: c, sim: sim, pages: pages, cfg: sc.cfg}
+			r := &recording{t: t, ctx: ctx, c: c, sim: sim, pages: pages, cfg: sc.cfg, platform: platform}
+			t.Cleanup(func() { platform.setRefuse(nil) })
 			r.userID = createUser(t, mp, sc.kind)
 			r.workflowID = workflows.WorkflowID(r.userID)
 			r.delivered = len(sim.EventLog())
@@ -410,6 +438,9 @@ type recording struct {
 	sim   *sandbox.Sandbox
 	pages *claimcheck.Store
 	cfg   workflows.Config
+	// platform is the platform's webhook endpoint; a scenario that makes
+	// it refuse sets it back.
+	platform *platformSink
 
 	userID     string
 	workflowID string
