@@ -76,9 +76,12 @@ type Config struct {
 	// Redis with (DefaultRedisServer when empty).
 	RedisServer string
 	TemporalCLI string // empty: $TEMPORAL_CLI or .tools/bin/temporal
-	ModuleDir   string // the kycflow module to build
-	WorkDir     string // binaries, logs, Temporal's database; empty: a temporary folder
-	Sabotage    Sabotage
+	// TemporalArgs are appended to `temporal server start-dev` (its
+	// SQLite pragmas, say, to tell the server's persistence apart).
+	TemporalArgs []string
+	ModuleDir    string // the kycflow module to build
+	WorkDir      string // binaries, logs, Temporal's database; empty: a temporary folder
+	Sabotage     Sabotage
 	// Target, when set, is a running deployment the run drives and
 	// observes: nothing is built or started, Workers, Bridges, RedisServer
 	// and the module do not apply.
@@ -431,6 +434,7 @@ func (s *system) temporalOptions(hostPort string) devtemporal.Options {
 	return devtemporal.Options{
 		CLIPath: s.cfg.TemporalCLI, DBFile: filepath.Join(s.workDir, "temporal.db"), HostPort: hostPort,
 		Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), Stdout: s.temporalLog, Stderr: s.temporalLog,
+		ExtraArgs: s.cfg.TemporalArgs,
 	}
 }
 
