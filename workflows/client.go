@@ -107,16 +107,31 @@ func EnsureSession(ctx context.Context, c client.Client, userID string, req Ensu
 }
 
 func ensureSession(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest) (EnsureSessionResult, error) {
+	return afterLastRun(ctx, c, userID, req, func(ctx context.Context, closed Result) (EnsureSessionResult, error) {
+		if closed.Status == StatusFailed {
+			return EnsureSessionResult{UserID: userID, Status: closed.Status, Reason: closed.Reason, Attempt: closed.Attempt}, nil
+		}
+		// Not an operator's Reopen: the refusals (and the attempt
+		// numbering) go on from the closed run, so a cancel before the
+		// last refusal does not buy the user MaxAttempts more sessions.
+		return reopen(ctx, c, userID, req, Input{Carried: closed.Undelivered, Refusals: closed.Refusals, Attempt: closed.Attempt})
+	})
+}
+
+// afterLastRun sends req to the user's running onboarding, or starts one
+// when there is none. The start refuses a closed run's ID: when the last
+// onboarding is closed, or was lingering and closes now for this call
+// (OnboardingClosing), next decides from how it ended (its undelivered
+// notifications go to the new one, first). After a release next runs even
+// if the caller goes away (afterRelease).
+func afterLastRun(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest,
+	next func(context.Context, Result) (EnsureSessionResult, error)) (EnsureSessionResult, error) {
 	res, err := updateWithStart(ctx, c, userID, req, StartOptions(userID))
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	var closing *errClosing
 	var closed Result
 	switch {
 	case errors.As(err, &closing):
-		// The run had ended and was still delivering its last
-		// notifications: it completes now, and this call goes on as for
-		// a closed run (the run let go only for a call that may start the
-		// next one), even if its caller goes away.
 		var cancel context.CancelFunc
 		ctx, cancel = afterRelease(ctx)
 		defer cancel()
@@ -130,13 +145,7 @@ func ensureSession(ctx context.Context, c client.Client, userID string, req Ensu
 			return EnsureSessionResult{}, err
 		}
 	}
-	if closed.Status == StatusFailed {
-		return EnsureSessionResult{UserID: userID, Status: closed.Status, Reason: closed.Reason, Attempt: closed.Attempt}, nil
-	}
-	// Not an operator's Reopen: the refusals (and the attempt numbering)
-	// go on from the closed run, so a cancel before the last refusal does
-	// not buy the user MaxAttempts more sessions.
-	return reopen(ctx, c, userID, req, Input{Carried: closed.Undelivered, Refusals: closed.Refusals, Attempt: closed.Attempt})
+	return next(ctx, closed)
 }
 
 // Reopen starts a new onboarding for a user whose last one is closed, whatever
@@ -152,34 +161,11 @@ func Reopen(ctx context.Context, c client.Client, userID string, req EnsureSessi
 }
 
 func reopenOnce(ctx context.Context, c client.Client, userID string, req EnsureSessionRequest) (EnsureSessionResult, error) {
-	// A running onboarding takes the reopen itself; none starts one. The
-	// start refuses a closed run's ID, so that a run closing meanwhile is
-	// read below rather than replaced by a start that misses its events.
-	res, err := updateWithStart(ctx, c, userID, req, StartOptions(userID))
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	var closing *errClosing
-	var closed Result
-	switch {
-	case errors.As(err, &closing):
-		// The running onboarding had ended and was still delivering its
-		// last notifications: it completes now, and the new one carries
-		// them, even if the caller goes away.
-		var cancel context.CancelFunc
-		ctx, cancel = afterRelease(ctx)
-		defer cancel()
-		if closed, err = awaitClosed(ctx, c, userID, closing); err != nil {
-			return EnsureSessionResult{}, err
-		}
-	case !errors.As(err, &started):
-		return res, err
-	default:
-		// A closed last run's held notifications go to the new one, first.
-		if closed, err = closedResult(ctx, c, userID, ""); err != nil {
-			return EnsureSessionResult{}, err
-		}
-	}
-	// An operator's decision: refusals count from zero again.
-	return reopen(ctx, c, userID, req, Input{Carried: closed.Undelivered})
+	// A running onboarding takes the reopen itself; after a closed one,
+	// an operator's decision: refusals count from zero again.
+	return afterLastRun(ctx, c, userID, req, func(ctx context.Context, closed Result) (EnsureSessionResult, error) {
+		return reopen(ctx, c, userID, req, Input{Carried: closed.Undelivered})
+	})
 }
 
 // reopen starts a new onboarding after a closed one (or finds the running
