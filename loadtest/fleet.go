@@ -26,6 +26,12 @@ func systemFlags(fs *flag.FlagSet, cfg *harness.Config, users int) {
 	fs.StringVar(&cfg.WorkDir, "work-dir", "", "binaries, logs and Temporal's database (default: a temporary folder, kept)")
 	fs.Int64Var(&cfg.Seed, "seed", 0, "random seed (0: random)")
 	fs.DurationVar(&cfg.ProgressEvery, "progress", 5*time.Second, "progress line interval")
+	temporalArgFlag(fs, cfg)
+}
+
+// temporalArgFlag is --temporal-arg, for every profile that starts its own
+// dev server.
+func temporalArgFlag(fs *flag.FlagSet, cfg *harness.Config) {
 	fs.Func("temporal-arg", "an argument for `temporal server start-dev` (repeatable; --temporal-arg=--sqlite-pragma --temporal-arg=synchronous=off)",
 		func(v string) error { cfg.TemporalArgs = append(cfg.TemporalArgs, v); return nil })
 }

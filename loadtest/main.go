@@ -93,6 +93,7 @@ func parseFlags(args []string, getenv func(string) string) (harness.Config, bool
 	fs.Float64Var(&cfg.Budget.CallsPerSecond, "budget-rate", 0, "the fleet's Mangopay call budget, calls per second (MANGOPAY_MAX_CALLS_PER_SECOND; default: 8 per onboarding started per second, at least 20; with --target: the deployment's, required unless --target "+harness.TargetDev+")")
 	fs.IntVar(&cfg.Budget.Burst, "budget-burst", 0, "the budget's burst (MANGOPAY_MAX_BURST; default: a second of the budget's rate)")
 	fs.StringVar(&cfg.PprofDir, "pprof", "", "save CPU and heap profiles of the first worker and the first bridge, taken mid-run, in this folder (they serve pprof on loopback through PPROF_ADDR)")
+	temporalArgFlag(fs, &cfg)
 	var tf harness.TargetFlags
 	fs.StringVar(&tf.Target, "target", "", "drive and observe a running deployment instead of starting one: "+harness.TargetDev+
 		" (make dev's addresses and development tokens) or the platform API's URL (the bridge's internal listener)")
