@@ -1,6 +1,7 @@
 package callbudget_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -44,7 +45,13 @@ func TestThePauseIsReadOnRedisClock(t *testing.T) {
 			// Mangopay's figures carry its own clock: the real one here.
 			setter.Done(mangopay.Call{Method: "GET", Route: "/users/{id}"}, 429, tt.limits(time.Now()))
 
-			err = waiter.Wait(deadlineCtx(t, mangopay.PriorityInteractive), mangopay.Call{Method: "GET", Route: "/users/{id}"})
+			// A deadline well inside the shortest pause (Mangopay's
+			// default minute): the waiter must answer at once that the
+			// budget is exhausted. A deadline of a minute too would race
+			// the pause's own minute, and the waiter would sleep it out.
+			ctx, cancel := context.WithTimeout(mangopay.WithPriority(context.Background(), mangopay.PriorityInteractive), mangopay.DefaultRateLimitPause/2)
+			defer cancel()
+			err = waiter.Wait(ctx, mangopay.Call{Method: "GET", Route: "/users/{id}"})
 			require.ErrorIs(t, err, mangopay.ErrBudgetExhausted, "the waiter honours the pause")
 		})
 	}
