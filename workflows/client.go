@@ -206,7 +206,7 @@ func updateWithStart(ctx context.Context, c client.Client, userID string, req En
 // onboarding): a few quick retries absorb the race of a signup with a run
 // that is closing. The other updates are not asked again here: one aimed
 // at a run that closed must not land on the next onboarding; their callers
-// get ErrStillWorking (WorkflowNotReady) or ErrNoOnboarding.
+// get ErrTemporalUnavailable (WorkflowNotReady: ask again) or ErrNoOnboarding.
 const (
 	abortedUpdateRetries = 5
 	abortedUpdatePause   = 50 * time.Millisecond
@@ -438,8 +438,9 @@ func clientError(ctx context.Context, c client.Client, userID, op string, err er
 		return fmt.Errorf("%s: %w: %w", op, ErrTemporalUnavailable, err)
 	case errors.As(err, new(*serviceerror.WorkflowNotReady)):
 		// Temporal dropped the update before the run accepted it (a
-		// workflow task failed): nothing was recorded, asking again is safe.
-		return fmt.Errorf("%s: %w: %w", op, ErrStillWorking, err)
+		// workflow task failed): nothing was recorded, so it is not "still
+		// working" on it; asking again is safe.
+		return fmt.Errorf("%s: %w: %w", op, ErrTemporalUnavailable, err)
 	case errors.As(err, &appErr) && strings.HasPrefix(appErr.Message(), busyRejection):
 		// The run could not take the request now (and recorded nothing):
 		// asking again is safe.

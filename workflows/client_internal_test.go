@@ -13,8 +13,9 @@ import (
 )
 
 // A validator's rejection is a bad request, except the busy one: the run
-// recorded nothing and asking again is safe; so is an update Temporal
-// dropped before the run accepted it. One dropped by a closing run is not
+// recorded nothing and asking again is safe. An update Temporal dropped
+// before the run accepted it is to be asked again too, but nothing works
+// on it meanwhile (Temporal unavailable, not still working). One dropped by a closing run is not
 // asked again of whatever run comes next: there is no onboarding to take it.
 func TestClientErrorTellsABusyRejection(t *testing.T) {
 	tests := []struct {
@@ -24,7 +25,7 @@ func TestClientErrorTellsABusyRejection(t *testing.T) {
 	}{
 		{"invalid request", temporal.NewApplicationError("ReturnUrl is required", ""), ErrRejected},
 		{"busy run", temporal.NewApplicationError(busyRejection+": a Mangopay call is under way; ask again shortly", ""), ErrStillWorking},
-		{"update dropped by a failed workflow task", serviceerror.NewWorkflowNotReady("Unable to perform workflow execution update due to unexpected workflow task failure."), ErrStillWorking},
+		{"update dropped by a failed workflow task", serviceerror.NewWorkflowNotReady("Unable to perform workflow execution update due to unexpected workflow task failure."), ErrTemporalUnavailable},
 		{"update dropped by a closing run", serviceerror.NewNotFound("workflow update was aborted by closing workflow"), ErrNoOnboarding},
 	}
 	for _, tt := range tests {

@@ -54,10 +54,9 @@ func (w *onboarding) continueAsNew(ctx workflow.Context) error {
 func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 	// A Temporal cancel that lands while finish waits must not cut the
 	// handlers' wait short: the run would end with an update handler still
-	// running, its caller never answered. The bound stays the same. It
-	// does end the wait for deliveries (cancelled below).
-	// The run's own context tells a Temporal cancel: finish may be
-	// called on a disconnected one already (the loop's cancel case).
+	// running, its caller never answered. It does end the wait for
+	// deliveries, told by the run's own context (finish may be called on a
+	// disconnected one already: the loop's cancel case).
 	cancelled := func() bool { return ctx.Err() != nil || w.runCtx != nil && w.runCtx.Err() != nil }
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	start := workflow.Now(ctx)
@@ -103,8 +102,7 @@ func (w *onboarding) finish(ctx workflow.Context) (Result, error) {
 		why := "the onboarding ended before its notifications were delivered"
 		if w.released {
 			why = "the onboarding ended for a new one before its notifications were delivered: the new one sends them first"
-		}
-		if !w.released {
+		} else {
 			w.hold(ctx, why) // counted for the operator's alert
 		}
 		if w.st.NotifyHeld == "" {
