@@ -3,10 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -99,7 +96,7 @@ func TestASignupReleasesARunLingeringForDeliveries(t *testing.T) {
 // run completes, and the new one sends its undelivered event first, then
 // its own, once the platform answers 200.
 func TestEnsureSessionAfterALingeringRunStartsANewOne(t *testing.T) {
-	p := newSwitchablePlatform(t)
+	p, refusing := refusingPlatform(t)
 	d := startDevWorkerNotifying(t, &notify.Notifier{URL: p.srv.URL, Secrets: [][]byte{platformKey}})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -123,10 +120,10 @@ func TestEnsureSessionAfterALingeringRunStartsANewOne(t *testing.T) {
 	require.NoError(t, d.c.GetWorkflow(ctx, workflows.WorkflowID(user), firstRun).Get(ctx, &closed))
 	require.Len(t, closed.Undelivered, 1)
 
-	p.refusing.Store(false)
-	require.Eventually(t, func() bool { return len(p.events()) >= 2 }, 2*time.Minute, 200*time.Millisecond,
+	refusing.Store(false)
+	require.Eventually(t, func() bool { return len(p.all()) >= 2 }, 2*time.Minute, 200*time.Millisecond,
 		"the platform receives both once it answers 200")
-	got := p.events()
+	got := p.all()
 	require.Len(t, got, 2)
 	assert.Equal(t, closed.Undelivered[0].ID, got[0].ID, "the closed run's event first, with its id")
 	assert.Equal(t, notify.OnboardingNotEligible, got[1].Type)
@@ -136,7 +133,7 @@ func TestEnsureSessionAfterALingeringRunStartsANewOne(t *testing.T) {
 // notifications starts a new one at once (a plain signup gets FAILED), and
 // the new one carries the undelivered events.
 func TestReopenAfterALingeringFailedRunStartsANewOne(t *testing.T) {
-	p := newSwitchablePlatform(t)
+	p, refusing := refusingPlatform(t)
 	d := startDevWorkerNotifying(t, &notify.Notifier{URL: p.srv.URL, Secrets: [][]byte{platformKey}})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -172,54 +169,23 @@ func TestReopenAfterALingeringFailedRunStartsANewOne(t *testing.T) {
 	var closed workflows.Result
 	require.NoError(t, d.c.GetWorkflow(ctx, workflows.WorkflowID(user), first).Get(ctx, &closed))
 	require.NotEmpty(t, closed.Undelivered)
-	p.refusing.Store(false)
-	require.Eventually(t, func() bool { return len(p.events()) > len(closed.Undelivered) }, 2*time.Minute, 200*time.Millisecond,
+	refusing.Store(false)
+	require.Eventually(t, func() bool { return len(p.all()) > len(closed.Undelivered) }, 2*time.Minute, 200*time.Millisecond,
 		"the platform receives the carried events, then the new onboarding's")
 	for i, ev := range closed.Undelivered {
-		assert.Equal(t, ev.ID, p.events()[i].ID, "carried event %d first, in order, with its id", i)
+		assert.Equal(t, ev.ID, p.all()[i].ID, "carried event %d first, in order, with its id", i)
 	}
 }
 
-// switchablePlatform answers 401 while refusing, else takes every signed
-// notification (in order of arrival).
-type switchablePlatform struct {
-	srv      *httptest.Server
-	refusing atomic.Bool
-	mu       sync.Mutex
-	got      []notify.Event
-}
-
-func newSwitchablePlatform(t *testing.T) *switchablePlatform {
-	p := &switchablePlatform{}
-	p.refusing.Store(true)
-	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p.refusing.Load() {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		body, _ := io.ReadAll(r.Body)
-		if err := verifyNotification(platformKey, r, body); err != nil {
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		ev, err := decodeNotification(body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		p.mu.Lock()
-		p.got = append(p.got, ev)
-		p.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(p.srv.Close)
-	return p
-}
-
-func (p *switchablePlatform) events() []notify.Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]notify.Event(nil), p.got...)
+// refusingPlatform is the platform's endpoint answering 401 (a secret it
+// cannot check) until refusing is cleared, then taking every notification.
+func refusingPlatform(t *testing.T) (*platformSink, *atomic.Bool) {
+	p := newPlatformSink(t)
+	refusing := new(atomic.Bool)
+	refusing.Store(true)
+	p.refuseStatus = http.StatusUnauthorized
+	p.setRefuse(func(notify.Event) bool { return refusing.Load() })
+	return p, refusing
 }
 
 // A cancel from Temporal (an operator in the Web UI) ends the wait for
