@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -257,6 +258,10 @@ func TestWaveConfigValidate(t *testing.T) {
 		{name: "no budget", change: func(c *WaveConfig) { c.BudgetRate = -1 }, wantErr: "--budget-rate"},
 		{name: "negative window", change: func(c *WaveConfig) { c.Window = -time.Second }, wantErr: "--window"},
 		{name: "too many at once", change: func(c *WaveConfig) { c.Concurrency = 5000 }, wantErr: "--concurrency"},
+		{name: "signups during the wave", change: func(c *WaveConfig) { c.SignupRate = 2 }},
+		{name: "negative signup rate", change: func(c *WaveConfig) { c.SignupRate = -1 }, wantErr: "--signup-rate"},
+		{name: "signup rate not a number", change: func(c *WaveConfig) { c.SignupRate = math.NaN() }, wantErr: "--signup-rate"},
+		{name: "too few quiet signups", change: func(c *WaveConfig) { c.SignupRate, c.QuietProbe = 1, 5*time.Second }, wantErr: "--quiet-probe"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

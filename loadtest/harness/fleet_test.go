@@ -55,7 +55,7 @@ func TestWaveProfile(t *testing.T) {
 	sys := profile(t)
 	sys.Users, sys.Workers, sys.Bridges = 200, 1, 1
 	cfg := harness.WaveConfig{System: sys, Concurrency: 16, Share: 0.2, Window: 10 * time.Second, WaveDeadline: 3 * time.Minute,
-		BudgetRate: 50, BudgetBurst: 300}
+		BudgetRate: 50, BudgetBurst: 300, SignupRate: 2, QuietProbe: 10 * time.Second}
 
 	r, err := harness.RunWave(context.Background(), cfg, binaries(t))
 	require.NoError(t, err)
@@ -81,4 +81,12 @@ func TestWaveProfile(t *testing.T) {
 	assert.Contains(t, wh.Stages.Stages, harness.StageToSignal)
 	assert.Contains(t, wh.Stages.Stages, harness.StageSignalToTask)
 	assert.Positive(t, r.Bound.Calls)
+	// New users signed up before and all through the wave, each timed.
+	require.NotNil(t, r.Signups)
+	for _, p := range []harness.SignupProbe{r.Signups.Quiet, r.Signups.Sweep} {
+		assert.Positive(t, p.Sent)
+		assert.Zero(t, p.Failed)
+		assert.Equal(t, p.Sent, p.Latency.Count)
+	}
+	assert.Positive(t, r.Signups.Ratio)
 }

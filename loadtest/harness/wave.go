@@ -37,7 +37,16 @@ type WaveConfig struct {
 	// received.
 	BudgetRate  float64
 	BudgetBurst int
+	// SignupRate, when above 0, signs new users up at this rate (a
+	// second) for QuietProbe before the wave and all through the wave,
+	// and compares their signup → HostedUrl latency (SignupFactor).
+	SignupRate float64
+	QuietProbe time.Duration
 }
+
+// SignupFactor bounds the signups' p99 during a wave: within twice its
+// quiet value.
+const SignupFactor = 2.0
 
 // Defaults fills the zero fields.
 func (c *WaveConfig) Defaults() {
@@ -66,6 +75,9 @@ func (c *WaveConfig) Defaults() {
 	if c.BudgetBurst == 0 {
 		c.BudgetBurst = 300
 	}
+	if c.SignupRate > 0 && c.QuietProbe == 0 {
+		c.QuietProbe = time.Minute
+	}
 }
 
 // Validate reports a profile that cannot run.
@@ -82,6 +94,12 @@ func (c *WaveConfig) Validate() error {
 	}
 	if c.BudgetRate <= 0 || c.BudgetBurst < 1 {
 		errs = append(errs, errors.New("--budget-rate must be above 0 and --budget-burst at least 1"))
+	}
+	if math.IsNaN(c.SignupRate) || c.SignupRate < 0 || c.SignupRate > 100 {
+		errs = append(errs, errors.New("--signup-rate must be 0 (no signups during the wave) to 100 a second"))
+	}
+	if c.SignupRate > 0 && c.QuietProbe < time.Duration(float64(10*time.Second)/c.SignupRate) {
+		errs = append(errs, errors.New("--quiet-probe must leave at least 10 quiet signups at --signup-rate"))
 	}
 	return errors.Join(errs...)
 }
@@ -262,6 +280,9 @@ type WaveReport struct {
 	// from each to the workflow's signal and state (read from the
 	// histories of the affected users).
 	Webhooks WaveWebhooks `json:"webhooks"`
+	// Signups: new users signing up before and during the wave
+	// (WaveConfig.SignupRate); nil when none did.
+	Signups *SignupsUnderSweep `json:"signups,omitempty"`
 	// Profiles: the CPU and heap profiles of the first worker and the first
 	// bridge over the wave's window (System.PprofDir), or why one failed.
 	Profiles []string `json:"profiles,omitempty"`
@@ -281,8 +302,13 @@ type WaveWebhooks struct {
 }
 
 // OK reports a wave with no failure: every affected user reopened once,
-// nobody else, and the budget kept.
-func (r *WaveReport) OK() bool { return r.Wave.OK() && r.Budget.Kept && r.FailedVerify == 0 }
+// nobody else, every new user signed up, and the budget kept. The
+// signups' latency goal is a figure of the report, not a failure: it
+// depends on the machine.
+func (r *WaveReport) OK() bool {
+	return r.Wave.OK() && r.Budget.Kept && r.FailedVerify == 0 &&
+		(r.Signups == nil || r.Signups.Quiet.Failed+r.Signups.Sweep.Failed == 0)
+}
 
 // RunWave runs the renewal-wave profile.
 func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, error) {
@@ -382,7 +408,21 @@ func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, 
 		r.WorkerPeak = append(r.WorkerPeak, m)
 	}
 
-	// Phase 2: the wave.
+	// Phase 2: new users sign up on the quiet system, for comparison.
+	var quiet SignupProbe
+	if cfg.SignupRate > 0 {
+		stopQuiet := make(chan struct{})
+		timer := time.AfterFunc(cfg.QuietProbe, func() { close(stopQuiet) })
+		stopProgress = fleetProgress(cfg.System, "quiet signups", func() string { return "signing new users up on a quiet system" })
+		quiet = probeSignups(ctx, d, cfg.SignupRate, cfg.System.Users, cfg.System.UserDeadline, stopQuiet)
+		timer.Stop()
+		stopProgress()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("interrupted: %w", ctx.Err())
+		}
+	}
+
+	// Phase 3: the wave, new users signing up all through it.
 	rng := rand.New(rand.NewPCG(uint64(cfg.System.Seed), 0x77617665))
 	affected := pickAffected(len(verified), cfg.Share, rng)
 	for _, i := range affected {
@@ -407,6 +447,13 @@ func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, 
 		return fmt.Sprintf("%d/%d affected users reopened", reopened, len(affected))
 	})
 	waitUntil := waveStart.Add(cfg.WaveDeadline)
+	stopSweepProbe := make(chan struct{})
+	sweepProbe := make(chan SignupProbe, 1)
+	if cfg.SignupRate > 0 {
+		go func() {
+			sweepProbe <- probeSignups(ctx, d, cfg.SignupRate, cfg.System.Users+quiet.Sent, cfg.System.UserDeadline, stopSweepProbe)
+		}()
+	}
 	var wg sync.WaitGroup
 	for k, i := range affected {
 		u := verified[i]
@@ -442,6 +489,11 @@ func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, 
 		}()
 	}
 	wg.Wait()
+	close(stopSweepProbe)
+	if cfg.SignupRate > 0 {
+		c := compareSignups(quiet, <-sweepProbe, SignupFactor)
+		r.Signups = &c
+	}
 	stopProgress()
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("interrupted: %w", ctx.Err())
@@ -587,6 +639,20 @@ func (r *WaveReport) Table(out io.Writer) {
 		fmt.Fprintf(tw, "  webhook to state\tp50 %s, p99 %s, max %s (%d; %d delivered and never signalled)\n", msOf(wh.ToState.P50), msOf(wh.ToState.P99),
 			msOf(wh.ToState.Max), wh.ToState.Count, wh.Unsignalled)
 		wh.Stages.Table(tw, "  ")
+	}
+	if s := r.Signups; s != nil {
+		for _, p := range []struct {
+			name string
+			p    SignupProbe
+		}{{"new signups, quiet", s.Quiet}, {"new signups, during the wave", s.Sweep}} {
+			fmt.Fprintf(tw, "%s\t%d in %s (%d failed): signup to HostedUrl p50 %s, p99 %s, max %s\n", p.name, p.p.Sent,
+				p.p.Duration.Round(time.Second), p.p.Failed, msOf(p.p.Latency.P50), msOf(p.p.Latency.P99), msOf(p.p.Latency.Max))
+		}
+		verdict := fmt.Sprintf("met: p99 %.2f× the quiet p99 (goal within %.0f×)", s.Ratio, s.Factor)
+		if !s.Met {
+			verdict = "MISSED: " + s.Why
+		}
+		fmt.Fprintf(tw, "signups during the wave\t%s\n", verdict)
 	}
 	b := r.Budget
 	kept := "kept"
