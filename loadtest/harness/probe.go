@@ -3,8 +3,12 @@ package harness
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
 	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 )
 
 // SignupProbe is what new users met while signing up at a fixed rate: the
@@ -16,6 +20,13 @@ type SignupProbe struct {
 	Failed   int           `json:"failed"`
 	Duration time.Duration `json:"duration_ns"`
 	Latency  Percentiles   `json:"signup_to_hosted_url"`
+	// Stages split each signup's time as its onboarding's history tells it
+	// (signupStages), and Slowest names the stage slowest at the p99;
+	// StagesRead is how many signups' histories were read.
+	Stages     map[string]Percentiles `json:"stages,omitempty"`
+	Slowest    string                 `json:"slowest_stage,omitempty"`
+	StagesRead int                    `json:"stages_read"`
+	signups    []signupTimed
 }
 
 // SignupsUnderSweep compares the signups a platform's new users met during
@@ -29,6 +40,8 @@ type SignupsUnderSweep struct {
 	Met    bool    `json:"goal_met"`
 	// Why the goal is not met, or cannot be judged.
 	Why string `json:"why,omitempty"`
+	// StagesError: why the signups' histories could not be read.
+	StagesError string `json:"stages_error,omitempty"`
 }
 
 // compareSignups judges the sweep's signups against the quiet ones: met
@@ -90,6 +103,7 @@ func probeSignups(ctx context.Context, d *driver, rate float64, first int, deadl
 				return
 			}
 			took = append(took, time.Since(start))
+			p.signups = append(p.signups, signupTimed{UserID: id, Took: took[len(took)-1]})
 		}()
 		select {
 		case <-ctx.Done():
@@ -103,4 +117,156 @@ func probeSignups(ctx context.Context, d *driver, rate float64, first int, deadl
 	wg.Wait()
 	p.Latency = percentiles(took)
 	return p
+}
+
+// readStages reads the histories of the probe's signups and breaks their
+// time down (p.Stages); a history that cannot be read is left out.
+func (p *SignupProbe) readStages(ctx context.Context, sys *system) error {
+	tc, err := sys.temporalClient()
+	if err != nil {
+		return fmt.Errorf("connect to Temporal: %w", err)
+	}
+	defer tc.Close()
+	ids := make([]string, len(p.signups))
+	for i, s := range p.signups {
+		ids[i] = s.UserID
+	}
+	histories := fetchHistories(ctx, tc, ids)
+	var per []map[string]time.Duration
+	for _, s := range p.signups {
+		h := histories[s.UserID]
+		if h.err != nil || len(h.runs) == 0 {
+			continue
+		}
+		if st, ok := signupStages(h.runs[0], s.Took); ok {
+			per = append(per, st)
+		}
+	}
+	p.StagesRead = len(per)
+	p.Stages, p.Slowest = breakDownSignups(per)
+	return nil
+}
+
+// The stages of a signup, as its onboarding's history times them, each the
+// sum over the signup's workflow tasks or activities (a signup is three
+// workflow tasks and two activities in a row: read the user, create the
+// session), and what the history does not hold.
+const (
+	SignupTaskDispatch     = "workflow tasks: scheduled → started"
+	SignupTaskRun          = "workflow tasks: started → completed"
+	SignupActivityDispatch = "activities: scheduled → started (a retry's backoff included)"
+	SignupActivityRun      = "activities: started → completed (budget wait + Mangopay call)"
+	SignupOutside          = "outside the history (platform API, Temporal client, update delivery)"
+)
+
+var signupStageOrder = []string{SignupTaskDispatch, SignupTaskRun, SignupActivityDispatch, SignupActivityRun, SignupOutside}
+
+// signupTimed is one signup of a probe: its user and how long POST
+// /v1/onboardings took to answer the HostedUrl.
+type signupTimed struct {
+	UserID string
+	Took   time.Duration
+}
+
+// signupStages splits one signup's time between the stages, from its
+// onboarding's first run: everything from the start to the first
+// completed update (ensure-session's answer). ok is false when the history
+// holds no completed update.
+func signupStages(events []*historypb.HistoryEvent, took time.Duration) (stages map[string]time.Duration, ok bool) {
+	stages = map[string]time.Duration{}
+	scheduled := map[int64]time.Time{} // workflow task or activity scheduled, by event id
+	started := map[int64]time.Time{}   // by the scheduled event's id
+	var first time.Time
+	for _, ev := range events {
+		at := ev.GetEventTime().AsTime()
+		if first.IsZero() {
+			first = at
+		}
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			scheduled[ev.GetEventId()] = at
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+			id := ev.GetWorkflowTaskStartedEventAttributes().GetScheduledEventId()
+			if s, ok := scheduled[id]; ok {
+				stages[SignupTaskDispatch] += at.Sub(s)
+				started[id] = at
+			}
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED, enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+			id := wftScheduledID(ev)
+			if s, ok := started[id]; ok {
+				stages[SignupTaskRun] += at.Sub(s)
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+			id := ev.GetActivityTaskStartedEventAttributes().GetScheduledEventId()
+			if s, ok := scheduled[id]; ok {
+				stages[SignupActivityDispatch] += at.Sub(s)
+				started[id] = at
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED, enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+			id := activityScheduledID(ev)
+			if s, ok := started[id]; ok {
+				stages[SignupActivityRun] += at.Sub(s)
+			}
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+			stages[SignupOutside] = max(took-at.Sub(first), 0)
+			return stages, true
+		}
+	}
+	return nil, false
+}
+
+func wftScheduledID(ev *historypb.HistoryEvent) int64 {
+	switch ev.GetEventType() {
+	case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+		return ev.GetWorkflowTaskCompletedEventAttributes().GetScheduledEventId()
+	case enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+		return ev.GetWorkflowTaskFailedEventAttributes().GetScheduledEventId()
+	}
+	return ev.GetWorkflowTaskTimedOutEventAttributes().GetScheduledEventId()
+}
+
+func activityScheduledID(ev *historypb.HistoryEvent) int64 {
+	switch ev.GetEventType() {
+	case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+		return ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()
+	case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+		return ev.GetActivityTaskFailedEventAttributes().GetScheduledEventId()
+	}
+	return ev.GetActivityTaskTimedOutEventAttributes().GetScheduledEventId()
+}
+
+// breakDownSignups computes each stage's percentiles over the signups whose
+// history was read (each stage a per-signup sum), and names the stage
+// slowest at the p99.
+func breakDownSignups(per []map[string]time.Duration) (stages map[string]Percentiles, slowest string) {
+	samples := map[string][]time.Duration{}
+	for _, s := range per {
+		for _, stage := range signupStageOrder {
+			if d, ok := s[stage]; ok {
+				samples[stage] = append(samples[stage], d)
+			}
+		}
+	}
+	stages = map[string]Percentiles{}
+	worst := time.Duration(-1)
+	for _, stage := range signupStageOrder {
+		if len(samples[stage]) == 0 {
+			continue
+		}
+		p := percentiles(samples[stage])
+		stages[stage] = p
+		if p.P99 > worst {
+			slowest, worst = stage, p.P99
+		}
+	}
+	return stages, slowest
+}
+
+// table writes the probe's stages, one a line, indented.
+func (p SignupProbe) table(w io.Writer, indent string) {
+	for _, stage := range signupStageOrder {
+		if st, ok := p.Stages[stage]; ok {
+			fmt.Fprintf(w, "%s%s\tp50 %s, p99 %s, max %s (%d)\n", indent, stage, msOf(st.P50), msOf(st.P99), msOf(st.Max), st.Count)
+		}
+	}
 }

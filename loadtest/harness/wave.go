@@ -565,6 +565,13 @@ func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, 
 		}
 	}
 	r.Webhooks = waveWebhooks(ctx, sys, ids, waveStart)
+	if r.Signups != nil {
+		for _, p := range []*SignupProbe{&r.Signups.Quiet, &r.Signups.Sweep} {
+			if err := p.readStages(ctx, sys); err != nil {
+				r.Signups.StagesError = err.Error()
+			}
+		}
+	}
 	return r, nil
 }
 
@@ -647,10 +654,17 @@ func (r *WaveReport) Table(out io.Writer) {
 		}{{"new signups, quiet", s.Quiet}, {"new signups, during the wave", s.Sweep}} {
 			fmt.Fprintf(tw, "%s\t%d in %s (%d failed): signup to HostedUrl p50 %s, p99 %s, max %s\n", p.name, p.p.Sent,
 				p.p.Duration.Round(time.Second), p.p.Failed, msOf(p.p.Latency.P50), msOf(p.p.Latency.P99), msOf(p.p.Latency.Max))
+			p.p.table(tw, "  ")
+		}
+		if s.StagesError != "" {
+			fmt.Fprintf(tw, "  signup stages\tnot read: %s\n", s.StagesError)
 		}
 		verdict := fmt.Sprintf("met: p99 %.2f× the quiet p99 (goal within %.0f×)", s.Ratio, s.Factor)
 		if !s.Met {
 			verdict = "MISSED: " + s.Why
+			if s.Sweep.Slowest != "" {
+				verdict += "; slowest stage during the wave: " + s.Sweep.Slowest
+			}
 		}
 		fmt.Fprintf(tw, "signups during the wave\t%s\n", verdict)
 	}
