@@ -93,7 +93,7 @@ func runWave(args []string) (int, error) {
 	fs.Float64Var(&cfg.BudgetRate, "budget-rate", 50, "MANGOPAY_MAX_CALLS_PER_SECOND of the run (kycflow's default is 0.3)")
 	fs.IntVar(&cfg.BudgetBurst, "budget-burst", 300, "MANGOPAY_MAX_BURST of the run")
 	fs.StringVar(&cfg.System.PprofDir, "pprof", "", "save CPU and heap profiles of the first worker and the first bridge, taken over the wave's window, in this folder")
-	fs.Float64Var(&cfg.SignupRate, "signup-rate", 0, "new users signing up a second before and during the wave, their signup → HostedUrl p99 during it held to twice the quiet one (0: none)")
+	fs.Float64Var(&cfg.SignupRate, "signup-rate", 0, "new users signing up each second, on the quiet system before the wave and all through it; their signup → HostedUrl p99 during the wave is held to twice the quiet one (0: none)")
 	fs.DurationVar(&cfg.QuietProbe, "quiet-probe", time.Minute, "how long new users sign up on the quiet system before the wave (with --signup-rate)")
 	wfPollers := fs.Int("workflow-pollers", 0, "WORKER_WORKFLOW_POLLERS (0: the worker's default)")
 	actPollers := fs.Int("activity-pollers", 0, "WORKER_ACTIVITY_POLLERS (0: the worker's default)")

@@ -260,6 +260,7 @@ func TestWaveConfigValidate(t *testing.T) {
 		{name: "too many at once", change: func(c *WaveConfig) { c.Concurrency = 5000 }, wantErr: "--concurrency"},
 		{name: "signups during the wave", change: func(c *WaveConfig) { c.SignupRate = 2 }},
 		{name: "negative signup rate", change: func(c *WaveConfig) { c.SignupRate = -1 }, wantErr: "--signup-rate"},
+		{name: "signup rate too low to tick", change: func(c *WaveConfig) { c.SignupRate = 1e-12 }, wantErr: "--signup-rate"},
 		{name: "signup rate not a number", change: func(c *WaveConfig) { c.SignupRate = math.NaN() }, wantErr: "--signup-rate"},
 		{name: "too few quiet signups", change: func(c *WaveConfig) { c.SignupRate, c.QuietProbe = 1, 5*time.Second }, wantErr: "--quiet-probe"},
 	}

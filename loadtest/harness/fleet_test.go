@@ -83,10 +83,21 @@ func TestWaveProfile(t *testing.T) {
 	assert.Positive(t, r.Bound.Calls)
 	// New users signed up before and all through the wave, each timed.
 	require.NotNil(t, r.Signups)
+	assert.Empty(t, r.Signups.StagesError)
 	for _, p := range []harness.SignupProbe{r.Signups.Quiet, r.Signups.Sweep} {
 		assert.Positive(t, p.Sent)
 		assert.Zero(t, p.Failed)
 		assert.Equal(t, p.Sent, p.Latency.Count)
+		// Every signup's history was read and split.
+		assert.Equal(t, p.Latency.Count, p.StagesRead)
+		assert.Contains(t, p.Stages, harness.SignupTaskDispatch)
+		assert.Contains(t, p.Stages, harness.SignupActivityRun)
+		assert.NotEmpty(t, p.Slowest)
 	}
-	assert.Positive(t, r.Signups.Ratio)
+	// 20 signups a side are too few for a p99: the report says so.
+	assert.Contains(t, r.Signups.Why, "too few signups")
+	// The new users' calls are not the wave's: 2 calls (read the user,
+	// create the session) for each signup during the wave.
+	assert.GreaterOrEqual(t, r.SignupCalls, 2*r.Signups.Sweep.Sent)
+	assert.NotContains(t, r.WaveCalls, "POST /sca/users/natural")
 }

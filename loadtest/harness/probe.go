@@ -14,30 +14,37 @@ import (
 // SignupProbe is what new users met while signing up at a fixed rate: the
 // time from POST /v1/onboardings to its HostedUrl (202 STARTING answers
 // followed, as a platform would), the creation of the user at Mangopay
-// not counted.
+// not counted (though a creation that fails counts as a failed signup).
 type SignupProbe struct {
 	Sent     int           `json:"sent"`
 	Failed   int           `json:"failed"`
 	Duration time.Duration `json:"duration_ns"`
 	Latency  Percentiles   `json:"signup_to_hosted_url"`
 	// Stages split each signup's time as its onboarding's history tells it
-	// (signupStages), and Slowest names the stage slowest at the p99;
-	// StagesRead is how many signups' histories were read.
+	// (signupStages); Slowest names the stage that took the most of the
+	// slowest 1% of signups' time. StagesRead is how many signups'
+	// histories were read.
 	Stages     map[string]Percentiles `json:"stages,omitempty"`
 	Slowest    string                 `json:"slowest_stage,omitempty"`
 	StagesRead int                    `json:"stages_read"`
 	signups    []signupTimed
 }
 
+// MinSignupsToJudge is the fewest signups on each side that a p99 can be
+// judged on: below 100, the p99 is the maximum.
+const MinSignupsToJudge = 100
+
 // SignupsUnderSweep compares the signups a platform's new users met during
 // a sweep with the same signups on a quiet system.
 type SignupsUnderSweep struct {
 	Quiet SignupProbe `json:"quiet"`
 	Sweep SignupProbe `json:"during_sweep"`
-	// Ratio is the sweep's p99 over the quiet p99; Factor the goal's bound.
-	Ratio  float64 `json:"p99_ratio"`
-	Factor float64 `json:"goal_factor"`
-	Met    bool    `json:"goal_met"`
+	// Ratio is the sweep's p99 over the quiet p99, Added their difference;
+	// Factor the goal's bound.
+	Ratio  float64       `json:"p99_ratio"`
+	Added  time.Duration `json:"p99_added_ns"`
+	Factor float64       `json:"goal_factor"`
+	Met    bool          `json:"goal_met"`
 	// Why the goal is not met, or cannot be judged.
 	Why string `json:"why,omitempty"`
 	// StagesError: why the signups' histories could not be read.
@@ -45,8 +52,8 @@ type SignupsUnderSweep struct {
 }
 
 // compareSignups judges the sweep's signups against the quiet ones: met
-// when every signup of both succeeded and the sweep's p99 is within factor
-// times the quiet p99.
+// when every signup of both succeeded, each side has enough signups for a
+// p99, and the sweep's p99 is within factor times the quiet p99.
 func compareSignups(quiet, sweep SignupProbe, factor float64) SignupsUnderSweep {
 	c := SignupsUnderSweep{Quiet: quiet, Sweep: sweep, Factor: factor}
 	switch {
@@ -58,11 +65,16 @@ func compareSignups(quiet, sweep SignupProbe, factor float64) SignupsUnderSweep 
 		return c
 	}
 	c.Ratio = float64(sweep.Latency.P99) / float64(quiet.Latency.P99)
+	c.Added = sweep.Latency.P99 - quiet.Latency.P99
 	switch {
 	case quiet.Failed+sweep.Failed > 0:
 		c.Why = fmt.Sprintf("%d quiet and %d sweep signups failed", quiet.Failed, sweep.Failed)
+	case quiet.Latency.Count < MinSignupsToJudge || sweep.Latency.Count < MinSignupsToJudge:
+		c.Why = fmt.Sprintf("too few signups to judge a p99 (%d quiet, %d during the sweep; at least %d each)",
+			quiet.Latency.Count, sweep.Latency.Count, MinSignupsToJudge)
 	case c.Ratio > factor:
-		c.Why = fmt.Sprintf("the sweep's p99 is %.2f× the quiet p99, above %.1f×", c.Ratio, factor)
+		c.Why = fmt.Sprintf("the sweep's p99 is %.2f× the quiet p99 (%s more), above %.1f×", c.Ratio,
+			c.Added.Round(time.Millisecond), factor)
 	default:
 		c.Met = true
 	}
@@ -103,7 +115,7 @@ func probeSignups(ctx context.Context, d *driver, rate float64, first int, deadl
 				return
 			}
 			took = append(took, time.Since(start))
-			p.signups = append(p.signups, signupTimed{UserID: id, Took: took[len(took)-1]})
+			p.signups = append(p.signups, signupTimed{UserID: id, Sent: start, Took: took[len(took)-1]})
 		}()
 		select {
 		case <-ctx.Done():
@@ -119,6 +131,15 @@ func probeSignups(ctx context.Context, d *driver, rate float64, first int, deadl
 	return p
 }
 
+// users are the Mangopay ids of the probe's signed-up users.
+func (p *SignupProbe) users() map[string]bool {
+	out := make(map[string]bool, len(p.signups))
+	for _, s := range p.signups {
+		out[s.UserID] = true
+	}
+	return out
+}
+
 // readStages reads the histories of the probe's signups and breaks their
 // time down (p.Stages); a history that cannot be read is left out.
 func (p *SignupProbe) readStages(ctx context.Context, sys *system) error {
@@ -132,14 +153,14 @@ func (p *SignupProbe) readStages(ctx context.Context, sys *system) error {
 		ids[i] = s.UserID
 	}
 	histories := fetchHistories(ctx, tc, ids)
-	var per []map[string]time.Duration
+	var per []signupSplit
 	for _, s := range p.signups {
 		h := histories[s.UserID]
 		if h.err != nil || len(h.runs) == 0 {
 			continue
 		}
-		if st, ok := signupStages(h.runs[0], s.Took); ok {
-			per = append(per, st)
+		if st, ok := signupStages(h.runs[0], s.Sent, s.Took); ok {
+			per = append(per, signupSplit{took: s.Took, stages: st})
 		}
 	}
 	p.StagesRead = len(per)
@@ -154,26 +175,37 @@ func (p *SignupProbe) readStages(ctx context.Context, sys *system) error {
 const (
 	SignupTaskDispatch     = "workflow tasks: scheduled → started"
 	SignupTaskRun          = "workflow tasks: started → completed"
-	SignupActivityDispatch = "activities: scheduled → started (a retry's backoff included)"
+	SignupActivityDispatch = "activities: scheduled → last attempt started (earlier attempts and backoff included)"
 	SignupActivityRun      = "activities: started → completed (budget wait + Mangopay call)"
+	SignupBetween          = "in the history, outside any task (timed-out or retried tasks)"
 	SignupOutside          = "outside the history (platform API, Temporal client, update delivery)"
 )
 
-var signupStageOrder = []string{SignupTaskDispatch, SignupTaskRun, SignupActivityDispatch, SignupActivityRun, SignupOutside}
+var signupStageOrder = []string{SignupTaskDispatch, SignupTaskRun, SignupActivityDispatch, SignupActivityRun, SignupBetween, SignupOutside}
 
-// signupTimed is one signup of a probe: its user and how long POST
-// /v1/onboardings took to answer the HostedUrl.
+// signupTimed is one signup of a probe: its user, when POST
+// /v1/onboardings was sent and how long it took to answer the HostedUrl.
 type signupTimed struct {
 	UserID string
+	Sent   time.Time
 	Took   time.Duration
 }
 
+// signupSplit is one signup's time and its stages.
+type signupSplit struct {
+	took   time.Duration
+	stages map[string]time.Duration
+}
+
 // signupStages splits one signup's time between the stages, from its
-// onboarding's first run: everything from the start to the first
-// completed update (ensure-session's answer). ok is false when the history
-// holds no completed update.
-func signupStages(events []*historypb.HistoryEvent, took time.Duration) (stages map[string]time.Duration, ok bool) {
-	stages = map[string]time.Duration{}
+// onboarding's first run: everything from the start to the update that
+// answered it. A signup asked more than once (a 202 after 30 s, then
+// asked again) is answered by the last update completed before its
+// answer reached the harness, sent+took; the others are its earlier
+// askings. ok is false when the history holds no completed update.
+func signupStages(events []*historypb.HistoryEvent, sent time.Time, took time.Duration) (stages map[string]time.Duration, ok bool) {
+	answered := sent.Add(took)
+	sums := map[string]time.Duration{}
 	scheduled := map[int64]time.Time{} // workflow task or activity scheduled, by event id
 	started := map[int64]time.Time{}   // by the scheduled event's id
 	var first time.Time
@@ -188,31 +220,45 @@ func signupStages(events []*historypb.HistoryEvent, took time.Duration) (stages 
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
 			id := ev.GetWorkflowTaskStartedEventAttributes().GetScheduledEventId()
 			if s, ok := scheduled[id]; ok {
-				stages[SignupTaskDispatch] += at.Sub(s)
+				sums[SignupTaskDispatch] += at.Sub(s)
 				started[id] = at
 			}
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED, enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
 			id := wftScheduledID(ev)
 			if s, ok := started[id]; ok {
-				stages[SignupTaskRun] += at.Sub(s)
+				sums[SignupTaskRun] += at.Sub(s)
+			} else if s, ok := scheduled[id]; ok {
+				// Timed out before any worker took it (a sticky queue's
+				// schedule-to-start): all of it was the dispatch.
+				sums[SignupTaskDispatch] += at.Sub(s)
 			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
 			id := ev.GetActivityTaskStartedEventAttributes().GetScheduledEventId()
 			if s, ok := scheduled[id]; ok {
-				stages[SignupActivityDispatch] += at.Sub(s)
+				sums[SignupActivityDispatch] += at.Sub(s)
 				started[id] = at
 			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED, enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
 			id := activityScheduledID(ev)
 			if s, ok := started[id]; ok {
-				stages[SignupActivityRun] += at.Sub(s)
+				sums[SignupActivityRun] += at.Sub(s)
 			}
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-			stages[SignupOutside] = max(took-at.Sub(first), 0)
-			return stages, true
+			if stages != nil && at.After(answered) {
+				return stages, true // a later asking's answer (or another caller's)
+			}
+			stages = map[string]time.Duration{}
+			var inTasks time.Duration
+			for k, d := range sums {
+				stages[k] = d
+				inTasks += d
+			}
+			span := at.Sub(first)
+			stages[SignupBetween] = max(span-inTasks, 0)
+			stages[SignupOutside] = max(took-span, 0)
 		}
 	}
-	return nil, false
+	return stages, stages != nil
 }
 
 func wftScheduledID(ev *historypb.HistoryEvent) int64 {
@@ -236,27 +282,43 @@ func activityScheduledID(ev *historypb.HistoryEvent) int64 {
 }
 
 // breakDownSignups computes each stage's percentiles over the signups whose
-// history was read (each stage a per-signup sum), and names the stage
-// slowest at the p99.
-func breakDownSignups(per []map[string]time.Duration) (stages map[string]Percentiles, slowest string) {
+// history was read (each stage a per-signup sum), and names the stage that
+// took the most of the slowest signups' time (those at or above the p99 of
+// the signups' times): a stage's own p99 may come from other signups than
+// the slow ones.
+func breakDownSignups(per []signupSplit) (stages map[string]Percentiles, slowest string) {
 	samples := map[string][]time.Duration{}
+	var took []time.Duration
 	for _, s := range per {
+		took = append(took, s.took)
 		for _, stage := range signupStageOrder {
-			if d, ok := s[stage]; ok {
+			if d, ok := s.stages[stage]; ok {
 				samples[stage] = append(samples[stage], d)
 			}
 		}
 	}
 	stages = map[string]Percentiles{}
+	for _, stage := range signupStageOrder {
+		if len(samples[stage]) > 0 {
+			stages[stage] = percentiles(samples[stage])
+		}
+	}
+	if len(per) == 0 {
+		return stages, ""
+	}
+	p99 := percentiles(took).P99
+	inTail := map[string]time.Duration{}
+	for _, s := range per {
+		if s.took >= p99 {
+			for stage, d := range s.stages {
+				inTail[stage] += d
+			}
+		}
+	}
 	worst := time.Duration(-1)
 	for _, stage := range signupStageOrder {
-		if len(samples[stage]) == 0 {
-			continue
-		}
-		p := percentiles(samples[stage])
-		stages[stage] = p
-		if p.P99 > worst {
-			slowest, worst = stage, p.P99
+		if d, ok := inTail[stage]; ok && d > worst {
+			slowest, worst = stage, d
 		}
 	}
 	return stages, slowest

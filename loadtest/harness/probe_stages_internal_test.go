@@ -29,6 +29,12 @@ func (h *signupHistory) add(t enumspb.EventType, ms int, scheduled int64) int64 
 	case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
 		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskCompletedEventAttributes{
 			WorkflowTaskCompletedEventAttributes: &historypb.WorkflowTaskCompletedEventAttributes{ScheduledEventId: scheduled}}
+	case enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskFailedEventAttributes{
+			WorkflowTaskFailedEventAttributes: &historypb.WorkflowTaskFailedEventAttributes{ScheduledEventId: scheduled}}
+	case enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes{
+			WorkflowTaskTimedOutEventAttributes: &historypb.WorkflowTaskTimedOutEventAttributes{ScheduledEventId: scheduled}}
 	case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
 		ev.Attributes = &historypb.HistoryEvent_ActivityTaskStartedEventAttributes{
 			ActivityTaskStartedEventAttributes: &historypb.ActivityTaskStartedEventAttributes{ScheduledEventId: scheduled}}
@@ -80,22 +86,31 @@ func oneSignup() *signupHistory {
 	return h
 }
 
+// sentAt is when the harness sent the signup: 5 ms before the start.
+func (h *signupHistory) sentAt() time.Time { return h.t0.Add(-5 * time.Millisecond) }
+
 func TestSignupStagesSplitTheSignupsTime(t *testing.T) {
 	ms := time.Millisecond
-	stages, ok := signupStages(oneSignup().events, 300*ms)
+	h := oneSignup()
+	stages, ok := signupStages(h.events, h.sentAt(), 300*ms)
 	require.True(t, ok)
 	assert.Equal(t, map[string]time.Duration{
 		SignupTaskDispatch:     (52 + 47 + 52) * ms,
 		SignupTaskRun:          (10 + 7 + 3) * ms,
 		SignupActivityDispatch: (36 + 36) * ms,
 		SignupActivityRun:      (10 + 13) * ms,
+		SignupBetween:          0,
 		SignupOutside:          (300 - 266) * ms,
 	}, stages)
-	var sum time.Duration
+	assert.Equal(t, 300*ms, sum(stages), "the stages add up to the signup's time")
+}
+
+func sum(stages map[string]time.Duration) time.Duration {
+	var total time.Duration
 	for _, d := range stages {
-		sum += d
+		total += d
 	}
-	assert.Equal(t, 300*ms, sum, "the stages add up to the signup's time")
+	return total
 }
 
 func TestSignupStagesPutARetrysBackoffInTheActivitysDispatch(t *testing.T) {
@@ -109,15 +124,67 @@ func TestSignupStagesPutARetrysBackoffInTheActivitysDispatch(t *testing.T) {
 	h.task(1030, 1035, 1040)
 	h.add(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED, 1040, 0)
 
-	stages, ok := signupStages(h.events, 1050*ms)
+	stages, ok := signupStages(h.events, h.sentAt(), 1050*ms)
 	require.True(t, ok)
 	assert.Equal(t, map[string]time.Duration{
 		SignupTaskDispatch:     10 * ms,
 		SignupTaskRun:          10 * ms,
 		SignupActivityDispatch: 1010 * ms,
 		SignupActivityRun:      10 * ms,
+		SignupBetween:          0,
 		SignupOutside:          10 * ms,
 	}, stages)
+}
+
+// A workflow task that timed out on a worker's sticky queue before any
+// worker took it, then one that failed and was retried: Temporal writes
+// the retries' attempts only when one completes, so the time between the
+// failure and the task that completed is in the history but in no task.
+func TestSignupStagesKeepTimedOutAndRetriedTasks(t *testing.T) {
+	ms := time.Millisecond
+	h := &signupHistory{t0: time.Unix(1_800_000_000, 0)}
+	h.add(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, 0, 0)
+	h.task(0, 5, 10)
+	h.activity(10, 15, 25)
+	timedOut := h.add(enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 25, 0)
+	h.add(enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, 5025, timedOut)
+	failed := h.add(enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 5025, 0)
+	h.add(enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED, 5030, failed)
+	h.add(enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED, 5040, failed)
+	h.task(6040, 6045, 6050)
+	h.add(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED, 6050, 0)
+
+	stages, ok := signupStages(h.events, h.sentAt(), 6060*ms)
+	require.True(t, ok)
+	assert.Equal(t, (5+5000+5+5)*ms, stages[SignupTaskDispatch], "the timed-out task's wait is dispatch")
+	assert.Equal(t, (5+10+5)*ms, stages[SignupTaskRun])
+	assert.Equal(t, 1000*ms, stages[SignupBetween], "from the failure to the retried task")
+	assert.Equal(t, 6060*ms, sum(stages))
+}
+
+// A signup answered 202 after 30 s and asked again: its time runs to the
+// second asking's answer, the last completed update before the harness
+// had its HostedUrl; a later update (another caller's) is not its.
+func TestSignupStagesEndAtTheUpdateThatAnsweredTheSignup(t *testing.T) {
+	ms := time.Millisecond
+	h := &signupHistory{t0: time.Unix(1_800_000_000, 0)}
+	h.add(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, 0, 0)
+	h.task(0, 5, 10)
+	h.activity(10, 20, 30000) // Mangopay slow: the first asking gets a 202
+	h.task(30000, 30005, 30010)
+	h.add(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED, 30010, 0)
+	h.task(30200, 30205, 30210) // the second asking, answered at once
+	h.add(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED, 30210, 0)
+	h.task(40000, 40005, 40010) // a later caller's
+	h.add(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED, 40010, 0)
+
+	stages, ok := signupStages(h.events, h.sentAt(), 30220*ms)
+	require.True(t, ok)
+	assert.Equal(t, (5+5+5)*ms, stages[SignupTaskDispatch])
+	assert.Equal(t, 29980*ms, stages[SignupActivityRun])
+	assert.Equal(t, (30220-30210)*ms, stages[SignupOutside])
+	assert.Equal(t, 30220*ms, sum(stages))
+	assert.Equal(t, (30200-30010)*ms, stages[SignupBetween], "the harness's pause before asking again")
 }
 
 func TestSignupStagesNeedTheAnswer(t *testing.T) {
@@ -129,31 +196,35 @@ func TestSignupStagesNeedTheAnswer(t *testing.T) {
 		}
 		cut = append(cut, ev)
 	}
-	_, ok := signupStages(cut, time.Second)
+	_, ok := signupStages(cut, h.sentAt(), time.Second)
 	assert.False(t, ok, "a history without the completed update has no signup to time")
 
-	stages, ok := signupStages(h.events, 100*time.Millisecond)
-	require.True(t, ok)
-	assert.Zero(t, stages[SignupOutside], "a signup timed shorter than its history (clocks) is not negative")
+	stages, ok := signupStages(h.events, h.sentAt(), 100*time.Millisecond)
+	require.True(t, ok, "an answer that seems to come before the update (clocks) takes the first update")
+	assert.Zero(t, stages[SignupOutside], "a signup timed shorter than its history is not negative")
 }
 
-func TestBreakDownSignupsNamesTheSlowestStageAtTheP99(t *testing.T) {
+func TestBreakDownSignupsNamesTheStageOfTheSlowSignups(t *testing.T) {
 	ms := time.Millisecond
-	var per []map[string]time.Duration
+	var per []signupSplit
 	for i := range 100 {
-		per = append(per, map[string]time.Duration{
-			SignupTaskDispatch:     time.Duration(100+i) * ms,
-			SignupTaskRun:          20 * ms,
-			SignupActivityDispatch: 70 * ms,
-			SignupActivityRun:      time.Duration(10+3*i) * ms, // the tail: 307 ms at the p99
-			SignupOutside:          30 * ms,
-		})
+		st := map[string]time.Duration{
+			// Each stage's own p99 is the dispatch's (199 ms)...
+			SignupTaskDispatch: time.Duration(100+i) * ms,
+			SignupTaskRun:      20 * ms,
+			SignupActivityRun:  10 * ms,
+		}
+		if i == 99 {
+			// ...but the slowest signup is slow by its activity.
+			st[SignupTaskDispatch], st[SignupActivityRun] = 100*ms, 900*ms
+		}
+		per = append(per, signupSplit{took: sum(st), stages: st})
 	}
 	stages, slowest := breakDownSignups(per)
 	assert.Equal(t, SignupActivityRun, slowest)
 	assert.Equal(t, 100, stages[SignupTaskDispatch].Count)
-	assert.Equal(t, 150*ms, stages[SignupTaskDispatch].P50)
-	assert.Equal(t, 199*ms, stages[SignupTaskDispatch].P99)
+	assert.Equal(t, 149*ms, stages[SignupTaskDispatch].P50)
+	assert.Equal(t, 198*ms, stages[SignupTaskDispatch].P99)
 
 	stages, slowest = breakDownSignups(nil)
 	assert.Empty(t, stages)
