@@ -208,6 +208,23 @@ func signupStages(events []*historypb.HistoryEvent, sent time.Time, took time.Du
 	sums := map[string]time.Duration{}
 	scheduled := map[int64]time.Time{} // workflow task or activity scheduled, by event id
 	started := map[int64]time.Time{}   // by the scheduled event's id
+	// A task or activity started: its wait since the schedule is dispatch.
+	start := func(id int64, dispatch string, at time.Time) {
+		if s, ok := scheduled[id]; ok {
+			sums[dispatch] += at.Sub(s)
+			started[id] = at
+		}
+	}
+	// One closed: its time since the start is its run; closed without a
+	// start (it timed out before any worker took it), all of it was the
+	// dispatch.
+	end := func(id int64, dispatch, run string, at time.Time) {
+		if s, ok := started[id]; ok {
+			sums[run] += at.Sub(s)
+		} else if s, ok := scheduled[id]; ok {
+			sums[dispatch] += at.Sub(s)
+		}
+	}
 	var first time.Time
 	for _, ev := range events {
 		at := ev.GetEventTime().AsTime()
@@ -218,31 +235,13 @@ func signupStages(events []*historypb.HistoryEvent, sent time.Time, took time.Du
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			scheduled[ev.GetEventId()] = at
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-			id := ev.GetWorkflowTaskStartedEventAttributes().GetScheduledEventId()
-			if s, ok := scheduled[id]; ok {
-				sums[SignupTaskDispatch] += at.Sub(s)
-				started[id] = at
-			}
+			start(ev.GetWorkflowTaskStartedEventAttributes().GetScheduledEventId(), SignupTaskDispatch, at)
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED, enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
-			id := wftScheduledID(ev)
-			if s, ok := started[id]; ok {
-				sums[SignupTaskRun] += at.Sub(s)
-			} else if s, ok := scheduled[id]; ok {
-				// Timed out before any worker took it (a sticky queue's
-				// schedule-to-start): all of it was the dispatch.
-				sums[SignupTaskDispatch] += at.Sub(s)
-			}
+			end(wftScheduledID(ev), SignupTaskDispatch, SignupTaskRun, at)
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-			id := ev.GetActivityTaskStartedEventAttributes().GetScheduledEventId()
-			if s, ok := scheduled[id]; ok {
-				sums[SignupActivityDispatch] += at.Sub(s)
-				started[id] = at
-			}
+			start(ev.GetActivityTaskStartedEventAttributes().GetScheduledEventId(), SignupActivityDispatch, at)
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED, enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
-			id := activityScheduledID(ev)
-			if s, ok := started[id]; ok {
-				sums[SignupActivityRun] += at.Sub(s)
-			}
+			end(activityScheduledID(ev), SignupActivityDispatch, SignupActivityRun, at)
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
 			if stages != nil && at.After(answered) {
 				return stages, true // a later asking's answer (or another caller's)
