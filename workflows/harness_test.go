@@ -99,6 +99,14 @@ func (h *harness) newEnv() {
 	// A scenario whose workflow never ends fails at this (skipped) time
 	// instead of polling forever.
 	h.env.SetWorkflowRunTimeout(400 * 24 * time.Hour)
+	// Every scenario starts at noon UTC tomorrow, not at the wall clock's
+	// hour: Mangopay's renewal deadlines are dates, so a scenario that
+	// crosses a midnight on some starts and not others would pass or fail
+	// by the hour CI ran it. Tomorrow, so that the simulator's clock (the
+	// wall clock, moved forward with the workflow's) is never ahead.
+	// A scenario about the hour of the day pins its own start
+	// (pinStart).
+	h.pinStart(time.Now().UTC().Truncate(24 * time.Hour).Add(36 * time.Hour))
 	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		h.activities[info.ActivityType.Name]++
 		h.startToClose[info.ActivityType.Name] = max(h.startToClose[info.ActivityType.Name], info.StartToCloseTimeout)
@@ -136,6 +144,17 @@ func (h *harness) newEnv() {
 		}
 	})
 	h.start = h.env.Now()
+}
+
+// pinStart starts the scenario at start (later than the simulator's clock),
+// the simulator's clock moved there with it, so that what a scenario sets
+// up at Mangopay before its first step is dated as of its start.
+func (h *harness) pinStart(start time.Time) {
+	h.env.SetStartTime(start)
+	h.start = start
+	if lag := start.Sub(h.sim.Now()); lag > 0 {
+		h.sim.Advance(lag)
+	}
 }
 
 // unsetKeys names the search attributes an upsert unsets (ValueUnset): the

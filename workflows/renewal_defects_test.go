@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -240,7 +241,22 @@ func TestSecondVerifiedOnTheSameAttemptIsANewNotification(t *testing.T) {
 // the PSC sessions of the earlier main session are history; the platform
 // hears onboarding.awaiting_pscs before any psc.* of the first session.
 func TestBusinessRenewalPSCs(t *testing.T) {
+	// The renewal deadline is a date: the test holds at any hour of the
+	// day it starts (it failed when started after 21:00 UTC, its renewal
+	// notice then coming after midnight and its reminder a day later).
+	// Days after the harness's own start, so that the simulator's clock
+	// is never ahead.
+	later := time.Now().UTC().Truncate(24 * time.Hour).Add(3 * 24 * time.Hour)
+	for _, start := range []time.Duration{30 * time.Minute, 12 * time.Hour, 21*time.Hour + 30*time.Minute, 23*time.Hour + 50*time.Minute} {
+		t.Run(fmt.Sprintf("started at %s UTC", later.Add(start).Format("15:04")), func(t *testing.T) {
+			businessRenewalPSCs(t, later.Add(start))
+		})
+	}
+}
+
+func businessRenewalPSCs(t *testing.T, start time.Time) {
 	h := newHarness(t, "BUSINESS")
+	h.pinStart(start)
 	h.ensure(0, workflows.EnsureSessionRequest{})
 	var awaiting, verified, renewing, renewed workflows.StateView
 	h.at(time.Minute, func() { h.decide(businessValidated); h.deliver() })
@@ -256,21 +272,25 @@ func TestBusinessRenewalPSCs(t *testing.T) {
 	h.at(day+time.Minute, func() { h.decide(businessValidated); h.deliver() })
 	h.at(day+time.Hour, func() { renewing = h.state() })
 	// The renewal PSC's link expires (REJECTED after 7 days); the platform
-	// retries it after the 30-day reminder.
+	// retries it after the 30-day reminder. The deadline is a date, so the
+	// reminder comes at a midnight: 61 days after the renewal notice when
+	// it came before midnight, 62 days less a few hours when it came after
+	// (the harness starts at the wall clock's time). Day 62 plus an hour is
+	// after the first reminder and long before the 7-day one, at any hour.
 	var expiredPSC workflows.StateView
 	h.at(9*day, func() { h.deliver() })
-	h.at(61*day, func() { expiredPSC = h.state() })
+	h.at(62*day, func() { expiredPSC = h.state() })
 	retried := &updateResult[workflows.PSC]{}
-	h.at(61*day+time.Minute, func() {
+	h.at(62*day+time.Minute, func() {
 		require.Len(t, renewing.PSCs, 1)
 		h.update(workflows.UpdateRetryPSC, retried, workflows.RetryPSCRequest{PscID: renewing.PSCs[0].PscID})
 	})
-	h.at(61*day+time.Hour, func() {
+	h.at(62*day+time.Hour, func() {
 		require.NoError(t, h.sim.DecidePsc(renewing.PSCs[0].PscID, "VALIDATED"))
 		h.deliver() // IDENTITY_VERIFICATION_PSC_VALIDATED, USER_KYC_RENEWED
 	})
-	h.at(61*day+2*time.Hour, func() { renewed = h.state() })
-	h.cancel(62 * day)
+	h.at(62*day+2*time.Hour, func() { renewed = h.state() })
+	h.cancel(63 * day)
 	h.run(workflows.Config{})
 
 	assert.Equal(t, workflows.StatusAwaitingPSCs, awaiting.Status)
