@@ -183,6 +183,11 @@ func (h *harness) nextRun() *harness {
 	n := &harness{t: h.t, sim: h.sim, mp: h.mp, pages: h.pages, platform: h.platform, userID: h.userID,
 		replayed: h.replayed, activities: map[string]int{}, acts: h.acts}
 	n.newEnv()
+	// The next run starts where this one ended, not at a fresh day: its
+	// timers and Mangopay's clock go on from there.
+	if end := h.env.Now(); end.After(n.start) {
+		n.pinStart(end)
+	}
 	n.baseline = n.mangopayCalls()
 	return n
 }
