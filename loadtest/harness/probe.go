@@ -3,12 +3,12 @@ package harness
 import (
 	"context"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
 )
 
 // SignupProbe is what new users met while signing up at a fixed rate: the
@@ -142,12 +142,7 @@ func (p *SignupProbe) users() map[string]bool {
 
 // readStages reads the histories of the probe's signups and breaks their
 // time down (p.Stages); a history that cannot be read is left out.
-func (p *SignupProbe) readStages(ctx context.Context, sys *system) error {
-	tc, err := sys.temporalClient()
-	if err != nil {
-		return fmt.Errorf("connect to Temporal: %w", err)
-	}
-	defer tc.Close()
+func (p *SignupProbe) readStages(ctx context.Context, tc client.Client) {
 	ids := make([]string, len(p.signups))
 	for i, s := range p.signups {
 		ids[i] = s.UserID
@@ -165,7 +160,6 @@ func (p *SignupProbe) readStages(ctx context.Context, sys *system) error {
 	}
 	p.StagesRead = len(per)
 	p.Stages, p.Slowest = breakDownSignups(per)
-	return nil
 }
 
 // The stages of a signup, as its onboarding's history times them, each the
@@ -321,13 +315,4 @@ func breakDownSignups(per []signupSplit) (stages map[string]Percentiles, slowest
 		}
 	}
 	return stages, slowest
-}
-
-// table writes the probe's stages, one a line, indented.
-func (p SignupProbe) table(w io.Writer, indent string) {
-	for _, stage := range signupStageOrder {
-		if st, ok := p.Stages[stage]; ok {
-			fmt.Fprintf(w, "%s%s\tp50 %s, p99 %s, max %s (%d)\n", indent, stage, msOf(st.P50), msOf(st.P99), msOf(st.Max), st.Count)
-		}
-	}
 }

@@ -147,13 +147,7 @@ func judgeGoal(toState Percentiles, stages map[string]Percentiles) (met bool, mi
 
 // Table writes the breakdown, one stage a line, indented under a heading.
 func (b StageBreakdown) Table(w io.Writer, indent string) {
-	for _, stage := range stageOrder {
-		p, ok := b.Stages[stage]
-		if !ok {
-			continue
-		}
-		fmt.Fprintf(w, "%s%s\tp50 %s, p99 %s, max %s (%d)\n", indent, stage, msOf(p.P50), msOf(p.P99), msOf(p.Max), p.Count)
-	}
+	stageLines(w, indent, stageOrder, b.Stages)
 	verdict := "goal met (p50 ≤ 50 ms, p99 ≤ 500 ms)"
 	if !b.Met {
 		verdict = "goal MISSED: " + b.Missed
@@ -162,6 +156,15 @@ func (b StageBreakdown) Table(w io.Writer, indent string) {
 		}
 	}
 	fmt.Fprintf(w, "%swebhook → state\tp50 %s, p99 %s, max %s (%d): %s\n", indent, msOf(b.ToState.P50), msOf(b.ToState.P99), msOf(b.ToState.Max), b.ToState.Count, verdict)
+}
+
+// stageLines writes the stages that have figures, in order, one a line.
+func stageLines(w io.Writer, indent string, order []string, stages map[string]Percentiles) {
+	for _, stage := range order {
+		if p, ok := stages[stage]; ok {
+			fmt.Fprintf(w, "%s%s\tp50 %s, p99 %s, max %s (%d)\n", indent, stage, msOf(p.P50), msOf(p.P99), msOf(p.Max), p.Count)
+		}
+	}
 }
 
 // WaveBound is a wave's own lower bound: the Mangopay calls it needed

@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -579,14 +578,12 @@ func RunWave(ctx context.Context, cfg WaveConfig, bins *Binaries) (*WaveReport, 
 	}
 	r.Webhooks = waveWebhooks(ctx, sys, ids, waveStart)
 	if r.Signups != nil {
-		var errs []error
-		for name, p := range map[string]*SignupProbe{"quiet": &r.Signups.Quiet, "during the wave": &r.Signups.Sweep} {
-			if err := p.readStages(ctx, sys); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
-			}
-		}
-		if err := errors.Join(errs...); err != nil {
-			r.Signups.StagesError = err.Error()
+		if tc, err := sys.temporalClient(); err != nil {
+			r.Signups.StagesError = "connect to Temporal: " + err.Error()
+		} else {
+			r.Signups.Quiet.readStages(ctx, tc)
+			r.Signups.Sweep.readStages(ctx, tc)
+			tc.Close()
 		}
 	}
 	return r, nil
@@ -674,7 +671,7 @@ func (r *WaveReport) Table(out io.Writer) {
 		}{{"new signups, quiet", s.Quiet}, {"new signups, during the wave", s.Sweep}} {
 			fmt.Fprintf(tw, "%s\t%d in %s (%d failed): signup to HostedUrl p50 %s, p99 %s, max %s\n", p.name, p.p.Sent,
 				p.p.Duration.Round(time.Second), p.p.Failed, msOf(p.p.Latency.P50), msOf(p.p.Latency.P99), msOf(p.p.Latency.Max))
-			p.p.table(tw, "  ")
+			stageLines(tw, "  ", signupStageOrder, p.p.Stages)
 		}
 		if s.StagesError != "" {
 			fmt.Fprintf(tw, "  signup stages\tnot read: %s\n", s.StagesError)
@@ -716,7 +713,7 @@ func (r *WaveReport) Table(out io.Writer) {
 func splitProbeCalls(byRoute map[string]int, log []sandbox.CallRecord, probe map[string]bool) (wave map[string]int, probeCalls int) {
 	wave = maps.Clone(byRoute)
 	for _, c := range log {
-		if !probe[c.UserID] && !strings.HasPrefix(c.Route, "POST /sca/users/") {
+		if !probe[c.UserID] && !harnessRoute(c.Route) {
 			continue
 		}
 		if wave[c.Route] > 0 {
