@@ -87,6 +87,12 @@ func naturalVerified(t *testing.T, e *env) {
 	s := e.startOnboarding(t, user)
 	requireAwaitingUser(t, s, 1)
 	require.Equal(t, user, s.UserID)
+	// The signup's Mangopay calls (read the user, create the session) run
+	// inside its first workflow task: one task, no activity dispatched
+	// before the HostedUrl.
+	tasks, scheduled := e.signupTasks(t, user)
+	assert.Equal(t, 1, tasks, "workflow tasks before the HostedUrl")
+	assert.Zero(t, scheduled, "activities scheduled before the HostedUrl")
 
 	e.completePage(t, s.HostedURL, nil)
 

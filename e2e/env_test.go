@@ -611,6 +611,30 @@ func (e *env) statusUpserts(t *testing.T, userID string, status workflows.Status
 	return n
 }
 
+// signupTasks counts the workflow tasks an onboarding completed up to its
+// first ensure-session's answer (its signup), and the activities it
+// scheduled meanwhile, from Temporal's history.
+func (e *env) signupTasks(t *testing.T, userID string) (tasks, activities int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	it := e.s.Temporal.GetWorkflowHistory(ctx, workflows.WorkflowID(userID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err, "history of %s", workflows.WorkflowID(userID))
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+			tasks++
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			activities++
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+			return tasks, activities
+		}
+	}
+	t.Fatalf("%s: no ensure-session answered in the history", workflows.WorkflowID(userID))
+	return 0, 0
+}
+
 // The bridge's metrics.
 
 // metric reads one unlabelled sample from the bridge's /metrics.

@@ -108,17 +108,12 @@ func (h *harness) newEnv() {
 	// (pinStart).
 	h.pinStart(time.Now().UTC().Truncate(24 * time.Hour).Add(36 * time.Hour))
 	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-		h.activities[info.ActivityType.Name]++
-		h.startToClose[info.ActivityType.Name] = max(h.startToClose[info.ActivityType.Name], info.StartToCloseTimeout)
-		// Mangopay's clock keeps up with the workflow's (time-skipping
-		// moves only the latter): a read at the expiry sees what Mangopay
-		// would then say.
-		if lag := h.env.Now().Sub(h.sim.Now()); lag > 0 {
-			h.sim.Advance(lag)
-		}
-		if h.onActivity != nil {
-			h.onActivity(info.ActivityType.Name)
-		}
+		h.activityStarted(info)
+	})
+	// A call a person waits on tries in the workflow task first (a local
+	// activity): the same Mangopay call, counted the same.
+	h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		h.activityStarted(info)
 	})
 	h.env.SetOnTimerScheduledListener(func(string, time.Duration) { h.timers++ })
 	h.sa = map[string]any{}
@@ -144,6 +139,21 @@ func (h *harness) newEnv() {
 		}
 	})
 	h.start = h.env.Now()
+}
+
+// activityStarted records an activity's (or a local activity's) start.
+func (h *harness) activityStarted(info *activity.Info) {
+	h.activities[info.ActivityType.Name]++
+	h.startToClose[info.ActivityType.Name] = max(h.startToClose[info.ActivityType.Name], info.StartToCloseTimeout)
+	// Mangopay's clock keeps up with the workflow's (time-skipping
+	// moves only the latter): a read at the expiry sees what Mangopay
+	// would then say.
+	if lag := h.env.Now().Sub(h.sim.Now()); lag > 0 {
+		h.sim.Advance(lag)
+	}
+	if h.onActivity != nil {
+		h.onActivity(info.ActivityType.Name)
+	}
 }
 
 // pinStart starts the scenario at start (later than the simulator's clock),

@@ -268,6 +268,9 @@ type model struct {
 type runningActivity struct {
 	name  string
 	since time.Time
+	// handedOver: a try in the workflow task that failed; the activity
+	// takes over (activityEnded clears it).
+	handedOver bool
 }
 
 type timeWindow struct{ from, to time.Time }
@@ -420,12 +423,30 @@ func (m *model) runEnv(start time.Time) (next *workflows.Input, end time.Time) {
 		m.activityStarted(info)
 	})
 	env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, err error) {
-		delete(m.running, info.ActivityID)
+		m.activityEnded(info)
 		if err != nil && m.debug {
 			m.logf("activity %s attempt %d failed: %v", info.ActivityType.Name, info.Attempt, err)
 		}
 	})
-	env.SetOnActivityCanceledListener(func(info *activity.Info) { delete(m.running, info.ActivityID) })
+	env.SetOnActivityCanceledListener(m.activityEnded)
+	// A call a person waits on tries in the workflow task first (a local
+	// activity): the same call, held to the same invariants.
+	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		m.activityStarted(info)
+	})
+	env.SetOnLocalActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, err error) {
+		if err != nil && goesOnAsActivity(err) {
+			// The activity takes over after a pause; what the try may
+			// have made at Mangopay (a lost response) is still in the
+			// making until that activity ends.
+			r := m.running[info.ActivityID]
+			r.handedOver = true
+			m.running[info.ActivityID] = r
+			return
+		}
+		delete(m.running, info.ActivityID)
+	})
+	env.SetOnLocalActivityCanceledListener(func(info *activity.Info) { delete(m.running, info.ActivityID) })
 	env.SetOnTimerScheduledListener(func(string, time.Duration) {
 		m.timers = append(m.timers, env.Now())
 		m.hist.timers++
@@ -598,6 +619,28 @@ func (m *model) syncSim() {
 // activityStarted runs on the environment's main loop before each activity
 // attempt: it keeps Mangopay's clock in step, counts, and sometimes acts
 // while the activity is in flight.
+// activityEnded: an activity completed or was cancelled; so did the
+// tries in the workflow task it took over from.
+func (m *model) activityEnded(info *activity.Info) {
+	delete(m.running, info.ActivityID)
+	for id, r := range m.running {
+		if r.handedOver && r.name == info.ActivityType.Name {
+			delete(m.running, id)
+		}
+	}
+}
+
+// goesOnAsActivity: a failed try in the workflow task that the workflow
+// retries as an activity (Mangopay's refusals and access denied are
+// answers, not retried).
+func goesOnAsActivity(err error) bool {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return !appErr.NonRetryable() && appErr.Type() != activities.ErrTypeAccessDenied
+	}
+	return true
+}
+
 func (m *model) activityStarted(info *activity.Info) {
 	m.syncSim()
 	if info.Attempt <= 1 {

@@ -79,6 +79,9 @@ type onboarding struct {
 	hintT      workflow.Future
 	hintAt     time.Time
 	cancelHint workflow.CancelFunc
+	// quick is the run's changeQuickCalls decision (quickCalls): 0 not
+	// taken yet, 1 the activities only, 2 the quick path.
+	quick int
 }
 
 func (w *onboarding) register(ctx workflow.Context) error {
@@ -126,7 +129,8 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 		w.handleEvent(lctx, ev)
 	}
 	if w.st.Status == StatusStarting && w.st.AccessDenied == "" {
-		w.preflight(withCause(lctx, audit.Cause{Kind: audit.CauseWorkflow, Action: "start"}))
+		// A signup waits for the preflight and the session it leads to.
+		w.preflight(waitedOn(withCause(lctx, audit.Cause{Kind: audit.CauseWorkflow, Action: "start"})))
 	}
 	for {
 		switch {
@@ -240,7 +244,7 @@ func (w *onboarding) openWantedSession(ctx workflow.Context) {
 func (w *onboarding) preflight(ctx workflow.Context) {
 	defer w.scopeAfterPreflight(ctx)
 	var u activities.ReadUserResult
-	err := workflow.ExecuteActivity(accessDeniedStops(mangopayCtx(ctx, "read user (SCA view)")), a.ReadUser, activities.ReadUserInput{UserID: w.st.UserID}).Get(ctx, &u)
+	err := w.mangopayCall(ctx, accessDeniedStops(mangopayCtx(ctx, "read user (SCA view)")), a.ReadUser, activities.ReadUserInput{UserID: w.st.UserID}, &u)
 	if err != nil {
 		if ctx.Err() != nil {
 			return
@@ -329,7 +333,7 @@ func (w *onboarding) createSession(ctx workflow.Context) {
 	}
 	cctx, w.stopCreate = workflow.WithCancel(cctx)
 	defer func() { w.stopCreate(); w.stopCreate = nil }()
-	err := workflow.ExecuteActivity(waitsForCancel(accessDeniedStops(mangopayCtx(cctx, fmt.Sprintf("create IDV session (attempt %d)", attempt)))), a.CreateSession, in).Get(cctx, &res)
+	err := w.mangopayCall(ctx, waitsForCancel(accessDeniedStops(mangopayCtx(cctx, fmt.Sprintf("create IDV session (attempt %d)", attempt)))), a.CreateSession, in, &res)
 	if errType(err) == activities.ErrTypeAccessDenied && ctx.Err() == nil {
 		if !w.st.Status.Final() {
 			w.accessDenied(ctx, err)

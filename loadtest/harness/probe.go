@@ -168,7 +168,7 @@ func (p *SignupProbe) readStages(ctx context.Context, tc client.Client) {
 // session), and what the history does not hold.
 const (
 	SignupTaskDispatch     = "workflow tasks: scheduled → started"
-	SignupTaskRun          = "workflow tasks: started → completed"
+	SignupTaskRun          = "workflow tasks: started → completed (the calls a signup makes in its task included)"
 	SignupActivityDispatch = "activities: scheduled → last attempt started (earlier attempts and backoff included)"
 	SignupActivityRun      = "activities: started → completed (budget wait + Mangopay call)"
 	SignupBetween          = "in the history, outside any task (timed-out or retried tasks)"
