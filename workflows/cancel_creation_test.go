@@ -45,3 +45,26 @@ func TestTemporalCancelDuringCreationKeepsTheCreatedSession(t *testing.T) {
 	}
 	assert.True(t, known[created[0].ID], "the session Mangopay created is in the onboarding's history: %+v", end.History)
 }
+
+// A signup's read of the user runs inside the workflow task (a local
+// activity, on a context a cancel does not reach, so that what a creation
+// did at Mangopay is known). A cancel from Temporal that lands while the
+// read runs must still stop the signup there: no session is created for an
+// onboarding already cancelled, and the platform hears only the cancel.
+func TestTemporalCancelDuringTheSignupsReadCreatesNoSession(t *testing.T) {
+	h := newHarness(t, "NATURAL")
+	cancelled := false
+	h.onActivity = func(name string) {
+		if name == "ReadUser" && !cancelled {
+			cancelled = true
+			h.env.CancelWorkflow()
+		}
+	}
+	h.ensure(0, workflows.EnsureSessionRequest{})
+	h.env.ExecuteWorkflow(workflows.KYCOnboarding, workflows.Input{UserID: h.userID, ReturnURL: returnURL})
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.True(t, temporal.IsCanceledError(h.env.GetWorkflowError()), "got %v", h.env.GetWorkflowError())
+	assert.Empty(t, h.sessions(), "no IDV session for a cancelled onboarding")
+	assert.Zero(t, h.activities["CreateSession"])
+	assert.NotContains(t, h.platform.events(), "onboarding.awaiting_user")
+}

@@ -620,11 +620,13 @@ func (m *model) syncSim() {
 // attempt: it keeps Mangopay's clock in step, counts, and sometimes acts
 // while the activity is in flight.
 // activityEnded: an activity completed or was cancelled; so did the
-// tries in the workflow task it took over from.
+// tries in the workflow task it took over from, or, when a cancel came
+// before it could take over, that the cancel's lookup of what Mangopay
+// made (FindCreatedSession) settled.
 func (m *model) activityEnded(info *activity.Info) {
 	delete(m.running, info.ActivityID)
 	for id, r := range m.running {
-		if r.handedOver && r.name == info.ActivityType.Name {
+		if r.handedOver && (r.name == info.ActivityType.Name || info.ActivityType.Name == "FindCreatedSession") {
 			delete(m.running, id)
 		}
 	}

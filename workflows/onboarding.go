@@ -130,6 +130,8 @@ func (w *onboarding) run(ctx workflow.Context) (Result, error) {
 	}
 	if w.st.Status == StatusStarting && w.st.AccessDenied == "" {
 		// A signup waits for the preflight and the session it leads to.
+		// Starts no one waits on (an adoption, the bridge's restart after a
+		// downgrade) take the same path: the same calls, made in the task.
 		w.preflight(waitedOn(withCause(lctx, audit.Cause{Kind: audit.CauseWorkflow, Action: "start"})))
 	}
 	for {
@@ -264,6 +266,9 @@ func (w *onboarding) preflight(ctx workflow.Context) {
 		}
 		w.setStatus(ctx, StatusFailed, "reading the Mangopay user failed: "+errMessage(err))
 		return
+	}
+	if ctx.Err() != nil {
+		return // cancelled while the read ran in the workflow task (mangopayCall)
 	}
 	w.accessGranted(ctx)
 	w.st.UserType = u.PersonType

@@ -19,8 +19,9 @@ const changeQuickCalls = "quick-calls"
 
 type quickKey struct{}
 
-// waitedOn marks ctx as the context of a call a person waits on: a
-// signup's preflight, or a session the platform or an operator asked for.
+// waitedOn marks ctx as the context of a call a person waits on: a run's
+// preflight (a signup's; see run), or a session the platform or an
+// operator asked for.
 func waitedOn(ctx workflow.Context) workflow.Context {
 	return workflow.WithValue(ctx, quickKey{}, true)
 }
@@ -64,7 +65,8 @@ func (w *onboarding) quickCalls(ctx workflow.Context) bool {
 // waitsForCancel: what it did at Mangopay is known before anything acts on
 // the cancel.
 func (w *onboarding) mangopayCall(ctx, actx workflow.Context, activity, in, out any) error {
-	if !isWaitedOn(ctx) || !w.quickCalls(ctx) {
+	if actx.Err() != nil || !isWaitedOn(ctx) || !w.quickCalls(ctx) {
+		// Cancelled already: the activity answers Canceled without a call.
 		return workflow.ExecuteActivity(actx, activity, in).Get(actx, out)
 	}
 	opts := workflow.GetActivityOptions(actx)
@@ -80,11 +82,6 @@ func (w *onboarding) mangopayCall(ctx, actx workflow.Context, activity, in, out 
 	if err == nil {
 		return nil
 	}
-	// As the workflow sees an activity's failure: encoded and decoded,
-	// its details included (a local activity's may reach it as the Go
-	// error the activity returned).
-	fc := temporal.GetDefaultFailureConverter()
-	err = fc.FailureToError(fc.ErrorToFailure(err))
 	if !retriedBy(opts.RetryPolicy, err) || actx.Err() != nil {
 		return err
 	}

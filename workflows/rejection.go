@@ -46,11 +46,7 @@ func requestErrorOf(err error) (*RequestError, bool) {
 	if !errors.As(err, &appErr) || appErr.Type() != mangopayParamError {
 		return nil, false
 	}
-	var raw json.RawMessage
-	if appErr.HasDetails() {
-		_ = appErr.Details(&raw)
-	}
-	fields := fieldErrors(raw)
+	fields := fieldErrors(detailsJSON(appErr))
 	if len(fields) == 0 {
 		return &RequestError{Message: appErr.Message()}, true
 	}
@@ -127,6 +123,27 @@ func requestRefused(rerr *RequestError) error {
 
 // isUserNotFound: ReadUser found no such Mangopay user.
 func isUserNotFound(err error) bool { return errType(err) == activities.ErrTypeUserNotFound }
+
+// detailsJSON is an application error's details as JSON: decoded from
+// their payload (an activity's error), or, from a local activity in the
+// test environment, the Go value the activity returned, encoded again.
+func detailsJSON(appErr *temporal.ApplicationError) json.RawMessage {
+	if !appErr.HasDetails() {
+		return nil
+	}
+	var v any
+	if appErr.Details(&v) != nil {
+		return nil
+	}
+	if raw, ok := v.(json.RawMessage); ok {
+		return raw
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return raw
+}
 
 // fieldErrors reads Mangopay's "errors" object (field → text) in the order
 // it was encoded (sorted by field: JSON encodes maps so), without a Go map,
