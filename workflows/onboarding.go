@@ -16,6 +16,17 @@ import (
 	"github.com/kycflow/kycflow/mangopay"
 )
 
+// Change IDs (workflow.GetVersion) since release 0.1.0, each never reused
+// or renamed (docs/workflow-versioning.md).
+const (
+	// changeQuickCalls: the Mangopay calls a person waits on (a run's
+	// preflight read and first session, a session the platform or an
+	// operator asks for) run first inside the workflow task, as a local
+	// activity, and go on as the activity only when that one try fails
+	// (quick.go).
+	changeQuickCalls = "quick-calls"
+)
+
 // a is how the workflow names activities; the worker registers the real one.
 var a *activities.Activities
 

@@ -11,12 +11,6 @@ import (
 	"github.com/kycflow/kycflow/audit"
 )
 
-// changeQuickCalls: the Mangopay calls a person waits on (a signup's
-// preflight read and first session, a session the platform or an operator
-// asks for) run first inside the workflow task, as a local activity, and
-// fall back to the activity only when that one try fails.
-const changeQuickCalls = "quick-calls"
-
 type quickKey struct{}
 
 // waitedOn marks ctx as the context of a call a person waits on: a run's

@@ -56,10 +56,11 @@ func replayHistory(t *testing.T, file string) error {
 // release's history whose commands differ from today's code (as after an
 // unguarded change) is replayed through the same path.
 func TestReplayFailsWhenAReleasedCorpusNoLongerReplays(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join(historiesDir, unreleasedCorpus, "natural-happy-path.json"))
+	// Release 0.1.0's, which never changes: its run scheduled CreateSession
+	// as an activity; today's code, as far as this history is concerned,
+	// would have to schedule something else.
+	src, err := os.ReadFile(filepath.Join(historiesDir, "0.1.0", "natural-happy-path.json"))
 	require.NoError(t, err)
-	// The recorded run scheduled CreateSession; today's code, as far as
-	// this history is concerned, would have to schedule something else.
 	doctored := strings.Replace(string(src), `"name": "CreateSession"`, `"name": "CreateSessionBeforeAChange"`, 1)
 	require.NotEqual(t, string(src), doctored, "the history schedules CreateSession")
 	root := t.TempDir()
