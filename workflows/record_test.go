@@ -26,6 +26,7 @@ import (
 
 	"github.com/kycflow/kycflow/activities"
 	"github.com/kycflow/kycflow/claimcheck"
+	"github.com/kycflow/kycflow/internal/cloudactions"
 	"github.com/kycflow/kycflow/internal/devtemporal"
 	"github.com/kycflow/kycflow/internal/redistest"
 	"github.com/kycflow/kycflow/internal/simtest"
@@ -309,6 +310,21 @@ var recordScenarios = []recordScenario{
 		})
 		r.cancel()
 	}},
+	{name: "signup-through-a-mangopay-outage", kind: "NATURAL", run: func(r *recording) {
+		// Mangopay answers 503 to the signup's first try (made in its
+		// workflow task); the try goes on as the activity after Temporal's
+		// pause, by which time Mangopay is back.
+		r.sim.SetFaults(sandbox.Faults{APIErrorRate: 1, APIErrorStatus: 503})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer r.sim.SetFaults(sandbox.Faults{})
+			r.awaitEvent(enumspb.EVENT_TYPE_TIMER_STARTED) // the pause
+		}()
+		r.ensureSession(workflows.EnsureSessionRequest{})
+		<-done
+		r.cancel()
+	}},
 	{name: "continued-as-new", kind: "NATURAL", cfg: workflows.Config{MaxHistoryEvents: 40}, run: func(r *recording) {
 		r.verified()
 		// Past 40 events the VERIFIED onboarding continues as new, next
@@ -475,6 +491,24 @@ func (r *recording) ensureSession(req workflows.EnsureSessionRequest) workflows.
 	return res
 }
 
+// awaitEvent waits until the onboarding's history holds an event of type
+// typ, or waitTimeout passes (the scenario then fails on what follows). Safe
+// outside the test's goroutine: it reports nothing itself.
+func (r *recording) awaitEvent(typ enumspb.EventType) {
+	for deadline := time.Now().Add(waitTimeout); time.Now().Before(deadline); time.Sleep(pollInterval) {
+		it := r.c.GetWorkflowHistory(r.ctx, r.workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				break // not started yet
+			}
+			if ev.GetEventType() == typ {
+				return
+			}
+		}
+	}
+}
+
 // state queries the workflow.
 func (r *recording) state() (workflows.StateView, error) {
 	var v workflows.StateView
@@ -638,7 +672,7 @@ func writeHistory(t *testing.T, path string, h *historypb.History) {
 type measurement struct {
 	scenario      string
 	events        int            // history events, all runs
-	actions       int            // billable actions, see countActions
+	actions       int            // billable actions (cloudactions.Count)
 	breakdown     map[string]int // billable actions by kind
 	mangopayCalls int
 	routes        map[string]int // Mangopay calls by route
@@ -648,53 +682,12 @@ func measure(scenario string, runs []*historypb.History, mangopayCalls int) meas
 	m := measurement{scenario: scenario, breakdown: map[string]int{}, mangopayCalls: mangopayCalls, routes: map[string]int{}}
 	for _, h := range runs {
 		m.events += len(h.Events)
-		countActions(h, m.breakdown)
-	}
-	for _, n := range m.breakdown {
-		m.actions += n
-	}
-	return m
-}
-
-// countActions adds a history's billable Temporal actions to by, by kind.
-// The rule, following Temporal Cloud's pricing of actions:
-//   - WorkflowExecutionStarted: 1 (an update-with-start is the start plus
-//     the update);
-//   - each WorkflowExecutionSignaled;
-//   - each WorkflowExecutionUpdateAccepted (rejected updates never reach
-//     history and are not counted);
-//   - each ActivityTaskScheduled, plus each retry: the ActivityTaskStarted
-//     event is written once, with the attempt that ended the activity, so
-//     an activity started at attempt n adds n-1;
-//   - each TimerStarted;
-//   - each UpsertWorkflowSearchAttributes.
-//
-// Queries, workflow tasks, timer fired/cancelled events and the completion
-// are not counted.
-func countActions(h *historypb.History, by map[string]int) {
-	for _, ev := range h.Events {
-		switch ev.GetEventType() {
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-			by["start"]++
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-			by["signals"]++
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-			by["updates"]++
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-			by["activities"]++
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-			if n := int(ev.GetActivityTaskStartedEventAttributes().GetAttempt()); n > 1 {
-				by["activity retries"] += n - 1
-			}
-		case enumspb.EVENT_TYPE_TIMER_STARTED:
-			by["timers"]++
-		case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-			by["upserts"]++
-		case enumspb.EVENT_TYPE_MARKER_RECORDED:
-			// Version markers (workflow.GetVersion): counted, to be safe.
-			by["markers"]++
+		for kind, n := range cloudactions.Count(h.Events) {
+			m.breakdown[kind] += n
 		}
 	}
+	m.actions = cloudactions.Total(m.breakdown)
+	return m
 }
 
 // counts formats a count map in key order.
@@ -730,10 +723,11 @@ func writeMeasurements(t *testing.T, rows []measurement) {
 	for _, m := range rows {
 		fmt.Fprintf(b, "| %s | %d | %d | %d |\n", m.scenario, m.events, m.actions, m.mangopayCalls)
 	}
-	b.WriteString("\nBillable actions are counted from the history: the start (1), each signal, each accepted update,\n")
-	b.WriteString("each scheduled activity plus its retries (from ActivityTaskStarted.Attempt), each timer started,\n")
-	b.WriteString("each search-attribute upsert, and each marker (workflow.GetVersion: none in release 0.1.0; a later\n")
-	b.WriteString("release's change ID adds one per run that passes it, with the upsert of TemporalChangeVersion).\n")
+	b.WriteString("\nBillable actions are counted from the history as Temporal Cloud bills them (internal/cloudactions):\n")
+	b.WriteString("the start (1 a run), each signal, each accepted update, each scheduled activity plus its retries\n")
+	b.WriteString("(from ActivityTaskStarted.Attempt), each timer started, each search-attribute upsert but one of\n")
+	b.WriteString("TemporalChangeVersion alone, and the markers of one workflow task (side effects, local activities,\n")
+	b.WriteString("versions) as one action.\n")
 	b.WriteString("Billed but not in a history, so not in the table: each state query (GET /v1/onboardings/<id>,\n")
 	b.WriteString("1 action), each rejected update (1 action: the validator said no), and each heartbeat that\n")
 	b.WriteString("reaches the server (UploadPages heartbeats per page, throttled by the SDK: about one per page\n")

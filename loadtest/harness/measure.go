@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/kycflow/kycflow/callbudget"
+	"github.com/kycflow/kycflow/internal/cloudactions"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 )
 
@@ -312,7 +313,7 @@ func pathCosts(users []*userRun, histories map[string]onboardingHistory, calls m
 		}
 		total := 0
 		for _, run := range h.runs {
-			for k, n := range countActions(run) {
+			for k, n := range cloudactions.Count(run) {
 				a.kinds[k] += n
 				total += n
 			}

@@ -18,6 +18,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 
 	"github.com/kycflow/kycflow/callbudget"
+	"github.com/kycflow/kycflow/internal/cloudactions"
 	"github.com/kycflow/kycflow/mangopaysim/sandbox"
 )
 
@@ -137,7 +138,7 @@ func TestPathCosts(t *testing.T) {
 	got := pathCosts(users, histories, map[string]int{"a": 3, "b": 5, "c": 7})
 	assert.Equal(t, map[Path]PathCost{
 		PathValidated: {Onboardings: 2, Actions: IntStats{P50: 4, Max: 4, Mean: 2.5}, MangopayCalls: IntStats{P50: 5, Max: 5, Mean: 4},
-			ActionsByKind: map[string]float64{actStart: 1.5, actTimers: 0.5, actActivities: 0.5}},
+			ActionsByKind: map[string]float64{cloudactions.Start: 1.5, cloudactions.Timers: 0.5, cloudactions.Activities: 0.5}},
 		PathReview: {Onboardings: 1, MangopayCalls: IntStats{P50: 7, Max: 7, Mean: 7}, ActionsByKind: map[string]float64{}},
 	}, got)
 }
