@@ -616,9 +616,6 @@ func (m *model) syncSim() {
 	}
 }
 
-// activityStarted runs on the environment's main loop before each activity
-// attempt: it keeps Mangopay's clock in step, counts, and sometimes acts
-// while the activity is in flight.
 // activityEnded: an activity completed or was cancelled; so did the
 // tries in the workflow task it took over from, or, when a cancel came
 // before it could take over, that the cancel's lookup of what Mangopay
@@ -643,6 +640,9 @@ func goesOnAsActivity(err error) bool {
 	return true
 }
 
+// activityStarted runs on the environment's main loop before each activity
+// attempt: it keeps Mangopay's clock in step, counts, and sometimes acts
+// while the activity is in flight.
 func (m *model) activityStarted(info *activity.Info) {
 	m.syncSim()
 	if info.Attempt <= 1 {

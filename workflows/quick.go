@@ -81,7 +81,9 @@ func (w *onboarding) mangopayCall(ctx, actx workflow.Context, activity, in, out 
 	}
 	// The pause Temporal would take before the activity's second try: a
 	// 429's window reset, or the policy's first interval.
-	if err := workflow.Sleep(actx, retryPause(opts.RetryPolicy, err)); err != nil {
+	pause := workflow.NewTimerWithOptions(actx, retryPause(opts.RetryPolicy, err),
+		workflow.TimerOptions{Summary: "pause before the activity retries: " + opts.Summary})
+	if err := pause.Get(actx, nil); err != nil {
 		return err
 	}
 	return workflow.ExecuteActivity(actx, activity, in).Get(actx, out)

@@ -36,3 +36,24 @@ func TestRequestErrorOfNamesEveryRefusedField(t *testing.T) {
 	_, ok := requestErrorOf(errors.New("not Mangopay's"))
 	assert.False(t, ok)
 }
+
+// The activities send the fields as a Go map. The workflow reads them the
+// same whichever way the error reached it: encoded into a payload and
+// decoded (an activity's, a local activity's on a worker) or as the Go
+// value itself (a local activity's in the test environment).
+func TestRequestErrorOfReadsTheFieldsHoweverTheyCame(t *testing.T) {
+	fields := map[string]string{"Tag": "too long", "ReturnUrl": "too long", "SessionLanguage": "unknown"}
+	raw := temporal.NewApplicationError("One or several required parameters are missing or incorrect", mangopayParamError, fields)
+	fc := temporal.GetDefaultFailureConverter()
+	for name, err := range map[string]error{
+		"as the Go value":   raw,
+		"through a payload": fc.FailureToError(fc.ErrorToFailure(raw)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			rerr, ok := requestErrorOf(err)
+			require.True(t, ok)
+			assert.Equal(t, "ReturnUrl", rerr.Field)
+			assert.Equal(t, []string{"ReturnUrl", "SessionLanguage", "Tag"}, rerr.Fields)
+		})
+	}
+}
